@@ -1,0 +1,44 @@
+"""Accounts (who logs in, with which role and scope) and the audit log of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from schema.base import enum_column, json_column, utc_column, utcnow
+from schema.enums import Role
+
+
+class Account(SQLModel, table=True):
+    """A login. Coordinators and grid workers are scoped to a community, or the county if none."""
+
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_column=enum_column(Role, index=True))
+    display_name: str = Field(default="", max_length=64)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    last_login_at: datetime | None = Field(default=None, sa_column=utc_column())
+
+
+class AuditLog(SQLModel, table=True):
+    """One row per mutation: who, what, when, from where, and whether it succeeded."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    username: str = Field(default="", max_length=64)
+    operation: str = Field(max_length=64, index=True)
+    variables: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    client_ip: str = Field(default="", max_length=64)
+    ok: bool = True
+    error_code: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))

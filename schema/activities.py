@@ -1,0 +1,66 @@
+"""Volunteer activities (the "1+6+12+N" system, 义善庐陵), sign-ups and service hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from schema.base import enum_column, in_county_check, utc_column, utcnow
+from schema.enums import ActivityStatus, SignUpStatus
+
+
+class Activity(SQLModel, table=True):
+    """A volunteer opportunity with a time, a place and a number of places."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        in_county_check(),
+        sa.CheckConstraint("capacity > 0", name="capacity"),
+        sa.CheckConstraint("ends_at > starts_at", name="window"),
+        sa.CheckConstraint("length(title) > 0", name="title_not_empty"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=sa.Text)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    venue_id: int | None = Field(default=None, foreign_key="venue.id", index=True)
+    organiser_team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    status: ActivityStatus = Field(sa_column=enum_column(ActivityStatus, index=True))
+    starts_at: datetime = Field(sa_column=utc_column(nullable=False, index=True))
+    ends_at: datetime = Field(sa_column=utc_column(nullable=False))
+    capacity: int
+    latitude: float
+    longitude: float
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+class ActivitySkill(SQLModel, table=True):
+    __tablename__ = "activity_skill"
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    skill_id: int = Field(foreign_key="skill.id", primary_key=True, index=True)
+
+
+class SignUp(SQLModel, table=True):
+    """A person's sign-up for an activity or a need; check-out records the service minutes."""
+
+    __tablename__ = "sign_up"
+    __table_args__ = (
+        sa.CheckConstraint("(activity_id IS NULL) <> (need_id IS NULL)", name="activity_xor_need"),
+        sa.CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes"),
+        sa.UniqueConstraint("person_id", "activity_id"),
+        sa.UniqueConstraint("person_id", "need_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    activity_id: int | None = Field(default=None, foreign_key="activity.id", index=True)
+    need_id: int | None = Field(default=None, foreign_key="need.id", index=True)
+    status: SignUpStatus = Field(sa_column=enum_column(SignUpStatus, index=True))
+    signed_up_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    checked_in_at: datetime | None = Field(default=None, sa_column=utc_column())
+    checked_out_at: datetime | None = Field(default=None, sa_column=utc_column())
+    minutes: int | None = None

@@ -1,0 +1,108 @@
+"""Column helpers shared by every table: UTC timestamps, labelled enums, JSON lists."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+# Stable constraint names, so Alembic autogenerate and both databases agree on them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Ji'an County's bounding box (吉安县, around 27.0°N 114.9°E): coordinates outside are refused.
+COUNTY_LAT = (26.55, 27.45)
+COUNTY_LON = (114.45, 115.35)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, and naive values must never leak."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Luling stores aware UTC times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members carry the Chinese label county staff use.
+
+    Declared as ``MEMBER = ("value", "中文")``; ``.value`` is the stored string.
+    """
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        return obj
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def enum_column(
+    enum_cls: type[LabelledEnum], *, nullable: bool = False, check: str | None = None, **kw: Any
+) -> sa.Column:
+    """VARCHAR plus a CHECK constraint: portable, and Alembic diffs it cleanly on both databases.
+
+    `check` names the constraint when one table has two columns of the same enum.
+    """
+    return sa.Column(
+        sa.Enum(
+            enum_cls,
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            create_constraint=True,
+            length=max(len(m.value) for m in enum_cls),
+            name=check or enum_cls.__name__.lower(),
+            validate_strings=True,
+        ),
+        nullable=nullable,
+        **kw,
+    )
+
+
+def utc_column(*, nullable: bool = True, index: bool = False, **kw: Any) -> sa.Column:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index, **kw)
+
+
+def json_column(*, nullable: bool = False, **kw: Any) -> sa.Column:
+    return sa.Column(sa.JSON(), nullable=nullable, **kw)
+
+
+def in_county_check(
+    lat: str = "latitude", lon: str = "longitude", *, nullable: bool = False
+) -> sa.CheckConstraint:
+    """A CHECK that keeps a point inside the county; named after the columns it guards."""
+    cond = (
+        f"{lat} BETWEEN {COUNTY_LAT[0]} AND {COUNTY_LAT[1]} "
+        f"AND {lon} BETWEEN {COUNTY_LON[0]} AND {COUNTY_LON[1]}"
+    )
+    if nullable:
+        cond = f"({lat} IS NULL AND {lon} IS NULL) OR ({cond})"
+    return sa.CheckConstraint(cond, name=f"{lat}_{lon}_in_county")

@@ -1,0 +1,80 @@
+"""Engines and sessions from a DATABASE_URL written the ordinary way.
+
+`sqlite:///luling.db` and `postgresql://user@host:5432/name` are what users write; the driver
+(pysqlite/aiosqlite, psycopg 3) is chosen here so nobody has to know dialect+driver spellings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+DEFAULT_DATABASE_URL = "sqlite:///luling.db"
+
+
+def normalise_url(url: str | URL, *, is_async: bool = False) -> URL:
+    """Pick the driver for a plain URL; refuse schemes Luling does not support."""
+    u = make_url(url) if isinstance(url, str) else url
+    backend = u.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return u.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return u.set(drivername="sqlite+aiosqlite" if is_async else "sqlite+pysqlite")
+    raise ValueError(f"unsupported database '{backend}': use sqlite:/// or postgresql://")
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return normalise_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers run beside one writer.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str | URL, **kw: Any) -> Engine:
+    u = normalise_url(url)
+    engine = sa.create_engine(u, **kw)
+    if u.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_async_engine(url: str | URL, **kw: Any) -> AsyncEngine:
+    u = normalise_url(url, is_async=True)
+    if u.get_backend_name() == "postgresql":
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 20)
+        kw.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(u, **kw)
+    if u.get_backend_name() == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A sync session that commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

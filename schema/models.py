@@ -1,0 +1,60 @@
+"""Imports every table so that `SQLModel.metadata` is complete (Alembic and create_all need it)."""
+
+from sqlmodel import SQLModel
+
+from schema.accounts import Account, AuditLog
+from schema.activities import Activity, ActivitySkill, SignUp
+from schema.areas import Community, Compound, Grid, GridStaff, Venue
+from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
+from schema.governance import Consultation, RegistryRecord
+from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
+from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
+from schema.people import (
+    Availability,
+    HelperExpertise,
+    Person,
+    PersonSkill,
+    Skill,
+    Team,
+    TeamMembership,
+)
+from schema.units import PairedUnit, Pairing, Resource
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Account",
+    "Activity",
+    "ActivitySkill",
+    "AuditLog",
+    "Availability",
+    "Community",
+    "Compound",
+    "Consultation",
+    "Enterprise",
+    "EnterpriseRequest",
+    "EnterpriseRequestEvent",
+    "Grid",
+    "GridStaff",
+    "HelperExpertise",
+    "MatchingJob",
+    "Need",
+    "NeedAssignment",
+    "NeedEvent",
+    "NeedResource",
+    "NeedSkill",
+    "PairedUnit",
+    "Pairing",
+    "Person",
+    "PersonSkill",
+    "Proposal",
+    "RegistryRecord",
+    "Resource",
+    "SignUp",
+    "Skill",
+    "Team",
+    "TeamMembership",
+    "UnmatchedItem",
+    "Venue",
+    "metadata",
+]

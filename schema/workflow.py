@@ -1,0 +1,112 @@
+"""The closed loop's state machines, as pure functions shared by the API, the CLI and the matcher.
+
+report → accept → dispatch → arrive → resolve → rate/close; escalate and return on the way;
+merge folds a duplicate into another need. Nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schema.enums import (
+    EnterpriseAction,
+    EnterpriseRequestStatus,
+    NeedAction,
+    NeedStatus,
+    NeedTier,
+)
+
+S = NeedStatus
+OPEN_NEED_STATUSES = frozenset({S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ARRIVED})
+FINAL_NEED_STATUSES = frozenset({S.CLOSED, S.MERGED})
+
+# action -> (statuses it may start from, status it leads to; None keeps the current one)
+NEED_TRANSITIONS: dict[NeedAction, tuple[frozenset[NeedStatus], NeedStatus | None]] = {
+    NeedAction.ACCEPT: (frozenset({S.REPORTED}), S.ACCEPTED),
+    # Dispatching again (转派) from dispatched or arrived hands the need to someone else.
+    NeedAction.DISPATCH: (frozenset({S.ACCEPTED, S.DISPATCHED, S.ARRIVED}), S.DISPATCHED),
+    NeedAction.ARRIVE: (frozenset({S.DISPATCHED}), S.ARRIVED),
+    NeedAction.RESOLVE: (frozenset({S.ARRIVED}), S.RESOLVED),
+    NeedAction.RATE: (frozenset({S.RESOLVED}), S.CLOSED),
+    NeedAction.CLOSE: (frozenset({S.RESOLVED}), S.CLOSED),
+    # Escalation raises the tier and keeps the need where it is in the loop.
+    NeedAction.ESCALATE: (frozenset({S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.ARRIVED}), None),
+    # Returned work (退回) goes back to the coordinator's desk to be dispatched again.
+    NeedAction.RETURN: (frozenset({S.DISPATCHED, S.ARRIVED}), S.ACCEPTED),
+    NeedAction.MERGE: (OPEN_NEED_STATUSES, S.MERGED),
+}
+
+E = EnterpriseRequestStatus
+OPEN_ENTERPRISE_STATUSES = frozenset({E.SUBMITTED, E.ASSIGNED, E.IN_PROGRESS})
+
+ENTERPRISE_TRANSITIONS: dict[
+    EnterpriseAction, tuple[frozenset[EnterpriseRequestStatus], EnterpriseRequestStatus | None]
+] = {
+    # Reassigning a helper is allowed while the request is open.
+    EnterpriseAction.ASSIGN: (OPEN_ENTERPRISE_STATUSES, E.ASSIGNED),
+    # The first note of the assigned helper moves the request into progress.
+    EnterpriseAction.NOTE: (frozenset({E.ASSIGNED, E.IN_PROGRESS}), E.IN_PROGRESS),
+    EnterpriseAction.RESOLVE: (frozenset({E.ASSIGNED, E.IN_PROGRESS}), E.RESOLVED),
+    EnterpriseAction.RATE: (frozenset({E.RESOLVED}), E.CLOSED),
+}
+
+
+@dataclass(frozen=True)
+class IllegalTransition(Exception):
+    """An action that the current status does not allow; the API turns it into a userError."""
+
+    action: str
+    status: str
+    allowed_from: tuple[str, ...]
+
+    @property
+    def code(self) -> str:
+        return "ILLEGAL_TRANSITION"
+
+    def __str__(self) -> str:
+        allowed = ", ".join(self.allowed_from) or "no status"
+        return f"cannot {self.action} from status '{self.status}' (allowed from: {allowed})"
+
+
+def next_need_status(current: NeedStatus, action: NeedAction) -> NeedStatus:
+    """The status a need moves to, or IllegalTransition."""
+    if action is NeedAction.REPORT:
+        raise IllegalTransition(action.value, current.value, ())
+    sources, target = NEED_TRANSITIONS[action]
+    if current not in sources:
+        raise IllegalTransition(
+            action.value, current.value, tuple(sorted(s.value for s in sources))
+        )
+    return current if target is None else target
+
+
+def allowed_need_actions(current: NeedStatus) -> frozenset[NeedAction]:
+    return frozenset(a for a, (sources, _) in NEED_TRANSITIONS.items() if current in sources)
+
+
+def next_enterprise_status(
+    current: EnterpriseRequestStatus, action: EnterpriseAction
+) -> EnterpriseRequestStatus:
+    if action is EnterpriseAction.SUBMIT:
+        raise IllegalTransition(action.value, current.value, ())
+    sources, target = ENTERPRISE_TRANSITIONS[action]
+    if current not in sources:
+        raise IllegalTransition(
+            action.value, current.value, tuple(sorted(s.value for s in sources))
+        )
+    return current if target is None else target
+
+
+_TIER_ORDER = (NeedTier.ORDINARY, NeedTier.COMPLEX, NeedTier.MAJOR)
+
+
+def escalated_tier(tier: NeedTier) -> NeedTier:
+    """The next tier up; a major need cannot be escalated further."""
+    i = _TIER_ORDER.index(tier)
+    if i == len(_TIER_ORDER) - 1:
+        raise IllegalTransition(NeedAction.ESCALATE.value, f"tier {tier.value}", ())
+    return _TIER_ORDER[i + 1]
+
+
+def tier_rank(tier: NeedTier) -> int:
+    return _TIER_ORDER.index(tier)
