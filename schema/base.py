@@ -29,7 +29,7 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, and naive values must never leak."""
+    """Stores naive UTC and returns aware UTC: SQLite keeps no zone; naive values never leak."""
 
     impl = sa.DateTime
     cache_ok = True
@@ -47,7 +47,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-class LabelledEnum(str, enum.Enum):
+class LabelledEnum(str, enum.Enum):  # noqa: UP042  (StrEnum forbids tuple values)
     """A string enum whose members carry the Chinese label county staff use.
 
     Declared as ``MEMBER = ("value", "中文")``; ``.value`` is the stored string.
