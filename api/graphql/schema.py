@@ -1,0 +1,54 @@
+"""The GraphQL schema: feature modules' root fields merged into Query, Mutation, Subscription."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from api.graphql.errors import is_safe_to_show
+from api.graphql.stats import StatsQuery
+from api.settings import Settings
+
+QUERY_TYPES: tuple[type, ...] = (StatsQuery,)
+MUTATION_TYPES: tuple[type, ...] = ()
+SUBSCRIPTION_TYPES: tuple[type, ...] = ()
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # Factories, not instances: Strawberry builds fresh extensions per request (the parser and
+    # validation caches themselves live at module level, shared by every request).
+    depth, aliases, tokens = settings.max_query_depth, settings.max_aliases, settings.max_tokens
+    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=depth),
+        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: MaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    query = merge_types("Query", QUERY_TYPES)
+    mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
+    subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
+    return strawberry.Schema(
+        query=query, mutation=mutation, subscription=subscription, extensions=extensions
+    )
+
+
+def export_sdl() -> str:
+    """The SDL as committed in api/schema.graphql (introspection settings do not change it)."""
+    return build_schema(Settings()).as_str() + "\n"

@@ -1,0 +1,56 @@
+"""Settings from environment variables (and a `.env` file), validated by pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schema.db import DEFAULT_DATABASE_URL
+
+DEFAULT_SECRET = "luling-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LULING_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # DATABASE_URL is the name every hosting platform sets, so it is read without the prefix.
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    environment: Literal["development", "production"] = "development"
+    secret_key: str = DEFAULT_SECRET
+    token_ttl_minutes: int = 12 * 60
+    graphiql: bool | None = None  # None: on in development, off in production
+    introspection: bool | None = None
+    cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
+    websocket_origins: list[str] = []
+    max_body_bytes: int = 1_000_000
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4_000
+    log_level: str = "INFO"
+    log_json: bool = True
+    # On an empty database `luling serve` loads the reference county (development only).
+    seed_on_empty: bool = True
+    # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
+    broadcast_url: str = "memory://"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.is_production) if self.introspection is None else self.introspection
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,74 @@
+"""Shared fixtures: a real database per session (SQLite or PostgreSQL), clean for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from schema.db import make_engine
+from schema.migrate import upgrade
+from tests.dbutil import empty_all_tables, fresh_database
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(Path(tmp_path_factory.mktemp("db")), "test") as url:
+        upgrade(url)  # tables come from the migrations, exactly as in production
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _session_engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(_session_engine: sa.Engine) -> sa.Engine:
+    """The session's database, emptied before the test so every test starts clean."""
+    empty_all_tables(_session_engine)
+    return _session_engine
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "log_json": False,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(make_settings(database_url))) as c:
+        yield c
+
+
+def gql(
+    client: TestClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    expect_errors: bool = False,
+) -> dict[str, Any]:
+    """POST a GraphQL operation; unless errors are expected, fail loudly on any."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    body = response.json()
+    if not expect_errors:
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+    return body

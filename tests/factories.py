@@ -1,0 +1,96 @@
+"""Small factories for tests: each inserts one valid row and returns it (overrides via kwargs)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
+
+from schema.enums import (
+    AreaKind,
+    GridKind,
+    NeedCategory,
+    NeedSource,
+    NeedStatus,
+    NeedTier,
+    PersonKind,
+    Role,
+)
+from schema.models import Account, Community, Grid, Need, Person
+from schema.passwords import hash_password
+
+LAT, LON = 27.05, 114.92
+_seq = itertools.count(1)
+_hash_cache: dict[str, str] = {}
+M = TypeVar("M", bound=SQLModel)
+
+
+def _add(engine: sa.Engine, row: M) -> M:
+    with Session(engine, expire_on_commit=False) as session:
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return row
+
+
+def community(engine: sa.Engine, **kw: Any) -> Community:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"测试社区{n}",
+        "kind": AreaKind.URBAN_COMMUNITY,
+        "township": "敦厚镇",
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Community(**(values | kw)))
+
+
+def grid(engine: sa.Engine, community_id: int, **kw: Any) -> Grid:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "code": f"G{n:05d}",
+        "name": f"第{n}网格",
+        "kind": GridKind.URBAN,
+        "community_id": community_id,
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Grid(**(values | kw)))
+
+
+def person(engine: sa.Engine, **kw: Any) -> Person:
+    values: dict[str, Any] = {
+        "name": f"张{next(_seq)}",
+        "kind": PersonKind.PARTY_MEMBER,
+        "is_party_member": True,
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Person(**(values | kw)))
+
+
+def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
+    values: dict[str, Any] = {
+        "title": "楼道灯坏了",
+        "category": NeedCategory.INFRASTRUCTURE,
+        "source": NeedSource.RESIDENT_APP,
+        "tier": NeedTier.ORDINARY,
+        "status": NeedStatus.REPORTED,
+        "community_id": community_id,
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Need(**(values | kw)))
+
+
+def account(engine: sa.Engine, role: Role, password: str = "secret-pass", **kw: Any) -> Account:
+    if password not in _hash_cache:  # argon2 is slow on purpose; hash each password once
+        _hash_cache[password] = hash_password(password)
+    values: dict[str, Any] = {
+        "username": f"user{next(_seq)}",
+        "password_hash": _hash_cache[password],
+        "role": role,
+    }
+    return _add(engine, Account(**(values | kw)))
