@@ -1,0 +1,21 @@
+"""Area scope: a coordinator or grid worker with a community acts only inside it."""
+
+from __future__ import annotations
+
+from api.graphql.context import Info
+from api.graphql.errors import CodedError, ErrorCode
+from schema.enums import Role
+
+
+def in_scope(info: Info, community_id: int | None) -> bool:
+    account = info.context.account
+    if account is None:
+        return False
+    if account.role is Role.ADMIN or account.community_id is None:
+        return True  # administrators and county-level staff see the whole county
+    return community_id == account.community_id
+
+
+def require_scope(info: Info, community_id: int | None) -> None:
+    if not in_scope(info, community_id):
+        raise CodedError("outside your area", ErrorCode.FORBIDDEN)
