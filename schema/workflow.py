@@ -14,6 +14,7 @@ from schema.enums import (
     NeedAction,
     NeedStatus,
     NeedTier,
+    SignUpStatus,
 )
 
 S = NeedStatus
@@ -95,6 +96,24 @@ def next_enterprise_status(
             action.value, current.value, tuple(sorted(s.value for s in sources))
         )
     return current if target is None else target
+
+
+U = SignUpStatus
+# A sign-up's life: sign up (again, after cancelling), cancel, check in, check out.
+SIGN_UP_ACTIONS = ("sign_up", "cancel", "check_in", "check_out")
+SIGN_UP_TRANSITIONS: dict[str, tuple[frozenset[SignUpStatus], SignUpStatus]] = {
+    "sign_up": (frozenset({U.CANCELLED}), U.SIGNED_UP),
+    "cancel": (frozenset({U.SIGNED_UP}), U.CANCELLED),
+    "check_in": (frozenset({U.SIGNED_UP}), U.CHECKED_IN),
+    "check_out": (frozenset({U.CHECKED_IN}), U.CHECKED_OUT),
+}
+
+
+def next_sign_up_status(current: SignUpStatus, action: str) -> SignUpStatus:
+    sources, target = SIGN_UP_TRANSITIONS[action]
+    if current not in sources:
+        raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
+    return target
 
 
 _TIER_ORDER = (NeedTier.ORDINARY, NeedTier.COMPLEX, NeedTier.MAJOR)

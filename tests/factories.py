@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
+from schema.base import utcnow
 from schema.enums import (
+    ActivityStatus,
     AreaKind,
     GridKind,
     NeedCategory,
@@ -17,8 +20,20 @@ from schema.enums import (
     NeedTier,
     PersonKind,
     Role,
+    TeamKind,
 )
-from schema.models import Account, Community, Grid, Need, Person
+from schema.models import (
+    Account,
+    Activity,
+    Community,
+    Enterprise,
+    Grid,
+    GridStaff,
+    Need,
+    Person,
+    Team,
+    TeamMembership,
+)
 from schema.passwords import hash_password
 
 LAT, LON = 27.05, 114.92
@@ -94,3 +109,45 @@ def account(engine: sa.Engine, role: Role, password: str = "secret-pass", **kw: 
         "role": role,
     }
     return _add(engine, Account(**(values | kw)))
+
+
+# -- closed loop: teams, grid staff, enterprises, activities (added for issue 5)
+
+
+def team(engine: sa.Engine, **kw: Any) -> Team:
+    values: dict[str, Any] = {"name": f"吉先锋服务队{next(_seq)}", "kind": TeamKind.NEW_BUSINESS}
+    return _add(engine, Team(**(values | kw)))
+
+
+def team_member(engine: sa.Engine, team_id: int, person_id: int, **kw: Any) -> TeamMembership:
+    return _add(engine, TeamMembership(team_id=team_id, person_id=person_id, **kw))
+
+
+def grid_staff(engine: sa.Engine, grid_id: int, person_id: int, role: Any, **kw: Any) -> GridStaff:
+    return _add(engine, GridStaff(grid_id=grid_id, person_id=person_id, role=role, **kw))
+
+
+def enterprise(engine: sa.Engine, **kw: Any) -> Enterprise:
+    n = next(_seq)
+    values: dict[str, Any] = {
+        "name": f"吉安测试企业{n}",
+        "credit_code": f"91360821{n:010d}",
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Enterprise(**(values | kw)))
+
+
+def activity(engine: sa.Engine, community_id: int, **kw: Any) -> Activity:
+    start = utcnow() - timedelta(minutes=30)
+    values: dict[str, Any] = {
+        "title": "义善庐陵·敬老助餐",
+        "community_id": community_id,
+        "status": ActivityStatus.PLANNED,
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=3),
+        "capacity": 10,
+        "latitude": LAT,
+        "longitude": LON,
+    }
+    return _add(engine, Activity(**(values | kw)))

@@ -1,0 +1,170 @@
+"""What every service shares: the actor, version-checked updates, row locks, recorded events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from schema.accounts import Account
+from schema.base import utcnow
+from schema.enums import Role
+from schema.services.errors import Conflict, Forbidden, Invalid
+
+M = TypeVar("M", bound=SQLModel)
+
+STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
+COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+# Key in `AsyncSession.info` under which services list what they changed, so the caller can
+# publish it once the transaction has committed (never before: a rolled-back change is no news).
+PUBLISH_KEY = "luling.published"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the account (id, name, role, area) and the person it belongs to, if any.
+
+    `scope` decides whether the actor may act inside a community; the API passes its own rule
+    (`api.auth.scope.in_scope`), and without one the same rule applies: administrators and
+    county-level staff (no community) everywhere, everyone else in their own community only.
+    """
+
+    account_id: int | None
+    name: str
+    role: Role
+    person_id: int | None = None
+    community_id: int | None = None
+    scope: Callable[[int | None], bool] | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, account: Account, scope: Callable[[int | None], bool] | None = None) -> Actor:
+        return cls(
+            account_id=account.id,
+            name=(account.display_name or account.username)[:64],
+            role=account.role,
+            person_id=account.person_id,
+            community_id=account.community_id,
+            scope=scope,
+        )
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def is_coordination(self) -> bool:
+        return self.role in COORDINATION_ROLES
+
+    def in_scope(self, community_id: int | None) -> bool:
+        if self.scope is not None:
+            return self.scope(community_id)
+        if self.role is Role.ADMIN or self.community_id is None:
+            return True
+        return community_id == self.community_id
+
+    def require_scope(self, community_id: int | None) -> None:
+        if not self.in_scope(community_id):
+            raise Forbidden("outside your area")
+
+
+def now_or(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def check_version(kind: str, row_id: int, current: int, expected: int | None) -> int:
+    """The version to update from: the caller's, which must still be the current one."""
+    if expected is None:
+        return current
+    if expected != current:
+        raise Conflict(
+            f"{kind} {row_id} changed since you read it "
+            f"(you read version {expected}, it is now {current}); reload and retry",
+            field="expected_version",
+        )
+    return expected
+
+
+async def versioned_update(
+    session: AsyncSession,
+    model: type[M],
+    row_id: int,
+    version: int,
+    values: dict[str, Any],
+    *,
+    kind: str,
+) -> M:
+    """`UPDATE … SET …, version = version + 1 WHERE id = :id AND version = :v RETURNING *`.
+
+    No row means someone else changed it first: Conflict, and the caller's transaction rolls
+    back. The returned object is the session's, refreshed with the new values.
+    """
+    table_id, table_version = col(model.id), col(model.version)  # type: ignore[attr-defined]
+    stmt = (
+        sa.update(model)
+        .where(table_id == row_id, table_version == version)
+        .values(**values, version=table_version + 1)
+        .returning(model)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    row = (await session.execute(stmt)).scalars().one_or_none()
+    if row is None:
+        raise Conflict(
+            f"{kind} {row_id} was changed by someone else at the same time; reload and retry",
+            field="expected_version",
+        )
+    return row
+
+
+async def lock_row(session: AsyncSession, model: type[SQLModel], row_id: int) -> bool:
+    """Takes the write lock on one row for the rest of the transaction (False: no such row).
+
+    A no-op UPDATE works on both databases: PostgreSQL locks the row, SQLite takes the database's
+    write lock; either way, check-then-insert rules (capacity, load limits) cannot race.
+    """
+    table_id = col(model.id)  # type: ignore[attr-defined]
+    result = await session.execute(
+        sa.update(model)
+        .where(table_id == row_id)
+        .values(id=table_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def to_publish(session: AsyncSession) -> list[dict[str, Any]]:
+    """The messages this session's services want published after commit."""
+    return session.info.setdefault(PUBLISH_KEY, [])  # type: ignore[no-any-return]
+
+
+def clean_text(
+    value: str | None,
+    field_name: str,
+    *,
+    max_length: int,
+    required: bool,
+    label: str | None = None,
+) -> str:
+    """Stripped text within its limit; Invalid when required and empty or when too long."""
+    text = (value or "").strip()
+    what = label or field_name.replace("_", " ")
+    if required and not text:
+        raise Invalid(field_name, f"{what} must not be empty")
+    if len(text) > max_length:
+        raise Invalid(field_name, f"{what} is longer than {max_length} characters")
+    return text
+
+
+def check_rating(satisfaction: int, comment: str | None) -> str:
+    if not 1 <= satisfaction <= 5:
+        raise Invalid("satisfaction", "satisfaction must be between 1 and 5")
+    return clean_text(comment, "comment", max_length=500, required=False)

@@ -1,0 +1,360 @@
+"""The business weather station's loop (营商气象站): submit → assign a helper (小赣事) → notes →
+resolve → rate. Same rules as needs: version-checked updates and an event per change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, func, select
+
+from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
+from schema.enums import (
+    EnterpriseAction,
+    EnterpriseRequestKind,
+    EnterpriseRequestStatus,
+    PersonKind,
+)
+from schema.people import Person
+from schema.services.common import (
+    Actor,
+    check_rating,
+    check_version,
+    clean_text,
+    lock_row,
+    now_or,
+    to_publish,
+    versioned_update,
+)
+from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound, Problems
+from schema.sla import enterprise_deadline
+from schema.workflow import OPEN_ENTERPRISE_STATUSES, next_enterprise_status
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+NOTE_MAX = 1000
+KEY_MAX = 64
+
+
+async def get_request(
+    session: AsyncSession, request_id: int, *, field: str = "id"
+) -> EnterpriseRequest:
+    row = (
+        await session.execute(
+            select(EnterpriseRequest)
+            .where(col(EnterpriseRequest.id) == request_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("enterprise request", request_id, field=field)
+    return row
+
+
+async def _community_of(session: AsyncSession, request: EnterpriseRequest) -> int | None:
+    enterprise = await session.get(Enterprise, request.enterprise_id)
+    return enterprise.community_id if enterprise else None
+
+
+async def _step(
+    session: AsyncSession,
+    request: EnterpriseRequest,
+    *,
+    action: EnterpriseAction,
+    expected_version: int | None,
+    actor: Actor,
+    now: datetime,
+    values: dict[str, Any] | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    keep_status: bool = False,
+) -> EnterpriseRequest:
+    assert request.id is not None
+    version = check_version("enterprise request", request.id, request.version, expected_version)
+    before = request.status
+    target = next_enterprise_status(before, action)
+    changes = {"updated_at": now} | ({} if keep_status else {"status": target}) | (values or {})
+    updated = await versioned_update(
+        session, EnterpriseRequest, request.id, version, changes, kind="enterprise request"
+    )
+    _event(session, updated, action, before, actor, now, note, data)
+    await session.flush()
+    return updated
+
+
+def _event(
+    session: AsyncSession,
+    request: EnterpriseRequest,
+    action: EnterpriseAction,
+    from_status: EnterpriseRequestStatus | None,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> EnterpriseRequestEvent:
+    assert request.id is not None
+    event = EnterpriseRequestEvent(
+        request_id=request.id,
+        action=action,
+        from_status=from_status,
+        to_status=request.status,
+        actor_account_id=actor.account_id,
+        actor_name=actor.name,
+        note=note,
+        data=data or {},
+        at=now,
+    )
+    session.add(event)
+    to_publish(session).append(
+        {
+            "kind": "enterprise_request",
+            "request_id": request.id,
+            "event": event,
+            "action": action.value,
+            "to_status": request.status.value,
+            "version": request.version,
+        }
+    )
+    return event
+
+
+async def _by_key(session: AsyncSession, key: str, actor: Actor) -> EnterpriseRequest | None:
+    row = (
+        await session.execute(
+            select(EnterpriseRequest).where(col(EnterpriseRequest.idempotency_key) == key)
+        )
+    ).scalar_one_or_none()
+    if row is not None and row.submitted_by_account_id != actor.account_id:
+        raise Conflict(
+            "this idempotency key was already used by someone else", field="idempotency_key"
+        )
+    return row
+
+
+async def submit_enterprise_request(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    enterprise_id: int,
+    kind: EnterpriseRequestKind,
+    title: str,
+    description: str = "",
+    urgency: int = 3,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    """A new request from an enterprise; its deadline follows from its kind."""
+    now = now_or(now)
+    if idempotency_key is not None and 0 < len(idempotency_key) <= KEY_MAX:
+        existing = await _by_key(session, idempotency_key, actor)
+        if existing is not None:
+            return existing
+    p = Problems()
+    title, description = title.strip(), description.strip()
+    p.check(bool(title), "title", "title must not be empty")
+    p.check(len(title) <= TITLE_MAX, "title", f"title is longer than {TITLE_MAX} characters")
+    p.check(
+        len(description) <= DESCRIPTION_MAX,
+        "description",
+        f"description is longer than {DESCRIPTION_MAX} characters",
+    )
+    p.check(1 <= urgency <= 5, "urgency", "urgency must be between 1 and 5")
+    if idempotency_key is not None:
+        p.check(
+            0 < len(idempotency_key) <= KEY_MAX,
+            "idempotency_key",
+            f"idempotency key must have 1 to {KEY_MAX} characters",
+        )
+    p.raise_if_any()
+    if await session.get(Enterprise, enterprise_id) is None:
+        raise NotFound("enterprise", enterprise_id, field="enterprise_id")
+    request = EnterpriseRequest(
+        enterprise_id=enterprise_id,
+        kind=kind,
+        title=title,
+        description=description,
+        status=EnterpriseRequestStatus.SUBMITTED,
+        urgency=urgency,
+        submitted_by_account_id=actor.account_id,
+        idempotency_key=idempotency_key,
+        submitted_at=now,
+        deadline=enterprise_deadline(kind, now),
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(request)
+            await session.flush([request])
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = await _by_key(session, idempotency_key, actor)
+        if existing is None:
+            raise
+        return existing
+    _event(session, request, EnterpriseAction.SUBMIT, None, actor, now)
+    await session.flush()
+    return request
+
+
+async def open_request_count(session: AsyncSession, helper_id: int) -> int:
+    stmt = select(func.count()).where(
+        col(EnterpriseRequest.helper_id) == helper_id,
+        col(EnterpriseRequest.status).in_(list(OPEN_ENTERPRISE_STATUSES)),
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def assign_enterprise_helper(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    helper_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    """分派: an enterprise helper (小赣事) below their open-request limit takes the request."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    request = await get_request(session, request_id)
+    if not actor.is_coordination:
+        raise Forbidden("only coordinators and administrators assign helpers")
+    actor.require_scope(await _community_of(session, request))
+    helper = await session.get(Person, helper_id)
+    if helper is None:
+        raise NotFound("person", helper_id, field="helper_id")
+    if helper.kind is not PersonKind.ENTERPRISE_HELPER:
+        raise Invalid("helper_id", "this person is not an enterprise helper (小赣事)")
+    if request.helper_id == helper_id and request.status in OPEN_ENTERPRISE_STATUSES:
+        raise Invalid("helper_id", "the request is already assigned to this helper")
+    # Lock the helper, so that two assignments at once cannot both slip under the limit.
+    await lock_row(session, Person, helper_id)
+    carrying = await open_request_count(session, helper_id)
+    if carrying >= helper.max_open_requests:
+        raise LimitReached(
+            "helper_id",
+            f"the helper already carries {carrying} open requests "
+            f"(limit {helper.max_open_requests})",
+        )
+    return await _step(
+        session,
+        request,
+        action=EnterpriseAction.ASSIGN,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={"helper_id": helper_id, "assigned_at": now},
+        note=note,
+        data={"helper_id": helper_id, "from_helper_id": request.helper_id},
+    )
+
+
+def _is_helper(request: EnterpriseRequest, actor: Actor) -> bool:
+    return actor.person_id is not None and request.helper_id == actor.person_id
+
+
+async def _require_helper_or_coordinator(
+    session: AsyncSession, request: EnterpriseRequest, actor: Actor
+) -> None:
+    if _is_helper(request, actor):
+        return
+    if actor.is_coordination and actor.in_scope(await _community_of(session, request)):
+        return
+    raise Forbidden("only the assigned helper or a coordinator may do this")
+
+
+async def add_enterprise_request_note(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    note: str,
+    actor: Actor,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    """办理记录: the helper's first note puts the request in progress; a coordinator's note is
+    recorded without moving it."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=True)
+    request = await get_request(session, request_id)
+    await _require_helper_or_coordinator(session, request, actor)
+    return await _step(
+        session,
+        request,
+        action=EnterpriseAction.NOTE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        note=note,
+        keep_status=not _is_helper(request, actor),
+    )
+
+
+async def resolve_enterprise_request(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    actor: Actor,
+    note: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    request = await get_request(session, request_id)
+    await _require_helper_or_coordinator(session, request, actor)
+    return await _step(
+        session,
+        request,
+        action=EnterpriseAction.RESOLVE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={"resolved_at": now},
+        note=note,
+        data={"on_time": now <= request.deadline},
+    )
+
+
+async def rate_enterprise_request(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    actor: Actor,
+    satisfaction: int,
+    comment: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    """The submitter rates the result (1–5); the request is closed."""
+    now = now_or(now)
+    comment = check_rating(satisfaction, comment)
+    request = await get_request(session, request_id)
+    if actor.account_id is None or request.submitted_by_account_id != actor.account_id:
+        raise Forbidden("only whoever submitted this request may rate it")
+    return await _step(
+        session,
+        request,
+        action=EnterpriseAction.RATE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={"satisfaction": satisfaction, "rating_comment": comment, "closed_at": now},
+        note=comment,
+        data={"satisfaction": satisfaction},
+    )
+
+
+__all__ = [
+    "add_enterprise_request_note",
+    "assign_enterprise_helper",
+    "get_request",
+    "open_request_count",
+    "rate_enterprise_request",
+    "resolve_enterprise_request",
+    "submit_enterprise_request",
+]

@@ -1,0 +1,227 @@
+"""Volunteering (义善庐陵): sign up for an activity or a need, cancel, check in, check out.
+
+Capacity is enforced under a row lock on the activity (or need), so that concurrent sign-ups
+cannot overfill it; a sign-up's own changes are guarded by its status (`WHERE status = :read`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, func, select
+
+from schema.activities import Activity, SignUp
+from schema.enums import ActivityStatus, SignUpStatus
+from schema.needs import Need
+from schema.services.common import Actor, lock_row, now_or, to_publish
+from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
+from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition, next_sign_up_status
+
+OPEN_ACTIVITY_STATUSES = frozenset({ActivityStatus.PLANNED, ActivityStatus.ONGOING})
+TAKING_A_PLACE = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
+CHECK_IN_EARLY = timedelta(hours=1)  # volunteers may check in up to an hour before the start
+MAX_NEED_SERVICE = timedelta(hours=12)  # one check-in on a need counts for at most 12 hours
+
+
+async def _target(
+    session: AsyncSession, activity_id: int | None, need_id: int | None
+) -> Activity | Need:
+    if (activity_id is None) == (need_id is None):
+        raise Invalid("activity_id", "sign up for exactly one activity or one need")
+    if activity_id is not None:
+        activity = await session.get(Activity, activity_id, populate_existing=True)
+        if activity is None:
+            raise NotFound("activity", activity_id, field="activity_id")
+        return activity
+    assert need_id is not None
+    need = await session.get(Need, need_id, populate_existing=True)
+    if need is None:
+        raise NotFound("need", need_id, field="need_id")
+    return need
+
+
+def _require_open(target: Activity | Need, action: str, now: datetime) -> None:
+    if isinstance(target, Activity):
+        if target.status not in OPEN_ACTIVITY_STATUSES or target.ends_at <= now:
+            status = target.status.value if target.ends_at > now else "finished"
+            allowed = tuple(sorted(s.value for s in OPEN_ACTIVITY_STATUSES))
+            raise IllegalTransition(action, f"activity {status}", allowed)
+    elif target.status not in OPEN_NEED_STATUSES:
+        allowed = tuple(sorted(s.value for s in OPEN_NEED_STATUSES))
+        raise IllegalTransition(action, f"need {target.status.value}", allowed)
+
+
+def _capacity(target: Activity | Need) -> int:
+    return target.capacity if isinstance(target, Activity) else target.headcount
+
+
+def _where_target(target: Activity | Need) -> Any:
+    if isinstance(target, Activity):
+        return col(SignUp.activity_id) == target.id
+    return col(SignUp.need_id) == target.id
+
+
+def _publish(session: AsyncSession, sign_up: SignUp, action: str) -> None:
+    to_publish(session).append(
+        {
+            "kind": "sign_up",
+            "sign_up_id": sign_up.id,
+            "activity_id": sign_up.activity_id,
+            "need_id": sign_up.need_id,
+            "action": action,
+            "to_status": sign_up.status.value,
+        }
+    )
+
+
+async def places_taken(session: AsyncSession, target: Activity | Need) -> int:
+    stmt = select(func.count()).where(
+        _where_target(target), col(SignUp.status).in_(list(TAKING_A_PLACE))
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def sign_up(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    activity_id: int | None = None,
+    need_id: int | None = None,
+    now: datetime | None = None,
+) -> SignUp:
+    """报名: the actor's person takes a place, if one is left (signing up twice is harmless)."""
+    now = now_or(now)
+    if actor.person_id is None:
+        raise Forbidden("your account is not linked to a person, so it cannot sign up")
+    target = await _target(session, activity_id, need_id)
+    _require_open(target, "sign_up", now)
+    model = type(target)
+    assert target.id is not None
+    # The row lock makes count-then-insert safe when many sign up for the last places at once.
+    await lock_row(session, model, target.id)
+    existing = (
+        await session.execute(
+            select(SignUp)
+            .where(_where_target(target), col(SignUp.person_id) == actor.person_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.status is not SignUpStatus.CANCELLED:
+        return existing
+    taken = await places_taken(session, target)
+    if taken >= _capacity(target):
+        raise LimitReached("activity_id" if activity_id else "need_id", "no places left")
+    if existing is not None:
+        row = await _move(
+            session, existing, "sign_up", {"signed_up_at": now, "checked_in_at": None}
+        )
+        _publish(session, row, "sign_up")
+        return row
+    row = SignUp(
+        person_id=actor.person_id,
+        activity_id=activity_id,
+        need_id=need_id,
+        status=SignUpStatus.SIGNED_UP,
+        signed_up_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush([row])
+    except IntegrityError:
+        raise Conflict("you signed up at the same moment from elsewhere; reload") from None
+    _publish(session, row, "sign_up")
+    return row
+
+
+async def _get_sign_up(session: AsyncSession, sign_up_id: int) -> SignUp:
+    row = await session.get(SignUp, sign_up_id, populate_existing=True)
+    if row is None:
+        raise NotFound("sign-up", sign_up_id, field="sign_up_id")
+    return row
+
+
+async def _require_own_or_staff(session: AsyncSession, row: SignUp, actor: Actor) -> None:
+    if actor.person_id is not None and row.person_id == actor.person_id:
+        return
+    target = await _target(session, row.activity_id, row.need_id)
+    if actor.is_staff and actor.in_scope(target.community_id):
+        return
+    raise Forbidden("only the volunteer or staff of the area may change this sign-up")
+
+
+async def _move(session: AsyncSession, row: SignUp, action: str, values: dict[str, Any]) -> SignUp:
+    """The sign-up's next status, updated only if nobody moved it since it was read."""
+    before = row.status
+    target = next_sign_up_status(before, action)
+    stmt = (
+        sa.update(SignUp)
+        .where(col(SignUp.id) == row.id, col(SignUp.status) == before)
+        .values(status=target, **values)
+        .returning(SignUp)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    updated = (await session.execute(stmt)).scalars().one_or_none()
+    if updated is None:
+        raise Conflict("the sign-up was changed at the same time; reload and retry")
+    return updated
+
+
+async def cancel_sign_up(
+    *, session: AsyncSession, sign_up_id: int, actor: Actor, now: datetime | None = None
+) -> SignUp:
+    now_or(now)
+    row = await _get_sign_up(session, sign_up_id)
+    await _require_own_or_staff(session, row, actor)
+    updated = await _move(session, row, "cancel", {})
+    _publish(session, updated, "cancel")
+    return updated
+
+
+async def check_in(
+    *, session: AsyncSession, sign_up_id: int, actor: Actor, now: datetime | None = None
+) -> SignUp:
+    """签到: from an hour before an activity starts until it ends; while a need is open."""
+    now = now_or(now)
+    row = await _get_sign_up(session, sign_up_id)
+    await _require_own_or_staff(session, row, actor)
+    target = await _target(session, row.activity_id, row.need_id)
+    _require_open(target, "check_in", now)
+    if isinstance(target, Activity) and now < target.starts_at - CHECK_IN_EARLY:
+        raise Invalid("sign_up_id", "check-in opens an hour before the activity starts")
+    updated = await _move(session, row, "check_in", {"checked_in_at": now})
+    _publish(session, updated, "check_in")
+    return updated
+
+
+def service_minutes(
+    checked_in_at: datetime, checked_out_at: datetime, target: Activity | Need
+) -> int:
+    """Minutes served: within the activity's time, or at most 12 hours on a need."""
+    start, end = checked_in_at, checked_out_at
+    if isinstance(target, Activity):
+        start, end = max(start, target.starts_at), min(end, target.ends_at)
+    else:
+        end = min(end, start + MAX_NEED_SERVICE)
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+async def check_out(
+    *, session: AsyncSession, sign_up_id: int, actor: Actor, now: datetime | None = None
+) -> SignUp:
+    """签退: records the service minutes (志愿服务时长)."""
+    now = now_or(now)
+    row = await _get_sign_up(session, sign_up_id)
+    await _require_own_or_staff(session, row, actor)
+    target = await _target(session, row.activity_id, row.need_id)
+    if row.checked_in_at is None:
+        next_sign_up_status(row.status, "check_out")  # not checked in: illegal
+        raise Invalid("sign_up_id", "the sign-up has no check-in time")
+    minutes = service_minutes(row.checked_in_at, now, target)
+    updated = await _move(session, row, "check_out", {"checked_out_at": now, "minutes": minutes})
+    _publish(session, updated, "check_out")
+    return updated
