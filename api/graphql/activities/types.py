@@ -1,0 +1,155 @@
+"""Volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵), sign-ups and service minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import ActivityStatus, SignUpStatus
+from api.graphql.relay import (
+    Node,
+    RowType,
+    frozen,
+    load_children,
+    load_linked,
+    load_one,
+    register_node,
+    to_one,
+)
+from schema import models as m
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community, Venue
+    from api.graphql.needs.types import Need
+    from api.graphql.people.types import Person, Skill, Team
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+VenueT = Annotated["Venue", strawberry.lazy("api.graphql.areas.types")]
+NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
+TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
+
+# Sign-ups that hold a place (a cancelled one frees it).
+HOLDING_STATUSES = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
+
+
+@strawberry.type(description="A volunteer activity with a time, a place and a number of places.")
+class Activity(RowType, Node):
+    __model__ = m.Activity
+    __node_name__ = "Activity"
+    __needs__ = frozen(
+        {
+            "community": ("community_id",),
+            "venue": ("venue_id",),
+            "organiser_team": ("organiser_team_id",),
+            "places_left": ("capacity",),
+        }
+    )
+
+    title: str = strawberry.field(description="Title.")
+    description: str = strawberry.field(description="What volunteers will do.")
+    status: ActivityStatus = strawberry.field(description="Planned, ongoing, finished, cancelled.")
+    starts_at: datetime = strawberry.field(description="Start (UTC).")
+    ends_at: datetime = strawberry.field(description="End (UTC).")
+    capacity: int = strawberry.field(description="How many volunteers it takes.")
+    latitude: float = strawberry.field(description="Where (latitude).")
+    longitude: float = strawberry.field(description="Where (longitude).")
+    created_at: datetime = strawberry.field(description="When it was published (UTC).")
+    community_id: strawberry.Private[int]
+    venue_id: strawberry.Private[int | None]
+    organiser_team_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community it serves.")
+    def community(self, info: Info) -> CommunityT:
+        from api.graphql.areas.types import Community
+
+        return to_one(self, "community", info, Community, self.community_id)
+
+    @strawberry.field(description="Where it takes place, if at a venue.")
+    async def venue(self, info: Info) -> VenueT | None:
+        from api.graphql.areas.types import Venue
+
+        return await load_one(info, Venue, self.venue_id)
+
+    @strawberry.field(description="The team organising it, if any.")
+    async def organiser_team(self, info: Info) -> TeamT | None:
+        from api.graphql.people.types import Team
+
+        return await load_one(info, Team, self.organiser_team_id)
+
+    @strawberry.field(description="Skills it wants.")
+    async def skills(self, info: Info) -> list[SkillT]:
+        from api.graphql.people.types import Skill
+
+        return await load_linked(
+            info,
+            Skill,
+            m.ActivitySkill,
+            parent="activity_id",
+            target="skill_id",
+            key=self.pk,
+            order_by=[m.Skill.code],
+        )
+
+    @strawberry.field(description="Sign-ups holding a place (not cancelled).")
+    async def signed_up_count(self, info: Info) -> int:
+        from api.graphql.activities.loaders import taken_places
+
+        return await taken_places(info, self.pk)
+
+    @strawberry.field(description="Places still open: capacity minus sign-ups holding a place.")
+    async def places_left(self, info: Info) -> int:
+        from api.graphql.activities.loaders import taken_places
+
+        return max(0, self.capacity - await taken_places(info, self.pk))
+
+    @strawberry.field(description="Its sign-ups, in order of signing up.")
+    async def sign_ups(self, info: Info) -> list[SignUp]:
+        return await load_children(
+            info, SignUp, "activity_id", self.pk, order_by=[m.SignUp.signed_up_at, m.SignUp.id]
+        )
+
+
+@strawberry.type(
+    description="A person's sign-up for an activity or a need; check-out logs minutes."
+)
+class SignUp(RowType, Node):
+    __model__ = m.SignUp
+    __node_name__ = "SignUp"
+
+    status: SignUpStatus = strawberry.field(description="Signed up, cancelled, checked in or out.")
+    signed_up_at: datetime = strawberry.field(description="When they signed up (UTC).")
+    checked_in_at: datetime | None = strawberry.field(description="Check-in (UTC).")
+    checked_out_at: datetime | None = strawberry.field(description="Check-out (UTC).")
+    minutes: int | None = strawberry.field(description="Service minutes logged at check-out.")
+    person_id: strawberry.Private[int]
+    activity_id: strawberry.Private[int | None]
+    need_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The volunteer.", permission_classes=[Can("person.read")])
+    async def person(self, info: Info) -> PersonT:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.person_id)
+
+    @strawberry.field(description="The activity, if the sign-up is for an activity.")
+    async def activity(self, info: Info) -> Activity | None:
+        return await load_one(info, Activity, self.activity_id)
+
+    @strawberry.field(
+        description="The need, if the sign-up is for a need.",
+        permission_classes=[Can("need.read")],
+    )
+    async def need(self, info: Info) -> NeedT | None:
+        from api.graphql.needs.types import Need
+
+        return await load_one(info, Need, self.need_id)
+
+
+register_node(Activity)
+register_node(SignUp, "person.read")

@@ -1,0 +1,270 @@
+"""Areas: communities and villages, grids and their staff, compounds, venues, consultations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import AreaKind, AreaMode, GridKind, GridRole, VenueKind
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    PageArgs,
+    RowType,
+    frozen,
+    load_children,
+    load_one,
+    register_node,
+)
+from schema import models as m
+
+if TYPE_CHECKING:
+    from api.graphql.activities.types import Activity
+    from api.graphql.needs.types import Need
+    from api.graphql.people.types import Person, Team
+    from api.graphql.units.types import PairedUnit, Resource
+
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
+NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
+PairedUnitT = Annotated["PairedUnit", strawberry.lazy("api.graphql.units.types")]
+ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
+ActivityT = Annotated["Activity", strawberry.lazy("api.graphql.activities.types")]
+
+
+@strawberry.type(
+    description="An urban community (城市社区) or a village (村): members register here."
+)
+class Community(RowType, Node):
+    __model__ = m.Community
+    __node_name__ = "Community"
+
+    name: str = strawberry.field(description="Name, e.g. 泉塘社区 or 横溪村.")
+    kind: AreaKind = strawberry.field(description="Urban community or village.")
+    township: str = strawberry.field(description="Township (乡镇) it belongs to.")
+    latitude: float = strawberry.field(description="Latitude of its party-service centre (WGS 84).")
+    longitude: float = strawberry.field(description="Longitude of its party-service centre.")
+    population: int = strawberry.field(description="Resident population.")
+    mode: AreaMode = strawberry.field(description="Normal or emergency mode (平急转换).")
+    mode_changed_at: datetime | None = strawberry.field(
+        description="When the mode last changed (UTC)."
+    )
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+
+    @strawberry.field(description="Its grids (网格), by code.")
+    async def grids(self, info: Info) -> list[Grid]:
+        return await load_children(info, Grid, "community_id", self.pk, order_by=[m.Grid.code])
+
+    @strawberry.field(description="Its residential compounds (小区).")
+    async def compounds(self, info: Info) -> list[Compound]:
+        return await load_children(info, Compound, "community_id", self.pk)
+
+    @strawberry.field(description="Its venues: service stations, village venues, elder-care sites.")
+    async def venues(self, info: Info) -> list[Venue]:
+        return await load_children(info, Venue, "community_id", self.pk)
+
+    @strawberry.field(description="Paired units twinned with it (结对共建单位).")
+    async def paired_units(self, info: Info) -> list[PairedUnitT]:
+        from api.graphql.units.loaders import units_of_community
+
+        return await units_of_community(info, self.pk)
+
+    @strawberry.field(description="Volunteer teams based here.")
+    async def teams(self, info: Info) -> list[TeamT]:
+        from api.graphql.people.types import Team
+
+        return await load_children(info, Team, "community_id", self.pk)
+
+    @strawberry.field(description="Consultations held here (赣事好商量·吉事广议), latest first.")
+    async def consultations(self, info: Info) -> list[Consultation]:
+        return await load_children(
+            info, Consultation, "community_id", self.pk, order_by=[m.Consultation.held_at.desc()]
+        )
+
+    @strawberry.field(
+        description="People registered with this community (在职党员报到), by name.",
+        permission_classes=[Can("person.read")],
+    )
+    async def members(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[PersonT]:
+        from api.graphql.people.loaders import members_of_community
+
+        return await members_of_community(info, self.pk, PageArgs(first, after, last, before))
+
+    @strawberry.field(
+        description="Its open needs (reported, accepted, dispatched, arrived), most urgent first.",
+        permission_classes=[Can("need.read")],
+    )
+    async def open_needs(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[NeedT]:
+        from api.graphql.needs.loaders import open_needs_of_community
+
+        return await open_needs_of_community(info, self.pk, PageArgs(first, after, last, before))
+
+    @strawberry.field(description="Volunteer activities held here, latest first.")
+    async def activities(self, info: Info) -> list[ActivityT]:
+        from api.graphql.activities.types import Activity
+
+        return await load_children(
+            info, Activity, "community_id", self.pk, order_by=[m.Activity.starts_at.desc()]
+        )
+
+
+@strawberry.type(description="A grid (网格): one leader, one full-time and N part-time workers.")
+class Grid(RowType, Node):
+    __model__ = m.Grid
+    __node_name__ = "Grid"
+    __needs__ = frozen({"community": ("community_id",)})
+
+    code: str = strawberry.field(description="Grid code, unique in the county.")
+    name: str = strawberry.field(description="Grid name.")
+    kind: GridKind = strawberry.field(description="Urban or rural grid.")
+    latitude: float = strawberry.field(description="Latitude of the grid's centre.")
+    longitude: float = strawberry.field(description="Longitude of the grid's centre.")
+
+    @strawberry.field(description="The community or village the grid belongs to.")
+    async def community(self, info: Info) -> Community:
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(description="Who works the grid, leader first.")
+    async def staff(self, info: Info) -> list[GridStaffMember]:
+        rows = await load_children(info, GridStaffMember, "grid_id", self.pk)
+        order = {GridRole.LEADER: 0, GridRole.FULL_TIME: 1, GridRole.PART_TIME: 2}
+        return sorted(rows, key=lambda s: (order[s.role], s.person_id))
+
+    community_id: strawberry.Private[int]
+
+
+@strawberry.type(description="A person working a grid, and in which role.")
+class GridStaffMember(RowType):
+    __model__ = m.GridStaff
+    __pk__ = "person_id"
+
+    role: GridRole = strawberry.field(description="Leader, full-time or part-time worker.")
+    person_id: strawberry.Private[int]
+    grid_id: strawberry.Private[int]
+
+    @strawberry.field(description="The grid worker.", permission_classes=[Can("person.read")])
+    async def person(self, info: Info) -> PersonT:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.person_id)
+
+    @strawberry.field(description="The grid.")
+    async def grid(self, info: Info) -> Grid:
+        return await load_one(info, Grid, self.grid_id)
+
+
+@strawberry.type(
+    description="A residential compound (小区), possibly with red property (红色物业)."
+)
+class Compound(RowType, Node):
+    __model__ = m.Compound
+    __node_name__ = "Compound"
+    __needs__ = frozen({"community": ("community_id",), "property_unit": ("property_unit_id",)})
+
+    name: str = strawberry.field(description="Name, e.g. 燕京府小区.")
+    is_red_property: bool = strawberry.field(
+        description="Managed as a red property (红色物业) site."
+    )
+    households: int = strawberry.field(description="Number of households.")
+    latitude: float = strawberry.field(description="Latitude.")
+    longitude: float = strawberry.field(description="Longitude.")
+    community_id: strawberry.Private[int]
+    property_unit_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community it belongs to.")
+    async def community(self, info: Info) -> Community:
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(description="Its property company (物业公司), if any.")
+    async def property_unit(self, info: Info) -> PairedUnitT | None:
+        from api.graphql.units.types import PairedUnit
+
+        return await load_one(info, PairedUnit, self.property_unit_id)
+
+    @strawberry.field(description="Venues inside it, e.g. its service station (小区党群服务站).")
+    async def venues(self, info: Info) -> list[Venue]:
+        return await load_children(info, Venue, "compound_id", self.pk)
+
+
+@strawberry.type(description="A place where activities happen and services are offered.")
+class Venue(RowType, Node):
+    __model__ = m.Venue
+    __node_name__ = "Venue"
+    __needs__ = frozen({"community": ("community_id",), "compound": ("compound_id",)})
+
+    name: str = strawberry.field(description="Name.")
+    kind: VenueKind = strawberry.field(description="Service station, village venue, elder care …")
+    capacity: int = strawberry.field(description="How many people it holds.")
+    services: list[str] = strawberry.field(
+        description="Services offered (the 15-minute service circle: policy advice, mediation …)."
+    )
+    latitude: float = strawberry.field(description="Latitude.")
+    longitude: float = strawberry.field(description="Longitude.")
+    community_id: strawberry.Private[int]
+    compound_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community it belongs to.")
+    async def community(self, info: Info) -> Community:
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(description="The compound it is in, if any.")
+    async def compound(self, info: Info) -> Compound | None:
+        return await load_one(info, Compound, self.compound_id)
+
+    @strawberry.field(description="Resources it lends.")
+    async def resources(self, info: Info) -> list[ResourceT]:
+        from api.graphql.units.types import Resource
+
+        return await load_children(info, Resource, "venue_id", self.pk)
+
+
+@strawberry.type(description="A grassroots consultation (协商议事) and the disputes it settled.")
+class Consultation(RowType, Node):
+    __model__ = m.Consultation
+    __node_name__ = "Consultation"
+    __needs__ = frozen({"community": ("community_id",)})
+
+    topic: str = strawberry.field(description="What was discussed.")
+    held_at: datetime = strawberry.field(description="When it was held (UTC).")
+    participants: int = strawberry.field(description="How many took part.")
+    disputes_settled: int = strawberry.field(description="Disputes it settled.")
+    outcome: str = strawberry.field(description="What was agreed.")
+    community_id: strawberry.Private[int]
+
+    @strawberry.field(description="Where it was held.")
+    async def community(self, info: Info) -> Community:
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(
+        description="Needs that came out of it.", permission_classes=[Can("need.read")]
+    )
+    async def needs(self, info: Info) -> list[NeedT]:
+        from api.graphql.needs.types import Need
+
+        return await load_children(info, Need, "consultation_id", self.pk)
+
+
+for _t in (Community, Grid, Compound, Venue, Consultation):
+    register_node(_t)

@@ -1,0 +1,174 @@
+"""The business weather station (营商气象站): enterprises, their requests and request history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.auth.permissions import Can
+from api.auth.privacy import can_see_personal, mask_phone
+from api.graphql.context import Info
+from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
+from api.graphql.relay import Node, RowType, frozen, load_children, load_one, register_node, to_one
+from schema import models as m
+from schema.workflow import ENTERPRISE_TRANSITIONS, OPEN_ENTERPRISE_STATUSES
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community
+    from api.graphql.people.types import Person
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+
+
+def enterprise_overdue(status: EnterpriseRequestStatus, deadline: datetime, now: datetime) -> bool:
+    return status in OPEN_ENTERPRISE_STATUSES and now > deadline
+
+
+@strawberry.type(description="An enterprise served by the business weather station.")
+class Enterprise(RowType, Node):
+    __model__ = m.Enterprise
+    __node_name__ = "Enterprise"
+    __needs__ = frozen(
+        {
+            "community": ("community_id",),
+            "contact_phone": ("contact_phone", "community_id"),
+        }
+    )
+
+    name: str = strawberry.field(description="Registered name.")
+    credit_code: str = strawberry.field(
+        description="Unified social credit code (统一社会信用代码)."
+    )
+    industry: str = strawberry.field(description="Industry.")
+    contact_name: str = strawberry.field(description="Contact person.")
+    latitude: float = strawberry.field(description="Latitude.")
+    longitude: float = strawberry.field(description="Longitude.")
+    community_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Contact phone; masked unless you may see it.")
+    def contact_phone(self, info: Info) -> str | None:
+        raw: str | None = self.__dict__["contact_phone"]
+        if can_see_personal(info, community_id=self.community_id, operation="enterprise.read"):
+            return raw
+        return mask_phone(raw)
+
+    @strawberry.field(description="The community it is in, if known.")
+    async def community(self, info: Info) -> CommunityT | None:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(
+        description="Its requests, latest first.", permission_classes=[Can("enterprise.read")]
+    )
+    async def requests(self, info: Info) -> list[EnterpriseRequest]:
+        return await load_children(
+            info,
+            EnterpriseRequest,
+            "enterprise_id",
+            self.pk,
+            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+        )
+
+
+@strawberry.type(
+    description="An enterprise's request (营商气象站诉求), carried to resolution by a helper "
+    "(小赣事)."
+)
+class EnterpriseRequest(RowType, Node):
+    __model__ = m.EnterpriseRequest
+    __node_name__ = "EnterpriseRequest"
+    __joins__ = frozen({"enterprise": (Enterprise, "enterprise_id")})
+    __needs__ = frozen(
+        {
+            "enterprise": ("enterprise_id",),
+            "helper": ("helper_id",),
+            "overdue": ("status", "deadline"),
+            "allowed_actions": ("status",),
+            "resolved_on_time": ("deadline", "resolved_at"),
+        }
+    )
+
+    kind: EnterpriseRequestKind = strawberry.field(description="What it is about.")
+    title: str = strawberry.field(description="Short title.")
+    description: str = strawberry.field(description="What the enterprise asked.")
+    status: EnterpriseRequestStatus = strawberry.field(description="Where it is in its loop.")
+    urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
+    submitted_at: datetime = strawberry.field(description="When it was submitted (UTC).")
+    assigned_at: datetime | None = strawberry.field(
+        description="When a helper was (last) assigned (UTC)."
+    )
+    deadline: datetime = strawberry.field(
+        description="When it must be resolved: submission + the kind's working time (UTC)."
+    )
+    resolved_at: datetime | None = strawberry.field(description="When it was resolved (UTC).")
+    closed_at: datetime | None = strawberry.field(description="When it was closed (UTC).")
+    satisfaction: int | None = strawberry.field(
+        description="The enterprise's rating, 1 to 5 (4 and 5 count as satisfied)."
+    )
+    rating_comment: str = strawberry.field(description="The enterprise's comment.")
+    version: int = strawberry.field(
+        description="Optimistic-lock version; mutations pass it back to refuse stale writes."
+    )
+    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    enterprise_id: strawberry.Private[int]
+    helper_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The enterprise.")
+    def enterprise(self, info: Info) -> Enterprise:
+        return to_one(self, "enterprise", info, Enterprise, self.enterprise_id)
+
+    @strawberry.field(description="The assigned helper (小赣事), if any.")
+    async def helper(self, info: Info) -> PersonT | None:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.helper_id)
+
+    @strawberry.field(description="Past its deadline while still open.")
+    def overdue(self) -> bool:
+        return enterprise_overdue(self.status, self.deadline, datetime.now(UTC))
+
+    @strawberry.field(description="Resolved by its deadline (null: not yet resolved).")
+    def resolved_on_time(self) -> bool | None:
+        return None if self.resolved_at is None else self.resolved_at <= self.deadline
+
+    @strawberry.field(description="Actions its status allows next.")
+    def allowed_actions(self) -> list[EnterpriseAction]:
+        return [a for a, (sources, _) in ENTERPRISE_TRANSITIONS.items() if self.status in sources]
+
+    @strawberry.field(description="Its history, oldest first.")
+    async def events(self, info: Info) -> list[EnterpriseRequestEvent]:
+        e = m.EnterpriseRequestEvent
+        return await load_children(
+            info, EnterpriseRequestEvent, "request_id", self.pk, order_by=[e.at, e.id]
+        )
+
+
+@strawberry.type(description="One step of an enterprise request's life.")
+class EnterpriseRequestEvent(RowType, Node):
+    __model__ = m.EnterpriseRequestEvent
+    __node_name__ = "EnterpriseRequestEvent"
+
+    action: EnterpriseAction = strawberry.field(description="What was done.")
+    from_status: EnterpriseRequestStatus | None = strawberry.field(
+        description="Status before the step."
+    )
+    to_status: EnterpriseRequestStatus = strawberry.field(description="Status after the step.")
+    actor_name: str = strawberry.field(description="Who did it.")
+    note: str = strawberry.field(description="What was done or said.")
+    data: JSON = strawberry.field(description="Details of the step.")
+    at: datetime = strawberry.field(description="When (UTC).")
+    request_id: strawberry.Private[int]
+
+    @strawberry.field(description="The request.")
+    async def request(self, info: Info) -> EnterpriseRequest:
+        return await load_one(info, EnterpriseRequest, self.request_id)
+
+
+register_node(Enterprise)
+register_node(EnterpriseRequest, "enterprise.read")
+register_node(EnterpriseRequestEvent, "enterprise.read")

@@ -1,0 +1,198 @@
+"""Matching jobs a coordinator runs, their proposals (with reasons) and what stayed unmatched."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import JobStatus, ProposalKind, ProposalStatus
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    PageArgs,
+    RowType,
+    frozen,
+    load_children,
+    load_one,
+    register_node,
+)
+from schema import models as m
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community
+    from api.graphql.enterprise.types import EnterpriseRequest
+    from api.graphql.needs.types import Need
+    from api.graphql.people.types import Person
+    from api.graphql.units.types import Resource
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
+EnterpriseRequestT = Annotated["EnterpriseRequest", strawberry.lazy("api.graphql.enterprise.types")]
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
+
+
+@strawberry.type(
+    description="A matching job: one solve over the open work of a scope, with its proposals."
+)
+class MatchingJob(RowType, Node):
+    __model__ = m.MatchingJob
+    __node_name__ = "MatchingJob"
+    __needs__ = frozen(
+        {
+            "scope_community": ("scope_community_id",),
+            "parent_job": ("parent_job_id",),
+        }
+    )
+
+    status: JobStatus = strawberry.field(description="Queued, running, succeeded …")
+    kinds: list[str] = strawberry.field(description="What it matches: volunteer, resource, helper.")
+    weights: JSON = strawberry.field(description="Objective weights used.")
+    emergency: bool = strawberry.field(description="Solved in emergency mode (speed first).")
+    time_limit_s: float = strawberry.field(description="Solver time limit, seconds.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    started_at: datetime | None = strawberry.field(description="When solving started (UTC).")
+    finished_at: datetime | None = strawberry.field(description="When solving ended (UTC).")
+    progress: float = strawberry.field(description="Progress, 0 to 1.")
+    objective: float | None = strawberry.field(description="Objective value of the solution.")
+    bound: float | None = strawberry.field(description="Best bound the solver proved.")
+    gap: float | None = strawberry.field(description="Relative gap between objective and bound.")
+    optimal: bool | None = strawberry.field(description="Proved optimal.")
+    seconds: float | None = strawberry.field(description="Solve time, seconds.")
+    seats_filled: int | None = strawberry.field(description="Places filled by the proposals.")
+    seats_total: int | None = strawberry.field(description="Places there were to fill.")
+    error: str | None = strawberry.field(description="Why it failed, if it failed.")
+    scope_community_id: strawberry.Private[int | None]
+    parent_job_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community it was limited to; null for the whole county.")
+    async def scope_community(self, info: Info) -> CommunityT | None:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.scope_community_id)
+
+    @strawberry.field(description="The job this one re-solves (repair after changes), if any.")
+    async def parent_job(self, info: Info) -> MatchingJob | None:
+        return await load_one(info, MatchingJob, self.parent_job_id)
+
+    @strawberry.field(description="Its proposals, cheapest first.")
+    async def proposals(
+        self,
+        info: Info,
+        status: Annotated[
+            list[ProposalStatus] | None,
+            strawberry.argument(description="Only proposals in these statuses."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Proposal]:
+        from api.graphql.matching.loaders import proposals_of_job
+
+        return await proposals_of_job(info, self.pk, status, PageArgs(first, after, last, before))
+
+    @strawberry.field(description="Needs and requests it could not serve, with reasons.")
+    async def unmatched(self, info: Info) -> list[UnmatchedItem]:
+        return await load_children(info, UnmatchedItem, "job_id", self.pk)
+
+
+@strawberry.type(
+    description="One proposed match: a person to a need, a helper to a request, or resources."
+)
+class Proposal(RowType, Node):
+    __model__ = m.Proposal
+    __node_name__ = "Proposal"
+
+    kind: ProposalKind = strawberry.field(description="Volunteer, resource or helper.")
+    quantity: int = strawberry.field(description="Quantity (resources), else 1.")
+    cost: float = strawberry.field(description="Its cost in the objective (lower is better).")
+    target_version: int = strawberry.field(
+        description="The target's version when solved; a commit refuses changed targets."
+    )
+    status: ProposalStatus = strawberry.field(description="Proposed, accepted, rejected …")
+    reasons: JSON = strawberry.field(
+        description="Why this match: a list of {code, message, …} objects."
+    )
+    message: str = strawberry.field(description="The reasons, in words.")
+    decided_at: datetime | None = strawberry.field(
+        description="When a coordinator decided on it (UTC)."
+    )
+    job_id: strawberry.Private[int]
+    need_id: strawberry.Private[int | None]
+    enterprise_request_id: strawberry.Private[int | None]
+    person_id: strawberry.Private[int | None]
+    resource_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The job that proposed it.")
+    async def job(self, info: Info) -> MatchingJob:
+        return await load_one(info, MatchingJob, self.job_id)
+
+    @strawberry.field(description="The need it serves, if a need.")
+    async def need(self, info: Info) -> NeedT | None:
+        from api.graphql.needs.types import Need
+
+        return await load_one(info, Need, self.need_id)
+
+    @strawberry.field(
+        description="The enterprise request it serves, if a request.",
+        permission_classes=[Can("enterprise.read")],
+    )
+    async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
+        from api.graphql.enterprise.types import EnterpriseRequest
+
+        return await load_one(info, EnterpriseRequest, self.enterprise_request_id)
+
+    @strawberry.field(description="The person proposed, if a person.")
+    async def person(self, info: Info) -> PersonT | None:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.person_id)
+
+    @strawberry.field(description="The resource proposed, if a resource.")
+    async def resource(self, info: Info) -> ResourceT | None:
+        from api.graphql.units.types import Resource
+
+        return await load_one(info, Resource, self.resource_id)
+
+
+@strawberry.type(description="A need or request a job could not serve, and why.")
+class UnmatchedItem(RowType, Node):
+    __model__ = m.UnmatchedItem
+    __node_name__ = "UnmatchedItem"
+
+    seats_open: int = strawberry.field(description="Places left unfilled.")
+    reasons: JSON = strawberry.field(description="Why: a list of {code, message, …} objects.")
+    message: str = strawberry.field(description="The reasons, in words.")
+    job_id: strawberry.Private[int]
+    need_id: strawberry.Private[int | None]
+    enterprise_request_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The unserved need, if a need.")
+    async def need(self, info: Info) -> NeedT | None:
+        from api.graphql.needs.types import Need
+
+        return await load_one(info, Need, self.need_id)
+
+    @strawberry.field(
+        description="The unserved enterprise request, if a request.",
+        permission_classes=[Can("enterprise.read")],
+    )
+    async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
+        from api.graphql.enterprise.types import EnterpriseRequest
+
+        return await load_one(info, EnterpriseRequest, self.enterprise_request_id)
+
+
+register_node(MatchingJob, "matching.read")
+register_node(Proposal, "matching.read")
+register_node(UnmatchedItem, "matching.read")

@@ -1,0 +1,86 @@
+"""Batched reads for needs: event histories (all or the n latest per need), open-need pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.graphql.context import Context, Info
+from api.graphql.errors import CodedError, ErrorCode
+from api.graphql.relay import (
+    MAX_PAGE,
+    Connection,
+    Ordering,
+    PageArgs,
+    SortKey,
+    child_connection,
+    loader,
+    table_columns,
+)
+from schema import models as m
+from schema.workflow import OPEN_NEED_STATUSES
+
+N = m.Need
+MOST_URGENT = Ordering(
+    "URGENCY_DESC",
+    (SortKey(N.urgency, "int"), SortKey(N.reported_at, "dt")),
+    N.id,
+    descending=True,
+)
+
+
+def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+    from api.graphql.needs.types import NeedEvent
+
+    e = m.NeedEvent
+
+    async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
+        cols = table_columns(e)
+        if last is None:
+            stmt = sa.select(*cols).where(e.need_id.in_(keys)).order_by(e.need_id, e.at, e.id)
+        else:
+            rn = sa.func.row_number().over(
+                partition_by=e.need_id, order_by=(e.at.desc(), e.id.desc())
+            )
+            inner = sa.select(*cols, rn.label("_rn")).where(e.need_id.in_(keys)).subquery()
+            stmt = (
+                sa.select(*(inner.c[c.key] for c in cols))
+                .where(inner.c._rn <= last)
+                .order_by(inner.c.need_id, inner.c.at, inner.c.id)
+            )
+        async with ctx.db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[Any]] = {k: [] for k in keys}
+        for r in rows:
+            grouped[r.need_id].append(NeedEvent.from_row(r))
+        return [grouped[k] for k in keys]
+
+    return batch
+
+
+async def latest_events(info: Info, need_id: int, last: int | None) -> list[Any]:
+    """A need's events, oldest first: all of them, or only the `last` latest ones."""
+    if last is not None and not 0 <= last <= MAX_PAGE:
+        raise CodedError(f"`last` must be between 0 and {MAX_PAGE}", ErrorCode.BAD_USER_INPUT)
+    if last == 0:
+        return []
+    name = f"need.events:{last}"
+    found = info.context.loaders.get(name) or loader(info, name, _events_batch(last))
+    return await found.load(need_id)
+
+
+async def open_needs_of_community(info: Info, community_id: int, page: PageArgs) -> Connection[Any]:
+    from api.graphql.needs.types import Need
+
+    return await child_connection(
+        info,
+        type_cls=Need,
+        fk="community_id",
+        parent=community_id,
+        page=page,
+        ordering=MOST_URGENT,
+        name="community.open_needs",
+        filters=[N.status.in_(OPEN_NEED_STATUSES)],
+    )

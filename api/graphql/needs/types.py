@@ -1,0 +1,325 @@
+"""Residents' needs (群众诉求) with their event history, deadlines, skills and assignees."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.auth.permissions import Can
+from api.auth.privacy import can_see_personal, mask_name, mask_phone
+from api.graphql.areas.types import Community, Compound, Consultation, Grid
+from api.graphql.context import Info
+from api.graphql.enums import (
+    NeedAction,
+    NeedCategory,
+    NeedSource,
+    NeedStatus,
+    NeedTier,
+    ResourceKind,
+)
+from api.graphql.relay import (
+    Node,
+    RowType,
+    frozen,
+    load_children,
+    load_linked,
+    load_one,
+    register_node,
+    to_one,
+)
+from schema import models as m
+from schema.sla import met, need_overdue
+from schema.workflow import allowed_need_actions
+
+if TYPE_CHECKING:
+    from api.graphql.activities.types import SignUp
+    from api.graphql.people.types import Person, Skill, Team
+    from api.graphql.units.types import Resource
+
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
+TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
+ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
+SignUpT = Annotated["SignUp", strawberry.lazy("api.graphql.activities.types")]
+
+_ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
+_PRIVATE_COLUMNS = ("reporter_account_id", "reporter_person_id", "community_id")
+
+
+@strawberry.type(
+    description="A resident's need (群众诉求) moving through the closed loop: report → accept → "
+    "dispatch → arrive → resolve → rate. Reporter name and phone are masked unless you may "
+    "see them."
+)
+class Need(RowType, Node):
+    __model__ = m.Need
+    __node_name__ = "Need"
+    __joins__ = frozen({"community": (Community, "community_id"), "grid": (Grid, "grid_id")})
+    __needs__ = frozen(
+        {
+            "community": ("community_id",),
+            "grid": ("grid_id",),
+            "compound": ("compound_id",),
+            "consultation": ("consultation_id",),
+            "duplicate_of": ("duplicate_of_id",),
+            "merged_into": ("merged_into_id",),
+            "reporter": ("reporter_person_id",),
+            "reporter_name": ("reporter_name", *_PRIVATE_COLUMNS),
+            "reporter_phone": ("reporter_phone", *_PRIVATE_COLUMNS),
+            "overdue": ("status", "arrive_by", "resolve_by", "arrived_at"),
+            "arrived_on_time": ("arrive_by", "arrived_at"),
+            "resolved_on_time": ("resolve_by", "resolved_at"),
+            "allowed_actions": ("status",),
+        }
+    )
+
+    title: str = strawberry.field(description="Short title.")
+    description: str = strawberry.field(description="What the resident wrote.")
+    category: NeedCategory = strawberry.field(description="What it is about.")
+    source: NeedSource = strawberry.field(description="Where it came from (吹哨, 12345, 前哨点 …).")
+    tier: NeedTier = strawberry.field(description='"1341" tier: ordinary, complex or major.')
+    status: NeedStatus = strawberry.field(description="Where it is in the closed loop.")
+    urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
+    latitude: float = strawberry.field(description="Where the problem is (latitude).")
+    longitude: float = strawberry.field(description="Where the problem is (longitude).")
+    address: str = strawberry.field(description="Address of the problem.")
+    media_urls: list[str] = strawberry.field(description="Photo and video links.")
+    headcount: int = strawberry.field(description="How many people it needs.")
+    duration_minutes: int = strawberry.field(description="How long the work takes, in minutes.")
+    window_start: datetime | None = strawberry.field(
+        description="Earliest time to serve it (UTC), if any."
+    )
+    window_end: datetime | None = strawberry.field(
+        description="Latest time to serve it (UTC), if any."
+    )
+    reported_at: datetime = strawberry.field(description="When it was reported (UTC).")
+    accepted_at: datetime | None = strawberry.field(description="When it was accepted (UTC).")
+    dispatched_at: datetime | None = strawberry.field(
+        description="When it was (last) dispatched (UTC); the 1341 clock starts here."
+    )
+    arrive_by: datetime | None = strawberry.field(
+        description="Deadline for staff on site: dispatch + 10 minutes (UTC)."
+    )
+    resolve_by: datetime | None = strawberry.field(
+        description="Deadline to resolve: dispatch + 30 min / 4 h / 1 day by tier (UTC)."
+    )
+    arrived_at: datetime | None = strawberry.field(description="When staff arrived (UTC).")
+    resolved_at: datetime | None = strawberry.field(description="When it was resolved (UTC).")
+    closed_at: datetime | None = strawberry.field(description="When it was closed (UTC).")
+    satisfaction: int | None = strawberry.field(
+        description="The resident's rating, 1 to 5 (4 and 5 count as satisfied)."
+    )
+    rating_comment: str = strawberry.field(description="The resident's comment on the result.")
+    version: int = strawberry.field(
+        description="Optimistic-lock version; mutations pass it back to refuse stale writes."
+    )
+    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    community_id: strawberry.Private[int]
+    grid_id: strawberry.Private[int | None]
+    compound_id: strawberry.Private[int | None]
+    consultation_id: strawberry.Private[int | None]
+    duplicate_of_id: strawberry.Private[int | None]
+    merged_into_id: strawberry.Private[int | None]
+    reporter_person_id: strawberry.Private[int | None]
+    reporter_account_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community or village it is in.")
+    def community(self, info: Info) -> Community:
+        return to_one(self, "community", info, Community, self.community_id)
+
+    @strawberry.field(description="The grid it is in, if known.")
+    def grid(self, info: Info) -> Grid | None:
+        return to_one(self, "grid", info, Grid, self.grid_id)
+
+    @strawberry.field(description="The residential compound it is in, if any.")
+    async def compound(self, info: Info) -> Compound | None:
+        return await load_one(info, Compound, self.compound_id)
+
+    @strawberry.field(description="The consultation it came out of, if any.")
+    async def consultation(self, info: Info) -> Consultation | None:
+        return await load_one(info, Consultation, self.consultation_id)
+
+    @strawberry.field(description="The need this one probably duplicates, flagged for merging.")
+    async def duplicate_of(self, info: Info) -> Need | None:
+        return await load_one(info, Need, self.duplicate_of_id)
+
+    @strawberry.field(description="The need this one was merged into, if merged.")
+    async def merged_into(self, info: Info) -> Need | None:
+        return await load_one(info, Need, self.merged_into_id)
+
+    def _private(self, info: Info) -> bool:
+        return can_see_personal(
+            info,
+            owner_account_id=self.reporter_account_id,
+            owner_person_id=self.reporter_person_id,
+            community_id=self.community_id,
+            operation="need.read_private",
+        )
+
+    @strawberry.field(description="Who reported it; masked (张**) unless you may see it.")
+    def reporter_name(self, info: Info) -> str:
+        raw: str = self.__dict__["reporter_name"]
+        return raw if self._private(info) else (mask_name(raw) or "")
+
+    @strawberry.field(description="The reporter's phone; masked unless you may see it.")
+    def reporter_phone(self, info: Info) -> str | None:
+        raw: str | None = self.__dict__["reporter_phone"]
+        return raw if self._private(info) else mask_phone(raw)
+
+    @strawberry.field(
+        description="The reporting person, when on record.",
+        permission_classes=[Can("person.read")],
+    )
+    async def reporter(self, info: Info) -> PersonT | None:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.reporter_person_id)
+
+    @strawberry.field(description="Past a 1341 deadline while still open (arrival or resolution).")
+    def overdue(self) -> bool:
+        return need_overdue(
+            status=self.status,
+            arrive_by=self.arrive_by,
+            resolve_by=self.resolve_by,
+            arrived_at=self.arrived_at,
+            now=datetime.now(UTC),
+        )
+
+    @strawberry.field(description="Staff arrived within 10 minutes of dispatch (null: not yet).")
+    def arrived_on_time(self) -> bool | None:
+        return met(self.arrive_by, self.arrived_at)
+
+    @strawberry.field(description="Resolved within its tier's promise (null: not yet).")
+    def resolved_on_time(self) -> bool | None:
+        return met(self.resolve_by, self.resolved_at)
+
+    @strawberry.field(description="Closed-loop actions its status allows next.")
+    def allowed_actions(self) -> list[NeedAction]:
+        return sorted(allowed_need_actions(self.status), key=_ACTION_ORDER.__getitem__)
+
+    @strawberry.field(description="Skills it requires.")
+    async def skills(self, info: Info) -> list[SkillT]:
+        from api.graphql.people.types import Skill
+
+        return await load_linked(
+            info,
+            Skill,
+            m.NeedSkill,
+            parent="need_id",
+            target="skill_id",
+            key=self.pk,
+            order_by=[m.Skill.code],
+        )
+
+    @strawberry.field(description="Resources it requires, by kind and quantity.")
+    async def resources(self, info: Info) -> list[NeedResourceRequirement]:
+        return await load_children(info, NeedResourceRequirement, "need_id", self.pk)
+
+    @strawberry.field(description="Who or what was dispatched to it (people, teams, resources).")
+    async def assignments(self, info: Info) -> list[NeedAssignment]:
+        return await load_children(
+            info, NeedAssignment, "need_id", self.pk, order_by=[m.NeedAssignment.assigned_at]
+        )
+
+    @strawberry.field(
+        description="Its history, oldest first; `last: n` gives the n latest steps only."
+    )
+    async def events(
+        self,
+        info: Info,
+        last: Annotated[
+            int | None,
+            strawberry.argument(description="Only the n latest events (at most 100)."),
+        ] = None,
+    ) -> list[NeedEvent]:
+        from api.graphql.needs.loaders import latest_events
+
+        return await latest_events(info, self.pk, last)
+
+    @strawberry.field(description="Its latest step.")
+    async def latest_event(self, info: Info) -> NeedEvent | None:
+        from api.graphql.needs.loaders import latest_events
+
+        events = await latest_events(info, self.pk, 1)
+        return events[-1] if events else None
+
+    @strawberry.field(description="Volunteers who signed up to serve it.")
+    async def sign_ups(self, info: Info) -> list[SignUpT]:
+        from api.graphql.activities.types import SignUp
+
+        return await load_children(info, SignUp, "need_id", self.pk, name="signup:need")
+
+
+@strawberry.type(description="One step of a need's life: who did what, when and why.")
+class NeedEvent(RowType, Node):
+    __model__ = m.NeedEvent
+    __node_name__ = "NeedEvent"
+
+    action: NeedAction = strawberry.field(description="What was done.")
+    from_status: NeedStatus | None = strawberry.field(description="Status before the step.")
+    to_status: NeedStatus = strawberry.field(description="Status after the step.")
+    actor_name: str = strawberry.field(description="Who did it.")
+    note: str = strawberry.field(description="Why, or what was said.")
+    data: JSON = strawberry.field(
+        description="Details of the step (e.g. the tier before an escalation)."
+    )
+    at: datetime = strawberry.field(description="When (UTC).")
+    need_id: strawberry.Private[int]
+
+    @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
+    async def need(self, info: Info) -> Need:
+        return await load_one(info, Need, self.need_id)
+
+
+@strawberry.type(description="A resource a need requires: a kind and a quantity.")
+class NeedResourceRequirement(RowType):
+    __model__ = m.NeedResource
+
+    kind: ResourceKind = strawberry.field(description="Kind of resource.")
+    quantity: int = strawberry.field(description="How many.")
+
+
+@strawberry.type(description="A person, team or resource dispatched to a need.")
+class NeedAssignment(RowType, Node):
+    __model__ = m.NeedAssignment
+    __node_name__ = "NeedAssignment"
+
+    quantity: int = strawberry.field(description="Quantity (of a resource; 1 for people).")
+    active: bool = strawberry.field(description="Still assigned (false once handed over).")
+    assigned_at: datetime = strawberry.field(description="When (UTC).")
+    need_id: strawberry.Private[int]
+    person_id: strawberry.Private[int | None]
+    team_id: strawberry.Private[int | None]
+    resource_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The assigned person, if a person.", permission_classes=[Can("person.read")]
+    )
+    async def person(self, info: Info) -> PersonT | None:
+        from api.graphql.people.types import Person
+
+        return await load_one(info, Person, self.person_id)
+
+    @strawberry.field(description="The assigned team, if a team.")
+    async def team(self, info: Info) -> TeamT | None:
+        from api.graphql.people.types import Team
+
+        return await load_one(info, Team, self.team_id)
+
+    @strawberry.field(description="The assigned resource, if a resource.")
+    async def resource(self, info: Info) -> ResourceT | None:
+        from api.graphql.units.types import Resource
+
+        return await load_one(info, Resource, self.resource_id)
+
+    @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
+    async def need(self, info: Info) -> Need:
+        return await load_one(info, Need, self.need_id)
+
+
+register_node(Need, "need.read")
+register_node(NeedEvent, "need.read")
+register_node(NeedAssignment, "need.read")

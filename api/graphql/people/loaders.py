@@ -1,0 +1,79 @@
+"""Batched reads for people and teams (one statement per field per request, whatever the page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.graphql.context import Context, Info
+from api.graphql.relay import Connection, Ordering, PageArgs, SortKey, child_connection, loader
+from schema import models as m
+from schema.enums import SignUpStatus
+
+MEMBERS_BY_NAME = Ordering("NAME", (SortKey(m.Person.name, "str"),), m.Person.id)
+
+
+async def members_of_community(info: Info, community_id: int, page: PageArgs) -> Connection[Any]:
+    from api.graphql.people.types import Person
+
+    return await child_connection(
+        info,
+        type_cls=Person,
+        fk="registered_community_id",
+        parent=community_id,
+        page=page,
+        ordering=MEMBERS_BY_NAME,
+        name="community.members",
+    )
+
+
+async def _service_minutes_by_person(ctx: Context, keys: list[int]) -> list[int]:
+    stmt = (
+        sa.select(m.SignUp.person_id, sa.func.coalesce(sa.func.sum(m.SignUp.minutes), 0))
+        .where(m.SignUp.person_id.in_(keys), m.SignUp.status == SignUpStatus.CHECKED_OUT)
+        .group_by(m.SignUp.person_id)
+    )
+    async with ctx.db.session() as session:
+        found = dict((await session.execute(stmt)).tuples().all())
+    return [int(found.get(k, 0)) for k in keys]
+
+
+async def service_minutes_of_person(info: Info, person_id: int) -> int:
+    return await loader(info, "person.service_minutes", _service_minutes_by_person).load(person_id)
+
+
+def team_service_minutes_stmt(team_ids: list[int] | None = None) -> sa.Select[Any]:
+    """Minutes logged (checked-out sign-ups) by each team's members, per team."""
+    tm, su = m.TeamMembership, m.SignUp
+    stmt = (
+        sa.select(tm.team_id, sa.func.coalesce(sa.func.sum(su.minutes), 0))
+        .join(su, su.person_id == tm.person_id)
+        .where(su.status == SignUpStatus.CHECKED_OUT)
+        .group_by(tm.team_id)
+    )
+    if team_ids is not None:
+        stmt = stmt.where(tm.team_id.in_(team_ids))
+    return stmt
+
+
+async def _service_minutes_by_team(ctx: Context, keys: list[int]) -> list[int]:
+    async with ctx.db.session() as session:
+        found = dict((await session.execute(team_service_minutes_stmt(keys))).tuples().all())
+    return [int(found.get(k, 0)) for k in keys]
+
+
+async def service_minutes_of_team(info: Info, team_id: int) -> int:
+    return await loader(info, "team.service_minutes", _service_minutes_by_team).load(team_id)
+
+
+async def _member_counts(ctx: Context, keys: list[int]) -> list[int]:
+    tm = m.TeamMembership
+    stmt = sa.select(tm.team_id, sa.func.count()).where(tm.team_id.in_(keys)).group_by(tm.team_id)
+    async with ctx.db.session() as session:
+        found = dict((await session.execute(stmt)).tuples().all())
+    return [int(found.get(k, 0)) for k in keys]
+
+
+async def member_count_of_team(info: Info, team_id: int) -> int:
+    return await loader(info, "team.member_count", _member_counts).load(team_id)

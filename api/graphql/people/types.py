@@ -1,0 +1,279 @@
+"""People who serve (party members, grid workers, cadres, helpers, team members), their skills,
+time and teams. Phones, ID numbers and exact home locations go through `api.auth.privacy`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.auth.privacy import can_see_personal, coarse_coordinate, mask_id_number, mask_phone
+from api.graphql.context import Info
+from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
+from api.graphql.relay import (
+    Node,
+    RowType,
+    frozen,
+    load_children,
+    load_linked,
+    load_one,
+    register_node,
+)
+from schema import models as m
+
+if TYPE_CHECKING:
+    from api.graphql.activities.types import SignUp
+    from api.graphql.areas.types import Community, GridStaffMember
+    from api.graphql.enterprise.types import EnterpriseRequest
+    from api.graphql.units.types import PairedUnit
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+GridStaffMemberT = Annotated["GridStaffMember", strawberry.lazy("api.graphql.areas.types")]
+PairedUnitT = Annotated["PairedUnit", strawberry.lazy("api.graphql.units.types")]
+SignUpT = Annotated["SignUp", strawberry.lazy("api.graphql.activities.types")]
+EnterpriseRequestT = Annotated["EnterpriseRequest", strawberry.lazy("api.graphql.enterprise.types")]
+
+
+@strawberry.type(
+    description="A party member, grid worker, cadre, enterprise helper (小赣事), team member or "
+    "resident. Phone, ID number and exact home location are masked unless the caller may see them."
+)
+class Person(RowType, Node):
+    __model__ = m.Person
+    __node_name__ = "Person"
+    __needs__ = frozen(
+        {
+            "phone": ("phone", "registered_community_id"),
+            "id_number": ("id_number", "registered_community_id"),
+            "latitude": ("latitude", "registered_community_id"),
+            "longitude": ("longitude", "registered_community_id"),
+            "registered_community": ("registered_community_id",),
+            "employer_unit": ("employer_unit_id",),
+        }
+    )
+
+    name: str = strawberry.field(description="Name.")
+    kind: PersonKind = strawberry.field(description="What the person is to the county.")
+    is_party_member: bool = strawberry.field(description="Member of the Communist Party.")
+    travel_mode: TravelMode = strawberry.field(description="How they travel to serve.")
+    weekly_capacity_minutes: int = strawberry.field(
+        description="Minutes a week they can give to service."
+    )
+    is_commando: bool = strawberry.field(
+        description="In the party commando (“吉先锋”党员突击队) for emergency mode."
+    )
+    max_open_requests: int = strawberry.field(
+        description="Helpers (小赣事): how many open enterprise requests they may carry."
+    )
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+    registered_community_id: strawberry.Private[int | None]
+    employer_unit_id: strawberry.Private[int | None]
+
+    def _private(self, info: Info) -> bool:
+        return can_see_personal(
+            info, owner_person_id=self.pk, community_id=self.registered_community_id
+        )
+
+    @strawberry.field(description="Mobile phone; masked (138****5678) unless you may see it.")
+    def phone(self, info: Info) -> str | None:
+        raw: str | None = self.__dict__["phone"]
+        return raw if self._private(info) else mask_phone(raw)
+
+    @strawberry.field(description="ID card number; masked unless you may see it.")
+    def id_number(self, info: Info) -> str | None:
+        raw: str | None = self.__dict__["id_number"]
+        return raw if self._private(info) else mask_id_number(raw)
+
+    @strawberry.field(
+        description="Home latitude; rounded to about 1 km unless you may see the exact place."
+    )
+    def latitude(self, info: Info) -> float:
+        raw: float = self.__dict__["latitude"]
+        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Home longitude; rounded to about 1 km unless you may see the exact place."
+    )
+    def longitude(self, info: Info) -> float:
+        raw: float = self.__dict__["longitude"]
+        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The community they registered with (报到), where they serve first."
+    )
+    async def registered_community(self, info: Info) -> CommunityT | None:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.registered_community_id)
+
+    @strawberry.field(description="The paired unit employing them, if any.")
+    async def employer_unit(self, info: Info) -> PairedUnitT | None:
+        from api.graphql.units.types import PairedUnit
+
+        return await load_one(info, PairedUnit, self.employer_unit_id)
+
+    @strawberry.field(description="Their skills.")
+    async def skills(self, info: Info) -> list[Skill]:
+        return await load_linked(
+            info,
+            Skill,
+            m.PersonSkill,
+            parent="person_id",
+            target="skill_id",
+            key=self.pk,
+            order_by=[m.Skill.code],
+        )
+
+    @strawberry.field(description="Weekly windows (county time) when they can serve.")
+    async def availability(self, info: Info) -> list[AvailabilityWindow]:
+        return await load_children(
+            info,
+            AvailabilityWindow,
+            "person_id",
+            self.pk,
+            order_by=[m.Availability.weekday, m.Availability.start_minute],
+        )
+
+    @strawberry.field(description="Teams they belong to.")
+    async def teams(self, info: Info) -> list[TeamMembership]:
+        return await load_children(info, TeamMembership, "person_id", self.pk, name="tm:person")
+
+    @strawberry.field(description="Grids they work, and in which role.")
+    async def grid_roles(self, info: Info) -> list[GridStaffMemberT]:
+        from api.graphql.areas.types import GridStaffMember
+
+        return await load_children(info, GridStaffMember, "person_id", self.pk)
+
+    @strawberry.field(description="Helpers (小赣事): the enterprise-request kinds they handle.")
+    async def expertise(self, info: Info) -> list[EnterpriseRequestKind]:
+        rows = await load_children(info, HelperKind, "person_id", self.pk)
+        return [r.kind for r in rows]
+
+    @strawberry.field(description="Their sign-ups for activities and needs, latest first.")
+    async def sign_ups(self, info: Info) -> list[SignUpT]:
+        from api.graphql.activities.types import SignUp
+
+        return await load_children(
+            info, SignUp, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
+        )
+
+    @strawberry.field(description="Service hours logged (checked-out sign-ups).")
+    async def service_hours(self, info: Info) -> float:
+        from api.graphql.people.loaders import service_minutes_of_person
+
+        return round(await service_minutes_of_person(info, self.pk) / 60, 2)
+
+    @strawberry.field(
+        description="Helpers (小赣事): enterprise requests assigned to them, latest first.",
+        permission_classes=[Can("enterprise.read")],
+    )
+    async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
+        from api.graphql.enterprise.types import EnterpriseRequest
+
+        return await load_children(
+            info,
+            EnterpriseRequest,
+            "helper_id",
+            self.pk,
+            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+        )
+
+
+@strawberry.type(description="A skill a need may require (电工, 法律咨询, 心理疏导 …).")
+class Skill(RowType, Node):
+    __model__ = m.Skill
+    __node_name__ = "Skill"
+
+    code: str = strawberry.field(description="Stable code, e.g. electrician.")
+    name: str = strawberry.field(description="Name, in Chinese.")
+
+
+@strawberry.type(description="A weekly window (county local time) in which a person can serve.")
+class AvailabilityWindow(RowType):
+    __model__ = m.Availability
+
+    weekday: int = strawberry.field(description="0 = Monday … 6 = Sunday.")
+    start_minute: int = strawberry.field(description="Start, minutes after midnight.")
+    end_minute: int = strawberry.field(description="End, minutes after midnight.")
+
+
+@strawberry.type(description="A kind of enterprise request a helper handles.")
+class HelperKind(RowType):
+    __model__ = m.HelperExpertise
+    __pk__ = "person_id"
+
+    kind: EnterpriseRequestKind = strawberry.field(description="The kind.")
+
+
+@strawberry.type(
+    description="A volunteer team: new-business 吉先锋 teams, Ant Action riders, food-safety "
+    "monitors, live-streamers, commandos, the helpers' squad …"
+)
+class Team(RowType, Node):
+    __model__ = m.Team
+    __node_name__ = "Team"
+    __needs__ = frozen({"community": ("community_id",)})
+
+    name: str = strawberry.field(description="Name.")
+    kind: TeamKind = strawberry.field(description="Kind of team.")
+    sales_yuan: int = strawberry.field(
+        description="Live-streamers: farm produce sold (助农销售), in yuan."
+    )
+    founded_at: datetime = strawberry.field(description="When it was founded (UTC).")
+    community_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Its home community, if it has one.")
+    async def community(self, info: Info) -> CommunityT | None:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.community_id)
+
+    @strawberry.field(description="Its members, leaders first.")
+    async def members(self, info: Info) -> list[TeamMembership]:
+        rows = await load_children(
+            info,
+            TeamMembership,
+            "team_id",
+            self.pk,
+            order_by=[m.TeamMembership.is_leader.desc(), m.TeamMembership.person_id],
+            name="tm:team",
+        )
+        return rows
+
+    @strawberry.field(description="How many members it has.")
+    async def member_count(self, info: Info) -> int:
+        from api.graphql.people.loaders import member_count_of_team
+
+        return await member_count_of_team(info, self.pk)
+
+    @strawberry.field(description="Service hours its members logged (checked-out sign-ups).")
+    async def service_hours(self, info: Info) -> float:
+        from api.graphql.people.loaders import service_minutes_of_team
+
+        return round(await service_minutes_of_team(info, self.pk) / 60, 2)
+
+
+@strawberry.type(description="A person's membership of a team.")
+class TeamMembership(RowType):
+    __model__ = m.TeamMembership
+    __pk__ = "person_id"
+
+    is_leader: bool = strawberry.field(description="Leads the team.")
+    joined_at: datetime = strawberry.field(description="When they joined (UTC).")
+    team_id: strawberry.Private[int]
+    person_id: strawberry.Private[int]
+
+    @strawberry.field(description="The team.")
+    async def team(self, info: Info) -> Team:
+        return await load_one(info, Team, self.team_id)
+
+    @strawberry.field(description="The member.", permission_classes=[Can("person.read")])
+    async def person(self, info: Info) -> Person:
+        return await load_one(info, Person, self.person_id)
+
+
+register_node(Person, "person.read")
+register_node(Skill)
+register_node(Team)

@@ -1,0 +1,150 @@
+"""Paired units (结对共建单位), their twinning with communities, and the resources they lend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import ResourceKind, UnitKind
+from api.graphql.relay import (
+    Node,
+    RowType,
+    frozen,
+    load_children,
+    load_linked,
+    load_one,
+    register_node,
+)
+from schema import models as m
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community, Compound, Venue
+    from api.graphql.people.types import Person
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+CompoundT = Annotated["Compound", strawberry.lazy("api.graphql.areas.types")]
+VenueT = Annotated["Venue", strawberry.lazy("api.graphql.areas.types")]
+PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
+
+
+@strawberry.type(
+    description="A government body, enterprise, institution or property company twinned with "
+    "communities (结对共建单位); it brings resources."
+)
+class PairedUnit(RowType, Node):
+    __model__ = m.PairedUnit
+    __node_name__ = "PairedUnit"
+
+    name: str = strawberry.field(description="Name.")
+    kind: UnitKind = strawberry.field(description="Government body, enterprise, institution …")
+    has_party_org: bool = strawberry.field(description="Has its own party organisation.")
+    is_state_owned: bool = strawberry.field(
+        description="State-owned (the fallback 兜底 property company is)."
+    )
+    address: str = strawberry.field(description="Postal address.")
+    latitude: float = strawberry.field(description="Latitude.")
+    longitude: float = strawberry.field(description="Longitude.")
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+
+    @strawberry.field(description="Communities it is twinned with; its resources go there first.")
+    async def communities(self, info: Info) -> list[CommunityT]:
+        from api.graphql.areas.types import Community
+
+        return await load_linked(
+            info, Community, m.Pairing, parent="unit_id", target="community_id", key=self.pk
+        )
+
+    @strawberry.field(description="Its twinnings, with the date each began.")
+    async def pairings(self, info: Info) -> list[Pairing]:
+        return await load_children(info, Pairing, "unit_id", self.pk)
+
+    @strawberry.field(description="Resources it lends (venues, vehicles, funds, equipment …).")
+    async def resources(self, info: Info) -> list[Resource]:
+        return await load_children(info, Resource, "unit_id", self.pk)
+
+    @strawberry.field(description="Compounds it manages as property company (物业公司).")
+    async def managed_compounds(self, info: Info) -> list[CompoundT]:
+        from api.graphql.areas.types import Compound
+
+        return await load_children(info, Compound, "property_unit_id", self.pk)
+
+    @strawberry.field(
+        description="People it employs (its in-service party members).",
+        permission_classes=[Can("person.read")],
+    )
+    async def employees(self, info: Info) -> list[PersonT]:
+        from api.graphql.people.types import Person
+
+        return await load_children(info, Person, "employer_unit_id", self.pk)
+
+
+@strawberry.type(description="结对共建: a paired unit twinned with a community since a date.")
+class Pairing(RowType):
+    __model__ = m.Pairing
+    __pk__ = "community_id"
+
+    since: datetime = strawberry.field(description="When the twinning began (UTC).")
+    unit_id: strawberry.Private[int]
+    community_id: strawberry.Private[int]
+
+    @strawberry.field(description="The paired unit.")
+    async def unit(self, info: Info) -> PairedUnit:
+        return await load_one(info, PairedUnit, self.unit_id)
+
+    @strawberry.field(description="The community.")
+    async def community(self, info: Info) -> CommunityT:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.community_id)
+
+
+@strawberry.type(description="Something a unit or venue lends: seats, vehicles, funds, equipment.")
+class Resource(RowType, Node):
+    __model__ = m.Resource
+    __node_name__ = "Resource"
+    __needs__ = frozen(
+        {
+            "unit": ("unit_id",),
+            "venue": ("venue_id",),
+            "community": ("community_id",),
+        }
+    )
+
+    name: str = strawberry.field(description="Name.")
+    kind: ResourceKind = strawberry.field(description="Kind of resource.")
+    quantity: int = strawberry.field(description="How many are available.")
+    unit_label: str = strawberry.field(description="Counting word of the quantity (件, 辆, 元 …).")
+    latitude: float = strawberry.field(description="Where it is (latitude).")
+    longitude: float = strawberry.field(description="Where it is (longitude).")
+    is_available: bool = strawberry.field(description="Available for matching now.")
+    available_from: datetime = strawberry.field(description="Available from (UTC).")
+    available_until: datetime | None = strawberry.field(
+        description="Available until (UTC); null means open-ended."
+    )
+    unit_id: strawberry.Private[int | None]
+    venue_id: strawberry.Private[int | None]
+    community_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The paired unit that lends it, if any.")
+    async def unit(self, info: Info) -> PairedUnit | None:
+        return await load_one(info, PairedUnit, self.unit_id)
+
+    @strawberry.field(description="The venue that lends it, if any.")
+    async def venue(self, info: Info) -> VenueT | None:
+        from api.graphql.areas.types import Venue
+
+        return await load_one(info, Venue, self.venue_id)
+
+    @strawberry.field(description="The community it belongs to, if any.")
+    async def community(self, info: Info) -> CommunityT | None:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, self.community_id)
+
+
+for _t in (PairedUnit, Resource):
+    register_node(_t)
