@@ -52,7 +52,8 @@ ENTERPRISE_TRANSITIONS: dict[
 }
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets __traceback__ on exceptions as they propagate (context managers too).
+@dataclass(eq=False)
 class IllegalTransition(Exception):
     """An action that the current status does not allow; the API turns it into a userError."""
 

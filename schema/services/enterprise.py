@@ -186,7 +186,7 @@ async def submit_enterprise_request(
     try:
         async with session.begin_nested():
             session.add(request)
-            await session.flush([request])
+            await session.flush()
     except IntegrityError:
         if idempotency_key is None:
             raise

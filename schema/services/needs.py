@@ -166,8 +166,8 @@ async def _step(
     target = next_need_status(before, action)
     changes = {"status": target, "updated_at": now} | (values or {})
     updated = await versioned_update(session, Need, need.id, version, changes, kind="need")
-    event = _event(session, updated, action, before, actor, now, note, data)
-    await session.flush([event])
+    _event(session, updated, action, before, actor, now, note, data)
+    await session.flush()
     return updated
 
 
@@ -427,7 +427,7 @@ async def report_need(
         # A savepoint, so that a concurrent report with the same key costs only this insert.
         async with session.begin_nested():
             session.add(need)
-            await session.flush([need])
+            await session.flush()
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -437,8 +437,8 @@ async def report_need(
         return existing
     note = f"疑似重复: #{duplicate.id}" if duplicate else ""
     data = {"duplicate_of_id": duplicate.id} if duplicate else {}
-    event = _event(session, need, NeedAction.REPORT, None, actor, now, note, data)
-    await session.flush([event])
+    _event(session, need, NeedAction.REPORT, None, actor, now, note, data)
+    await session.flush()
     return need
 
 
@@ -571,7 +571,7 @@ async def dispatch_need(
             )
         )
     session.add_all(rows)
-    await session.flush(rows)
+    await session.flush()
     return updated
 
 

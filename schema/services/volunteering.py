@@ -131,7 +131,7 @@ async def sign_up(
     try:
         async with session.begin_nested():
             session.add(row)
-            await session.flush([row])
+            await session.flush()
     except IntegrityError:
         raise Conflict("you signed up at the same moment from elsewhere; reload") from None
     _publish(session, row, "sign_up")
