@@ -17,8 +17,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth.caller import AuthenticationFailed, Caller, authenticate
+from api.auth.ratelimit import RateLimits
 from api.database import Database
 from api.graphql.context import Context
 from api.graphql.schema import build_schema
@@ -33,12 +37,57 @@ class LulingGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # Browsers apply no CORS to WebSockets: pages on other origins are refused (403)
+            # unless listed; same-origin pages and non-browser clients (no Origin) may connect.
+            allowed_origins=settings.websocket_origins,
         )
         self.settings = settings
         self.db = db
+        self.rate_limits = RateLimits.from_settings(settings)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(request=request, response=response, db=self.db, settings=self.settings)
+        caller = Caller.anonymous()
+        if not isinstance(request, WebSocket):  # WebSockets authenticate in connection_init
+            caller = await authenticate(
+                self.db, self.settings, request.headers.get("authorization")
+            )
+        return Context(
+            request=request,
+            response=response,
+            db=self.db,
+            settings=self.settings,
+            account=caller.account,
+            token_expires_at=caller.token_expires_at,
+            rate_limits=self.rate_limits,
+        )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except AuthenticationFailed as exc:  # offered credentials are bad: refuse the request
+            return JSONResponse(
+                {"errors": [{"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws handshake: `connection_init` payload `{"authorization":
+        "Bearer <token>"}` (or the upgrade request's Authorization header). No credentials:
+        anonymous; bad credentials: the socket is closed with 4403."""
+        params = context.connection_params or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if authorization is None:
+            authorization = context.request.headers.get("authorization")
+        if authorization is not None and not isinstance(authorization, str):
+            raise ConnectionRejectionError({"message": "authorization must be a string"})
+        try:
+            caller = await authenticate(self.db, self.settings, authorization)
+        except AuthenticationFailed as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        context.account = caller.account
+        context.token_expires_at = caller.token_expires_at
+        return UNSET
 
 
 class BodySizeLimit:

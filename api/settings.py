@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     seed_on_empty: bool = True
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
+    # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)
+    # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
+    login_rate_limit: int = 10  # per username and client IP
+    login_rate_window_seconds: float = 300
+    report_rate_limit: int = 20  # reportNeed per caller
+    report_rate_window_seconds: float = 3600
+    rate_limit_url: str | None = None
 
     @property
     def is_production(self) -> bool:

@@ -151,3 +151,12 @@ def activity(engine: sa.Engine, community_id: int, **kw: Any) -> Activity:
         "longitude": LON,
     }
     return _add(engine, Activity(**(values | kw)))
+
+
+def token_for(account: Account, secret_key: str | None = None) -> str:
+    """A bearer token for `account`, signed with the default (test) secret unless given."""
+    from api.auth.tokens import issue_token
+    from api.settings import Settings
+
+    settings = Settings() if secret_key is None else Settings(secret_key=secret_key)
+    return issue_token(account, settings)[0]

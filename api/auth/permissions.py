@@ -1,13 +1,28 @@
-"""Strawberry permission classes backed by the policy matrix."""
+"""Strawberry permission classes backed by the policy matrix.
+
+    @strawberry.mutation(permission_classes=[Can("need.dispatch")])
+
+`Can` answers from POLICY by the caller's role (anonymous: PUBLIC) and refuses with a coded
+error: UNAUTHENTICATED when nobody (or an expired token on a long-lived WebSocket) is calling
+and signing in could help, FORBIDDEN when the caller's role may not. Operations with a per-caller
+rate limit (`api.auth.ratelimit.PER_CALLER`, e.g. need.report) are counted here too, after the
+permission is granted, and refused with RATE_LIMITED.
+
+An operation without a POLICY row is refused for everybody (fail closed) and logged; the matrix
+test (tests/api/test_auth_matrix.py) makes such a field fail CI.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from strawberry.permission import BasePermission
 
-from api.auth.policy import allowed
+from api.auth.policy import POLICY, allowed
 from api.graphql.context import Info
+from api.graphql.errors import CodedError, ErrorCode
+from api.logs import log
 
 
 class Can(BasePermission):
@@ -15,13 +30,39 @@ class Can(BasePermission):
 
     def __init__(self, operation: str) -> None:
         self.operation = operation
-        self.error_extensions = {"code": "FORBIDDEN"}
+        self.error_extensions = {"code": ErrorCode.FORBIDDEN.value}
         self.message = f"not allowed: {operation}"
 
+    def __call__(self) -> Can:
+        # Strawberry instantiates each entry of `permission_classes`; an instance stands for
+        # itself, so `Can("op")` can be listed directly.
+        return self
+
+    def __repr__(self) -> str:
+        return f"Can({self.operation!r})"
+
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        account = info.context.account
-        if account is None:
-            self.error_extensions = {"code": "UNAUTHENTICATED"}
-            self.message = "authentication required"
-            return allowed(self.operation, None)
-        return allowed(self.operation, account.role)
+        # Raises instead of returning False: the instance is shared by every request, so the
+        # error (and its code) is built here rather than stored on `self`.
+        context = info.context
+        account = context.account
+        if self.operation not in POLICY:
+            log.error("no authorisation rule", operation=self.operation)
+            raise CodedError(f"not allowed: {self.operation}", ErrorCode.FORBIDDEN)
+        expires = context.token_expires_at
+        if account is not None and expires is not None and expires <= datetime.now(UTC):
+            raise CodedError("the token has expired; log in again", ErrorCode.UNAUTHENTICATED)
+        if not allowed(self.operation, account.role if account is not None else None):
+            if account is None:
+                raise CodedError("authentication required", ErrorCode.UNAUTHENTICATED)
+            raise CodedError(f"not allowed: {self.operation}", ErrorCode.FORBIDDEN)
+        if context.rate_limits is not None:
+            from api.auth.ratelimit import enforce_rate_limit
+
+            enforce_rate_limit(info, self.operation)
+        return True
+
+
+def operation_of(permission: object) -> str | None:
+    """The POLICY operation a permission instance stands for (None if it is not a `Can`)."""
+    return permission.operation if isinstance(permission, Can) else None

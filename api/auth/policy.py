@@ -2,6 +2,11 @@
 
 Every mutation and every sensitive field names an operation here (`Can("need.dispatch")`).
 A test walks the schema and fails when a mutation or sensitive field has no rule.
+
+The matrix decides by ROLE only. What depends on the object (a scoped coordinator's area, a
+resident's own report, a helper's assigned request) is checked in the resolver with
+`api.auth.scope` (`require_scope`, `in_scope`, `is_self`) and `api.auth.privacy`
+(`can_see_personal`) once the object is loaded.
 """
 
 from __future__ import annotations
@@ -12,18 +17,67 @@ R = Role
 EVERYONE = frozenset(Role)
 STAFF = frozenset({R.GRID_WORKER, R.COORDINATOR, R.ADMIN})
 COORDINATION = frozenset({R.COORDINATOR, R.ADMIN})
+ENTERPRISE_DESK = frozenset({R.ENTERPRISE_HELPER, R.COORDINATOR, R.ADMIN})
+VOLUNTEERING = frozenset({R.VOLUNTEER, R.COORDINATOR, R.ADMIN})
+ADMIN_ONLY = frozenset({R.ADMIN})
 
 # operation -> roles allowed. ANONYMOUS callers are allowed only where `PUBLIC` lists it.
+# Administrators are in every row (a test checks it).
 POLICY: dict[str, frozenset[Role]] = {
-    # accounts
+    # --- accounts ------------------------------------------------------------------------
+    "account.login": EVERYONE,  # and anonymous (PUBLIC)
     "account.me": EVERYONE,
-    "audit.read": frozenset({R.ADMIN}),
-    # personal data (phones, ID numbers, exact home locations)
+    "account.manage": ADMIN_ONLY,  # create, deactivate and list accounts
+    "audit.read": ADMIN_ONLY,
+    # --- public figures ------------------------------------------------------------------
+    "stats.read": EVERYONE,
+    "opportunity.read": EVERYONE,  # public volunteer opportunities
+    # --- needs: the closed loop (report → accept → dispatch → arrive → resolve → rate) -----
+    # Residents report; so do riders (volunteers: "mobile probes"), grid workers on patrol,
+    # coordinators entering hotline tickets and helpers. The resolver records the reporter.
+    "need.report": EVERYONE,
+    "need.accept": STAFF,  # grid workers in their community, coordinators in their area
+    "need.dispatch": COORDINATION,
+    "need.arrive": STAFF,
+    "need.resolve": STAFF,
+    # The reporter rates their own need (resolver checks); coordinators record hotline callers'
+    # ratings (回访).
+    "need.rate": frozenset({R.RESIDENT, R.VOLUNTEER, R.COORDINATOR, R.ADMIN}),
+    "need.escalate": COORDINATION,
+    "need.return": COORDINATION,
+    "need.merge": COORDINATION,
+    # Any signed-in caller reads needs; personal data (reporter phone, exact location) only
+    # with need.read_private or as the reporter (`can_see_personal`).
+    "need.read": EVERYONE,
+    "need.read_private": STAFF,
+    # --- enterprise requests (营商气象站), handled by helpers (小赣事) --------------------
+    "enterprise.submit": ENTERPRISE_DESK,  # entered at the weather station for an enterprise
+    "enterprise.assign": COORDINATION,
+    "enterprise.note": ENTERPRISE_DESK,  # helpers only on requests assigned to them
+    "enterprise.resolve": ENTERPRISE_DESK,
+    "enterprise.rate": COORDINATION,  # the enterprise's rating, recorded on callback
+    "enterprise.read": ENTERPRISE_DESK,
+    # --- volunteering ----------------------------------------------------------------------
+    "volunteer.sign_up": VOLUNTEERING,  # coordinators may sign a member up on their behalf
+    "volunteer.cancel_sign_up": VOLUNTEERING,
+    "volunteer.check_in": VOLUNTEERING,
+    "volunteer.check_out": VOLUNTEERING,
+    # --- areas and matching ----------------------------------------------------------------
+    "area.set_mode": COORDINATION,  # normal ↔ emergency (平急转换)
+    "matching.start": COORDINATION,
+    "matching.cancel": COORDINATION,
+    "matching.decide": COORDINATION,  # accept / reject / pin proposals
+    "matching.commit": COORDINATION,
+    "matching.read": COORDINATION,
+    # --- people ----------------------------------------------------------------------------
+    "person.read": frozenset({R.VOLUNTEER, R.GRID_WORKER, R.COORDINATOR, R.ENTERPRISE_HELPER})
+    | ADMIN_ONLY,
+    # personal data (phones, ID numbers, exact home locations); owners see their own
     "person.read_private": STAFF,
 }
 
-# Operations anonymous callers may perform (public opportunities and stats).
-PUBLIC: frozenset[str] = frozenset()
+# Operations anonymous callers may perform (public opportunities and stats, and logging in).
+PUBLIC: frozenset[str] = frozenset({"account.login", "stats.read", "opportunity.read"})
 
 
 def allowed(operation: str, role: Role | None) -> bool:
@@ -32,3 +86,8 @@ def allowed(operation: str, role: Role | None) -> bool:
     if role is None:
         return operation in PUBLIC
     return role in POLICY[operation]
+
+
+def roles_allowed(operation: str) -> frozenset[Role]:
+    """The roles that may perform `operation` (KeyError when it has no rule)."""
+    return POLICY[operation]

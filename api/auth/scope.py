@@ -19,3 +19,14 @@ def in_scope(info: Info, community_id: int | None) -> bool:
 def require_scope(info: Info, community_id: int | None) -> None:
     if not in_scope(info, community_id):
         raise CodedError("outside your area", ErrorCode.FORBIDDEN)
+
+
+def is_self(info: Info, *, account_id: int | None = None, person_id: int | None = None) -> bool:
+    """The caller is this account, or the person this account belongs to (owner checks:
+    a resident's own need, a helper's assigned request, a volunteer's own sign-up)."""
+    account = info.context.account
+    if account is None:
+        return False
+    if account_id is not None and account.id == account_id:
+        return True
+    return person_id is not None and account.person_id == person_id

@@ -18,12 +18,22 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from api.auth.audit import AuditMutations
+from api.graphql.accounts.mutations import AccountsMutation
+from api.graphql.accounts.queries import AccountsQuery
 from api.graphql.errors import is_safe_to_show
+from api.graphql.needs.queries import NeedsQuery
+from api.graphql.relay import NodeQuery
 from api.graphql.stats import StatsQuery
 from api.settings import Settings
 
-QUERY_TYPES: tuple[type, ...] = (StatsQuery,)
-MUTATION_TYPES: tuple[type, ...] = ()
+QUERY_TYPES: tuple[type, ...] = (
+    StatsQuery,
+    NodeQuery,
+    NeedsQuery,
+    AccountsQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (AccountsMutation,)
 SUBSCRIPTION_TYPES: tuple[type, ...] = ()
 
 
@@ -38,6 +48,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
+        AuditMutations,  # one audit row per mutation, in its own transaction
     ]
     if not settings.introspection_enabled:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 import strawberry
 from sqlmodel import col, func, select
 
+from api.auth.permissions import Can
 from api.graphql.context import Info
 from schema.enums import GridKind, PersonKind, TeamKind, VenueKind
 from schema.models import EnterpriseRequest, Grid, PairedUnit, Person, Team, Venue
@@ -65,6 +66,8 @@ async def load_county_stats(info: Info) -> CountyStats:
 
 @strawberry.type
 class StatsQuery:
-    @strawberry.field(description="The county's headline figures.")
+    @strawberry.field(
+        description="The county's headline figures.", permission_classes=[Can("stats.read")]
+    )
     async def county_stats(self, info: Info) -> CountyStats:
         return await load_county_stats(info)

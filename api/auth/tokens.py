@@ -1,0 +1,77 @@
+"""Bearer tokens: HS256-signed JWTs that say who the caller is, and until when.
+
+Claims: `sub` (the account id, as a string as RFC 7519 wants), `role` (informational: the
+account row read on every request is what decides), `iat`, `exp`, `iss` ("luling").
+The signing secret comes from the settings (`LULING_SECRET_KEY`), never from code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from api.settings import Settings
+from schema.accounts import Account
+from schema.enums import Role
+
+ALGORITHM = "HS256"
+ISSUER = "luling"
+LEEWAY_SECONDS = 10  # clock skew tolerated between API processes
+
+
+class InvalidToken(Exception):
+    """A token that is forged, malformed, expired or otherwise unusable (message is safe)."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    account_id: int
+    role: Role
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_token(
+    account: Account, settings: Settings, *, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """A signed token for `account` and the moment it expires (aware UTC)."""
+    if account.id is None:
+        raise ValueError("the account must be saved before a token is issued")
+    issued = (now or datetime.now(UTC)).replace(microsecond=0)
+    expires = issued + timedelta(minutes=settings.token_ttl_minutes)
+    payload = {
+        "sub": str(account.id),
+        "role": Role(account.role).value,
+        "iat": issued,
+        "exp": expires,
+        "iss": ISSUER,
+    }
+    return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), expires
+
+
+def decode_token(token: str, settings: Settings) -> TokenClaims:
+    """Verify signature, issuer and expiry; raise `InvalidToken` with a message safe to show."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],  # pinned: never trust the token's own `alg` header
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["sub", "exp", "iat", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("the token has expired; log in again") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("the token is invalid") from exc
+    try:
+        return TokenClaims(
+            account_id=int(claims["sub"]),
+            role=Role(claims.get("role")),
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("the token is invalid") from exc

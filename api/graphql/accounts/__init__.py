@@ -1,0 +1,1 @@
+"""Accounts: logging in, the caller (`me`), account management and the audit log."""

@@ -1,0 +1,121 @@
+"""`me`, `accounts` and `auditLog`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.accounts.types import ACCOUNT_COLUMNS, AccountNode, AuditLogEntry
+from api.graphql.context import Info
+from api.graphql.enums import Role
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    PageArgs,
+    decode_id,
+    paginate,
+    table_columns,
+)
+from schema import models as m
+
+ACCOUNTS_BY_ID = Ordering("ACCOUNT_ID", (), m.Account.__table__.c.id)
+AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), m.AuditLog.__table__.c.id, descending=True)
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="The calling account.", permission_classes=[Can("account.me")])
+    async def me(self, info: Info) -> AccountNode:
+        account = info.context.account
+        assert account is not None  # Can("account.me") refuses anonymous callers
+        return AccountNode.from_row(account)
+
+    @strawberry.field(
+        description="Accounts, oldest first (administrators).",
+        permission_classes=[Can("account.manage")],
+    )
+    async def accounts(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        role: Annotated[
+            Role | None, strawberry.argument(description="Only accounts with this role.")
+        ] = None,
+        include_inactive: Annotated[
+            bool, strawberry.argument(description="Include deactivated accounts.")
+        ] = False,
+    ) -> Connection[AccountNode]:
+        table = m.Account.__table__
+        filters: list[Any] = []
+        if role is not None:
+            filters.append(table.c.role == role)
+        if not include_inactive:
+            filters.append(table.c.is_active.is_(True))
+        return await paginate(
+            info,
+            columns=table_columns(m.Account, ACCOUNT_COLUMNS),
+            select_from=table,
+            filters=filters,
+            ordering=ACCOUNTS_BY_ID,
+            page=PageArgs(first, after, last, before),
+            build=AccountNode.from_rows,
+        )
+
+    @strawberry.field(
+        description="The audit log of mutations, newest first (administrators).",
+        permission_classes=[Can("audit.read")],
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        account_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this account's calls.")
+        ] = None,
+        operation: Annotated[
+            str | None, strawberry.argument(description="Only this mutation, e.g. login.")
+        ] = None,
+        ok: Annotated[
+            bool | None, strawberry.argument(description="Only successes (true) or failures.")
+        ] = None,
+        since: Annotated[
+            datetime | None, strawberry.argument(description="Only calls at or after this time.")
+        ] = None,
+        until: Annotated[
+            datetime | None, strawberry.argument(description="Only calls before this time.")
+        ] = None,
+    ) -> Connection[AuditLogEntry]:
+        table = m.AuditLog.__table__
+        filters: list[Any] = []
+        if account_id is not None:
+            filters.append(table.c.account_id == decode_id(account_id, "Account"))
+        if operation is not None:
+            filters.append(table.c.operation == operation)
+        if ok is not None:
+            filters.append(table.c.ok.is_(ok))
+        if since is not None:
+            filters.append(table.c.at >= since)
+        if until is not None:
+            filters.append(table.c.at < until)
+        return await paginate(
+            info,
+            columns=table_columns(m.AuditLog),
+            select_from=table,
+            filters=filters,
+            ordering=AUDIT_NEWEST_FIRST,
+            page=PageArgs(first, after, last, before),
+            build=AuditLogEntry.from_rows,
+        )
