@@ -12,12 +12,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import get_settings
+from schema.enums import Role
 
 app = typer.Typer(
     help="Luling (庐陵善治): grassroots-governance matching service.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Accounts: create the first administrator, list, deactivate.")
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 
 
@@ -66,9 +69,8 @@ def db_current(database_url: DatabaseOpt = None) -> None:
 
 
 def _load_reference(url: str, *, reset: bool, scale: int) -> dict[str, int]:
-    from seed.load import load_reference
-
     from schema.db import make_engine
+    from seed.load import load_reference
 
     engine = make_engine(url)
     columns = (
@@ -170,6 +172,164 @@ def _refuse_unsafe_production() -> None:
         for problem in problems:
             console.print(f"[red]refusing to start:[/red] {problem}")
         raise typer.Exit(1)
+
+
+ROLE_NAMES = ", ".join(r.value for r in Role)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Login name (a-z 0-9 . _ -).")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {ROLE_NAMES}.")],
+    community: Annotated[
+        str | None,
+        typer.Option("--community", help="Scope a coordinator or grid worker to this community."),
+    ] = None,
+    person_id: Annotated[
+        int | None, typer.Option("--person-id", help="The person this account belongs to.")
+    ] = None,
+    display_name: Annotated[str, typer.Option("--display-name", help="Name shown.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create an account (e.g. the first administrator); prompts for the password."""
+    import asyncio
+
+    from schema.migrate import upgrade
+
+    try:
+        role_value = Role(role.strip().lower())
+    except ValueError:
+        console.print(f"[red]error:[/red] unknown role '{role}' (one of: {ROLE_NAMES})")
+        raise typer.Exit(2) from None
+    password = _read_password(password_stdin)
+    url = _database_url(database_url)
+    upgrade(url)
+    try:
+        account = asyncio.run(
+            _create_user(url, username, password, role_value, community, person_id, display_name)
+        )
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    scope = f" in {community}" if community else ""
+    console.print(f"created [bold]{account.username}[/bold] ({account.role.value}{scope})")
+
+
+async def _create_user(
+    url: str,
+    username: str,
+    password: str,
+    role: Role,
+    community: str | None,
+    person_id: int | None,
+    display_name: str,
+) -> object:
+    from sqlmodel import col, select
+
+    from api.auth.accounts import AccountProblem, create_account
+    from api.database import Database
+    from schema.models import Community
+
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            community_id = None
+            if community is not None:
+                rows = await session.execute(
+                    select(Community.id).where(col(Community.name) == community)
+                )
+                ids = list(rows.scalars())
+                if len(ids) != 1:
+                    found = "no" if not ids else "several"
+                    raise ValueError(f"{found} communities named '{community}'")
+                community_id = ids[0]
+            try:
+                return await create_account(
+                    session=session,
+                    username=username,
+                    password=password,
+                    role=role,
+                    display_name=display_name,
+                    community_id=community_id,
+                    person_id=person_id,
+                )
+            except AccountProblem as problem:
+                raise ValueError(str(problem)) from problem
+    finally:
+        await db.dispose()
+
+
+@user_app.command("list")
+def user_list(
+    role: Annotated[str | None, typer.Option("--role", help="Only this role.")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List accounts: username, role, scope, active, last login."""
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from schema.db import make_engine
+    from schema.models import Account, Community
+
+    engine = make_engine(_database_url(database_url))
+    stmt = (
+        sa.select(Account, Community.name)
+        .join(Community, Account.community_id == Community.id, isouter=True)
+        .order_by(Account.id)
+    )
+    if role is not None:
+        stmt = stmt.where(Account.role == role.strip().lower())
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    finally:
+        engine.dispose()
+    table = Table("username", "role", "community", "active", "last login")
+    for row in rows:
+        m = row._mapping
+        last = m["last_login_at"]
+        table.add_row(
+            m["username"],
+            str(m["role"]),
+            m["name"] or "(county)",
+            "yes" if m["is_active"] else "no",
+            last.isoformat(timespec="minutes") if last else "",
+        )
+    Console().print(table)
+
+
+@user_app.command("deactivate")
+def user_deactivate(
+    username: Annotated[str, typer.Argument(help="The account to deactivate.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Deactivate an account: it can no longer log in and its tokens stop working."""
+    import sqlalchemy as sa
+
+    from schema.db import make_engine
+    from schema.models import Account
+
+    engine = make_engine(_database_url(database_url))
+    try:
+        with engine.begin() as conn:
+            done = conn.execute(
+                sa.update(Account).where(Account.username == username).values(is_active=False)
+            ).rowcount
+    finally:
+        engine.dispose()
+    if not done:
+        console.print(f"[red]error:[/red] no account '{username}'")
+        raise typer.Exit(1)
+    console.print(f"deactivated [bold]{username}[/bold]")
 
 
 @app.command("export-schema")

@@ -1,0 +1,64 @@
+"""`luling user create | list | deactivate`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from api.cli import app
+from schema.accounts import Account
+from schema.enums import Role
+from schema.passwords import verify_password
+from tests import factories as f
+
+runner = CliRunner()
+
+
+def test_create_first_admin_from_stdin(engine: sa.Engine, database_url: str) -> None:
+    args = ["user", "create", "root", "--role", "admin", "--password-stdin"]
+    result = runner.invoke(app, [*args, "--database-url", database_url], input="a-long-secret\n")
+    assert result.exit_code == 0, result.output
+    with Session(engine) as s:
+        account = s.exec(select(Account).where(Account.username == "root")).one()
+    assert account.role is Role.ADMIN and account.is_active and account.community_id is None
+    assert verify_password(account.password_hash, "a-long-secret")
+    assert "a-long-secret" not in account.password_hash
+
+
+def test_create_scoped_coordinator_with_prompt(engine: sa.Engine, database_url: str) -> None:
+    c = f.community(engine, name="泉塘社区")
+    p = f.person(engine)
+    args = ["user", "create", "qt.coord", "--role", "coordinator", "--community", "泉塘社区"]
+    args += ["--person-id", str(p.id), "--database-url", database_url]
+    result = runner.invoke(app, args, input="another-secret\nanother-secret\n")
+    assert result.exit_code == 0, result.output
+    with Session(engine) as s:
+        account = s.exec(select(Account).where(Account.username == "qt.coord")).one()
+    assert account.community_id == c.id and account.person_id == p.id
+
+
+def test_refuse_bad_user_create(engine: sa.Engine, database_url: str) -> None:
+    f.account(engine, Role.RESIDENT, username="taken")
+    cases = [
+        (["taken", "--role", "resident"], "long-enough-pw", "already taken"),
+        (["newbie", "--role", "emperor"], "long-enough-pw", "unknown role"),
+        (["newbie", "--role", "resident"], "short", "at least 10"),
+        (["newbie", "--role", "resident", "--community", "无此社区"], "long-enough-pw", "no"),
+    ]
+    for args, password, message in cases:
+        full = ["user", "create", *args, "--password-stdin", "--database-url", database_url]
+        result = runner.invoke(app, full, input=password + "\n")
+        assert result.exit_code != 0 and message in result.output, (args, result.output)
+
+
+def test_list_and_deactivate_users(engine: sa.Engine, database_url: str) -> None:
+    f.account(engine, Role.GRID_WORKER, username="grid.li")
+    listed = runner.invoke(app, ["user", "list", "--database-url", database_url])
+    assert listed.exit_code == 0 and "grid.li" in listed.output and "grid_worker" in listed.output
+    off = runner.invoke(app, ["user", "deactivate", "grid.li", "--database-url", database_url])
+    assert off.exit_code == 0, off.output
+    with Session(engine) as s:
+        assert s.exec(select(Account).where(Account.username == "grid.li")).one().is_active is False
+    missing = runner.invoke(app, ["user", "deactivate", "nobody", "--database-url", database_url])
+    assert missing.exit_code == 1
