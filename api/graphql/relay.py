@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 import json
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
@@ -981,3 +982,25 @@ class NodeQuery:
         if len(ids) > MAX_PAGE:
             raise CodedError(f"at most {MAX_PAGE} IDs at once", ErrorCode.BAD_USER_INPUT)
         return await resolve_nodes(info, ids)
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(enum.Enum):
+    ASC = strawberry.enum_value("ASC", description="Ascending: smallest, oldest first.")
+    DESC = strawberry.enum_value("DESC", description="Descending: largest, newest first.")
+
+
+def ordering(name: str, keys: Sequence[SortKey], pk: Any, direction: OrderDirection) -> Ordering:
+    """An `Ordering` named after its field and direction (cursors are bound to it)."""
+    return Ordering(
+        f"{name}_{direction.value}", tuple(keys), pk, descending=direction is OrderDirection.DESC
+    )
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A datetime argument in aware UTC (a time without an offset is read as UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -21,16 +21,28 @@ from strawberry.tools import merge_types
 from api.auth.audit import AuditMutations
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
+from api.graphql.activities.queries import ActivitiesQuery
+from api.graphql.areas.queries import AreasQuery
+from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
+from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.queries import NeedsQuery
+from api.graphql.people.queries import PeopleQuery
 from api.graphql.relay import NodeQuery
 from api.graphql.stats import StatsQuery
+from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
 
 QUERY_TYPES: tuple[type, ...] = (
     StatsQuery,
     NodeQuery,
+    AreasQuery,
+    UnitsQuery,
+    PeopleQuery,
     NeedsQuery,
+    EnterpriseQuery,
+    ActivitiesQuery,
+    MatchingQuery,
     AccountsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (AccountsMutation,)

@@ -1,0 +1,408 @@
+"""Root fields for activities and `volunteerOpportunities`: open needs and planned activities
+that still need people, nearest and most urgent first.
+
+Distance: a bounding box and an equirectangular distance in SQL (plain arithmetic, the same on
+SQLite and PostgreSQL) filter and order the candidates; the distance shown is the haversine
+distance computed in Python for the page only. Ordering: 1-km rings of distance (nearest ring
+first), then urgency (highest first), then deadline (soonest first); without `near`, urgency
+then deadline. Pages are keyset pages over that order, like every connection.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.activities.types import HOLDING_STATUSES, Activity
+from api.graphql.context import Info
+from api.graphql.enums import ActivityStatus
+from api.graphql.errors import CodedError, ErrorCode
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    PageArgs,
+    SortKey,
+    as_utc,
+    decode_id,
+    load_linked,
+    load_one,
+    may,
+    one_future,
+    paginate,
+    select_page,
+    to_global_id,
+)
+from schema import models as m
+from schema.base import UTCDateTime
+from schema.geo import haversine_m
+from schema.workflow import OPEN_NEED_STATUSES
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community
+    from api.graphql.needs.types import Need
+    from api.graphql.people.types import Skill
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
+SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
+
+MAX_RADIUS_KM = 100.0
+KM_PER_DEG_LAT = 110.574
+KM_PER_DEG_LON_EQUATOR = 111.320
+_NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@strawberry.enum(description="What an opportunity is.")
+class OpportunityKind(enum.Enum):
+    NEED = strawberry.enum_value("NEED", description="A resident's need (群众诉求).")
+    ACTIVITY = strawberry.enum_value("ACTIVITY", description="A volunteer activity (志愿活动).")
+
+
+@strawberry.input(description="A point and a radius to search around.")
+class NearInput:
+    latitude: float = strawberry.field(description="Latitude (WGS 84).")
+    longitude: float = strawberry.field(description="Longitude (WGS 84).")
+    radius_km: float = strawberry.field(
+        default=5.0, description="Search radius in kilometres (at most 100)."
+    )
+
+
+@strawberry.type(
+    description="A chance to serve: an open need or a planned activity that still needs people."
+)
+class VolunteerOpportunity:
+    id: strawberry.ID = strawberry.field(
+        description="Global ID of the need or activity (pass it to sign up)."
+    )
+    kind: OpportunityKind = strawberry.field(description="Need or activity.")
+    distance_km: float | None = strawberry.field(
+        description="Distance from `near`, kilometres (null without `near`)."
+    )
+    places_left: int = strawberry.field(description="How many more people it takes.")
+    urgency: int = strawberry.field(description="Urgency, 1 to 5 (activities count as 2).")
+    deadline: datetime | None = strawberry.field(
+        description="Need: its resolution deadline or window end; activity: its start (UTC)."
+    )
+    latitude: float = strawberry.field(description="Where (latitude).")
+    longitude: float = strawberry.field(description="Where (longitude).")
+    _pk: strawberry.Private[int]
+
+    @strawberry.field(description="Title of the need or activity.")
+    async def title(self, info: Info) -> str:
+        return (await self._target(info)).title
+
+    @strawberry.field(description="Skills it wants.")
+    async def skills(self, info: Info) -> list[SkillT]:
+        from api.graphql.people.types import Skill
+
+        if self.kind is OpportunityKind.NEED:
+            link, parent = m.NeedSkill, "need_id"
+        else:
+            link, parent = m.ActivitySkill, "activity_id"
+        return await load_linked(
+            info,
+            Skill,
+            link,
+            parent=parent,
+            target="skill_id",
+            key=self._pk,
+            order_by=[m.Skill.code],
+        )
+
+    @strawberry.field(description="The community it is in.")
+    async def community(self, info: Info) -> CommunityT:
+        from api.graphql.areas.types import Community
+
+        return await load_one(info, Community, (await self._target(info)).community_id)
+
+    @strawberry.field(description="The activity, if it is one.")
+    async def activity(self, info: Info) -> Activity | None:
+        if self.kind is not OpportunityKind.ACTIVITY:
+            return None
+        return await load_one(info, Activity, self._pk)
+
+    @strawberry.field(
+        description="The need, if it is one (needs the need.read permission; null otherwise)."
+    )
+    async def need(self, info: Info) -> NeedT | None:
+        from api.graphql.needs.types import Need
+
+        if self.kind is not OpportunityKind.NEED or not may(info, "need.read"):
+            return None
+        return await load_one(info, Need, self._pk)
+
+    async def _target(self, info: Info) -> Any:
+        if self.kind is OpportunityKind.NEED:
+            from api.graphql.needs.types import Need
+
+            return await one_future(info, Need, self._pk)
+        return await one_future(info, Activity, self._pk)
+
+    @strawberry.field(description="When it starts (activities) or may start (needs), UTC.")
+    async def starts_at(self, info: Info) -> datetime | None:
+        target = await self._target(info)
+        return target.starts_at if self.kind is OpportunityKind.ACTIVITY else target.window_start
+
+    @strawberry.field(description="When it ends (activities) or must end (needs' window), UTC.")
+    async def ends_at(self, info: Info) -> datetime | None:
+        target = await self._target(info)
+        return target.ends_at if self.kind is OpportunityKind.ACTIVITY else target.window_end
+
+
+def _places_left_need() -> Any:
+    n, a, s = m.Need, m.NeedAssignment, m.SignUp
+    assigned = (
+        sa.select(sa.func.count())
+        .where(a.need_id == n.id, a.active.is_(True), a.person_id.is_not(None))
+        .scalar_subquery()
+    )
+    signed_only = (
+        sa.select(sa.func.count())
+        .where(
+            s.need_id == n.id,
+            s.status.in_(HOLDING_STATUSES),
+            ~sa.exists().where(
+                a.need_id == s.need_id, a.person_id == s.person_id, a.active.is_(True)
+            ),
+        )
+        .scalar_subquery()
+    )
+    return n.headcount - assigned - signed_only
+
+
+def _places_left_activity() -> Any:
+    act, s = m.Activity, m.SignUp
+    taken = (
+        sa.select(sa.func.count())
+        .where(s.activity_id == act.id, s.status.in_(HOLDING_STATUSES))
+        .scalar_subquery()
+    )
+    return act.capacity - taken
+
+
+def _skills_fit(link: Any, owner_col: Any, owner_id: Any, codes: list[str]) -> Any:
+    """Every skill the opportunity requires is among `codes` (none required fits anyone)."""
+    return ~sa.exists().where(
+        owner_col == owner_id,
+        m.Skill.id == link.skill_id,
+        m.Skill.code.not_in(codes) if codes else sa.true(),
+    )
+
+
+def _distance_sq(lat: Any, lon: Any, near: NearInput) -> Any:
+    kx = KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(near.latitude))
+    dx = (lon - near.longitude) * kx
+    dy = (lat - near.latitude) * KM_PER_DEG_LAT
+    return dx * dx + dy * dy
+
+
+def _bbox(lat: Any, lon: Any, near: NearInput) -> list[Any]:
+    dlat = near.radius_km / KM_PER_DEG_LAT
+    dlon = near.radius_km / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(near.latitude)))
+    return [
+        lat.between(near.latitude - dlat, near.latitude + dlat),
+        lon.between(near.longitude - dlon, near.longitude + dlon),
+    ]
+
+
+def _candidates(
+    near: NearInput | None, skills: list[str] | None, at: datetime | None, now: datetime
+) -> Any:
+    n, act = m.Need, m.Activity
+    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES), _places_left_need() > 0]
+    act_where: list[Any] = [
+        act.status == ActivityStatus.PLANNED,
+        act.ends_at > now,
+        _places_left_activity() > 0,
+    ]
+    if near is not None:
+        need_where += _bbox(n.latitude, n.longitude, near)
+        act_where += _bbox(act.latitude, act.longitude, near)
+        r2 = near.radius_km**2
+        need_where.append(_distance_sq(n.latitude, n.longitude, near) <= r2)
+        act_where.append(_distance_sq(act.latitude, act.longitude, near) <= r2)
+    if skills is not None:
+        need_where.append(_skills_fit(m.NeedSkill, m.NeedSkill.need_id, n.id, skills))
+        act_where.append(_skills_fit(m.ActivitySkill, m.ActivitySkill.activity_id, act.id, skills))
+    if at is not None:
+        need_where += [
+            sa.or_(n.window_start.is_(None), n.window_start <= at),
+            sa.or_(n.window_end.is_(None), n.window_end >= at),
+        ]
+        act_where += [act.starts_at <= at, act.ends_at >= at]
+    no_deadline = sa.literal(_NO_DEADLINE, UTCDateTime())
+    needs = sa.select(
+        sa.literal(0).label("k"),
+        n.id.label("oid"),
+        (n.id * 2).label("uid"),
+        n.latitude.label("lat"),
+        n.longitude.label("lon"),
+        n.urgency.label("urgency"),
+        sa.func.coalesce(n.resolve_by, n.window_end, no_deadline).label("deadline"),
+        _places_left_need().label("places"),
+    ).where(*need_where)
+    activities = sa.select(
+        sa.literal(1).label("k"),
+        act.id.label("oid"),
+        (act.id * 2 + 1).label("uid"),
+        act.latitude.label("lat"),
+        act.longitude.label("lon"),
+        sa.literal(2).label("urgency"),
+        act.starts_at.label("deadline"),
+        _places_left_activity().label("places"),
+    ).where(*act_where)
+    return sa.union_all(needs, activities).subquery("opportunity")
+
+
+def _ring(d2: Any, radius_km: float) -> Any:
+    rings = math.ceil(radius_km)
+    return sa.case(*((d2 < (i + 1) ** 2, i) for i in range(rings)), else_=rings)
+
+
+async def opportunities_page(
+    info: Info,
+    *,
+    near: NearInput | None,
+    skills: list[str] | None,
+    available_at: datetime | None,
+    page: PageArgs,
+) -> Connection[VolunteerOpportunity]:
+    if near is not None and not 0 < near.radius_km <= MAX_RADIUS_KM:
+        raise CodedError(
+            f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}", ErrorCode.BAD_USER_INPUT
+        )
+    now = datetime.now(UTC)
+    sub = _candidates(near, skills, as_utc(available_at), now)
+    c = sub.c
+    keys: list[SortKey] = []
+    if near is not None:
+        keys.append(SortKey(_ring(_distance_sq(c.lat, c.lon, near), near.radius_km), "int"))
+    keys += [SortKey(-c.urgency, "int"), SortKey(c.deadline, "dt")]
+    name = "NEAR" if near is None else f"NEAR:{near.latitude:.5f},{near.longitude:.5f}"
+    order = Ordering(name, tuple(keys), c.uid)
+
+    def build(rows: Any) -> list[VolunteerOpportunity]:
+        out = []
+        for r in rows:
+            kind = OpportunityKind.NEED if r.k == 0 else OpportunityKind.ACTIVITY
+            distance = None
+            if near is not None:
+                metres = haversine_m(near.latitude, near.longitude, r.lat, r.lon)
+                distance = round(metres / 1000, 3)
+            deadline = None if r.deadline == _NO_DEADLINE else r.deadline
+            out.append(
+                VolunteerOpportunity(
+                    id=strawberry.ID(to_global_id(kind.name.title(), r.oid)),
+                    kind=kind,
+                    distance_km=distance,
+                    places_left=int(r.places),
+                    urgency=int(r.urgency),
+                    deadline=deadline,
+                    latitude=r.lat,
+                    longitude=r.lon,
+                    _pk=r.oid,
+                )
+            )
+        return out
+
+    return await paginate(
+        info,
+        columns=[c.k, c.oid, c.uid, c.lat, c.lon, c.urgency, c.deadline, c.places],
+        select_from=sub,
+        filters=[],
+        ordering=order,
+        page=page,
+        build=build,
+    )
+
+
+@strawberry.type
+class ActivitiesQuery:
+    @strawberry.field(description="Volunteer activities, soonest first.")
+    async def activities(
+        self,
+        info: Info,
+        status: Annotated[
+            list[ActivityStatus] | None, strawberry.argument(description="In these statuses.")
+        ] = None,
+        community: Annotated[
+            strawberry.ID | None, strawberry.argument(description="In this community (ID).")
+        ] = None,
+        starts_after: Annotated[
+            datetime | None, strawberry.argument(description="Starting at or after this time.")
+        ] = None,
+        starts_before: Annotated[
+            datetime | None, strawberry.argument(description="Starting before this time.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Activity]:
+        a = m.Activity
+        where: list[Any] = []
+        if status:
+            where.append(a.status.in_(status))
+        if community is not None:
+            where.append(a.community_id == decode_id(community, "Community"))
+        if starts_after is not None:
+            where.append(a.starts_at >= as_utc(starts_after))
+        if starts_before is not None:
+            where.append(a.starts_at < as_utc(starts_before))
+        return await select_page(
+            info,
+            type_cls=Activity,
+            filters=where,
+            ordering=Ordering("STARTS_AT", (SortKey(a.starts_at, "dt"),), a.id),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="One activity by ID.")
+    async def activity(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Activity | None:
+        return await load_one(info, Activity, decode_id(id, "Activity"))
+
+    @strawberry.field(
+        permission_classes=[Can("opportunity.read")],
+        description="Open needs and planned activities that still need people and fit the "
+        "volunteer: within `near`, wanting only skills among `skills`, running at `availableAt`. "
+        "Nearest (1-km rings) and most urgent first, then soonest deadline.",
+    )
+    async def volunteer_opportunities(
+        self,
+        info: Info,
+        near: Annotated[
+            NearInput | None, strawberry.argument(description="Only within this radius.")
+        ] = None,
+        skills: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="The volunteer's skill codes: only opportunities whose required "
+                "skills are all among them."
+            ),
+        ] = None,
+        available_at: Annotated[
+            datetime | None,
+            strawberry.argument(description="Only opportunities the volunteer can serve then."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[VolunteerOpportunity]:
+        return await opportunities_page(
+            info,
+            near=near,
+            skills=skills,
+            available_at=available_at,
+            page=PageArgs(first=first, after=after),
+        )

@@ -1,0 +1,187 @@
+"""Root fields for areas: communities and villages, grids, compounds, venues, consultations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.graphql.areas.types import Community, Compound, Consultation, Grid, Venue
+from api.graphql.context import Info
+from api.graphql.enums import AreaKind, AreaMode, GridKind, VenueKind
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    PageArgs,
+    SortKey,
+    decode_id,
+    load_one,
+    select_page,
+)
+from schema import models as m
+
+CommunityIds = Annotated[
+    list[strawberry.ID] | None, strawberry.argument(description="Only in these communities.")
+]
+
+
+@strawberry.input(description="Which communities and villages to list.")
+class CommunityFilter:
+    kind: AreaKind | None = strawberry.field(
+        default=None, description="Urban communities or villages only."
+    )
+    township: str | None = strawberry.field(default=None, description="In this township (乡镇).")
+    mode: AreaMode | None = strawberry.field(
+        default=None, description="In this mode (normal or emergency)."
+    )
+    name_contains: str | None = strawberry.field(
+        default=None, description="Name contains this text."
+    )
+
+
+def _name_order(model: type) -> Ordering:
+    return Ordering("NAME", (SortKey(model.name, "str"),), model.id)  # type: ignore[attr-defined]
+
+
+def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list[object]:
+    if ids is None:
+        return []
+    return [column.in_([decode_id(i, type_name) for i in ids])]  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class AreasQuery:
+    @strawberry.field(description="Communities and villages, by name.")
+    async def communities(
+        self,
+        info: Info,
+        filter: Annotated[
+            CommunityFilter | None, strawberry.argument(description="Which ones.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Community]:
+        c = m.Community
+        where: list[object] = []
+        if filter is not None:
+            if filter.kind is not None:
+                where.append(c.kind == filter.kind)
+            if filter.township is not None:
+                where.append(c.township == filter.township)
+            if filter.mode is not None:
+                where.append(c.mode == filter.mode)
+            if filter.name_contains:
+                where.append(c.name.contains(filter.name_contains, autoescape=True))
+        return await select_page(
+            info,
+            type_cls=Community,
+            filters=where,
+            ordering=_name_order(c),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="One community or village by ID.")
+    async def community(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Community | None:
+        return await load_one(info, Community, decode_id(id, "Community"))
+
+    @strawberry.field(description="Grids, by code.")
+    async def grids(
+        self,
+        info: Info,
+        community: CommunityIds = None,
+        kind: Annotated[
+            GridKind | None, strawberry.argument(description="Urban or rural grids only.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Grid]:
+        g = m.Grid
+        where = _in(g.community_id, community, "Community")
+        if kind is not None:
+            where.append(g.kind == kind)
+        return await select_page(
+            info,
+            type_cls=Grid,
+            filters=where,
+            ordering=Ordering("CODE", (SortKey(g.code, "str"),), g.id),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="Residential compounds (小区), by name.")
+    async def compounds(
+        self,
+        info: Info,
+        community: CommunityIds = None,
+        red_property: Annotated[
+            bool | None, strawberry.argument(description="Red-property (红色物业) sites or not.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Compound]:
+        c = m.Compound
+        where = _in(c.community_id, community, "Community")
+        if red_property is not None:
+            where.append(c.is_red_property == red_property)
+        return await select_page(
+            info,
+            type_cls=Compound,
+            filters=where,
+            ordering=_name_order(c),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="Venues: service stations, village venues, elder-care sites.")
+    async def venues(
+        self,
+        info: Info,
+        community: CommunityIds = None,
+        kind: Annotated[
+            list[VenueKind] | None, strawberry.argument(description="Of these kinds only.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Venue]:
+        v = m.Venue
+        where = _in(v.community_id, community, "Community")
+        if kind:
+            where.append(v.kind.in_(kind))
+        return await select_page(
+            info,
+            type_cls=Venue,
+            filters=where,
+            ordering=_name_order(v),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="Consultations (协商议事), latest first.")
+    async def consultations(
+        self,
+        info: Info,
+        community: CommunityIds = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Consultation]:
+        c = m.Consultation
+        return await select_page(
+            info,
+            type_cls=Consultation,
+            filters=_in(c.community_id, community, "Community"),
+            ordering=Ordering("HELD_AT_DESC", (SortKey(c.held_at, "dt"),), c.id, descending=True),
+            page=PageArgs(first, after, last, before),
+        )

@@ -1,0 +1,161 @@
+"""Root fields for enterprises and their requests (营商气象站)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enterprise.types import Enterprise, EnterpriseRequest
+from api.graphql.enums import EnterpriseRequestKind, EnterpriseRequestStatus
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    OrderDirection,
+    PageArgs,
+    SortKey,
+    decode_id,
+    load_one,
+    ordering,
+    select_page,
+)
+from schema import models as m
+from schema.workflow import OPEN_ENTERPRISE_STATUSES
+
+R = m.EnterpriseRequest
+
+
+@strawberry.enum(description="What to sort enterprise requests by (then by ID).")
+class EnterpriseRequestOrderField(enum.Enum):
+    SUBMITTED_AT = strawberry.enum_value("SUBMITTED_AT", description="Submission time.")
+    DEADLINE = strawberry.enum_value("DEADLINE", description="Deadline.")
+    URGENCY = strawberry.enum_value("URGENCY", description="Urgency, then deadline.")
+
+
+_SORT_KEYS: dict[EnterpriseRequestOrderField, tuple[SortKey, ...]] = {
+    EnterpriseRequestOrderField.SUBMITTED_AT: (SortKey(R.submitted_at, "dt"),),
+    EnterpriseRequestOrderField.DEADLINE: (SortKey(R.deadline, "dt"),),
+    EnterpriseRequestOrderField.URGENCY: (SortKey(R.urgency, "int"), SortKey(R.deadline, "dt")),
+}
+
+
+@strawberry.input(description="How to sort enterprise requests.")
+class EnterpriseRequestOrder:
+    field: EnterpriseRequestOrderField = strawberry.field(
+        default=EnterpriseRequestOrderField.SUBMITTED_AT, description="What to sort by."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Which way."
+    )
+
+
+@strawberry.input(description="Which enterprise requests to list: every condition must hold.")
+class EnterpriseRequestFilter:
+    status: list[EnterpriseRequestStatus] | None = strawberry.field(
+        default=None, description="In these statuses."
+    )
+    open: bool | None = strawberry.field(
+        default=None, description="Still open (submitted, assigned, in progress), or not."
+    )
+    kind: list[EnterpriseRequestKind] | None = strawberry.field(
+        default=None, description="Of these kinds."
+    )
+    helper: strawberry.ID | None = strawberry.field(
+        default=None, description="Assigned to this helper (Person ID)."
+    )
+    enterprise: strawberry.ID | None = strawberry.field(
+        default=None, description="From this enterprise (ID)."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="Past the deadline while open (true), or not (false)."
+    )
+
+
+def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
+    if f is None:
+        return []
+    where: list[Any] = []
+    is_open = R.status.in_(OPEN_ENTERPRISE_STATUSES)
+    if f.status:
+        where.append(R.status.in_(f.status))
+    if f.open is not None:
+        where.append(is_open if f.open else ~is_open)
+    if f.kind:
+        where.append(R.kind.in_(f.kind))
+    if f.helper is not None:
+        where.append(R.helper_id == decode_id(f.helper, "Person"))
+    if f.enterprise is not None:
+        where.append(R.enterprise_id == decode_id(f.enterprise, "Enterprise"))
+    if f.overdue is not None:
+        late = is_open & (R.deadline < datetime.now(UTC))
+        where.append(late if f.overdue else ~late)
+    return where
+
+
+@strawberry.type
+class EnterpriseQuery:
+    @strawberry.field(
+        description="Enterprise requests (营商气象站诉求), newest first by default.",
+        permission_classes=[Can("enterprise.read")],
+    )
+    async def enterprise_requests(
+        self,
+        info: Info,
+        filter: Annotated[
+            EnterpriseRequestFilter | None, strawberry.argument(description="Which ones.")
+        ] = None,
+        order_by: Annotated[
+            EnterpriseRequestOrder | None, strawberry.argument(description="Sort order.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[EnterpriseRequest]:
+        order = order_by or EnterpriseRequestOrder()
+        return await select_page(
+            info,
+            type_cls=EnterpriseRequest,
+            filters=request_conditions(filter),
+            ordering=ordering(order.field.value, _SORT_KEYS[order.field], R.id, order.direction),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(
+        description="One enterprise request by ID.",
+        permission_classes=[Can("enterprise.read")],
+    )
+    async def enterprise_request(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> EnterpriseRequest | None:
+        return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
+
+    @strawberry.field(description="Enterprises served by the weather station, by name.")
+    async def enterprises(
+        self,
+        info: Info,
+        name_contains: Annotated[
+            str | None, strawberry.argument(description="Name contains this text.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Enterprise]:
+        e = m.Enterprise
+        where = [e.name.contains(name_contains, autoescape=True)] if name_contains else []
+        return await select_page(
+            info,
+            type_cls=Enterprise,
+            filters=where,
+            ordering=Ordering("NAME", (SortKey(e.name, "str"),), e.id),
+            page=PageArgs(first, after, last, before),
+        )

@@ -1,0 +1,175 @@
+"""Root fields for needs: `needs(filter, orderBy, first/after/last/before)` and `need(id)`."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import NeedCategory, NeedSource, NeedStatus, NeedTier
+from api.graphql.needs.types import Need
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    OrderDirection,
+    PageArgs,
+    SortKey,
+    as_utc,
+    decode_id,
+    load_one,
+    ordering,
+    select_page,
+)
+from schema import models as m
+from schema.base import UTCDateTime
+from schema.workflow import OPEN_NEED_STATUSES
+
+N = m.Need
+# Needs without a deadline sort after every need with one.
+_NO_DEADLINE = sa.literal(datetime(9999, 12, 31, tzinfo=UTC), UTCDateTime())
+
+
+@strawberry.enum(description="What to sort needs by (then by ID, for a stable order).")
+class NeedOrderField(enum.Enum):
+    REPORTED_AT = strawberry.enum_value("REPORTED_AT", description="Report time.")
+    UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Last change.")
+    URGENCY = strawberry.enum_value("URGENCY", description="Urgency, then report time.")
+    RESOLVE_BY = strawberry.enum_value(
+        "RESOLVE_BY", description="Resolution deadline (needs without one last)."
+    )
+
+
+_SORT_KEYS: dict[NeedOrderField, tuple[SortKey, ...]] = {
+    NeedOrderField.REPORTED_AT: (SortKey(N.reported_at, "dt"),),
+    NeedOrderField.UPDATED_AT: (SortKey(N.updated_at, "dt"),),
+    NeedOrderField.URGENCY: (SortKey(N.urgency, "int"), SortKey(N.reported_at, "dt")),
+    NeedOrderField.RESOLVE_BY: (SortKey(sa.func.coalesce(N.resolve_by, _NO_DEADLINE), "dt"),),
+}
+
+
+@strawberry.input(description="How to sort needs.")
+class NeedOrder:
+    field: NeedOrderField = strawberry.field(
+        default=NeedOrderField.REPORTED_AT, description="What to sort by."
+    )
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Which way."
+    )
+
+
+@strawberry.input(description="Which needs to list: every condition given must hold.")
+class NeedFilter:
+    status: list[NeedStatus] | None = strawberry.field(
+        default=None, description="In one of these statuses."
+    )
+    open: bool | None = strawberry.field(
+        default=None,
+        description="Still open (reported, accepted, dispatched or arrived), or not.",
+    )
+    tier: list[NeedTier] | None = strawberry.field(default=None, description="In these tiers.")
+    category: list[NeedCategory] | None = strawberry.field(
+        default=None, description="In these categories."
+    )
+    source: list[NeedSource] | None = strawberry.field(
+        default=None, description="From these sources."
+    )
+    community: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In these communities (IDs)."
+    )
+    grid: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In these grids (IDs)."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="Past a 1341 deadline while open (true), or not (false)."
+    )
+    reported_after: datetime | None = strawberry.field(
+        default=None, description="Reported at or after this time."
+    )
+    reported_before: datetime | None = strawberry.field(
+        default=None, description="Reported before this time."
+    )
+
+
+def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL for `schema.sla.need_overdue` (a test keeps the two in agreement)."""
+    return sa.and_(
+        N.status.in_(OPEN_NEED_STATUSES),
+        sa.or_(
+            sa.and_(N.resolve_by.is_not(None), N.resolve_by < now),
+            sa.and_(N.arrived_at.is_(None), N.arrive_by.is_not(None), N.arrive_by < now),
+        ),
+    )
+
+
+def need_conditions(f: NeedFilter | None) -> list[Any]:
+    if f is None:
+        return []
+    where: list[Any] = []
+    if f.status:
+        where.append(N.status.in_(f.status))
+    if f.open is not None:
+        is_open = N.status.in_(OPEN_NEED_STATUSES)
+        where.append(is_open if f.open else sa.not_(is_open))
+    if f.tier:
+        where.append(N.tier.in_(f.tier))
+    if f.category:
+        where.append(N.category.in_(f.category))
+    if f.source:
+        where.append(N.source.in_(f.source))
+    if f.community is not None:
+        where.append(N.community_id.in_([decode_id(c, "Community") for c in f.community]))
+    if f.grid is not None:
+        where.append(N.grid_id.in_([decode_id(g, "Grid") for g in f.grid]))
+    if f.overdue is not None:
+        clause = overdue_clause(datetime.now(UTC))
+        where.append(clause if f.overdue else sa.not_(clause))
+    if f.reported_after is not None:
+        where.append(N.reported_at >= as_utc(f.reported_after))
+    if f.reported_before is not None:
+        where.append(N.reported_at < as_utc(f.reported_before))
+    return where
+
+
+@strawberry.type
+class NeedsQuery:
+    @strawberry.field(
+        description="Residents' needs, filtered and sorted (newest first by default); at most "
+        "100 a page.",
+        permission_classes=[Can("need.read")],
+    )
+    async def needs(
+        self,
+        info: Info,
+        filter: Annotated[
+            NeedFilter | None, strawberry.argument(description="Which needs.")
+        ] = None,
+        order_by: Annotated[
+            NeedOrder | None, strawberry.argument(description="Sort order.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Need]:
+        order = order_by or NeedOrder()
+        return await select_page(
+            info,
+            type_cls=Need,
+            filters=need_conditions(filter),
+            ordering=ordering(order.field.value, _SORT_KEYS[order.field], N.id, order.direction),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="One need by ID.", permission_classes=[Can("need.read")])
+    async def need(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Need | None:
+        return await load_one(info, Need, decode_id(id, "Need"))

@@ -1,0 +1,148 @@
+"""Root fields for people, teams and skills."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+import strawberry
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enums import PersonKind, TeamKind
+from api.graphql.people.types import Person, Skill, Team
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    PageArgs,
+    SortKey,
+    decode_id,
+    load_one,
+    select_page,
+    table_columns,
+)
+from schema import models as m
+
+P = m.Person
+
+
+@strawberry.input(description="Which people to list: every condition given must hold.")
+class PersonFilter:
+    kind: list[PersonKind] | None = strawberry.field(
+        default=None, description="Of these kinds (party member, grid worker, helper …)."
+    )
+    registered_community: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Registered (报到) with these communities (IDs)."
+    )
+    skills: list[str] | None = strawberry.field(
+        default=None, description="Having every one of these skills (skill codes)."
+    )
+    team: strawberry.ID | None = strawberry.field(
+        default=None, description="Members of this team (ID)."
+    )
+    is_commando: bool | None = strawberry.field(
+        default=None, description="In the party commando (突击队), or not."
+    )
+    name_contains: str | None = strawberry.field(
+        default=None, description="Name contains this text."
+    )
+
+
+def person_conditions(f: PersonFilter | None) -> list[object]:
+    if f is None:
+        return []
+    where: list[object] = []
+    if f.kind:
+        where.append(P.kind.in_(f.kind))
+    if f.registered_community is not None:
+        ids = [decode_id(c, "Community") for c in f.registered_community]
+        where.append(P.registered_community_id.in_(ids))
+    for code in f.skills or ():
+        where.append(
+            P.id.in_(
+                sa.select(m.PersonSkill.person_id)
+                .join(m.Skill, m.Skill.id == m.PersonSkill.skill_id)
+                .where(m.Skill.code == code)
+            )
+        )
+    if f.team is not None:
+        team_id = decode_id(f.team, "Team")
+        where.append(
+            P.id.in_(
+                sa.select(m.TeamMembership.person_id).where(m.TeamMembership.team_id == team_id)
+            )
+        )
+    if f.is_commando is not None:
+        where.append(P.is_commando == f.is_commando)
+    if f.name_contains:
+        where.append(P.name.contains(f.name_contains, autoescape=True))
+    return where
+
+
+@strawberry.type
+class PeopleQuery:
+    @strawberry.field(
+        description="People who serve, by name; at most 100 a page.",
+        permission_classes=[Can("person.read")],
+    )
+    async def people(
+        self,
+        info: Info,
+        filter: Annotated[PersonFilter | None, strawberry.argument(description="Who.")] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Person]:
+        return await select_page(
+            info,
+            type_cls=Person,
+            filters=person_conditions(filter),
+            ordering=Ordering("NAME", (SortKey(P.name, "str"),), P.id),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="One person by ID.", permission_classes=[Can("person.read")])
+    async def person(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
+    ) -> Person | None:
+        return await load_one(info, Person, decode_id(id, "Person"))
+
+    @strawberry.field(description="Volunteer teams, by name.")
+    async def teams(
+        self,
+        info: Info,
+        kind: Annotated[
+            list[TeamKind] | None, strawberry.argument(description="Of these kinds only.")
+        ] = None,
+        community: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Based in this community.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Team]:
+        t = m.Team
+        where: list[object] = []
+        if kind:
+            where.append(t.kind.in_(kind))
+        if community is not None:
+            where.append(t.community_id == decode_id(community, "Community"))
+        return await select_page(
+            info,
+            type_cls=Team,
+            filters=where,
+            ordering=Ordering("NAME", (SortKey(t.name, "str"),), t.id),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="Every skill needs may require, by code.")
+    async def skills(self, info: Info) -> list[Skill]:
+        stmt = sa.select(*table_columns(m.Skill)).order_by(m.Skill.code)
+        async with info.context.db.session() as session:
+            return Skill.from_rows((await session.execute(stmt)).all())

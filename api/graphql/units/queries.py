@@ -1,0 +1,95 @@
+"""Root fields for paired units and resources."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.enums import ResourceKind, UnitKind
+from api.graphql.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Ordering,
+    PageArgs,
+    SortKey,
+    decode_id,
+    select_page,
+)
+from api.graphql.units.types import PairedUnit, Resource
+from schema import models as m
+
+
+@strawberry.type
+class UnitsQuery:
+    @strawberry.field(description="Paired units (结对共建单位), by name.")
+    async def paired_units(
+        self,
+        info: Info,
+        kind: Annotated[
+            list[UnitKind] | None, strawberry.argument(description="Of these kinds only.")
+        ] = None,
+        twinned_with: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only units twinned with this community (ID)."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[PairedUnit]:
+        u = m.PairedUnit
+        where: list[object] = []
+        if kind:
+            where.append(u.kind.in_(kind))
+        if twinned_with is not None:
+            community_id = decode_id(twinned_with, "Community")
+            where.append(
+                u.id.in_(sa.select(m.Pairing.unit_id).where(m.Pairing.community_id == community_id))
+            )
+        return await select_page(
+            info,
+            type_cls=PairedUnit,
+            filters=where,
+            ordering=Ordering("NAME", (SortKey(u.name, "str"),), u.id),
+            page=PageArgs(first, after, last, before),
+        )
+
+    @strawberry.field(description="Resources units and venues lend, by name.")
+    async def resources(
+        self,
+        info: Info,
+        kind: Annotated[
+            list[ResourceKind] | None, strawberry.argument(description="Of these kinds only.")
+        ] = None,
+        unit: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Lent by this paired unit.")
+        ] = None,
+        available: Annotated[
+            bool | None, strawberry.argument(description="Available for matching now, or not.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Resource]:
+        r = m.Resource
+        where: list[object] = []
+        if kind:
+            where.append(r.kind.in_(kind))
+        if unit is not None:
+            where.append(r.unit_id == decode_id(unit, "PairedUnit"))
+        if available is not None:
+            where.append(r.is_available == available)
+        return await select_page(
+            info,
+            type_cls=Resource,
+            filters=where,
+            ordering=Ordering("NAME", (SortKey(r.name, "str"),), r.id),
+            page=PageArgs(first, after, last, before),
+        )
