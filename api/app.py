@@ -23,14 +23,16 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
+from api.broadcast import make_broadcaster
 from api.database import Database
 from api.graphql.context import Context
+from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
 from api.logs import configure_logging, log
 from api.settings import Settings, get_settings
 
 
-class LulingGraphQL(GraphQL[Context, None]):
+class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__(
             build_schema(settings),
@@ -162,6 +164,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     db = Database(settings.database_url)
+    # Connects on first use; shared by every request and subscription of this process.
+    broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db)
 
     async def healthz(_: Request) -> Response:
@@ -177,6 +181,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment)
         yield
+        await broadcaster.stop()
         await db.dispose()
 
     app = Starlette(
@@ -199,4 +204,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.broadcaster = broadcaster
     return app

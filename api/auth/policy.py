@@ -38,8 +38,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "need.report": EVERYONE,
     "need.accept": STAFF,  # grid workers in their community, coordinators in their area
     "need.dispatch": COORDINATION,
-    "need.arrive": STAFF,
-    "need.resolve": STAFF,
+    # Also the volunteers and team members a need was dispatched to: the resolver lets
+    # non-staff act only on needs they are actively dispatched to (closed-loop engineer).
+    "need.arrive": STAFF | {R.VOLUNTEER},
+    "need.resolve": STAFF | {R.VOLUNTEER},
     # The reporter rates their own need (resolver checks); coordinators record hotline callers'
     # ratings (回访).
     "need.rate": frozenset({R.RESIDENT, R.VOLUNTEER, R.COORDINATOR, R.ADMIN}),
@@ -50,6 +52,8 @@ POLICY: dict[str, frozenset[Role]] = {
     # with need.read_private or as the reporter (`can_see_personal`).
     "need.read": EVERYONE,
     "need.read_private": STAFF,
+    # Subscribing to a community's board of need events (needEvents); scope-checked.
+    "need.watch": STAFF,
     # --- enterprise requests (营商气象站), handled by helpers (小赣事) --------------------
     "enterprise.submit": ENTERPRISE_DESK,  # entered at the weather station for an enterprise
     "enterprise.assign": COORDINATION,

@@ -8,7 +8,6 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -21,13 +20,19 @@ from strawberry.tools import merge_types
 from api.auth.audit import AuditMutations
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
+from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
+from api.graphql.areas.mutations import AreasMutation
 from api.graphql.areas.queries import AreasQuery
+from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.matching.queries import MatchingQuery
+from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
+from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.queries import PeopleQuery
+from api.graphql.protection import CodedMaskErrors, CodeRequestErrors
 from api.graphql.relay import NodeQuery
 from api.graphql.stats import StatsQuery
 from api.graphql.units.queries import UnitsQuery
@@ -45,8 +50,14 @@ QUERY_TYPES: tuple[type, ...] = (
     MatchingQuery,
     AccountsQuery,
 )
-MUTATION_TYPES: tuple[type, ...] = (AccountsMutation,)
-SUBSCRIPTION_TYPES: tuple[type, ...] = ()
+MUTATION_TYPES: tuple[type, ...] = (
+    AccountsMutation,
+    NeedsMutation,
+    EnterpriseMutation,
+    VolunteeringMutation,
+    AreasMutation,
+)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription,)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -59,7 +70,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaxTokensLimiter(max_token_count=tokens),
-        lambda: MaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
+        lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
+        CodeRequestErrors,
         AuditMutations,  # one audit row per mutation, in its own transaction
     ]
     if not settings.introspection_enabled:

@@ -87,7 +87,7 @@ def check_version(kind: str, row_id: int, current: int, expected: int | None) ->
         return current
     if expected != current:
         raise Conflict(
-            f"{kind} {row_id} changed since you read it "
+            f"the {kind} changed since you read it "
             f"(you read version {expected}, it is now {current}); reload and retry",
             field="expected_version",
         )
@@ -119,7 +119,7 @@ async def versioned_update(
     row = (await session.execute(stmt)).scalars().one_or_none()
     if row is None:
         raise Conflict(
-            f"{kind} {row_id} was changed by someone else at the same time; reload and retry",
+            f"the {kind} was changed by someone else at the same time; reload and retry",
             field="expected_version",
         )
     return row

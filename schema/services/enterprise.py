@@ -330,12 +330,18 @@ async def rate_enterprise_request(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> EnterpriseRequest:
-    """The submitter rates the result (1–5); the request is closed."""
+    """The enterprise's rating (1–5) closes the request: entered by whoever submitted it, or by
+    a coordinator of its area on the callback (回访)."""
     now = now_or(now)
     comment = check_rating(satisfaction, comment)
     request = await get_request(session, request_id)
-    if actor.account_id is None or request.submitted_by_account_id != actor.account_id:
-        raise Forbidden("only whoever submitted this request may rate it")
+    is_submitter = (
+        actor.account_id is not None and request.submitted_by_account_id == actor.account_id
+    )
+    if not is_submitter and not (
+        actor.is_coordination and actor.in_scope(await _community_of(session, request))
+    ):
+        raise Forbidden("only whoever submitted this request or a coordinator may rate it")
     return await _step(
         session,
         request,

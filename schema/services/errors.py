@@ -27,7 +27,8 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
     def __init__(self, what: str, ident: object, *, field: str | None = None) -> None:
-        super().__init__(f"no {what} with id {ident}", field=field)
+        super().__init__(f"no such {what}", field=field)
+        self.what, self.ident = what, ident
 
 
 class Conflict(DomainError):

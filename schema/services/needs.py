@@ -512,7 +512,7 @@ async def dispatch_need(
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
     person_ids = list(dict.fromkeys(to_person_ids))
     if not person_ids and to_team_id is None and not to_grid_worker:
-        raise Invalid("to", "dispatch to at least one person, a team or the grid worker")
+        raise Invalid("to_person_ids", "dispatch to at least one person, a team or the grid worker")
     if len(person_ids) > DISPATCH_MAX_PEOPLE:
         raise Invalid("to_person_ids", f"at most {DISPATCH_MAX_PEOPLE} people per dispatch")
     need = await get_need(session, need_id)
@@ -759,7 +759,9 @@ async def merge_needs(
         raise Invalid(
             "survivor_id", f"the surviving need is {survivor.status.value}; it must be open"
         )
-    await lock_row(session, Need, survivor_id)
+    # Lock every need involved in id order, so two merges over the same needs cannot deadlock.
+    for locked in sorted({survivor_id, *ids}):
+        await lock_row(session, Need, locked)
     survivor = await get_need(session, survivor_id, field="survivor_id")
     if survivor.status not in OPEN_NEED_STATUSES:
         raise Conflict("the surviving need was closed meanwhile; reload and retry")

@@ -17,6 +17,7 @@ from sqlmodel import col, func, select
 from schema.activities import Activity, SignUp
 from schema.enums import ActivityStatus, SignUpStatus
 from schema.needs import Need
+from schema.people import Person
 from schema.services.common import Actor, lock_row, now_or, to_publish
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition, next_sign_up_status
@@ -91,13 +92,26 @@ async def sign_up(
     actor: Actor,
     activity_id: int | None = None,
     need_id: int | None = None,
+    person_id: int | None = None,
     now: datetime | None = None,
 ) -> SignUp:
-    """报名: the actor's person takes a place, if one is left (signing up twice is harmless)."""
+    """报名: a person takes a place, if one is left (signing up twice is harmless).
+
+    The person is the actor's own; coordinators may sign up someone else (`person_id`) for an
+    activity or need of their area.
+    """
     now = now_or(now)
-    if actor.person_id is None:
-        raise Forbidden("your account is not linked to a person, so it cannot sign up")
     target = await _target(session, activity_id, need_id)
+    if person_id is None or person_id == actor.person_id:
+        if actor.person_id is None:
+            raise Forbidden("your account is not linked to a person, so it cannot sign up")
+        person_id = actor.person_id
+    else:
+        if not actor.is_coordination:
+            raise Forbidden("only coordinators may sign up someone else")
+        actor.require_scope(target.community_id)
+        if await session.get(Person, person_id) is None:
+            raise NotFound("person", person_id, field="person_id")
     _require_open(target, "sign_up", now)
     model = type(target)
     assert target.id is not None
@@ -106,7 +120,7 @@ async def sign_up(
     existing = (
         await session.execute(
             select(SignUp)
-            .where(_where_target(target), col(SignUp.person_id) == actor.person_id)
+            .where(_where_target(target), col(SignUp.person_id) == person_id)
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
@@ -122,7 +136,7 @@ async def sign_up(
         _publish(session, row, "sign_up")
         return row
     row = SignUp(
-        person_id=actor.person_id,
+        person_id=person_id,
         activity_id=activity_id,
         need_id=need_id,
         status=SignUpStatus.SIGNED_UP,

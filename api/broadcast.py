@@ -1,0 +1,284 @@
+"""The broadcaster: committed changes reach every API process's subscriptions.
+
+`publish(channel, message)` after a transaction commits; `subscribe(channel)` in a subscription
+resolver. Each process fans messages out to its own subscribers from memory; between processes
+they travel through the backend `LULING_BROADCAST_URL` names:
+
+- `memory://` (default): one process only.
+- `redis://host:6379/0`: Redis pub/sub. Each process holds one connection subscribed to the
+  pattern `luling:ev:*` and fans out locally, so subscribers cost no Redis connection each.
+- `postgresql://…`: PostgreSQL LISTEN/NOTIFY on one channel (`luling_events`); no extra server.
+
+Delivery is at most once, as pub/sub is: a subscriber that falls `QUEUE_SIZE` messages behind
+is ended (the client re-subscribes and reloads), and messages sent while a backend connection
+is down are lost. Subscriptions are live views, the event tables remain the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from api.logs import log
+
+QUEUE_SIZE = 1000
+_CLOSED = object()
+
+
+class Subscription:
+    """One subscriber's queue of messages on one channel (an async iterator)."""
+
+    def __init__(self, broadcaster: Broadcaster, channel: str) -> None:
+        self.broadcaster, self.channel = broadcaster, channel
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_SIZE)
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("subscriber too slow; ending its subscription", channel=self.channel)
+            self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(asyncio.QueueEmpty):
+            while self.queue.full():
+                self.queue.get_nowait()
+        self.queue.put_nowait(_CLOSED)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        message = await self.queue.get()
+        if message is _CLOSED:
+            raise StopAsyncIteration
+        return message  # type: ignore[no-any-return]
+
+
+class Broadcaster:
+    """In-memory fan-out; subclasses add a backend between processes."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._started = False
+        self._start_lock: asyncio.Lock | None = None
+
+    async def start(self) -> None:
+        """Connect the backend (idempotent; `publish` and `subscribe` call it as needed)."""
+        if self._started:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if not self._started:
+                await self._connect()
+                self._started = True
+
+    async def stop(self) -> None:
+        for subs in list(self._subscribers.values()):
+            for sub in list(subs):
+                sub.close()
+        self._subscribers.clear()
+        if self._started:
+            self._started = False
+            await self._disconnect()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        await self.start()
+        await self._send(channel, message)
+
+    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publish each (channel, message); a backend failure is logged, never raised: the
+        change is committed already, and subscriptions are a convenience, not the record."""
+        for channel, message in messages:
+            try:
+                await self.publish(channel, message)
+            except Exception as exc:  # the backend is down: log and carry on
+                log.warning("broadcast failed", channel=channel, error=str(exc))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        """`async with broadcaster.subscribe(ch) as messages: async for m in messages: …`"""
+        await self.start()
+        sub = Subscription(self, channel)
+        self._subscribers.setdefault(channel, set()).add(sub)
+        try:
+            yield sub
+        finally:
+            subs = self._subscribers.get(channel)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscribers[channel]
+
+    def subscriber_count(self, channel: str) -> int:
+        return len(self._subscribers.get(channel, ()))
+
+    def _deliver(self, channel: str, message: dict[str, Any]) -> None:
+        for sub in list(self._subscribers.get(channel, ())):
+            sub.deliver(message)
+
+    # backends override these
+    async def _connect(self) -> None:
+        return None
+
+    async def _disconnect(self) -> None:
+        return None
+
+    async def _send(self, channel: str, message: dict[str, Any]) -> None:
+        self._deliver(channel, message)
+
+
+class RedisBroadcaster(Broadcaster):
+    """Redis pub/sub: PUBLISH luling:ev:<channel>; one PSUBSCRIBE per process."""
+
+    prefix = "luling:ev:"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self._redis: Any = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _connect(self) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(self.url)
+        await self._listen()
+        self._reader = asyncio.create_task(self._read(), name="luling-broadcast-redis")
+
+    async def _listen(self) -> None:
+        self._pubsub = self._redis.pubsub()
+        await self._pubsub.psubscribe(self.prefix + "*")
+        # Wait for the confirmation, so that nothing published after start() is missed.
+        while True:
+            confirmation = await self._pubsub.get_message(timeout=5.0)
+            if confirmation is None:
+                raise ConnectionError("Redis did not confirm the subscription")
+            if confirmation["type"] == "psubscribe":
+                return
+
+    async def _read(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async for item in self._pubsub.listen():
+                    delay = 0.5
+                    if item.get("type") != "pmessage":
+                        continue
+                    channel = item["channel"]
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    self._deliver(channel[len(self.prefix) :], json.loads(item["data"]))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # connection lost: resubscribe with back-off
+                log.warning("broadcast reader lost Redis; reconnecting", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                with contextlib.suppress(Exception):
+                    await self._pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await self._listen()
+
+    async def _disconnect(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await self._redis.aclose()
+
+    async def _send(self, channel: str, message: dict[str, Any]) -> None:
+        await self._redis.publish(self.prefix + channel, json.dumps(message))
+
+
+class PostgresBroadcaster(Broadcaster):
+    """PostgreSQL LISTEN/NOTIFY on one channel; the payload names the logical channel."""
+
+    pg_channel = "luling_events"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        from sqlalchemy.engine import make_url
+
+        # psycopg wants a libpq URL: postgresql://user@host:port/db without a driver suffix
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener: Any = None
+        self._sender: Any = None
+        self._send_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _connect(self) -> None:
+        import psycopg
+
+        self._listener = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        await self._listener.execute(f"LISTEN {self.pg_channel}")
+        self._sender = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        self._reader = asyncio.create_task(self._read(), name="luling-broadcast-pg")
+
+    async def _read(self) -> None:
+        import psycopg
+
+        delay = 0.5
+        while True:
+            try:
+                async for notify in self._listener.notifies():
+                    delay = 0.5
+                    body = json.loads(notify.payload)
+                    self._deliver(body["c"], body["m"])
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("broadcast reader lost PostgreSQL; reconnecting", error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                with contextlib.suppress(Exception):
+                    await self._listener.close()
+                with contextlib.suppress(Exception):
+                    self._listener = await psycopg.AsyncConnection.connect(
+                        self.dsn, autocommit=True
+                    )
+                    await self._listener.execute(f"LISTEN {self.pg_channel}")
+
+    async def _disconnect(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        for conn in (self._listener, self._sender):
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _send(self, channel: str, message: dict[str, Any]) -> None:
+        payload = json.dumps({"c": channel, "m": message})
+        async with self._send_lock:
+            await self._sender.execute("SELECT pg_notify(%s, %s)", (self.pg_channel, payload))
+
+
+def make_broadcaster(url: str) -> Broadcaster:
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "memory":
+        return Broadcaster()
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisBroadcaster(url)
+    if scheme.startswith(("postgresql", "postgres")):
+        return PostgresBroadcaster(url)
+    raise ValueError(f"unsupported broadcast URL '{url}': use memory://, redis:// or postgresql://")
+
+
+# Channel names, shared by publishers and subscribers.
+def need_channel(need_id: int) -> str:
+    return f"need:{need_id}"
+
+
+def community_needs_channel(community_id: int) -> str:
+    return f"community:{community_id}:needs"

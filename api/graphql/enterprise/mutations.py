@@ -1,0 +1,193 @@
+"""The business weather station's loop (营商气象站): submit a request, assign a helper (小赣事),
+record notes, resolve, rate. Each answers `{ enterpriseRequest, userErrors }`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.enterprise.types import EnterpriseRequest
+from api.graphql.enums import EnterpriseRequestKind
+from api.graphql.errors import UserError
+from api.graphql.writes import actor_of, pk, write
+from schema.models import EnterpriseRequest as RequestRow
+from schema.services import enterprise as svc
+
+REQUEST_ID = "The enterprise request's ID."
+EXPECTED_VERSION = (
+    "The `version` you read; when it is no longer current the mutation changes nothing and "
+    "answers CONFLICT. Omit it to act on whatever version is current."
+)
+
+
+@strawberry.input(description="A request an enterprise brings to the business weather station.")
+class SubmitEnterpriseRequestInput:
+    enterprise_id: strawberry.ID = strawberry.field(description="The enterprise.")
+    kind: EnterpriseRequestKind = strawberry.field(
+        description="What it is about; sets the deadline."
+    )
+    title: str = strawberry.field(description="Short title, 1–200 characters.")
+    description: str = strawberry.field(default="", description="Details, up to 5000 chars.")
+    urgency: int = strawberry.field(default=3, description="Urgency, 1 (low) to 5 (highest).")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="A key the client makes up (1–64 characters): submitting again with it "
+        "returns the first request.",
+    )
+
+
+@strawberry.input(description="分派: give the request to an enterprise helper (小赣事).")
+class AssignEnterpriseHelperInput:
+    request_id: strawberry.ID = strawberry.field(description=REQUEST_ID)
+    helper_id: strawberry.ID = strawberry.field(
+        description="The helper (a person of kind ENTERPRISE_HELPER below their load limit)."
+    )
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+    note: str = strawberry.field(default="", description="A note for the log.")
+
+
+@strawberry.input(description="办理记录: what was done; the helper's first note starts the work.")
+class AddEnterpriseRequestNoteInput:
+    request_id: strawberry.ID = strawberry.field(description=REQUEST_ID)
+    note: str = strawberry.field(description="The note (required), up to 1000 characters.")
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+
+
+@strawberry.input(description="办结: the request is resolved.")
+class ResolveEnterpriseRequestInput:
+    request_id: strawberry.ID = strawberry.field(description=REQUEST_ID)
+    note: str = strawberry.field(default="", description="How it was resolved.")
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+
+
+@strawberry.input(description="评价: the enterprise's rating of the result; closes the request.")
+class RateEnterpriseRequestInput:
+    request_id: strawberry.ID = strawberry.field(description=REQUEST_ID)
+    satisfaction: int = strawberry.field(description="1 (very dissatisfied) to 5 (very satisfied).")
+    comment: str = strawberry.field(default="", description="A comment, up to 500 characters.")
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+
+
+@strawberry.type(description="The enterprise request a mutation changed, or why it did not.")
+class EnterpriseRequestPayload:
+    enterprise_request: EnterpriseRequest | None = strawberry.field(
+        description="The request as it is now; null on error."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed (empty on success)."
+    )
+
+
+def _payload(row: RequestRow | None, errors: list[UserError]) -> EnterpriseRequestPayload:
+    obj = EnterpriseRequest.from_row(row) if row is not None else None
+    return EnterpriseRequestPayload(enterprise_request=obj, user_errors=errors)
+
+
+def _request_pk(value: strawberry.ID) -> int:
+    return pk(value, "EnterpriseRequest", "request_id")
+
+
+Input = strawberry.argument(description="The mutation's input.")
+
+
+@strawberry.type
+class EnterpriseMutation:
+    @strawberry.mutation(
+        description="Submit an enterprise request; its deadline follows from its kind.",
+        permission_classes=[Can("enterprise.submit")],
+    )
+    async def submit_enterprise_request(
+        self, info: Info, input: Annotated[SubmitEnterpriseRequestInput, Input]
+    ) -> EnterpriseRequestPayload:
+        async def work(session: AsyncSession) -> RequestRow:
+            return await svc.submit_enterprise_request(
+                session=session,
+                actor=actor_of(info),
+                enterprise_id=pk(input.enterprise_id, "Enterprise", "enterprise_id"),
+                kind=input.kind,
+                title=input.title,
+                description=input.description,
+                urgency=input.urgency,
+                idempotency_key=input.idempotency_key,
+            )
+
+        return _payload(*await write(info, work))
+
+    @strawberry.mutation(
+        description="分派: assign (or reassign) an enterprise helper (小赣事); refused with "
+        "CAPACITY_REACHED when the helper carries as many open requests as they may.",
+        permission_classes=[Can("enterprise.assign")],
+    )
+    async def assign_enterprise_helper(
+        self, info: Info, input: Annotated[AssignEnterpriseHelperInput, Input]
+    ) -> EnterpriseRequestPayload:
+        async def work(session: AsyncSession) -> RequestRow:
+            return await svc.assign_enterprise_helper(
+                session=session,
+                request_id=_request_pk(input.request_id),
+                helper_id=pk(input.helper_id, "Person", "helper_id"),
+                expected_version=input.expected_version,
+                actor=actor_of(info),
+                note=input.note,
+            )
+
+        return _payload(*await write(info, work))
+
+    @strawberry.mutation(
+        description="办理记录: the assigned helper (or a coordinator) records progress.",
+        permission_classes=[Can("enterprise.note")],
+    )
+    async def add_enterprise_request_note(
+        self, info: Info, input: Annotated[AddEnterpriseRequestNoteInput, Input]
+    ) -> EnterpriseRequestPayload:
+        async def work(session: AsyncSession) -> RequestRow:
+            return await svc.add_enterprise_request_note(
+                session=session,
+                request_id=_request_pk(input.request_id),
+                note=input.note,
+                expected_version=input.expected_version,
+                actor=actor_of(info),
+            )
+
+        return _payload(*await write(info, work))
+
+    @strawberry.mutation(
+        description="办结: the assigned helper (or a coordinator) resolves the request.",
+        permission_classes=[Can("enterprise.resolve")],
+    )
+    async def resolve_enterprise_request(
+        self, info: Info, input: Annotated[ResolveEnterpriseRequestInput, Input]
+    ) -> EnterpriseRequestPayload:
+        async def work(session: AsyncSession) -> RequestRow:
+            return await svc.resolve_enterprise_request(
+                session=session,
+                request_id=_request_pk(input.request_id),
+                note=input.note,
+                expected_version=input.expected_version,
+                actor=actor_of(info),
+            )
+
+        return _payload(*await write(info, work))
+
+    @strawberry.mutation(
+        description="评价: record the enterprise's rating (1–5); the request is closed.",
+        permission_classes=[Can("enterprise.rate")],
+    )
+    async def rate_enterprise_request(
+        self, info: Info, input: Annotated[RateEnterpriseRequestInput, Input]
+    ) -> EnterpriseRequestPayload:
+        async def work(session: AsyncSession) -> RequestRow:
+            return await svc.rate_enterprise_request(
+                session=session,
+                request_id=_request_pk(input.request_id),
+                satisfaction=input.satisfaction,
+                comment=input.comment,
+                expected_version=input.expected_version,
+                actor=actor_of(info),
+            )
+
+        return _payload(*await write(info, work))
