@@ -47,7 +47,7 @@ def team_service_minutes_stmt(team_ids: list[int] | None = None) -> sa.Select[An
     """Minutes logged (checked-out sign-ups) by each team's members, per team."""
     tm, su = m.TeamMembership, m.SignUp
     stmt = (
-        sa.select(tm.team_id, sa.func.coalesce(sa.func.sum(su.minutes), 0))
+        sa.select(tm.team_id, sa.func.coalesce(sa.func.sum(su.minutes), 0).label("minutes"))
         .join(su, su.person_id == tm.person_id)
         .where(su.status == SignUpStatus.CHECKED_OUT)
         .group_by(tm.team_id)

@@ -1,0 +1,294 @@
+"""The dashboard parts of `countyStats` (see api/graphql/stats.py): one statement each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.enums import EnterpriseRequestStatus, NeedTier
+from api.graphql.relay import load_one, one_future, prime
+from schema import models as m
+from schema.enums import NeedSource, PersonKind
+from schema.sla import SATISFIED_AT_LEAST
+from schema.workflow import OPEN_NEED_STATUSES, tier_rank
+
+if TYPE_CHECKING:
+    from api.graphql.areas.types import Community
+    from api.graphql.people.types import Team
+
+CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
+TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
+Period = tuple[datetime | None, datetime | None]
+N = m.Need
+
+
+@strawberry.type(description="A share: how many of how many, and the percentage.")
+class Rate:
+    count: int = strawberry.field(description="How many met the condition.")
+    total: int = strawberry.field(description="Out of how many.")
+
+    @strawberry.field(description="count / total in percent, 2 decimals; null when total is 0.")
+    def percent(self) -> float | None:
+        return None if self.total == 0 else round(100 * self.count / self.total, 2)
+
+
+def rate(count: Any, total: Any) -> Rate:
+    return Rate(count=int(count or 0), total=int(total or 0))
+
+
+@strawberry.type(description="One community's or village's figures.")
+class AreaFigures:
+    grids: int = strawberry.field(description="Grids (网格).")
+    members: int = strawberry.field(description="People registered with it (报到).")
+    party_members: int = strawberry.field(description="In-service party members registered.")
+    paired_units: int = strawberry.field(description="Paired units twinned with it.")
+    open_needs: int = strawberry.field(description="Needs still open.")
+    overdue_needs: int = strawberry.field(description="Open needs past a 1341 deadline.")
+    _community_id: strawberry.Private[int]
+
+    @strawberry.field(description="The community or village.")
+    def community(self, info: Info) -> CommunityT:
+        from api.graphql.areas.types import Community
+
+        return one_future(info, Community, self._community_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description='Figures of one "1341" tier.')
+class TierFigures:
+    tier: NeedTier = strawberry.field(description="The tier.")
+    open: int = strawberry.field(description="Needs of this tier still open.")
+    overdue: int = strawberry.field(description="Open needs of this tier past a deadline.")
+    dispatched: int = strawberry.field(description="Needs of this tier ever dispatched.")
+    arrived_on_time: Rate = strawberry.field(
+        description="Staff on site within 10 minutes of dispatch, over needs whose arrival is "
+        "decided (arrived, or not arrived and past the 10 minutes)."
+    )
+    resolved_on_time: Rate = strawberry.field(
+        description="Resolved within the tier's promise (30 min / 4 h / 1 day), over needs whose "
+        "resolution is decided (resolved, or past the deadline)."
+    )
+
+
+@strawberry.type(description="One community's satisfaction.")
+class CommunitySatisfaction:
+    rate: Rate = strawberry.field(description="Rated needs satisfied (rating 4 or 5).")
+    _community_id: strawberry.Private[int]
+
+    @strawberry.field(description="The community or village.")
+    def community(self, info: Info) -> CommunityT:
+        from api.graphql.areas.types import Community
+
+        return one_future(info, Community, self._community_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description="Satisfaction rates (满意率): rated needs with a rating of 4 or 5.")
+class SatisfactionFigures:
+    overall: Rate = strawberry.field(description="Every rated need.")
+    hotline: Rate = strawberry.field(description="Rated 12345 hotline tickets.")
+    enterprise: Rate = strawberry.field(description="Rated enterprise requests.")
+    by_community: list[CommunitySatisfaction] = strawberry.field(
+        description="Per community or village with rated needs, by name."
+    )
+
+
+@strawberry.type(description="How many enterprise requests are in a status.")
+class EnterpriseStatusCount:
+    status: EnterpriseRequestStatus = strawberry.field(description="The status.")
+    count: int = strawberry.field(description="How many.")
+    overdue: int = strawberry.field(description="Of these, past their deadline while open.")
+
+
+@strawberry.type(description="Service hours a team's members logged.")
+class TeamHours:
+    hours: float = strawberry.field(description="Hours (checked-out sign-ups), 2 decimals.")
+    _team_id: strawberry.Private[int]
+
+    @strawberry.field(description="The team.")
+    async def team(self, info: Info) -> TeamT:
+        from api.graphql.people.types import Team
+
+        return await load_one(info, Team, self._team_id)
+
+
+def _reported_in(period: Period) -> list[Any]:
+    start, end = period
+    where = []
+    if start is not None:
+        where.append(N.reported_at >= start)
+    if end is not None:
+        where.append(N.reported_at < end)
+    return where
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _overdue(now: datetime) -> Any:
+    from api.graphql.needs.queries import overdue_clause
+
+    return overdue_clause(now)
+
+
+async def _rows(info: Info, stmt: Any) -> list[Any]:
+    async with info.context.db.session() as session:
+        return list((await session.execute(stmt)).all())
+
+
+async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
+    from api.graphql.areas.types import Community
+
+    c = m.Community
+    now = datetime.now(UTC)
+    needs = [N.community_id == c.id, *_reported_in(period)]
+
+    def count(*where: Any, frm: Any) -> Any:
+        return sa.select(sa.func.count()).select_from(frm).where(*where).scalar_subquery()
+
+    stmt = sa.select(
+        *(col for col in c.__table__.columns),  # type: ignore[attr-defined]
+        count(m.Grid.community_id == c.id, frm=m.Grid).label("_grids"),
+        count(m.Person.registered_community_id == c.id, frm=m.Person).label("_members"),
+        count(
+            m.Person.registered_community_id == c.id,
+            m.Person.kind == PersonKind.PARTY_MEMBER,
+            frm=m.Person,
+        ).label("_party"),
+        count(m.Pairing.community_id == c.id, frm=m.Pairing).label("_units"),
+        count(*needs, N.status.in_(OPEN_NEED_STATUSES), frm=N).label("_open"),
+        count(*needs, _overdue(now), frm=N).label("_overdue"),
+    ).order_by(c.name, c.id)
+    rows = await _rows(info, stmt)
+    prime(info, Community, (Community.from_row(r) for r in rows))
+    return [
+        AreaFigures(
+            grids=r._grids,
+            members=r._members,
+            party_members=r._party,
+            paired_units=r._units,
+            open_needs=r._open,
+            overdue_needs=r._overdue,
+            _community_id=r.id,
+        )
+        for r in rows
+    ]
+
+
+async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
+    now = datetime.now(UTC)
+    arrival_decided = sa.and_(
+        N.arrive_by.is_not(None), sa.or_(N.arrived_at.is_not(None), N.arrive_by < now)
+    )
+    resolution_decided = sa.and_(
+        N.resolve_by.is_not(None), sa.or_(N.resolved_at.is_not(None), N.resolve_by < now)
+    )
+    stmt = (
+        sa.select(
+            N.tier,
+            _count_if(N.status.in_(OPEN_NEED_STATUSES)),
+            _count_if(_overdue(now)),
+            _count_if(N.dispatched_at.is_not(None)),
+            _count_if(sa.and_(arrival_decided, N.arrived_at <= N.arrive_by)),
+            _count_if(arrival_decided),
+            _count_if(sa.and_(resolution_decided, N.resolved_at <= N.resolve_by)),
+            _count_if(resolution_decided),
+        )
+        .where(*_reported_in(period))
+        .group_by(N.tier)
+    )
+    found = {r[0]: r for r in await _rows(info, stmt)}
+    out = []
+    for tier in sorted(NeedTier, key=tier_rank):
+        r = found.get(tier, (tier, 0, 0, 0, 0, 0, 0, 0))
+        out.append(
+            TierFigures(
+                tier=tier,
+                open=int(r[1]),
+                overdue=int(r[2]),
+                dispatched=int(r[3]),
+                arrived_on_time=rate(r[4], r[5]),
+                resolved_on_time=rate(r[6], r[7]),
+            )
+        )
+    return out
+
+
+async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigures:
+    from api.graphql.areas.types import Community
+
+    rated = N.satisfaction.is_not(None)
+    satisfied = N.satisfaction >= SATISFIED_AT_LEAST
+    hotline = N.source == NeedSource.HOTLINE_12345
+    er = m.EnterpriseRequest
+    c = m.Community
+    overall_stmt = sa.select(
+        _count_if(sa.and_(rated, satisfied)),
+        _count_if(rated),
+        _count_if(sa.and_(rated, satisfied, hotline)),
+        _count_if(sa.and_(rated, hotline)),
+        sa.select(_count_if(er.satisfaction >= SATISFIED_AT_LEAST))
+        .where(er.satisfaction.is_not(None))
+        .scalar_subquery(),
+        sa.select(sa.func.count()).where(er.satisfaction.is_not(None)).scalar_subquery(),
+    ).where(*_reported_in(period))
+    per_community = (
+        sa.select(
+            *(col for col in c.__table__.columns),  # type: ignore[attr-defined]
+            _count_if(satisfied).label("_ok"),
+            sa.func.count().label("_rated"),
+        )
+        .join(N, N.community_id == c.id)
+        .where(rated, *_reported_in(period))
+        .group_by(*c.__table__.columns)  # type: ignore[attr-defined]
+        .order_by(c.name, c.id)
+    )
+    (totals,) = await _rows(info, overall_stmt)
+    communities = await _rows(info, per_community)
+    prime(info, Community, (Community.from_row(r) for r in communities))
+    return SatisfactionFigures(
+        overall=rate(totals[0], totals[1]),
+        hotline=rate(totals[2], totals[3]),
+        enterprise=rate(totals[4], totals[5]),
+        by_community=[
+            CommunitySatisfaction(rate=rate(r._ok, r._rated), _community_id=r.id)
+            for r in communities
+        ],
+    )
+
+
+async def enterprise_by_status(info: Info) -> list[EnterpriseStatusCount]:
+    from schema.workflow import OPEN_ENTERPRISE_STATUSES
+
+    er = m.EnterpriseRequest
+    late = sa.and_(er.status.in_(OPEN_ENTERPRISE_STATUSES), er.deadline < datetime.now(UTC))
+    stmt = sa.select(er.status, sa.func.count(), _count_if(late)).group_by(er.status)
+    found = {r[0]: r for r in await _rows(info, stmt)}
+    return [
+        EnterpriseStatusCount(
+            status=s,
+            count=int(found[s][1]) if s in found else 0,
+            overdue=int(found[s][2]) if s in found else 0,
+        )
+        for s in EnterpriseRequestStatus
+    ]
+
+
+async def team_hours(info: Info) -> list[TeamHours]:
+    from api.graphql.people.loaders import team_service_minutes_stmt
+    from api.graphql.people.types import Team
+
+    t = m.Team
+    sub = team_service_minutes_stmt().subquery()
+    minutes = sa.func.coalesce(sub.c.minutes, 0)
+    stmt = (
+        sa.select(*t.__table__.columns, minutes.label("_minutes"))  # type: ignore[attr-defined]
+        .outerjoin(sub, sub.c.team_id == t.id)
+        .order_by(minutes.desc(), t.name)
+    )
+    rows = await _rows(info, stmt)
+    prime(info, Team, (Team.from_row(r) for r in rows))
+    return [TeamHours(hours=round(int(r._minutes) / 60, 2), _team_id=r.id) for r in rows]

@@ -1,0 +1,125 @@
+"""GraphQL over HTTP (graphql/graphql-over-http, "Stage 2" draft) on top of Strawberry's view.
+
+- GET serves queries (never mutations); POST serves everything.
+- Content negotiation: `application/graphql-response+json` is answered when the Accept header
+  prefers it over `application/json`; otherwise (no Accept, `*/*`, `application/json`) the answer
+  is `application/json`, as legacy clients expect.
+- Status codes: with `application/graphql-response+json`, a request that cannot be parsed, fails
+  validation (including the depth, alias and token limits) or whose variables do not fit gets
+  400 and no `data` entry; an executed operation gets 200 even with field errors. With
+  `application/json`, every well-formed request gets 200 (as the spec says for that type).
+  A request that is not well-formed GraphQL-over-HTTP (body not JSON, `query` missing or not a
+  string, mutation over GET …) gets 400 (405 for a mutation over GET) with a JSON body and a
+  `code`, under either media type.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
+
+from api.graphql.protection import add_codes, is_request_error
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+
+
+def _accepted(accept: str) -> dict[str, float]:
+    """Media types of an Accept header with their q values."""
+    out: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        out[media.lower()] = max(q, out.get(media.lower(), 0.0))
+    return out
+
+
+def wants_graphql_response(accept: str | None) -> bool:
+    """Whether to answer `application/graphql-response+json` (else `application/json`)."""
+    if not accept:
+        return False
+    accepted = _accepted(accept)
+    q_gql = accepted.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    return q_gql > 0 and q_gql >= accepted.get(APPLICATION_JSON, 0.0)
+
+
+def _http_error_code(status: int, reason: str) -> str:
+    if status == 405 or "not allowed when using GET" in reason:
+        return "METHOD_NOT_ALLOWED"
+    if "JSON" in reason:
+        return "BAD_REQUEST_BODY"
+    if "query" in reason.lower():
+        return "BAD_REQUEST_QUERY"
+    return "BAD_REQUEST"
+
+
+class GraphQLOverHTTP:
+    """Mixin for Strawberry's ASGI `GraphQL` view (list it first among the bases)."""
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)  # type: ignore[misc]
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            status, reason = exc.status_code, exc.reason
+            if status == 400 and "not allowed when using GET" in reason:
+                status = 405
+            body = {
+                "errors": [
+                    {"message": reason, "extensions": {"code": _http_error_code(status, reason)}}
+                ]
+            }
+            media = (
+                GRAPHQL_RESPONSE_JSON
+                if wants_graphql_response(request.headers.get("accept"))
+                else APPLICATION_JSON
+            )
+            headers = {"Allow": "POST"} if status == 405 else None
+            return Response(
+                json.dumps(body, ensure_ascii=False),
+                status_code=status,
+                media_type=media,
+                headers=headers,
+            )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        add_codes(result.errors)  # parse errors can bypass the schema extension's hooks
+        data = process_result(result)
+        if isinstance(request, Request) and wants_graphql_response(request.headers.get("accept")):
+            request.state.graphql_response = True
+            errors = result.errors or []
+            if result.data is None and errors and all(is_request_error(e) for e in errors):
+                data.pop("data", None)  # a request error: no execution, so no data entry
+                request.state.graphql_status = 400
+        return data
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]
+        request: Request | None = getattr(sub_response, "_luling_request", None)
+        if request is not None and getattr(request.state, "graphql_response", False):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        return response
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub: Response = await super().get_sub_response(request)  # type: ignore[misc]
+        sub._luling_request = request  # type: ignore[attr-defined]
+        return sub

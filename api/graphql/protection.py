@@ -1,0 +1,93 @@
+"""Request protection: a `code` on every error a client can get before or during execution.
+
+- Request errors (the document cannot be parsed or fails validation, including the depth, alias
+  and token limits configured in `api.graphql.schema`) get `extensions.code`:
+  GRAPHQL_PARSE_FAILED, TOO_MANY_TOKENS, GRAPHQL_VALIDATION_FAILED, QUERY_TOO_DEEP,
+  TOO_MANY_ALIASES or BAD_USER_INPUT (variables that do not fit their types).
+- Internal errors (anything not raised as a `CodedError`) are masked to "Unexpected error."
+  with code INTERNAL, and logged with their traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from api.logs import log
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL"
+
+
+def request_error_code(error: GraphQLError) -> str:
+    """The code of an error raised before execution (parse, validation, variables)."""
+    message = error.message
+    if message.startswith("Syntax Error"):
+        return TOO_MANY_TOKENS if "tokens" in message else PARSE_FAILED
+    if "exceeds maximum operation depth" in message:
+        return QUERY_TOO_DEEP
+    if "aliases found" in message:
+        return TOO_MANY_ALIASES
+    if message.startswith("Variable '$"):
+        return BAD_USER_INPUT
+    return VALIDATION_FAILED
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """Raised before execution: no path into the result and no original exception."""
+    return error.path is None and error.original_error is None
+
+
+class CodeRequestErrors(SchemaExtension):
+    """Adds `extensions.code` to parse and validation errors (they come without one)."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        add_codes(self.execution_context.pre_execution_errors)
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        add_codes(self.execution_context.pre_execution_errors)
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        add_codes(getattr(self.execution_context.result, "errors", None))
+
+
+def add_codes(errors: Iterable[GraphQLError] | None) -> None:
+    """Give every request error without a code the code that names its cause."""
+    for error in errors or ():
+        if is_request_error(error) and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": request_error_code(error)}
+
+
+class CodedMaskErrors(MaskErrors):
+    """MaskErrors that keeps a code (INTERNAL) on the masked error and logs the original."""
+
+    def __init__(self, should_mask_error: Callable[[GraphQLError], bool]) -> None:
+        super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        log.error(
+            "internal error",
+            path=error.path,
+            error=repr(original) if original is not None else error.message,
+            exc_info=original,
+        )
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": INTERNAL},
+        )
