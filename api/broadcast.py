@@ -21,6 +21,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from api.logs import log
 
@@ -135,11 +136,9 @@ class Broadcaster:
 class RedisBroadcaster(Broadcaster):
     """Redis pub/sub: PUBLISH luling:ev:<channel>; one PSUBSCRIBE per process."""
 
-    prefix = "luling:ev:"
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, prefix: str = "luling:ev:") -> None:
         super().__init__()
-        self.url = url
+        self.url, self.prefix = url, prefix
         self._redis: Any = None
         self._pubsub: Any = None
         self._reader: asyncio.Task[None] | None = None
@@ -203,11 +202,13 @@ class RedisBroadcaster(Broadcaster):
 class PostgresBroadcaster(Broadcaster):
     """PostgreSQL LISTEN/NOTIFY on one channel; the payload names the logical channel."""
 
-    pg_channel = "luling_events"
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pg_channel: str = "luling_events") -> None:
         super().__init__()
         from sqlalchemy.engine import make_url
+
+        if not pg_channel.replace("_", "").isalnum():
+            raise ValueError("the NOTIFY channel must be letters, digits and underscores")
+        self.pg_channel = pg_channel
 
         # psycopg wants a libpq URL: postgresql://user@host:port/db without a driver suffix
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -265,13 +266,20 @@ class PostgresBroadcaster(Broadcaster):
 
 
 def make_broadcaster(url: str) -> Broadcaster:
-    scheme = url.split(":", 1)[0].lower()
+    """From `LULING_BROADCAST_URL`. Deployments sharing one server keep apart with
+    `redis://…?channel_prefix=luling:prod:` or `postgresql://…?channel=luling_prod`."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = dict(parse_qsl(parts.query))
+    key = "channel_prefix" if scheme.startswith(("redis", "unix")) else "channel"
+    option = query.pop(key, None)
+    plain = urlunsplit(parts._replace(query=urlencode(query)))
     if scheme == "memory":
         return Broadcaster()
     if scheme in ("redis", "rediss", "unix"):
-        return RedisBroadcaster(url)
+        return RedisBroadcaster(plain, prefix=option or "luling:ev:")
     if scheme.startswith(("postgresql", "postgres")):
-        return PostgresBroadcaster(url)
+        return PostgresBroadcaster(plain, pg_channel=option or "luling_events")
     raise ValueError(f"unsupported broadcast URL '{url}': use memory://, redis:// or postgresql://")
 
 

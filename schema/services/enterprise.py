@@ -39,7 +39,7 @@ KEY_MAX = 64
 
 
 async def get_request(
-    session: AsyncSession, request_id: int, *, field: str = "id"
+    session: AsyncSession, request_id: int, *, field: str = "request_id"
 ) -> EnterpriseRequest:
     row = (
         await session.execute(

@@ -67,7 +67,7 @@ SOURCES_BY_ROLE: dict[Role, frozenset[NeedSource]] = {
 # ---------------------------------------------------------------- shared steps
 
 
-async def get_need(session: AsyncSession, need_id: int, *, field: str = "id") -> Need:
+async def get_need(session: AsyncSession, need_id: int, *, field: str = "need_id") -> Need:
     need = (
         await session.execute(
             select(Need).where(col(Need.id) == need_id).execution_options(populate_existing=True)

@@ -1,0 +1,194 @@
+"""A coordinator's decisions on a matching job's proposals, and committing them.
+
+Committing dispatches through the closed loop's own services (accept, dispatch, assign helper), so
+the same rules, deadlines and events apply as when a person dispatches by hand. A proposal whose
+target changed since the solve (its version moved on) is refused as stale, never applied.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
+from schema.models import EnterpriseRequest, MatchingJob, Need, NeedAssignment, Proposal
+from schema.services.common import Actor, now_or
+from schema.services.enterprise import assign_enterprise_helper
+from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
+from schema.services.needs import accept_need, dispatch_need
+
+DECIDABLE = (
+    ProposalStatus.PROPOSED,
+    ProposalStatus.ACCEPTED,
+    ProposalStatus.REJECTED,
+    ProposalStatus.PINNED,
+)
+TO_COMMIT = (ProposalStatus.ACCEPTED, ProposalStatus.PINNED)
+
+
+def _require_coordinator(actor: Actor, community_id: int | None) -> None:
+    if not actor.is_coordination:
+        raise Forbidden("only coordinators and administrators decide on matching proposals")
+    actor.require_scope(community_id)
+
+
+async def get_job(session: AsyncSession, job_id: int, *, field: str = "job_id") -> MatchingJob:
+    job = (
+        await session.execute(
+            select(MatchingJob)
+            .where(col(MatchingJob.id) == job_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if job is None:
+        raise NotFound("matching job", job_id, field=field)
+    return job
+
+
+async def decide_proposal(
+    *,
+    session: AsyncSession,
+    proposal_id: int,
+    decision: ProposalStatus,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Proposal:
+    """Accept, reject or pin one proposal of a finished, not yet committed job."""
+    now = now_or(now)
+    if decision not in (ProposalStatus.ACCEPTED, ProposalStatus.REJECTED, ProposalStatus.PINNED):
+        raise Invalid("decision", "decide accepted, rejected or pinned")
+    proposal = await session.get(Proposal, proposal_id, populate_existing=True)
+    if proposal is None:
+        raise NotFound("proposal", proposal_id, field="proposal_id")
+    job = await get_job(session, proposal.job_id)
+    _require_coordinator(actor, job.scope_community_id)
+    if job.status is not JobStatus.SUCCEEDED:
+        raise Invalid(
+            "proposal_id", f"the job is {job.status.value}; only a finished job's proposals"
+        )
+    if proposal.status not in DECIDABLE:
+        raise Invalid("proposal_id", f"the proposal is {proposal.status.value}")
+    proposal.status = decision
+    proposal.decided_by_account_id = actor.account_id
+    proposal.decided_at = now
+    await session.flush()
+    return proposal
+
+
+@dataclass
+class CommitOutcome:
+    job: MatchingJob
+    committed: list[Proposal] = field(default_factory=list)
+    stale: list[Proposal] = field(default_factory=list)
+
+
+async def commit_matching_job(
+    *, session: AsyncSession, job_id: int, actor: Actor, now: datetime | None = None
+) -> CommitOutcome:
+    """Dispatch every accepted or pinned proposal; refuse the stale ones; mark the job committed."""
+    now = now_or(now)
+    job = await get_job(session, job_id)
+    _require_coordinator(actor, job.scope_community_id)
+    if job.status is not JobStatus.SUCCEEDED:
+        raise Invalid("job_id", f"the job is {job.status.value}; only a finished job commits")
+    # Take the job first, so that two commits at once cannot both dispatch.
+    taken = await session.execute(
+        sa.update(MatchingJob)
+        .where(col(MatchingJob.id) == job_id, col(MatchingJob.status) == JobStatus.SUCCEEDED)
+        .values(status=JobStatus.COMMITTED, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the job was committed or changed at the same time", field="job_id")
+    proposals = list(
+        (
+            await session.execute(
+                select(Proposal)
+                .where(col(Proposal.job_id) == job_id, col(Proposal.status).in_(TO_COMMIT))
+                .order_by(col(Proposal.id))
+            )
+        ).scalars()
+    )
+    if not proposals:
+        raise Invalid("job_id", "accept or pin at least one proposal before committing")
+    outcome = CommitOutcome(job=job)
+    by_need: dict[int, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        if p.kind is ProposalKind.HELPER:
+            await _commit_helper(session, p, actor, now, outcome)
+        else:
+            assert p.need_id is not None
+            by_need[p.need_id].append(p)
+    for need_id, group in by_need.items():
+        await _commit_need(session, need_id, group, actor, now, outcome)
+    for p in outcome.committed:
+        p.status = ProposalStatus.COMMITTED
+    for p in outcome.stale:
+        p.status = ProposalStatus.STALE
+    await session.flush()
+    job.status = JobStatus.COMMITTED
+    return outcome
+
+
+async def _commit_need(
+    session: AsyncSession,
+    need_id: int,
+    group: list[Proposal],
+    actor: Actor,
+    now: datetime,
+    outcome: CommitOutcome,
+) -> None:
+    need = await session.get(Need, need_id, populate_existing=True)
+    solved_version = group[0].target_version
+    if (
+        need is None
+        or need.version != solved_version
+        or need.status not in (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
+    ):
+        outcome.stale.extend(group)
+        return
+    people = [p.person_id for p in group if p.kind is ProposalKind.VOLUNTEER and p.person_id]
+    resources = [p for p in group if p.kind is ProposalKind.RESOURCE]
+    note = f"matching job {group[0].job_id}"
+    if people:
+        if need.status is NeedStatus.REPORTED:
+            await accept_need(session=session, need_id=need_id, actor=actor, note=note, now=now)
+        await dispatch_need(
+            session=session, need_id=need_id, actor=actor, to_person_ids=people, note=note, now=now
+        )
+    session.add_all(
+        NeedAssignment(
+            need_id=need_id,
+            resource_id=p.resource_id,
+            quantity=p.quantity,
+            assigned_at=now,
+            assigned_by_account_id=actor.account_id,
+        )
+        for p in resources
+    )
+    outcome.committed.extend(group)
+
+
+async def _commit_helper(
+    session: AsyncSession, p: Proposal, actor: Actor, now: datetime, outcome: CommitOutcome
+) -> None:
+    assert p.enterprise_request_id is not None and p.person_id is not None
+    request = await session.get(EnterpriseRequest, p.enterprise_request_id, populate_existing=True)
+    if request is None or request.version != p.target_version:
+        outcome.stale.append(p)
+        return
+    await assign_enterprise_helper(
+        session=session,
+        request_id=p.enterprise_request_id,
+        helper_id=p.person_id,
+        actor=actor,
+        expected_version=p.target_version,
+        note=f"matching job {p.job_id}",
+        now=now,
+    )
+    outcome.committed.append(p)
