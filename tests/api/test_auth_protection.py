@@ -158,6 +158,24 @@ def test_limit_login_per_username_and_ip(engine: sa.Engine, database_url: str) -
         assert gql(c, LOGIN, {"u": "bystander", "p": "right-password"})["data"]["login"]["token"]
 
 
+REPORT = """mutation($title: String!) { reportNeed(input: {title: $title,
+  category: INFRASTRUCTURE, location: {latitude: 27.05, longitude: 114.92}}) {
+  need { id } userErrors { code } } }"""
+
+
+def test_limit_report_need_per_caller_over_http(engine: sa.Engine, database_url: str) -> None:
+    f.community(engine)
+    alice, bob = f.account(engine, Role.RESIDENT), f.account(engine, Role.RESIDENT)
+    with TestClient(create_app(make_settings(database_url, report_rate_limit=2))) as c:
+        for n in range(2):
+            gql(c, REPORT, {"title": f"路灯坏了{n}"}, token=f.token_for(alice))
+        body = gql(c, REPORT, {"title": "第三次"}, token=f.token_for(alice), expect_errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert gql(c, REPORT, {"title": "别人的"}, token=f.token_for(bob))["data"]["reportNeed"]
+    rows = _audit(engine)
+    assert [r.error_code for r in rows if r.account_id == alice.id] == [None, None, "RATE_LIMITED"]
+
+
 @strawberry.type
 class _Q:
     ok: bool = True
