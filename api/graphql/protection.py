@@ -41,8 +41,10 @@ def request_error_code(error: GraphQLError) -> str:
 
 
 def is_request_error(error: GraphQLError) -> bool:
-    """Raised before execution: no path into the result and no original exception."""
-    return error.path is None and error.original_error is None
+    """Raised before execution (parse, validation, variable coercion): no path into the result,
+    and no original exception other than a GraphQL error."""
+    original = error.original_error
+    return error.path is None and (original is None or isinstance(original, GraphQLError))
 
 
 class CodeRequestErrors(SchemaExtension):
@@ -72,7 +74,10 @@ class CodedMaskErrors(MaskErrors):
     """MaskErrors that keeps a code (INTERNAL) on the masked error and logs the original."""
 
     def __init__(self, should_mask_error: Callable[[GraphQLError], bool]) -> None:
-        super().__init__(should_mask_error=should_mask_error, error_message="Unexpected error.")
+        def should_mask(error: GraphQLError) -> bool:
+            return not is_request_error(error) and should_mask_error(error)
+
+        super().__init__(should_mask_error=should_mask, error_message="Unexpected error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error

@@ -770,7 +770,7 @@ def _count_batch(
             .group_by(fk_col)
         )
         async with ctx.db.session() as session:
-            found = dict((await session.execute(stmt)).tuples().all())
+            found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
         return [int(found.get(k, 0)) for k in keys]
 
     return batch

@@ -23,7 +23,7 @@ async def _taken(ctx: Context, keys: list[int]) -> list[int]:
         .group_by(su.activity_id)
     )
     async with ctx.db.session() as session:
-        found = dict((await session.execute(stmt)).tuples().all())
+        found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
     return [int(found.get(k, 0)) for k in keys]
 
 

@@ -35,7 +35,7 @@ async def _service_minutes_by_person(ctx: Context, keys: list[int]) -> list[int]
         .group_by(m.SignUp.person_id)
     )
     async with ctx.db.session() as session:
-        found = dict((await session.execute(stmt)).tuples().all())
+        found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
     return [int(found.get(k, 0)) for k in keys]
 
 
@@ -59,7 +59,7 @@ def team_service_minutes_stmt(team_ids: list[int] | None = None) -> sa.Select[An
 
 async def _service_minutes_by_team(ctx: Context, keys: list[int]) -> list[int]:
     async with ctx.db.session() as session:
-        found = dict((await session.execute(team_service_minutes_stmt(keys))).tuples().all())
+        found = {r[0]: r[1] for r in (await session.execute(team_service_minutes_stmt(keys))).all()}
     return [int(found.get(k, 0)) for k in keys]
 
 
@@ -71,7 +71,7 @@ async def _member_counts(ctx: Context, keys: list[int]) -> list[int]:
     tm = m.TeamMembership
     stmt = sa.select(tm.team_id, sa.func.count()).where(tm.team_id.in_(keys)).group_by(tm.team_id)
     async with ctx.db.session() as session:
-        found = dict((await session.execute(stmt)).tuples().all())
+        found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
     return [int(found.get(k, 0)) for k in keys]
 
 

@@ -1,0 +1,235 @@
+"""GraphQL over HTTP: GET, content negotiation and status codes, limits, coded and masked
+errors, and who may read what (roles, masked personal data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from tests.api.read_data import County, build
+from tests.conftest import gql, make_settings
+
+GQL_RESPONSE = "application/graphql-response+json"
+
+
+@pytest.fixture
+def county(engine: sa.Engine) -> County:
+    return build(engine)
+
+
+def post(client: TestClient, body: Any, accept: str | None = None) -> Any:
+    headers = {"accept": accept} if accept else {}
+    return client.post("/graphql", json=body, headers=headers)
+
+
+def test_answer_query_over_get_with_variables(client: TestClient, county: County) -> None:
+    r = client.get(
+        "/graphql",
+        params={
+            "query": "query($f: CommunityFilter) { communities(filter: $f) { nodes { name } } }",
+            "variables": '{"f": {"kind": "VILLAGE"}}',
+        },
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["data"]["communities"]["nodes"] == [{"name": "横溪村"}]
+
+
+def test_refuse_mutation_over_get(client: TestClient) -> None:
+    r = client.get(
+        "/graphql", params={"query": 'mutation { login(username: "a", password: "b") { token } }'}
+    )
+    assert (
+        r.status_code == 405 and r.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+    )
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        (None, "application/json"),
+        ("*/*", "application/json"),
+        ("application/json", "application/json"),
+        (GQL_RESPONSE, GQL_RESPONSE),
+        (f"{GQL_RESPONSE}, application/json;q=0.9", GQL_RESPONSE),
+        (f"application/json, {GQL_RESPONSE};q=0.5", "application/json"),
+    ],
+)
+def test_negotiate_response_media_type(client: TestClient, accept: str | None, media: str) -> None:
+    r = post(client, {"query": "{ countyStats { pairedUnits } }"}, accept)
+    assert r.status_code == 200 and r.headers["content-type"].split(";")[0] == media
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ communities { nodes { name }", "GRAPHQL_PARSE_FAILED"),
+        ("{ communities { nodes { nope } } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ community { name } }", "GRAPHQL_VALIDATION_FAILED"),  # missing required argument
+    ],
+)
+def test_refuse_unparsable_or_invalid_document(client: TestClient, query: str, code: str) -> None:
+    as_json = post(client, {"query": query})
+    assert as_json.status_code == 200 and as_json.json()["data"] is None
+    assert as_json.json()["errors"][0]["extensions"]["code"] == code
+    as_gql = post(client, {"query": query}, GQL_RESPONSE)
+    assert as_gql.status_code == 400 and as_gql.headers["content-type"].startswith(GQL_RESPONSE)
+    body = as_gql.json()
+    assert "data" not in body and body["errors"][0]["extensions"]["code"] == code
+
+
+def test_refuse_variables_of_wrong_type(client: TestClient) -> None:
+    query = "query($n: Int) { communities(first: $n) { totalCount } }"
+    r = post(client, {"query": query, "variables": {"n": "ten"}}, GQL_RESPONSE)
+    assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"NONSENSE", "BAD_REQUEST_BODY"),
+        (b'{"query":', "BAD_REQUEST_BODY"),
+        (b'{"qeury": "{ __typename }"}', "BAD_REQUEST_QUERY"),
+        (b'{"query": "{ __typename }", "variables": [7]}', "BAD_REQUEST"),
+    ],
+)
+def test_refuse_malformed_request(client: TestClient, body: bytes, code: str) -> None:
+    for accept in (None, GQL_RESPONSE):
+        headers = {"content-type": "application/json"} | ({"accept": accept} if accept else {})
+        r = client.post("/graphql", content=body, headers=headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"][0]["extensions"]["code"] == code
+
+
+def test_keep_field_errors_at_200(client: TestClient) -> None:
+    r = post(client, {"query": "{ communities(first: 101) { totalCount } }"}, GQL_RESPONSE)
+    assert r.status_code == 200
+    assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_refuse_too_deep_query(client: TestClient) -> None:
+    deep = "{ communities { nodes " + "{ grids { community " * 7 + "{ name }" + " } }" * 7 + " } }"
+    r = post(client, {"query": deep}, GQL_RESPONSE)
+    assert r.status_code == 400
+    assert [e["extensions"]["code"] for e in r.json()["errors"]] == ["QUERY_TOO_DEEP"]
+
+
+def test_refuse_too_many_aliases(client: TestClient) -> None:
+    wide = "{ " + " ".join(f"a{i}: countyStats {{ pairedUnits }}" for i in range(31)) + " }"
+    r = post(client, {"query": wide}, GQL_RESPONSE)
+    assert r.status_code == 400
+    assert [e["extensions"]["code"] for e in r.json()["errors"]] == ["TOO_MANY_ALIASES"]
+    ok = "{ " + " ".join(f"a{i}: countyStats {{ pairedUnits }}" for i in range(30)) + " }"
+    assert post(client, {"query": ok}, GQL_RESPONSE).status_code == 200
+
+
+def test_refuse_too_many_tokens(client: TestClient) -> None:
+    big = "{ countyStats { " + " ".join(["pairedUnits"] * 4100) + " } }"
+    r = post(client, {"query": big}, GQL_RESPONSE)
+    assert r.status_code == 400
+    (error,) = r.json()["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_TOKENS" and "4000 tokens" in error["message"]
+
+
+def test_mask_internal_errors_with_a_code(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/no-tables.db"  # no migrations: every query fails inside
+    with TestClient(create_app(make_settings(url))) as c:
+        r = c.post("/graphql", json={"query": "{ communities { totalCount } }"})
+    (error,) = r.json()["errors"]
+    assert r.status_code == 200 and error["message"] == "Unexpected error."
+    assert error["extensions"] == {"code": "INTERNAL"}
+    assert "no such table" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("query", "variables_key"),
+    [
+        ("{ needs { totalCount } }", None),
+        ("{ people { totalCount } }", None),
+        ("{ enterpriseRequests { totalCount } }", None),
+        ("{ matchingJobs { totalCount } }", None),
+        ("query($id: ID!) { node(id: $id) { id } }", ("Need", "need_open")),
+        ("query($id: ID!) { node(id: $id) { id } }", ("Person", "p1")),
+    ],
+)
+def test_require_sign_in_for_protected_reads(
+    client: TestClient, county: County, query: str, variables_key: tuple[str, str] | None
+) -> None:
+    variables = {"id": county.gid(*variables_key)} if variables_key else {}
+    body = gql(client, query, variables, expect_errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_forbid_reads_outside_the_role(client: TestClient, county: County) -> None:
+    resident = county.tokens["resident"]
+    assert "errors" not in gql(client, "{ needs { totalCount } }", token=resident)
+    for query in (
+        "{ enterpriseRequests { totalCount } }",
+        "{ matchingJobs { totalCount } }",
+        "{ people { totalCount } }",
+    ):
+        body = gql(client, query, token=resident, expect_errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_read_public_parts_anonymously(client: TestClient, county: County) -> None:
+    query = """{ communities { nodes { name grids { code } pairedUnits { name } } }
+      countyStats { pairedUnits } volunteerOpportunities { totalCount } }"""
+    assert "errors" not in gql(client, query)
+    node = gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Community { name } } }",
+        {"id": county.gid("Community", "hengxi")},
+    )
+    assert node["data"]["node"] == {"name": "横溪村"}
+
+
+def test_return_null_for_unknown_and_refuse_malformed_ids(
+    client: TestClient, county: County
+) -> None:
+    q = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    unknown = county.gid("Community", "quantang").replace("=", "") + "=="
+    body = gql(client, q, {"ids": ["Q29tbXVuaXR5Ojk5OTk=", county.gid("Grid", "grid1")]})
+    assert body["data"]["nodes"][0] is None and body["data"]["nodes"][1] is not None
+    bad = gql(client, q, {"ids": ["not-base64!"]}, expect_errors=True)
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert unknown  # (a differently padded ID is still just an ID string)
+    many = gql(client, q, {"ids": ["x"] * 101}, expect_errors=True)
+    assert many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+PERSON = """query($id: ID!) { person(id: $id) { name phone idNumber latitude longitude } }"""
+NEED = """query($id: ID!) { need(id: $id) { reporterName reporterPhone } }"""
+
+
+def test_mask_personal_data_unless_allowed(client: TestClient, county: County) -> None:
+    pid = county.gid("Person", "p1")
+    full = gql(client, PERSON, {"id": pid}, token=county.tokens["coordinator"])["data"]["person"]
+    assert full == {
+        "name": "王建国",
+        "phone": "13812345678",
+        "idNumber": "360821199001011234",
+        "latitude": 27.051234,
+        "longitude": 114.921234,
+    }
+    own = gql(client, PERSON, {"id": pid}, token=county.tokens["volunteer"])["data"]["person"]
+    assert own["phone"] == "13812345678"  # their own record
+    other = gql(
+        client, PERSON, {"id": county.gid("Person", "p2")}, token=county.tokens["volunteer"]
+    )
+    masked = other["data"]["person"]
+    assert masked["phone"] == "139****1111" and masked["latitude"] == 27.05
+    helper = gql(client, PERSON, {"id": pid}, token=county.tokens["enterprise_helper"])
+    assert helper["data"]["person"]["idNumber"] == "3608**********1234"
+    assert helper["data"]["person"]["longitude"] == 114.92
+    # A grid worker scoped to another village sees the member's data masked.
+    scoped = gql(client, PERSON, {"id": pid}, token=county.tokens["grid_worker_hengxi"])
+    assert scoped["data"]["person"]["phone"] == "138****5678"
+    nid = county.gid("Need", "need_open")
+    need = gql(client, NEED, {"id": nid}, token=county.tokens["resident"])["data"]["need"]
+    assert need == {"reporterName": "张*", "reporterPhone": "137****0000"}
+    need = gql(client, NEED, {"id": nid}, token=county.tokens["coordinator"])["data"]["need"]
+    assert need == {"reporterName": "张三", "reporterPhone": "13700000000"}
