@@ -132,3 +132,23 @@ async def record_login(*, session: AsyncSession, account_id: int) -> None:
     if account is not None:
         account.last_login_at = datetime.now(UTC)
         session.add(account)
+
+
+async def change_password(
+    *, session: AsyncSession, account_id: int, current: str, new: str
+) -> Account:
+    """Replace an account's password after checking the current one."""
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise AccountProblem("id", "no such account", ErrorCode.NOT_FOUND)
+    if not await asyncio.to_thread(verify_password, account.password_hash, current):
+        raise AccountProblem("currentPassword", "wrong password", ErrorCode.UNAUTHENTICATED)
+    check_password_rules(new, field="newPassword")
+    if new == current:
+        raise AccountProblem(
+            "newPassword", "must differ from the current one", ErrorCode.BAD_USER_INPUT
+        )
+    account.password_hash = await asyncio.to_thread(hash_password, new)
+    session.add(account)
+    await session.flush()
+    return account

@@ -251,3 +251,25 @@ def test_turn_off_graphiql_and_introspection_in_production(
     with TestClient(create_app(make_settings(database_url))) as c:
         assert c.get("/graphql", headers={"accept": "text/html"}).status_code == 200
         assert gql(c, "{ __schema { queryType { name } } }")["data"]["__schema"]
+
+
+CHANGE = """mutation($c: String!, $n: String!) {
+  changePassword(currentPassword: $c, newPassword: $n) {
+    account { username } userErrors { field code }
+  }
+}"""
+
+
+def test_change_own_password(client: TestClient, engine: sa.Engine) -> None:
+    a = f.account(engine, Role.VOLUNTEER, password="old-password-1", username="vol")
+    token = f.token_for(a)
+    wrong = gql(client, CHANGE, {"c": "not-it-at-all", "n": "new-password-2"}, token=token)
+    assert wrong["data"]["changePassword"]["userErrors"] == [
+        {"field": ["currentPassword"], "code": "UNAUTHENTICATED"}
+    ]
+    ok = gql(client, CHANGE, {"c": "old-password-1", "n": "new-password-2"}, token=token)
+    assert ok["data"]["changePassword"] == {"account": {"username": "vol"}, "userErrors": []}
+    assert gql(client, LOGIN, {"u": "vol", "p": "old-password-1"})["data"]["login"]["token"] is None
+    assert gql(client, LOGIN, {"u": "vol", "p": "new-password-2"})["data"]["login"]["token"]
+    anonymous = gql(client, CHANGE, {"c": "x", "n": "y"}, expect_errors=True)
+    assert _code(anonymous) == "UNAUTHENTICATED"

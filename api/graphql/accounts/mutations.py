@@ -8,6 +8,7 @@ import strawberry
 
 from api.auth.accounts import (
     AccountProblem,
+    change_password,
     check_credentials,
     create_account,
     record_login,
@@ -76,6 +77,35 @@ class AccountsMutation:
             account=AccountNode.from_row(account),
             user_errors=[],
         )
+
+    @strawberry.mutation(
+        description="Change the caller's own password (the current one is required).",
+        permission_classes=[Can("account.me")],
+    )
+    async def change_password(
+        self,
+        info: Info,
+        current_password: Annotated[
+            str, strawberry.argument(description="The password in use now.")
+        ],
+        new_password: Annotated[
+            str, strawberry.argument(description="The new one, at least 10 characters.")
+        ],
+    ) -> AccountPayload:
+        caller = info.context.account
+        assert caller is not None and caller.id is not None  # Can("account.me")
+        enforce_rate_limit(info, LOGIN, f"{caller.username.lower()}|{info.context.client_ip}")
+        try:
+            async with info.context.db.transaction() as session:
+                account = await change_password(
+                    session=session,
+                    account_id=caller.id,
+                    current=current_password,
+                    new=new_password,
+                )
+        except AccountProblem as problem:
+            return AccountPayload(account=None, user_errors=[_problem(problem)])
+        return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
 
     @strawberry.mutation(
         description="Create an account (administrators).",
