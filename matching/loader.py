@@ -1,0 +1,529 @@
+"""Between the database and the optimizer: rows in, a `Problem` out; a `Result` in, rows out.
+
+The only module of `matching/` that touches `schema/`. It reads with a handful of Core queries
+(one per table, never one per row), so loading the reference county takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from matching.problem import (
+    EnterpriseTask,
+    Need,
+    Problem,
+    Resource,
+    Volunteer,
+    Weights,
+)
+from matching.result import Result
+from schema.base import utcnow
+from schema.enums import (
+    AreaMode,
+    EnterpriseRequestStatus,
+    JobStatus,
+    NeedStatus,
+    PersonKind,
+    ProposalKind,
+    ProposalStatus,
+)
+from schema.models import (
+    Availability,
+    Community,
+    Enterprise,
+    EnterpriseRequest,
+    HelperExpertise,
+    MatchingJob,
+    NeedAssignment,
+    NeedResource,
+    NeedSkill,
+    Pairing,
+    Person,
+    PersonSkill,
+    Proposal,
+    Skill,
+    TeamMembership,
+    UnmatchedItem,
+)
+from schema.models import (
+    Need as NeedRow,
+)
+from schema.models import (
+    Resource as ResourceRow,
+)
+from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
+
+# Needs still waiting for people: the matcher proposes their dispatch.
+MATCHABLE_NEED_STATUSES = (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
+SERVING_KINDS = (
+    PersonKind.PARTY_MEMBER,
+    PersonKind.TEAM_MEMBER,
+    PersonKind.CADRE,
+    PersonKind.GRID_WORKER,
+)
+KINDS = ("volunteer", "resource", "helper")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A problem plus what a commit needs to refuse stale proposals: each target's version."""
+
+    problem: Problem
+    need_versions: Mapping[int, int]
+    request_versions: Mapping[int, int]
+
+
+def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> Weights:
+    """Emergency presets first, then the coordinator's own weights on top; unknown keys refused."""
+    base = Weights.emergency() if emergency else Weights()
+    overrides = dict(overrides or {})
+    known = {f.name for f in dataclasses.fields(Weights)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    bad = sorted(k for k, v in overrides.items() if not (0 <= float(v) <= 1e6))
+    if bad:
+        raise ValueError(f"weights must be between 0 and 1000000: {', '.join(bad)}")
+    return dataclasses.replace(base, **{k: float(v) for k, v in overrides.items()})
+
+
+def _group(rows: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for key, value in rows:
+        out[key].append(value)
+    return out
+
+
+def load_problem(
+    conn: sa.Connection,
+    *,
+    scope_community_id: int | None = None,
+    kinds: Iterable[str] = KINDS,
+    weights: Mapping[str, float] | None = None,
+    emergency: bool | None = None,
+    pinned: Iterable[tuple[int, int]] = (),
+    forbidden: Iterable[tuple[int, int]] = (),
+    pinned_helpers: Iterable[tuple[int, int]] = (),
+    forbidden_helpers: Iterable[tuple[int, int]] = (),
+    now: datetime | None = None,
+) -> Snapshot:
+    """The open work of a scope (one community, or the county) and everyone who could serve it."""
+    now = now or utcnow()
+    kinds = set(kinds)
+    mode_rows = conn.execute(sa.select(Community.id, Community.mode)).all()  # type: ignore[call-overload]
+    emergency_areas = {cid for cid, mode in mode_rows if mode == AreaMode.EMERGENCY}
+    if emergency is None:
+        emergency = (
+            scope_community_id in emergency_areas
+            if scope_community_id is not None
+            else bool(emergency_areas)
+        )
+
+    skill_code = dict(conn.execute(sa.select(Skill.id, Skill.code)).all())  # type: ignore[call-overload]
+
+    # --- needs waiting for people
+    need_q = select(NeedRow).where(col(NeedRow.status).in_(MATCHABLE_NEED_STATUSES))
+    if scope_community_id is not None:
+        need_q = need_q.where(col(NeedRow.community_id) == scope_community_id)
+    need_rows = conn.execute(need_q).all()
+    need_ids = [r.id for r in need_rows]
+    need_skills = _group(
+        (n, skill_code[s])
+        for n, s in conn.execute(
+            sa.select(NeedSkill.need_id, NeedSkill.skill_id).where(  # type: ignore[call-overload]
+                col(NeedSkill.need_id).in_(need_ids)
+            )
+        )
+    )
+    need_resources = _group(
+        (n, (kind.value, q))
+        for n, kind, q in conn.execute(
+            sa.select(NeedResource.need_id, NeedResource.kind, NeedResource.quantity).where(  # type: ignore[call-overload]
+                col(NeedResource.need_id).in_(need_ids)
+            )
+        )
+    )
+    needs = tuple(
+        Need(
+            id=r.id,
+            lat=r.latitude,
+            lon=r.longitude,
+            community_id=r.community_id,
+            tier=r.tier.value,
+            urgency=r.urgency,
+            required_skills=frozenset(need_skills.get(r.id, ())),
+            headcount=r.headcount,
+            duration_minutes=r.duration_minutes,
+            starts_at=r.window_start,
+            emergency=r.community_id in emergency_areas,
+            required_resources=tuple(need_resources.get(r.id, ())) if "resource" in kinds else (),
+        )
+        for r in need_rows
+    )
+
+    # --- people: skills, windows, teams, hours already committed on open needs
+    people = conn.execute(
+        sa.select(  # type: ignore[call-overload]
+            Person.id,
+            Person.kind,
+            Person.latitude,
+            Person.longitude,
+            Person.travel_mode,
+            Person.weekly_capacity_minutes,
+            Person.registered_community_id,
+            Person.is_commando,
+            Person.max_open_requests,
+        ).where(col(Person.kind).in_((*SERVING_KINDS, PersonKind.ENTERPRISE_HELPER)))
+    ).all()
+    person_skills = _group(
+        (p, skill_code[s])
+        for p, s in conn.execute(sa.select(PersonSkill.person_id, PersonSkill.skill_id))  # type: ignore[call-overload]
+    )
+    windows = _group(
+        (p, (d, a, b))
+        for p, d, a, b in conn.execute(
+            sa.select(  # type: ignore[call-overload]
+                Availability.person_id,
+                Availability.weekday,
+                Availability.start_minute,
+                Availability.end_minute,
+            )
+        )
+    )
+    teams = _group(conn.execute(sa.select(TeamMembership.person_id, TeamMembership.team_id)).all())  # type: ignore[call-overload]
+    serving = conn.execute(
+        sa.select(NeedAssignment.person_id, NeedRow.id, NeedRow.duration_minutes)  # type: ignore[call-overload]
+        .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
+        .where(
+            col(NeedAssignment.active),
+            col(NeedAssignment.person_id).is_not(None),
+            col(NeedRow.status).in_(OPEN_NEED_STATUSES),
+        )
+    ).all()
+    committed: dict[int, int] = defaultdict(int)
+    current: dict[int, set[int]] = defaultdict(set)
+    for person_id, need_id, minutes in serving:
+        committed[person_id] += minutes
+        current[person_id].add(need_id)
+    expertise = _group(
+        (p, k.value)
+        for p, k in conn.execute(sa.select(HelperExpertise.person_id, HelperExpertise.kind))  # type: ignore[call-overload]
+    )
+    open_requests = dict(
+        conn.execute(
+            sa.select(EnterpriseRequest.helper_id, sa.func.count())  # type: ignore[call-overload]
+            .where(
+                col(EnterpriseRequest.status).in_(OPEN_ENTERPRISE_STATUSES),
+                col(EnterpriseRequest.helper_id).is_not(None),
+            )
+            .group_by(EnterpriseRequest.helper_id)
+        ).all()
+    )
+    volunteers = []
+    for p in people:
+        is_helper = p.kind == PersonKind.ENTERPRISE_HELPER
+        if is_helper and "helper" not in kinds:
+            continue
+        if not is_helper and "volunteer" not in kinds:
+            continue
+        volunteers.append(
+            Volunteer(
+                id=p.id,
+                lat=p.latitude,
+                lon=p.longitude,
+                skills=frozenset(person_skills.get(p.id, ())),
+                travel_mode=p.travel_mode.value,
+                weekly_capacity_minutes=0 if is_helper else p.weekly_capacity_minutes,
+                committed_minutes=min(committed.get(p.id, 0), p.weekly_capacity_minutes),
+                availability=tuple(windows.get(p.id, ())),
+                home_community_id=p.registered_community_id,
+                team_ids=frozenset(teams.get(p.id, ())),
+                is_commando=p.is_commando,
+                current_need_ids=frozenset(current.get(p.id, ())),
+                is_helper=is_helper,
+                expertise=frozenset(expertise.get(p.id, ())),
+                max_open_requests=p.max_open_requests if is_helper else 0,
+                open_requests=open_requests.get(p.id, 0),
+            )
+        )
+
+    # --- enterprise requests waiting for a helper
+    tasks: tuple[EnterpriseTask, ...] = ()
+    request_versions: dict[int, int] = {}
+    if "helper" in kinds:
+        task_q = (
+            sa.select(  # type: ignore[call-overload]
+                EnterpriseRequest.id,
+                EnterpriseRequest.kind,
+                EnterpriseRequest.urgency,
+                EnterpriseRequest.deadline,
+                EnterpriseRequest.version,
+                Enterprise.latitude,
+                Enterprise.longitude,
+            )
+            .join(Enterprise, col(Enterprise.id) == col(EnterpriseRequest.enterprise_id))
+            .where(col(EnterpriseRequest.status) == EnterpriseRequestStatus.SUBMITTED)
+        )
+        if scope_community_id is not None:
+            task_q = task_q.where(col(Enterprise.community_id) == scope_community_id)
+        task_rows = conn.execute(task_q).all()
+        tasks = tuple(
+            EnterpriseTask(
+                id=t.id,
+                lat=t.latitude,
+                lon=t.longitude,
+                kind=t.kind.value,
+                urgency=t.urgency,
+                deadline=t.deadline,
+            )
+            for t in task_rows
+        )
+        request_versions = {t.id: t.version for t in task_rows}
+
+    # --- resources, less what is already lent to open needs
+    resources: tuple[Resource, ...] = ()
+    if "resource" in kinds:
+        lent = dict(
+            conn.execute(
+                sa.select(NeedAssignment.resource_id, sa.func.sum(NeedAssignment.quantity))  # type: ignore[call-overload]
+                .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
+                .where(
+                    col(NeedAssignment.active),
+                    col(NeedAssignment.resource_id).is_not(None),
+                    col(NeedRow.status).in_(OPEN_NEED_STATUSES),
+                )
+                .group_by(NeedAssignment.resource_id)
+            ).all()
+        )
+        twinned = _group(conn.execute(sa.select(Pairing.unit_id, Pairing.community_id)).all())  # type: ignore[call-overload]
+        res_rows = conn.execute(
+            select(ResourceRow).where(
+                col(ResourceRow.is_available),
+                col(ResourceRow.available_from) <= now,
+                sa.or_(
+                    col(ResourceRow.available_until).is_(None),
+                    col(ResourceRow.available_until) > now,
+                ),
+            )
+        ).all()
+        resources = tuple(
+            Resource(
+                id=r.id,
+                kind=r.kind.value,
+                quantity=max(0, r.quantity - int(lent.get(r.id, 0))),
+                lat=r.latitude,
+                lon=r.longitude,
+                paired_unit_id=r.unit_id,
+                twinned_community_ids=frozenset(twinned.get(r.unit_id, ()))
+                if r.unit_id is not None
+                else frozenset(),
+            )
+            for r in res_rows
+        )
+
+    problem = Problem(
+        volunteers=tuple(volunteers),
+        needs=needs,
+        enterprise_tasks=tasks,
+        resources=resources,
+        weights=weights_from(weights, emergency=emergency),
+        pinned=frozenset(pinned),
+        forbidden=frozenset(forbidden),
+        pinned_helpers=frozenset(pinned_helpers),
+        forbidden_helpers=frozenset(forbidden_helpers),
+        now=now,
+    )
+    return Snapshot(problem, {r.id: r.version for r in need_rows}, request_versions)
+
+
+# ---------------------------------------------------------------- jobs and their results
+
+
+def get_job(conn: sa.Connection, job_id: int) -> MatchingJob | None:
+    row = conn.execute(select(MatchingJob).where(col(MatchingJob.id) == job_id)).first()
+    return MatchingJob.model_validate(row._mapping) if row else None
+
+
+def job_status(conn: sa.Connection, job_id: int) -> JobStatus | None:
+    return conn.execute(
+        sa.select(MatchingJob.status).where(col(MatchingJob.id) == job_id)  # type: ignore[call-overload]
+    ).scalar()
+
+
+def update_job(
+    conn: sa.Connection, job_id: int, *, only_if: Iterable[JobStatus] = (), **values: Any
+) -> bool:
+    """Update a job's row; with `only_if`, only while it is in one of those statuses."""
+    stmt = sa.update(MatchingJob).where(col(MatchingJob.id) == job_id).values(**values)
+    statuses = tuple(only_if)
+    if statuses:
+        stmt = stmt.where(col(MatchingJob.status).in_(statuses))
+    return conn.execute(stmt).rowcount == 1
+
+
+def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, int]]]:
+    """A parent job's decisions, to be honoured by a re-run: kept pairs and rejected pairs."""
+    rows = conn.execute(
+        sa.select(  # type: ignore[call-overload]
+            Proposal.kind,
+            Proposal.need_id,
+            Proposal.enterprise_request_id,
+            Proposal.person_id,
+            Proposal.status,
+        ).where(col(Proposal.job_id) == job_id, col(Proposal.person_id).is_not(None))
+    ).all()
+    out: dict[str, set[tuple[int, int]]] = {
+        "pinned": set(),
+        "forbidden": set(),
+        "pinned_helpers": set(),
+        "forbidden_helpers": set(),
+    }
+    keep = (ProposalStatus.PINNED, ProposalStatus.ACCEPTED)
+    for kind, need_id, request_id, person_id, status in rows:
+        helper = kind == ProposalKind.HELPER
+        pair = (request_id if helper else need_id, person_id)
+        if status in keep:
+            out["pinned_helpers" if helper else "pinned"].add(pair)
+        elif status == ProposalStatus.REJECTED:
+            out["forbidden_helpers" if helper else "forbidden"].add(pair)
+    return out
+
+
+def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Result) -> None:
+    """Proposals (with reasons) and unmatched items, in the caller's transaction."""
+    nv, rv = snapshot.need_versions, snapshot.request_versions
+    proposals: list[dict[str, Any]] = []
+    for a in result.assignments:
+        proposals.append(
+            {
+                "job_id": job_id,
+                "kind": ProposalKind.VOLUNTEER,
+                "need_id": a.need_id,
+                "person_id": a.volunteer_id,
+                "quantity": 1,
+                "cost": float(a.cost),
+                "target_version": nv[a.need_id],
+                "status": ProposalStatus.PINNED if a.pinned else ProposalStatus.PROPOSED,
+                "reasons": [r.as_dict() for r in a.explanation.reasons],
+                "message": a.explanation.message,
+            }
+        )
+    for r in result.resource_allocations:
+        proposals.append(
+            {
+                "job_id": job_id,
+                "kind": ProposalKind.RESOURCE,
+                "need_id": r.need_id,
+                "resource_id": r.resource_id,
+                "quantity": r.quantity,
+                "cost": float(r.cost),
+                "target_version": nv[r.need_id],
+                "status": ProposalStatus.PROPOSED,
+                "reasons": [x.as_dict() for x in r.explanation.reasons],
+                "message": r.explanation.message,
+            }
+        )
+    for h in result.helper_assignments:
+        proposals.append(
+            {
+                "job_id": job_id,
+                "kind": ProposalKind.HELPER,
+                "enterprise_request_id": h.task_id,
+                "person_id": h.volunteer_id,
+                "quantity": 1,
+                "cost": float(h.cost),
+                "target_version": rv[h.task_id],
+                "status": ProposalStatus.PINNED if h.pinned else ProposalStatus.PROPOSED,
+                "reasons": [x.as_dict() for x in h.explanation.reasons],
+                "message": h.explanation.message,
+            }
+        )
+    defaults = {
+        "need_id": None,
+        "enterprise_request_id": None,
+        "person_id": None,
+        "resource_id": None,
+    }
+    if proposals:
+        conn.execute(sa.insert(Proposal), [defaults | p for p in proposals])
+    unmatched = [
+        {
+            "job_id": job_id,
+            "need_id": u.need_id,
+            "enterprise_request_id": None,
+            "seats_open": u.open_seats,
+            "reasons": [x.as_dict() for x in u.reasons],
+            "message": "; ".join(x.message for x in u.reasons),
+        }
+        for u in result.unmatched_needs
+    ] + [
+        {
+            "job_id": job_id,
+            "need_id": None,
+            "enterprise_request_id": u.task_id,
+            "seats_open": 1,
+            "reasons": [x.as_dict() for x in u.reasons],
+            "message": "; ".join(x.message for x in u.reasons),
+        }
+        for u in result.unmatched_tasks
+    ]
+    if unmatched:
+        conn.execute(sa.insert(UnmatchedItem), unmatched)
+
+
+def fail_interrupted_jobs(
+    conn: sa.Connection, reason: str = "interrupted by a server restart"
+) -> int:
+    """Jobs left queued or running by a stopped process can never finish: mark them failed."""
+    return conn.execute(
+        sa.update(MatchingJob)
+        .where(col(MatchingJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)))
+        .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow())
+    ).rowcount
+
+
+def create_job(
+    conn: sa.Connection,
+    *,
+    scope_community_id: int | None,
+    kinds: Iterable[str],
+    weights: Mapping[str, float] | None,
+    time_limit_s: float,
+    emergency: bool = False,
+    parent_job_id: int | None = None,
+    account_id: int | None = None,
+) -> int:
+    """A queued job; weights and kinds are validated here so a bad job is never stored."""
+    kinds = list(dict.fromkeys(kinds))
+    unknown = sorted(set(kinds) - set(KINDS))
+    if not kinds or unknown:
+        raise ValueError(f"kinds must be a non-empty subset of {', '.join(KINDS)}")
+    weights_from(weights, emergency=emergency)
+    if not 0 < time_limit_s <= 600:
+        raise ValueError("time limit must be between 0 and 600 seconds")
+    return conn.execute(
+        sa.insert(MatchingJob)
+        .values(
+            status=JobStatus.QUEUED,
+            scope_community_id=scope_community_id,
+            kinds=kinds,
+            weights=dict(weights or {}),
+            emergency=emergency,
+            time_limit_s=time_limit_s,
+            parent_job_id=parent_job_id,
+            created_by_account_id=account_id,
+            created_at=utcnow(),
+            progress=0.0,
+        )
+        .returning(MatchingJob.id)
+    ).scalar_one()
