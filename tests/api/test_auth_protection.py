@@ -67,6 +67,30 @@ def test_close_websocket_with_bad_token(client: TestClient, engine: sa.Engine) -
         assert closed.value.code == 4403
 
 
+def test_refuse_websocket_operations_once_token_expired(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from api.auth.tokens import issue_token
+    from api.settings import Settings
+
+    a = f.account(engine, Role.VOLUNTEER)
+    settings = Settings()
+    issued = (
+        datetime.now(UTC) - timedelta(minutes=settings.token_ttl_minutes) + timedelta(seconds=2)
+    )
+    token = issue_token(a, settings, now=issued)[0]
+    with client.websocket_connect("/graphql", subprotocols=WS) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        time.sleep(2.5)  # the socket outlives the token
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": ME}})
+        msg = ws.receive_json()
+    assert msg["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
 @pytest.fixture
 def ws_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     settings = make_settings(database_url, websocket_origins=["https://app.luling.example"])
