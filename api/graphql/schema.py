@@ -27,6 +27,7 @@ from api.graphql.areas.queries import AreasQuery
 from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
+from api.graphql.executor import FastExecutor, fast_enums
 from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
@@ -64,11 +65,16 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions per request (the parser and
     # validation caches themselves live at module level, shared by every request).
     depth, aliases, tokens = settings.max_query_depth, settings.max_aliases, settings.max_tokens
+    # The limiters' validation rules are built once, here: a limiter built per request makes a
+    # new rule class each time, and the validation cache (keyed by the rules) would never hit.
+    limits = [
+        *QueryDepthLimiter(max_depth=depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=aliases).validation_rules,
+    ]
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=depth),
-        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
         CodeRequestErrors,
@@ -79,9 +85,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
     subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
-    return strawberry.Schema(
-        query=query, mutation=mutation, subscription=subscription, extensions=extensions
+    schema = strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=extensions,
+        execution_context_class=FastExecutor,
     )
+    fast_enums(schema._schema)
+    return schema
 
 
 def export_sdl() -> str:
