@@ -19,13 +19,13 @@ import gc
 import hashlib
 import random
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from faker import Faker
@@ -153,6 +153,10 @@ class _Ids:
     def __init__(self) -> None:
         self._last: dict[str, int] = {}
 
+    def peek(self, table: str) -> int:
+        """The id the next row of `table` will get."""
+        return self._last.get(table, 0) + 1
+
     def next(self, table: str) -> int:
         n = self._last.get(table, 0) + 1
         self._last[table] = n
@@ -274,68 +278,38 @@ def demo_password_hash() -> str:
 # --------------------------------------------------------------------------- state machines
 
 
-@dataclass
-class _NeedHistory:
-    """A need's events, each step checked against schema.workflow's transitions."""
+class _Event(NamedTuple):
+    action: Any  # NeedAction | EnterpriseAction
+    from_status: Any  # NeedStatus | EnterpriseRequestStatus | None
+    to_status: Any
+    at: datetime
+    actor: str
+    note: str
+    data: dict[str, Any]
+    account: int | None
 
-    status: NeedStatus
-    events: list[
-        tuple[
-            NeedAction,
-            NeedStatus | None,
-            NeedStatus,
-            datetime,
-            str,
-            str,
-            dict[str, Any],
-            int | None,
-        ]
-    ]
 
-    @classmethod
-    def reported(cls, at: datetime, actor: str, account: int | None = None) -> _NeedHistory:
-        ev = (NeedAction.REPORT, None, NeedStatus.REPORTED, at, actor, "", {}, account)
-        return cls(NeedStatus.REPORTED, [ev])
+class _History:
+    """A need's or request's events, each step checked by schema.workflow's transition rules,
+    so every generated history replays legally; times never go backwards."""
 
-    @property
-    def last_at(self) -> datetime:
-        return self.events[-1][3]
-
-    def step(
+    def __init__(
         self,
-        action: NeedAction,
-        at: datetime,
-        actor: str,
-        note: str = "",
-        data: dict[str, Any] | None = None,
-        account: int | None = None,
+        transition: Callable[[Any, Any], Any],
+        first: _Event,
     ) -> None:
-        if at <= self.last_at:
-            at = self.last_at + timedelta(seconds=1)
-        to = next_need_status(self.status, action)
-        self.events.append((action, self.status, to, at, actor, note, data or {}, account))
-        self.status = to
-
-
-@dataclass
-class _RequestHistory:
-    status: EnterpriseRequestStatus
-    events: list[
-        tuple[
-            EnterpriseAction,
-            EnterpriseRequestStatus | None,
-            EnterpriseRequestStatus,
-            datetime,
-            str,
-            str,
-            dict[str, Any],
-            int | None,
-        ]
-    ]
+        self.transition = transition
+        self.events = [first]
+        self.status = first.to_status
 
     @classmethod
-    def submitted(cls, at: datetime, actor: str) -> _RequestHistory:
-        ev = (
+    def reported(cls, at: datetime, actor: str, account: int | None = None) -> _History:
+        first = _Event(NeedAction.REPORT, None, NeedStatus.REPORTED, at, actor, "", {}, account)
+        return cls(next_need_status, first)
+
+    @classmethod
+    def submitted(cls, at: datetime, actor: str) -> _History:
+        first = _Event(
             EnterpriseAction.SUBMIT,
             None,
             EnterpriseRequestStatus.SUBMITTED,
@@ -345,25 +319,24 @@ class _RequestHistory:
             {},
             None,
         )
-        return cls(EnterpriseRequestStatus.SUBMITTED, [ev])
+        return cls(next_enterprise_status, first)
 
     @property
     def last_at(self) -> datetime:
-        return self.events[-1][3]
+        return self.events[-1].at
 
     def step(
         self,
-        action: EnterpriseAction,
+        action: NeedAction | EnterpriseAction,
         at: datetime,
         actor: str,
         note: str = "",
         data: dict[str, Any] | None = None,
         account: int | None = None,
     ) -> None:
-        if at <= self.last_at:
-            at = self.last_at + timedelta(seconds=1)
-        to = next_enterprise_status(self.status, action)
-        self.events.append((action, self.status, to, at, actor, note, data or {}, account))
+        at = max(at, self.last_at + timedelta(seconds=1))
+        to = self.transition(self.status, action)
+        self.events.append(_Event(action, self.status, to, at, actor, note, data or {}, account))
         self.status = to
 
 
@@ -389,7 +362,7 @@ class _NeedSpec:
     tier: NeedTier
     grid: _Grid
     reported_at: datetime
-    history: _NeedHistory
+    history: _History
     title: str
     reporter_name: str
     headcount: int = 1
@@ -475,8 +448,8 @@ class _County:
     def build(self) -> Tables:
         if self.copy == 0:
             for code, name in vocab.SKILLS:
-                self.add("skill", id=self.skill_ids[code], code=code, name=name)
-            self.ids._last["skill"] = len(vocab.SKILLS)
+                row = self.add("skill", code=code, name=name)
+                assert row["id"] == self.skill_ids[code]
         self.build_areas()
         self.build_units()
         self.build_compounds()
@@ -1274,7 +1247,7 @@ class _County:
                 else _pick(rng, self.villages)
             )
             lat, lon = _near(rng, community["latitude"], community["longitude"], 0.01)
-            serial = self.ids._last.get("enterprise", 0) + 1
+            serial = self.ids.peek("enterprise")
             self.enterprises.append(
                 self.add(
                     "enterprise",
@@ -1328,7 +1301,7 @@ class _County:
         for submitted, kind, final, i in specs:
             enterprise = _pick(rng, self.enterprises)
             deadline = enterprise_deadline(kind, submitted)
-            hist = _RequestHistory.submitted(submitted, enterprise["contact_name"])
+            hist = _History.submitted(submitted, enterprise["contact_name"])
             helper: Row | None = None
             assigned_at = resolved_at = closed_at = None
             satisfaction = None
@@ -1679,7 +1652,7 @@ class _County:
             )
         title, description, address, compound_id, lat, lon = self.need_texts(source, category, g)
         platform = HOTLINE_CENTRE if source is NeedSource.HOTLINE_12345 else COMMAND_CENTRE
-        h = _NeedHistory.reported(
+        h = _History.reported(
             reported,
             name if source is not NeedSource.HOTLINE_12345 else HOTLINE_CENTRE,
             reporter_account,
@@ -1791,7 +1764,7 @@ class _County:
         rng = self.rng
         reported = orig.reported_at + _minutes(rng, 2, 20)
         name, phone, _ = self.reporter(NeedSource.RESIDENT_APP, orig.grid)
-        h = _NeedHistory.reported(reported, name)
+        h = _History.reported(reported, name)
         h.step(NeedAction.ACCEPT, reported + _minutes(rng, 1, 5), COMMAND_CENTRE)
         h.step(
             NeedAction.MERGE, h.last_at + _minutes(rng, 1, 5), COMMAND_CENTRE, "重复上报，合并处理"
@@ -1902,7 +1875,7 @@ class _County:
                 dispatch_at = self.now - timedelta(seconds=ago)
                 reported = dispatch_at - _minutes(rng, 5, 120)
             platform = HOTLINE_CENTRE if source is NeedSource.HOTLINE_12345 else COMMAND_CENTRE
-            h = _NeedHistory.reported(
+            h = _History.reported(
                 reported,
                 name if source is not NeedSource.HOTLINE_12345 else HOTLINE_CENTRE,
                 account,
@@ -1997,7 +1970,7 @@ class _County:
             dup.reported_at = min(
                 orig.reported_at + _minutes(rng, 5, 600), self.now - timedelta(minutes=1)
             )
-            dup.history = _NeedHistory.reported(dup.reported_at, dup.history.events[0][4])
+            dup.history = _History.reported(dup.reported_at, dup.history.events[0].actor)
         return out
 
     def emit_needs(self, specs: list[_NeedSpec]) -> None:
@@ -2323,6 +2296,7 @@ def iter_reference(
         with gc_paused():
             tables = _County(copy, seed=seed, now=now, ids=ids, password_hash=password_hash).build()
         yield tables
+        del tables  # let the copy go before the next one is built
 
 
 def generate_reference(
