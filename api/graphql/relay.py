@@ -18,6 +18,7 @@ import binascii
 import enum
 import json
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -498,10 +499,18 @@ def loader(
     batch_fn: Callable[[Context, list[Any]], Awaitable[Sequence[Any]]],
 ) -> DataLoader[Any, Any]:
     """The request's DataLoader named `key`, created on first use around `batch_fn(ctx, keys)`."""
-    loaders = info.context.loaders
+    return context_loader(info.context, key, batch_fn)
+
+
+def context_loader(
+    ctx: Context,
+    key: str,
+    batch_fn: Callable[[Context, list[Any]], Awaitable[Sequence[Any]]],
+) -> DataLoader[Any, Any]:
+    """`loader` for code that has the request context but no `info`."""
+    loaders = ctx.loaders
     found = loaders.get(key)
     if found is None:
-        ctx = info.context
 
         async def load(keys: list[Any]) -> Sequence[Any]:
             return await batch_fn(ctx, keys)
@@ -867,6 +876,53 @@ def to_one(obj: Any, relation: str, info: Info, type_cls: type[RowType], fk: int
     if fk is None:
         return None
     return one_future(info, type_cls, fk)
+
+
+# The request's context, for relation attributes read without `info` (see `ToOne`). Set when
+# an operation starts executing (api.graphql.executor.FastExecutor); tasks the execution
+# spawns copy it, and each request runs in its own task.
+_REQUEST_CONTEXT: ContextVar[Context | None] = ContextVar("luling_request_context", default=None)
+
+
+def set_request_context(ctx: Context | None) -> None:
+    _REQUEST_CONTEXT.set(ctx)
+
+
+class ToOne:
+    """A to-one relation read as a plain attribute (so GraphQL resolves it as a plain field).
+
+    Declared on a mixin base of a row type, e.g. `community = ToOne(lambda: Community,
+    "community_id")`, with the GraphQL field declared without a resolver on the type itself.
+    Reading it returns the object joined into the page's query when there was one (no extra
+    statement), None when the key is None, else the request's batched by-pk loader future.
+    """
+
+    def __init__(self, target: Callable[[], type[RowType]], fk: str) -> None:
+        self.target, self.fk, self.key = target, fk, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = "_j_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        joined = d.get(self.key, _MISSING)
+        if joined is not _MISSING:
+            return joined
+        fk = d.get(self.fk)
+        if fk is None:
+            return None
+        ctx = _REQUEST_CONTEXT.get()
+        if ctx is None:
+            raise RuntimeError("relation read outside a GraphQL request")
+        type_cls = self.target()
+        name = f"pk:{type_cls.__name__}"
+        dl = ctx.loaders.get(name) or context_loader(ctx, name, _pk_batches(type_cls))
+        return dl.load(fk)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.key] = value
 
 
 _MISSING = object()

@@ -13,12 +13,12 @@ from api.graphql.enums import ActivityStatus, SignUpStatus
 from api.graphql.relay import (
     Node,
     RowType,
+    ToOne,
     frozen,
     load_children,
     load_linked,
     load_one,
     register_node,
-    to_one,
 )
 from schema import models as m
 
@@ -38,8 +38,20 @@ TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
 HOLDING_STATUSES = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
 
 
+def _community_type() -> type:
+    from api.graphql.areas.types import Community
+
+    return Community
+
+
+class _ActivityAttributes:
+    """Relations read as plain attributes (see relay.ToOne)."""
+
+    community = ToOne(_community_type, "community_id")
+
+
 @strawberry.type(description="A volunteer activity with a time, a place and a number of places.")
-class Activity(RowType, Node):
+class Activity(RowType, _ActivityAttributes, Node):
     __model__ = m.Activity
     __node_name__ = "Activity"
     __needs__ = frozen(
@@ -64,11 +76,7 @@ class Activity(RowType, Node):
     venue_id: strawberry.Private[int | None]
     organiser_team_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The community it serves.")
-    def community(self, info: Info) -> CommunityT:
-        from api.graphql.areas.types import Community
-
-        return to_one(self, "community", info, Community, self.community_id)
+    community: CommunityT = strawberry.field(description="The community it serves.")
 
     @strawberry.field(description="Where it takes place, if at a venue.")
     async def venue(self, info: Info) -> VenueT | None:

@@ -12,7 +12,7 @@ from api.auth.permissions import Can
 from api.auth.privacy import can_see_personal, mask_phone
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
-from api.graphql.relay import Node, RowType, frozen, load_children, load_one, register_node, to_one
+from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
 from schema import models as m
 from schema.workflow import ENTERPRISE_TRANSITIONS, OPEN_ENTERPRISE_STATUSES
 
@@ -75,11 +75,32 @@ class Enterprise(RowType, Node):
         )
 
 
+class _RequestAttributes:
+    """Relations and derived values read as plain attributes (see relay.ToOne)."""
+
+    enterprise = ToOne(lambda: Enterprise, "enterprise_id")
+
+    @property
+    def overdue(self) -> bool:
+        d = self.__dict__
+        return enterprise_overdue(d["status"], d["deadline"], datetime.now(UTC))
+
+    @property
+    def resolved_on_time(self) -> bool | None:
+        d = self.__dict__
+        return None if d["resolved_at"] is None else d["resolved_at"] <= d["deadline"]
+
+    @property
+    def allowed_actions(self) -> list[EnterpriseAction]:
+        status = self.__dict__["status"]
+        return [a for a, (sources, _) in ENTERPRISE_TRANSITIONS.items() if status in sources]
+
+
 @strawberry.type(
     description="An enterprise's request (营商气象站诉求), carried to resolution by a helper "
     "(小赣事)."
 )
-class EnterpriseRequest(RowType, Node):
+class EnterpriseRequest(RowType, _RequestAttributes, Node):
     __model__ = m.EnterpriseRequest
     __node_name__ = "EnterpriseRequest"
     __joins__ = frozen({"enterprise": (Enterprise, "enterprise_id")})
@@ -118,9 +139,7 @@ class EnterpriseRequest(RowType, Node):
     enterprise_id: strawberry.Private[int]
     helper_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The enterprise.")
-    def enterprise(self, info: Info) -> Enterprise:
-        return to_one(self, "enterprise", info, Enterprise, self.enterprise_id)
+    enterprise: Enterprise = strawberry.field(description="The enterprise.")
 
     @strawberry.field(description="The assigned helper (小赣事), if any.")
     async def helper(self, info: Info) -> PersonT | None:
@@ -128,17 +147,13 @@ class EnterpriseRequest(RowType, Node):
 
         return await load_one(info, Person, self.helper_id)
 
-    @strawberry.field(description="Past its deadline while still open.")
-    def overdue(self) -> bool:
-        return enterprise_overdue(self.status, self.deadline, datetime.now(UTC))
-
-    @strawberry.field(description="Resolved by its deadline (null: not yet resolved).")
-    def resolved_on_time(self) -> bool | None:
-        return None if self.resolved_at is None else self.resolved_at <= self.deadline
-
-    @strawberry.field(description="Actions its status allows next.")
-    def allowed_actions(self) -> list[EnterpriseAction]:
-        return [a for a, (sources, _) in ENTERPRISE_TRANSITIONS.items() if self.status in sources]
+    overdue: bool = strawberry.field(description="Past its deadline while still open.")
+    resolved_on_time: bool | None = strawberry.field(
+        description="Resolved by its deadline (null: not yet resolved)."
+    )
+    allowed_actions: list[EnterpriseAction] = strawberry.field(
+        description="Actions its status allows next."
+    )
 
     @strawberry.field(description="Its history, oldest first.")
     async def events(self, info: Info) -> list[EnterpriseRequestEvent]:

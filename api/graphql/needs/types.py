@@ -23,12 +23,12 @@ from api.graphql.enums import (
 from api.graphql.relay import (
     Node,
     RowType,
+    ToOne,
     frozen,
     load_children,
     load_linked,
     load_one,
     register_node,
-    to_one,
 )
 from schema import models as m
 from schema.sla import met, need_overdue
@@ -49,12 +49,43 @@ _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
 _PRIVATE_COLUMNS = ("reporter_account_id", "reporter_person_id", "community_id")
 
 
+class _NeedAttributes:
+    """Relations and derived values read as plain attributes (see relay.ToOne): GraphQL
+    resolves them without a resolver call, which matters on pages of needs."""
+
+    community = ToOne(lambda: Community, "community_id")
+    grid = ToOne(lambda: Grid, "grid_id")
+
+    @property
+    def overdue(self) -> bool:
+        d = self.__dict__
+        return need_overdue(
+            status=d["status"],
+            arrive_by=d["arrive_by"],
+            resolve_by=d["resolve_by"],
+            arrived_at=d["arrived_at"],
+            now=datetime.now(UTC),
+        )
+
+    @property
+    def arrived_on_time(self) -> bool | None:
+        return met(self.__dict__["arrive_by"], self.__dict__["arrived_at"])
+
+    @property
+    def resolved_on_time(self) -> bool | None:
+        return met(self.__dict__["resolve_by"], self.__dict__["resolved_at"])
+
+    @property
+    def allowed_actions(self) -> list[NeedAction]:
+        return sorted(allowed_need_actions(self.__dict__["status"]), key=_ACTION_ORDER.__getitem__)
+
+
 @strawberry.type(
     description="A resident's need (群众诉求) moving through the closed loop: report → accept → "
     "dispatch → arrive → resolve → rate. Reporter name and phone are masked unless you may "
     "see them."
 )
-class Need(RowType, Node):
+class Need(RowType, _NeedAttributes, Node):
     __model__ = m.Need
     __node_name__ = "Need"
     __joins__ = frozen({"community": (Community, "community_id"), "grid": (Grid, "grid_id")})
@@ -126,13 +157,8 @@ class Need(RowType, Node):
     reporter_person_id: strawberry.Private[int | None]
     reporter_account_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The community or village it is in.")
-    def community(self, info: Info) -> Community:
-        return to_one(self, "community", info, Community, self.community_id)
-
-    @strawberry.field(description="The grid it is in, if known.")
-    def grid(self, info: Info) -> Grid | None:
-        return to_one(self, "grid", info, Grid, self.grid_id)
+    community: Community = strawberry.field(description="The community or village it is in.")
+    grid: Grid | None = strawberry.field(description="The grid it is in, if known.")
 
     @strawberry.field(description="The residential compound it is in, if any.")
     async def compound(self, info: Info) -> Compound | None:
@@ -178,27 +204,18 @@ class Need(RowType, Node):
 
         return await load_one(info, Person, self.reporter_person_id)
 
-    @strawberry.field(description="Past a 1341 deadline while still open (arrival or resolution).")
-    def overdue(self) -> bool:
-        return need_overdue(
-            status=self.status,
-            arrive_by=self.arrive_by,
-            resolve_by=self.resolve_by,
-            arrived_at=self.arrived_at,
-            now=datetime.now(UTC),
-        )
-
-    @strawberry.field(description="Staff arrived within 10 minutes of dispatch (null: not yet).")
-    def arrived_on_time(self) -> bool | None:
-        return met(self.arrive_by, self.arrived_at)
-
-    @strawberry.field(description="Resolved within its tier's promise (null: not yet).")
-    def resolved_on_time(self) -> bool | None:
-        return met(self.resolve_by, self.resolved_at)
-
-    @strawberry.field(description="Closed-loop actions its status allows next.")
-    def allowed_actions(self) -> list[NeedAction]:
-        return sorted(allowed_need_actions(self.status), key=_ACTION_ORDER.__getitem__)
+    overdue: bool = strawberry.field(
+        description="Past a 1341 deadline while still open (arrival or resolution)."
+    )
+    arrived_on_time: bool | None = strawberry.field(
+        description="Staff arrived within 10 minutes of dispatch (null: not yet)."
+    )
+    resolved_on_time: bool | None = strawberry.field(
+        description="Resolved within its tier's promise (null: not yet)."
+    )
+    allowed_actions: list[NeedAction] = strawberry.field(
+        description="Closed-loop actions its status allows next."
+    )
 
     @strawberry.field(description="Skills it requires.")
     async def skills(self, info: Info) -> list[SkillT]:
