@@ -122,7 +122,8 @@ def load_reference(
                     f"the database already holds data (table '{busy}' has rows); "
                     "reset it to load the reference county again (luling seed --reset)"
                 )
-        insert = copy_rows if conn.dialect.name == "postgresql" else insert_rows
+        use_copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        insert = copy_rows if use_copy else insert_rows
         totals: dict[str, int] = {}
         for copy, part in enumerate(iter_reference(seed=seed, scale=scale, now=now)):
             if copy == 0:
