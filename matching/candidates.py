@@ -1,0 +1,320 @@
+"""Who may serve what, and at what cost: only feasible (volunteer, need) pairs, best K per need.
+
+Volunteers are bucketed on a 1 km grid (a planar projection of lat/lon). Needs in the same cell
+and with the same reach radius form a group; each group looks only at the grid rows within its
+radius, so work grows with the local density, not with volunteers x needs. All filtering is done
+on flat numpy arrays of pairs, in chunks, with the constraint functions of `model`.
+
+The pool keeps up to POOL_CAP pairs per need (in practice all of them) so the solver can widen a
+need's candidate list without regenerating; for pairs not kept it remembers how many there are
+and the cheapest cost, which keeps the flow bound valid for the whole problem.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching import model, travel
+from matching.arrays import ProblemArrays, pair_facts
+
+CELL_KM = 0.5
+CHUNK_PAIRS = 1_000_000
+POOL_CAP = 1000  # feasible pairs kept per need; only far-reaching major needs have more
+DEFAULT_K = 50
+
+
+@dataclass(frozen=True, eq=False)
+class VolunteerGrid:
+    """Volunteers of one travel mode bucketed by cell (row * stride + column)."""
+
+    mode: int
+    stride: int
+    rows: int
+    order: NDArray[np.int64]  # volunteer indexes sorted by cell key
+    keys: NDArray[np.int64]  # their sorted cell keys
+
+
+@dataclass(frozen=True, eq=False)
+class VolunteerIndex:
+    """One grid per travel mode, so each is searched only as far as that mode can go."""
+
+    lat0: float
+    lon0: float
+    km_per_lat: float
+    km_per_lon: float  # at the latitude farthest from the equator: never overestimates distance
+    grids: tuple[VolunteerGrid, ...]
+
+    def cells(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+        cx = np.floor((lon - self.lon0) * self.km_per_lon / CELL_KM).astype(np.int64)
+        cy = np.floor((lat - self.lat0) * self.km_per_lat / CELL_KM).astype(np.int64)
+        return cx, cy
+
+
+def build_index(arr: ProblemArrays) -> VolunteerIndex:
+    lats = np.concatenate([arr.v_lat, arr.n_lat, [0.0]])
+    lat0 = float(arr.v_lat.min()) if arr.num_volunteers else 0.0
+    lon0 = float(arr.v_lon.min()) if arr.num_volunteers else 0.0
+    km_per_deg = math.pi / 180.0 * travel.EARTH_RADIUS_KM
+    max_abs_lat = min(float(np.abs(lats).max()), 89.0)
+    index = VolunteerIndex(
+        lat0, lon0, km_per_deg, km_per_deg * math.cos(math.radians(max_abs_lat)), ()
+    )
+    cx, cy = index.cells(arr.v_lat, arr.v_lon)
+    stride = int(cx.max()) + 1 if cx.size else 1
+    rows = int(cy.max()) + 1 if cy.size else 1
+    keys = cy * stride + cx
+    grids = []
+    for mode in np.unique(arr.v_mode):
+        members = np.flatnonzero(arr.v_mode == mode)
+        order = members[np.argsort(keys[members], kind="stable")]
+        grids.append(VolunteerGrid(int(mode), stride, rows, order, keys[order]))
+    return VolunteerIndex(index.lat0, index.lon0, index.km_per_lat, index.km_per_lon, tuple(grids))
+
+
+def reach_radius_cells(arr: ProblemArrays, needs: NDArray[np.int64], mode: int) -> NDArray:
+    """Grid radius around each need holding everyone of `mode` who could reach it in time."""
+    radius = travel.reach_radius_km(arr.n_reach[needs], mode)
+    return np.ceil((radius * 1.02 + 0.05) / CELL_KM).astype(np.int64)  # margin: projection error
+
+
+def _nearby_pairs(
+    arr: ProblemArrays, index: VolunteerIndex, needs: NDArray[np.int64]
+) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Chunks of (need, volunteer) index pairs whose grid cells are within reach radius.
+
+    All pairs of one need are in the same chunk (callers rank pairs per need per chunk)."""
+    if needs.size == 0 or arr.num_volunteers == 0:
+        return
+    cx, cy = index.cells(arr.n_lat[needs], arr.n_lon[needs])
+    radii = np.stack([reach_radius_cells(arr, needs, g.mode) for g in index.grids])
+    order = np.lexsort((needs, *radii[::-1], cy, cx))
+    cx, cy, radii, sneeds = cx[order], cy[order], radii[:, order], needs[order]
+    change = (np.diff(cx) != 0) | (np.diff(cy) != 0) | np.any(np.diff(radii, axis=1) != 0, axis=0)
+    bounds = np.concatenate([[0], np.flatnonzero(change) + 1, [len(sneeds)]])
+    buf_n: list[NDArray[np.int64]] = []
+    buf_v: list[NDArray[np.int64]] = []
+    size = 0
+    for s, e in itertools.pairwise(bounds):
+        x, y = int(cx[s]), int(cy[s])
+        parts = []
+        for g, r in zip(index.grids, radii[:, s].tolist(), strict=True):
+            lo_x, hi_x = max(0, x - r), min(g.stride - 1, x + r)
+            lo_y, hi_y = max(0, y - r), min(g.rows - 1, y + r)
+            if lo_x > hi_x or lo_y > hi_y:
+                continue
+            rows = np.arange(lo_y, hi_y + 1, dtype=np.int64) * g.stride
+            first = np.searchsorted(g.keys, rows + lo_x, side="left")
+            last = np.searchsorted(g.keys, rows + hi_x, side="right")
+            parts += [g.order[a:b] for a, b in zip(first, last, strict=True) if b > a]
+        if not parts:
+            continue
+        vols = np.concatenate(parts)
+        group = sneeds[s:e]
+        buf_n.append(np.repeat(group, len(vols)))
+        buf_v.append(np.tile(vols, len(group)))
+        size += len(group) * len(vols)
+        if size >= CHUNK_PAIRS:
+            yield np.concatenate(buf_n), np.concatenate(buf_v)
+            buf_n, buf_v, size = [], [], 0
+    if buf_n:
+        yield np.concatenate(buf_n), np.concatenate(buf_v)
+
+
+def _excluded_keys(arr: ProblemArrays) -> NDArray[np.int64]:
+    pinned = arr.pair_key(arr.pinned_v, arr.pinned_n)
+    return np.union1d(arr.forbidden_keys, pinned)
+
+
+def _feasible(
+    arr: ProblemArrays, n: NDArray[np.int64], v: NDArray[np.int64], excluded: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Filter pairs by every hard constraint, cheapest test first, shrinking as we go.
+    Returns (n, v, cost)."""
+    ok = model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+    ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+    n, v = n[ok], v[ok]
+    dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+    ok = model.reach_ok(travel.travel_minutes(dist, arr.v_mode[v]), arr.n_reach[n])
+    n, v = n[ok], v[ok]
+    ok = arr.v_always[v]
+    part = np.flatnonzero(~ok)
+    ok[part] = model.available_ok(
+        arr.n_minute[n[part]], arr.v_win_lo[v[part]], arr.v_win_hi[v[part]], False
+    )
+    ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+    n, v = n[ok], v[ok]
+    facts = pair_facts(arr, v, n)
+    ok = model.reach_ok(facts.travel_min, arr.n_reach[n])  # the same test, on the same numbers
+    return n[ok], v[ok], facts.cost[ok]
+
+
+@dataclass(frozen=True, eq=False)
+class CandidatePool:
+    """Feasible pairs sorted by (need, cost, volunteer); up to POOL_CAP per need."""
+
+    n: NDArray[np.int64]
+    v: NDArray[np.int64]
+    cost: NDArray[np.int64]
+    ptr: NDArray[np.int64]  # (N+1): pairs of need i are [ptr[i], ptr[i+1])
+    feasible_count: NDArray[np.int64]  # all feasible pairs per need, kept or not
+    beyond_min_cost: NDArray[np.int64]  # cheapest pair not kept in the pool (0 if none)
+    k: int
+
+
+def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray:
+    """Order by (need, cost, volunteer): one packed int64 key when it fits, else lexsort."""
+    if n.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    c_lo = int(cost.min())
+    bits = [int(x).bit_length() for x in (n.max(), cost.max() - c_lo, v.max())]
+    if sum(bits) <= 62:
+        key = (n << (bits[1] + bits[2])) | ((cost - c_lo) << bits[2]) | v
+        return np.argsort(key, kind="stable")
+    return np.lexsort((v, cost, n))
+
+
+def _sort_and_rank(
+    n: NDArray[np.int64], v: NDArray[np.int64], cost: NDArray[np.int64], num_needs: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    order = _order(n, cost, v)
+    n, v, cost = n[order], v[order], cost[order]
+    ptr = np.zeros(num_needs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(n, minlength=num_needs), out=ptr[1:])
+    rank = np.arange(len(n), dtype=np.int64) - ptr[n]
+    return n, v, cost, rank
+
+
+def build_pool(
+    arr: ProblemArrays,
+    *,
+    k: int = DEFAULT_K,
+    needs: NDArray[np.int64] | None = None,
+    index: VolunteerIndex | None = None,
+) -> CandidatePool:
+    """All feasible pairs for `needs` (default: every need with open seats), pruned to the pool."""
+    num = arr.num_needs
+    if needs is None:
+        needs = np.flatnonzero(arr.n_open > 0)
+    index = index or build_index(arr)
+    excluded = _excluded_keys(arr)
+    cap = max(POOL_CAP, k)
+    count = np.zeros(num, dtype=np.int64)
+    beyond = np.zeros(num, dtype=np.int64)
+    kept_n: list[NDArray[np.int64]] = []
+    kept_v: list[NDArray[np.int64]] = []
+    kept_c: list[NDArray[np.int64]] = []
+    for chunk_n, chunk_v in _nearby_pairs(arr, index, np.asarray(needs, dtype=np.int64)):
+        n, v, c = _feasible(arr, chunk_n, chunk_v, excluded)
+        per_need = np.bincount(n, minlength=num)
+        count += per_need
+        if per_need.max(initial=0) > cap:  # rare: trim needs with more pairs than the pool holds
+            n, v, c, rank = _sort_and_rank(n, v, c, num)
+            at_cap = rank == cap
+            beyond[n[at_cap]] = c[at_cap]
+            keep = rank < cap
+            n, v, c = n[keep], v[keep], c[keep]
+        kept_n.append(n)
+        kept_v.append(v)
+        kept_c.append(c)
+    empty = np.zeros(0, dtype=np.int64)
+    n = np.concatenate(kept_n) if kept_n else empty
+    v = np.concatenate(kept_v) if kept_v else empty
+    c = np.concatenate(kept_c) if kept_c else empty
+    n, v, c, _ = _sort_and_rank(n, v, c, num)
+    ptr = np.zeros(num + 1, dtype=np.int64)
+    np.cumsum(np.bincount(n, minlength=num), out=ptr[1:])
+    return CandidatePool(n, v, c, ptr, count, beyond, k)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """The pairs the optimiser uses, sorted by (need, cost, volunteer), with their facts."""
+
+    n: NDArray[np.int64]
+    v: NDArray[np.int64]
+    cost: NDArray[np.int64]
+    travel_min: NDArray[np.float64]
+    distance_km: NDArray[np.float64]
+    ptr: NDArray[np.int64]
+    # Feasible pairs left out, per need, and the cheapest of them: used to keep the bound valid.
+    pruned_count: NDArray[np.int64]
+    pruned_min_cost: NDArray[np.int64]
+    k_per_need: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+
+def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64]) -> Candidates:
+    """Keep the best k_per_need[i] pairs of each need from the pool."""
+    rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
+    keep = rank < k_per_need[pool.n]
+    n, v, cost = pool.n[keep], pool.v[keep], pool.cost[keep]
+    ptr = np.zeros(arr.num_needs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(n, minlength=arr.num_needs), out=ptr[1:])
+    kept = np.diff(ptr)
+    pruned = pool.feasible_count - kept
+    in_pool = pool.ptr[:-1] + kept < pool.ptr[1:]  # the next pair is still in the pool
+    next_idx = np.minimum(pool.ptr[:-1] + kept, max(0, len(pool.n) - 1))
+    pool_next = pool.cost[next_idx] if len(pool.n) else np.zeros(arr.num_needs, np.int64)
+    pruned_min = np.where(in_pool, pool_next, pool.beyond_min_cost)
+    pruned_min = np.where(pruned > 0, pruned_min, 0)
+    facts = pair_facts(arr, v, n)
+    return Candidates(
+        n, v, cost, facts.travel_min, facts.distance_km, ptr, pruned, pruned_min, k_per_need
+    )
+
+
+def generate_candidates(arr: ProblemArrays, *, k: int = DEFAULT_K) -> Candidates:
+    """Feasible pairs, best k per need by cost."""
+    pool = build_pool(arr, k=k)
+    return select(arr, pool, np.full(arr.num_needs, k, dtype=np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class Funnel:
+    """Per need (rows follow `needs`): how many volunteers survive each hard constraint in turn."""
+
+    needs: NDArray[np.int64]
+    in_reach: NDArray[np.int64]
+    skilled: NDArray[np.int64]  # ... and holding every required skill
+    available: NDArray[np.int64]  # ... and available when it starts
+    with_minutes: NDArray[np.int64]  # ... and enough free minutes this week
+    allowed: NDArray[np.int64]  # ... and not rejected by a coordinator
+    missing_skills: NDArray[np.uint64]  # (rows, words): required skills nobody in reach has
+
+
+def diagnose(
+    arr: ProblemArrays, needs: NDArray[np.int64], index: VolunteerIndex | None = None
+) -> Funnel:
+    """Why a need has few or no candidates: the constraint funnel, for explanations."""
+    needs = np.asarray(needs, dtype=np.int64)
+    num = arr.num_needs
+    index = index or build_index(arr)
+    excluded = _excluded_keys(arr)
+    words = arr.n_skills.shape[1]
+    stages = np.zeros((5, num), dtype=np.int64)
+    seen_skills = np.zeros((num, words), dtype=np.uint64)
+    for n, v in _nearby_pairs(arr, index, needs):
+        facts = pair_facts(arr, v, n)
+        ok = model.reach_ok(facts.travel_min, arr.n_reach[n])
+        stages[0] += np.bincount(n[ok], minlength=num)
+        for word in range(words):
+            np.bitwise_or.at(seen_skills[:, word], n[ok], arr.v_skills[v[ok], word])
+        ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+        stages[1] += np.bincount(n[ok], minlength=num)
+        ok &= model.available_ok(arr.n_minute[n], arr.v_win_lo[v], arr.v_win_hi[v], arr.v_always[v])
+        stages[2] += np.bincount(n[ok], minlength=num)
+        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+        stages[3] += np.bincount(n[ok], minlength=num)
+        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+        stages[4] += np.bincount(n[ok], minlength=num)
+    missing = arr.n_skills[needs] & ~seen_skills[needs]
+    s = stages[:, needs]
+    return Funnel(needs, s[0], s[1], s[2], s[3], s[4], missing)

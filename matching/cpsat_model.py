@@ -1,0 +1,234 @@
+"""The CP-SAT model of volunteer assignment, over all candidate pairs or a neighbourhood of them.
+
+One boolean per candidate pair in scope; the rest of the assignment is held fixed and only
+reduces the seats and minutes left. Costs come from `model` (the same integers as the flow), so
+`objective + constant` of this model equals the evaluator's objective of the full assignment.
+Fairness (convex in load) is the maximum of its chords, which is exact at integer loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from matching import model
+from matching.arrays import ProblemArrays
+from matching.candidates import Candidates
+from matching.enterprise import eligible_helpers, helper_pairs, pinned_helper_load
+from matching.evaluate import volunteer_terms
+from matching.problem import Problem
+from matching.resources import requirements, resource_pairs
+
+
+def convex_cost(
+    m: cp_model.CpModel, load: cp_model.LinearExprT, lo: int, hi: int, g: Callable[[int], int]
+) -> cp_model.IntVar | int:
+    """A variable >= g(load) for integer load in [lo, hi], g convex: max of chords of g."""
+    if hi <= lo:
+        return g(lo)
+    top = max(g(lo), g(hi))
+    cost = m.new_int_var(min(0, g(lo)), top, "")
+    for k in range(lo, hi):
+        slope = g(k + 1) - g(k)
+        if slope == 0 and g(k) <= 0:
+            continue
+        m.add(cost >= slope * load + (g(k) - slope * k))
+    return cost
+
+
+@dataclass(eq=False)
+class AssignmentModel:
+    model: cp_model.CpModel
+    scope: NDArray[np.int64]  # candidate pair indexes with a variable, in variable order
+    x: list[cp_model.IntVar]
+    objective: cp_model.LinearExprT  # minimised; more parts may be added and re-minimised
+    constant: int  # objective of the full assignment = solver objective + constant
+
+
+def build_assignment_model(
+    arr: ProblemArrays,
+    cands: Candidates,
+    scope: NDArray[np.int64],
+    fixed: NDArray[np.bool_],
+    hint: NDArray[np.bool_] | None = None,
+) -> AssignmentModel:
+    """Variables for candidate pairs `scope`; pairs outside it keep their value in `fixed`."""
+    w = arr.problem.weights
+    m = cp_model.CpModel()
+    scope = np.asarray(scope, dtype=np.int64)
+    in_scope = np.zeros(len(cands), dtype=bool)
+    in_scope[scope] = True
+    outside = fixed & ~in_scope
+    dur = arr.n_duration[cands.n]
+    seats_left = arr.n_open - np.bincount(cands.n[outside], minlength=arr.num_needs)
+    minutes_left = arr.v_budget - np.bincount(
+        cands.v[outside], weights=dur[outside], minlength=arr.num_volunteers
+    ).astype(np.int64)
+    base_load = arr.v_pinned_load + np.bincount(cands.v[outside], minlength=arr.num_volunteers)
+
+    x = [m.new_bool_var("") for _ in range(len(scope))]
+    sn, sv = cands.n[scope], cands.v[scope]
+    order_n = np.argsort(sn, kind="stable")
+    for need, idx in _groups(sn, order_n):
+        if len(idx) > seats_left[need]:
+            m.add(sum(x[i] for i in idx) <= int(seats_left[need]))
+    order_v = np.argsort(sv, kind="stable")
+    unit = model.fairness_unit(w)
+    objective: list[cp_model.LinearExprT] = []
+    for vol, idx in _groups(sv, order_v):
+        d = dur[scope[idx]]
+        if d.sum() > minutes_left[vol]:
+            m.add(sum(int(d[j]) * x[i] for j, i in enumerate(idx)) <= int(minutes_left[vol]))
+        lo = int(base_load[vol])
+        hi = lo + len(idx)
+        if unit and hi >= 2:
+            load = sum(x[i] for i in idx) + lo
+            objective.append(convex_cost(m, load, lo, hi, lambda k: int(model.fairness_cost(k, w))))
+    coef = cands.cost[scope] - arr.n_penalty[sn]
+    objective.append(cp_model.LinearExpr.weighted_sum(x, coef.tolist()))
+    total = sum(objective)
+    m.minimize(total)
+    if hint is not None:
+        for i, p in enumerate(scope):
+            m.add_hint(x[i], bool(hint[p]))
+    # Everything the variables do not change: open seats at full penalty, fixed pairs, pins.
+    v_fix = np.concatenate([cands.v[outside], arr.pinned_v])
+    n_fix = np.concatenate([cands.n[outside], arr.pinned_n])
+    terms = volunteer_terms(arr, v_fix, n_fix)
+    touched = np.unique(sv)
+    fairness_in_model = int(model.fairness_cost(base_load[touched], w).sum()) if unit else 0
+    constant = sum(terms.values()) - fairness_in_model
+    return AssignmentModel(m, scope, x, total, int(constant))
+
+
+def _groups(keys: NDArray[np.int64], order: NDArray[np.int64]):
+    sorted_keys = keys[order]
+    cut = np.flatnonzero(np.diff(sorted_keys)) + 1
+    for s, e in zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(order)]]), strict=True):
+        if e > s:
+            yield int(sorted_keys[s]), order[s:e].tolist()
+
+
+def solve_model(
+    am: AssignmentModel,
+    *,
+    workers: int,
+    deterministic_time: float | None = None,
+    wall_time: float | None = None,
+    seed: int = 0,
+    callback: cp_model.CpSolverSolutionCallback | None = None,
+) -> tuple[cp_model.CpSolver, int]:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    if workers > 1:
+        solver.parameters.interleave_search = True  # deterministic with several workers
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = deterministic_time
+    if wall_time is not None:
+        solver.parameters.max_time_in_seconds = wall_time
+    status = solver.solve(am.model, callback)
+    return solver, status
+
+
+@dataclass(eq=False)
+class Part:
+    """Variables of one more part of the problem in a CP-SAT model."""
+
+    constant: int
+    objective: cp_model.LinearExprT
+    decode: Callable[[cp_model.CpSolver], list]
+
+
+def add_resource_part(m: cp_model.CpModel, problem: Problem) -> Part:
+    """Integer units per (requirement, resource) pair; objective adds cost minus shortfall."""
+    reqs = requirements(problem)
+    rp = resource_pairs(problem, reqs)
+    res_qty = [r.quantity for r in problem.resources]
+    q = [
+        m.new_int_var(0, int(min(reqs.quantity[i], res_qty[j])), "")
+        for i, j in zip(rp.req.tolist(), rp.res.tolist(), strict=True)
+    ]
+    for i in range(len(reqs.quantity)):
+        mine = [q[p] for p in np.flatnonzero(rp.req == i).tolist()]
+        if mine:
+            m.add(sum(mine) <= int(reqs.quantity[i]))
+    for j in np.unique(rp.res).tolist():
+        mine = [q[p] for p in np.flatnonzero(rp.res == j).tolist()]
+        m.add(sum(mine) <= int(res_qty[j]))
+    coef = (rp.unit_cost - reqs.penalty[rp.req]).tolist()
+    objective = cp_model.LinearExpr.weighted_sum(q, coef)
+
+    def decode(solver: cp_model.CpSolver) -> list[tuple[int, int, int]]:
+        out = []
+        for p, var in enumerate(q):
+            units = int(solver.value(var))
+            if units:
+                need_id = int(reqs.need_id[rp.req[p]])
+                out.append((need_id, problem.resources[int(rp.res[p])].id, units))
+        return out
+
+    return Part(int((reqs.penalty * reqs.quantity).sum()), objective, decode)
+
+
+def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
+    """One boolean per eligible (task, helper); load cost convex in the added requests."""
+    w = problem.weights
+    hp = eligible_helpers(problem)
+    pinned_load = pinned_helper_load(problem)
+    tasks, vols = problem.enterprise_tasks, problem.volunteers
+    y = [m.new_bool_var("") for _ in range(len(hp.task))]
+    for t in np.unique(hp.task).tolist():
+        m.add_at_most_one([y[p] for p in np.flatnonzero(hp.task == t).tolist()])
+    objective: list[cp_model.LinearExprT] = []
+    for v in np.unique(hp.vol).tolist():
+        mine = [y[p] for p in np.flatnonzero(hp.vol == v).tolist()]
+        base = pinned_load.get(v, 0)
+        slots = vols[v].helper_slots - base
+        if len(mine) > slots:
+            m.add(sum(mine) <= slots)
+        hi = base + min(len(mine), slots)
+        opened = vols[v].open_requests
+
+        def load_cost(a: int, opened: int = opened) -> int:
+            return int(model.helper_load_cost(opened, a, w))
+
+        if hi > base:
+            objective.append(convex_cost(m, sum(mine) + base, base, hi, load_cost))
+    pinned_tasks = {t for t, _ in problem.pinned_helpers}
+    penalty = {
+        i: int(model.helper_unserved_penalty(t.urgency, w))
+        for i, t in enumerate(tasks)
+        if t.id not in pinned_tasks
+    }
+    coef = [int(hp.cost[p]) - penalty[int(hp.task[p])] for p in range(len(hp.task))]
+    objective.append(cp_model.LinearExpr.weighted_sum(y, coef))
+    # Constant: every free task unserved, plus pinned pairs and the load of helpers not in the
+    # model (those in it have their whole load cost inside the model).
+    in_model = set(np.unique(hp.vol).tolist())
+    pinned_pairs = helper_pairs(
+        problem,
+        [
+            ({t.id: i for i, t in enumerate(tasks)}[t], {v.id: i for i, v in enumerate(vols)}[v])
+            for t, v in sorted(problem.pinned_helpers)
+        ],
+    )
+    constant = sum(penalty.values()) + int(pinned_pairs.cost.sum())
+    constant += sum(
+        int(model.helper_load_cost(vols[v].open_requests, a, w))
+        for v, a in pinned_load.items()
+        if v not in in_model
+    )
+
+    def decode(solver: cp_model.CpSolver) -> list[tuple[int, int]]:
+        return [
+            (tasks[int(hp.task[p])].id, vols[int(hp.vol[p])].id)
+            for p, var in enumerate(y)
+            if solver.boolean_value(var)
+        ]
+
+    return Part(constant, sum(objective), decode)

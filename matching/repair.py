@@ -1,0 +1,206 @@
+"""Make the flow's answer feasible, then fill what it left open.
+
+The flow counts assignments, not minutes, so a volunteer may end up with needs whose durations
+add up to more than their free minutes. For each such volunteer keep the subset of their needs
+worth most (exact, by enumeration: they have few), then refill open seats greedily, cheapest
+marginal cost first, from the remaining candidates. Pinned pairs are outside all this: they are
+already subtracted from seats and budgets.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching import model
+from matching.arrays import ProblemArrays
+from matching.candidates import Candidates
+
+MAX_ENUMERATED = 12  # subsets of up to 2**12 per over-budget volunteer; greedy beyond
+
+
+def _best_subset(
+    value: NDArray[np.int64], duration: NDArray[np.int64], budget: int, base_load: int, unit: int
+) -> NDArray[np.bool_]:
+    """Which of one volunteer's pairs to keep: max sum(value) - fairness, within budget."""
+    m = len(value)
+    if m > MAX_ENUMERATED:  # rare: keep by value per minute
+        keep = np.zeros(m, dtype=bool)
+        used = 0
+        for i in sorted(range(m), key=lambda i: (-value[i] / max(1, duration[i]), i)):
+            if used + duration[i] <= budget:
+                keep[i] = True
+                used += int(duration[i])
+        return keep
+    masks = ((np.arange(1 << m)[:, None] >> np.arange(m)) & 1).astype(bool)
+    count = masks.sum(axis=1)
+    load = base_load + count
+    fairness = unit * (load * (load - 1) // 2)
+    score = masks.astype(np.int64) @ value - fairness
+    fits = model.capacity_ok(masks.astype(np.int64) @ duration, budget)
+    score = np.where(fits, score, np.iinfo(np.int64).min)
+    return masks[int(np.argmax(score))]
+
+
+def repair_budgets(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray:
+    """Drop the least valuable assignments of every volunteer over their free minutes."""
+    chosen = chosen.copy()
+    dur = arr.n_duration[cands.n]
+    used = np.bincount(cands.v[chosen], weights=dur[chosen], minlength=arr.num_volunteers)
+    over = np.flatnonzero(~model.capacity_ok(used, arr.v_budget))
+    if over.size == 0:
+        return chosen
+    unit = model.fairness_unit(arr.problem.weights)
+    idx = np.flatnonzero(chosen & np.isin(cands.v, over))
+    idx = idx[np.argsort(cands.v[idx], kind="stable")]
+    starts = np.searchsorted(cands.v[idx], over, side="left")
+    ends = np.searchsorted(cands.v[idx], over, side="right")
+    for vol, s, e in zip(over, starts, ends, strict=True):
+        mine = idx[s:e]
+        value = arr.n_penalty[cands.n[mine]] - cands.cost[mine]
+        keep = _best_subset(
+            value, dur[mine], int(arr.v_budget[vol]), int(arr.v_pinned_load[vol]), unit
+        )
+        chosen[mine[~keep]] = False
+    return chosen
+
+
+def refill(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray:
+    """Fill open seats, cheapest marginal cost first, while a seat is worth filling."""
+    chosen = chosen.copy()
+    w = arr.problem.weights
+    dur = arr.n_duration[cands.n]
+    seats = arr.n_open - np.bincount(cands.n[chosen], minlength=arr.num_needs)
+    free = arr.v_budget - np.bincount(
+        cands.v[chosen], weights=dur[chosen], minlength=arr.num_volunteers
+    ).astype(np.int64)
+    load = arr.v_pinned_load + np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
+
+    def delta(p: int) -> int:
+        marginal = model.fairness_marginal(load[cands.v[p]] + 1, w)
+        return int(cands.cost[p] + marginal - arr.n_penalty[cands.n[p]])
+
+    pool = np.flatnonzero(~chosen & (seats[cands.n] > 0) & (dur <= free[cands.v]))
+    start = (
+        cands.cost[pool]
+        + model.fairness_marginal(load[cands.v[pool]] + 1, w)
+        - arr.n_penalty[cands.n[pool]]
+    )
+    worth = start < 0
+    heap = list(zip(start[worth].tolist(), pool[worth].tolist(), strict=True))
+    heapq.heapify(heap)
+    while heap:
+        d, p = heapq.heappop(heap)
+        n, v = cands.n[p], cands.v[p]
+        if seats[n] <= 0 or dur[p] > free[v]:
+            continue
+        now = delta(p)
+        if now != d:  # the volunteer's load grew since: re-queue at the new price
+            if now < 0:
+                heapq.heappush(heap, (now, p))
+            continue
+        chosen[p] = True
+        seats[n] -= 1
+        free[v] -= dur[p]
+        load[v] += 1
+    return chosen
+
+
+def _by_volunteer(
+    cands: Candidates, chosen: NDArray[np.bool_], num_v: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Chosen pair indexes grouped by volunteer, as (pairs, ptr) with ptr of length num_v+1."""
+    idx = np.flatnonzero(chosen)
+    idx = idx[np.argsort(cands.v[idx], kind="stable")]
+    ptr = np.zeros(num_v + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cands.v[idx], minlength=num_v), out=ptr[1:])
+    return idx, ptr
+
+
+def _best_two_refills(
+    arr: ProblemArrays, cands: Candidates, eligible: NDArray[np.bool_], value: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Per need: the best and second-best eligible pair by value (pair index, value); -1/0."""
+    idx = np.flatnonzero(eligible)
+    idx = idx[np.lexsort((idx, -value[idx], cands.n[idx]))]
+    n = cands.n[idx]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = n[1:] != n[:-1]
+    second = np.zeros(len(idx), dtype=bool)
+    second[1:] = ~first[1:] & first[:-1]
+    best_p = np.full(arr.num_needs, -1, dtype=np.int64)
+    next_p = np.full(arr.num_needs, -1, dtype=np.int64)
+    best_p[n[first]] = idx[first]
+    next_p[n[second]] = idx[second]
+    best_v = np.where(best_p >= 0, value[np.maximum(best_p, 0)], 0)
+    next_v = np.where(next_p >= 0, value[np.maximum(next_p, 0)], 0)
+    return best_p, best_v, next_p, next_v
+
+
+def improve(
+    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_], passes: int = 4
+) -> NDArray[np.bool_]:
+    """Ejection moves for seats left open because their candidates are out of minutes.
+
+    Volunteer v gives up need m (freeing minutes) to take open need n, and m is refilled by its
+    best free candidate u if that pays. Gain = (P_n - c_vn) - (P_m - c_vm) + refill gain; v's
+    load is unchanged so fairness is too. Moves are evaluated for all open seats at once, then
+    applied best first if nothing they touch has changed in this pass; refill tops up after."""
+    w = arr.problem.weights
+    chosen = chosen.copy()
+    dur = arr.n_duration[cands.n]
+    pen = arr.n_penalty[cands.n]
+    for _ in range(passes):
+        seats = arr.n_open - np.bincount(cands.n[chosen], minlength=arr.num_needs)
+        free = arr.v_budget - np.bincount(
+            cands.v[chosen], weights=dur[chosen], minlength=arr.num_volunteers
+        ).astype(np.int64)
+        load = arr.v_pinned_load + np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
+        held, hptr = _by_volunteer(cands, chosen, arr.num_volunteers)
+        # moves (p = v on open n) x (q = v's current need m)
+        p = np.flatnonzero(~chosen & (seats[cands.n] > 0) & (dur > free[cands.v]))
+        count = hptr[cands.v[p] + 1] - hptr[cands.v[p]]
+        p = np.repeat(p, count)
+        offs = np.arange(len(p), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        q = held[hptr[cands.v[p]] + offs]
+        fits = free[cands.v[p]] + dur[q] >= dur[p]
+        p, q = p[fits], q[fits]
+        if p.size == 0:
+            break
+        value = pen - cands.cost - model.fairness_marginal(load[cands.v] + 1, w)
+        eligible = ~chosen & (dur <= free[cands.v]) & (value > 0)
+        best_p, best_v, next_p, next_v = _best_two_refills(arr, cands, eligible, value)
+        m = cands.n[q]
+        use_next = cands.v[np.maximum(best_p[m], 0)] == cands.v[p]  # v itself cannot refill m
+        r = np.where(use_next, next_p[m], best_p[m])
+        r_gain = np.where(use_next, next_v[m], best_v[m])
+        gain = (pen[p] - cands.cost[p]) - (pen[q] - cands.cost[q]) + np.maximum(r_gain, 0)
+        good = np.flatnonzero(gain > 0)
+        if good.size == 0:
+            break
+        good = good[np.lexsort((p[good], -gain[good]))]
+        touched_v = np.zeros(arr.num_volunteers, dtype=bool)
+        touched_n = np.zeros(arr.num_needs, dtype=bool)
+        applied = 0
+        for i in good.tolist():
+            pi, qi, ri = int(p[i]), int(q[i]), int(r[i])
+            v, n, mi = cands.v[pi], cands.n[pi], cands.n[qi]
+            u = cands.v[ri] if ri >= 0 and r_gain[i] > 0 else -1
+            if touched_v[v] or touched_n[mi] or (u >= 0 and touched_v[u]) or seats[n] <= 0:
+                continue
+            chosen[qi] = False
+            chosen[pi] = True
+            seats[n] -= 1
+            free[v] += dur[qi] - dur[pi]
+            touched_v[v] = touched_n[mi] = True
+            if u >= 0:
+                chosen[ri] = True
+                free[u] -= dur[ri]
+                touched_v[u] = True
+            applied += 1
+        chosen = refill(arr, cands, chosen)
+        if applied == 0:
+            break
+    return chosen

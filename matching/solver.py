@@ -1,0 +1,502 @@
+"""Luling's solver: candidates -> min-cost flow (with Lagrangian prices on minutes) -> repair and
+refill -> CP-SAT polish of the side-constrained neighbourhood; resources and enterprise helpers
+by their own exact flows. Every step is deterministic (fixed iteration counts, CP-SAT with a
+deterministic time limit), so the same input gives the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching import model, travel
+from matching.arrays import ProblemArrays, build_arrays, pair_facts
+from matching.candidates import (
+    CandidatePool,
+    Candidates,
+    build_index,
+    build_pool,
+    diagnose,
+    select,
+)
+from matching.enterprise import HelperPlan, assign_helpers
+from matching.evaluate import evaluate, volunteer_terms
+from matching.explain import (
+    explain_assignment,
+    explain_helper,
+    explain_open_seats,
+    explain_resource,
+    explain_resource_shortfall,
+    explain_unserved_task,
+    funnel_rows,
+)
+from matching.flow import FlowSolution, build_network, solve_flow
+from matching.polish import polish as polish_neighbourhood
+from matching.problem import Problem
+from matching.repair import improve, refill, repair_budgets
+from matching.resources import ResourcePlan, allocate_resources
+from matching.result import (
+    Assignment,
+    HelperAssignment,
+    RankedCandidate,
+    Reason,
+    ResourceAllocation,
+    Result,
+    Stats,
+    UnmatchedNeed,
+    UnmatchedTask,
+)
+
+WIDEN_ROUNDS = 2  # re-solve with wider candidate lists where the flow wanted pruned pairs
+LAGRANGE_ROUNDS = 8  # flows with prices on minutes
+STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
+PRICE_SCALE = 4  # minute prices in 1/4 cost unit
+STOP_GAP = 0.003  # no more Lagrangian rounds once the gap is this small
+IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
+
+
+@dataclass(frozen=True, eq=False)
+class VolunteerSolution:
+    cands: Candidates
+    chosen: NDArray[np.bool_]
+    objective: int
+    bound: int
+    proven_optimal: bool
+    polished: bool
+    polish_improvement: int
+    timings: dict[str, float]
+
+
+def volunteer_objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> int:
+    v = np.concatenate([cands.v[chosen], arr.pinned_v])
+    n = np.concatenate([cands.n[chosen], arr.pinned_n])
+    return sum(volunteer_terms(arr, v, n).values())
+
+
+def pinned_constant(arr: ProblemArrays) -> int:
+    """Cost of the pinned pairs and their load, which the flow takes as given."""
+    terms = volunteer_terms(arr, arr.pinned_v, arr.pinned_n)
+    return sum(terms.values()) - int((arr.n_penalty * arr.n_open).sum())
+
+
+def _gap(objective: int, bound: int) -> float:
+    return (objective - bound) / max(1, abs(objective))
+
+
+class _Search:
+    """The candidate lists, widened where a flow wanted pairs that top-K left out."""
+
+    def __init__(self, arr: ProblemArrays, pool: CandidatePool) -> None:
+        self.arr = arr
+        self.pool = pool
+        self.k = np.full(arr.num_needs, pool.k, dtype=np.int64)
+        self._use(select(arr, pool, self.k))
+
+    def _use(self, cands: Candidates) -> None:
+        self.cands = cands
+        self.network = build_network(self.arr, cands)
+
+    def flow(self, mu: NDArray[np.int64] | None, *, resolve: bool) -> FlowSolution:
+        """Solve. Where the flow used a pruned arc and the pool has more pairs, widen those
+        needs' lists: re-solving now if `resolve`, otherwise from the next flow on."""
+        arr = self.arr
+        flow = solve_flow(
+            arr,
+            self.cands,
+            minute_price=mu,
+            scale=PRICE_SCALE,
+            network=self.network,
+            pruned_cost=self.pruned_cost(mu),
+        )
+        for _ in range(WIDEN_ROUNDS):
+            widen = (flow.pruned_flow > 0) & (np.diff(self.pool.ptr) > self.k)
+            if not widen.any():
+                break
+            self.k[widen] = np.diff(self.pool.ptr)[widen]
+            previous = self.cands
+            self._use(select(arr, self.pool, self.k))
+            if not resolve:  # keep the solution on the lists it was solved on
+                keep = self.mask(previous.v[flow.chosen], previous.n[flow.chosen])
+                return replace(flow, chosen=keep)
+            flow = solve_flow(
+                arr,
+                self.cands,
+                minute_price=mu,
+                scale=PRICE_SCALE,
+                network=self.network,
+                pruned_cost=self.pruned_cost(mu),
+            )
+        return flow
+
+    def pruned_cost(self, mu: NDArray[np.int64] | None) -> NDArray[np.int64] | None:
+        """Per need: the cheapest priced pair left out of the lists (pool pairs beyond k, priced
+        with their own volunteer's minute price; pairs beyond the pool at their unpriced cost,
+        since prices are >= 0). Priced left-out pairs look as dear to the flow as they are."""
+        if mu is None:
+            return None
+        pool, arr = self.pool, self.arr
+        rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
+        out_idx = np.flatnonzero(rank >= self.k[pool.n])
+        priced = (
+            pool.cost[out_idx] * PRICE_SCALE + mu[pool.v[out_idx]] * arr.n_duration[pool.n[out_idx]]
+        )
+        best = np.full(arr.num_needs, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(best, pool.n[out_idx], priced)
+        beyond = pool.feasible_count > np.diff(pool.ptr)
+        best = np.where(beyond, np.minimum(best, pool.beyond_min_cost * PRICE_SCALE), best)
+        return np.where(best == np.iinfo(np.int64).max, 0, best)
+
+    def primal(self, flow: FlowSolution, best: int | None) -> tuple[NDArray[np.bool_], int]:
+        """Repair and refill; then local search, unless already clearly behind the best."""
+        arr, cands = self.arr, self.cands
+        chosen = refill(arr, cands, repair_budgets(arr, cands, flow.chosen))
+        obj = volunteer_objective(arr, cands, chosen)
+        if best is not None and obj > best * (1 + IMPROVE_WITHIN):
+            return chosen, obj
+        chosen = improve(arr, cands, chosen)
+        return chosen, volunteer_objective(arr, cands, chosen)
+
+    def mask(self, v: NDArray[np.int64], n: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Pairs (v, n) as a mask over the current (possibly widened) candidates."""
+        keys = self.arr.pair_key(v, n)
+        return np.isin(self.arr.pair_key(self.cands.v, self.cands.n), keys)
+
+
+def solve_volunteers(
+    arr: ProblemArrays, pool: CandidatePool, *, polish: bool, time_limit_s: float, started: float
+) -> VolunteerSolution:
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    const = pinned_constant(arr)
+    search = _Search(arr, pool)
+    flow = search.flow(None, resolve=False)
+    bound = flow.bound + const
+    chosen, best_obj = search.primal(flow, None)
+    best_v, best_n = search.cands.v[chosen], search.cands.n[chosen]
+    timings["flow"] = time.perf_counter() - t
+
+    # Lagrangian prices on minutes (subgradient, Polyak steps): a tighter bound each round, and
+    # flows that overload fewer people, so better primals after repair.
+    t = time.perf_counter()
+    price = np.zeros(arr.num_volunteers, dtype=np.float64)
+    theta = STEP_START
+    last = flow
+    for _ in range(LAGRANGE_ROUNDS):
+        excess = (last.used_minutes - arr.v_budget).astype(np.float64)
+        step_dir = np.where((price > 0) | (excess > 0), excess, 0.0)
+        norm = float(step_dir @ step_dir)
+        if norm == 0.0 or _gap(best_obj, bound) <= STOP_GAP:
+            break
+        target = max(best_obj - (last.bound + const), 1)
+        price = np.maximum(0.0, price + theta * target / norm * step_dir)
+        previous = last.bound
+        last = search.flow(np.rint(price * PRICE_SCALE).astype(np.int64), resolve=False)
+        if last.bound < previous:  # overshot: shorter steps
+            theta /= 2.0
+        bound = max(bound, last.bound + const)
+        chosen, obj = search.primal(last, best_obj)
+        if obj < best_obj:
+            best_obj = obj
+            best_v, best_n = search.cands.v[chosen], search.cands.n[chosen]
+    cands = search.cands
+    best = search.mask(best_v, best_n)
+    timings["lagrange"] = time.perf_counter() - t
+
+    proven = False
+    improvement = 0
+    polished = False
+    no_pruned = int(cands.pruned_count.sum()) == 0
+    if polish and _gap(best_obj, bound) > 0:
+        t = time.perf_counter()
+        wall = max(0.5, time_limit_s - (time.perf_counter() - started))
+        out = polish_neighbourhood(arr, cands, best, wall_time=wall)
+        polished = True
+        if out.improved:
+            obj = volunteer_objective(arr, cands, out.chosen)
+            if obj < best_obj:
+                improvement = best_obj - obj
+                best, best_obj = out.chosen, obj
+        if out.whole and no_pruned:  # CP-SAT saw the whole problem: its bound is global
+            if out.proven_optimal:
+                proven = True
+                bound = max(bound, best_obj)
+            elif out.bound is not None:
+                bound = max(bound, out.bound)
+        timings["polish"] = time.perf_counter() - t
+    if best_obj == bound:
+        proven = True
+    return VolunteerSolution(cands, best, best_obj, bound, proven, polished, improvement, timings)
+
+
+def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) -> Result:
+    """Match every open need, resource requirement and enterprise request at once."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    arr = build_arrays(problem)
+    index = build_index(arr)
+    pool = build_pool(arr, k=problem.candidates_per_need, index=index)
+    timings["candidates"] = time.perf_counter() - t
+    vs = solve_volunteers(arr, pool, polish=polish, time_limit_s=time_limit_s, started=started)
+    timings |= vs.timings
+    t = time.perf_counter()
+    res_plan = allocate_resources(problem)
+    helper_plan = assign_helpers(problem)
+    timings["resources_helpers"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    assignments = _assignments(arr, vs.cands, vs.chosen)
+    allocations = _allocations(problem, res_plan)
+    helpers = _helper_assignments(problem, helper_plan)
+    evaluation = evaluate(
+        problem,
+        [(a.need_id, a.volunteer_id) for a in assignments],
+        [(a.need_id, a.resource_id, a.quantity) for a in allocations],
+        [(h.task_id, h.volunteer_id) for h in helpers],
+        arrays=arr,
+    )
+    terms = dict(evaluation.terms)
+    volunteer_part = sum(terms[k] for k in model_terms_volunteers())
+    # Resources and helpers come from exact flows: their optimum is their bound.
+    bound = vs.bound + (evaluation.objective - volunteer_part)
+    unmatched = _unmatched_needs(arr, pool, vs.cands, vs.chosen, res_plan, index)
+    unmatched_tasks = _unmatched_tasks(problem, helpers)
+    timings["explain"] = time.perf_counter() - t
+    objective = evaluation.objective
+    gap = _gap(objective, bound)
+    return Result(
+        assignments=assignments,
+        resource_allocations=allocations,
+        helper_assignments=helpers,
+        unmatched_needs=unmatched,
+        unmatched_tasks=unmatched_tasks,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        optimal=vs.proven_optimal or objective == bound,
+        seconds=time.perf_counter() - started,
+        stats=Stats(
+            seats_filled=evaluation.seats_filled,
+            seats_total=evaluation.seats_total,
+            urgent_coverage=evaluation.urgent_coverage,
+            candidate_pairs=len(vs.cands),
+            pruned_pairs=int(vs.cands.pruned_count.sum()),
+            polished=vs.polished,
+            polish_improvement=vs.polish_improvement,
+        ),
+        terms=evaluation.terms,
+        timings=tuple(timings.items()),
+        violations=evaluation.violations,
+    )
+
+
+def model_terms_volunteers() -> tuple[str, ...]:
+    return ("unserved", "travel", "home_community", "continuity", "commando", "fairness")
+
+
+def _assignments(
+    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]
+) -> tuple[Assignment, ...]:
+    v = np.concatenate([cands.v[chosen], arr.pinned_v])
+    n = np.concatenate([cands.n[chosen], arr.pinned_n])
+    pinned = np.concatenate([np.zeros(int(chosen.sum()), bool), np.ones(len(arr.pinned_v), bool)])
+    facts = pair_facts(arr, v, n)
+    load = np.bincount(v, minlength=arr.num_volunteers)
+    used = np.bincount(v, weights=arr.n_duration[n], minlength=arr.num_volunteers).astype(int)
+    order = np.lexsort((arr.v_ids[v], arr.n_ids[n]))
+    out = []
+    for i in order.tolist():
+        vi, ni = int(v[i]), int(n[i])
+        out.append(
+            Assignment(
+                need_id=int(arr.n_ids[ni]),
+                volunteer_id=int(arr.v_ids[vi]),
+                cost=int(facts.cost[i]),
+                distance_km=float(facts.distance_km[i]),
+                travel_minutes=float(facts.travel_min[i]),
+                pinned=bool(pinned[i]),
+                explanation=explain_assignment(
+                    arr,
+                    vi,
+                    ni,
+                    distance_km=float(facts.distance_km[i]),
+                    travel_min=float(facts.travel_min[i]),
+                    continuing=bool(facts.continuing[i]),
+                    load=int(load[vi]),
+                    used_minutes=int(used[vi]),
+                    pinned=bool(pinned[i]),
+                ),
+            )
+        )
+    return tuple(out)
+
+
+def _allocations(problem: Problem, plan: ResourcePlan) -> tuple[ResourceAllocation, ...]:
+    out = []
+    needs = problem.needs
+    for i in np.flatnonzero(plan.quantity > 0).tolist():
+        req, res_idx = int(plan.pairs.req[i]), int(plan.pairs.res[i])
+        need = needs[int(plan.reqs.need_pos[req])]
+        res = problem.resources[res_idx]
+        qty = int(plan.quantity[i])
+        out.append(
+            ResourceAllocation(
+                need_id=need.id,
+                resource_id=res.id,
+                kind=res.kind,
+                quantity=qty,
+                cost=int(plan.pairs.unit_cost[i]) * qty,
+                explanation=explain_resource(need, res, float(plan.pairs.distance_km[i])),
+            )
+        )
+    return tuple(sorted(out, key=lambda a: (a.need_id, a.resource_id)))
+
+
+def _helper_assignments(problem: Problem, plan: HelperPlan) -> tuple[HelperAssignment, ...]:
+    tasks, vols = problem.enterprise_tasks, problem.volunteers
+    vol_index = {v.id: i for i, v in enumerate(vols)}
+    task_index = {t.id: i for i, t in enumerate(tasks)}
+    pairs = [
+        (int(t), int(v), False)
+        for t, v in zip(plan.pairs.task[plan.chosen], plan.pairs.vol[plan.chosen], strict=True)
+    ]
+    pairs += [(task_index[t], vol_index[v], True) for t, v in sorted(problem.pinned_helpers)]
+    added: dict[int, int] = {}
+    for _, v, _ in pairs:
+        added[v] = added.get(v, 0) + 1
+    out = []
+    for ti, vi, pinned in pairs:
+        task, vol = tasks[ti], vols[vi]
+        dist = float(travel.haversine_km(task.lat, task.lon, vol.lat, vol.lon))
+        out.append(
+            HelperAssignment(
+                task_id=task.id,
+                volunteer_id=vol.id,
+                cost=int(model.helper_pair_cost(dist, problem.weights)),
+                pinned=pinned,
+                explanation=explain_helper(task, vol, dist, vol.open_requests + added[vi]),
+            )
+        )
+    return tuple(sorted(out, key=lambda h: (h.task_id, h.volunteer_id)))
+
+
+def _unmatched_needs(
+    arr: ProblemArrays,
+    pool: CandidatePool,
+    cands: Candidates,
+    chosen: NDArray[np.bool_],
+    res_plan: ResourcePlan,
+    index: object,
+) -> tuple[UnmatchedNeed, ...]:
+    problem = arr.problem
+    filled = np.bincount(cands.n[chosen], minlength=arr.num_needs)
+    open_seats = arr.n_open - filled
+    dur = arr.n_duration[cands.n]
+    free = arr.v_budget - np.bincount(
+        cands.v[chosen], weights=dur[chosen], minlength=arr.num_volunteers
+    ).astype(np.int64)
+    no_cands = np.flatnonzero((open_seats > 0) & (pool.feasible_count == 0))
+    rows = funnel_rows(diagnose(arr, no_cands, index), arr.skill_names) if no_cands.size else {}
+
+    shortfalls: dict[int, list[tuple[str, int, Reason]]] = {}
+    res_by_kind: dict[str, list] = {}
+    for r in problem.resources:
+        res_by_kind.setdefault(r.kind, []).append(r)
+    for i in np.flatnonzero(res_plan.shortfall > 0).tolist():
+        need_pos = int(res_plan.reqs.need_pos[i])
+        need = problem.needs[need_pos]
+        kind = res_plan.reqs.kind[i]
+        in_reach = [
+            r
+            for r in res_by_kind.get(kind, [])
+            if r.quantity > 0
+            and float(travel.haversine_km(need.lat, need.lon, r.lat, r.lon))
+            <= travel.RESOURCE_REACH_KM
+        ]
+        missing = int(res_plan.shortfall[i])
+        reason = explain_resource_shortfall(problem, need, kind, missing, in_reach)
+        shortfalls.setdefault(need_pos, []).append((kind, missing, reason))
+
+    out = []
+    for n in sorted(set(np.flatnonzero(open_seats > 0).tolist()) | set(shortfalls)):
+        reasons: tuple[Reason, ...] = ()
+        if open_seats[n] > 0:
+            counts, missing = rows.get(n, (None, []))
+            reasons = explain_open_seats(
+                arr,
+                n,
+                int(open_seats[n]),
+                cands,
+                int(pool.feasible_count[n]),
+                chosen,
+                free,
+                counts,
+                missing,
+            )
+        short = shortfalls.get(n, [])
+        out.append(
+            UnmatchedNeed(
+                need_id=int(arr.n_ids[n]),
+                open_seats=int(max(open_seats[n], 0)),
+                missing_resources=tuple((kind, qty) for kind, qty, _ in short),
+                reasons=reasons + tuple(r for _, _, r in short),
+            )
+        )
+    return tuple(out)
+
+
+def _unmatched_tasks(
+    problem: Problem, helpers: tuple[HelperAssignment, ...]
+) -> tuple[UnmatchedTask, ...]:
+    served = {h.task_id for h in helpers}
+    return tuple(
+        UnmatchedTask(task.id, explain_unserved_task(task, problem))
+        for task in problem.enterprise_tasks
+        if task.id not in served
+    )
+
+
+def rank_candidates(problem: Problem, need_id: int, limit: int = 10) -> tuple[RankedCandidate, ...]:
+    """Best volunteers for one urgent need right now, without waiting for a batch.
+
+    Scored like the batch: pair cost plus the fairness cost of one more assignment on top of
+    what each person already holds (their pinned assignments)."""
+    arr = build_arrays(problem)
+    if need_id not in arr.need_index:
+        raise KeyError(f"unknown need {need_id}")
+    n = arr.need_index[need_id]
+    pool = build_pool(arr, k=max(1, limit), needs=np.array([n], dtype=np.int64))
+    lo, hi = pool.ptr[n], pool.ptr[n + 1]
+    v = pool.v[lo:hi]
+    score = pool.cost[lo:hi] + model.fairness_marginal(arr.v_pinned_load[v] + 1, problem.weights)
+    order = np.lexsort((arr.v_ids[v], score))[:limit]
+    v = v[order]
+    facts = pair_facts(arr, v, np.full(len(v), n, dtype=np.int64))
+    used = np.bincount(
+        arr.pinned_v, weights=arr.n_duration[arr.pinned_n], minlength=arr.num_volunteers
+    ).astype(int)
+    out = []
+    for j, vi in enumerate(v.tolist()):
+        out.append(
+            RankedCandidate(
+                volunteer_id=int(arr.v_ids[vi]),
+                cost=int(score[order[j]]),
+                distance_km=float(facts.distance_km[j]),
+                travel_minutes=float(facts.travel_min[j]),
+                explanation=explain_assignment(
+                    arr,
+                    vi,
+                    n,
+                    distance_km=float(facts.distance_km[j]),
+                    travel_min=float(facts.travel_min[j]),
+                    continuing=bool(facts.continuing[j]),
+                    load=int(arr.v_pinned_load[vi]) + 1,
+                    used_minutes=int(used[vi] + arr.n_duration[n]),
+                    pinned=False,
+                ),
+            )
+        )
+    return tuple(out)
