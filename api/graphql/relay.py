@@ -429,11 +429,13 @@ async def paginate(
     page: PageArgs,
     build: Callable[[Sequence[sa.Row[Any]]], list[Any]],
     count_from: Any | None = None,
+    base: Any | None = None,
 ) -> Connection[Any]:
     """One keyset-paginated page: `SELECT columns FROM select_from WHERE filters AND keyset
     ORDER BY keys LIMIT n + 1`; `build` turns the rows into GraphQL objects.
 
     `count_from` is what `totalCount` counts over with the same filters (default: select_from).
+    `base` is that statement already built (`page_statement`) without WHERE and LIMIT.
     """
     size, backward = page.checked()
     cursor = page.before if backward else page.after
@@ -441,15 +443,9 @@ async def paginate(
     if cursor is not None:
         where.append(_keyset_condition(ordering, _decode_cursor(cursor, ordering), not backward))
     key_labels = [f"_k{i}" for i in range(len(ordering.keys))]
-    stmt = (
-        sa.select(
-            *columns, *(k.expr.label(lbl) for k, lbl in zip(ordering.keys, key_labels, strict=True))
-        )
-        .select_from(select_from)
-        .where(*where)
-        .order_by(*_order_by(ordering, backward))
-        .limit(size + 1)
-    )
+    if base is None:
+        base = page_statement(columns, select_from, ordering, backward)
+    stmt = base.where(*where).limit(size + 1) if where else base.limit(size + 1)
     db = info.context.db
     if size:
         async with db.session() as session:
@@ -473,17 +469,29 @@ async def paginate(
         start_cursor=cursor_at(0) if keys else None,
         end_cursor=cursor_at(len(keys) - 1) if keys else None,
     )
-    count_stmt = (
-        sa.select(sa.func.count())
-        .select_from(count_from if count_from is not None else select_from)
-        .where(*filters)
-    )
 
     async def count() -> int:
+        count_stmt = (
+            sa.select(sa.func.count())
+            .select_from(count_from if count_from is not None else select_from)
+            .where(*filters)
+        )
         async with db.session() as session:
             return int((await session.execute(count_stmt)).scalar_one())
 
     return connection(nodes, page_info, cursor_at, count)
+
+
+def page_statement(
+    columns: Sequence[Any], select_from: Any, ordering: Ordering, backward: bool
+) -> Any:
+    """`SELECT columns, sort keys FROM select_from ORDER BY …` (WHERE and LIMIT come later)."""
+    labelled = (k.expr.label(f"_k{i}") for i, k in enumerate(ordering.keys))
+    return (
+        sa.select(*columns, *labelled)
+        .select_from(select_from)
+        .order_by(*_order_by(ordering, backward))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -950,12 +958,46 @@ async def select_page(
     """A keyset page of `type_cls` reading only the columns the query selects, with the to-one
     relations listed in `type_cls.__joins__` (relation -> (type, fk column)) that the query
     selects LEFT JOINed into the same statement: one statement for the page and its parents."""
-    selection = node_selection(info)
+    tree = field_selection(info)
+    _, backward = page.checked()
+    plan_key = (type_cls, id(tree), ordering.name, *(id(k.expr) for k in ordering.keys), backward)
+    hit = _PAGE_PLANS.get(plan_key)
+    if hit is not None and hit[0] is tree:
+        base, build, select_from, model = hit[1]
+    else:
+        base, build, select_from, model = _page_plan(
+            type_cls, node_selection(info), ordering, backward
+        )
+        if len(_PAGE_PLANS) > 1024:
+            _PAGE_PLANS.clear()
+        _PAGE_PLANS[plan_key] = (tree, (base, build, select_from, model))
+    return await paginate(
+        info,
+        columns=(),
+        select_from=select_from,
+        filters=filters,
+        ordering=ordering,
+        page=page,
+        build=build,
+        count_from=model,
+        base=base,
+    )
+
+
+# Statement and row builder of a page, per row type, selection (its document's parsed field),
+# ordering and direction: built once, reused by every request with the same query text.
+_PAGE_PLANS: dict[tuple[Any, ...], tuple[Any, tuple[Any, Any, Any, Any]]] = {}
+
+
+def _page_plan(
+    type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
+) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
     model = type_cls.__model__
+    table = model.__table__  # type: ignore[attr-defined]
     names = columns_for(type_cls, selection) if selection else None
     base_cols = table_columns(model, names)
     columns: list[Any] = list(base_cols)
-    select_from: Any = model.__table__  # type: ignore[attr-defined]
+    select_from: Any = table
     parts: list[tuple[str, type[RowType], list[str], int, int, int]] = []
     joins: Mapping[str, tuple[type[RowType], str]] = getattr(type_cls, "__joins__", {})
     py_to_gql = {v: k for k, v in _graphql_to_python(type_cls).items()}
@@ -968,10 +1010,7 @@ async def select_page(
         target_names = columns_for(target, sub) or list(_column_names(target_model))
         start = len(columns)
         columns.extend(alias.c[c].label(f"{relation}__{c}") for c in target_names)
-        select_from = select_from.outerjoin(
-            alias,
-            alias.c[target.__pk__] == model.__table__.c[fk],  # type: ignore[attr-defined]
-        )
+        select_from = select_from.outerjoin(alias, alias.c[target.__pk__] == table.c[fk])
         tpk_index = target_names.index(target.__pk__)
         parts.append((relation, target, target_names, start, start + len(target_names), tpk_index))
     base_names = [c.key for c in base_cols]
@@ -998,16 +1037,8 @@ async def select_page(
             out.append(obj)
         return out
 
-    return await paginate(
-        info,
-        columns=columns,
-        select_from=select_from,
-        filters=filters,
-        ordering=ordering,
-        page=page,
-        build=build,
-        count_from=model,
-    )
+    base = page_statement(columns, select_from, ordering, backward)
+    return base, build, select_from, model
 
 
 # --------------------------------------------------------------------------------------------

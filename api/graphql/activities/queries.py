@@ -95,11 +95,9 @@ class VolunteerOpportunity:
     )
     latitude: float = strawberry.field(description="Where (latitude).")
     longitude: float = strawberry.field(description="Where (longitude).")
+    title: str = strawberry.field(description="Title of the need or activity.")
     _pk: strawberry.Private[int]
-
-    @strawberry.field(description="Title of the need or activity.")
-    async def title(self, info: Info) -> str:
-        return (await self._target(info)).title
+    _community_id: strawberry.Private[int]
 
     @strawberry.field(description="Skills it wants.")
     async def skills(self, info: Info) -> list[SkillT]:
@@ -123,7 +121,7 @@ class VolunteerOpportunity:
     async def community(self, info: Info) -> CommunityT:
         from api.graphql.areas.types import Community
 
-        return await load_one(info, Community, (await self._target(info)).community_id)
+        return await load_one(info, Community, self._community_id)
 
     @strawberry.field(description="The activity, if it is one.")
     async def activity(self, info: Info) -> Activity | None:
@@ -218,19 +216,15 @@ def _bbox(lat: Any, lon: Any, near: NearInput) -> list[Any]:
 def _candidates(
     near: NearInput | None, skills: list[str] | None, at: datetime | None, now: datetime
 ) -> Any:
+    """Open needs and planned activities (UNION ALL) with their places left and, with `near`,
+    squared distance; `opportunities_page` filters on both over this subquery, so each is
+    computed once per candidate."""
     n, act = m.Need, m.Activity
-    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES), _places_left_need() > 0]
-    act_where: list[Any] = [
-        act.status == ActivityStatus.PLANNED,
-        act.ends_at > now,
-        _places_left_activity() > 0,
-    ]
+    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES)]
+    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.ends_at > now]
     if near is not None:
         need_where += _bbox(n.latitude, n.longitude, near)
         act_where += _bbox(act.latitude, act.longitude, near)
-        r2 = near.radius_km**2
-        need_where.append(_distance_sq(n.latitude, n.longitude, near) <= r2)
-        act_where.append(_distance_sq(act.latitude, act.longitude, near) <= r2)
     if skills is not None:
         need_where.append(_skills_fit(m.NeedSkill, m.NeedSkill.need_id, n.id, skills))
         act_where.append(_skills_fit(m.ActivitySkill, m.ActivitySkill.activity_id, act.id, skills))
@@ -241,27 +235,42 @@ def _candidates(
         ]
         act_where += [act.starts_at <= at, act.ends_at >= at]
     no_deadline = sa.literal(_NO_DEADLINE, UTCDateTime())
+    need_d2 = _distance_sq(n.latitude, n.longitude, near) if near else sa.literal(0.0)
+    act_d2 = _distance_sq(act.latitude, act.longitude, near) if near else sa.literal(0.0)
     needs = sa.select(
         sa.literal(0).label("k"),
         n.id.label("oid"),
         (n.id * 2).label("uid"),
+        n.title.label("title"),
+        n.community_id.label("community_id"),
         n.latitude.label("lat"),
         n.longitude.label("lon"),
         n.urgency.label("urgency"),
         sa.func.coalesce(n.resolve_by, n.window_end, no_deadline).label("deadline"),
         _places_left_need().label("places"),
+        need_d2.label("d2"),
     ).where(*need_where)
     activities = sa.select(
         sa.literal(1).label("k"),
         act.id.label("oid"),
         (act.id * 2 + 1).label("uid"),
+        act.title.label("title"),
+        act.community_id.label("community_id"),
         act.latitude.label("lat"),
         act.longitude.label("lon"),
         sa.literal(2).label("urgency"),
         act.starts_at.label("deadline"),
         _places_left_activity().label("places"),
+        act_d2.label("d2"),
     ).where(*act_where)
     return sa.union_all(needs, activities).subquery("opportunity")
+
+
+# What a page of opportunities reads from the candidates: enough for the plain fields.
+_COLUMNS = (
+    *("k", "oid", "uid", "title", "community_id"),
+    *("lat", "lon", "urgency", "deadline", "places"),
+)
 
 
 def _ring(d2: Any, radius_km: float) -> Any:
@@ -285,8 +294,10 @@ async def opportunities_page(
     sub = _candidates(near, skills, as_utc(available_at), now)
     c = sub.c
     keys: list[SortKey] = []
+    filters: list[Any] = [c.places > 0]
     if near is not None:
-        keys.append(SortKey(_ring(_distance_sq(c.lat, c.lon, near), near.radius_km), "int"))
+        filters.append(c.d2 <= near.radius_km**2)
+        keys.append(SortKey(_ring(c.d2, near.radius_km), "int"))
     keys += [SortKey(-c.urgency, "int"), SortKey(c.deadline, "dt")]
     name = "NEAR" if near is None else f"NEAR:{near.latitude:.5f},{near.longitude:.5f}"
     order = Ordering(name, tuple(keys), c.uid)
@@ -310,16 +321,18 @@ async def opportunities_page(
                     deadline=deadline,
                     latitude=r.lat,
                     longitude=r.lon,
+                    title=r.title,
                     _pk=r.oid,
+                    _community_id=r.community_id,
                 )
             )
         return out
 
     return await paginate(
         info,
-        columns=[c.k, c.oid, c.uid, c.lat, c.lon, c.urgency, c.deadline, c.places],
+        columns=[getattr(c, name) for name in _COLUMNS],
         select_from=sub,
-        filters=[],
+        filters=filters,
         ordering=order,
         page=page,
         build=build,

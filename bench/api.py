@@ -1,0 +1,744 @@
+"""Benchmark of the GraphQL read API over the reference county, beside a hand-written floor.
+
+    python bench/api.py                     # SQLite in a temporary folder, loaded once
+    python bench/api.py --database-url postgresql://postgres@127.0.0.1:5432/luling_bench
+    python bench/api.py --json              # the same figures as one JSON document
+
+1. In-process comparison (the target): a 20-item page of needs with 12 fields and a nested
+   community, executed with `schema.execute` in this process, against the floor — the same page
+   fetched by one hand-written SQL query through the same async engine (session, driver) and
+   encoded to JSON. Timings interleave the variants (so all see the same machine load); the
+   ratio of wall-clock medians is the figure the target (<= 10x) is about; CPU time (all
+   threads of the process) and minimums are printed too, being less sensitive to other load.
+   For reference: the floor on a plain blocking driver connection (no async engine, no
+   session), and the same page with Strawberry's own executor (no fast path).
+2. Over HTTP: the API is served by uvicorn in a subprocess on 127.0.0.1 (a free port); a second
+   process fires a fixed mix of typical queries over loopback with httpx (keep-alive, a few
+   concurrent requests, a bounded count and time per query) and reports requests per second
+   and p50/p99 latency per query. Each query's floor (its hand-written SQL + JSON encoding,
+   in-process) is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+SECRET = "luling-bench-secret-0123456789abcdef"
+OPEN = ("reported", "accepted", "dispatched", "arrived")
+
+NEEDS_PAGE = """query NeedsPage($first: Int!) { needs(first: $first) { nodes {
+  id title status tier category source urgency reportedAt resolveBy overdue address headcount
+  community { id name township } } } }"""
+
+OVERDUE_PAGE = """query Overdue { needs(first: 20, filter: {overdue: true},
+  orderBy: {field: RESOLVE_BY, direction: ASC}) { totalCount nodes {
+  id title tier status resolveBy grid { code } community { name } } } }"""
+
+OPPORTUNITIES = """query Near($lat: Float!, $lon: Float!) { volunteerOpportunities(
+  near: {latitude: $lat, longitude: $lon, radiusKm: 5}, first: 20) { nodes {
+  id kind title distanceKm placesLeft urgency deadline } } }"""
+
+COMMUNITIES = """query Communities { communities(first: 50) { nodes {
+  id name kind township population } } }"""
+
+COUNTY_STATS = """query Stats { countyStats { pairedUnits partyMembers urbanGrids ruralGrids
+  serviceStations enterpriseHelpers volunteerTeams enterpriseRequests } }"""
+
+NEED_DETAIL = """query Need($id: ID!) { need(id: $id) { id title status tier overdue
+  events { action toStatus at } skills { code name } community { name } } }"""
+
+
+def gid(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC).isoformat()
+
+
+def naive_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------------------------------
+# Floors: one hand-written SQL query per page, encoded to the same JSON shape
+
+
+FLOOR_NEEDS = sa.text(
+    """SELECT n.id, n.title, n.status, n.tier, n.category, n.source, n.urgency, n.reported_at,
+       n.resolve_by, n.arrive_by, n.arrived_at, n.address, n.headcount,
+       c.id AS cid, c.name AS cname, c.township
+    FROM need n JOIN community c ON c.id = n.community_id
+    ORDER BY n.reported_at DESC, n.id DESC LIMIT 20"""
+)
+
+
+def _overdue(r: Any, now: datetime) -> bool:
+    if r.status not in OPEN:
+        return False
+    resolve_by = _naive(r.resolve_by)
+    arrive_by = _naive(r.arrive_by)
+    if resolve_by is not None and now > resolve_by:
+        return True
+    return r.arrived_at is None and arrive_by is not None and now > arrive_by
+
+
+def _naive(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+async def floor_needs(conn: Any, _: dict[str, Any]) -> str:
+    rows = (await conn.execute(FLOOR_NEEDS)).all()
+    now = naive_now()
+    nodes = [
+        {
+            "id": gid("Need", r.id),
+            "title": r.title,
+            "status": r.status.upper(),
+            "tier": r.tier.upper(),
+            "category": r.category.upper(),
+            "source": r.source.upper(),
+            "urgency": r.urgency,
+            "reportedAt": iso(r.reported_at),
+            "resolveBy": iso(r.resolve_by),
+            "overdue": _overdue(r, now),
+            "address": r.address,
+            "headcount": r.headcount,
+            "community": {"id": gid("Community", r.cid), "name": r.cname, "township": r.township},
+        }
+        for r in rows
+    ]
+    return json.dumps({"data": {"needs": {"nodes": nodes}}}, ensure_ascii=False)
+
+
+FLOOR_OVERDUE = sa.text(
+    """SELECT n.id, n.title, n.tier, n.status, n.resolve_by, g.code AS gcode, c.name AS cname,
+       (SELECT count(*) FROM need m WHERE m.status IN ('reported','accepted','dispatched','arrived')
+          AND ((m.resolve_by IS NOT NULL AND m.resolve_by < :now)
+               OR (m.arrived_at IS NULL AND m.arrive_by IS NOT NULL AND m.arrive_by < :now)))
+         AS total
+    FROM need n JOIN community c ON c.id = n.community_id LEFT JOIN grid g ON g.id = n.grid_id
+    WHERE n.status IN ('reported','accepted','dispatched','arrived')
+      AND ((n.resolve_by IS NOT NULL AND n.resolve_by < :now)
+           OR (n.arrived_at IS NULL AND n.arrive_by IS NOT NULL AND n.arrive_by < :now))
+    ORDER BY coalesce(n.resolve_by, :far) ASC, n.id ASC LIMIT 20"""
+)
+
+
+async def floor_overdue(conn: Any, _: dict[str, Any]) -> str:
+    params = {"now": naive_now(), "far": datetime(9999, 12, 31)}
+    rows = (await conn.execute(FLOOR_OVERDUE, params)).all()
+    nodes = [
+        {
+            "id": gid("Need", r.id),
+            "title": r.title,
+            "tier": r.tier.upper(),
+            "status": r.status.upper(),
+            "resolveBy": iso(r.resolve_by),
+            "grid": {"code": r.gcode} if r.gcode else None,
+            "community": {"name": r.cname},
+        }
+        for r in rows
+    ]
+    total = rows[0].total if rows else 0
+    return json.dumps({"data": {"needs": {"totalCount": total, "nodes": nodes}}})
+
+
+def _d2(lat: str, lon: str, plat: float, plon: float) -> str:
+    import math
+
+    kx = 111.320 * math.cos(math.radians(plat))
+    dx, dy = f"(({lon} - {plon}) * {kx})", f"(({lat} - {plat}) * 110.574)"
+    return f"{dx} * {dx} + {dy} * {dy}"
+
+
+def floor_opportunities_sql(lat: float, lon: float, radius: float = 5.0) -> Any:
+    import math
+
+    dlat = radius / 110.574
+    dlon = radius / (111.320 * math.cos(math.radians(lat)))
+    box = f"BETWEEN {lat - dlat} AND {lat + dlat} AND {{lon}} BETWEEN {lon - dlon} AND {lon + dlon}"
+    need_places = """n.headcount
+        - (SELECT count(*) FROM need_assignment a WHERE a.need_id = n.id AND a.active
+             AND a.person_id IS NOT NULL)
+        - (SELECT count(*) FROM sign_up s WHERE s.need_id = n.id
+             AND s.status IN ('signed_up','checked_in','checked_out')
+             AND NOT EXISTS (SELECT 1 FROM need_assignment a WHERE a.need_id = s.need_id
+                             AND a.person_id = s.person_id AND a.active))"""
+    act_places = """x.capacity - (SELECT count(*) FROM sign_up s WHERE s.activity_id = x.id
+             AND s.status IN ('signed_up','checked_in','checked_out'))"""
+    return sa.text(
+        f"""SELECT * FROM (
+          SELECT 0 AS k, n.id AS oid, n.title, n.latitude AS lat, n.longitude AS lon,
+                 n.urgency, coalesce(n.resolve_by, n.window_end) AS deadline,
+                 {need_places} AS places, {_d2("n.latitude", "n.longitude", lat, lon)} AS d2
+          FROM need n
+          WHERE n.status IN ('reported','accepted','dispatched','arrived')
+            AND n.latitude {box.format(lon="n.longitude")}
+          UNION ALL
+          SELECT 1, x.id, x.title, x.latitude, x.longitude, 2, x.starts_at, {act_places},
+                 {_d2("x.latitude", "x.longitude", lat, lon)}
+          FROM activity x
+          WHERE x.status = 'planned' AND x.ends_at > :now
+            AND x.latitude {box.format(lon="x.longitude")}
+        ) o WHERE o.places > 0 AND o.d2 <= {radius * radius}
+        ORDER BY o.d2, o.urgency DESC, o.deadline LIMIT 20"""
+    )
+
+
+async def floor_opportunities(conn: Any, v: dict[str, Any]) -> str:
+    from schema.geo import haversine_m
+
+    rows = await conn.execute(floor_opportunities_sql(v["lat"], v["lon"]), {"now": naive_now()})
+    nodes = [
+        {
+            "id": gid("Need" if r.k == 0 else "Activity", r.oid),
+            "kind": "NEED" if r.k == 0 else "ACTIVITY",
+            "title": r.title,
+            "distanceKm": round(haversine_m(v["lat"], v["lon"], r.lat, r.lon) / 1000, 3),
+            "placesLeft": r.places,
+            "urgency": r.urgency,
+            "deadline": iso(r.deadline),
+        }
+        for r in rows.all()
+    ]
+    return json.dumps({"data": {"volunteerOpportunities": {"nodes": nodes}}}, ensure_ascii=False)
+
+
+FLOOR_COMMUNITIES = sa.text(
+    "SELECT id, name, kind, township, population FROM community ORDER BY name, id LIMIT 50"
+)
+
+
+async def floor_communities(conn: Any, _: dict[str, Any]) -> str:
+    rows = (await conn.execute(FLOOR_COMMUNITIES)).all()
+    nodes = [
+        {
+            "id": gid("Community", r.id),
+            "name": r.name,
+            "kind": r.kind.upper(),
+            "township": r.township,
+            "population": r.population,
+        }
+        for r in rows
+    ]
+    return json.dumps({"data": {"communities": {"nodes": nodes}}}, ensure_ascii=False)
+
+
+FLOOR_STATS = sa.text(
+    """SELECT (SELECT count(*) FROM paired_unit) AS paired_units,
+       (SELECT count(*) FROM person WHERE kind = 'party_member') AS party_members,
+       (SELECT count(*) FROM grid WHERE kind = 'urban') AS urban_grids,
+       (SELECT count(*) FROM grid WHERE kind = 'rural') AS rural_grids,
+       (SELECT count(*) FROM venue WHERE kind = 'service_station') AS service_stations,
+       (SELECT count(*) FROM person WHERE kind = 'enterprise_helper') AS enterprise_helpers,
+       (SELECT count(*) FROM team WHERE kind IN
+          ('new_business','ant_action','food_safety','live_streaming')) AS volunteer_teams,
+       (SELECT count(*) FROM enterprise_request) AS enterprise_requests"""
+)
+
+
+async def floor_stats(conn: Any, _: dict[str, Any]) -> str:
+    r = (await conn.execute(FLOOR_STATS)).one()
+    keys = [
+        "pairedUnits",
+        "partyMembers",
+        "urbanGrids",
+        "ruralGrids",
+        "serviceStations",
+        "enterpriseHelpers",
+        "volunteerTeams",
+        "enterpriseRequests",
+    ]
+    return json.dumps({"data": {"countyStats": dict(zip(keys, r, strict=True))}})
+
+
+FLOOR_NEED = sa.text(
+    """SELECT n.id, n.title, n.status, n.tier, n.resolve_by, n.arrive_by, n.arrived_at,
+       c.name AS cname, 'e' AS part, e.action AS a, e.to_status AS b, e.at AS at, e.id AS o
+    FROM need n JOIN community c ON c.id = n.community_id
+    JOIN need_event e ON e.need_id = n.id WHERE n.id = :id
+    UNION ALL
+    SELECT n.id, n.title, n.status, n.tier, n.resolve_by, n.arrive_by, n.arrived_at,
+       c.name, 's', k.code, k.name, NULL, k.id
+    FROM need n JOIN community c ON c.id = n.community_id
+    JOIN need_skill ns ON ns.need_id = n.id JOIN skill k ON k.id = ns.skill_id WHERE n.id = :id
+    ORDER BY part, at, o"""
+)
+
+
+async def floor_need(conn: Any, v: dict[str, Any]) -> str:
+    rows = (await conn.execute(FLOOR_NEED, {"id": v["pk"]})).all()
+    r = rows[0]
+    need = {
+        "id": gid("Need", r.id),
+        "title": r.title,
+        "status": r.status.upper(),
+        "tier": r.tier.upper(),
+        "overdue": _overdue(r, naive_now()),
+        "events": [
+            {"action": x.a.upper(), "toStatus": x.b.upper(), "at": iso(x.at)}
+            for x in rows
+            if x.part == "e"
+        ],
+        "skills": [{"code": x.a, "name": x.b} for x in rows if x.part == "s"],
+        "community": {"name": r.cname},
+    }
+    return json.dumps({"data": {"need": need}}, ensure_ascii=False)
+
+
+@dataclass
+class Case:
+    name: str
+    query: str
+    variables: dict[str, Any]
+    floor: Callable[[Any, dict[str, Any]], Awaitable[str]]
+    auth: bool = True
+
+
+# ------------------------------------------------------------------------------------------
+# Set-up: database with the reference county, a coordinator, the mix
+
+
+def prepare_database(url: str | None, work: Path) -> str:
+    from schema.db import make_engine
+    from schema.migrate import upgrade
+    from schema.models import Community
+
+    if url is None:
+        url = f"sqlite:///{work / 'bench.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            empty = conn.execute(sa.select(sa.func.count()).select_from(Community)).scalar() == 0
+        if empty:
+            from seed.load import load_reference
+
+            start = time.perf_counter()
+            load_reference(engine, reset=True, scale=1)
+            log(f"loaded the reference county in {time.perf_counter() - start:.1f} s")
+    finally:
+        engine.dispose()
+    return url
+
+
+def mix(url: str) -> list[Case]:
+    from schema.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        quantang = (
+            conn.execute(
+                sa.text("SELECT latitude, longitude FROM community WHERE name = '泉塘社区'")
+            ).first()
+            or conn.execute(sa.text("SELECT latitude, longitude FROM community")).first()
+        )
+        need_id = conn.execute(
+            sa.text(
+                "SELECT need_id FROM need_event GROUP BY need_id ORDER BY count(*) DESC, need_id"
+                " LIMIT 1"
+            )
+        ).scalar()
+    engine.dispose()
+    near = {"lat": quantang.latitude, "lon": quantang.longitude}
+    return [
+        Case("needs page (20, 12 fields + community)", NEEDS_PAGE, {"first": 20}, floor_needs),
+        Case("overdue needs by deadline", OVERDUE_PAGE, {}, floor_overdue),
+        Case("volunteer opportunities near", OPPORTUNITIES, near, floor_opportunities, False),
+        Case("communities page (50)", COMMUNITIES, {}, floor_communities, False),
+        Case("countyStats headline", COUNTY_STATS, {}, floor_stats, False),
+        Case(
+            "need with history",
+            NEED_DETAIL,
+            {"id": gid("Need", need_id), "pk": need_id},
+            floor_need,
+        ),
+    ]
+
+
+def coordinator_token(url: str) -> tuple[str, int]:
+    from api.auth.tokens import issue_token
+    from api.settings import Settings
+    from schema.accounts import Account
+    from schema.db import make_engine
+    from schema.enums import Role
+
+    engine = make_engine(url)
+    from sqlmodel import Session, select
+
+    with Session(engine) as s:
+        account = s.exec(select(Account).where(Account.role == Role.COORDINATOR)).first()
+        if account is None:
+            raise SystemExit("no coordinator account in the database (load the reference county)")
+        token = issue_token(account, Settings(secret_key=SECRET, DATABASE_URL=url))[0]
+        pk = account.id
+    engine.dispose()
+    assert pk is not None
+    return token, pk
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------
+# 1. In process
+
+
+async def in_process(url: str, account_id: int, cases: list[Case], rounds: int) -> dict[str, Any]:
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    from api.database import Database
+    from api.graphql.context import Context
+    from api.graphql.schema import build_schema
+    from api.settings import Settings
+    from schema.accounts import Account
+
+    settings = Settings(DATABASE_URL=url, secret_key=SECRET, log_level="WARNING")
+    db = Database(url)
+    schema = build_schema(settings)
+    plain = build_schema(settings)
+    plain.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    async with db.session() as s:
+        account = await s.get(Account, account_id)
+
+    def runner(the_schema: Any, case: Case) -> Callable[[], Awaitable[str]]:
+        variables = {k: v for k, v in case.variables.items() if k != "pk"}
+
+        async def run() -> str:
+            ctx = Context(request=None, response=None, db=db, settings=settings, account=account)  # type: ignore[arg-type]
+            result = await the_schema.execute(
+                case.query, variable_values=variables, context_value=ctx
+            )
+            if result.errors:
+                raise RuntimeError(f"{case.name}: {result.errors}")
+            return json.dumps({"data": result.data}, ensure_ascii=False)
+
+        return run
+
+    def floor_runner(case: Case) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            async with db.session() as session:
+                conn = await session.connection()
+                return await case.floor(conn, case.variables)
+
+        return run
+
+    async def timed(
+        fns: dict[str, Callable[[], Awaitable[str]]], n: int
+    ) -> dict[str, tuple[list[float], list[float]]]:
+        """Wall-clock and CPU (all threads of this process) seconds per call, interleaved."""
+        for fn in fns.values():  # warm up: caches, connections, compiled statements
+            for _ in range(20):
+                await fn()
+        out: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in fns}
+        for _ in range(n):
+            for key, fn in fns.items():
+                wall, cpu = out[key]
+                for _ in range(5):
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    await fn()
+                    cpu.append(time.process_time() - start_cpu)
+                    wall.append(time.perf_counter() - start)
+        return out
+
+    from schema.db import make_engine
+
+    sync_engine = make_engine(url)
+
+    class _Sync:  # runs the floor's statement on a plain (blocking) driver connection
+        def __init__(self, conn: Any) -> None:
+            self.conn = conn
+
+        async def execute(self, *args: Any, **kwargs: Any) -> Any:
+            return self.conn.execute(*args, **kwargs)
+
+    def sync_floor_runner(case: Case) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            with sync_engine.connect() as conn:
+                return await case.floor(_Sync(conn), case.variables)
+
+        return run
+
+    hot = cases[0]
+    samples = await timed(
+        {
+            "floor_sync_driver": sync_floor_runner(hot),
+            "floor": floor_runner(hot),
+            "graphql": runner(schema, hot),
+            "graphql_strawberry_executor": runner(plain, hot),
+        },
+        rounds,
+    )
+    figures = {k: summary(*v) for k, v in samples.items()}
+    floor = figures["floor"]
+
+    def ratio(key: str, stat: str) -> float:
+        return round(figures[key][stat] / floor[stat], 2)
+
+    floors = {}
+    for case in cases:
+        t = await timed({"floor": floor_runner(case)}, max(4, rounds // 4))
+        floors[case.name] = summary(*t["floor"])
+    await db.dispose()
+    sync_engine.dispose()
+    return {
+        "page": hot.name,
+        **figures,
+        "ratio_median_vs_sync_driver": round(
+            figures["graphql"]["median_ms"] / figures["floor_sync_driver"]["median_ms"], 2
+        ),
+        "ratio_median": ratio("graphql", "median_ms"),
+        "ratio_cpu": ratio("graphql", "cpu_median_ms"),
+        "ratio_min": ratio("graphql", "min_ms"),
+        "ratio_strawberry_executor": ratio("graphql_strawberry_executor", "median_ms"),
+        "ratio_strawberry_executor_cpu": ratio("graphql_strawberry_executor", "cpu_median_ms"),
+        "target": 10.0,
+        "meets_target": ratio("graphql", "median_ms") <= 10.0,
+        "floors": floors,
+    }
+
+
+def summary(seconds: list[float], cpu: list[float] | None = None) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    out = {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 3),
+        "min_ms": round(ms[0], 3),
+    }
+    if cpu:
+        out["cpu_median_ms"] = round(statistics.median(c * 1000 for c in cpu), 3)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# 2. Over HTTP: server subprocess, client subprocess
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "LULING_SECRET_KEY": SECRET,
+        "LULING_LOG_LEVEL": "WARNING",
+        "LULING_LOG_JSON": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [
+        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("the server did not come up within 60 s")
+
+
+async def client_main(plan: dict[str, Any]) -> dict[str, Any]:
+    """Runs in the second process: fires each query of the mix, returns the figures."""
+    import httpx
+
+    url = plan["url"]
+    out: dict[str, Any] = {}
+    limits = httpx.Limits(max_connections=plan["concurrency"])
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        for case in plan["cases"]:
+            headers = {"content-type": "application/json"}
+            if case["auth"]:
+                headers["authorization"] = f"Bearer {plan['token']}"
+            body = json.dumps({"query": case["query"], "variables": case["variables"]})
+            for _ in range(10):  # warm up
+                r = await client.post(url, content=body, headers=headers)
+                data = r.json()
+                if r.status_code != 200 or "errors" in data:
+                    raise SystemExit(f"{case['name']}: {r.status_code} {r.text[:300]}")
+            latencies: list[float] = []
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(
+                    _worker(client, url, body, headers, case["name"], latencies, state)
+                    for state in [{"left": plan["requests"], "stop": started + plan["seconds"]}]
+                    for _ in range(plan["concurrency"])
+                )
+            )
+            elapsed = time.perf_counter() - started
+            figures = summary(latencies)
+            figures["rps"] = round(len(latencies) / elapsed, 1)
+            out[case["name"]] = figures
+    return out
+
+
+async def _worker(
+    client: Any,
+    url: str,
+    body: str,
+    headers: dict[str, str],
+    name: str,
+    latencies: list[float],
+    state: dict[str, Any],
+) -> None:
+    """Sends requests until the shared count or the time cap runs out."""
+    while state["left"] > 0 and time.perf_counter() < state["stop"]:
+        state["left"] -= 1
+        t = time.perf_counter()
+        r = await client.post(url, content=body, headers=headers)
+        latencies.append(time.perf_counter() - t)
+        if r.status_code != 200:
+            raise SystemExit(f"{name}: HTTP {r.status_code}")
+
+
+def over_http(url: str, token: str, cases: list[Case], args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        plan = {
+            "url": f"http://127.0.0.1:{port}/graphql",
+            "token": token,
+            "requests": args.requests,
+            "seconds": args.seconds,
+            "concurrency": args.concurrency,
+            "cases": [
+                {
+                    "name": c.name,
+                    "query": c.query,
+                    "variables": {k: v for k, v in c.variables.items() if k != "pk"},
+                    "auth": c.auth,
+                }
+                for c in cases
+            ],
+        }
+        client = subprocess.run(
+            [sys.executable, __file__, "--client"],
+            input=json.dumps(plan).encode(),
+            capture_output=True,
+            check=False,
+            cwd=ROOT,
+            env=os.environ | {"PYTHONPATH": str(ROOT)},
+        )
+        if client.returncode != 0:
+            raise SystemExit(f"client failed: {client.stderr.decode()[-2000:]}")
+        return json.loads(client.stdout)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def print_table(report: dict[str, Any]) -> None:
+    ip = report["in_process"]
+    print(f"\nIn process: {ip['page']} — schema.execute vs one SQL query + json.dumps")
+    print(
+        f"{'':32} {'median ms':>9} {'p99 ms':>8} {'min ms':>7} {'cpu ms':>7}"
+        f" {'x floor':>8} {'x (cpu)':>8}"
+    )
+    floor = ip["floor"]
+    for key, label in (
+        ("floor_sync_driver", "floor, blocking driver"),
+        ("floor", "floor (SQL + json.dumps)"),
+        ("graphql", "GraphQL (Luling executor)"),
+        ("graphql_strawberry_executor", "GraphQL (Strawberry executor)"),
+    ):
+        f = ip[key]
+        print(
+            f"{label:32} {f['median_ms']:>9.3f} {f['p99_ms']:>8.3f} {f['min_ms']:>7.3f}"
+            f" {f['cpu_median_ms']:>7.3f} {f['median_ms'] / floor['median_ms']:>7.1f}x"
+            f" {f['cpu_median_ms'] / floor['cpu_median_ms']:>7.1f}x"
+        )
+    verdict = "meets" if ip["meets_target"] else "MISSES"
+    print(
+        f"ratio {ip['ratio_median']}x (wall medians), {ip['ratio_cpu']}x (CPU medians), "
+        f"{ip['ratio_min']}x (minimums): {verdict} the <= {ip['target']:g}x target; "
+        f"{ip['ratio_median_vs_sync_driver']}x the blocking-driver floor"
+    )
+    if "http" in report:
+        print(f"\nOver HTTP (uvicorn, 1 worker; httpx client, {report['concurrency']} concurrent)")
+        print(f"{'query':40} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'n':>5} {'floor ms':>9}")
+        for name, f in report["http"].items():
+            fl = ip["floors"][name]["median_ms"]
+            print(
+                f"{name:40} {f['rps']:>7.1f} {f['median_ms']:>8.2f} {f['p99_ms']:>8.2f}"
+                f" {f['n']:>5} {fl:>9.3f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="Database to use (default: temporary SQLite).")
+    parser.add_argument("--rounds", type=int, default=60, help="In-process rounds (x5 each).")
+    parser.add_argument("--requests", type=int, default=400, help="HTTP requests per query.")
+    parser.add_argument("--seconds", type=float, default=15.0, help="Time cap per query.")
+    parser.add_argument("--concurrency", type=int, default=4, help="Concurrent HTTP requests.")
+    parser.add_argument("--skip-http", action="store_true", help="Only the in-process part.")
+    parser.add_argument("--json", action="store_true", help="Print figures as JSON.")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        plan = json.loads(sys.stdin.read())
+        print(json.dumps(asyncio.run(client_main(plan))))
+        return
+    with tempfile.TemporaryDirectory(prefix="luling-bench-") as tmp:
+        url = prepare_database(args.database_url, Path(tmp))
+        cases = mix(url)
+        token, account_id = coordinator_token(url)
+        report: dict[str, Any] = {"database": url.split("://")[0], "concurrency": args.concurrency}
+        log("in-process comparison …")
+        report["in_process"] = asyncio.run(in_process(url, account_id, cases, args.rounds))
+        if not args.skip_http:
+            log("over HTTP …")
+            report["http"] = over_http(url, token, cases, args)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_table(report)
+
+
+if __name__ == "__main__":
+    main()
