@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
 from api.logs import configure_logging, log
+from api.matching_runner import MatchingRunner
 from api.settings import Settings, get_settings
 
 
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db)
+    matching = MatchingRunner(settings.database_url, broadcaster)
 
     async def healthz(_: Request) -> Response:
         try:
@@ -180,7 +183,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment)
+        failed = await asyncio.to_thread(matching.fail_stale_jobs)
+        if failed:
+            log.warning("marked interrupted matching jobs failed", jobs=failed)
         yield
+        await matching.stop()
         await broadcaster.stop()
         await db.dispose()
 
@@ -205,4 +212,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.db = db
     app.state.settings = settings
     app.state.broadcaster = broadcaster
+    app.state.matching = matching
     return app

@@ -332,6 +332,105 @@ def user_deactivate(
     console.print(f"deactivated [bold]{username}[/bold]")
 
 
+@app.command()
+def match(
+    scope: Annotated[
+        str | None, typer.Option("--scope", help="Community or village name; default: county.")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, max=600, help="Solver time limit, s.")
+    ] = 10.0,
+    kinds: Annotated[
+        str, typer.Option(help="Comma-separated: volunteer,resource,helper.")
+    ] = "volunteer,resource,helper",
+    emergency: Annotated[bool, typer.Option(help="Emergency weights (speed first).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Run a matching job on the current database and print its summary."""
+    import json
+
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from matching.jobs import run_job
+    from matching.loader import create_job
+    from schema.db import make_engine
+    from schema.enums import JobStatus
+    from schema.migrate import upgrade
+    from schema.models import Community
+
+    url = _database_url(database_url)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        scope_id = None
+        if scope is not None:
+            with engine.connect() as conn:
+                scope_id = conn.execute(
+                    sa.select(Community.id).where(Community.name == scope)  # type: ignore[arg-type]
+                ).scalar()
+            if scope_id is None:
+                console.print(f"[red]error:[/red] no community or village named {scope!r}")
+                raise typer.Exit(2)
+        try:
+            with engine.begin() as conn:
+                job_id = create_job(
+                    conn,
+                    scope_community_id=scope_id,
+                    kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+                    weights=None,
+                    time_limit_s=time_limit,
+                    emergency=emergency,
+                )
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        with Progress(
+            TextColumn("matching job {task.fields[job]}: {task.description:<10}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("queued", total=1.0, job=job_id)
+
+            def report(_: int, status: JobStatus, value: float, stage: str) -> None:
+                progress.update(task, completed=value, description=stage)
+
+            outcome = run_job(engine, job_id, on_progress=report)
+    finally:
+        engine.dispose()
+    result = outcome.result
+    if outcome.status is not JobStatus.SUCCEEDED or result is None:
+        console.print(f"[red]job {job_id} {outcome.status.value}:[/red] {outcome.error}")
+        raise typer.Exit(1)
+    summary = {
+        "job_id": job_id,
+        "status": outcome.status.value,
+        "seconds": round(result.seconds, 3),
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "optimal": result.optimal,
+        "seats_filled": result.stats.seats_filled,
+        "seats_total": result.stats.seats_total,
+        "urgent_coverage": round(result.stats.urgent_coverage, 4),
+        "proposals": len(result.assignments),
+        "resource_allocations": len(result.resource_allocations),
+        "helper_assignments": len(result.helper_assignments),
+        "unmatched_needs": len(result.unmatched_needs),
+        "unmatched_requests": len(result.unmatched_tasks),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"matching job {job_id}", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key.replace("_", " "), f"{value:.4%}" if key == "gap" else str(value))
+    Console().print(table)
+
+
 @app.command("export-schema")
 def export_schema(
     output: Annotated[

@@ -28,6 +28,8 @@ from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.matching.candidates import CandidatesQuery
+from api.graphql.matching.mutations import MatchingMutation, MatchingSubscription
 from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
@@ -49,6 +51,7 @@ QUERY_TYPES: tuple[type, ...] = (
     EnterpriseQuery,
     ActivitiesQuery,
     MatchingQuery,
+    CandidatesQuery,
     AccountsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
@@ -57,8 +60,9 @@ MUTATION_TYPES: tuple[type, ...] = (
     EnterpriseMutation,
     VolunteeringMutation,
     AreasMutation,
+    MatchingMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription,)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -1,0 +1,342 @@
+"""Coordinators' matching jobs: start, cancel, decide on proposals, commit; and live progress.
+
+A job returns at once (`QUEUED`); the solve runs in a worker thread (`api.matching_runner`) and
+its progress is pushed over `matchingJobProgress`. Committing dispatches the accepted and pinned
+proposals through the closed loop's own services (`schema/services/matching.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import AsyncGenerator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.auth.permissions import Can
+from api.auth.scope import in_scope
+from api.graphql.context import Info
+from api.graphql.errors import CodedError, ErrorCode, UserError
+from api.graphql.matching.types import MatchingJob, Proposal
+from api.graphql.relay import decode_id
+from api.graphql.writes import actor_of, opt_pk, pk, write
+from api.matching_runner import MatchingRunner, job_channel
+from matching.loader import KINDS, create_job
+from matching.problem import Weights
+from schema import models as m
+from schema.enums import JobStatus, ProposalStatus
+from schema.services import matching as svc
+from schema.services.errors import Invalid, NotFound
+
+Input = strawberry.argument(description="The mutation's input.")
+FINAL_JOB_STATUSES = (
+    JobStatus.SUCCEEDED,
+    JobStatus.FAILED,
+    JobStatus.CANCELLED,
+    JobStatus.COMMITTED,
+)
+
+
+@strawberry.enum(description="What a job matches.")
+class MatchKind(enum.Enum):
+    VOLUNTEER = strawberry.enum_value("volunteer", description="People to needs (人员).")
+    RESOURCE = strawberry.enum_value("resource", description="Units' resources to needs (资源).")
+    HELPER = strawberry.enum_value(
+        "helper", description="Enterprise helpers to enterprise requests (小赣事)."
+    )
+
+
+assert {k.value for k in MatchKind} == set(KINDS)
+
+
+def _weights_input() -> type:
+    """One optional Float per `matching.problem.Weights` field, so the input never drifts."""
+    normal, emergency = Weights(), Weights.emergency()
+    namespace: dict[str, Any] = {"__annotations__": {}}
+    for f in dataclasses.fields(Weights):
+        namespace["__annotations__"][f.name] = float | None
+        namespace[f.name] = strawberry.field(
+            default=None,
+            description=f"Weight `{f.name}` (default {getattr(normal, f.name):g}, "
+            f"emergency preset {getattr(emergency, f.name):g}).",
+        )
+    cls = type("MatchingWeightsInput", (), namespace)
+    return strawberry.input(
+        cls,
+        description="Soft weights of the objective; unset ones keep the (emergency) preset.",
+    )
+
+
+MatchingWeightsInput = _weights_input()
+
+
+@strawberry.input(description="A matching run over the open work of a scope.")
+class StartMatchingJobInput:
+    scope_community_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Limit it to one community or village; null for the whole county "
+        "(community-scoped coordinators default to their own).",
+    )
+    kinds: list[MatchKind] = strawberry.field(
+        default_factory=lambda: list(MatchKind), description="What to match (default: all)."
+    )
+    weights: MatchingWeightsInput | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Weights to override."
+    )
+    time_limit_seconds: float = strawberry.field(
+        default=10.0, description="Solver time limit, 0 < seconds <= 600."
+    )
+    emergency: bool = strawberry.field(
+        default=False,
+        description="Emergency weights (平急转换: speed first, commando teams first); also on "
+        "when the scope is in emergency mode.",
+    )
+    parent_job_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Re-run after decisions on this job: its accepted and pinned proposals are "
+        "kept, its rejected ones never proposed again, the rest re-optimised.",
+    )
+
+
+@strawberry.type(description="A matching job a mutation changed, or why it did not.")
+class MatchingJobPayload:
+    job: MatchingJob | None = strawberry.field(description="The job; null on error.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+
+
+@strawberry.type(description="A proposal after a coordinator's decision.")
+class ProposalPayload:
+    proposal: Proposal | None = strawberry.field(description="The proposal; null on error.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+
+
+@strawberry.type(description="What committing a job dispatched, and what it refused as stale.")
+class CommitMatchingJobPayload:
+    job: MatchingJob | None = strawberry.field(description="The committed job; null on error.")
+    committed: list[Proposal] = strawberry.field(description="Proposals dispatched.")
+    stale: list[Proposal] = strawberry.field(
+        description="Proposals refused because their need or request changed since the solve."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+
+
+def runner_of(info: Info) -> MatchingRunner:
+    return info.context.request.app.state.matching  # type: ignore[no-any-return]
+
+
+def _job(row: m.MatchingJob | None) -> MatchingJob | None:
+    return MatchingJob.from_row(row) if row is not None else None
+
+
+def _weights(value: Any) -> dict[str, float]:
+    if value is None:
+        return {}
+    return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+
+
+async def _start(session: AsyncSession, info: Info, input: StartMatchingJobInput) -> m.MatchingJob:
+    actor = actor_of(info)
+    scope = opt_pk(input.scope_community_id, "Community", "scope_community_id")
+    if scope is None and actor.community_id is not None and not in_scope(info, None):
+        scope = actor.community_id  # a community's coordinator matches their community
+    if scope is not None and await session.get(m.Community, scope) is None:
+        raise NotFound("community", scope, field="scope_community_id")
+    actor.require_scope(scope)
+    parent = opt_pk(input.parent_job_id, "MatchingJob", "parent_job_id")
+    if parent is not None:
+        parent_job = await svc.get_job(session, parent, field="parent_job_id")
+        actor.require_scope(parent_job.scope_community_id)
+        if parent_job.status is not JobStatus.SUCCEEDED:
+            raise Invalid("parent_job_id", "re-run only a finished, uncommitted job")
+    kinds = [k.value for k in input.kinds]
+    try:
+        job_id = await session.run_sync(
+            lambda s: create_job(
+                s.connection(),
+                scope_community_id=scope,
+                kinds=kinds,
+                weights=_weights(input.weights),
+                time_limit_s=input.time_limit_seconds,
+                emergency=input.emergency,
+                parent_job_id=parent,
+                account_id=actor.account_id,
+            )
+        )
+    except ValueError as exc:
+        field = "time_limit_seconds" if "time limit" in str(exc) else "weights"
+        field = "kinds" if "kinds" in str(exc) else field
+        raise Invalid(field, str(exc)) from None
+    row = await session.get(m.MatchingJob, job_id)
+    assert row is not None
+    return row
+
+
+async def _cancel(session: AsyncSession, info: Info, job_id: int) -> m.MatchingJob:
+    job = await svc.get_job(session, job_id)
+    actor_of(info).require_scope(job.scope_community_id)
+    done = await session.execute(
+        sa.update(m.MatchingJob)
+        .where(
+            col(m.MatchingJob.id) == job_id,
+            col(m.MatchingJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+        )
+        .values(status=JobStatus.CANCELLED, finished_at=sa.func.now())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Invalid("job_id", f"the job is {job.status.value}; only a queued or running job")
+    return await svc.get_job(session, job_id)
+
+
+@strawberry.type
+class MatchingMutation:
+    @strawberry.mutation(
+        description="Start a matching job; it answers at once with the queued job, and solves "
+        "off the event loop (follow it with `matchingJobProgress`).",
+        permission_classes=[Can("matching.start")],
+    )
+    async def start_matching_job(
+        self, info: Info, input: Annotated[StartMatchingJobInput, Input]
+    ) -> MatchingJobPayload:
+        runner = runner_of(info)
+        row, errors = await write(info, lambda s: _start(s, info, input))
+        if row is not None:
+            runner.start(row.id)  # type: ignore[arg-type]
+        return MatchingJobPayload(job=_job(row), user_errors=errors)
+
+    @strawberry.mutation(
+        description="Cancel a queued or running job; a solve in flight is discarded.",
+        permission_classes=[Can("matching.cancel")],
+    )
+    async def cancel_matching_job(
+        self,
+        info: Info,
+        job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")],
+    ) -> MatchingJobPayload:
+        row, errors = await write(
+            info, lambda s: _cancel(s, info, pk(job_id, "MatchingJob", "job_id")), prefix=()
+        )
+        return MatchingJobPayload(job=_job(row), user_errors=errors)
+
+    @strawberry.mutation(
+        description="Accept a proposal: it will be dispatched on commit.",
+        permission_classes=[Can("matching.decide")],
+    )
+    async def accept_proposal(
+        self,
+        info: Info,
+        proposal_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The proposal's ID.")
+        ],
+    ) -> ProposalPayload:
+        return await _decide(info, proposal_id, ProposalStatus.ACCEPTED)
+
+    @strawberry.mutation(
+        description="Reject a proposal: a re-run never proposes this pair again.",
+        permission_classes=[Can("matching.decide")],
+    )
+    async def reject_proposal(
+        self,
+        info: Info,
+        proposal_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The proposal's ID.")
+        ],
+    ) -> ProposalPayload:
+        return await _decide(info, proposal_id, ProposalStatus.REJECTED)
+
+    @strawberry.mutation(
+        description="Pin a proposal: a re-run keeps it whatever else changes; it is dispatched "
+        "on commit.",
+        permission_classes=[Can("matching.decide")],
+    )
+    async def pin_proposal(
+        self,
+        info: Info,
+        proposal_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The proposal's ID.")
+        ],
+    ) -> ProposalPayload:
+        return await _decide(info, proposal_id, ProposalStatus.PINNED)
+
+    @strawberry.mutation(
+        description="Dispatch the job's accepted and pinned proposals through the closed loop "
+        "(with 1341 deadlines and events); proposals whose target changed since the solve are "
+        "refused as stale.",
+        permission_classes=[Can("matching.commit")],
+    )
+    async def commit_matching_job(
+        self,
+        info: Info,
+        job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")],
+    ) -> CommitMatchingJobPayload:
+        async def work(session: AsyncSession) -> svc.CommitOutcome:
+            return await svc.commit_matching_job(
+                session=session, job_id=pk(job_id, "MatchingJob", "job_id"), actor=actor_of(info)
+            )
+
+        outcome, errors = await write(info, work, prefix=())
+        if outcome is None:
+            return CommitMatchingJobPayload(job=None, committed=[], stale=[], user_errors=errors)
+        return CommitMatchingJobPayload(
+            job=_job(outcome.job),
+            committed=Proposal.from_rows(outcome.committed),
+            stale=Proposal.from_rows(outcome.stale),
+            user_errors=[],
+        )
+
+
+async def _decide(info: Info, proposal_id: str, decision: ProposalStatus) -> ProposalPayload:
+    async def work(session: AsyncSession) -> m.Proposal:
+        return await svc.decide_proposal(
+            session=session,
+            proposal_id=pk(proposal_id, "Proposal", "proposal_id"),
+            decision=decision,
+            actor=actor_of(info),
+        )
+
+    row, errors = await write(info, work, prefix=())
+    return ProposalPayload(
+        proposal=Proposal.from_row(row) if row is not None else None, user_errors=errors
+    )
+
+
+async def _read_job(info: Info, job_id: int) -> m.MatchingJob | None:
+    async with info.context.db.session() as session:
+        return (
+            await session.execute(select(m.MatchingJob).where(col(m.MatchingJob.id) == job_id))
+        ).scalar_one_or_none()
+
+
+@strawberry.type
+class MatchingSubscription:
+    @strawberry.subscription(
+        description="A job as it runs: its state now, then after every stage, until it ends.",
+        permission_classes=[Can("matching.read")],
+    )
+    async def matching_job_progress(
+        self,
+        info: Info,
+        job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")],
+    ) -> AsyncGenerator[MatchingJob, None]:
+        jid = decode_id(job_id, "MatchingJob")
+        broadcaster = info.context.request.app.state.broadcaster
+        async with broadcaster.subscribe(job_channel(jid)) as messages:
+            row = await _read_job(info, jid)
+            if row is None:
+                raise CodedError("no such matching job", ErrorCode.NOT_FOUND)
+            if not in_scope(info, row.scope_community_id):
+                raise CodedError("outside your area", ErrorCode.FORBIDDEN)
+            yield MatchingJob.from_row(row)
+            if row.status in FINAL_JOB_STATUSES:
+                return
+            async for _ in messages:
+                row = await _read_job(info, jid)
+                if row is None:
+                    return
+                yield MatchingJob.from_row(row)
+                if row.status in FINAL_JOB_STATUSES:
+                    return

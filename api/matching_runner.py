@@ -1,0 +1,113 @@
+"""Runs matching jobs off the event loop and tells subscribers how they progress.
+
+The solver is CPU-bound and synchronous, so each job runs in a worker thread with its own sync
+engine; progress goes to the broadcaster from that thread through the loop. One runner per API
+process; the job's row stays the source of truth, so a cancel or a crash is always visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.broadcast import Broadcaster
+from api.logs import log
+from matching.jobs import run_job
+from matching.loader import update_job
+from schema.base import utcnow
+from schema.db import make_engine
+from schema.enums import JobStatus
+from schema.models import MatchingJob
+
+# A job that has not finished this long after its time limit was lost with its process.
+STALE_AFTER_S = 300.0
+
+
+def job_channel(job_id: int) -> str:
+    return f"matching-job:{job_id}"
+
+
+class MatchingRunner:
+    def __init__(self, database_url: str, broadcaster: Broadcaster) -> None:
+        self._url = database_url
+        self._engine: sa.Engine | None = None
+        self._broadcaster = broadcaster
+        self._tasks: dict[int, asyncio.Task[Any]] = {}
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = make_engine(self._url)
+        return self._engine
+
+    def start(self, job_id: int) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress(jid: int, status: JobStatus, value: float, stage: str) -> None:
+            message = {"jobId": jid, "status": status.value, "progress": value, "stage": stage}
+            asyncio.run_coroutine_threadsafe(
+                self._broadcaster.publish(job_channel(jid), message), loop
+            )
+
+        async def run() -> None:
+            try:
+                outcome = await asyncio.to_thread(
+                    run_job, self.engine, job_id, on_progress=progress
+                )
+                log.info("matching job ended", job_id=job_id, status=outcome.status.value)
+            except Exception as exc:  # run_job fails the job itself; this is the last guard
+                log.error("matching job crashed", job_id=job_id, error=str(exc))
+            finally:
+                self._tasks.pop(job_id, None)
+
+        self._tasks[job_id] = loop.create_task(run())
+
+    async def wait(self, job_id: int) -> None:
+        """Until the job's worker is done (tests and the CLI use it)."""
+        task = self._tasks.get(job_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def stop(self) -> None:
+        """On shutdown: jobs still solving are marked failed rather than left running forever."""
+        if self._tasks and self._engine is not None:
+            with self.engine.begin() as conn:
+                for job_id in list(self._tasks):
+                    update_job(
+                        conn,
+                        job_id,
+                        only_if=(JobStatus.QUEUED, JobStatus.RUNNING),
+                        status=JobStatus.FAILED,
+                        finished_at=utcnow(),
+                        error="interrupted: the server stopped while the job ran",
+                    )
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def fail_stale_jobs(self) -> int:
+        """Jobs left queued or running by a process that died can never finish: fail them."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(MatchingJob.id, MatchingJob.created_at, MatchingJob.time_limit_s).where(  # type: ignore[call-overload]
+                    MatchingJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))  # type: ignore[attr-defined]
+                )
+            ).all()
+            stale = [
+                job_id
+                for job_id, created_at, limit in rows
+                if job_id not in self._tasks
+                and (now - created_at).total_seconds() > limit + STALE_AFTER_S
+            ]
+            for job_id in stale:
+                update_job(
+                    conn,
+                    job_id,
+                    only_if=(JobStatus.QUEUED, JobStatus.RUNNING),
+                    status=JobStatus.FAILED,
+                    finished_at=now,
+                    error="interrupted: its server process stopped before it finished",
+                )
+        return len(stale)
