@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from tests.api.read_data import County, build
-from tests.conftest import gql, make_settings
+from tests.conftest import gql
 
 GQL_RESPONSE = "application/graphql-response+json"
 
@@ -134,14 +133,23 @@ def test_refuse_too_many_tokens(client: TestClient) -> None:
     assert error["extensions"]["code"] == "TOO_MANY_TOKENS" and "4000 tokens" in error["message"]
 
 
-def test_mask_internal_errors_with_a_code(tmp_path: Any) -> None:
-    url = f"sqlite:///{tmp_path}/no-tables.db"  # no migrations: every query fails inside
-    with TestClient(create_app(make_settings(url))) as c:
-        r = c.post("/graphql", json={"query": "{ communities { totalCount } }"})
-    (error,) = r.json()["errors"]
-    assert r.status_code == 200 and error["message"] == "Unexpected error."
-    assert error["extensions"] == {"code": "INTERNAL"}
-    assert "no such table" not in r.text
+def test_mask_internal_errors_with_a_code(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no such table: secret_internal_detail")
+
+    monkeypatch.setattr("api.graphql.areas.queries.select_page", broken)
+    for accept in (None, GQL_RESPONSE):
+        r = post(
+            client, {"query": "{ communities { totalCount } countyStats { pairedUnits } }"}, accept
+        )
+        body = r.json()
+        (error,) = body["errors"]
+        assert r.status_code == 200 and error["message"] == "Unexpected error."
+        assert error["extensions"] == {"code": "INTERNAL"} and error["path"] == ["communities"]
+        assert "secret_internal_detail" not in r.text
+        assert body["data"] is None  # communities is non-null, so null propagates to data
 
 
 @pytest.mark.parametrize(
