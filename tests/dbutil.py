@@ -41,8 +41,22 @@ def empty_all_tables(engine: sa.Engine) -> None:
     tables = list(metadata.sorted_tables)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs ~30 ms a table (new files, fsync), ~1 s for all of them; most
+            # tests fill a few tables, so truncate only those, then restart every sequence
+            # (a rolled-back insert advances it even when its table stays empty).
+            probe = " UNION ALL ".join(
+                f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+            )
+            filled = [row[0] for row in conn.execute(sa.text(probe))]
+            if filled:
+                names = ", ".join(f'"{name}"' for name in filled)
+                conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+            conn.execute(
+                sa.text(
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                    "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+                )
+            )
         else:
             for table in reversed(tables):
                 conn.execute(table.delete())
