@@ -238,9 +238,19 @@ class PairFacts:
     cost: NDArray[np.int64]
 
 
-def pair_facts(arr: ProblemArrays, v: NDArray[np.int64], n: NDArray[np.int64]) -> PairFacts:
-    """Distances, travel and pair costs; the one place they are computed."""
-    dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+def pair_facts(
+    arr: ProblemArrays,
+    v: NDArray[np.int64],
+    n: NDArray[np.int64],
+    distance_km: NDArray[np.float64] | None = None,
+) -> PairFacts:
+    """Distances, travel and pair costs; the one place they are computed (`distance_km`, if
+    given, must come from `travel.haversine_km` on the same pairs)."""
+    dist = (
+        travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+        if distance_km is None
+        else distance_km
+    )
     minutes = travel.travel_minutes(dist, arr.v_mode[v])
     same = (arr.v_home[v] == arr.n_comm[n]) & (arr.n_comm[n] >= 0)
     keys = arr.pair_key(v, n)

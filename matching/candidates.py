@@ -136,22 +136,24 @@ def _feasible(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Filter pairs by every hard constraint, cheapest test first, shrinking as we go.
     Returns (n, v, cost)."""
-    ok = model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+    if arr.v_skills.shape[1] == 1:  # the usual case: up to 64 skills in one word
+        need_skills = arr.n_skills[n, 0]
+        ok = (arr.v_skills[v, 0] & need_skills) == need_skills
+    else:
+        ok = model.skills_ok(arr.v_skills[v], arr.n_skills[n])
     ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
     n, v = n[ok], v[ok]
     dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
     ok = model.reach_ok(travel.travel_minutes(dist, arr.v_mode[v]), arr.n_reach[n])
-    n, v = n[ok], v[ok]
+    n, v, dist = n[ok], v[ok], dist[ok]
     ok = arr.v_always[v]
     part = np.flatnonzero(~ok)
     ok[part] = model.available_ok(
         arr.n_minute[n[part]], arr.v_win_lo[v[part]], arr.v_win_hi[v[part]], False
     )
     ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
-    n, v = n[ok], v[ok]
-    facts = pair_facts(arr, v, n)
-    ok = model.reach_ok(facts.travel_min, arr.n_reach[n])  # the same test, on the same numbers
-    return n[ok], v[ok], facts.cost[ok]
+    n, v, dist = n[ok], v[ok], dist[ok]
+    return n, v, pair_facts(arr, v, n, dist).cost
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,8 +241,6 @@ class Candidates:
     n: NDArray[np.int64]
     v: NDArray[np.int64]
     cost: NDArray[np.int64]
-    travel_min: NDArray[np.float64]
-    distance_km: NDArray[np.float64]
     ptr: NDArray[np.int64]
     # Feasible pairs left out, per need, and the cheapest of them: used to keep the bound valid.
     pruned_count: NDArray[np.int64]
@@ -265,10 +265,7 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
     pool_next = pool.cost[next_idx] if len(pool.n) else np.zeros(arr.num_needs, np.int64)
     pruned_min = np.where(in_pool, pool_next, pool.beyond_min_cost)
     pruned_min = np.where(pruned > 0, pruned_min, 0)
-    facts = pair_facts(arr, v, n)
-    return Candidates(
-        n, v, cost, facts.travel_min, facts.distance_km, ptr, pruned, pruned_min, k_per_need
-    )
+    return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need)
 
 
 def generate_candidates(arr: ProblemArrays, *, k: int = DEFAULT_K) -> Candidates:

@@ -122,21 +122,28 @@ def _by_volunteer(
 def _best_two_refills(
     arr: ProblemArrays, cands: Candidates, eligible: NDArray[np.bool_], value: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Per need: the best and second-best eligible pair by value (pair index, value); -1/0."""
-    idx = np.flatnonzero(eligible)
-    idx = idx[np.lexsort((idx, -value[idx], cands.n[idx]))]
-    n = cands.n[idx]
-    first = np.ones(len(idx), dtype=bool)
-    first[1:] = n[1:] != n[:-1]
-    second = np.zeros(len(idx), dtype=bool)
-    second[1:] = ~first[1:] & first[:-1]
-    best_p = np.full(arr.num_needs, -1, dtype=np.int64)
-    next_p = np.full(arr.num_needs, -1, dtype=np.int64)
-    best_p[n[first]] = idx[first]
-    next_p[n[second]] = idx[second]
-    best_v = np.where(best_p >= 0, value[np.maximum(best_p, 0)], 0)
-    next_v = np.where(next_p >= 0, value[np.maximum(next_p, 0)], 0)
-    return best_p, best_v, next_p, next_v
+    """Per need: the best and second-best eligible pair by value (pair index, value); -1/0.
+    Pairs are grouped by need (candidates are sorted by need); ties go to the first pair."""
+    lowest = np.iinfo(np.int64).min
+    nonempty = np.flatnonzero(np.diff(cands.ptr) > 0)
+    starts = cands.ptr[nonempty]
+    out = []
+    vals = np.where(eligible, value, lowest)
+    index = np.arange(len(vals), dtype=np.int64)
+    for _ in range(2):
+        best_p = np.full(arr.num_needs, -1, dtype=np.int64)
+        best_v = np.zeros(arr.num_needs, dtype=np.int64)
+        if len(vals):
+            top = np.maximum.reduceat(vals, starts)
+            at_top = vals == np.repeat(top, np.diff(np.append(starts, len(vals))))
+            first = np.minimum.reduceat(np.where(at_top, index, len(vals)), starts)
+            found = top > lowest
+            best_p[nonempty[found]] = first[found]
+            best_v[nonempty[found]] = top[found]
+            vals = vals.copy()
+            vals[first[found]] = lowest
+        out += [best_p, best_v]
+    return out[0], out[1], out[2], out[3]
 
 
 def improve(

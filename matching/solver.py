@@ -51,6 +51,7 @@ from matching.result import (
 )
 
 WIDEN_ROUNDS = 2  # re-solve with wider candidate lists where the flow wanted pruned pairs
+WIDEN_IN_ROUNDS = 2  # ... in the first priced rounds too (later, priced pruned arcs suffice)
 LAGRANGE_ROUNDS = 8  # flows with prices on minutes
 STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
@@ -99,7 +100,9 @@ class _Search:
         self.cands = cands
         self.network = build_network(self.arr, cands)
 
-    def flow(self, mu: NDArray[np.int64] | None, *, resolve: bool) -> FlowSolution:
+    def flow(
+        self, mu: NDArray[np.int64] | None, *, resolve: bool, widen: bool = True
+    ) -> FlowSolution:
         """Solve. Where the flow used a pruned arc and the pool has more pairs, widen those
         needs' lists: re-solving now if `resolve`, otherwise from the next flow on."""
         arr = self.arr
@@ -111,11 +114,11 @@ class _Search:
             network=self.network,
             pruned_cost=self.pruned_cost(mu),
         )
-        for _ in range(WIDEN_ROUNDS):
-            widen = (flow.pruned_flow > 0) & (np.diff(self.pool.ptr) > self.k)
-            if not widen.any():
+        for _ in range(WIDEN_ROUNDS if widen else 0):
+            wanted = (flow.pruned_flow > 0) & (np.diff(self.pool.ptr) > self.k)
+            if not wanted.any():
                 break
-            self.k[widen] = np.diff(self.pool.ptr)[widen]
+            self.k[wanted] = np.diff(self.pool.ptr)[wanted]
             previous = self.cands
             self._use(select(arr, self.pool, self.k))
             if not resolve:  # keep the solution on the lists it was solved on
@@ -184,7 +187,7 @@ def solve_volunteers(
     price = np.zeros(arr.num_volunteers, dtype=np.float64)
     theta = STEP_START
     last = flow
-    for _ in range(LAGRANGE_ROUNDS):
+    for round_no in range(LAGRANGE_ROUNDS):
         excess = (last.used_minutes - arr.v_budget).astype(np.float64)
         step_dir = np.where((price > 0) | (excess > 0), excess, 0.0)
         norm = float(step_dir @ step_dir)
@@ -193,7 +196,8 @@ def solve_volunteers(
         target = max(best_obj - (last.bound + const), 1)
         price = np.maximum(0.0, price + theta * target / norm * step_dir)
         previous = last.bound
-        last = search.flow(np.rint(price * PRICE_SCALE).astype(np.int64), resolve=False)
+        mu = np.rint(price * PRICE_SCALE).astype(np.int64)
+        last = search.flow(mu, resolve=False, widen=round_no < WIDEN_IN_ROUNDS)
         if last.bound < previous:  # overshot: shorter steps
             theta /= 2.0
         bound = max(bound, last.bound + const)

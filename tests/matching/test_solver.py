@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from matching.baselines import cpsat_plain, greedy
@@ -213,3 +214,45 @@ def test_greedy_proposals_are_feasible() -> None:
     g = greedy(p)
     assert not g.violations
     assert evaluate(p, g.assignments).seats_filled == g.seats_filled
+
+
+def tiny_random(seed: int):
+    """Dense 4 x 3 instances: everyone in reach, skills and hours make them contend."""
+    rng = np.random.default_rng(seed)
+    skills = ["first_aid", "driving"]
+    vols = [
+        volunteer(
+            i + 1,
+            *rng.uniform(-0.4, 0.4, 2),
+            skills=frozenset(s for s in skills if rng.random() < 0.6),
+            weekly_capacity_minutes=int(rng.choice([60, 90, 120, 150])),
+            home_community_id=int(rng.integers(1, 3)),
+            current_need_ids=frozenset({50}) if rng.random() < 0.2 else frozenset(),
+        )
+        for i in range(4)
+    ]
+    needs = [
+        need(
+            j + 1,
+            *rng.uniform(-0.4, 0.4, 2),
+            tier=str(rng.choice(["ordinary", "complex", "major"])),
+            urgency=int(rng.integers(1, 6)),
+            required_skills=frozenset(s for s in skills if rng.random() < 0.3),
+            headcount=int(rng.integers(1, 3)),
+            duration_minutes=int(rng.choice([30, 60, 90])),
+            community_id=int(rng.integers(1, 3)),
+            related_need_ids=frozenset({50}) if rng.random() < 0.3 else frozenset(),
+        )
+        for j in range(3)
+    ]
+    return problem(vols, needs)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_solve_matches_brute_force_on_random_tiny_instances(seed: int) -> None:
+    p = tiny_random(seed)
+    best, _ = brute_force(p)
+    relaxed = solve(p, polish=False)
+    assert relaxed.bound <= best <= relaxed.objective
+    exact = solve(p)
+    assert exact.objective == best and exact.optimal
