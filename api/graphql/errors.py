@@ -22,6 +22,10 @@ class ErrorCode(enum.Enum):
     CONFLICT = strawberry.enum_value(
         "CONFLICT", description="The object changed since it was read (version mismatch)."
     )
+    CAPACITY_REACHED = strawberry.enum_value(
+        "CAPACITY_REACHED",
+        description="No room left: an activity is full, a helper carries all they may.",
+    )
     RATE_LIMITED = strawberry.enum_value("RATE_LIMITED", description="Too many requests.")
     INTERNAL = strawberry.enum_value("INTERNAL", description="An unexpected server error.")
 
