@@ -183,9 +183,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment)
-        failed = await asyncio.to_thread(matching.fail_stale_jobs)
-        if failed:
-            log.warning("marked interrupted matching jobs failed", jobs=failed)
+        try:
+            failed = await asyncio.to_thread(matching.fail_stale_jobs)
+        except sa.exc.SQLAlchemyError as exc:  # no database yet: /healthz will say so
+            log.warning("could not check for interrupted matching jobs", error=str(exc))
+        else:
+            if failed:
+                log.warning("marked interrupted matching jobs failed", jobs=failed)
         yield
         await matching.stop()
         await broadcaster.stop()
