@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
+from api.app import create_app
 from schema.enums import NeedStatus, Role
 from schema.models import Need, NeedAssignment, NeedEvent
 from tests import factories as f
@@ -25,7 +26,7 @@ from tests.api.closed_loop import (
     ok,
     report_input,
 )
-from tests.conftest import gql
+from tests.conftest import gql, make_settings
 from tests.loop import assert_need_log_consistent, need_events, need_row
 
 NEED_QUERY = """query($id: ID!) { need(id: $id) {
@@ -505,3 +506,20 @@ def test_refuse_bad_merge(client: TestClient, engine: sa.Engine, county: County)
 def test_report_need_locates_from_coordinates_only(client: TestClient, county: County) -> None:
     need = report(client, county, location=IN_COUNTY)
     assert need["community"]["name"] == "泉塘社区"
+
+
+def test_limit_reports_per_caller(engine: sa.Engine, database_url: str, county: County) -> None:
+    settings = make_settings(database_url, report_rate_limit=2)
+    with TestClient(create_app(settings)) as c:
+        for i in range(2):
+            ok(mutate(c, "reportNeed", report_input(title=f"第{i}次"), county.token("resident")))
+        body = gql(
+            c,
+            document("reportNeed"),
+            {"input": report_input()},
+            token=county.token("resident"),
+            expect_errors=True,
+        )
+        assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        ok(mutate(c, "reportNeed", report_input(), county.token("gridworker")))  # someone else
+    assert _count(engine, Need) == 3
