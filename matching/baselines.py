@@ -18,7 +18,12 @@ from ortools.sat.python import cp_model
 from matching import model
 from matching.arrays import build_arrays
 from matching.candidates import build_pool, select
-from matching.cpsat_model import add_helper_part, add_resource_part, build_assignment_model
+from matching.cpsat_model import (
+    add_helper_part,
+    add_resource_part,
+    build_assignment_model,
+    set_objective,
+)
 from matching.enterprise import eligible_helpers, pinned_helper_load
 from matching.evaluate import Evaluation, evaluate
 from matching.problem import Pair, Problem
@@ -177,7 +182,7 @@ def cpsat_plain(
     res = add_resource_part(am.model, problem)
     helpers = add_helper_part(am.model, problem)
     constant = am.constant + res.constant + helpers.constant
-    am.model.minimize(am.objective + res.objective + helpers.objective)
+    set_objective(am.model, res.objective + helpers.objective)  # adds to the pairs' terms
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = max(1, min(workers or 2, os.cpu_count() or 1))
     solver.parameters.max_time_in_seconds = time_limit_s
@@ -191,9 +196,8 @@ def cpsat_plain(
     allocations: list[tuple[int, int, int]] = []
     helper_pairs: list[Pair] = sorted(problem.pinned_helpers)
     if found:
-        for i, x in zip(am.scope.tolist(), am.x, strict=True):
-            if solver.boolean_value(x):
-                pairs.append((int(arr.n_ids[cands.n[i]]), int(arr.v_ids[cands.v[i]])))
+        for i in am.scope[am.chosen(solver)].tolist():
+            pairs.append((int(arr.n_ids[cands.n[i]]), int(arr.v_ids[cands.v[i]])))
         allocations = res.decode(solver)
         helper_pairs += helpers.decode(solver)
     ev = evaluate(problem, pairs, allocations, helper_pairs, arrays=arr)

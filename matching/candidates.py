@@ -26,6 +26,11 @@ from matching.arrays import ProblemArrays, pair_facts
 CELL_KM = 0.5
 CHUNK_PAIRS = 1_000_000
 POOL_CAP = 1000  # feasible pairs kept per need; only far-reaching major needs have more
+# Needs that may be reached from far away (major tier: two hours) are searched within RING_KM
+# first; if that yields RING_TARGET * K feasible pairs, the rest of the county is not searched:
+# anyone farther costs at least the travel cost of RING_KM, which is what the bound uses.
+RING_KM = 10.0
+RING_TARGET = 4
 DEFAULT_K = 50
 
 
@@ -84,15 +89,21 @@ def reach_radius_cells(arr: ProblemArrays, needs: NDArray[np.int64], mode: int) 
 
 
 def _nearby_pairs(
-    arr: ProblemArrays, index: VolunteerIndex, needs: NDArray[np.int64]
+    arr: ProblemArrays,
+    index: VolunteerIndex,
+    needs: NDArray[np.int64],
+    max_km: float | None = None,
 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64]]]:
-    """Chunks of (need, volunteer) index pairs whose grid cells are within reach radius.
+    """Chunks of (need, volunteer) index pairs whose grid cells are within reach radius (or
+    within `max_km`, if smaller: then everyone within max_km of the need is included).
 
     All pairs of one need are in the same chunk (callers rank pairs per need per chunk)."""
     if needs.size == 0 or arr.num_volunteers == 0:
         return
     cx, cy = index.cells(arr.n_lat[needs], arr.n_lon[needs])
     radii = np.stack([reach_radius_cells(arr, needs, g.mode) for g in index.grids])
+    if max_km is not None:
+        radii = np.minimum(radii, math.ceil(max_km / CELL_KM))
     order = np.lexsort((needs, *radii[::-1], cy, cx))
     cx, cy, radii, sneeds = cx[order], cy[order], radii[:, order], needs[order]
     change = (np.diff(cx) != 0) | (np.diff(cy) != 0) | np.any(np.diff(radii, axis=1) != 0, axis=0)
@@ -164,9 +175,15 @@ class CandidatePool:
     v: NDArray[np.int64]
     cost: NDArray[np.int64]
     ptr: NDArray[np.int64]  # (N+1): pairs of need i are [ptr[i], ptr[i+1])
-    feasible_count: NDArray[np.int64]  # all feasible pairs per need, kept or not
-    beyond_min_cost: NDArray[np.int64]  # cheapest pair not kept in the pool (0 if none)
+    feasible_count: NDArray[np.int64]  # feasible pairs found per need, kept or not
+    beyond_min_cost: NDArray[np.int64]  # no pair outside the pool costs less (0 if none)
+    unexplored: NDArray[np.bool_]  # searched within RING_KM only: more pairs may lie beyond
     k: int
+
+    @property
+    def has_beyond(self) -> NDArray[np.bool_]:
+        """Needs with feasible pairs (possibly) outside the pool."""
+        return (self.feasible_count > np.diff(self.ptr)) | self.unexplored
 
 
 def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray:
@@ -192,6 +209,36 @@ def _sort_and_rank(
     return n, v, cost, rank
 
 
+def _ring_floor_cost(
+    arr: ProblemArrays, index: VolunteerIndex, needs: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Per need: no volunteer farther than RING_KM can cost less than this.
+
+    Travel: at least RING_KM by the fastest mode (volunteers outside the searched cells are
+    over RING_KM away on the planar grid, which understates true distance by less than the
+    2% allowed for). Each bonus only if someone farther out could earn it: a member of the
+    need's community beyond the ring, anyone already on the case, any commando member."""
+    w = arr.problem.weights
+    modes = [g.mode for g in index.grids]
+    minutes = min(float(travel.travel_minutes(RING_KM / 1.02, m)) for m in modes)
+    floor = np.full(len(needs), int(model.travel_cost(minutes, w)), dtype=np.int64)
+    far_member = np.zeros(len(needs), dtype=bool)
+    for i, n in enumerate(needs.tolist()):
+        members = np.flatnonzero(arr.v_home == arr.n_comm[n]) if arr.n_comm[n] >= 0 else []
+        if len(members):
+            d = travel.haversine_km(
+                arr.v_lat[members], arr.v_lon[members], arr.n_lat[n], arr.n_lon[n]
+            )
+            far_member[i] = bool(np.any(d > RING_KM / 1.02))
+    case_keys = arr.continuity_keys % max(1, arr.num_needs)
+    on_case = np.isin(needs, case_keys)
+    floor += np.where(far_member, 0, model.to_cost(w.home_community))
+    floor += np.where(on_case, 0, model.to_cost(w.continuity))
+    if not arr.v_commando.any():
+        floor += model.to_cost(w.commando)
+    return floor
+
+
 def build_pool(
     arr: ProblemArrays,
     *,
@@ -201,37 +248,58 @@ def build_pool(
 ) -> CandidatePool:
     """All feasible pairs for `needs` (default: every need with open seats), pruned to the pool."""
     num = arr.num_needs
-    if needs is None:
-        needs = np.flatnonzero(arr.n_open > 0)
+    needs = np.flatnonzero(arr.n_open > 0) if needs is None else np.asarray(needs, np.int64)
     index = index or build_index(arr)
     excluded = _excluded_keys(arr)
     cap = max(POOL_CAP, k)
     count = np.zeros(num, dtype=np.int64)
     beyond = np.zeros(num, dtype=np.int64)
-    kept_n: list[NDArray[np.int64]] = []
-    kept_v: list[NDArray[np.int64]] = []
-    kept_c: list[NDArray[np.int64]] = []
-    for chunk_n, chunk_v in _nearby_pairs(arr, index, np.asarray(needs, dtype=np.int64)):
-        n, v, c = _feasible(arr, chunk_n, chunk_v, excluded)
-        per_need = np.bincount(n, minlength=num)
-        count += per_need
-        if per_need.max(initial=0) > cap:  # rare: trim needs with more pairs than the pool holds
-            n, v, c, rank = _sort_and_rank(n, v, c, num)
-            at_cap = rank == cap
-            beyond[n[at_cap]] = c[at_cap]
-            keep = rank < cap
-            n, v, c = n[keep], v[keep], c[keep]
-        kept_n.append(n)
-        kept_v.append(v)
-        kept_c.append(c)
+    unexplored = np.zeros(num, dtype=bool)
+    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = []
+
+    def collect(which: NDArray[np.int64], max_km: float | None) -> None:
+        for chunk_n, chunk_v in _nearby_pairs(arr, index, which, max_km):
+            n, v, c = _feasible(arr, chunk_n, chunk_v, excluded)
+            per_need = np.bincount(n, minlength=num)
+            count[:] += per_need
+            if per_need.max(initial=0) > cap:  # rare: trim needs with more than the pool holds
+                n, v, c, rank = _sort_and_rank(n, v, c, num)
+                at_cap = rank == cap
+                beyond[n[at_cap]] = c[at_cap]
+                keep = rank < cap
+                n, v, c = n[keep], v[keep], c[keep]
+            parts.append((n, v, c))
+
+    modes = [g.mode for g in index.grids]
+    reach_km = (
+        np.max([travel.reach_radius_km(arr.n_reach[needs], m) for m in modes], axis=0)
+        if modes
+        else np.zeros(len(needs))
+    )
+    collect(needs, RING_KM)
+    far = needs[reach_km > RING_KM]
+    enough = count[far] >= RING_TARGET * k
+    if far.size:
+        done = far[enough]
+        floor = _ring_floor_cost(arr, index, done)
+        unexplored[done] = True
+        beyond[done] = np.where(count[done] > cap, np.minimum(beyond[done], floor), floor)
+        again = far[~enough]
+        if again.size:  # search these again, over their whole reach
+            drop = np.zeros(num, dtype=bool)
+            drop[again] = True
+            parts = [(n[~drop[n]], v[~drop[n]], c[~drop[n]]) for n, v, c in parts]
+            count[again] = 0
+            beyond[again] = 0
+            collect(again, None)
     empty = np.zeros(0, dtype=np.int64)
-    n = np.concatenate(kept_n) if kept_n else empty
-    v = np.concatenate(kept_v) if kept_v else empty
-    c = np.concatenate(kept_c) if kept_c else empty
+    n = np.concatenate([p[0] for p in parts]) if parts else empty
+    v = np.concatenate([p[1] for p in parts]) if parts else empty
+    c = np.concatenate([p[2] for p in parts]) if parts else empty
     n, v, c, _ = _sort_and_rank(n, v, c, num)
     ptr = np.zeros(num + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=num), out=ptr[1:])
-    return CandidatePool(n, v, c, ptr, count, beyond, k)
+    return CandidatePool(n, v, c, ptr, count, beyond, unexplored, k)
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,11 +327,16 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
     ptr = np.zeros(arr.num_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=arr.num_needs), out=ptr[1:])
     kept = np.diff(ptr)
-    pruned = pool.feasible_count - kept
+    # Unexplored needs may have any number of pairs farther out: as many as their open seats
+    # is all the flow could use.
+    pruned = pool.feasible_count - kept + np.where(pool.unexplored, arr.n_open, 0)
     in_pool = pool.ptr[:-1] + kept < pool.ptr[1:]  # the next pair is still in the pool
     next_idx = np.minimum(pool.ptr[:-1] + kept, max(0, len(pool.n) - 1))
     pool_next = pool.cost[next_idx] if len(pool.n) else np.zeros(arr.num_needs, np.int64)
-    pruned_min = np.where(in_pool, pool_next, pool.beyond_min_cost)
+    beyond = pool.beyond_min_cost
+    pruned_min = np.where(
+        in_pool, np.where(pool.has_beyond, np.minimum(pool_next, beyond), pool_next), beyond
+    )
     pruned_min = np.where(pruned > 0, pruned_min, 0)
     return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,13 +41,41 @@ def convex_cost(
     return cost
 
 
+INT_MAX = np.iinfo(np.int64).max // 4  # "no upper bound" for linear constraints
+
+
 @dataclass(eq=False)
 class AssignmentModel:
     model: cp_model.CpModel
     scope: NDArray[np.int64]  # candidate pair indexes with a variable, in variable order
-    x: list[cp_model.IntVar]
-    objective: cp_model.LinearExprT  # minimised; more parts may be added and re-minimised
+    x: NDArray[np.int64]  # proto index of each pair's boolean
+    objective: list[tuple[int, int]]  # (variable index, coefficient), minimised
     constant: int  # objective of the full assignment = solver objective + constant
+
+    def chosen(self, solver: cp_model.CpSolver) -> NDArray[np.bool_]:
+        """Values of the pair booleans in the solver's (last) solution."""
+        solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
+        return solution[self.x] > 0
+
+
+def _linear(
+    proto: Any,  # the model proto (a C++-backed message in OR-Tools 9.15)
+    var_idx: list[int],
+    coeffs: list[int],
+    lo: int,
+    hi: int,
+) -> None:
+    ct = proto.constraints.add()
+    ct.linear.vars.extend(var_idx)
+    ct.linear.coeffs.extend(coeffs)
+    ct.linear.domain.extend([lo, hi])
+
+
+def set_objective(m: cp_model.CpModel, terms: list[tuple[int, int]]) -> None:
+    """Minimise sum(coefficient * variable) (written to the proto: fast for large models)."""
+    obj = m.proto.objective
+    obj.vars.extend([v for v, _ in terms])
+    obj.coeffs.extend([c for _, c in terms])
 
 
 def build_assignment_model(
@@ -56,9 +85,13 @@ def build_assignment_model(
     fixed: NDArray[np.bool_],
     hint: NDArray[np.bool_] | None = None,
 ) -> AssignmentModel:
-    """Variables for candidate pairs `scope`; pairs outside it keep their value in `fixed`."""
+    """Variables for candidate pairs `scope`; pairs outside it keep their value in `fixed`.
+
+    Built on the proto directly (one boolean per pair, one row per need and per volunteer),
+    which keeps models of a million pairs buildable in seconds."""
     w = arr.problem.weights
     m = cp_model.CpModel()
+    proto = m.proto
     scope = np.asarray(scope, dtype=np.int64)
     in_scope = np.zeros(len(cands), dtype=bool)
     in_scope[scope] = True
@@ -70,31 +103,36 @@ def build_assignment_model(
     ).astype(np.int64)
     base_load = arr.v_pinned_load + np.bincount(cands.v[outside], minlength=arr.num_volunteers)
 
-    x = [m.new_bool_var("") for _ in range(len(scope))]
+    for _ in range(len(scope)):
+        proto.variables.add().domain.extend([0, 1])
+    x = np.arange(len(scope), dtype=np.int64)
     sn, sv = cands.n[scope], cands.v[scope]
-    order_n = np.argsort(sn, kind="stable")
-    for need, idx in _groups(sn, order_n):
+    for need, idx in _groups(sn, np.argsort(sn, kind="stable")):
         if len(idx) > seats_left[need]:
-            m.add(sum(x[i] for i in idx) <= int(seats_left[need]))
-    order_v = np.argsort(sv, kind="stable")
+            _linear(proto, idx, [1] * len(idx), 0, int(seats_left[need]))
     unit = model.fairness_unit(w)
-    objective: list[cp_model.LinearExprT] = []
-    for vol, idx in _groups(sv, order_v):
-        d = dur[scope[idx]]
-        if d.sum() > minutes_left[vol]:
-            m.add(sum(int(d[j]) * x[i] for j, i in enumerate(idx)) <= int(minutes_left[vol]))
+    objective = list(zip(x.tolist(), (cands.cost[scope] - arr.n_penalty[sn]).tolist(), strict=True))
+    sdur = dur[scope]
+    for vol, idx in _groups(sv, np.argsort(sv, kind="stable")):
+        d = sdur[idx].tolist()
+        if sum(d) > minutes_left[vol]:
+            _linear(proto, idx, d, 0, int(minutes_left[vol]))
         lo = int(base_load[vol])
         hi = lo + len(idx)
         if unit and hi >= 2:
-            load = sum(x[i] for i in idx) + lo
-            objective.append(convex_cost(m, load, lo, hi, lambda k: int(model.fairness_cost(k, w))))
-    coef = cands.cost[scope] - arr.n_penalty[sn]
-    objective.append(cp_model.LinearExpr.weighted_sum(x, coef.tolist()))
-    total = sum(objective)
-    m.minimize(total)
+            # f >= g(k) + slope_k * (load - k) for each chord k..k+1 of g = fairness_cost
+            f = len(proto.variables)
+            top = int(model.fairness_cost(hi, w))
+            proto.variables.add().domain.extend([0, top])
+            for k in range(max(lo, 1), hi):
+                slope = unit * k  # fairness_cost(k + 1) - fairness_cost(k)
+                rhs = int(model.fairness_cost(k, w)) - slope * k + slope * lo
+                _linear(proto, [f, *idx], [1] + [-slope] * len(idx), rhs, INT_MAX)
+            objective.append((f, 1))
+    set_objective(m, objective)
     if hint is not None:
-        for i, p in enumerate(scope):
-            m.add_hint(x[i], bool(hint[p]))
+        proto.solution_hint.vars.extend(x.tolist())
+        proto.solution_hint.values.extend(hint[scope].astype(np.int64).tolist())
     # Everything the variables do not change: open seats at full penalty, fixed pairs, pins.
     v_fix = np.concatenate([cands.v[outside], arr.pinned_v])
     n_fix = np.concatenate([cands.n[outside], arr.pinned_n])
@@ -102,7 +140,7 @@ def build_assignment_model(
     touched = np.unique(sv)
     fairness_in_model = int(model.fairness_cost(base_load[touched], w).sum()) if unit else 0
     constant = sum(terms.values()) - fairness_in_model
-    return AssignmentModel(m, scope, x, total, int(constant))
+    return AssignmentModel(m, scope, x, objective, int(constant))
 
 
 def _groups(keys: NDArray[np.int64], order: NDArray[np.int64]):
@@ -140,7 +178,7 @@ class Part:
     """Variables of one more part of the problem in a CP-SAT model."""
 
     constant: int
-    objective: cp_model.LinearExprT
+    objective: list[tuple[int, int]]  # (variable index, coefficient)
     decode: Callable[[cp_model.CpSolver], list]
 
 
@@ -161,7 +199,7 @@ def add_resource_part(m: cp_model.CpModel, problem: Problem) -> Part:
         mine = [q[p] for p in np.flatnonzero(rp.res == j).tolist()]
         m.add(sum(mine) <= int(res_qty[j]))
     coef = (rp.unit_cost - reqs.penalty[rp.req]).tolist()
-    objective = cp_model.LinearExpr.weighted_sum(q, coef)
+    objective = [(var.index, c) for var, c in zip(q, coef, strict=True)]
 
     def decode(solver: cp_model.CpSolver) -> list[tuple[int, int, int]]:
         out = []
@@ -184,7 +222,8 @@ def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
     y = [m.new_bool_var("") for _ in range(len(hp.task))]
     for t in np.unique(hp.task).tolist():
         m.add_at_most_one([y[p] for p in np.flatnonzero(hp.task == t).tolist()])
-    objective: list[cp_model.LinearExprT] = []
+    objective: list[tuple[int, int]] = []
+    constant_load = 0
     for v in np.unique(hp.vol).tolist():
         mine = [y[p] for p in np.flatnonzero(hp.vol == v).tolist()]
         base = pinned_load.get(v, 0)
@@ -198,7 +237,11 @@ def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
             return int(model.helper_load_cost(opened, a, w))
 
         if hi > base:
-            objective.append(convex_cost(m, sum(mine) + base, base, hi, load_cost))
+            cost = convex_cost(m, sum(mine) + base, base, hi, load_cost)
+            if isinstance(cost, int):
+                constant_load += cost
+            else:
+                objective.append((cost.index, 1))
     pinned_tasks = {t for t, _ in problem.pinned_helpers}
     penalty = {
         i: int(model.helper_unserved_penalty(t.urgency, w))
@@ -206,7 +249,7 @@ def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
         if t.id not in pinned_tasks
     }
     coef = [int(hp.cost[p]) - penalty[int(hp.task[p])] for p in range(len(hp.task))]
-    objective.append(cp_model.LinearExpr.weighted_sum(y, coef))
+    objective += [(var.index, c) for var, c in zip(y, coef, strict=True)]
     # Constant: every free task unserved, plus pinned pairs and the load of helpers not in the
     # model (those in it have their whole load cost inside the model).
     in_model = set(np.unique(hp.vol).tolist())
@@ -217,7 +260,7 @@ def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
             for t, v in sorted(problem.pinned_helpers)
         ],
     )
-    constant = sum(penalty.values()) + int(pinned_pairs.cost.sum())
+    constant = sum(penalty.values()) + int(pinned_pairs.cost.sum()) + constant_load
     constant += sum(
         int(model.helper_load_cost(vols[v].open_requests, a, w))
         for v, a in pinned_load.items()
@@ -231,4 +274,4 @@ def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
             if solver.boolean_value(var)
         ]
 
-    return Part(constant, sum(objective), decode)
+    return Part(constant, objective, decode)

@@ -97,9 +97,8 @@ def polish(
     )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return PolishOutcome(chosen, False, whole, False, None)
-    values = np.array([solver.boolean_value(x) for x in am.x], dtype=bool)
     out = chosen.copy()
-    out[scope] = values
+    out[scope] = am.chosen(solver)
     improved = bool(np.any(out != chosen))
     proven = whole and status == cp_model.OPTIMAL
     bound = int(np.ceil(solver.best_objective_bound - 1e-6)) + am.constant if whole else None

@@ -69,38 +69,41 @@ class ResourcePairs:
 def resource_pairs(problem: Problem, reqs: Requirements) -> ResourcePairs:
     """Every (requirement, resource) of the same kind within RESOURCE_REACH_KM."""
     res = problem.resources
-    by_kind: dict[str, list[int]] = {}
-    for j, r in enumerate(res):
-        if r.quantity > 0:
-            by_kind.setdefault(r.kind, []).append(j)
-    req_idx: list[int] = []
-    res_idx: list[int] = []
-    for i, kind in enumerate(reqs.kind):
-        for j in by_kind.get(kind, ()):
-            req_idx.append(i)
-            res_idx.append(j)
-    ri = np.array(req_idx, dtype=np.int64)
-    rj = np.array(res_idx, dtype=np.int64)
     needs = problem.needs
+    kinds = sorted(set(reqs.kind) | {r.kind for r in res})
+    code = {k: i for i, k in enumerate(kinds)}
+    req_kind = np.array([code[k] for k in reqs.kind], dtype=np.int64)
+    res_kind = np.array([code[r.kind] for r in res], dtype=np.int64)
+    res_qty = np.array([r.quantity for r in res], dtype=np.int64)
     n_lat = np.array([needs[p].lat for p in reqs.need_pos], dtype=np.float64)
     n_lon = np.array([needs[p].lon for p in reqs.need_pos], dtype=np.float64)
     r_lat = np.array([r.lat for r in res], dtype=np.float64)
     r_lon = np.array([r.lon for r in res], dtype=np.float64)
-    if ri.size == 0:
-        empty_f = np.zeros(0, dtype=np.float64)
-        return ResourcePairs(ri, rj, ri.copy(), empty_f, np.zeros(0, dtype=bool))
+    req_parts, res_parts = [], []
+    for kind in range(len(kinds)):  # one distance matrix per kind
+        qi = np.flatnonzero(req_kind == kind)
+        rj = np.flatnonzero((res_kind == kind) & (res_qty > 0))
+        if qi.size == 0 or rj.size == 0:
+            continue
+        dist = travel.haversine_km(n_lat[qi, None], n_lon[qi, None], r_lat[rj], r_lon[rj])
+        a, b = np.nonzero(dist <= travel.RESOURCE_REACH_KM)
+        req_parts.append(qi[a])
+        res_parts.append(rj[b])
+    empty = np.zeros(0, dtype=np.int64)
+    ri = np.concatenate(req_parts) if req_parts else empty
+    rj = np.concatenate(res_parts) if res_parts else empty
+    order = np.lexsort((rj, ri))
+    ri, rj = ri[order], rj[order]
     dist = travel.haversine_km(n_lat[ri], n_lon[ri], r_lat[rj], r_lon[rj])
-    near = dist <= travel.RESOURCE_REACH_KM
-    ri, rj, dist = ri[near], rj[near], dist[near]
     twinned = np.array(
         [
             needs[reqs.need_pos[i]].community_id in res[j].twinned_community_ids
-            for i, j in zip(ri, rj, strict=True)
+            for i, j in zip(ri.tolist(), rj.tolist(), strict=True)
         ],
         dtype=bool,
     )
     cost = model.resource_unit_cost(dist, twinned, problem.weights)
-    return ResourcePairs(ri, rj, np.asarray(cost, dtype=np.int64), dist, twinned)
+    return ResourcePairs(ri, rj, np.asarray(cost, dtype=np.int64).reshape(-1), dist, twinned)
 
 
 @dataclass(frozen=True, eq=False)

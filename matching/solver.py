@@ -52,7 +52,8 @@ from matching.result import (
 
 WIDEN_ROUNDS = 2  # re-solve with wider candidate lists where the flow wanted pruned pairs
 WIDEN_IN_ROUNDS = 2  # ... in the first priced rounds too (later, priced pruned arcs suffice)
-LAGRANGE_ROUNDS = 8  # flows with prices on minutes
+LAGRANGE_ROUNDS = 10  # flows with prices on minutes ...
+ROUND_WORK = 1_200_000  # ... at most this many pair arcs over all rounds (at least 2 rounds)
 STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
 STOP_GAP = 0.003  # no more Lagrangian rounds once the gap is this small
@@ -118,7 +119,8 @@ class _Search:
             wanted = (flow.pruned_flow > 0) & (np.diff(self.pool.ptr) > self.k)
             if not wanted.any():
                 break
-            self.k[wanted] = np.diff(self.pool.ptr)[wanted]
+            self.k[wanted] = np.minimum(np.diff(self.pool.ptr)[wanted], 2 * self.k[wanted])
+
             previous = self.cands
             self._use(select(arr, self.pool, self.k))
             if not resolve:  # keep the solution on the lists it was solved on
@@ -148,8 +150,7 @@ class _Search:
         )
         best = np.full(arr.num_needs, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, pool.n[out_idx], priced)
-        beyond = pool.feasible_count > np.diff(pool.ptr)
-        best = np.where(beyond, np.minimum(best, pool.beyond_min_cost * PRICE_SCALE), best)
+        best = np.where(pool.has_beyond, np.minimum(best, pool.beyond_min_cost * PRICE_SCALE), best)
         return np.where(best == np.iinfo(np.int64).max, 0, best)
 
     def primal(self, flow: FlowSolution, best: int | None) -> tuple[NDArray[np.bool_], int]:
@@ -187,7 +188,8 @@ def solve_volunteers(
     price = np.zeros(arr.num_volunteers, dtype=np.float64)
     theta = STEP_START
     last = flow
-    for round_no in range(LAGRANGE_ROUNDS):
+    rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), 2, LAGRANGE_ROUNDS))
+    for round_no in range(rounds):
         excess = (last.used_minutes - arr.v_budget).astype(np.float64)
         step_dir = np.where((price > 0) | (excess > 0), excess, 0.0)
         norm = float(step_dir @ step_dir)

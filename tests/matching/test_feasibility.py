@@ -110,3 +110,19 @@ def test_candidates_equal_every_feasible_pair(p: Problem) -> None:
     assert found == expected
     facts = pair_facts(arr, pool.v, pool.n)
     assert np.array_equal(facts.cost, pool.cost)
+
+
+def test_ring_search_keeps_the_bound_valid_for_far_volunteers() -> None:
+    """A major need with plenty of people within RING_KM is not searched further out; whoever
+    is farther must cost at least what the pool says is the cheapest pair left out."""
+    from matching.candidates import RING_KM, RING_TARGET
+
+    near = [volunteer(i, 0.02 * i, 0.0, travel_mode="car") for i in range(1, 221)]
+    far = volunteer(999, RING_KM + 2.0, 0.0, travel_mode="car", current_need_ids=frozenset({7}))
+    p = problem([*near, far], [need(1, tier="major", related_need_ids=frozenset({7}))])
+    arr = build_arrays(p)
+    pool = build_pool(arr, k=50)
+    assert pool.feasible_count[0] >= RING_TARGET * 50 and pool.unexplored[0]
+    assert arr.vol_index[999] not in set(pool.v.tolist())
+    far_cost = pair_facts(arr, np.array([arr.vol_index[999]]), np.array([0])).cost[0]
+    assert pool.beyond_min_cost[0] <= far_cost
