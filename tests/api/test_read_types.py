@@ -257,3 +257,31 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
     children = {"NeedEvent", "NeedAssignment", "EnterpriseRequestEvent", "Proposal"}
     others = {"Account", "AuditLogEntry"}  # accounts: tested with auth
     assert set(NODE_TYPES) - set(ids) <= children | {"UnmatchedItem"} | others
+
+
+def test_describe_every_type_field_argument_and_value() -> None:
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+    )
+
+    schema = build_schema(Settings())._schema
+    missing: list[str] = []
+    for name, t in schema.type_map.items():
+        if name.startswith("__"):
+            continue
+        kinds = (GraphQLObjectType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLEnumType)
+        roots = ("Query", "Mutation", "Subscription")
+        if isinstance(t, kinds) and not t.description and name not in roots:
+            missing.append(f"type {name}")
+        if isinstance(t, (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType)):
+            for field_name, fld in t.fields.items():
+                if not fld.description:
+                    missing.append(f"{name}.{field_name}")
+                for arg_name, arg in getattr(fld, "args", {}).items():
+                    if not arg.description:
+                        missing.append(f"{name}.{field_name}({arg_name})")
+        if isinstance(t, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in t.values.items() if not value.description]
+    assert missing == []
