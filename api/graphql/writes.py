@@ -24,7 +24,7 @@ from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.relay import decode_id
 from api.logs import log
 from schema.services.common import Actor, to_publish
-from schema.services.errors import Conflict, DomainError, Forbidden, Invalid
+from schema.services.errors import Conflict, DomainError, Invalid
 from schema.workflow import IllegalTransition
 
 T = TypeVar("T")
@@ -133,7 +133,3 @@ async def publish(info: Info, published: list[dict[str, Any]]) -> None:
     messages = messages_for(published)
     if messages:
         await broadcaster_of(info).publish_many(messages)
-
-
-def forbidden_error(message: str = "outside your area") -> list[UserError]:
-    return user_errors(Forbidden(message))

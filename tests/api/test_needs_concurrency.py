@@ -150,3 +150,24 @@ def _check_assignments(engine: sa.Engine, need_id: int, log: list[Any]) -> None:
         assert sorted(active) == sorted(handovers[-1].data["person_ids"])
     if log[-1].to_status is NeedStatus.CLOSED:
         assert need_row(engine, need_id).satisfaction is not None
+
+
+def test_report_same_key_at_once_creates_one_need(engine: sa.Engine, database_url: str) -> None:
+    county = make_county(engine)
+    resident = county.token("resident")
+    replies: list[dict[str, Any]] = [{}] * CLIENTS
+    barrier = threading.Barrier(CLIENTS)
+
+    def report(i: int) -> None:
+        with TestClient(create_app(make_settings(database_url))) as c:
+            barrier.wait()
+            replies[i] = mutate(
+                c, "reportNeed", report_input(idempotencyKey="flaky-network-retry"), resident
+            )
+
+    _spawn(CLIENTS, report)
+    assert {ok(r)["need"]["id"] for r in replies} == {gid("Need", 1)}
+    assert len(assert_need_log_consistent(engine, 1)) == 1
+    with Session(engine) as s:
+        assert len(s.exec(select(NeedAssignment)).all()) == 0
+        assert s.exec(select(sa.func.count()).select_from(sa.table("need"))).one() == 1
