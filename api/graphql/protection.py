@@ -5,17 +5,20 @@
   GRAPHQL_PARSE_FAILED, TOO_MANY_TOKENS, GRAPHQL_VALIDATION_FAILED, QUERY_TOO_DEEP,
   TOO_MANY_ALIASES or BAD_USER_INPUT (variables that do not fit their types).
 - Internal errors (anything not raised as a `CodedError`) are masked to "Unexpected error."
-  with code INTERNAL, and logged with their traceback.
+  with code INTERNAL, and logged with their traceback; expected errors are not logged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
-from api.logs import log
+from api.graphql.errors import CodedError
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -70,8 +73,21 @@ def add_codes(errors: Iterable[GraphQLError] | None) -> None:
             error.extensions = {**(error.extensions or {}), "code": request_error_code(error)}
 
 
+class QuietSchema(strawberry.Schema):
+    """A Schema that logs only unexpected errors: coded errors (permission refusals, bad input)
+    and request errors (parse, validation) are the client's business, not the operator's."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if is_request_error(error) or isinstance(error.original_error, CodedError):
+                continue
+            StrawberryLogger.error(error, execution_context)
+
+
 class CodedMaskErrors(MaskErrors):
-    """MaskErrors that keeps a code (INTERNAL) on the masked error and logs the original."""
+    """MaskErrors that keeps a code (INTERNAL) on the masked error."""
 
     def __init__(self, should_mask_error: Callable[[GraphQLError], bool]) -> None:
         def should_mask(error: GraphQLError) -> bool:
@@ -80,13 +96,7 @@ class CodedMaskErrors(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message="Unexpected error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        log.error(
-            "internal error",
-            path=error.path,
-            error=repr(original) if original is not None else error.message,
-            exc_info=original,
-        )
+        # The original is logged with its traceback by QuietSchema.process_errors.
         return GraphQLError(
             message=self.error_message,
             nodes=error.nodes,

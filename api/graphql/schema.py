@@ -35,7 +35,7 @@ from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.queries import PeopleQuery
-from api.graphql.protection import CodedMaskErrors, CodeRequestErrors
+from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.relay import NodeQuery
 from api.graphql.stats import StatsQuery
 from api.graphql.units.queries import UnitsQuery
@@ -89,7 +89,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
     subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
-    schema = strawberry.Schema(
+    schema = QuietSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
