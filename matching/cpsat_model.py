@@ -120,14 +120,18 @@ def build_assignment_model(
         lo = int(base_load[vol])
         hi = lo + len(idx)
         if unit and hi >= 2:
-            # f >= g(k) + slope_k * (load - k) for each chord k..k+1 of g = fairness_cost
+            # load = lo + sum(x); f >= g(k) + slope_k * (load - k) for each chord k..k+1 of
+            # g = fairness_cost (a load variable keeps each chord at two terms)
+            load = len(proto.variables)
+            proto.variables.add().domain.extend([lo, hi])
+            _linear(proto, [load, *idx], [1] + [-1] * len(idx), lo, lo)
             f = len(proto.variables)
             top = int(model.fairness_cost(hi, w))
             proto.variables.add().domain.extend([0, top])
             for k in range(max(lo, 1), hi):
                 slope = unit * k  # fairness_cost(k + 1) - fairness_cost(k)
-                rhs = int(model.fairness_cost(k, w)) - slope * k + slope * lo
-                _linear(proto, [f, *idx], [1] + [-slope] * len(idx), rhs, INT_MAX)
+                rhs = int(model.fairness_cost(k, w)) - slope * k
+                _linear(proto, [f, load], [1, -slope], rhs, INT_MAX)
             objective.append((f, 1))
     set_objective(m, objective)
     if hint is not None:

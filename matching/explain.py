@@ -38,6 +38,25 @@ def _reach_words(arr: ProblemArrays, n: int) -> str:
     return f"{arr.n_reach[n]:.0f} min for a {TIER_WORDS[int(arr.n_tier[n])]} need"
 
 
+ALWAYS_AVAILABLE = Reason(ReasonCode.AVAILABLE, "available at any time")
+
+
+def _need_reasons(arr: ProblemArrays, n: int, need: Need) -> tuple[Reason, Reason, str]:
+    """The parts of a proposal's reasons that depend on the need only."""
+    skills = tuple(sorted(need.required_skills))
+    skills_reason = Reason(
+        ReasonCode.SKILLS_MATCHED,
+        f"has {', '.join(skills)}" if skills else "no special skill required",
+        (("skills", skills),),
+    )
+    window_reason = Reason(
+        ReasonCode.AVAILABLE,
+        f"available when it starts ({_clock(int(arr.n_minute[n]))})",
+        (("starts", arr.n_start[n].isoformat()),),
+    )
+    return skills_reason, window_reason, _reach_words(arr, n)
+
+
 def explain_assignment(
     arr: ProblemArrays,
     v: int,
@@ -49,22 +68,23 @@ def explain_assignment(
     load: int,
     used_minutes: int,
     pinned: bool,
+    cache: dict[int, tuple[Reason, Reason, str]] | None = None,
 ) -> Explanation:
-    """Reasons for volunteer index v on need index n, given the whole solution's load."""
+    """Reasons for volunteer index v on need index n, given the whole solution's load.
+    `cache` (need index -> the need's own reasons) saves rebuilding them per volunteer."""
     problem = arr.problem
     vol: Volunteer = problem.volunteers[v]
     need: Need = problem.needs[n]
     reasons: list[Reason] = []
     if pinned:
         reasons.append(Reason(ReasonCode.PINNED, "kept: accepted by a coordinator"))
-    skills = sorted(need.required_skills)
-    reasons.append(
-        Reason(
-            ReasonCode.SKILLS_MATCHED,
-            f"has {', '.join(skills)}" if skills else "no special skill required",
-            (("skills", skills),),
-        )
-    )
+    cached = cache.get(n) if cache is not None else None
+    if cached is None:
+        cached = _need_reasons(arr, n, need)
+        if cache is not None:
+            cache[n] = cached
+    skills_reason, window_reason, reach_words = cached
+    reasons.append(skills_reason)
     mode = int(arr.v_mode[v])
     reasons.append(
         Reason(
@@ -82,20 +102,11 @@ def explain_assignment(
         reasons.append(
             Reason(
                 ReasonCode.DEADLINE_MET,
-                f"on site {spare:.0f} min inside the {_reach_words(arr, n)}",
+                f"on site {spare:.0f} min inside the {reach_words}",
                 (("spare_minutes", round(spare, 1)), ("limit_minutes", float(arr.n_reach[n]))),
             )
         )
-    if arr.v_always[v]:
-        reasons.append(Reason(ReasonCode.AVAILABLE, "available at any time"))
-    else:
-        reasons.append(
-            Reason(
-                ReasonCode.AVAILABLE,
-                f"available when it starts ({_clock(int(arr.n_minute[n]))})",
-                (("starts", arr.n_start[n].isoformat()),),
-            )
-        )
+    reasons.append(ALWAYS_AVAILABLE if arr.v_always[v] else window_reason)
     if need.community_id is not None and vol.home_community_id == need.community_id:
         reasons.append(
             Reason(
@@ -105,7 +116,7 @@ def explain_assignment(
             )
         )
     if continuing:
-        case = sorted(vol.current_need_ids & (need.related_need_ids | {need.id}))
+        case = tuple(sorted(vol.current_need_ids & (need.related_need_ids | {need.id})))
         reasons.append(
             Reason(
                 ReasonCode.CONTINUITY,
@@ -130,7 +141,6 @@ def explain_assignment(
 def explain_open_seats(
     arr: ProblemArrays,
     n: int,
-    open_seats: int,
     cands: Candidates,
     feasible_count: int,
     chosen: NDArray[np.bool_],
@@ -138,7 +148,8 @@ def explain_open_seats(
     funnel_row: dict[str, int] | None,
     missing_skills: Sequence[str],
 ) -> tuple[Reason, ...]:
-    """Why `open_seats` of need index n stay open."""
+    """Why seats of need index n stay open: from the constraint funnel when nobody qualified
+    at all, else from what became of its candidates in this solution."""
     reach = _reach_words(arr, n)
     if funnel_row is not None:  # nobody at all passed the hard constraints
         f = funnel_row
@@ -160,7 +171,7 @@ def explain_open_seats(
                 for skill in missing_skills
             )
         if f["skilled"] == 0:
-            skills = sorted(arr.problem.needs[n].required_skills)
+            skills = tuple(sorted(arr.problem.needs[n].required_skills))
             return (
                 Reason(
                     ReasonCode.NO_SKILLED_COMBINATION,
@@ -226,13 +237,10 @@ def explain_open_seats(
                 (("candidates", len(others)), ("at_capacity", busy)),
             )
         )
-    del open_seats
     return tuple(reasons)
 
 
-def explain_resource_shortfall(
-    problem: Problem, need: Need, kind: str, missing: int, in_reach: Sequence[Resource]
-) -> Reason:
+def explain_resource_shortfall(kind: str, missing: int, in_reach: Sequence[Resource]) -> Reason:
     if not in_reach:
         return Reason(
             ReasonCode.RESOURCE_NONE_IN_REACH,
@@ -240,7 +248,6 @@ def explain_resource_shortfall(
             (("kind", kind), ("missing", missing)),
         )
     total = sum(r.quantity for r in in_reach)
-    del problem, need
     return Reason(
         ReasonCode.RESOURCE_EXHAUSTED,
         f"resource {kind} exhausted: all {total} unit(s) within reach are allocated",

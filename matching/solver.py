@@ -313,6 +313,7 @@ def _assignments(
     load = np.bincount(v, minlength=arr.num_volunteers)
     used = np.bincount(v, weights=arr.n_duration[n], minlength=arr.num_volunteers).astype(int)
     order = np.lexsort((arr.v_ids[v], arr.n_ids[n]))
+    cache: dict = {}
     out = []
     for i in order.tolist():
         vi, ni = int(v[i]), int(n[i])
@@ -334,6 +335,7 @@ def _assignments(
                     load=int(load[vi]),
                     used_minutes=int(used[vi]),
                     pinned=bool(pinned[i]),
+                    cache=cache,
                 ),
             )
         )
@@ -423,7 +425,7 @@ def _unmatched_needs(
             <= travel.RESOURCE_REACH_KM
         ]
         missing = int(res_plan.shortfall[i])
-        reason = explain_resource_shortfall(problem, need, kind, missing, in_reach)
+        reason = explain_resource_shortfall(kind, missing, in_reach)
         shortfalls.setdefault(need_pos, []).append((kind, missing, reason))
 
     out = []
@@ -434,7 +436,6 @@ def _unmatched_needs(
             reasons = explain_open_seats(
                 arr,
                 n,
-                int(open_seats[n]),
                 cands,
                 int(pool.feasible_count[n]),
                 chosen,
