@@ -19,7 +19,7 @@ from matching.problem import EnterpriseTask, Need, Problem, Resource, Volunteer
 from matching.result import Explanation, Reason, ReasonCode
 
 MODE_WORDS = {0: "on foot", 1: "by e-bike", 2: "by car"}
-TIER_WORDS = {0: "ordinary", 1: "complex", 2: "major"}
+TIER_WORDS = {0: "an ordinary", 1: "a complex", 2: "a major"}
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -35,7 +35,7 @@ def _local(moment: datetime) -> str:
 def _reach_words(arr: ProblemArrays, n: int) -> str:
     if arr.n_emergency[n]:
         return f"{arr.n_reach[n]:.0f} min (emergency area)"
-    return f"{arr.n_reach[n]:.0f} min for a {TIER_WORDS[int(arr.n_tier[n])]} need"
+    return f"{arr.n_reach[n]:.0f} min for {TIER_WORDS[int(arr.n_tier[n])]} need"
 
 
 ALWAYS_AVAILABLE = Reason(ReasonCode.AVAILABLE, "available at any time")
