@@ -32,6 +32,9 @@ POLICY: dict[str, frozenset[Role]] = {
     # --- public figures ------------------------------------------------------------------
     "stats.read": EVERYONE,
     "opportunity.read": EVERYONE,  # public volunteer opportunities
+    # Areas, units, teams, enterprises: any signed-in caller (anonymous: stats and
+    # opportunities only).
+    "reference.read": EVERYONE,
     # --- needs: the closed loop (report → accept → dispatch → arrive → resolve → rate) -----
     # Residents report; so do riders (volunteers: "mobile probes"), grid workers on patrol,
     # coordinators entering hotline tickets and helpers. The resolver records the reporter.

@@ -1,6 +1,8 @@
 """A small county for the read-API tests: every table has rows, with known relations and figures.
 
-`build(engine)` inserts it and returns the ids and tokens the tests need.
+`build(engine)` inserts it and returns the ids and tokens the tests need; reference data (areas,
+units, teams, enterprises) is read signed in, e.g. as `tokens["resident"]` or with
+`signed_in_token(engine)` where a test has no county.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ class County:
 
     def gid(self, type_name: str, key: str) -> str:
         return to_global_id(type_name, self.ids[key])
+
+
+def signed_in_token(engine: sa.Engine, role: Role = Role.RESIDENT, **kw: Any) -> str:
+    """A bearer token for a new account of `role`: areas, units, teams and enterprises are
+    readable by any signed-in caller only (anonymous: stats and opportunities)."""
+    return f.token_for(f.account(engine, role, **kw))
 
 
 def add(session: Session, row: SQLModel) -> Any:
@@ -621,10 +629,9 @@ def build(engine: sa.Engine) -> County:
         )
         s.commit()
     for role in (Role.COORDINATOR, Role.ADMIN, Role.RESIDENT, Role.ENTERPRISE_HELPER):
-        acc = f.account(engine, role)
-        c.tokens[role.value] = f.token_for(acc)
-    volunteer = f.account(engine, Role.VOLUNTEER, person_id=i["p1"])
-    c.tokens["volunteer"] = f.token_for(volunteer)
-    scoped = f.account(engine, Role.GRID_WORKER, person_id=i["p2"], community_id=i["hengxi"])
-    c.tokens["grid_worker_hengxi"] = f.token_for(scoped)
+        c.tokens[role.value] = signed_in_token(engine, role)
+    c.tokens["volunteer"] = signed_in_token(engine, Role.VOLUNTEER, person_id=i["p1"])
+    c.tokens["grid_worker_hengxi"] = signed_in_token(
+        engine, Role.GRID_WORKER, person_id=i["p2"], community_id=i["hengxi"]
+    )
     return c

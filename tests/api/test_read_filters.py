@@ -107,17 +107,20 @@ def test_filter_people(client: TestClient, county: County) -> None:
 
 
 def test_filter_paired_units_and_resources(client: TestClient, county: County) -> None:
+    token = county.tokens["resident"]  # reference data: any signed-in caller
     q = """query($kind: [UnitKind!], $tw: ID) { pairedUnits(kind: $kind, twinnedWith: $tw) {
       nodes { name } } }"""
     run = lambda **v: sorted(  # noqa: E731
-        u["name"] for u in gql(client, q, v)["data"]["pairedUnits"]["nodes"]
+        u["name"] for u in gql(client, q, v, token=token)["data"]["pairedUnits"]["nodes"]
     )
     assert run() == ["县委组织部", "红色物业公司"]
     assert run(kind=["PROPERTY_COMPANY"]) == ["红色物业公司"]
     assert run(tw=county.gid("Community", "hengxi")) == ["县委组织部"]
     assert run(tw=county.gid("Community", "quantang"), kind=["GOVERNMENT"]) == ["县委组织部"]
     r = """query($a: Boolean, $u: ID) { resources(available: $a, unit: $u) { nodes { name } } }"""
-    names = lambda **v: [x["name"] for x in gql(client, r, v)["data"]["resources"]["nodes"]]  # noqa: E731
+    names = lambda **v: [  # noqa: E731
+        x["name"] for x in gql(client, r, v, token=token)["data"]["resources"]["nodes"]
+    ]
     assert names(a=True) == ["服务车"] and names(a=False) == ["会议室"]
     assert names(u=county.gid("PairedUnit", "gov")) == ["服务车"]
 
@@ -144,14 +147,18 @@ def test_filter_enterprise_requests(client: TestClient, county: County) -> None:
 
 
 def test_filter_areas_and_activities(client: TestClient, county: County) -> None:
+    token = county.tokens["resident"]  # reference data: any signed-in caller
     q = """query($f: CommunityFilter) { communities(filter: $f) { nodes { name } } }"""
-    names = lambda f: [c["name"] for c in gql(client, q, {"f": f})["data"]["communities"]["nodes"]]  # noqa: E731
+    names = lambda f: [  # noqa: E731
+        c["name"] for c in gql(client, q, {"f": f}, token=token)["data"]["communities"]["nodes"]
+    ]
     assert names({"kind": "VILLAGE"}) == ["横溪村"]
     assert names({"township": "敦厚镇"}) == ["泉塘社区"]
     assert names({"nameContains": "泉塘"}) == ["泉塘社区"]
     assert names({"mode": "EMERGENCY"}) == []
-    grids = gql(client, "{ grids(kind: RURAL) { nodes { code } } }")["data"]["grids"]["nodes"]
-    assert grids == [{"code": "HX-01"}]
+    rural = gql(client, "{ grids(kind: RURAL) { nodes { code } } }", token=token)["data"]
+    assert rural["grids"]["nodes"] == [{"code": "HX-01"}]
+    # Activities stay public: read anonymously.
     a = """query($s: [ActivityStatus!], $after: DateTime) {
       activities(status: $s, startsAfter: $after) { nodes { title } } }"""
     got = gql(client, a, {"s": ["PLANNED"]})["data"]["activities"]["nodes"]

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tests.api.read_data import County, build
+from tests.api.read_data import County, build, signed_in_token
 from tests.conftest import gql
 
 GQL_RESPONSE = "application/graphql-response+json"
@@ -20,8 +20,10 @@ def county(engine: sa.Engine) -> County:
     return build(engine)
 
 
-def post(client: TestClient, body: Any, accept: str | None = None) -> Any:
+def post(client: TestClient, body: Any, accept: str | None = None, token: str | None = None) -> Any:
     headers = {"accept": accept} if accept else {}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     return client.post("/graphql", json=body, headers=headers)
 
 
@@ -32,6 +34,7 @@ def test_answer_query_over_get_with_variables(client: TestClient, county: County
             "query": "query($f: CommunityFilter) { communities(filter: $f) { nodes { name } } }",
             "variables": '{"f": {"kind": "VILLAGE"}}',
         },
+        headers={"authorization": f"Bearer {county.tokens['resident']}"},
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     assert r.json()["data"]["communities"]["nodes"] == [{"name": "横溪村"}]
@@ -103,8 +106,9 @@ def test_refuse_malformed_request(client: TestClient, body: bytes, code: str) ->
         assert r.json()["errors"][0]["extensions"]["code"] == code
 
 
-def test_keep_field_errors_at_200(client: TestClient) -> None:
-    r = post(client, {"query": "{ communities(first: 101) { totalCount } }"}, GQL_RESPONSE)
+def test_keep_field_errors_at_200(client: TestClient, engine: sa.Engine) -> None:
+    query = {"query": "{ communities(first: 101) { totalCount } }"}
+    r = post(client, query, GQL_RESPONSE, token=signed_in_token(engine))
     assert r.status_code == 200
     assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -134,15 +138,20 @@ def test_refuse_too_many_tokens(client: TestClient) -> None:
 
 
 def test_mask_internal_errors_with_a_code(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    token = signed_in_token(engine)
+
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("no such table: secret_internal_detail")
 
     monkeypatch.setattr("api.graphql.areas.queries.select_page", broken)
     for accept in (None, GQL_RESPONSE):
         r = post(
-            client, {"query": "{ communities { totalCount } countyStats { pairedUnits } }"}, accept
+            client,
+            {"query": "{ communities { totalCount } countyStats { pairedUnits } }"},
+            accept,
+            token=token,
         )
         body = r.json()
         (error,) = body["errors"]
@@ -183,29 +192,126 @@ def test_forbid_reads_outside_the_role(client: TestClient, county: County) -> No
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-def test_read_public_parts_anonymously(client: TestClient, county: County) -> None:
-    query = """{ communities { nodes { name grids { code } pairedUnits { name } } }
-      countyStats { pairedUnits } volunteerOpportunities { totalCount } }"""
-    assert "errors" not in gql(client, query)
+# Reference data (issue 3): any signed-in caller reads it; anonymous callers do not.
+REFERENCE_LISTS = [
+    "communities",
+    "grids",
+    "compounds",
+    "venues",
+    "consultations",
+    "pairedUnits",
+    "resources",
+    "teams",
+    "enterprises",
+]
+# node(id:) of each reference type, with the county row it is tried on.
+REFERENCE_NODES = {
+    "Community": "quantang",
+    "Grid": "grid1",
+    "Compound": "compound",
+    "Venue": "station",
+    "Consultation": "consultation",
+    "PairedUnit": "gov",
+    "Resource": "van",
+    "Team": "team1",
+    "Enterprise": "enterprise",
+}
+
+
+def unauthenticated(body: dict[str, Any], field: str) -> bool:
+    """The one error is UNAUTHENTICATED on `field`, and nothing of it is returned."""
+    (error,) = body["errors"]
+    return (
+        error["path"] == [field]
+        and error["extensions"]["code"] == "UNAUTHENTICATED"
+        and (body["data"] or {}).get(field) is None
+    )
+
+
+@pytest.mark.parametrize("field", REFERENCE_LISTS)
+def test_require_sign_in_for_reference_lists(
+    client: TestClient, county: County, field: str
+) -> None:
+    query = f"{{ {field} {{ totalCount nodes {{ id }} }} }}"
+    assert unauthenticated(gql(client, query, expect_errors=True), field)
+    signed_in = gql(client, query, token=county.tokens["resident"])["data"][field]
+    assert signed_in["totalCount"] >= 1 and len(signed_in["nodes"]) == signed_in["totalCount"]
+
+
+def test_require_sign_in_for_one_community(client: TestClient, county: County) -> None:
+    query = "query($id: ID!) { community(id: $id) { name } }"
+    variables = {"id": county.gid("Community", "hengxi")}
+    assert unauthenticated(gql(client, query, variables, expect_errors=True), "community")
+    signed_in = gql(client, query, variables, token=county.tokens["resident"])
+    assert signed_in["data"]["community"] == {"name": "横溪村"}
+
+
+@pytest.mark.parametrize("type_name", sorted(REFERENCE_NODES))
+def test_require_sign_in_for_reference_nodes(
+    client: TestClient, county: County, type_name: str
+) -> None:
+    gid = county.gid(type_name, REFERENCE_NODES[type_name])
+    one = "query($id: ID!) { node(id: $id) { __typename id } }"
+    assert unauthenticated(gql(client, one, {"id": gid}, expect_errors=True), "node")
+    many = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    assert unauthenticated(gql(client, many, {"ids": [gid]}, expect_errors=True), "nodes")
+    signed_in = gql(client, one, {"id": gid}, token=county.tokens["resident"])
+    assert signed_in["data"]["node"] == {"__typename": type_name, "id": gid}
+
+
+def test_read_reference_data_when_signed_in(client: TestClient, county: County) -> None:
+    query = """{ communities { nodes { name grids { code } pairedUnits { name } } } }"""
+    nodes = gql(client, query, token=county.tokens["resident"])["data"]["communities"]["nodes"]
+    by_name = {n["name"]: n for n in nodes}
+    assert by_name["横溪村"] == {
+        "name": "横溪村",
+        "grids": [{"code": "HX-01"}],
+        "pairedUnits": [{"name": "县委组织部"}],
+    }
     node = gql(
         client,
         "query($id: ID!) { node(id: $id) { ... on Community { name } } }",
         {"id": county.gid("Community", "hengxi")},
+        token=county.tokens["resident"],
     )
     assert node["data"]["node"] == {"name": "横溪村"}
+
+
+def test_read_public_parts_anonymously(client: TestClient, county: County) -> None:
+    query = """query($id: ID!) {
+      countyStats { pairedUnits }
+      volunteerOpportunities { totalCount }
+      skills { code }
+      activities { totalCount nodes { title } }
+      activity(id: $id) { title }
+    }"""
+    data = gql(client, query, {"id": county.gid("Activity", "act_soon")})["data"]
+    assert data["countyStats"] == {"pairedUnits": 2}
+    assert data["volunteerOpportunities"]["totalCount"] == 3
+    assert data["skills"] == [{"code": "electrician"}, {"code": "legal"}, {"code": "psych"}]
+    assert data["activities"]["totalCount"] == 3 == len(data["activities"]["nodes"])
+    assert data["activity"] == {"title": "义善庐陵·敬老助餐"}
+    node = gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Activity { title } } }",
+        {"id": county.gid("Activity", "act_soon")},
+    )
+    assert node["data"]["node"] == {"title": "义善庐陵·敬老助餐"}
 
 
 def test_return_null_for_unknown_and_refuse_malformed_ids(
     client: TestClient, county: County
 ) -> None:
+    token = county.tokens["resident"]
     q = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
     unknown = county.gid("Community", "quantang").replace("=", "") + "=="
-    body = gql(client, q, {"ids": ["Q29tbXVuaXR5Ojk5OTk=", county.gid("Grid", "grid1")]})
+    ids = ["Q29tbXVuaXR5Ojk5OTk=", county.gid("Grid", "grid1")]
+    body = gql(client, q, {"ids": ids}, token=token)
     assert body["data"]["nodes"][0] is None and body["data"]["nodes"][1] is not None
-    bad = gql(client, q, {"ids": ["not-base64!"]}, expect_errors=True)
+    bad = gql(client, q, {"ids": ["not-base64!"]}, token=token, expect_errors=True)
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert unknown  # (a differently padded ID is still just an ID string)
-    many = gql(client, q, {"ids": ["x"] * 101}, expect_errors=True)
+    many = gql(client, q, {"ids": ["x"] * 101}, token=token, expect_errors=True)
     assert many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from api.graphql.relay import MAX_PAGE
 from schema.enums import Role
 from tests import factories as f
+from tests.api.read_data import signed_in_token
 from tests.conftest import gql
 
 PAGE = """query($first: Int, $after: String, $last: Int, $before: String) {
@@ -31,16 +32,22 @@ def names(engine: sa.Engine) -> list[str]:
     return out
 
 
-def page(client: TestClient, **args: object) -> dict:
-    return gql(client, PAGE, args)["data"]["communities"]
+@pytest.fixture
+def token(engine: sa.Engine) -> str:
+    """Communities and grids are reference data: read as a signed-in caller."""
+    return signed_in_token(engine)
 
 
-def test_page_forward_through_every_item(client: TestClient, names: list[str]) -> None:
+def page(client: TestClient, token: str, **args: object) -> dict:
+    return gql(client, PAGE, args, token=token)["data"]["communities"]
+
+
+def test_page_forward_through_every_item(client: TestClient, names: list[str], token: str) -> None:
     seen: list[str] = []
     after = None
     pages = 0
     while True:
-        p = page(client, first=10, after=after)
+        p = page(client, token, first=10, after=after)
         assert p["totalCount"] == 25
         assert [e["node"]["name"] for e in p["edges"]] == [n["name"] for n in p["nodes"]]
         seen += [n["name"] for n in p["nodes"]]
@@ -53,11 +60,11 @@ def test_page_forward_through_every_item(client: TestClient, names: list[str]) -
     assert seen == names and pages == 3
 
 
-def test_page_backward_through_every_item(client: TestClient, names: list[str]) -> None:
+def test_page_backward_through_every_item(client: TestClient, names: list[str], token: str) -> None:
     seen: list[str] = []
     before = None
     while True:
-        p = page(client, last=10, before=before)
+        p = page(client, token, last=10, before=before)
         seen = [n["name"] for n in p["nodes"]] + seen
         assert p["pageInfo"]["startCursor"] == p["edges"][0]["cursor"]
         if not p["pageInfo"]["hasPreviousPage"]:
@@ -67,29 +74,33 @@ def test_page_backward_through_every_item(client: TestClient, names: list[str]) 
     assert seen == names
 
 
-def test_page_from_a_middle_cursor_both_ways(client: TestClient, names: list[str]) -> None:
-    first = page(client, first=12)
+def test_page_from_a_middle_cursor_both_ways(
+    client: TestClient, names: list[str], token: str
+) -> None:
+    first = page(client, token, first=12)
     cursor = first["edges"][11]["cursor"]  # the 12th item
-    assert [n["name"] for n in page(client, first=3, after=cursor)["nodes"]] == names[12:15]
-    assert [n["name"] for n in page(client, last=3, before=cursor)["nodes"]] == names[8:11]
+    assert [n["name"] for n in page(client, token, first=3, after=cursor)["nodes"]] == names[12:15]
+    assert [n["name"] for n in page(client, token, last=3, before=cursor)["nodes"]] == names[8:11]
 
 
-def test_return_default_page_of_twenty(client: TestClient, names: list[str]) -> None:
-    p = page(client)
+def test_return_default_page_of_twenty(client: TestClient, names: list[str], token: str) -> None:
+    p = page(client, token)
     assert len(p["nodes"]) == 20 and p["pageInfo"]["hasNextPage"] is True
 
 
-def test_return_empty_page_for_zero(client: TestClient, names: list[str]) -> None:
-    p = page(client, first=0)
+def test_return_empty_page_for_zero(client: TestClient, names: list[str], token: str) -> None:
+    p = page(client, token, first=0)
     assert p["nodes"] == [] and p["totalCount"] == 25 and p["pageInfo"]["endCursor"] is None
 
 
-def test_return_full_page_of_a_hundred(client: TestClient, engine: sa.Engine) -> None:
+def test_return_full_page_of_a_hundred(client: TestClient, engine: sa.Engine, token: str) -> None:
     c = f.community(engine)
     for _ in range(MAX_PAGE + 1):
         f.grid(engine, c.id)
     data = gql(
-        client, "{ grids(first: 100) { totalCount pageInfo { hasNextPage } nodes { code } } }"
+        client,
+        "{ grids(first: 100) { totalCount pageInfo { hasNextPage } nodes { code } } }",
+        token=token,
     )
     grids = data["data"]["grids"]
     assert len(grids["nodes"]) == 100 and grids["totalCount"] == 101
@@ -110,19 +121,24 @@ def test_return_full_page_of_a_hundred(client: TestClient, engine: sa.Engine) ->
     ],
 )
 def test_refuse_bad_page_arguments(
-    client: TestClient, names: list[str], args: dict, message: str
+    client: TestClient, names: list[str], token: str, args: dict, message: str
 ) -> None:
-    body = gql(client, PAGE, args, expect_errors=True)
+    body = gql(client, PAGE, args, token=token, expect_errors=True)
     (error,) = body["errors"]
     assert message in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
     assert body["data"] is None
 
 
-def test_refuse_cursor_of_another_ordering(client: TestClient, engine: sa.Engine) -> None:
+def test_refuse_cursor_of_another_ordering(
+    client: TestClient, engine: sa.Engine, token: str
+) -> None:
     c = f.community(engine)
     f.grid(engine, c.id)
-    cursor = gql(client, "{ grids { pageInfo { endCursor } } }")["data"]["grids"]["pageInfo"]
-    body = gql(client, PAGE, {"first": 1, "after": cursor["endCursor"]}, expect_errors=True)
+    grids = gql(client, "{ grids { pageInfo { endCursor } } }", token=token)["data"]["grids"]
+    cursor = grids["pageInfo"]
+    body = gql(
+        client, PAGE, {"first": 1, "after": cursor["endCursor"]}, token=token, expect_errors=True
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -178,9 +194,9 @@ def test_page_nested_connection_per_parent(client: TestClient, engine: sa.Engine
       members(first: 3, after: $after) { nodes { name } pageInfo { hasNextPage } } } }"""
     gid_a = next(
         n
-        for n in gql(client, "{ communities { nodes { id name } } }")["data"]["communities"][
-            "nodes"
-        ]
+        for n in gql(client, "{ communities { nodes { id name } } }", token=token)["data"][
+            "communities"
+        ]["nodes"]
         if n["name"] == a.name
     )["id"]
     rest = gql(client, one, {"id": gid_a, "after": ma["pageInfo"]["endCursor"]}, token=token)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from api.auth.permissions import Can
 from api.graphql.areas.types import Community, Compound, Consultation, Grid, Venue
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, VenueKind
@@ -55,7 +56,9 @@ def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list
 
 @strawberry.type
 class AreasQuery:
-    @strawberry.field(description="Communities and villages, by name.")
+    @strawberry.field(
+        description="Communities and villages, by name.", permission_classes=[Can("reference.read")]
+    )
     async def communities(
         self,
         info: Info,
@@ -86,13 +89,15 @@ class AreasQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="One community or village by ID.")
+    @strawberry.field(
+        description="One community or village by ID.", permission_classes=[Can("reference.read")]
+    )
     async def community(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Community | None:
         return await load_one(info, Community, decode_id(id, "Community"))
 
-    @strawberry.field(description="Grids, by code.")
+    @strawberry.field(description="Grids, by code.", permission_classes=[Can("reference.read")])
     async def grids(
         self,
         info: Info,
@@ -117,7 +122,10 @@ class AreasQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="Residential compounds (小区), by name.")
+    @strawberry.field(
+        description="Residential compounds (小区), by name.",
+        permission_classes=[Can("reference.read")],
+    )
     async def compounds(
         self,
         info: Info,
@@ -142,7 +150,10 @@ class AreasQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="Venues: service stations, village venues, elder-care sites.")
+    @strawberry.field(
+        description="Venues: service stations, village venues, elder-care sites.",
+        permission_classes=[Can("reference.read")],
+    )
     async def venues(
         self,
         info: Info,
@@ -167,7 +178,10 @@ class AreasQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="Consultations (协商议事), latest first.")
+    @strawberry.field(
+        description="Consultations (协商议事), latest first.",
+        permission_classes=[Can("reference.read")],
+    )
     async def consultations(
         self,
         info: Info,

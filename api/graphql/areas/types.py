@@ -267,4 +267,4 @@ class Consultation(RowType, Node):
 
 
 for _t in (Community, Grid, Compound, Venue, Consultation):
-    register_node(_t)
+    register_node(_t, "reference.read")

@@ -138,7 +138,10 @@ class EnterpriseQuery:
     ) -> EnterpriseRequest | None:
         return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
 
-    @strawberry.field(description="Enterprises served by the weather station, by name.")
+    @strawberry.field(
+        description="Enterprises served by the weather station, by name.",
+        permission_classes=[Can("reference.read")],
+    )
     async def enterprises(
         self,
         info: Info,

@@ -184,6 +184,6 @@ class EnterpriseRequestEvent(RowType, Node):
         return await load_one(info, EnterpriseRequest, self.request_id)
 
 
-register_node(Enterprise)
+register_node(Enterprise, "reference.read")
 register_node(EnterpriseRequest, "enterprise.read")
 register_node(EnterpriseRequestEvent, "enterprise.read")

@@ -112,7 +112,9 @@ class PeopleQuery:
     ) -> Person | None:
         return await load_one(info, Person, decode_id(id, "Person"))
 
-    @strawberry.field(description="Volunteer teams, by name.")
+    @strawberry.field(
+        description="Volunteer teams, by name.", permission_classes=[Can("reference.read")]
+    )
     async def teams(
         self,
         info: Info,

@@ -276,4 +276,4 @@ class TeamMembership(RowType):
 
 register_node(Person, "person.read")
 register_node(Skill)
-register_node(Team)
+register_node(Team, "reference.read")

@@ -7,6 +7,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import strawberry
 
+from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.relay import (
@@ -27,7 +28,10 @@ from schema import models as m
 
 @strawberry.type
 class UnitsQuery:
-    @strawberry.field(description="Paired units (结对共建单位), by name.")
+    @strawberry.field(
+        description="Paired units (结对共建单位), by name.",
+        permission_classes=[Can("reference.read")],
+    )
     async def paired_units(
         self,
         info: Info,
@@ -60,7 +64,10 @@ class UnitsQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="Resources units and venues lend, by name.")
+    @strawberry.field(
+        description="Resources units and venues lend, by name.",
+        permission_classes=[Can("reference.read")],
+    )
     async def resources(
         self,
         info: Info,

@@ -147,4 +147,4 @@ class Resource(RowType, Node):
 
 
 for _t in (PairedUnit, Resource):
-    register_node(_t)
+    register_node(_t, "reference.read")
