@@ -25,7 +25,8 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _clock(minute_of_week: int) -> str:
     day, minute = divmod(int(minute_of_week), 24 * 60)
-    return f"{WEEKDAYS[day]} {minute // 60:02d}:{minute % 60:02d}"
+    hour, minute = divmod(minute, 60)
+    return f"{WEEKDAYS[day]} {hour:02d}:{minute:02d}"
 
 
 def _local(moment: datetime) -> str:

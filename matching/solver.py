@@ -99,6 +99,7 @@ class _Search:
 
     def _use(self, cands: Candidates) -> None:
         self.cands = cands
+        self._left_out: tuple[NDArray[np.int64], ...] | None = None
         self.network = build_network(self.arr, cands)
 
     def flow(
@@ -143,13 +144,20 @@ class _Search:
         if mu is None:
             return None
         pool, arr = self.pool, self.arr
-        rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
-        out_idx = np.flatnonzero(rank >= self.k[pool.n])
-        priced = (
-            pool.cost[out_idx] * PRICE_SCALE + mu[pool.v[out_idx]] * arr.n_duration[pool.n[out_idx]]
-        )
+        if self._left_out is None:  # pool pairs beyond each need's k, grouped by need
+            rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
+            out_idx = np.flatnonzero(rank >= self.k[pool.n])
+            n = pool.n[out_idx]
+            starts = np.flatnonzero(np.r_[True, n[1:] != n[:-1]]) if n.size else n
+            self._left_out = (out_idx, n[starts] if n.size else n, starts)
+        out_idx, needs, starts = self._left_out
         best = np.full(arr.num_needs, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(best, pool.n[out_idx], priced)
+        if out_idx.size:
+            priced = (
+                pool.cost[out_idx] * PRICE_SCALE
+                + mu[pool.v[out_idx]] * arr.n_duration[pool.n[out_idx]]
+            )
+            best[needs] = np.minimum.reduceat(priced, starts)
         best = np.where(pool.has_beyond, np.minimum(best, pool.beyond_min_cost * PRICE_SCALE), best)
         return np.where(best == np.iinfo(np.int64).max, 0, best)
 
