@@ -1,7 +1,13 @@
-"""Luling's solver: candidates -> min-cost flow (with Lagrangian prices on minutes) -> repair and
-refill -> CP-SAT polish of the side-constrained neighbourhood; resources and enterprise helpers
-by their own exact flows. Every step is deterministic (fixed iteration counts, CP-SAT with a
-deterministic time limit), so the same input gives the same result.
+"""Luling's solver.
+
+Volunteers: feasible candidates (top-K per need, widened where the flow asks) -> min-cost flow,
+then rounds of Lagrangian prices on minutes (each a tighter bound and a new flow) -> for each
+flow: repair budgets, refill, ejection local search; keep the best -> CP-SAT on the whole problem
+when small (proves optimality) or on the side-constrained neighbourhood when mid-sized.
+Resources and enterprise helpers: their own exact flows.
+
+Work is counted, not timed (fixed rounds, CP-SAT with a deterministic time limit), so the same
+input gives the same result; `time_limit_s` only caps CP-SAT's wall time as a safety net.
 """
 
 from __future__ import annotations

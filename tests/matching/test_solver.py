@@ -256,3 +256,20 @@ def test_solve_matches_brute_force_on_random_tiny_instances(seed: int) -> None:
     assert relaxed.bound <= best <= relaxed.objective
     exact = solve(p)
     assert exact.objective == best and exact.optimal
+
+
+def test_stats_count_seats_and_urgent_coverage() -> None:
+    vols = [volunteer(1, weekly_capacity_minutes=60)]
+    p = problem(vols, [need(1, tier="major", headcount=2), need(2, 0.1, urgency=1)])
+    result = solve(p)
+    assert (result.stats.seats_filled, result.stats.seats_total) == (1, 3)
+    assert result.stats.urgent_coverage == 0.5  # one of the major need's two seats
+
+
+def test_reasons_serialise_to_json() -> None:
+    import json
+
+    result = solve(make_instance(200, 150, seed=9))
+    reasons = [r.as_dict() for a in result.assignments for r in a.explanation.reasons]
+    reasons += [r.as_dict() for u in result.unmatched_needs for r in u.reasons]
+    assert json.loads(json.dumps(reasons)) and all(r["code"] and r["message"] for r in reasons)
