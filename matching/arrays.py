@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -75,6 +75,11 @@ class ProblemArrays:
         return np.asarray(v, dtype=np.int64) * max(1, self.num_needs) + np.asarray(n)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Times are stored in UTC; a naive datetime (as SQLite returns them) is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def local_minute_of_week(moment: datetime) -> int:
     local = moment.astimezone(LOCAL_ZONE)
     return local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute
@@ -107,13 +112,9 @@ def _validate(problem: Problem) -> None:
             raise ValueError(f"need {n.id}: unknown tier {n.tier!r}")
         if n.headcount < 0 or n.duration_minutes < 0:
             raise ValueError(f"need {n.id}: headcount and duration must be >= 0")
-        if n.starts_at is not None and n.starts_at.tzinfo is None:
-            raise ValueError(f"need {n.id}: starts_at must be timezone-aware")
     clash = problem.pinned & problem.forbidden
     if clash:
         raise ValueError(f"pairs both pinned and forbidden: {sorted(clash)}")
-    if problem.now.tzinfo is None:
-        raise ValueError("problem.now must be timezone-aware")
 
 
 def build_arrays(problem: Problem) -> ProblemArrays:
@@ -139,8 +140,9 @@ def build_arrays(problem: Problem) -> ProblemArrays:
     n_tier = np.array([model.TIER_CODE[n.tier] for n in needs], dtype=np.int64)
     n_urgency = np.array([n.urgency for n in needs], dtype=np.int64)
     n_emergency = np.array([n.emergency for n in needs], dtype=bool)
+    now = as_utc(problem.now)
     starts = tuple(
-        problem.now if n.starts_at is None or n.starts_at < problem.now else n.starts_at
+        now if n.starts_at is None or as_utc(n.starts_at) < now else as_utc(n.starts_at)
         for n in needs
     )
     n_duration = np.array([n.duration_minutes for n in needs], dtype=np.int64)

@@ -72,7 +72,7 @@ class Need:
     required_skills: frozenset[str] = frozenset()
     headcount: int = 1
     duration_minutes: int = 60
-    starts_at: datetime | None = None  # UTC-aware; None or past means "as soon as possible"
+    starts_at: datetime | None = None  # UTC (naive taken as UTC); None or past: at once
     emergency: bool = False  # in an area switched to emergency mode
     required_resources: tuple[tuple[str, int], ...] = ()  # (kind, quantity)
     related_need_ids: frozenset[int] = frozenset()  # earlier needs of the same case (continuity)

@@ -250,3 +250,9 @@ def test_emergency_weights_change_the_choice() -> None:
     normal = problem(vols, [need(1, community_id=4)])
     assert pairs(solve(normal)) == {(1, 1)}
     assert pairs(solve(replace(normal, weights=Weights.emergency()))) == {(1, 2)}
+
+
+def test_available_ok_takes_naive_times_as_utc() -> None:
+    naive = (NOW + timedelta(hours=10)).replace(tzinfo=None)  # Monday 19:00 in Ji'an
+    p = problem([volunteer(1, availability=((0, 18 * 60, 21 * 60),))], [need(1, starts_at=naive)])
+    assert pairs(solve(p)) == {(1, 1)}
