@@ -347,3 +347,15 @@ def test_mask_personal_data_unless_allowed(client: TestClient, county: County) -
     assert need == {"reporterName": "张*", "reporterPhone": "137****0000"}
     need = gql(client, NEED, {"id": nid}, token=county.tokens["coordinator"])["data"]["need"]
     assert need == {"reporterName": "张三", "reporterPhone": "13700000000"}
+
+
+def test_hide_reference_lists_under_public_objects_from_anonymous(
+    client: TestClient, county: County
+) -> None:
+    query = "{ activities { nodes { community { name grids { code } pairedUnits { name } } } } }"
+    body = post(client, {"query": query}).json()
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert codes == {"UNAUTHENTICATED"}
+    signed_in = post(client, {"query": query}, token=county.tokens["resident"]).json()
+    assert "errors" not in signed_in
+    assert any(n["community"]["grids"] for n in signed_in["data"]["activities"]["nodes"])

@@ -59,31 +59,46 @@ class Community(RowType, Node):
     )
     created_at: datetime = strawberry.field(description="When the record was created (UTC).")
 
-    @strawberry.field(description="Its grids (网格), by code.")
+    @strawberry.field(
+        description="Its grids (网格), by code.", permission_classes=[Can("reference.read")]
+    )
     async def grids(self, info: Info) -> list[Grid]:
         return await load_children(info, Grid, "community_id", self.pk, order_by=[m.Grid.code])
 
-    @strawberry.field(description="Its residential compounds (小区).")
+    @strawberry.field(
+        description="Its residential compounds (小区).", permission_classes=[Can("reference.read")]
+    )
     async def compounds(self, info: Info) -> list[Compound]:
         return await load_children(info, Compound, "community_id", self.pk)
 
-    @strawberry.field(description="Its venues: service stations, village venues, elder-care sites.")
+    @strawberry.field(
+        description="Its venues: service stations, village venues, elder-care sites.",
+        permission_classes=[Can("reference.read")],
+    )
     async def venues(self, info: Info) -> list[Venue]:
         return await load_children(info, Venue, "community_id", self.pk)
 
-    @strawberry.field(description="Paired units twinned with it (结对共建单位).")
+    @strawberry.field(
+        description="Paired units twinned with it (结对共建单位).",
+        permission_classes=[Can("reference.read")],
+    )
     async def paired_units(self, info: Info) -> list[PairedUnitT]:
         from api.graphql.units.loaders import units_of_community
 
         return await units_of_community(info, self.pk)
 
-    @strawberry.field(description="Volunteer teams based here.")
+    @strawberry.field(
+        description="Volunteer teams based here.", permission_classes=[Can("reference.read")]
+    )
     async def teams(self, info: Info) -> list[TeamT]:
         from api.graphql.people.types import Team
 
         return await load_children(info, Team, "community_id", self.pk)
 
-    @strawberry.field(description="Consultations held here (赣事好商量·吉事广议), latest first.")
+    @strawberry.field(
+        description="Consultations held here (赣事好商量·吉事广议), latest first.",
+        permission_classes=[Can("reference.read")],
+    )
     async def consultations(self, info: Info) -> list[Consultation]:
         return await load_children(
             info, Consultation, "community_id", self.pk, order_by=[m.Consultation.held_at.desc()]
