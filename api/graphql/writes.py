@@ -2,6 +2,7 @@
 publishing what changed once the transaction has committed.
 
     need, errors = await write(info, lambda s: dispatch_need(session=s, actor=actor_of(info), …))
+    need, errors = await write_on(info, arrive_need, "need_id", input.need_id, "Need", note=…)
 
 Expected failures (`schema.services.errors`, `IllegalTransition`, a lost race the database
 reports as a deadlock or a busy lock) roll the transaction back and come back as `userErrors`
@@ -105,6 +106,30 @@ async def write(
         return None, user_errors(conflict, prefix)
     await publish(info, published)
     return result, []
+
+
+async def write_on(
+    info: Info,
+    service: Callable[..., Awaitable[T]],
+    id_arg: str,
+    global_id: str,
+    type_name: str,
+    /,
+    **arguments: Any,
+) -> tuple[T | None, list[UserError]]:
+    """`write` for a step on one row named by its global ID, done by the caller:
+
+        await write_on(info, svc.arrive_need, "need_id", input.need_id, "Need", note=input.note)
+
+    runs `svc.arrive_need(session=…, need_id=<its key>, actor=<the caller>, note=…)`. The ID is
+    decoded inside the transaction, so a wrong one comes back as a userError on `id_arg`.
+    """
+
+    async def work(session: AsyncSession) -> T:
+        row_id = pk(global_id, type_name, id_arg)
+        return await service(session=session, actor=actor_of(info), **{id_arg: row_id}, **arguments)
+
+    return await write(info, work)
 
 
 def broadcaster_of(info: Info) -> Broadcaster:

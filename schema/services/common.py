@@ -1,22 +1,25 @@
-"""What every service shares: the actor, version-checked updates, row locks, recorded events."""
+"""What every service shares: the actor, version-checked updates, row locks, idempotent inserts,
+the steps of the closed loops and their recorded events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, col
+from sqlmodel import SQLModel, col, select
 
 from schema.accounts import Account
 from schema.base import utcnow
 from schema.enums import Role
-from schema.services.errors import Conflict, Forbidden, Invalid
+from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 M = TypeVar("M", bound=SQLModel)
+R = TypeVar("R", bound=SQLModel)
 
 STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
 COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
@@ -125,6 +128,52 @@ async def versioned_update(
     return row
 
 
+async def get_current(
+    session: AsyncSession, model: type[R], row_id: int, *, kind: str, field: str
+) -> R:
+    """The row as the database has it now (refreshing the session's copy); NotFound otherwise."""
+    table_id = col(model.id)  # type: ignore[attr-defined]
+    stmt = select(model).where(table_id == row_id).execution_options(populate_existing=True)
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(kind, row_id, field=field)
+    return row
+
+
+async def by_idempotency_key(
+    session: AsyncSession, model: type[R], key: str, *, actor: Actor, owner: str, others: str
+) -> R | None:
+    """The row stored earlier under this idempotency key, if any: Conflict when it is not the
+    actor's (its `owner` column holds another account; `others` names them in the message)."""
+    key_column = col(model.idempotency_key)  # type: ignore[attr-defined]
+    row = (await session.execute(select(model).where(key_column == key))).scalar_one_or_none()
+    if row is not None and getattr(row, owner) != actor.account_id:
+        raise Conflict(
+            f"this idempotency key was already used by {others}", field="idempotency_key"
+        )
+    return row
+
+
+async def insert_once(
+    session: AsyncSession,
+    row: R,
+    key: str | None,
+    stored_under: Callable[[str], Awaitable[R | None]],
+) -> tuple[R, bool]:
+    """Inserts the row in a savepoint: (row, True). When a concurrent insert with the same
+    idempotency key won, (the row it stored, False): the race costs only this insert."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        stored = None if key is None else await stored_under(key)
+        if stored is None:
+            raise
+        return stored, False
+    return row, True
+
+
 async def lock_row(session: AsyncSession, model: type[SQLModel], row_id: int) -> bool:
     """Takes the write lock on one row for the rest of the transaction (False: no such row).
 
@@ -144,6 +193,87 @@ async def lock_row(session: AsyncSession, model: type[SQLModel], row_id: int) ->
 def to_publish(session: AsyncSession) -> list[dict[str, Any]]:
     """The messages this session's services want published after commit."""
     return session.info.setdefault(PUBLISH_KEY, [])  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Loop(Generic[R]):
+    """What `step` and `record_event` need to know about one closed loop (needs, enterprise
+    requests): its table and event table, the event's column naming the row (`row_key`), its
+    state machine (`next_status(status, action)`, raising IllegalTransition) and what a published
+    message says about the row (`message_about`: its kind and ids).
+    """
+
+    kind: str
+    table: type[R]
+    event_table: type[SQLModel]
+    row_key: str
+    next_status: Callable[[Any, Any], Any]
+    message_about: Callable[[R], dict[str, Any]]
+
+
+def record_event(
+    session: AsyncSession,
+    loop: Loop[R],
+    row: R,
+    action: Any,
+    from_status: Any,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> SQLModel:
+    """Adds the row's event (from `from_status` to its status now) and lists it for publishing."""
+    row_id, status = row.id, row.status  # type: ignore[attr-defined]
+    assert row_id is not None
+    event = loop.event_table(
+        **{loop.row_key: row_id},
+        action=action,
+        from_status=from_status,
+        to_status=status,
+        actor_account_id=actor.account_id,
+        actor_name=actor.name,
+        note=note,
+        data=data or {},
+        at=now,
+    )
+    session.add(event)
+    to_publish(session).append(
+        {
+            **loop.message_about(row),
+            "event": event,
+            "action": action.value,
+            "to_status": status.value,
+            "version": row.version,  # type: ignore[attr-defined]
+        }
+    )
+    return event
+
+
+async def step(
+    session: AsyncSession,
+    loop: Loop[R],
+    row: R,
+    *,
+    action: Any,
+    expected_version: int | None,
+    actor: Actor,
+    now: datetime,
+    values: dict[str, Any] | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    keep_status: bool = False,
+) -> R:
+    """One step of a loop: check the version and the transition, update the row with the version
+    check (`values` too; the status as well unless `keep_status`), record the event."""
+    row_id, current, before = row.id, row.version, row.status  # type: ignore[attr-defined]
+    assert row_id is not None
+    version = check_version(loop.kind, row_id, current, expected_version)
+    target = loop.next_status(before, action)
+    changes = {"updated_at": now} | ({} if keep_status else {"status": target}) | (values or {})
+    updated = await versioned_update(session, loop.table, row_id, version, changes, kind=loop.kind)
+    record_event(session, loop, updated, action, before, actor, now, note, data)
+    await session.flush()
+    return updated
 
 
 def clean_text(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
@@ -20,15 +19,18 @@ from schema.enums import (
 from schema.people import Person
 from schema.services.common import (
     Actor,
+    Loop,
+    by_idempotency_key,
     check_rating,
-    check_version,
     clean_text,
+    get_current,
+    insert_once,
     lock_row,
     now_or,
-    to_publish,
-    versioned_update,
+    record_event,
+    step,
 )
-from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound, Problems
+from schema.services.errors import Forbidden, Invalid, LimitReached, NotFound, Problems
 from schema.sla import enterprise_deadline
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, next_enterprise_status
 
@@ -41,16 +43,9 @@ KEY_MAX = 64
 async def get_request(
     session: AsyncSession, request_id: int, *, field: str = "request_id"
 ) -> EnterpriseRequest:
-    row = (
-        await session.execute(
-            select(EnterpriseRequest)
-            .where(col(EnterpriseRequest.id) == request_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("enterprise request", request_id, field=field)
-    return row
+    return await get_current(
+        session, EnterpriseRequest, request_id, kind="enterprise request", field=field
+    )
 
 
 async def _community_of(session: AsyncSession, request: EnterpriseRequest) -> int | None:
@@ -58,79 +53,29 @@ async def _community_of(session: AsyncSession, request: EnterpriseRequest) -> in
     return enterprise.community_id if enterprise else None
 
 
-async def _step(
-    session: AsyncSession,
-    request: EnterpriseRequest,
-    *,
-    action: EnterpriseAction,
-    expected_version: int | None,
-    actor: Actor,
-    now: datetime,
-    values: dict[str, Any] | None = None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-    keep_status: bool = False,
-) -> EnterpriseRequest:
-    assert request.id is not None
-    version = check_version("enterprise request", request.id, request.version, expected_version)
-    before = request.status
-    target = next_enterprise_status(before, action)
-    changes = {"updated_at": now} | ({} if keep_status else {"status": target}) | (values or {})
-    updated = await versioned_update(
-        session, EnterpriseRequest, request.id, version, changes, kind="enterprise request"
-    )
-    _event(session, updated, action, before, actor, now, note, data)
-    await session.flush()
-    return updated
+def _about(request: EnterpriseRequest) -> dict[str, Any]:
+    return {"kind": "enterprise_request", "request_id": request.id}
 
 
-def _event(
-    session: AsyncSession,
-    request: EnterpriseRequest,
-    action: EnterpriseAction,
-    from_status: EnterpriseRequestStatus | None,
-    actor: Actor,
-    now: datetime,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> EnterpriseRequestEvent:
-    assert request.id is not None
-    event = EnterpriseRequestEvent(
-        request_id=request.id,
-        action=action,
-        from_status=from_status,
-        to_status=request.status,
-        actor_account_id=actor.account_id,
-        actor_name=actor.name,
-        note=note,
-        data=data or {},
-        at=now,
-    )
-    session.add(event)
-    to_publish(session).append(
-        {
-            "kind": "enterprise_request",
-            "request_id": request.id,
-            "event": event,
-            "action": action.value,
-            "to_status": request.status.value,
-            "version": request.version,
-        }
-    )
-    return event
+_REQUESTS = Loop(
+    kind="enterprise request",
+    table=EnterpriseRequest,
+    event_table=EnterpriseRequestEvent,
+    row_key="request_id",
+    next_status=next_enterprise_status,
+    message_about=_about,
+)
 
 
 async def _by_key(session: AsyncSession, key: str, actor: Actor) -> EnterpriseRequest | None:
-    row = (
-        await session.execute(
-            select(EnterpriseRequest).where(col(EnterpriseRequest.idempotency_key) == key)
-        )
-    ).scalar_one_or_none()
-    if row is not None and row.submitted_by_account_id != actor.account_id:
-        raise Conflict(
-            "this idempotency key was already used by someone else", field="idempotency_key"
-        )
-    return row
+    return await by_idempotency_key(
+        session,
+        EnterpriseRequest,
+        key,
+        actor=actor,
+        owner="submitted_by_account_id",
+        others="someone else",
+    )
 
 
 async def submit_enterprise_request(
@@ -183,18 +128,12 @@ async def submit_enterprise_request(
         deadline=enterprise_deadline(kind, now),
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(request)
-            await session.flush()
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        existing = await _by_key(session, idempotency_key, actor)
-        if existing is None:
-            raise
-        return existing
-    _event(session, request, EnterpriseAction.SUBMIT, None, actor, now)
+    request, inserted = await insert_once(
+        session, request, idempotency_key, lambda key: _by_key(session, key, actor)
+    )
+    if not inserted:
+        return request
+    record_event(session, _REQUESTS, request, EnterpriseAction.SUBMIT, None, actor, now)
     await session.flush()
     return request
 
@@ -240,8 +179,9 @@ async def assign_enterprise_helper(
             f"the helper already carries {carrying} open requests "
             f"(limit {helper.max_open_requests})",
         )
-    return await _step(
+    return await step(
         session,
+        _REQUESTS,
         request,
         action=EnterpriseAction.ASSIGN,
         expected_version=expected_version,
@@ -282,8 +222,9 @@ async def add_enterprise_request_note(
     note = clean_text(note, "note", max_length=NOTE_MAX, required=True)
     request = await get_request(session, request_id)
     await _require_helper_or_coordinator(session, request, actor)
-    return await _step(
+    return await step(
         session,
+        _REQUESTS,
         request,
         action=EnterpriseAction.NOTE,
         expected_version=expected_version,
@@ -307,8 +248,9 @@ async def resolve_enterprise_request(
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
     request = await get_request(session, request_id)
     await _require_helper_or_coordinator(session, request, actor)
-    return await _step(
+    return await step(
         session,
+        _REQUESTS,
         request,
         action=EnterpriseAction.RESOLVE,
         expected_version=expected_version,
@@ -342,8 +284,9 @@ async def rate_enterprise_request(
         actor.is_coordination and actor.in_scope(await _community_of(session, request))
     ):
         raise Forbidden("only whoever submitted this request or a coordinator may rate it")
-    return await _step(
+    return await step(
         session,
+        _REQUESTS,
         request,
         action=EnterpriseAction.RATE,
         expected_version=expected_version,

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
 from schema.models import EnterpriseRequest, MatchingJob, Need, NeedAssignment, Proposal
-from schema.services.common import Actor, now_or
+from schema.services.common import Actor, get_current, now_or
 from schema.services.enterprise import assign_enterprise_helper
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
 from schema.services.needs import accept_need, dispatch_need
@@ -38,16 +38,7 @@ def _require_coordinator(actor: Actor, community_id: int | None) -> None:
 
 
 async def get_job(session: AsyncSession, job_id: int, *, field: str = "job_id") -> MatchingJob:
-    job = (
-        await session.execute(
-            select(MatchingJob)
-            .where(col(MatchingJob.id) == job_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if job is None:
-        raise NotFound("matching job", job_id, field=field)
-    return job
+    return await get_current(session, MatchingJob, job_id, kind="matching job", field=field)
 
 
 async def decide_proposal(

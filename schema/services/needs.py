@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -25,13 +24,17 @@ from schema.needs import Need, NeedAssignment, NeedEvent
 from schema.people import Person, Team, TeamMembership
 from schema.services.common import (
     Actor,
+    Loop,
+    by_idempotency_key,
     check_rating,
     check_version,
     clean_text,
+    get_current,
+    insert_once,
     lock_row,
     now_or,
-    to_publish,
-    versioned_update,
+    record_event,
+    step,
 )
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound, Problems
 from schema.sla import DUPLICATE_RADIUS_M, DUPLICATE_WINDOW, need_deadlines
@@ -68,14 +71,7 @@ SOURCES_BY_ROLE: dict[Role, frozenset[NeedSource]] = {
 
 
 async def get_need(session: AsyncSession, need_id: int, *, field: str = "need_id") -> Need:
-    need = (
-        await session.execute(
-            select(Need).where(col(Need.id) == need_id).execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if need is None:
-        raise NotFound("need", need_id, field=field)
-    return need
+    return await get_current(session, Need, need_id, kind="need", field=field)
 
 
 async def is_assignee(session: AsyncSession, need_id: int, person_id: int | None) -> bool:
@@ -110,65 +106,18 @@ def _require_staff_in_scope(need: Need, actor: Actor) -> None:
     actor.require_scope(need.community_id)
 
 
-def _event(
-    session: AsyncSession,
-    need: Need,
-    action: NeedAction,
-    from_status: NeedStatus | None,
-    actor: Actor,
-    now: datetime,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> NeedEvent:
-    assert need.id is not None
-    event = NeedEvent(
-        need_id=need.id,
-        action=action,
-        from_status=from_status,
-        to_status=need.status,
-        actor_account_id=actor.account_id,
-        actor_name=actor.name,
-        note=note,
-        data=data or {},
-        at=now,
-    )
-    session.add(event)
-    to_publish(session).append(
-        {
-            "kind": "need",
-            "need_id": need.id,
-            "community_id": need.community_id,
-            "event": event,
-            "action": action.value,
-            "to_status": need.status.value,
-            "version": need.version,
-        }
-    )
-    return event
+def _about(need: Need) -> dict[str, Any]:
+    return {"kind": "need", "need_id": need.id, "community_id": need.community_id}
 
 
-async def _step(
-    session: AsyncSession,
-    need: Need,
-    *,
-    action: NeedAction,
-    expected_version: int | None,
-    actor: Actor,
-    now: datetime,
-    values: dict[str, Any] | None = None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> Need:
-    """Check the version and the transition, update with the version check, record the event."""
-    assert need.id is not None
-    version = check_version("need", need.id, need.version, expected_version)
-    before = need.status
-    target = next_need_status(before, action)
-    changes = {"status": target, "updated_at": now} | (values or {})
-    updated = await versioned_update(session, Need, need.id, version, changes, kind="need")
-    _event(session, updated, action, before, actor, now, note, data)
-    await session.flush()
-    return updated
+_NEEDS = Loop(
+    kind="need",
+    table=Need,
+    event_table=NeedEvent,
+    row_key="need_id",
+    next_status=next_need_status,
+    message_about=_about,
+)
 
 
 async def _deactivate_assignments(session: AsyncSession, need_id: int) -> None:
@@ -339,14 +288,9 @@ def _validate_report(
 
 
 async def _by_key(session: AsyncSession, key: str, actor: Actor) -> Need | None:
-    need = (
-        await session.execute(select(Need).where(col(Need.idempotency_key) == key))
-    ).scalar_one_or_none()
-    if need is not None and need.reporter_account_id != actor.account_id:
-        raise Conflict(
-            "this idempotency key was already used by another reporter", field="idempotency_key"
-        )
-    return need
+    return await by_idempotency_key(
+        session, Need, key, actor=actor, owner="reporter_account_id", others="another reporter"
+    )
 
 
 async def report_need(
@@ -423,21 +367,14 @@ async def report_need(
         reported_at=now,
         updated_at=now,
     )
-    try:
-        # A savepoint, so that a concurrent report with the same key costs only this insert.
-        async with session.begin_nested():
-            session.add(need)
-            await session.flush()
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        existing = await _by_key(session, idempotency_key, actor)
-        if existing is None:
-            raise
-        return existing
+    need, inserted = await insert_once(
+        session, need, idempotency_key, lambda key: _by_key(session, key, actor)
+    )
+    if not inserted:
+        return need
     note = f"疑似重复: #{duplicate.id}" if duplicate else ""
     data = {"duplicate_of_id": duplicate.id} if duplicate else {}
-    _event(session, need, NeedAction.REPORT, None, actor, now, note, data)
+    record_event(session, _NEEDS, need, NeedAction.REPORT, None, actor, now, note, data)
     await session.flush()
     return need
 
@@ -465,8 +402,9 @@ async def accept_need(
     if tier is not None and tier is not need.tier:
         values["tier"] = tier
         data = {"from_tier": need.tier.value, "to_tier": tier.value}
-    return await _step(
+    return await step(
         session,
+        _NEEDS,
         need,
         action=NeedAction.ACCEPT,
         expected_version=expected_version,
@@ -533,8 +471,9 @@ async def dispatch_need(
         if worker not in person_ids:
             person_ids.append(worker)
     deadlines = need_deadlines(need.tier, now)
-    updated = await _step(
+    updated = await step(
         session,
+        _NEEDS,
         need,
         action=NeedAction.DISPATCH,
         expected_version=expected_version,
@@ -575,6 +514,35 @@ async def dispatch_need(
     return updated
 
 
+async def _handler_step(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    action: NeedAction,
+    stamp: str,
+    expected_version: int | None,
+    note: str,
+    now: datetime | None,
+) -> Need:
+    """A step by someone dispatched (or staff of the area), its time recorded in `stamp`."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    need = await get_need(session, need_id)
+    await _require_handler(session, need, actor)
+    return await step(
+        session,
+        _NEEDS,
+        need,
+        action=action,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={stamp: now},
+        note=note,
+    )
+
+
 async def arrive_need(
     *,
     session: AsyncSession,
@@ -585,19 +553,15 @@ async def arrive_need(
     now: datetime | None = None,
 ) -> Need:
     """到场: someone dispatched is on site (the 10-minute promise)."""
-    now = now_or(now)
-    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
-    need = await get_need(session, need_id)
-    await _require_handler(session, need, actor)
-    return await _step(
-        session,
-        need,
-        action=NeedAction.ARRIVE,
-        expected_version=expected_version,
+    return await _handler_step(
+        session=session,
+        need_id=need_id,
         actor=actor,
-        now=now,
-        values={"arrived_at": now},
+        action=NeedAction.ARRIVE,
+        stamp="arrived_at",
+        expected_version=expected_version,
         note=note,
+        now=now,
     )
 
 
@@ -611,19 +575,15 @@ async def resolve_need(
     now: datetime | None = None,
 ) -> Need:
     """办结: the problem is solved (or, for a major need, a plan is made)."""
-    now = now_or(now)
-    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
-    need = await get_need(session, need_id)
-    await _require_handler(session, need, actor)
-    return await _step(
-        session,
-        need,
-        action=NeedAction.RESOLVE,
-        expected_version=expected_version,
+    return await _handler_step(
+        session=session,
+        need_id=need_id,
         actor=actor,
-        now=now,
-        values={"resolved_at": now},
+        action=NeedAction.RESOLVE,
+        stamp="resolved_at",
+        expected_version=expected_version,
         note=note,
+        now=now,
     )
 
 
@@ -643,8 +603,9 @@ async def rate_need(
     need = await get_need(session, need_id)
     if actor.account_id is None or need.reporter_account_id != actor.account_id:
         raise Forbidden("only the person who reported this need may rate it")
-    return await _step(
+    return await step(
         session,
+        _NEEDS,
         need,
         action=NeedAction.RATE,
         expected_version=expected_version,
@@ -683,8 +644,9 @@ async def escalate_need(
         deadlines = need_deadlines(tier, need.dispatched_at)
         values["resolve_by"] = deadlines.resolve_by
         data["resolve_by"] = deadlines.resolve_by.isoformat()
-    return await _step(
+    return await step(
         session,
+        _NEEDS,
         need,
         action=NeedAction.ESCALATE,
         expected_version=expected_version,
@@ -714,8 +676,9 @@ async def return_need(
     reason = clean_text(reason, "reason", max_length=NOTE_MAX, required=True)
     need = await get_need(session, need_id)
     await _require_handler(session, need, actor)
-    updated = await _step(
+    updated = await step(
         session,
+        _NEEDS,
         need,
         action=NeedAction.RETURN,
         expected_version=expected_version,
@@ -769,8 +732,9 @@ async def merge_needs(
         dup = await get_need(session, dup_id, field=f"duplicates.{i}.id")
         _require_staff_in_scope(dup, actor)
         await _deactivate_assignments(session, dup_id)
-        await _step(
+        await step(
             session,
+            _NEEDS,
             dup,
             action=NeedAction.MERGE,
             expected_version=expected,

@@ -12,7 +12,7 @@ from api.auth.permissions import Can
 from api.graphql.activities.types import SignUp
 from api.graphql.context import Info
 from api.graphql.errors import UserError
-from api.graphql.writes import actor_of, opt_pk, pk, write
+from api.graphql.writes import actor_of, opt_pk, write, write_on
 from schema.models import SignUp as SignUpRow
 from schema.services import volunteering as svc
 
@@ -76,28 +76,16 @@ class VolunteeringMutation:
     async def cancel_sign_up(
         self, info: Info, input: Annotated[SignUpStepInput, Input]
     ) -> SignUpPayload:
-        async def work(session: AsyncSession) -> SignUpRow:
-            return await svc.cancel_sign_up(
-                session=session,
-                sign_up_id=pk(input.sign_up_id, "SignUp", "sign_up_id"),
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        step = await write_on(info, svc.cancel_sign_up, "sign_up_id", input.sign_up_id, "SignUp")
+        return _payload(*step)
 
     @strawberry.mutation(
         description="签到: check in, from an hour before an activity starts until it ends.",
         permission_classes=[Can("volunteer.check_in")],
     )
     async def check_in(self, info: Info, input: Annotated[SignUpStepInput, Input]) -> SignUpPayload:
-        async def work(session: AsyncSession) -> SignUpRow:
-            return await svc.check_in(
-                session=session,
-                sign_up_id=pk(input.sign_up_id, "SignUp", "sign_up_id"),
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        step = await write_on(info, svc.check_in, "sign_up_id", input.sign_up_id, "SignUp")
+        return _payload(*step)
 
     @strawberry.mutation(
         description="签退: check out; the service minutes (志愿服务时长) are logged, counted "
@@ -107,11 +95,5 @@ class VolunteeringMutation:
     async def check_out(
         self, info: Info, input: Annotated[SignUpStepInput, Input]
     ) -> SignUpPayload:
-        async def work(session: AsyncSession) -> SignUpRow:
-            return await svc.check_out(
-                session=session,
-                sign_up_id=pk(input.sign_up_id, "SignUp", "sign_up_id"),
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        step = await write_on(info, svc.check_out, "sign_up_id", input.sign_up_id, "SignUp")
+        return _payload(*step)

@@ -3,7 +3,8 @@ record notes, resolve, rate. Each answers `{ enterpriseRequest, userErrors }`.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from api.graphql.context import Info
 from api.graphql.enterprise.types import EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind
 from api.graphql.errors import UserError
-from api.graphql.writes import actor_of, pk, write
+from api.graphql.writes import actor_of, pk, write, write_on
 from schema.models import EnterpriseRequest as RequestRow
 from schema.services import enterprise as svc
 
@@ -91,6 +92,30 @@ def _request_pk(value: strawberry.ID) -> int:
     return pk(value, "EnterpriseRequest", "request_id")
 
 
+class _RequestStep(Protocol):
+    request_id: strawberry.ID
+    expected_version: int | None
+
+
+async def _on_request(
+    info: Info,
+    service: Callable[..., Awaitable[RequestRow]],
+    input: _RequestStep,
+    **arguments: Any,
+) -> EnterpriseRequestPayload:
+    """A step by the caller on the enterprise request `input` names, from the version it read."""
+    step = await write_on(
+        info,
+        service,
+        "request_id",
+        input.request_id,
+        "EnterpriseRequest",
+        expected_version=input.expected_version,
+        **arguments,
+    )
+    return _payload(*step)
+
+
 Input = strawberry.argument(description="The mutation's input.")
 
 
@@ -144,16 +169,7 @@ class EnterpriseMutation:
     async def add_enterprise_request_note(
         self, info: Info, input: Annotated[AddEnterpriseRequestNoteInput, Input]
     ) -> EnterpriseRequestPayload:
-        async def work(session: AsyncSession) -> RequestRow:
-            return await svc.add_enterprise_request_note(
-                session=session,
-                request_id=_request_pk(input.request_id),
-                note=input.note,
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_request(info, svc.add_enterprise_request_note, input, note=input.note)
 
     @strawberry.mutation(
         description="办结: the assigned helper (or a coordinator) resolves the request.",
@@ -162,16 +178,7 @@ class EnterpriseMutation:
     async def resolve_enterprise_request(
         self, info: Info, input: Annotated[ResolveEnterpriseRequestInput, Input]
     ) -> EnterpriseRequestPayload:
-        async def work(session: AsyncSession) -> RequestRow:
-            return await svc.resolve_enterprise_request(
-                session=session,
-                request_id=_request_pk(input.request_id),
-                note=input.note,
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_request(info, svc.resolve_enterprise_request, input, note=input.note)
 
     @strawberry.mutation(
         description="评价: record the enterprise's rating (1–5); the request is closed.",
@@ -180,14 +187,10 @@ class EnterpriseMutation:
     async def rate_enterprise_request(
         self, info: Info, input: Annotated[RateEnterpriseRequestInput, Input]
     ) -> EnterpriseRequestPayload:
-        async def work(session: AsyncSession) -> RequestRow:
-            return await svc.rate_enterprise_request(
-                session=session,
-                request_id=_request_pk(input.request_id),
-                satisfaction=input.satisfaction,
-                comment=input.comment,
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_request(
+            info,
+            svc.rate_enterprise_request,
+            input,
+            satisfaction=input.satisfaction,
+            comment=input.comment,
+        )

@@ -8,7 +8,8 @@ errors to userErrors (`api.graphql.writes`); the rules live in `schema/services/
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedTier
 from api.graphql.errors import UserError
 from api.graphql.needs.types import Need
-from api.graphql.writes import actor_of, opt_pk, pk, pks, write
+from api.graphql.writes import actor_of, opt_pk, pk, pks, write, write_on
 from schema.models import Need as NeedRow
 from schema.services import needs as svc
 
@@ -159,6 +160,27 @@ def _need_pk(value: strawberry.ID) -> int:
     return pk(value, "Need", "need_id")
 
 
+class _NeedStep(Protocol):
+    need_id: strawberry.ID
+    expected_version: int | None
+
+
+async def _on_need(
+    info: Info, service: Callable[..., Awaitable[NeedRow]], input: _NeedStep, **arguments: Any
+) -> NeedPayload:
+    """A closed-loop step by the caller on the need `input` names, from the version it read."""
+    step = await write_on(
+        info,
+        service,
+        "need_id",
+        input.need_id,
+        "Need",
+        expected_version=input.expected_version,
+        **arguments,
+    )
+    return _payload(*step)
+
+
 Input = strawberry.argument(description="The mutation's input.")
 
 
@@ -202,17 +224,7 @@ class NeedsMutation:
     async def accept_need(
         self, info: Info, input: Annotated[AcceptNeedInput, Input]
     ) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.accept_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                tier=input.tier,
-                note=input.note,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(info, svc.accept_need, input, tier=input.tier, note=input.note)
 
     @strawberry.mutation(
         description="派单/转派: dispatch an accepted need to people, a team or the grid worker; "
@@ -241,49 +253,23 @@ class NeedsMutation:
         permission_classes=[Can("need.arrive")],
     )
     async def arrive_need(self, info: Info, input: Annotated[NeedStepInput, Input]) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.arrive_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                note=input.note,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(info, svc.arrive_need, input, note=input.note)
 
     @strawberry.mutation(
         description="办结: the need is resolved (for a major need: a plan is made).",
         permission_classes=[Can("need.resolve")],
     )
     async def resolve_need(self, info: Info, input: Annotated[NeedStepInput, Input]) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.resolve_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                note=input.note,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(info, svc.resolve_need, input, note=input.note)
 
     @strawberry.mutation(
         description="评价: the reporter rates the result (1–5); the need is closed.",
         permission_classes=[Can("need.rate")],
     )
     async def rate_need(self, info: Info, input: Annotated[RateNeedInput, Input]) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.rate_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                satisfaction=input.satisfaction,
-                comment=input.comment,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(
+            info, svc.rate_need, input, satisfaction=input.satisfaction, comment=input.comment
+        )
 
     @strawberry.mutation(
         description="升级: raise the need's tier by one, with the reason; a dispatched need's "
@@ -293,16 +279,7 @@ class NeedsMutation:
     async def escalate_need(
         self, info: Info, input: Annotated[NeedReasonInput, Input]
     ) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.escalate_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                reason=input.reason,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(info, svc.escalate_need, input, reason=input.reason)
 
     @strawberry.mutation(
         description="退回: send dispatched work back to the coordinator's desk, with the reason "
@@ -312,16 +289,7 @@ class NeedsMutation:
     async def return_need(
         self, info: Info, input: Annotated[NeedReasonInput, Input]
     ) -> NeedPayload:
-        async def work(session: AsyncSession) -> NeedRow:
-            return await svc.return_need(
-                session=session,
-                need_id=_need_pk(input.need_id),
-                expected_version=input.expected_version,
-                actor=actor_of(info),
-                reason=input.reason,
-            )
-
-        return _payload(*await write(info, work))
+        return await _on_need(info, svc.return_need, input, reason=input.reason)
 
     @strawberry.mutation(
         description="合并: fold duplicate reports into one open need; the duplicates keep "
