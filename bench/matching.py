@@ -1,15 +1,27 @@
 """Matching benchmark: Luling's solver vs a plain CP-SAT model vs greedy, on the same instances.
 
-    python -m bench.matching [--json] [--scale N] [--no-scaled] [--seed S] [--cpsat-limit S]
-                             [--tight] [--database-url URL]
+    python -m bench.matching [--json] [--scale N] [--no-scaled] [--no-county] [--seed S]
+                             [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
 
-Instances: "reference" (a synthetic county of 3,500 volunteers x 3,000 needs, or the open work
-of a seeded database with --database-url once `matching.loader` exists), "<N>x" (a synthetic
-county N times larger, default 10), and with --tight a reference county whose weekly hours are
-halved (hours budgets bind hard). Every method runs in this process on the same instance and is
-scored by the same evaluator. Peak memory is the process's peak RSS while the method ran (reset
-before each method through /proc/self/clear_refs), with the growth over the RSS it started from
-in brackets; where /proc is unavailable, tracemalloc's peak of Python allocations instead.
+Instances:
+- "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
+  sees it: `matching.loader.load_problem` over a database loaded by `seed.load.load_reference`.
+  By default a temporary SQLite database is seeded for the run (in a child process, so that the
+  generator's memory does not count against the methods); `--database-url` points at a database
+  that is already seeded instead. The problem is taken at the seed's "now" (REFERENCE_NOW), so
+  runs are repeatable whatever the clock says; `--wall-clock` takes it at the current time, as a
+  matching job would. Loading (database -> Problem) is timed separately and not part of any
+  method's time; each method's time includes candidate generation and model building.
+- "synthetic-3500x3000": a synthetic county of 3,500 volunteers x 3,000 needs
+  (`matching.synthetic`).
+- "synthetic-<N>x": a synthetic county N times larger (default 10).
+- with --tight, "synthetic-3500x3000-tight-hours": the synthetic county with weekly hours halved
+  (hours budgets bind hard).
+
+Every method runs in this process on the same instance and is scored by the same evaluator. Peak
+memory is the process's peak RSS while the method ran (reset before each method through
+/proc/self/clear_refs), with the growth over the RSS it started from in brackets; where /proc is
+unavailable, tracemalloc's peak of Python allocations instead.
 """
 
 from __future__ import annotations
@@ -17,14 +29,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import importlib
-import importlib.util
 import json
+import multiprocessing
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from matching.baselines import BaselineResult, cpsat_plain, greedy
@@ -34,6 +48,8 @@ from matching.solver import solve
 from matching.synthetic import make_instance
 
 REFERENCE = (3500, 3000)
+SYNTHETIC = f"synthetic-{REFERENCE[0]}x{REFERENCE[1]}"
+COUNTY = "reference-county"
 
 
 @dataclass
@@ -60,7 +76,10 @@ class Run:
             "gap": None if self.gap is None else round(self.gap, 6),
             "optimal": self.optimal,
             "seats_filled": self.seats_filled,
+            "seats_total": self.seats_total,
             "urgent_coverage": round(self.urgent_coverage, 4),
+            "violations": self.violations,
+            "peak_mb": round(self.peak_mb, 1),
         }
 
 
@@ -136,46 +155,100 @@ def _measure(fn: Callable[[], Result | BaselineResult]) -> Run:
     )
 
 
-def _from_database(url: str) -> Problem | None:
-    """The open work of a seeded database, through `matching.loader` (imported lazily: the
-    benchmark runs without a database or the loader's dependencies)."""
-    if importlib.util.find_spec("matching.loader") is None:
-        print("matching.loader is not available: using the synthetic reference", file=sys.stderr)
-        return None
-    import sqlalchemy as sa
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    problem: Problem
+    load_seconds: float | None = None  # database -> Problem, not part of any method's time
+    seed_seconds: float | None = None  # seeding the temporary database, if the bench did
 
-    loader = importlib.import_module("matching.loader")
-    engine = sa.create_engine(url)
+
+def _seed_database(url: str) -> None:
+    """Migrate an empty database and load the reference county (run in a child process)."""
+    from schema.db import make_engine
+    from schema.migrate import upgrade
+    from seed.load import load_reference
+
+    upgrade(url)
+    engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            return loader.load_problem(conn).problem
+        load_reference(engine, reset=False)
     finally:
         engine.dispose()
 
 
-def _instances(args: argparse.Namespace) -> Iterator[tuple[str, Problem]]:
-    seeded = _from_database(args.database_url) if args.database_url else None
-    if seeded is not None:
-        yield "reference-db", seeded
-    else:
-        yield "reference", make_instance(*REFERENCE, seed=args.seed)
+def seed_temporary_database(directory: Path) -> str:
+    """A SQLite database in `directory` holding the reference county; returns its URL."""
+    url = f"sqlite:///{directory / 'reference-county.db'}"
+    child = multiprocessing.get_context("spawn").Process(target=_seed_database, args=(url,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"seeding the reference county failed (exit code {child.exitcode})")
+    return url
+
+
+def load_county(url: str, now: datetime | None) -> tuple[Problem, float]:
+    """The county's open work through `matching.loader`, as a matching job loads it; returns
+    the problem and the seconds loading took."""
+    from matching.loader import load_problem
+    from schema.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            started = time.perf_counter()
+            problem = load_problem(conn, now=now).problem
+            return problem, time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+def county_instance(args: argparse.Namespace) -> Instance:
+    from seed.figures import REFERENCE_NOW
+
+    now = None if args.wall_clock else REFERENCE_NOW
+    if args.database_url:
+        problem, loaded = load_county(args.database_url, now)
+        return Instance(COUNTY, problem, loaded)
+    with tempfile.TemporaryDirectory(prefix="luling-bench-") as tmp:
+        started = time.perf_counter()
+        url = seed_temporary_database(Path(tmp))
+        seeded = time.perf_counter() - started
+        problem, loaded = load_county(url, now)
+    return Instance(COUNTY, problem, loaded, seeded)
+
+
+def _instances(args: argparse.Namespace) -> Iterator[Instance]:
+    if not args.no_county:
+        county = county_instance(args)
+        if not county.problem.needs:
+            print(f"{COUNTY}: the database holds no open needs to match", file=sys.stderr)
+        yield county
+    yield Instance(SYNTHETIC, make_instance(*REFERENCE, seed=args.seed))
     if args.tight:
-        yield "reference-tight-hours", make_instance(*REFERENCE, seed=args.seed, capacity_scale=0.5)
+        yield Instance(
+            f"{SYNTHETIC}-tight-hours",
+            make_instance(*REFERENCE, seed=args.seed, capacity_scale=0.5),
+        )
     if args.scale and args.scale > 1:
         v, n = REFERENCE[0] * args.scale, REFERENCE[1] * args.scale
-        yield f"{args.scale}x", make_instance(v, n, seed=args.seed)
+        yield Instance(f"synthetic-{args.scale}x", make_instance(v, n, seed=args.seed))
 
 
-def run_instance(name: str, problem: Problem, args: argparse.Namespace) -> dict[str, Any]:
+def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]:
+    problem = instance.problem
     # Plain CP-SAT last: the memory it frees is not all returned to the system.
     luling = _measure(lambda: solve(problem, time_limit_s=args.time_limit))
     base = _measure(lambda: greedy(problem))
     plain = _measure(lambda: cpsat_plain(problem, time_limit_s=args.cpsat_limit))
     reached = next((t for t, obj in plain.trace if obj <= luling.objective), None)
     return {
-        "name": name,
+        "name": instance.name,
         "volunteers": len(problem.volunteers),
         "needs": len(problem.needs),
+        "load_seconds": instance.load_seconds,
+        "seed_seconds": instance.seed_seconds,
         "luling": luling,
         "cpsat_plain": plain,
         "greedy": base,
@@ -235,6 +308,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             )
             + f"; greedy / Luling objective = {row['greedy_over_luling']:.3f}"
         )
+        if row["load_seconds"] is not None:
+            seeded = row["seed_seconds"]
+            notes.append(
+                f"{row['name']}: loaded from the database in {row['load_seconds']:.2f} s "
+                "(not in the methods' times)"
+                + (f"; seeding the temporary database took {seeded:.1f} s" if seeded else "")
+            )
     try:
         from rich.console import Console
         from rich.table import Table
@@ -244,7 +324,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             table.add_column(h, justify="left" if h in ("instance", "method") else "right")
         for line in lines:
             table.add_row(*line)
-        console = Console(width=160)
+        console = Console(width=180)
         console.print(table)
         for note in notes:
             console.print(note)
@@ -268,11 +348,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cpsat-limit", type=float, default=30.0, help="plain CP-SAT time limit (s)")
     p.add_argument("--time-limit", type=float, default=10.0, help="Luling's time limit (s)")
-    p.add_argument("--database-url", default=None, help="load the reference from a seeded database")
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="take the reference county from this seeded database (default: seed a temporary "
+        "SQLite database)",
+    )
+    p.add_argument("--no-county", action="store_true", help="skip the reference county")
+    p.add_argument(
+        "--wall-clock",
+        action="store_true",
+        help="take the county's open work at the current time, not the seed's reference now",
+    )
     args = p.parse_args(argv)
     if args.no_scaled:
         args.scale = 0
-    rows = [run_instance(name, problem, args) for name, problem in _instances(args)]
+    rows = [run_instance(instance, args) for instance in _instances(args)]
     if args.json:
         out = {
             "instances": [
@@ -280,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                     "name": r["name"],
                     "volunteers": r["volunteers"],
                     "needs": r["needs"],
+                    "load_seconds": None
+                    if r["load_seconds"] is None
+                    else round(r["load_seconds"], 3),
                     "luling": r["luling"].as_json(),
                     "cpsat_plain": r["cpsat_plain"].as_json(),
                     "greedy": r["greedy"].as_json(),

@@ -11,6 +11,11 @@ is the demo accounts' password hash (argon2 salts it), which callers may pin wit
 `password_hash=`. Copy 0 of a scaled county is the reference county itself; copies 1..N-1 are
 synthetic counties with their own random draws and names suffixed "-2", "-3" … so that every
 unique constraint holds. Skills and the demo accounts exist once, in copy 0.
+
+The open backlog is drawn against the people who can serve it, by the reach rules matching
+enforces (`matching.travel`): each need waiting for people is booked at a time when someone within
+its tier's reach is free, and calls for skills somebody nearby holds (or none), so that a matching
+job on the reference county fills most seats while volunteers still compete for their hours.
 """
 
 from __future__ import annotations
@@ -22,17 +27,26 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import numpy as np
 import sqlalchemy as sa
 from faker import Faker
 from faker.providers.person.zh_CN import Provider as ZhNames
+from numpy.typing import NDArray
 from pydantic_core import PydanticUndefined
 
 import schema.models as models
+from matching.travel import (
+    MODE_CODE,
+    REACH_LIMIT_MINUTES,
+    haversine_km,
+    reach_radius_km,
+    travel_minutes,
+)
 from schema.base import COUNTY_LAT, COUNTY_LON, LabelledEnum
 from schema.enums import (
     AreaKind,
@@ -87,6 +101,11 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
     ("demo-helper", Role.ENTERPRISE_HELPER),
     ("demo-admin", Role.ADMIN),
 )
+
+# In-service party members living out in the villages (the rest live in the county town).
+VILLAGE_PARTY_MEMBERS = 1200
+HOT_VILLAGES, HOT_COMMUNITIES, HOT_SHARE = 12, 4, 0.35
+BACKLOG_URBAN_WEIGHT = 12
 
 LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai, no daylight saving
 COMMAND_CENTRE = "数字庐陵指挥中心"
@@ -254,6 +273,18 @@ _UNHAPPY = _Weighted((3, 2, 1), (6, 3, 1))
 _TIERS = _Weighted((NeedTier.ORDINARY, NeedTier.COMPLEX, NeedTier.MAJOR), (70, 25, 5))
 _HEADCOUNT_CLOSED = _Weighted((1, 2, 3), (70, 25, 5))
 _HEADCOUNT_OPEN = _Weighted((1, 2, 3), (55, 32, 13))
+# Availability windows (local minutes): evenings after work, weekend spans, part-time half-days.
+_EVENINGS = ((18 * 60, 21 * 60), (18 * 60 + 30, 21 * 60), (19 * 60, 21 * 60 + 30))
+_EVENING_COUNT = _Weighted((0, 1, 2, 3, 4), (10, 25, 30, 25, 10))
+_WEEKEND_COUNT = _Weighted((0, 1, 2), (20, 50, 30))
+_WEEKEND_SPANS = ((8 * 60 + 30, 12 * 60), (14 * 60, 17 * 60 + 30), (9 * 60, 17 * 60))
+_PART_TIME_SPANS = (
+    (8 * 60, 12 * 60),
+    (14 * 60, 18 * 60),
+    (8 * 60 + 30, 17 * 60 + 30),
+    (18 * 60 + 30, 21 * 60),
+)
+_DUTY_SPANS = ((8 * 60 + 30, 12 * 60), (14 * 60, 17 * 60 + 30))
 _CATEGORIES = _Weighted(list(NeedCategory), (18, 20, 12, 10, 8, 10, 4, 10, 2, 6))
 _LAST_NAMES = _Weighted(list(ZhNames.last_names), list(ZhNames.last_names.values()))
 _FIRST_NAMES: tuple[str, ...] = tuple(ZhNames.first_names)
@@ -390,6 +421,110 @@ class _NeedSpec:
     duplicate_of: _NeedSpec | None = None
     merged_into: _NeedSpec | None = None
     id: int = 0
+
+
+# --------------------------------------------------------------------------- who serves needs
+
+# People who are sent to needs, as `matching.loader` loads them (enterprise helpers serve
+# enterprise requests only).
+SERVING_KINDS = frozenset(
+    k.value
+    for k in (
+        PersonKind.PARTY_MEMBER,
+        PersonKind.TEAM_MEMBER,
+        PersonKind.CADRE,
+        PersonKind.GRID_WORKER,
+    )
+)
+MINUTES_PER_DAY = 24 * 60
+_KM_PER_DEGREE_LAT = 110.5  # under the 111.2 km of matching's sphere: the band errs wide
+
+# Share of open needs, by category, that call for no particular skill: clearing rubbish,
+# patrolling a hazard, visiting an elder, explaining a notice - any volunteer will do.
+_SKILL_FREE: dict[NeedCategory, float] = {
+    NeedCategory.INFRASTRUCTURE: 0.2,
+    NeedCategory.ENVIRONMENT: 0.65,
+    NeedCategory.SAFETY: 0.45,
+    NeedCategory.DISPUTE: 0.2,
+    NeedCategory.ELDER_CARE: 0.45,
+    NeedCategory.PROPERTY: 0.3,
+    NeedCategory.FOOD_SAFETY: 0.2,
+    NeedCategory.POLICY: 0.45,
+    NeedCategory.EMERGENCY: 0.3,
+    NeedCategory.OTHER: 0.6,
+}
+_SECOND_SKILL = 0.2  # of the needs that call for skills, these call for two
+# Share of open needs, by category, booked after office hours (an evening or the weekend), when
+# residents are at home: disputes with both parties, visits to families, talks about policy.
+_AFTER_HOURS: dict[NeedCategory, float] = {
+    NeedCategory.INFRASTRUCTURE: 0.2,
+    NeedCategory.ENVIRONMENT: 0.3,
+    NeedCategory.SAFETY: 0.25,
+    NeedCategory.DISPUTE: 0.6,
+    NeedCategory.ELDER_CARE: 0.5,
+    NeedCategory.PROPERTY: 0.5,
+    NeedCategory.FOOD_SAFETY: 0.2,
+    NeedCategory.POLICY: 0.5,
+    NeedCategory.EMERGENCY: 0.3,
+    NeedCategory.OTHER: 0.5,
+}
+
+
+def _after_hours(window: tuple[int, int, int]) -> bool:
+    """A window on the weekend or reaching into the evening."""
+    weekday, _, end = window
+    return weekday >= 5 or end > 18 * 60
+
+
+class _Servers:
+    """The people who serve needs, as arrays: who reaches a point within a 1341 tier's limit
+    (by `matching.travel`'s rules, the ones matching enforces), who is free at a minute of the
+    week (local time), and which skills they hold. The open backlog is drawn against them."""
+
+    def __init__(
+        self,
+        people: Sequence[Row],
+        skills: dict[int, list[str]],
+        windows: dict[int, list[tuple[int, int, int]]],
+        skill_ids: dict[str, int],
+    ) -> None:
+        people = sorted(people, key=lambda p: (p["latitude"], p["id"]))  # to slice by latitude
+        self.lat = np.array([p["latitude"] for p in people], dtype=np.float64)
+        self.lon = np.array([p["longitude"] for p in people], dtype=np.float64)
+        self.mode = np.array([MODE_CODE[p["travel_mode"]] for p in people], dtype=np.int64)
+        self.skills = np.array(
+            [sum(1 << (skill_ids[c] - 1) for c in skills.get(p["id"], ())) for p in people],
+            dtype=np.int64,
+        )
+        self.windows = [windows.get(p["id"], []) for p in people]
+        self.after_hours = np.array([any(map(_after_hours, w)) for w in self.windows], bool)
+        self.office = np.array([not all(map(_after_hours, w)) for w in self.windows], bool)
+        width = max((len(w) for w in self.windows), default=0) or 1
+        self.win_lo = np.zeros((len(people), width), dtype=np.int64)
+        self.win_hi = np.zeros((len(people), width), dtype=np.int64)  # [0, 0): nothing
+        for i, ws in enumerate(self.windows):
+            for j, (day, lo, hi) in enumerate(ws):
+                self.win_lo[i, j] = day * MINUTES_PER_DAY + lo
+                self.win_hi[i, j] = day * MINUTES_PER_DAY + hi
+
+    def reach(self, lat: float, lon: float, tier: NeedTier) -> NDArray[np.int64]:
+        """Indexes of everyone who gets to (lat, lon) within the tier's arrival limit."""
+        limit = REACH_LIMIT_MINUTES[tier.value]
+        km = float(reach_radius_km(limit, np.arange(len(MODE_CODE))).max())
+        band = km / _KM_PER_DEGREE_LAT * 1.01 + 1e-6  # no one farther north or south gets there
+        lo, hi = np.searchsorted(self.lat, (lat - band, lat + band), side="left")
+        d = haversine_km(self.lat[lo:hi], self.lon[lo:hi], lat, lon)
+        return lo + np.flatnonzero(travel_minutes(d, self.mode[lo:hi]) <= limit)
+
+    def free_at(self, who: NDArray[np.int64], minute_of_week: int) -> NDArray[np.int64]:
+        """Those of `who` with a window covering the minute of the week."""
+        m = minute_of_week
+        inside = (self.win_lo[who] <= m) & (m < self.win_hi[who])
+        return who[inside.any(axis=1)]
+
+    def holders(self, who: NDArray[np.int64], mask: int) -> int:
+        """How many of `who` hold every skill of the bit mask."""
+        return int(np.count_nonzero((self.skills[who] & mask) == mask))
 
 
 # --------------------------------------------------------------------------- the generator
@@ -759,21 +894,34 @@ class _County:
         return row
 
     def volunteer_windows(self) -> list[tuple[int, int, int]]:
+        """An in-service member's (cadre's, team member's) week, local time: a few weekday
+        evenings after work and, for most, a weekend half-day or day; a few also give a weekday
+        lunch break."""
         rng = self.rng
         out: list[tuple[int, int, int]] = []
-        days: list[int] = []
-        for _ in range(rng.randint(1, 3)):
-            if rng.random() < 0.55:
-                day = rng.randint(0, 4)
-                start, end = rng.choice(
-                    ((18 * 60, 21 * 60), (19 * 60, 21 * 60 + 30), (12 * 60, 13 * 60 + 30))
-                )
-            else:
-                day = rng.randint(5, 6)
-                start, end = rng.choice(((8 * 60, 12 * 60), (14 * 60, 18 * 60), (9 * 60, 17 * 60)))
-            if day not in days:
-                days.append(day)
-                out.append((day, start, end))
+        evening = _pick(rng, _EVENINGS)
+        for day in sorted(rng.sample(range(5), _EVENING_COUNT.pick(rng))):
+            out.append((day, *evening))
+        for day in sorted(rng.sample((5, 6), _WEEKEND_COUNT.pick(rng))):
+            out.append((day, *_pick(rng, _WEEKEND_SPANS)))
+        if rng.random() < 0.1:
+            out.append((rng.randint(0, 4), 12 * 60, 13 * 60 + 30))
+        return out or [(rng.randint(5, 6), *_pick(rng, _WEEKEND_SPANS))]
+
+    def part_time_windows(self) -> list[tuple[int, int, int]]:
+        """A part-time grid worker (village cadre, shopkeeper, retiree): daytime half-days on
+        a few days of the week, sometimes an evening."""
+        rng = self.rng
+        days = sorted(rng.sample(range(7), rng.randint(2, 4)))
+        return [(day, *_pick(rng, _PART_TIME_SPANS)) for day in days]
+
+    def office_windows(self) -> list[tuple[int, int, int]]:
+        """Grid leaders and full-time grid workers: office hours, half of them also on weekend
+        duty (值班) for half a day."""
+        rng = self.rng
+        out = [(d, 8 * 60 + 30, 17 * 60 + 30) for d in range(5)]
+        if rng.random() < 0.5:
+            out.append((rng.randint(5, 6), *_pick(rng, _DUTY_SPANS)))
         return out
 
     def build_people(self) -> None:
@@ -813,11 +961,14 @@ class _County:
                     name=name,
                     near=(g.lat, g.lon),
                     travel=rng.choice((TravelMode.EBIKE, TravelMode.EBIKE, TravelMode.FOOT)),
-                    capacity={GridRole.LEADER: 1200, GridRole.FULL_TIME: 2400}.get(
-                        role, rng.choice((240, 360, 480, 600))
-                    ),
+                    capacity={
+                        GridRole.LEADER: rng.choice((180, 240, 360)),
+                        GridRole.FULL_TIME: rng.choice((360, 480, 600)),
+                    }.get(role, rng.choice((90, 120, 180, 240))),
                     skills=rng.sample(grid_skills, rng.randint(1, 2)),
-                    windows=office if role is not GridRole.PART_TIME else self.volunteer_windows(),
+                    windows=self.office_windows()
+                    if role is not GridRole.PART_TIME
+                    else self.part_time_windows(),
                 )
                 self.add("grid_staff", grid_id=g.id, person_id=p["id"], role=role)
                 self.person_names[p["id"]] = p["name"]
@@ -833,7 +984,9 @@ class _County:
         skill_weights = [
             1 if c in ("sign_language", "ecommerce", "agri_tech") else 4 for c in skill_codes
         ]
-        n_village = 420
+        # Most live in the county town; township staff, teachers and doctors live out in the
+        # villages and register there, near the grids whose needs they can reach.
+        n_village = VILLAGE_PARTY_MEMBERS
         n_quantang = 420
         rest = _allocate(
             REFERENCE.party_members - n_village - n_quantang,
@@ -855,15 +1008,18 @@ class _County:
             else:
                 employer = _pick(rng, self.service_units)["id"]
             urban = community["kind"] == AreaKind.URBAN_COMMUNITY.value
+            home = None if urban else _pick(rng, self.grids_by_community[community["id"]])
             p = self.person(
                 PersonKind.PARTY_MEMBER,
                 community,
-                radius=0.015 if urban else 0.01,
+                radius=0.015 if urban else 0.006,
+                near=None if home is None else (home.lat, home.lon),
                 employer=employer,
                 travel=rng.choices(
-                    (TravelMode.FOOT, TravelMode.EBIKE, TravelMode.CAR), (35, 45, 20)
+                    (TravelMode.FOOT, TravelMode.EBIKE, TravelMode.CAR),
+                    (35, 45, 20) if urban else (20, 50, 30),
                 )[0],
-                capacity=rng.choice((60, 120, 120, 180, 240, 240, 300, 360, 480, 600)),
+                capacity=rng.choice((60, 60, 90, 120, 120, 180, 180, 240, 240, 360)),
                 skills=rng.choices(skill_codes, skill_weights, k=rng.randint(1, 3)),
                 windows=self.volunteer_windows(),
                 commando=rng.random() < 0.1,
@@ -1812,8 +1968,23 @@ class _County:
             return [f"{MEDIA_BASE}/{self.copy}/{self.rng.getrandbits(48):012x}.jpg"]
         return []
 
+    def backlog_grids(self, n: int) -> list[_Grid]:
+        """Where the open needs are: a backlog builds up where reports outrun the people on
+        hand, so a share of it sits in a few hot spots (villages after a storm, old compounds
+        with failing pipes), the rest spread over the county like the year's reports."""
+        rng = self.rng
+        hot = rng.sample(self.villages, HOT_VILLAGES) + rng.sample(self.urban, HOT_COMMUNITIES)
+        n_hot = round(n * HOT_SHARE)
+        out = [_pick(rng, self.grids_by_community[_pick(rng, hot)["id"]]) for _ in range(n_hot)]
+        weights = [BACKLOG_URBAN_WEIGHT if g.kind is GridKind.URBAN else 1 for g in self.grids]
+        out += rng.choices(self.grids, weights, k=n - n_hot)
+        rng.shuffle(out)
+        return out
+
     def backlog(self) -> list[_NeedSpec]:
-        """About 3,000 open needs across the grids, for matching to work on."""
+        """About 3,000 open needs across the grids, for matching to work on: those already
+        dispatched keep their grid crew; those waiting for people are booked for a visit in the
+        coming week (see `appointment`), so that a matching job finds people who can go."""
         rng = self.rng
         n = REFERENCE.open_needs
         tiers = (
@@ -1829,8 +2000,7 @@ class _County:
         statuses += [NeedStatus.ARRIVED] * (n - len(statuses))
         rng.shuffle(tiers)
         rng.shuffle(statuses)
-        weights = [4 if g.kind is GridKind.URBAN else 1 for g in self.grids]
-        chosen = rng.choices(self.grids, weights, k=n)
+        chosen = self.backlog_grids(n)
         sources = rng.choices(
             (
                 NeedSource.RESIDENT_APP,
@@ -1844,6 +2014,7 @@ class _County:
         q_grids = self.grids_by_community[self.quantang["id"]]
         resident_account = self.account_ids.get("demo-resident")
         ant_members = self.teams[0][1]
+        servers = self.servers()
         out: list[_NeedSpec] = []
         for i in range(n):
             tier, status, g, source = tiers[i], statuses[i], chosen[i], sources[i]
@@ -1903,7 +2074,11 @@ class _County:
                 description=description,
                 media_urls=self.media(source),
             )
-            spec.skills = self.need_skills(category, rng.choices((1, 2), (65, 35))[0])
+            if status in (NeedStatus.REPORTED, NeedStatus.ACCEPTED):
+                # Waiting for people: a visit booked in the coming days (预约上门).
+                spec.window, spec.skills = self.appointment(servers, spec)
+            else:
+                spec.skills = self.need_skills(category, rng.choices((1, 2), (65, 35))[0])
             if rng.random() < 0.08:
                 kind = rng.choice(
                     (
@@ -1925,18 +2100,6 @@ class _County:
                 accept_at = reported + timedelta(seconds=int(span * rng.uniform(0.1, 0.6)))
                 h.step(
                     NeedAction.ACCEPT, min(accept_at, reported + timedelta(minutes=30)), platform
-                )
-            if status in (NeedStatus.REPORTED, NeedStatus.ACCEPTED) and rng.random() < 0.6:
-                local_midnight = (self.now + LOCAL_OFFSET).replace(
-                    hour=0, minute=0, second=0, microsecond=0
-                ) - LOCAL_OFFSET
-                day = local_midnight + timedelta(days=rng.randint(0, 7))
-                start = _local_slot(day, rng.randint(16, 38) * 30)
-                if start <= self.now:
-                    start += timedelta(days=1)
-                spec.window = (
-                    start,
-                    start + timedelta(minutes=spec.duration + rng.choice((30, 60, 120, 180))),
                 )
             if status in (NeedStatus.DISPATCHED, NeedStatus.ARRIVED):
                 people = self.staff_for(g, headcount)
@@ -1966,12 +2129,72 @@ class _County:
             dup.lat, dup.lon = _near(rng, orig.lat, orig.lon, 0.0008)
             dup.compound_id, dup.address = orig.compound_id, orig.address
             dup.skills = list(orig.skills)
+            if orig.window is not None:  # booked like the report it repeats
+                start = orig.window[0]
+                dup.window = (start, start + timedelta(minutes=dup.duration + 60))
             dup.duplicate_of = orig
             dup.reported_at = min(
                 orig.reported_at + _minutes(rng, 5, 600), self.now - timedelta(minutes=1)
             )
             dup.history = _History.reported(dup.reported_at, dup.history.events[0].actor)
         return out
+
+    def servers(self) -> _Servers:
+        """Everyone who may be sent to a need, with their skills and weekly windows."""
+        windows: dict[int, list[tuple[int, int, int]]] = {}
+        for w in self.t["availability"]:
+            windows.setdefault(w["person_id"], []).append(
+                (w["weekday"], w["start_minute"], w["end_minute"])
+            )
+        people = [p for p in self.t["person"] if p["kind"] in SERVING_KINDS]
+        return _Servers(people, self.person_skills, windows, self.skill_ids)
+
+    def appointment(
+        self, servers: _Servers, spec: _NeedSpec
+    ) -> tuple[tuple[datetime, datetime], list[int]]:
+        """When an open need is booked, and the skills it calls for.
+
+        The command centre books the visit in the coming week (from tomorrow, local time) at a
+        time when someone within the tier's reach is on duty or free: office hours with a grid
+        worker, or, for the categories residents want seen after work, a member's evening or
+        weekend. A good share of needs (rubbish, patrols, visits) call for no skill; the rest
+        call for skills of their category that somebody nearby and free then actually holds.
+        """
+        rng = self.rng
+        reach = servers.reach(spec.lat, spec.lon, spec.tier)
+        after_hours = rng.random() < _AFTER_HOURS[spec.category]
+        anchors = reach[servers.after_hours[reach] if after_hours else servers.office[reach]]
+        if not anchors.size:
+            anchors, after_hours = reach, not after_hours
+        if anchors.size:
+            own = servers.windows[int(_pick(rng, anchors))]
+            fits = [w for w in own if _after_hours(w) == after_hours] or own
+            weekday, lo, hi = _pick(rng, fits)
+        else:  # nobody within reach: office hours, whoever can come
+            weekday, lo, hi = rng.randint(0, 4), 8 * 60 + 30, 17 * 60 + 30
+        room = max(0, hi - lo - spec.duration)
+        minute = lo + 15 * rng.randint(0, room // 15)
+        today = (self.now + LOCAL_OFFSET).date()
+        ahead = (weekday - today.weekday() - 1) % 7 + 1  # tomorrow .. a week today
+        day = datetime.combine(today + timedelta(days=ahead), time(), tzinfo=UTC)
+        start = _local_slot(day, minute)
+        window = (start, start + timedelta(minutes=spec.duration + rng.choice((30, 60, 120))))
+        if rng.random() < _SKILL_FREE[spec.category]:
+            return window, []
+        free = servers.free_at(reach, weekday * MINUTES_PER_DAY + minute)
+        bits = {c: 1 << (self.skill_ids[c] - 1) for c in vocab.CATEGORY_SKILLS[spec.category]}
+        held = {c: servers.holders(free, b) for c, b in bits.items()}
+        if not any(held.values()):
+            return window, []
+        first = _pick(rng, [c for c, k in held.items() if k])
+        skills = [first]
+        if rng.random() < _SECOND_SKILL:
+            both = {
+                c: servers.holders(free, bits[first] | b) for c, b in bits.items() if c != first
+            }
+            if any(both.values()):
+                skills.append(_pick(rng, [c for c, k in both.items() if k]))
+        return window, sorted(self.skill_ids[c] for c in skills)
 
     def emit_needs(self, specs: list[_NeedSpec]) -> None:
         now = self.now
