@@ -173,3 +173,22 @@ def test_show_reporter_phone_to_staff_in_area_only(client: TestClient, engine: s
 
     assert phone(inside) == PHONE_B and phone(county) == PHONE_B
     assert phone(outside) == mask_phone(PHONE_B)
+
+
+def test_mask_reporter_name_in_need_events(client: TestClient, engine: sa.Engine) -> None:
+    from tests.api.closed_loop import make_county, mutate, ok, report_input
+
+    county = make_county(engine)
+    need = ok(mutate(client, "reportNeed", report_input(), county.token("resident")))["need"]
+    ok(mutate(client, "acceptNeed", {"needId": need["id"]}, county.token("coordinator")))
+    neighbour = f.account(engine, Role.RESIDENT, display_name="赵邻居")
+    q = "query($id: ID!) { need(id: $id) { events { action actorName } } }"
+
+    def names(token: str) -> list[tuple[str, str]]:
+        events = gql(client, q, {"id": need["id"]}, token=token)["data"]["need"]["events"]
+        return [(e["action"], e["actorName"]) for e in events]
+
+    assert names(f.token_for(neighbour)) == [("REPORT", "李**"), ("ACCEPT", "泉塘协调员")]
+    assert names(county.token("resident")) == [("REPORT", "李阿姨"), ("ACCEPT", "泉塘协调员")]
+    assert names(county.token("coordinator"))[0] == ("REPORT", "李阿姨")
+    assert names(county.token("outsider"))[0] == ("REPORT", "李**")

@@ -47,6 +47,8 @@ SignUpT = Annotated["SignUp", strawberry.lazy("api.graphql.activities.types")]
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
 _PRIVATE_COLUMNS = ("reporter_account_id", "reporter_person_id", "community_id")
+# Steps the reporter takes themself: their events carry the reporter's name.
+_REPORTER_ACTIONS = frozenset({NeedAction.REPORT, NeedAction.RATE})
 
 
 class _NeedAttributes:
@@ -274,17 +276,30 @@ class Need(RowType, _NeedAttributes, Node):
 class NeedEvent(RowType, Node):
     __model__ = m.NeedEvent
     __node_name__ = "NeedEvent"
+    __needs__ = frozen({"actor_name": ("actor_name", "action", "need_id")})
 
     action: NeedAction = strawberry.field(description="What was done.")
     from_status: NeedStatus | None = strawberry.field(description="Status before the step.")
     to_status: NeedStatus = strawberry.field(description="Status after the step.")
-    actor_name: str = strawberry.field(description="Who did it.")
     note: str = strawberry.field(description="Why, or what was said.")
     data: JSON = strawberry.field(
         description="Details of the step (e.g. the tier before an escalation)."
     )
     at: datetime = strawberry.field(description="When (UTC).")
     need_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Who did it; the reporter's own steps (report, rating) show the name masked "
+        "(张**) unless you may see the need's personal data."
+    )
+    async def actor_name(self, info: Info) -> str:
+        raw: str = self.__dict__["actor_name"]
+        if self.__dict__["action"] not in _REPORTER_ACTIONS:
+            return raw
+        need = await load_one(info, Need, self.need_id)
+        if need is not None and need._private(info):
+            return raw
+        return mask_name(raw) or ""
 
     @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
     async def need(self, info: Info) -> Need:
