@@ -192,3 +192,20 @@ def test_mask_reporter_name_in_need_events(client: TestClient, engine: sa.Engine
     assert names(county.token("resident")) == [("REPORT", "李阿姨"), ("ACCEPT", "泉塘协调员")]
     assert names(county.token("coordinator"))[0] == ("REPORT", "李阿姨")
     assert names(county.token("outsider"))[0] == ("REPORT", "李**")
+
+
+def test_hide_reporter_person_from_callers_who_see_the_name_masked(
+    client: TestClient, engine: sa.Engine
+) -> None:
+    world = _county(engine)
+    member = f.person(engine, name="周党员", phone="13600000000")
+    volunteer = f.account(engine, Role.VOLUNTEER, person_id=member.id)
+    inside = f.account(engine, Role.GRID_WORKER, community_id=world["c"].id)
+    q = "query($id: ID!) { need(id: $id) { reporterName reporter { name } } }"
+    variables = {"id": to_global_id("Need", world["need_b"].id)}
+
+    def seen(account: Any) -> dict[str, Any]:
+        return gql(client, q, variables, token=f.token_for(account))["data"]["need"]  # type: ignore[no-any-return]
+
+    assert seen(volunteer) == {"reporterName": "李**", "reporter": None}
+    assert seen(inside) == {"reporterName": "李大红", "reporter": {"name": "李大红"}}

@@ -99,7 +99,7 @@ class Need(RowType, _NeedAttributes, Node):
             "consultation": ("consultation_id",),
             "duplicate_of": ("duplicate_of_id",),
             "merged_into": ("merged_into_id",),
-            "reporter": ("reporter_person_id",),
+            "reporter": ("reporter_person_id", *_PRIVATE_COLUMNS),
             "reporter_name": ("reporter_name", *_PRIVATE_COLUMNS),
             "reporter_phone": ("reporter_phone", *_PRIVATE_COLUMNS),
             "overdue": ("status", "arrive_by", "resolve_by", "arrived_at"),
@@ -198,12 +198,15 @@ class Need(RowType, _NeedAttributes, Node):
         return raw if self._private(info) else mask_phone(raw)
 
     @strawberry.field(
-        description="The reporting person, when on record.",
+        description="The reporting person, when on record and you may see who reported it "
+        "(null otherwise, like the masked `reporterName`).",
         permission_classes=[Can("person.read")],
     )
     async def reporter(self, info: Info) -> PersonT | None:
         from api.graphql.people.types import Person
 
+        if not self._private(info):
+            return None
         return await load_one(info, Person, self.reporter_person_id)
 
     overdue: bool = strawberry.field(
