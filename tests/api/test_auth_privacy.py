@@ -209,3 +209,17 @@ def test_hide_reporter_person_from_callers_who_see_the_name_masked(
 
     assert seen(volunteer) == {"reporterName": "李**", "reporter": None}
     assert seen(inside) == {"reporterName": "李大红", "reporter": {"name": "李大红"}}
+
+
+def test_mask_enterprise_contact_for_residents(client: TestClient, engine: sa.Engine) -> None:
+    c = f.community(engine)
+    f.enterprise(engine, community_id=c.id, contact_name="周经理", contact_phone=PHONE_B)
+    resident = f.account(engine, Role.RESIDENT)
+    helper = f.account(engine, Role.ENTERPRISE_HELPER)
+    q = "{ enterprises(first: 5) { nodes { contactName contactPhone } } }"
+
+    def contacts(account: Any) -> list[dict[str, Any]]:
+        return gql(client, q, token=f.token_for(account))["data"]["enterprises"]["nodes"]  # type: ignore[no-any-return]
+
+    assert contacts(resident) == [{"contactName": "周**", "contactPhone": mask_phone(PHONE_B)}]
+    assert contacts(helper) == [{"contactName": "周经理", "contactPhone": PHONE_B}]

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.auth.permissions import Can
-from api.auth.privacy import can_see_personal, mask_phone
+from api.auth.privacy import can_see_personal, mask_name, mask_phone
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
 from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
@@ -36,6 +36,7 @@ class Enterprise(RowType, Node):
         {
             "community": ("community_id",),
             "contact_phone": ("contact_phone", "community_id"),
+            "contact_name": ("contact_name", "community_id"),
         }
     )
 
@@ -44,17 +45,22 @@ class Enterprise(RowType, Node):
         description="Unified social credit code (统一社会信用代码)."
     )
     industry: str = strawberry.field(description="Industry.")
-    contact_name: str = strawberry.field(description="Contact person.")
     latitude: float = strawberry.field(description="Latitude.")
     longitude: float = strawberry.field(description="Longitude.")
     community_id: strawberry.Private[int | None]
 
+    def _private(self, info: Info) -> bool:
+        return can_see_personal(info, community_id=self.community_id, operation="enterprise.read")
+
+    @strawberry.field(description="Contact person; masked (张**) unless you may see it.")
+    def contact_name(self, info: Info) -> str:
+        raw: str = self.__dict__["contact_name"]
+        return raw if self._private(info) else (mask_name(raw) or "")
+
     @strawberry.field(description="Contact phone; masked unless you may see it.")
     def contact_phone(self, info: Info) -> str | None:
         raw: str | None = self.__dict__["contact_phone"]
-        if can_see_personal(info, community_id=self.community_id, operation="enterprise.read"):
-            return raw
-        return mask_phone(raw)
+        return raw if self._private(info) else mask_phone(raw)
 
     @strawberry.field(description="The community it is in, if known.")
     async def community(self, info: Info) -> CommunityT | None:
