@@ -125,6 +125,7 @@ class NeedAction(LabelledEnum):
     ESCALATE = ("escalate", "升级")
     RETURN = ("return", "退回")
     MERGE = ("merge", "合并")
+    ALLOCATE = ("allocate", "调配资源")
 
 
 class EnterpriseRequestKind(LabelledEnum):

@@ -35,6 +35,8 @@ NEED_TRANSITIONS: dict[NeedAction, tuple[frozenset[NeedStatus], NeedStatus | Non
     # Returned work (退回) goes back to the coordinator's desk to be dispatched again.
     NeedAction.RETURN: (frozenset({S.DISPATCHED, S.ARRIVED}), S.ACCEPTED),
     NeedAction.MERGE: (OPEN_NEED_STATUSES, S.MERGED),
+    # Lending resources (a hall, vehicles, funds) to an open need keeps it where it is.
+    NeedAction.ALLOCATE: (OPEN_NEED_STATUSES, None),
 }
 
 E = EnterpriseRequestStatus

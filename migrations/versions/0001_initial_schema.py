@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 20:23:14.502075
+Create Date: 2026-11-28 22:11:08.542753
 """
 
 from collections.abc import Sequence
@@ -586,7 +586,7 @@ def upgrade() -> None:
     op.create_table('need_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('need_id', sa.Integer(), nullable=False),
-    sa.Column('action', sa.Enum('report', 'accept', 'dispatch', 'arrive', 'resolve', 'rate', 'close', 'escalate', 'return', 'merge', name='needaction', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('action', sa.Enum('report', 'accept', 'dispatch', 'arrive', 'resolve', 'rate', 'close', 'escalate', 'return', 'merge', 'allocate', name='needaction', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('from_status', sa.Enum('reported', 'accepted', 'dispatched', 'arrived', 'resolved', 'closed', 'merged', name='from_status', native_enum=False, create_constraint=True), nullable=True),
     sa.Column('to_status', sa.Enum('reported', 'accepted', 'dispatched', 'arrived', 'resolved', 'closed', 'merged', name='needstatus', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('actor_account_id', sa.Integer(), nullable=True),

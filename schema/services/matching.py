@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
-from schema.models import EnterpriseRequest, MatchingJob, Need, NeedAssignment, Proposal
+from schema.models import EnterpriseRequest, MatchingJob, Need, Proposal
 from schema.services.common import Actor, get_current, now_or
 from schema.services.enterprise import assign_enterprise_helper
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
-from schema.services.needs import accept_need, dispatch_need
+from schema.services.needs import accept_need, allocate_resources, dispatch_need
 
 DECIDABLE = (
     ProposalStatus.PROPOSED,
@@ -152,16 +152,15 @@ async def _commit_need(
         await dispatch_need(
             session=session, need_id=need_id, actor=actor, to_person_ids=people, note=note, now=now
         )
-    session.add_all(
-        NeedAssignment(
+    if resources:
+        await allocate_resources(
+            session=session,
             need_id=need_id,
-            resource_id=p.resource_id,
-            quantity=p.quantity,
-            assigned_at=now,
-            assigned_by_account_id=actor.account_id,
+            actor=actor,
+            allocations=[(p.resource_id, p.quantity) for p in resources if p.resource_id],
+            note=note,
+            now=now,
         )
-        for p in resources
-    )
     outcome.committed.extend(group)
 
 

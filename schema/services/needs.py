@@ -38,6 +38,7 @@ from schema.services.common import (
 )
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound, Problems
 from schema.sla import DUPLICATE_RADIUS_M, DUPLICATE_WINDOW, need_deadlines
+from schema.units import Resource
 from schema.workflow import OPEN_NEED_STATUSES, escalated_tier, next_need_status
 
 TITLE_MAX = 200
@@ -428,6 +429,62 @@ async def _grid_worker(session: AsyncSession, grid_id: int | None) -> int:
         if role in by_role:
             return by_role[role]
     raise Invalid("to_grid_worker", "the need's grid has no full-time worker or leader")
+
+
+async def allocate_resources(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    allocations: Sequence[tuple[int, int]],
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """调配资源: lend quantities of resources (resource id, quantity) to an open need.
+
+    Recorded as its own event, so that what was lent, by whom and when stays in the history.
+    """
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    if not allocations:
+        raise Invalid("allocations", "allocate at least one resource")
+    if any(quantity <= 0 for _, quantity in allocations):
+        raise Invalid("allocations", "quantities must be positive")
+    need = await get_need(session, need_id)
+    if not actor.is_coordination:
+        raise Forbidden("only coordinators and administrators allocate resources")
+    actor.require_scope(need.community_id)
+    ids = [resource_id for resource_id, _ in allocations]
+    found = set(
+        (await session.execute(select(Resource.id).where(col(Resource.id).in_(ids)))).scalars()
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound("resource", missing[0], field="allocations")
+    updated = await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.ALLOCATE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        note=note,
+        data={"resources": [{"resource_id": r, "quantity": q} for r, q in allocations]},
+    )
+    session.add_all(
+        NeedAssignment(
+            need_id=need_id,
+            resource_id=resource_id,
+            quantity=quantity,
+            assigned_at=now,
+            assigned_by_account_id=actor.account_id,
+        )
+        for resource_id, quantity in allocations
+    )
+    await session.flush()
+    return updated
 
 
 async def dispatch_need(

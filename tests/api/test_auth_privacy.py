@@ -223,3 +223,18 @@ def test_mask_enterprise_contact_for_residents(client: TestClient, engine: sa.En
 
     assert contacts(resident) == [{"contactName": "周**", "contactPhone": mask_phone(PHONE_B)}]
     assert contacts(helper) == [{"contactName": "周经理", "contactPhone": PHONE_B}]
+
+
+def test_mask_residents_names_in_people_lists(client: TestClient, engine: sa.Engine) -> None:
+    _county(engine)
+    member = f.person(engine, name="周党员")
+    volunteer = f.account(engine, Role.VOLUNTEER, person_id=member.id)
+    admin = f.account(engine, Role.ADMIN)
+    q = "{ people(first: 50, filter: {kind: [RESIDENT, PARTY_MEMBER]}) { nodes { name kind } } }"
+
+    def names(account: Any) -> set[str]:
+        nodes = gql(client, q, token=f.token_for(account))["data"]["people"]["nodes"]
+        return {n["name"] for n in nodes}
+
+    assert names(volunteer) == {"王**", "李**", "周党员"}  # those who serve show their names
+    assert names(admin) == {"王小明", "李大红", "周党员"}

@@ -15,13 +15,16 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.graphql.relay import to_global_id
 from matching.loader import create_job
-from schema.enums import JobStatus, NeedStatus, Role, TravelMode
+from schema.enums import JobStatus, NeedStatus, ResourceKind, Role, TravelMode
 from schema.models import (
     MatchingJob,
     Need,
+    NeedAssignment,
     NeedEvent,
+    NeedResource,
     NeedSkill,
     PersonSkill,
+    Resource,
     Skill,
 )
 from tests import factories as f
@@ -344,3 +347,46 @@ def _pk(global_id: str) -> int:
     from api.graphql.relay import from_global_id
 
     return from_global_id(global_id)[1]
+
+
+def _lend_a_hall(world: World) -> int:
+    """The first need also wants a hall for 20; a unit nearby lends one for 30."""
+    with Session(world.engine) as s:
+        hall = Resource(
+            name="党群服务中心会议室",
+            kind=ResourceKind.VENUE,
+            quantity=30,
+            latitude=LAT,
+            longitude=LON,
+            community_id=world.home.id,
+        )
+        s.add(hall)
+        s.add(NeedResource(need_id=world.needs[0].id, kind=ResourceKind.VENUE, quantity=20))
+        s.commit()
+        assert hall.id is not None
+        return hall.id
+
+
+def test_commit_resource_only_proposal_records_allocation(
+    client: TestClient, world: World, engine: sa.Engine
+) -> None:
+    hall_id = _lend_a_hall(world)
+    job = run(client, world)
+    resource = [p for p in job["proposals"]["nodes"] if p["kind"] == "RESOURCE"]
+    assert len(resource) == 1 and resource[0]["need"]["id"] == to_global_id(
+        "Need", world.needs[0].id
+    )
+    decide(client, world, "acceptProposal", resource[0]["id"])
+    payload = gql(client, COMMIT, {"id": job["id"]}, token=world.token())["data"][
+        "commitMatchingJob"
+    ]
+    assert payload["userErrors"] == [] and len(payload["committed"]) == 1
+    with Session(engine) as s:
+        need = s.exec(select(Need).where(Need.id == world.needs[0].id)).one()
+        assert need.status is NeedStatus.ACCEPTED and need.version == 2
+        (event,) = s.exec(
+            select(NeedEvent).where(NeedEvent.need_id == need.id, NeedEvent.action == "allocate")
+        ).all()
+        assert event.data == {"resources": [{"resource_id": hall_id, "quantity": 20}]}
+        (lent,) = s.exec(select(NeedAssignment).where(NeedAssignment.need_id == need.id)).all()
+        assert (lent.resource_id, lent.quantity, lent.active) == (hall_id, 20, True)

@@ -163,7 +163,7 @@ def test_read_need_with_history_deadlines_and_assignees(client: TestClient, coun
     )["data"]["need"]
     assert n["status"] == "DISPATCHED" and n["overdue"] is True
     assert n["arrivedOnTime"] is False or n["arrivedOnTime"] is None
-    assert n["allowedActions"] == ["DISPATCH", "ARRIVE", "ESCALATE", "RETURN", "MERGE"]
+    assert n["allowedActions"] == ["DISPATCH", "ARRIVE", "ESCALATE", "RETURN", "MERGE", "ALLOCATE"]
     assert [e["action"] for e in n["events"]] == ["REPORT", "ACCEPT", "DISPATCH"]
     assert n["latestEvent"] == {"action": "DISPATCH"}
     kinds = sorted(

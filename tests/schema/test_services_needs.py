@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from schema.enums import GridRole, NeedCategory, NeedSource, NeedStatus, NeedTier, Role
-from schema.models import Need, NeedAssignment
+from schema.models import Need, NeedAssignment, Resource
 from schema.services import needs as svc
 from schema.services.common import Actor
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -471,3 +471,60 @@ def test_merge_needs_refused(
 def test_unknown_need_not_found(database_url: str, area: dict[str, Any]) -> None:
     with pytest.raises(NotFound):
         run(database_url, svc.accept_need, need_id=12345, actor=area["coordinator"])
+
+
+def _hall(engine: sa.Engine) -> int:
+    with Session(engine) as s:
+        hall = Resource(name="会议室", kind="venue", quantity=30, latitude=27.05, longitude=114.92)
+        s.add(hall)
+        s.commit()
+        assert hall.id is not None
+        return hall.id
+
+
+def test_allocate_resources_records_event_and_keeps_status(
+    database_url: str, engine: sa.Engine, area: dict[str, Any]
+) -> None:
+    hall = _hall(engine)
+    need = report(database_url, area["resident"])
+    done = run(
+        database_url,
+        svc.allocate_resources,
+        need_id=need.id,
+        actor=area["coordinator"],
+        allocations=[(hall, 12)],
+        now=T0,
+    )
+    assert done.status is NeedStatus.REPORTED and done.version == need.version + 1
+    last = need_events(engine, need.id)[-1]
+    assert last.action.value == "allocate" and last.from_status == last.to_status
+    assert last.data == {"resources": [{"resource_id": hall, "quantity": 12}]}
+    assert_need_log_consistent(engine, need.id)
+
+
+def test_refuse_bad_resource_allocations(
+    database_url: str, engine: sa.Engine, area: dict[str, Any]
+) -> None:
+    hall = _hall(engine)
+    need = report(database_url, area["resident"])
+    refusals = [
+        (area["coordinator"], [], Invalid),
+        (area["coordinator"], [(hall, 0)], Invalid),
+        (area["coordinator"], [(999_999, 1)], NotFound),
+        (area["outsider"], [(hall, 1)], Forbidden),
+        (area["volunteer_actor"], [(hall, 1)], Forbidden),
+    ]
+    for who, allocations, error in refusals:
+        with pytest.raises(error):
+            run(
+                database_url,
+                svc.allocate_resources,
+                need_id=need.id,
+                actor=who,
+                allocations=allocations,
+            )
+    assert need_row(engine, need.id).version == need.version
+    with Session(engine) as s:
+        assert (
+            s.exec(select(NeedAssignment).where(col(NeedAssignment.need_id) == need.id)).all() == []
+        )

@@ -207,7 +207,11 @@ class Need(RowType, _NeedAttributes, Node):
 
         if not self._private(info):
             return None
-        return await load_one(info, Person, self.reporter_person_id)
+        person = await load_one(info, Person, self.reporter_person_id)
+        if person is not None:
+            # Whoever may see this need's personal data may see its reporter's name too.
+            person.__dict__["personal_via_need"] = True
+        return person
 
     overdue: bool = strawberry.field(
         description="Past a 1341 deadline while still open (arrival or resolution)."

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api.auth.permissions import Can
-from api.auth.privacy import can_see_personal, coarse_coordinate, mask_id_number, mask_phone
+from api.auth.privacy import (
+    can_see_personal,
+    coarse_coordinate,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
 from api.graphql.relay import (
@@ -45,6 +51,7 @@ class Person(RowType, Node):
     __node_name__ = "Person"
     __needs__ = frozen(
         {
+            "name": ("name", "kind", "registered_community_id"),
             "phone": ("phone", "registered_community_id"),
             "id_number": ("id_number", "registered_community_id"),
             "latitude": ("latitude", "registered_community_id"),
@@ -54,7 +61,6 @@ class Person(RowType, Node):
         }
     )
 
-    name: str = strawberry.field(description="Name.")
     kind: PersonKind = strawberry.field(description="What the person is to the county.")
     is_party_member: bool = strawberry.field(description="Member of the Communist Party.")
     travel_mode: TravelMode = strawberry.field(description="How they travel to serve.")
@@ -72,9 +78,21 @@ class Person(RowType, Node):
     employer_unit_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
+        if self.__dict__.get("personal_via_need"):
+            return True
         return can_see_personal(
             info, owner_person_id=self.pk, community_id=self.registered_community_id
         )
+
+    @strawberry.field(
+        description="Name. Residents' names are masked (王**) unless you may see their personal "
+        "data; those who serve (party members, grid workers, helpers …) show theirs (亮身份)."
+    )
+    def name(self, info: Info) -> str:
+        raw: str = self.__dict__["name"]
+        if self.__dict__.get("kind") is not PersonKind.RESIDENT or self._private(info):
+            return raw
+        return mask_name(raw) or ""
 
     @strawberry.field(description="Mobile phone; masked (138****5678) unless you may see it.")
     def phone(self, info: Info) -> str | None:
