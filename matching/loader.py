@@ -81,6 +81,14 @@ class Snapshot:
     request_versions: Mapping[int, int]
 
 
+class InvalidJob(ValueError):
+    """A job setting that cannot be used; `field` names the setting (weights, kinds, time_limit)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> Weights:
     """Emergency presets first, then the coordinator's own weights on top; unknown keys refused."""
     base = Weights.emergency() if emergency else Weights()
@@ -88,12 +96,12 @@ def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> W
     known = {f.name for f in dataclasses.fields(Weights)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise ValueError(
-            f"unknown weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        raise InvalidJob(
+            "weights", f"unknown weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     bad = sorted(k for k, v in overrides.items() if not (0 <= float(v) <= 1e6))
     if bad:
-        raise ValueError(f"weights must be between 0 and 1000000: {', '.join(bad)}")
+        raise InvalidJob("weights", f"weights must be between 0 and 1000000: {', '.join(bad)}")
     return dataclasses.replace(base, **{k: float(v) for k, v in overrides.items()})
 
 
@@ -507,10 +515,10 @@ def create_job(
     kinds = list(dict.fromkeys(kinds))
     unknown = sorted(set(kinds) - set(KINDS))
     if not kinds or unknown:
-        raise ValueError(f"kinds must be a non-empty subset of {', '.join(KINDS)}")
+        raise InvalidJob("kinds", f"kinds must be a non-empty subset of {', '.join(KINDS)}")
     weights_from(weights, emergency=emergency)
     if not 0 < time_limit_s <= 600:
-        raise ValueError("time limit must be between 0 and 600 seconds")
+        raise InvalidJob("time_limit", "time limit must be between 0 and 600 seconds")
     return conn.execute(
         sa.insert(MatchingJob)
         .values(

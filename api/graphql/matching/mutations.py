@@ -25,7 +25,7 @@ from api.graphql.matching.types import MatchingJob, Proposal
 from api.graphql.relay import decode_id
 from api.graphql.writes import actor_of, opt_pk, pk, write
 from api.matching_runner import MatchingRunner, job_channel
-from matching.loader import KINDS, create_job
+from matching.loader import KINDS, InvalidJob, create_job
 from matching.problem import Weights
 from schema import models as m
 from schema.enums import JobStatus, ProposalStatus
@@ -166,9 +166,8 @@ async def _start(session: AsyncSession, info: Info, input: StartMatchingJobInput
                 account_id=actor.account_id,
             )
         )
-    except ValueError as exc:
-        field = "time_limit_seconds" if "time limit" in str(exc) else "weights"
-        field = "kinds" if "kinds" in str(exc) else field
+    except InvalidJob as exc:
+        field = "time_limit_seconds" if exc.field == "time_limit" else exc.field
         raise Invalid(field, str(exc)) from None
     row = await session.get(m.MatchingJob, job_id)
     assert row is not None
