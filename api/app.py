@@ -22,6 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth.audit import RefusalTally
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
 from api.broadcast import make_broadcaster
@@ -48,6 +49,7 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.settings = settings
         self.db = db
         self.rate_limits = RateLimits.from_settings(settings)
+        self.refusals = RefusalTally()
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         caller = Caller.anonymous()
@@ -63,6 +65,7 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             account=caller.account,
             token_expires_at=caller.token_expires_at,
             rate_limits=self.rate_limits,
+            refusals=self.refusals,
         )
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000
+    # Query limits (api/graphql/cost.py): fields selected once fragments are expanded,
+    # fragment definitions, directives in one place, and the cost of one query in points.
+    max_query_selections: int = 1_000
+    max_query_fragments: int = 100
+    max_query_directives: int = 10
+    max_same_field: int = 30  # one response key selected this often in one selection set
+    max_query_cost: int = 50_000
+    # Cost points each caller may spend a minute (anonymous: per client address).
+    cost_budget_per_minute: int = 1_000_000
+    cost_budget_anonymous_per_minute: int = 200_000
     log_level: str = "INFO"
     log_json: bool = True
     # On an empty database `luling serve` loads the reference county (development only).

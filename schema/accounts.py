@@ -29,16 +29,24 @@ class Account(SQLModel, table=True):
 
 
 class AuditLog(SQLModel, table=True):
-    """One row per mutation: who, what, when, from where, and whether it succeeded."""
+    """One row per mutation request: who (as authenticated), what (the operation and its root
+    fields with their arguments), when, from where, and what came of each field. Refused
+    anonymous requests are tallied: one row stands for `count` of them."""
 
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     username: str = Field(default="", max_length=64)
+    # The operation's name, or its root fields joined by "," when it has none.
     operation: str = Field(max_length=64, index=True)
+    # The root fields as ",field,field," so that one can be found with LIKE.
+    root_fields: str = Field(default="", max_length=512)
     variables: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    # Per root field: {"field", "key", "ok", "code"}.
+    outcomes: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     client_ip: str = Field(default="", max_length=64)
     ok: bool = True
     error_code: str | None = Field(default=None, max_length=64)
+    count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False, index=True))

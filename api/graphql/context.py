@@ -16,6 +16,7 @@ from api.settings import Settings
 from schema.accounts import Account
 
 if TYPE_CHECKING:
+    from api.auth.audit import RefusalTally
     from api.auth.ratelimit import RateLimits
 
 
@@ -34,9 +35,11 @@ class Context:
     rate_limits: RateLimits | None = None
     # graphql-transport-ws `connection_init` payload (set by Strawberry on WebSockets).
     connection_params: dict[str, Any] | None = None
-    # Who the audit log names when the caller is anonymous (`login` sets the account it tried).
-    audit_actor: Account | None = None
-    audit_username: str | None = None
+    # What came of each root mutation field, for the audit log (api/auth/audit.py), keyed by
+    # (operation, response key): a WebSocket's operations share one context.
+    audit_outcomes: dict[tuple[int, str], Any] = field(default_factory=dict)
+    # Refused anonymous requests are tallied here, not written one by one (one per app).
+    refusals: RefusalTally | None = None
 
     @property
     def client_ip(self) -> str:

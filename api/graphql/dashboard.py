@@ -10,6 +10,7 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestStatus, NeedTier
+from api.graphql.lists import MaxItems
 from api.graphql.relay import load_one, one_future, prime
 from schema import models as m
 from schema.enums import NeedSource, PersonKind
@@ -91,7 +92,8 @@ class SatisfactionFigures:
     hotline: Rate = strawberry.field(description="Rated 12345 hotline tickets.")
     enterprise: Rate = strawberry.field(description="Rated enterprise requests.")
     by_community: list[CommunitySatisfaction] = strawberry.field(
-        description="Per community or village with rated needs, by name."
+        description="Per community or village with rated needs, by name.",
+        extensions=[MaxItems(1000)],
     )
 
 

@@ -68,6 +68,17 @@ def _http_error_code(status: int, reason: str) -> str:
     return "BAD_REQUEST"
 
 
+def _retry_after(result: ExecutionResult) -> int | None:
+    """Seconds to wait when the request was refused, before execution, for its rate."""
+    errors = result.errors or []
+    if result.data is not None or not errors:
+        return None
+    codes = {(e.extensions or {}).get("code") for e in errors}
+    if codes != {"RATE_LIMITED"}:
+        return None
+    return max(int((e.extensions or {}).get("retryAfter") or 1) for e in errors)
+
+
 class GraphQLOverHTTP:
     """Mixin for Strawberry's ASGI `GraphQL` view (list it first among the bases)."""
 
@@ -103,6 +114,11 @@ class GraphQLOverHTTP:
     ) -> GraphQLHTTPResponse:
         add_codes(result.errors)  # parse errors can bypass the schema extension's hooks
         data = process_result(result)
+        retry = _retry_after(result)
+        if retry is not None and isinstance(request, Request):
+            # Over the cost budget: 429 with Retry-After, whatever the media type.
+            request.state.graphql_status = 429
+            request.state.retry_after = retry
         if isinstance(request, Request) and wants_graphql_response(request.headers.get("accept")):
             request.state.graphql_response = True
             errors = result.errors or []
@@ -114,9 +130,15 @@ class GraphQLOverHTTP:
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]
         request: Request | None = getattr(sub_response, "_luling_request", None)
-        if request is not None and getattr(request.state, "graphql_response", False):
+        if request is None:
+            return response
+        if getattr(request.state, "graphql_response", False):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
             response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        retry = getattr(request.state, "retry_after", None)
+        if retry is not None:
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry)
         return response
 
     async def get_sub_response(self, request: Any) -> Response:

@@ -8,26 +8,26 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
+from strawberry.types.base import get_object_definition
 
-from api.auth.audit import AuditMutations
+from api.auth.audit import AuditMutations, AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
 from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
 from api.graphql.areas.queries import AreasQuery
+from api.graphql.budget import make_budget
 from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.limits import LimitsConfig, QueryLimits, cost_model, limits_from
 from api.graphql.matching.candidates import CandidatesQuery
 from api.graphql.matching.mutations import MatchingMutation, MatchingSubscription
 from api.graphql.matching.queries import MatchingQuery
@@ -68,17 +68,18 @@ SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions per request (the parser and
     # validation caches themselves live at module level, shared by every request).
-    depth, aliases, tokens = settings.max_query_depth, settings.max_aliases, settings.max_tokens
-    # The limiters' validation rules are built once, here: a limiter built per request makes a
-    # new rule class each time, and the validation cache (keyed by the rules) would never hit.
-    limits = [
-        *QueryDepthLimiter(max_depth=depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=aliases).validation_rules,
-    ]
+    tokens = settings.max_tokens
+    # Depth, aliases, size and cost are measured by QueryLimits before graphql-core validates
+    # (its memoised walk is linear; validation rules would expand every fragment spread).
+    limits = LimitsConfig(
+        limits=limits_from(settings),
+        budget=make_budget(_budget_url(settings)),
+        anonymous_per_minute=settings.cost_budget_anonymous_per_minute,
+        signed_in_per_minute=settings.cost_budget_per_minute,
+    )
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: AddValidationRules(limits),
+        lambda: QueryLimits(limits),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
         CodeRequestErrors,
@@ -86,6 +87,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    _audit_outcomes(MUTATION_TYPES)
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
     subscription = merge_types("Subscription", SUBSCRIPTION_TYPES) if SUBSCRIPTION_TYPES else None
@@ -97,7 +99,26 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         execution_context_class=FastExecutor,
     )
     fast_enums(schema._schema)
+    limits.model = cost_model(schema)
     return schema
+
+
+def _audit_outcomes(types: tuple[type, ...]) -> None:
+    """Every root mutation field records what came of it for its audit row (once per field,
+    however many schemas are built)."""
+    for type_ in types:
+        definition = get_object_definition(type_, strict=True)
+        for field in definition.fields:
+            if not any(isinstance(e, AuditOutcome) for e in field.extensions):
+                field.extensions.append(AuditOutcome())
+
+
+def _budget_url(settings: Settings) -> str | None:
+    """Where cost budgets are shared between processes (as the rate limits)."""
+    url = settings.rate_limit_url
+    if url is None and settings.broadcast_url.startswith(("redis://", "rediss://")):
+        url = settings.broadcast_url
+    return url
 
 
 def export_sdl() -> str:

@@ -32,6 +32,7 @@ from api.graphql.dashboard import (
     TeamHours,
     TierFigures,
 )
+from api.graphql.lists import MaxItems
 from api.graphql.relay import as_utc
 from schema.enums import GridKind, PersonKind, TeamKind, VenueKind
 from schema.models import EnterpriseRequest, Grid, PairedUnit, Person, Team, Venue
@@ -69,11 +70,17 @@ class CountyStats:
     )
     _period: strawberry.Private[tuple[datetime | None, datetime | None]] = (None, None)
 
-    @strawberry.field(description="Per community or village: grids, members, units, needs.")
+    @strawberry.field(
+        description="Per community or village: grids, members, units, needs.",
+        extensions=[MaxItems(1000)],
+    )
     async def areas(self, info: Info) -> list[AreaFigures]:
         return await dashboard.area_figures(info, self._period)
 
-    @strawberry.field(description='Per "1341" tier: open and overdue needs, on-time rates.')
+    @strawberry.field(
+        description='Per "1341" tier: open and overdue needs, on-time rates.',
+        extensions=[MaxItems(10)],
+    )
     async def needs_by_tier(self, info: Info) -> list[TierFigures]:
         return await dashboard.tier_figures(info, self._period)
 
@@ -81,11 +88,16 @@ class CountyStats:
     async def satisfaction(self, info: Info) -> SatisfactionFigures:
         return await dashboard.satisfaction_figures(info, self._period)
 
-    @strawberry.field(description="Enterprise requests (营商气象站) per status.")
+    @strawberry.field(
+        description="Enterprise requests (营商气象站) per status.", extensions=[MaxItems(20)]
+    )
     async def enterprise_requests_by_status(self, info: Info) -> list[EnterpriseStatusCount]:
         return await dashboard.enterprise_by_status(info)
 
-    @strawberry.field(description="Service hours logged by each team's members, most first.")
+    @strawberry.field(
+        description="Service hours logged by each team's members, most first.",
+        extensions=[MaxItems(1000)],
+    )
     async def service_hours_by_team(self, info: Info) -> list[TeamHours]:
         return await dashboard.team_hours(info)
 

@@ -268,11 +268,12 @@ def test_audit_failed_and_successful_logins(client: TestClient, engine: sa.Engin
     # Inline literals are read from the document, and redacted just the same.
     gql(client, 'mutation { login(username: "zhao", password: "right-password") { token } }')
     failed, ok = _audit(engine)
-    assert (failed.operation, failed.username, failed.account_id) == ("login", "zhao", None)
+    # A failed login stays anonymous: the name typed in is an argument, never the actor.
+    assert (failed.operation, failed.username, failed.account_id) == ("login", "", None)
     assert failed.variables == {"username": "zhao", "password": REDACTED}
     assert not failed.ok and failed.error_code == "UNAUTHENTICATED"
     assert failed.client_ip == "testclient"
-    assert ok.ok and ok.account_id == a.id and ok.error_code is None
+    assert ok.ok and ok.account_id == a.id and ok.username == "zhao" and ok.error_code is None
     assert ok.variables == {"username": "zhao", "password": REDACTED}
     assert ok.at.tzinfo is not None
 
@@ -297,8 +298,14 @@ def test_audit_every_root_field_of_a_document(client: TestClient, engine: sa.Eng
         { userErrors { code } }
     }"""
     gql(client, q, token=f.token_for(admin))
-    first, second = _audit(engine)
-    assert first.ok and not second.ok and second.error_code == "CONFLICT"
+    (row,) = _audit(engine)  # one row per request, an outcome per root field
+    assert [(o["key"], o["ok"], o["code"]) for o in row.outcomes] == [
+        ("one", True, None),
+        ("two", False, "CONFLICT"),
+    ]
+    assert not row.ok and row.error_code == "CONFLICT"
+    assert row.operation == "createAccount,createAccount"
+    assert set(row.variables) == {"one", "two"}
 
 
 def test_read_audit_log_as_admin_only(client: TestClient, engine: sa.Engine) -> None:
@@ -311,7 +318,8 @@ def test_read_audit_log_as_admin_only(client: TestClient, engine: sa.Engine) -> 
     } }"""
     log = gql(client, q, {"op": "login", "ok": False}, token=f.token_for(admin))
     entries = log["data"]["auditLog"]["nodes"]
-    assert [e["username"] for e in entries] == ["ghost", "boss"]  # newest first
+    assert [e["arguments"]["username"] for e in entries] == ["ghost", "boss"]  # newest first
+    assert [e["username"] for e in entries] == ["", ""]  # failed logins stay anonymous
     assert entries[0]["arguments"] == {"username": "ghost", "password": REDACTED}
     refused = gql(client, q, token=f.token_for(coordinator), expect_errors=True)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

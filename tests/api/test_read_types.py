@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from graphql import (
 )
 from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.graphql.relay import NODE_TYPES
 from api.graphql.schema import build_schema
 from api.settings import Settings
 from tests.api.read_data import County, build
-from tests.conftest import gql
+from tests.conftest import gql, make_settings
 
 # Root connection of each row type: every scalar field is selected there (column pruning must
 # cover each one).
@@ -39,6 +41,17 @@ ROOTS = {
     "Activity": "activities",
     "MatchingJob": "matchingJobs",
 }
+
+
+@pytest.fixture
+def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
+    # These documents read every field of every type at once, to cover the types: far more
+    # than a real client asks for, so the query cost limit is lifted for them.
+    settings = make_settings(
+        database_url, max_query_cost=100_000_000, cost_budget_per_minute=100_000_000
+    )
+    with TestClient(create_app(settings)) as c:
+        yield c
 
 
 @pytest.fixture

@@ -56,7 +56,6 @@ class AccountsMutation:
         password: Annotated[str, strawberry.argument(description="Its password.")],
     ) -> LoginPayload:
         context = info.context
-        context.audit_username = username[:64]
         # Per username and client IP: guessing one account's password is slowed down without
         # letting a stranger lock its owner out from elsewhere.
         enforce_rate_limit(info, LOGIN, f"{username.strip().lower()[:64]}|{context.client_ip}")
@@ -69,13 +68,13 @@ class AccountsMutation:
             return LoginPayload(token=None, expires_at=None, account=None, user_errors=[error])
         async with context.db.transaction() as session:
             await record_login(session=session, account_id=account.id)  # type: ignore[arg-type]
-        context.audit_actor = account
         token, expires_at = issue_token(account, context.settings)
         return LoginPayload(
             token=token,
             expires_at=expires_at,
             account=AccountNode.from_row(account),
             user_errors=[],
+            opened_account=account,
         )
 
     @strawberry.mutation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
@@ -86,7 +87,11 @@ class AccountsQuery:
             strawberry.ID | None, strawberry.argument(description="Only this account's calls.")
         ] = None,
         operation: Annotated[
-            str | None, strawberry.argument(description="Only this mutation, e.g. login.")
+            str | None,
+            strawberry.argument(
+                description="Only requests of this operation name, or with this mutation among "
+                "their root fields, e.g. login."
+            ),
         ] = None,
         ok: Annotated[
             bool | None, strawberry.argument(description="Only successes (true) or failures.")
@@ -103,7 +108,8 @@ class AccountsQuery:
         if account_id is not None:
             filters.append(table.c.account_id == decode_id(account_id, "Account"))
         if operation is not None:
-            filters.append(table.c.operation == operation)
+            wanted = "%," + operation.replace(",", "") + ",%"
+            filters.append(sa.or_(table.c.operation == operation, table.c.root_fields.like(wanted)))
         if ok is not None:
             filters.append(table.c.ok.is_(ok))
         if since is not None:

@@ -9,6 +9,7 @@ import strawberry
 
 from api.graphql.enums import Role
 from api.graphql.errors import UserError
+from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, register_node, to_global_id
 from schema import models as m
 
@@ -71,12 +72,19 @@ class AuditLogEntry(RowType, Node):
     __node_name__ = "AuditLogEntry"
 
     username: str = strawberry.field(description="The caller's username at the time.")
-    operation: str = strawberry.field(description="The mutation field, e.g. dispatchNeed.")
-    client_ip: str = strawberry.field(description="Where the call came from.")
-    ok: bool = strawberry.field(description="Whether it succeeded.")
-    error_code: str | None = strawberry.field(
-        description="Why it failed: a top-level error code or the first userErrors code."
+    operation: str = strawberry.field(
+        description="The operation's name, or its root fields joined by ',' when it has none."
     )
+    client_ip: str = strawberry.field(description="Where the call came from.")
+    ok: bool = strawberry.field(description="Whether every root field succeeded.")
+    error_code: str | None = strawberry.field(
+        description="Why it failed: the first failing field's error or userErrors code."
+    )
+    count: int = strawberry.field(
+        description="How many requests the row stands for: refused anonymous requests are "
+        "tallied per address and code, one row a minute."
+    )
+    outcomes: strawberry.Private[list[dict[str, Any]]]
     at: datetime = strawberry.field(description="When it was called (UTC).")
     account_id: strawberry.Private[int | None]
     variables: strawberry.Private[dict[str, Any]]
@@ -89,7 +97,17 @@ class AuditLogEntry(RowType, Node):
         aid = self.account_id
         return None if aid is None else strawberry.ID(to_global_id("Account", aid))
 
-    @strawberry.field(description="Its arguments, with passwords, tokens and secrets redacted.")
+    @strawberry.field(
+        description="Each root field: `field`, its response `key`, `ok` and the `code` it "
+        "failed with (NOT_RUN: it never ran)."
+    )
+    def fields(self) -> strawberry.scalars.JSON:
+        return self.outcomes
+
+    @strawberry.field(
+        description="Its arguments (per response key when it has several root fields), with "
+        "passwords, tokens and secrets redacted, cut to 4 KB."
+    )
     def arguments(self) -> strawberry.scalars.JSON:
         return self.variables
 
@@ -105,13 +123,19 @@ class LoginPayload:
     )
     expires_at: datetime | None = strawberry.field(description="When the token stops working.")
     account: AccountNode | None = strawberry.field(description="The account logged in.")
-    user_errors: list[UserError] = strawberry.field(description="Why logging in failed.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why logging in failed.", extensions=[MaxItems(100)]
+    )
+    # The account opened, for the audit log (api/auth/audit.py); never shown.
+    opened_account: strawberry.Private[m.Account | None] = None
 
 
 @strawberry.type(description="The result of creating or changing an account.")
 class AccountPayload:
     account: AccountNode | None = strawberry.field(description="The account, when it worked.")
-    user_errors: list[UserError] = strawberry.field(description="Why it did not.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why it did not.", extensions=[MaxItems(100)]
+    )
 
 
 @strawberry.input(description="A new account.")

@@ -12,6 +12,7 @@ from api.auth.permissions import Can
 from api.graphql.activities.types import SignUp
 from api.graphql.context import Info
 from api.graphql.errors import UserError
+from api.graphql.lists import MaxItems
 from api.graphql.writes import actor_of, opt_pk, write, write_on
 from schema.models import SignUp as SignUpRow
 from schema.services import volunteering as svc
@@ -37,7 +38,8 @@ class SignUpStepInput:
 class SignUpPayload:
     sign_up: SignUp | None = strawberry.field(description="The sign-up now; null on error.")
     user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was changed (empty on success)."
+        description="Why nothing was changed (empty on success).",
+        extensions=[MaxItems(100)],
     )
 
 

@@ -23,6 +23,7 @@ from api.graphql.activities.types import HOLDING_STATUSES, Activity
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus
 from api.graphql.errors import CodedError, ErrorCode
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     After,
     Before,
@@ -99,7 +100,7 @@ class VolunteerOpportunity:
     _pk: strawberry.Private[int]
     _community_id: strawberry.Private[int]
 
-    @strawberry.field(description="Skills it wants.")
+    @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
         from api.graphql.people.types import Skill
 

@@ -10,6 +10,7 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus, SignUpStatus
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     Node,
     RowType,
@@ -90,7 +91,7 @@ class Activity(RowType, _ActivityAttributes, Node):
 
         return await load_one(info, Team, self.organiser_team_id)
 
-    @strawberry.field(description="Skills it wants.")
+    @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
         from api.graphql.people.types import Skill
 
@@ -116,7 +117,9 @@ class Activity(RowType, _ActivityAttributes, Node):
 
         return max(0, self.capacity - await taken_places(info, self.pk))
 
-    @strawberry.field(description="Its sign-ups, in order of signing up.")
+    @strawberry.field(
+        description="Its sign-ups, in order of signing up.", extensions=[MaxItems(500)]
+    )
     async def sign_ups(self, info: Info) -> list[SignUp]:
         return await load_children(
             info, SignUp, "activity_id", self.pk, order_by=[m.SignUp.signed_up_at, m.SignUp.id]

@@ -12,6 +12,7 @@ from api.graphql.areas.types import Community
 from api.graphql.context import Info
 from api.graphql.enums import AreaMode
 from api.graphql.errors import UserError
+from api.graphql.lists import MaxItems
 from api.graphql.writes import actor_of, pk, write
 from schema.models import Community as CommunityRow
 from schema.services.areas import set_area_mode
@@ -28,7 +29,8 @@ class SetAreaModeInput:
 class SetAreaModePayload:
     community: Community | None = strawberry.field(description="The community now; null on error.")
     user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was changed (empty on success)."
+        description="Why nothing was changed (empty on success).",
+        extensions=[MaxItems(100)],
     )
 
 

@@ -10,6 +10,7 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, GridRole, VenueKind
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     After,
     Before,
@@ -60,13 +61,17 @@ class Community(RowType, Node):
     created_at: datetime = strawberry.field(description="When the record was created (UTC).")
 
     @strawberry.field(
-        description="Its grids (网格), by code.", permission_classes=[Can("reference.read")]
+        description="Its grids (网格), by code.",
+        permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(200)],
     )
     async def grids(self, info: Info) -> list[Grid]:
         return await load_children(info, Grid, "community_id", self.pk, order_by=[m.Grid.code])
 
     @strawberry.field(
-        description="Its residential compounds (小区).", permission_classes=[Can("reference.read")]
+        description="Its residential compounds (小区).",
+        permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(200)],
     )
     async def compounds(self, info: Info) -> list[Compound]:
         return await load_children(info, Compound, "community_id", self.pk)
@@ -74,6 +79,7 @@ class Community(RowType, Node):
     @strawberry.field(
         description="Its venues: service stations, village venues, elder-care sites.",
         permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(200)],
     )
     async def venues(self, info: Info) -> list[Venue]:
         return await load_children(info, Venue, "community_id", self.pk)
@@ -81,6 +87,7 @@ class Community(RowType, Node):
     @strawberry.field(
         description="Paired units twinned with it (结对共建单位).",
         permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(200)],
     )
     async def paired_units(self, info: Info) -> list[PairedUnitT]:
         from api.graphql.units.loaders import units_of_community
@@ -88,7 +95,9 @@ class Community(RowType, Node):
         return await units_of_community(info, self.pk)
 
     @strawberry.field(
-        description="Volunteer teams based here.", permission_classes=[Can("reference.read")]
+        description="Volunteer teams based here.",
+        permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(100)],
     )
     async def teams(self, info: Info) -> list[TeamT]:
         from api.graphql.people.types import Team
@@ -98,6 +107,7 @@ class Community(RowType, Node):
     @strawberry.field(
         description="Consultations held here (赣事好商量·吉事广议), latest first.",
         permission_classes=[Can("reference.read")],
+        extensions=[MaxItems(100)],
     )
     async def consultations(self, info: Info) -> list[Consultation]:
         return await load_children(
@@ -136,7 +146,9 @@ class Community(RowType, Node):
 
         return await open_needs_of_community(info, self.pk, PageArgs(first, after, last, before))
 
-    @strawberry.field(description="Volunteer activities held here, latest first.")
+    @strawberry.field(
+        description="Volunteer activities held here, latest first.", extensions=[MaxItems(200)]
+    )
     async def activities(self, info: Info) -> list[ActivityT]:
         from api.graphql.activities.types import Activity
 
@@ -161,7 +173,7 @@ class Grid(RowType, Node):
     async def community(self, info: Info) -> Community:
         return await load_one(info, Community, self.community_id)
 
-    @strawberry.field(description="Who works the grid, leader first.")
+    @strawberry.field(description="Who works the grid, leader first.", extensions=[MaxItems(50)])
     async def staff(self, info: Info) -> list[GridStaffMember]:
         rows = await load_children(info, GridStaffMember, "grid_id", self.pk)
         order = {GridRole.LEADER: 0, GridRole.FULL_TIME: 1, GridRole.PART_TIME: 2}
@@ -218,7 +230,10 @@ class Compound(RowType, Node):
 
         return await load_one(info, PairedUnit, self.property_unit_id)
 
-    @strawberry.field(description="Venues inside it, e.g. its service station (小区党群服务站).")
+    @strawberry.field(
+        description="Venues inside it, e.g. its service station (小区党群服务站).",
+        extensions=[MaxItems(100)],
+    )
     async def venues(self, info: Info) -> list[Venue]:
         return await load_children(info, Venue, "compound_id", self.pk)
 
@@ -248,7 +263,7 @@ class Venue(RowType, Node):
     async def compound(self, info: Info) -> Compound | None:
         return await load_one(info, Compound, self.compound_id)
 
-    @strawberry.field(description="Resources it lends.")
+    @strawberry.field(description="Resources it lends.", extensions=[MaxItems(1000)])
     async def resources(self, info: Info) -> list[ResourceT]:
         from api.graphql.units.types import Resource
 
@@ -273,7 +288,9 @@ class Consultation(RowType, Node):
         return await load_one(info, Community, self.community_id)
 
     @strawberry.field(
-        description="Needs that came out of it.", permission_classes=[Can("need.read")]
+        description="Needs that came out of it.",
+        permission_classes=[Can("need.read")],
+        extensions=[MaxItems(200)],
     )
     async def needs(self, info: Info) -> list[NeedT]:
         from api.graphql.needs.types import Need

@@ -14,6 +14,7 @@ from api.graphql.context import Info
 from api.graphql.enterprise.types import EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind
 from api.graphql.errors import UserError
+from api.graphql.lists import MaxItems
 from api.graphql.writes import actor_of, pk, write, write_on
 from schema.models import EnterpriseRequest as RequestRow
 from schema.services import enterprise as svc
@@ -79,7 +80,8 @@ class EnterpriseRequestPayload:
         description="The request as it is now; null on error."
     )
     user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was changed (empty on success)."
+        description="Why nothing was changed (empty on success).",
+        extensions=[MaxItems(100)],
     )
 
 

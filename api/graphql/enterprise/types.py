@@ -12,6 +12,7 @@ from api.auth.permissions import Can
 from api.auth.privacy import can_see_personal, mask_name, mask_phone
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
+from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
 from schema import models as m
 from schema.workflow import ENTERPRISE_TRANSITIONS, OPEN_ENTERPRISE_STATUSES
@@ -69,7 +70,9 @@ class Enterprise(RowType, Node):
         return await load_one(info, Community, self.community_id)
 
     @strawberry.field(
-        description="Its requests, latest first.", permission_classes=[Can("enterprise.read")]
+        description="Its requests, latest first.",
+        permission_classes=[Can("enterprise.read")],
+        extensions=[MaxItems(200)],
     )
     async def requests(self, info: Info) -> list[EnterpriseRequest]:
         return await load_children(
@@ -161,7 +164,7 @@ class EnterpriseRequest(RowType, _RequestAttributes, Node):
         description="Actions its status allows next."
     )
 
-    @strawberry.field(description="Its history, oldest first.")
+    @strawberry.field(description="Its history, oldest first.", extensions=[MaxItems(200)])
     async def events(self, info: Info) -> list[EnterpriseRequestEvent]:
         e = m.EnterpriseRequestEvent
         return await load_children(

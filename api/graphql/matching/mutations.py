@@ -21,6 +21,7 @@ from api.auth.permissions import Can
 from api.auth.scope import in_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
+from api.graphql.lists import MaxItems
 from api.graphql.matching.types import MatchingJob, Proposal
 from api.graphql.relay import decode_id
 from api.graphql.writes import actor_of, opt_pk, pk, write
@@ -105,23 +106,32 @@ class StartMatchingJobInput:
 @strawberry.type(description="A matching job a mutation changed, or why it did not.")
 class MatchingJobPayload:
     job: MatchingJob | None = strawberry.field(description="The job; null on error.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed.", extensions=[MaxItems(100)]
+    )
 
 
 @strawberry.type(description="A proposal after a coordinator's decision.")
 class ProposalPayload:
     proposal: Proposal | None = strawberry.field(description="The proposal; null on error.")
-    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed.", extensions=[MaxItems(100)]
+    )
 
 
 @strawberry.type(description="What committing a job dispatched, and what it refused as stale.")
 class CommitMatchingJobPayload:
     job: MatchingJob | None = strawberry.field(description="The committed job; null on error.")
-    committed: list[Proposal] = strawberry.field(description="Proposals dispatched.")
-    stale: list[Proposal] = strawberry.field(
-        description="Proposals refused because their need or request changed since the solve."
+    committed: list[Proposal] = strawberry.field(
+        description="Proposals dispatched.", extensions=[MaxItems(5000)]
     )
-    user_errors: list[UserError] = strawberry.field(description="Why nothing was changed.")
+    stale: list[Proposal] = strawberry.field(
+        description="Proposals refused because their need or request changed since the solve.",
+        extensions=[MaxItems(5000)],
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed.", extensions=[MaxItems(100)]
+    )
 
 
 def runner_of(info: Info) -> MatchingRunner:

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import JobStatus, ProposalKind, ProposalStatus
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     After,
     Before,
@@ -101,7 +102,10 @@ class MatchingJob(RowType, Node):
 
         return await proposals_of_job(info, self.pk, status, PageArgs(first, after, last, before))
 
-    @strawberry.field(description="Needs and requests it could not serve, with reasons.")
+    @strawberry.field(
+        description="Needs and requests it could not serve, with reasons.",
+        extensions=[MaxItems(5000)],
+    )
     async def unmatched(self, info: Info) -> list[UnmatchedItem]:
         return await load_children(info, UnmatchedItem, "job_id", self.pk)
 

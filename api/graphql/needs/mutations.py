@@ -18,6 +18,7 @@ from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedTier
 from api.graphql.errors import UserError
+from api.graphql.lists import MaxItems
 from api.graphql.needs.types import Need
 from api.graphql.writes import actor_of, opt_pk, pk, pks, write, write_on
 from schema.models import Need as NeedRow
@@ -139,16 +140,20 @@ class MergeNeedsInput:
 class NeedPayload:
     need: Need | None = strawberry.field(description="The need as it is now; null on error.")
     user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was changed (empty on success)."
+        description="Why nothing was changed (empty on success).",
+        extensions=[MaxItems(100)],
     )
 
 
 @strawberry.type(description="The surviving need and the needs merged into it.")
 class MergeNeedsPayload:
     need: Need | None = strawberry.field(description="The surviving need; null on error.")
-    merged: list[Need] = strawberry.field(description="The needs now merged into it.")
+    merged: list[Need] = strawberry.field(
+        description="The needs now merged into it.", extensions=[MaxItems(50)]
+    )
     user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was changed (empty on success)."
+        description="Why nothing was changed (empty on success).",
+        extensions=[MaxItems(100)],
     )
 
 

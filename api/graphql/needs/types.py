@@ -20,6 +20,7 @@ from api.graphql.enums import (
     NeedTier,
     ResourceKind,
 )
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     Node,
     RowType,
@@ -226,7 +227,7 @@ class Need(RowType, _NeedAttributes, Node):
         description="Closed-loop actions its status allows next."
     )
 
-    @strawberry.field(description="Skills it requires.")
+    @strawberry.field(description="Skills it requires.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
         from api.graphql.people.types import Skill
 
@@ -240,18 +241,24 @@ class Need(RowType, _NeedAttributes, Node):
             order_by=[m.Skill.code],
         )
 
-    @strawberry.field(description="Resources it requires, by kind and quantity.")
+    @strawberry.field(
+        description="Resources it requires, by kind and quantity.", extensions=[MaxItems(50)]
+    )
     async def resources(self, info: Info) -> list[NeedResourceRequirement]:
         return await load_children(info, NeedResourceRequirement, "need_id", self.pk)
 
-    @strawberry.field(description="Who or what was dispatched to it (people, teams, resources).")
+    @strawberry.field(
+        description="Who or what was dispatched to it (people, teams, resources).",
+        extensions=[MaxItems(100)],
+    )
     async def assignments(self, info: Info) -> list[NeedAssignment]:
         return await load_children(
             info, NeedAssignment, "need_id", self.pk, order_by=[m.NeedAssignment.assigned_at]
         )
 
     @strawberry.field(
-        description="Its history, oldest first; `last: n` gives the n latest steps only."
+        description="Its history, oldest first; `last: n` gives the n latest steps only.",
+        extensions=[MaxItems(200)],
     )
     async def events(
         self,
@@ -272,7 +279,9 @@ class Need(RowType, _NeedAttributes, Node):
         events = await latest_events(info, self.pk, 1)
         return events[-1] if events else None
 
-    @strawberry.field(description="Volunteers who signed up to serve it.")
+    @strawberry.field(
+        description="Volunteers who signed up to serve it.", extensions=[MaxItems(200)]
+    )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         from api.graphql.activities.types import SignUp
 

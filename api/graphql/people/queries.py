@@ -10,6 +10,7 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import PersonKind, TeamKind
+from api.graphql.lists import MaxItems
 from api.graphql.people.types import Person, Skill, Team
 from api.graphql.relay import (
     After,
@@ -143,7 +144,9 @@ class PeopleQuery:
             page=PageArgs(first, after, last, before),
         )
 
-    @strawberry.field(description="Every skill needs may require, by code.")
+    @strawberry.field(
+        description="Every skill needs may require, by code.", extensions=[MaxItems(200)]
+    )
     async def skills(self, info: Info) -> list[Skill]:
         stmt = sa.select(*table_columns(m.Skill)).order_by(m.Skill.code)
         async with info.context.db.session() as session:

@@ -18,6 +18,7 @@ from api.auth.privacy import (
 )
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     Node,
     RowType,
@@ -132,7 +133,7 @@ class Person(RowType, Node):
 
         return await load_one(info, PairedUnit, self.employer_unit_id)
 
-    @strawberry.field(description="Their skills.")
+    @strawberry.field(description="Their skills.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[Skill]:
         return await load_linked(
             info,
@@ -144,7 +145,9 @@ class Person(RowType, Node):
             order_by=[m.Skill.code],
         )
 
-    @strawberry.field(description="Weekly windows (county time) when they can serve.")
+    @strawberry.field(
+        description="Weekly windows (county time) when they can serve.", extensions=[MaxItems(100)]
+    )
     async def availability(self, info: Info) -> list[AvailabilityWindow]:
         return await load_children(
             info,
@@ -154,11 +157,11 @@ class Person(RowType, Node):
             order_by=[m.Availability.weekday, m.Availability.start_minute],
         )
 
-    @strawberry.field(description="Teams they belong to.")
+    @strawberry.field(description="Teams they belong to.", extensions=[MaxItems(50)])
     async def teams(self, info: Info) -> list[TeamMembership]:
         return await load_children(info, TeamMembership, "person_id", self.pk, name="tm:person")
 
-    @strawberry.field(description="Grids they work, and in which role.")
+    @strawberry.field(description="Grids they work, and in which role.", extensions=[MaxItems(50)])
     async def grid_roles(self, info: Info) -> list[GridStaffMemberT]:
         from api.graphql.areas.types import GridStaffMember
 
@@ -169,7 +172,10 @@ class Person(RowType, Node):
         rows = await load_children(info, HelperKind, "person_id", self.pk)
         return [r.kind for r in rows]
 
-    @strawberry.field(description="Their sign-ups for activities and needs, latest first.")
+    @strawberry.field(
+        description="Their sign-ups for activities and needs, latest first.",
+        extensions=[MaxItems(500)],
+    )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         from api.graphql.activities.types import SignUp
 
@@ -186,6 +192,7 @@ class Person(RowType, Node):
     @strawberry.field(
         description="Helpers (小赣事): enterprise requests assigned to them, latest first.",
         permission_classes=[Can("enterprise.read")],
+        extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
         from api.graphql.enterprise.types import EnterpriseRequest
@@ -248,7 +255,7 @@ class Team(RowType, Node):
 
         return await load_one(info, Community, self.community_id)
 
-    @strawberry.field(description="Its members, leaders first.")
+    @strawberry.field(description="Its members, leaders first.", extensions=[MaxItems(1000)])
     async def members(self, info: Info) -> list[TeamMembership]:
         rows = await load_children(
             info,

@@ -10,6 +10,7 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import ResourceKind, UnitKind
+from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     Node,
     RowType,
@@ -50,7 +51,10 @@ class PairedUnit(RowType, Node):
     longitude: float = strawberry.field(description="Longitude.")
     created_at: datetime = strawberry.field(description="When the record was created (UTC).")
 
-    @strawberry.field(description="Communities it is twinned with; its resources go there first.")
+    @strawberry.field(
+        description="Communities it is twinned with; its resources go there first.",
+        extensions=[MaxItems(100)],
+    )
     async def communities(self, info: Info) -> list[CommunityT]:
         from api.graphql.areas.types import Community
 
@@ -58,15 +62,23 @@ class PairedUnit(RowType, Node):
             info, Community, m.Pairing, parent="unit_id", target="community_id", key=self.pk
         )
 
-    @strawberry.field(description="Its twinnings, with the date each began.")
+    @strawberry.field(
+        description="Its twinnings, with the date each began.", extensions=[MaxItems(100)]
+    )
     async def pairings(self, info: Info) -> list[Pairing]:
         return await load_children(info, Pairing, "unit_id", self.pk)
 
-    @strawberry.field(description="Resources it lends (venues, vehicles, funds, equipment …).")
+    @strawberry.field(
+        description="Resources it lends (venues, vehicles, funds, equipment …).",
+        extensions=[MaxItems(1000)],
+    )
     async def resources(self, info: Info) -> list[Resource]:
         return await load_children(info, Resource, "unit_id", self.pk)
 
-    @strawberry.field(description="Compounds it manages as property company (物业公司).")
+    @strawberry.field(
+        description="Compounds it manages as property company (物业公司).",
+        extensions=[MaxItems(100)],
+    )
     async def managed_compounds(self, info: Info) -> list[CompoundT]:
         from api.graphql.areas.types import Compound
 
@@ -75,6 +87,7 @@ class PairedUnit(RowType, Node):
     @strawberry.field(
         description="People it employs (its in-service party members).",
         permission_classes=[Can("person.read")],
+        extensions=[MaxItems(500)],
     )
     async def employees(self, info: Info) -> list[PersonT]:
         from api.graphql.people.types import Person

@@ -1,0 +1,252 @@
+"""Hostile documents are refused before they cost anything: bounded validation, query cost,
+list caps, and the per-minute cost budget (api/graphql/cost.py, limits.py, budget.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from graphql import parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.graphql.budget import CostBudget, RedisCostBudget
+from api.graphql.cost import Limits, QueryRefused
+from api.graphql.limits import cost_model
+from api.graphql.schema import build_schema
+from api.settings import Settings
+from schema.enums import Role
+from tests import factories as f
+from tests.conftest import make_settings
+
+GQL_RESPONSE = "application/graphql-response+json"
+MODEL = cost_model(build_schema(Settings()))
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next twice: 2^levels selections once expanded."""
+    body = " ".join(
+        f"fragment F{i} on Skill {{ id ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    return f"query {{ skills {{ ...F0 }} }} {body} fragment F{levels} on Skill {{ id }}"
+
+
+def post(
+    client: TestClient, query: str, token: str | None = None, **variables: Any
+) -> tuple[int, dict[str, Any]]:
+    headers = {"accept": GQL_RESPONSE} | ({"authorization": f"Bearer {token}"} if token else {})
+    r = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    return r.status_code, r.json()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def analyse(query: str, variables: dict[str, Any] | None = None, **limits: Any) -> Any:
+    return MODEL.analyse(parse(query), None, variables, Limits(**limits))
+
+
+# --- validation in bounded time ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [20, 40])
+def test_refuse_fragment_bomb_at_once(client: TestClient, levels: int) -> None:
+    started = time.perf_counter()
+    status, body = post(client, fragment_bomb(levels))
+    elapsed = time.perf_counter() - started
+    assert status == 400
+    assert codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert elapsed < 5  # minutes before the fix; generous for a noisy machine
+    assert client.get("/healthz").status_code == 200
+
+
+def test_measure_fragments_once_each() -> None:
+    # 2^40 selections once expanded, yet measured in a few dozen steps: the refusal names
+    # the expanded size it saw.
+    with pytest.raises(QueryRefused) as refused:
+        analyse(fragment_bomb(40))
+    assert refused.value.code == "QUERY_TOO_COMPLEX"
+    assert refused.value.extensions["selections"] > 1000
+
+
+def test_count_aliases_and_depth_through_fragments() -> None:
+    aliased = "{ ...A } fragment A on Query { " + " ".join(
+        f"a{i}: countyStats {{ pairedUnits }}" for i in range(16)
+    )
+    with pytest.raises(QueryRefused) as refused:
+        analyse(aliased + " } query Q { ...A ...B } fragment B on Query { ...A }")
+    assert refused.value.code == "TOO_MANY_ALIASES"
+    deep = "{ communities { nodes { ...G } } } fragment G on Community " + (
+        "{ grids { community " * 6 + "{ name }" + " } }" * 6
+    )
+    with pytest.raises(QueryRefused) as too_deep:
+        analyse(deep)
+    assert too_deep.value.code == "QUERY_TOO_DEEP"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ skills { " + "id " * 200 + "} }",  # wide duplication: quadratic in graphql-core
+        "{ " + " ".join("s: skills { id }" for _ in range(100)) + " }",
+        "{ skills { " + " ".join("... on Skill { id }" for _ in range(100)) + " } }",
+    ],
+    ids=["same field", "same alias", "inline fragments"],
+)
+def test_refuse_duplicated_fields(client: TestClient, document: str) -> None:
+    status, body = post(client, document)
+    assert status == 400 and codes(body) == ["QUERY_TOO_COMPLEX"]
+
+
+def test_refuse_too_many_fragments_and_directives(client: TestClient) -> None:
+    many = "{ skills { id } } " + " ".join(f"fragment F{i} on Skill {{ id }}" for i in range(101))
+    assert codes(post(client, many)[1]) == ["QUERY_TOO_COMPLEX"]
+    flood = "{ skills { id " + "@include(if: true) " * 11 + "} }"
+    assert codes(post(client, flood)[1]) == ["QUERY_TOO_COMPLEX"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.integers(1, 8),
+    depth=st.integers(1, 30),
+    doubled=st.booleans(),
+)
+def test_measure_any_fragment_chain_quickly(width: int, depth: int, doubled: bool) -> None:
+    """Chains of fragments each spreading the next `width` times: the analysis takes time
+    linear in the document, whatever the expansion."""
+    spreads = lambda i: " ".join([f"...F{i + 1}"] * (width * (2 if doubled else 1)))  # noqa: E731
+    body = " ".join(f"fragment F{i} on Skill {{ id {spreads(i)} }}" for i in range(depth))
+    document = parse(f"{{ skills {{ ...F0 }} }} {body} fragment F{depth} on Skill {{ name }}")
+    started = time.perf_counter()
+    try:
+        MODEL.analyse(document, None, None, Limits())
+    except QueryRefused as refused:
+        assert refused.code == "QUERY_TOO_COMPLEX"
+    assert time.perf_counter() - started < 0.5
+
+
+# --- cost ----------------------------------------------------------------------------------
+
+
+def test_cost_connections_by_page_and_lists_by_cap() -> None:
+    page = analyse("{ needs(first: 10) { nodes { id community { name } } } }")
+    assert page.cost == 2 + 10 * (1 + 1)  # the connection, then per node: itself, community
+    bigger = analyse("{ needs(first: 100) { nodes { id community { name } } } }")
+    assert bigger.cost == 2 + 100 * 2
+    by_variable = analyse("query($n: Int) { needs(first: $n) { nodes { id } } }", {"n": 5})
+    assert by_variable.cost == 2 + 5
+    capped = analyse("{ skills { id } }")
+    assert capped.cost == MODEL.caps[("Query", "skills")]
+
+
+def test_every_plain_list_of_objects_is_capped() -> None:
+    assert MODEL.uncapped_lists() == []
+
+
+def test_refuse_nested_lists_before_running(client: TestClient, engine: sa.Engine) -> None:
+    volunteer = f.account(engine, Role.VOLUNTEER)
+    document = (
+        "{activities(first:1){nodes{signUps{person{signUps{activity{signUps{person{signUps"
+        "{id}}}}}}}}}}"
+    )
+    status, body = post(client, document, token=f.token_for(volunteer))
+    assert status == 400
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["cost"] > error["extensions"]["limit"] == 50_000
+    assert body["extensions"]["cost"]["requested"] == error["extensions"]["cost"]
+
+
+def test_refuse_aliased_anonymous_list_nesting(client: TestClient) -> None:
+    one = 'activity(id: "QWN0aXZpdHk6MQ==") { signUps { activity { signUps { id } } } }'
+    document = "{ " + " ".join(f"a{i}: {one}" for i in range(10)) + " }"
+    status, body = post(client, document)
+    assert status == 400 and codes(body) == ["QUERY_TOO_COSTLY"]
+
+
+def test_cap_plain_lists_when_they_resolve(client: TestClient, engine: sa.Engine) -> None:
+    cap = MODEL.caps[("Query", "skills")]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO skill (code, name) VALUES (:code, :name)"),
+            [{"code": f"s{i:04d}", "name": f"技能{i}"} for i in range(cap + 5)],
+        )
+    _, body = post(client, "{ skills { code } }")
+    assert len(body["data"]["skills"]) == cap  # the estimate is a true upper bound
+    sdl = build_schema(Settings()).as_str()
+    assert f"At most {cap}." in sdl  # and the schema says so
+
+
+def test_report_cost_on_every_response(client: TestClient) -> None:
+    _, body = post(client, "{ countyStats { pairedUnits } }")
+    cost = body["extensions"]["cost"]
+    assert cost["requested"] == 1 and cost["limit"] == 50_000
+    assert cost["remaining"] == cost["budgetPerMinute"] - 1
+    _, bad = post(client, "{ countyStats { ")
+    assert "cost" in bad["extensions"]
+
+
+# --- budget --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tight(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
+    settings = make_settings(database_url, cost_budget_anonymous_per_minute=300)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_spend_budget_then_refuse_with_retry_time(tight: TestClient) -> None:
+    query = "{ skills { id } }"  # 200 points: its cap
+    status, first = post(tight, query)
+    assert status == 200 and first["extensions"]["cost"]["remaining"] == 100
+    status, refused = post(tight, query)
+    assert status == 429
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= error["extensions"]["retryAfter"] <= 60
+    r = tight.post("/graphql", json={"query": query})  # application/json: 429 too
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    # A cheap query still fits in what is left.
+    assert post(tight, "{ countyStats { pairedUnits } }")[0] == 200
+
+
+def test_refill_budget_over_time() -> None:
+    now = [0.0]
+    budget = CostBudget(clock=lambda: now[0])
+    assert budget.spend("k", 60, 60).allowed
+    assert not budget.spend("k", 1, 60).allowed
+    now[0] = 30.0  # half a minute: half the budget back
+    spent = budget.spend("k", 30, 60)
+    assert spent.allowed and spent.remaining == 0
+
+
+def _redis_url() -> str | None:
+    try:
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=0.2).ping()
+    except Exception:
+        return None
+    return "redis://127.0.0.1:6379/15"
+
+
+def test_share_budget_through_redis() -> None:
+    url = _redis_url()
+    if url is None:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    first, second = (
+        RedisCostBudget(url, prefix="luling:test:cost"),
+        RedisCostBudget(url, prefix="luling:test:cost"),
+    )
+    first.reset()
+    assert first.spend("k", 50, 60).allowed
+    refused = second.spend("k", 20, 60)  # another process sees what the first spent
+    assert not refused.allowed and refused.remaining == 10 and refused.retry_after > 0
+    first.reset()
