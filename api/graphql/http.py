@@ -10,7 +10,8 @@
   `application/json`, every well-formed request gets 200 (as the spec says for that type).
   A request that is not well-formed GraphQL-over-HTTP (body not UTF-8 JSON or not an object,
   `query` missing or not a string, mutation over GET …) gets 400 (405 for a mutation over GET)
-  with a JSON body and a `code`, under either media type.
+  with a JSON body and a `code`, under either media type; so does an `operationName` that
+  names no operation of the document (OPERATION_RESOLUTION_FAILURE).
 - The GraphiQL page carries its own Content-Security-Policy (`api.http_security.graphiql_csp`);
   every other response gets the strict one from the `SecurityHeaders` middleware.
 """
@@ -24,11 +25,14 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.graphql.protection import add_codes, is_request_error
+from api.graphql.text_input import OPERATION_RESOLUTION_FAILURE
 from api.http_security import graphiql_csp
+from api.inputs import excerpt
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -112,11 +116,17 @@ class GraphQLOverHTTP:
             status, reason = exc.status_code, _safe_reason(exc.reason)
             if status == 400 and "not allowed when using GET" in reason:
                 status = 405
-            body = {
-                "errors": [
-                    {"message": reason, "extensions": {"code": _http_error_code(status, reason)}}
-                ]
-            }
+            code = _http_error_code(status, reason)
+            unresolved = exc.__cause__
+            if isinstance(unresolved, CannotGetOperationTypeError):  # operationName names none
+                name = unresolved.operation_name
+                code = OPERATION_RESOLUTION_FAILURE
+                reason = (
+                    "the document contains no operation"
+                    if name is None
+                    else f"Unknown operation named '{excerpt(name)}'."
+                )
+            body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
             media = (
                 GRAPHQL_RESPONSE_JSON
                 if wants_graphql_response(request.headers.get("accept"))

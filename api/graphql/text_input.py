@@ -1,15 +1,20 @@
 """Refuses, before anything runs, requests whose text could not be stored or whose operation is
 ambiguous.
 
-- Text: a NUL character or a lone surrogate anywhere in the document (string literals included,
-  written raw or as `\\u0000` escapes) or in any string of the variables (values and keys, at any
-  depth) is a BAD_USER_INPUT request error. PostgreSQL refuses NUL in text, SQLite stores it
-  and later cuts strings short; a lone surrogate cannot even be encoded as UTF-8. Refusing
-  here covers every argument and input field at once, and nothing is written.
-- Operation: a document with several operations and no `operationName`, or an `operationName`
-  that names none of them, is an OPERATION_RESOLUTION_FAILURE request error, as the GraphQL
-  spec requires (Strawberry alone would run the first operation).
+- Text: a NUL character or a lone surrogate in any string literal of the document (written raw
+  or as a `\\u0000` escape) or in any string of the variables (values and keys, at any depth)
+  is a BAD_USER_INPUT request error. PostgreSQL refuses NUL in text, SQLite stores it and later
+  cuts strings short; a lone surrogate cannot even be encoded as UTF-8. Refusing here covers
+  every argument and input field at once, and nothing is written. (A lone surrogate written raw
+  or escaped in the document itself never gets this far: the GraphQL lexer refuses it, as the
+  spec says, with GRAPHQL_PARSE_FAILED.)
+- Operation: a document with several operations and no `operationName` is an
+  OPERATION_RESOLUTION_FAILURE request error, as the GraphQL spec requires (Strawberry alone
+  would run the first operation). An `operationName` that names none of them is refused by
+  Strawberry before validation; `api.graphql.http` gives that refusal the same code.
 
+The checks run at the start of validation and add their error to the validation errors, which
+is how Strawberry stops a request before execution on every transport (HTTP and WebSocket).
 Both are request errors (no path, no data): 400 under `application/graphql-response+json`.
 """
 
@@ -33,45 +38,45 @@ from api.graphql.errors import ErrorCode
 from api.inputs import excerpt, text_problem
 
 OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+MULTIPLE_OPERATIONS = "Must provide operation name if query contains multiple operations."
 # Documents already found clean, by identity (the parser cache hands out the same object).
 _CLEAN: dict[int, DocumentNode] = {}
 _CLEAN_MAX = 512
 
 
 class TextInput(SchemaExtension):
-    """Checks the query text and variables first, then the parsed document's literals and the
-    choice of operation (see the module doc)."""
+    """The checks of the module doc, before validation (list it after the validation cache,
+    whose cached errors it adds to rather than replaces)."""
 
-    def on_operation(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.query is not None:
-            problem = text_problem(ctx.query)
-            if problem is not None:
-                raise _bad_input(f"the document {problem}")
-        problem = _variables_problem(ctx.variables)
-        if problem is not None:
-            raise _bad_input(problem)
+        if ctx.graphql_document is not None:
+            # The name the request gave (`operation_name` falls back to the first operation's).
+            requested = getattr(ctx, "_provided_operation_name", None)
+            error = _refusal(ctx.graphql_document, ctx.variables, requested)
+            if error is not None:
+                # A new list: the validation cache's list is shared between requests.
+                ctx.pre_execution_errors = [*(ctx.pre_execution_errors or []), error]
         yield
 
-    def on_parse(self) -> Iterator[None]:
-        yield
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if document is None:  # the parse failed: that error is the answer
-            return
-        if id(document) not in _CLEAN or _CLEAN[id(document)] is not document:
-            problem = _literals_problem(document)
-            if problem is not None:
-                raise _bad_input(problem)
+
+def _refusal(document: DocumentNode, variables: Any, requested: Any) -> GraphQLError | None:
+    problem = _variables_problem(variables)
+    if problem is None and _CLEAN.get(id(document)) is not document:
+        problem = _literals_problem(document)
+        if problem is None:
             if len(_CLEAN) >= _CLEAN_MAX:
                 _CLEAN.clear()
             _CLEAN[id(document)] = document
-        # Strawberry keeps the requested name privately; `operation_name` defaults to the first.
-        _check_operation(document, getattr(ctx, "_provided_operation_name", None))
-
-
-def _bad_input(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
+    if problem is not None:
+        return GraphQLError(problem, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
+    # A requested name that matches none never gets here (Strawberry refuses it earlier).
+    if requested is None:
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1:
+            code = OPERATION_RESOLUTION_FAILURE
+            return GraphQLError(MULTIPLE_OPERATIONS, extensions={"code": code})
+    return None
 
 
 def _variables_problem(variables: Any) -> str | None:
@@ -113,19 +118,3 @@ def _literals_problem(document: DocumentNode) -> str | None:
     visitor = _Literals()
     visit(document, visitor)
     return visitor.problem
-
-
-def _check_operation(document: DocumentNode, name: Any) -> None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        if len(operations) > 1:
-            raise _unresolved("Must provide operation name if query contains multiple operations.")
-        return
-    if not isinstance(name, str):
-        raise _unresolved("operationName must be a string")
-    if not any(op.name is not None and op.name.value == name for op in operations):
-        raise _unresolved(f"Unknown operation named '{excerpt(name)}'.")
-
-
-def _unresolved(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": OPERATION_RESOLUTION_FAILURE})

@@ -274,6 +274,21 @@ def test_refuse_bad_text_in_variables(raw_client: TestClient, engine: sa.Engine)
     assert need_count(engine) == 1
 
 
+def test_refuse_bad_text_over_websocket(raw_client: TestClient, engine: sa.Engine) -> None:
+    f.community(engine)
+    token = f.token_for(f.account(engine, Role.RESIDENT))
+    with raw_client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        for n, report in enumerate(BAD_REPORTS.values()):
+            payload = {"query": REPORT, "variables": {"input": report}}
+            ws.send_text(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
+            message = ws.receive_json()
+            assert message["type"] == "error", message
+            assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert need_count(engine) == 0
+
+
 def _literal_report(title_literal: str) -> str:
     return (
         f"mutation {{ reportNeed(input: {{title: {title_literal}, category: INFRASTRUCTURE, "
@@ -286,8 +301,10 @@ BAD_LITERALS = [
     ('"路灯\\u{0}坏了"', "BAD_USER_INPUT"),
     ('"路灯\x00坏了"', "BAD_USER_INPUT"),  # raw NUL, which the GraphQL lexer lets through
     ('"""路灯\x00坏了"""', "BAD_USER_INPUT"),
-    ('"路灯\ud800坏了"', "BAD_USER_INPUT"),  # raw lone surrogate (a JSON escape in the body)
-    ('"路灯\\uD800坏了"', "GRAPHQL_PARSE_FAILED"),  # the GraphQL spec makes this a syntax error
+    # A lone surrogate, raw (a JSON escape in the body) or escaped: the GraphQL spec makes both
+    # syntax errors, refused before anything runs.
+    ('"路灯\ud800坏了"', "GRAPHQL_PARSE_FAILED"),
+    ('"路灯\\uD800坏了"', "GRAPHQL_PARSE_FAILED"),
 ]
 
 
