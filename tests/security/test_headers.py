@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.app import LulingGraphQL, create_app
-from api.cli import uvicorn_options
 from schema.enums import Role
 from tests import factories as f
 from tests.conftest import make_settings
@@ -122,6 +121,8 @@ def test_let_graphiql_load_under_its_own_policy(raw_client: TestClient) -> None:
 
 
 def test_configure_uvicorn_without_server_banner() -> None:
+    from api.cli import uvicorn_options  # the keyword arguments `luling serve` runs with
+
     options = uvicorn_options(host="127.0.0.1", port=8000)
     assert options["server_header"] is False
     assert options["date_header"] is True  # RFC 9110: an origin server with a clock sends Date

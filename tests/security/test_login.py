@@ -15,8 +15,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.auth import accounts, hashing
-from api.auth.hashing import PasswordHashBusy, PasswordHashGate
+from api.auth import accounts
 from schema.enums import Role
 from tests import factories as f
 from tests.conftest import make_settings
@@ -99,6 +98,8 @@ def test_refuse_logins_when_password_hashing_is_saturated(
 
 
 async def _saturate(app: Starlette, release: threading.Event, started: list[str]) -> None:
+    from api.auth import hashing
+
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://luling") as client:
@@ -117,7 +118,7 @@ async def _saturate(app: Starlette, release: threading.Event, started: list[str]
             # Both slots taken: the next login is refused at once, without hashing.
             body = await asyncio.wait_for(attempt("third-password"), 30)
             assert refused(body) == hashing.RETRY_AFTER_SECONDS
-            assert started == ["right-password"]
+            assert len(started) == 1  # whichever reached the gate first; the third never did
             # Other requests are answered while the hash runs.
             stats = await asyncio.wait_for(
                 client.post("/graphql", json={"query": "{ countyStats { pairedUnits } }"}), 30
@@ -126,7 +127,7 @@ async def _saturate(app: Starlette, release: threading.Event, started: list[str]
             release.set()
             first, second = await asyncio.wait_for(asyncio.gather(running, waiting), 60)
             assert first["data"]["login"]["token"] and wrong(second)
-            assert started == ["right-password", "wrong-password"]
+            assert sorted(started) == ["right-password", "wrong-password"]
             assert hashing.gate().load() == (0, 0)
     finally:
         release.set()
@@ -138,6 +139,8 @@ def test_cap_hashes_for_every_caller_of_the_gate() -> None:
 
 
 async def _cap_hashes() -> None:
+    from api.auth.hashing import PasswordHashBusy, PasswordHashGate
+
     # The same gate serves change_password and create_account; a cancelled caller keeps its
     # slot until its hash has really finished.
     gate, release = PasswordHashGate(concurrency=1, waiting=0), threading.Event()
