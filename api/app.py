@@ -22,6 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth import hashing
 from api.auth.audit import RefusalTally
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
@@ -30,6 +31,7 @@ from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
+from api.http_security import SecurityHeaders, internal_error
 from api.logs import configure_logging, log
 from api.matching_runner import MatchingRunner
 from api.settings import Settings, get_settings
@@ -168,6 +170,7 @@ class AccessLog:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    hashing.configure(settings.password_hash_concurrency, settings.password_hash_waiting)
     db = Database(settings.database_url)
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_url)
@@ -205,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
         ],
         middleware=[
+            Middleware(SecurityHeaders),  # outermost: every response gets them
             Middleware(AccessLog),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(
@@ -215,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
         ],
         lifespan=lifespan,
+        exception_handlers={Exception: internal_error},  # a JSON 500, never plain text
     )
     app.state.db = db
     app.state.settings = settings

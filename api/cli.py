@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -152,16 +152,25 @@ def serve(
         console.print("empty database: loading Ji'an County's reference data")
         _load_reference(settings.database_url, reset=False, scale=1)
     console.print(f"serving GraphQL at http://{host}:{port}/graphql")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        ws="websockets-sansio",
-    )
+    uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers))
+
+
+def uvicorn_options(*, host: str, port: int, workers: int = 1) -> dict[str, Any]:
+    """The keyword arguments `luling serve` gives `uvicorn.run` (also `uvicorn.Config`)."""
+    return {
+        "app": "api.app:create_app",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": get_settings().log_level.lower(),
+        "access_log": False,  # api.app.AccessLog logs requests, structured
+        "ws": "websockets-sansio",
+        # No `server: uvicorn` banner: it only tells attackers what to try. `Date` stays: HTTP
+        # requires it from an origin server with a clock (RFC 9110, 6.6.1).
+        "server_header": False,
+        "date_header": True,
+    }
 
 
 def _refuse_unsafe_production() -> None:

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
     login_rate_limit: int = 10  # per username and client IP
     login_rate_window_seconds: float = 300
+    # Per client IP whatever the username (password spraying from one address).
+    login_address_rate_limit: int = 30
+    login_address_rate_window_seconds: float = 300
+    # Per username whatever the address (one account guessed at from many addresses).
+    login_username_rate_limit: int = 20
+    login_username_rate_window_seconds: float = 300
+    # Password hashes (argon2: 64 MiB and 4 threads for ~0.1 s each) running at once per
+    # process, and requests allowed to wait for one; past that a login (or password change)
+    # is refused at once with RATE_LIMITED, so a flood of logins cannot starve other requests.
+    password_hash_concurrency: int = 1
+    password_hash_waiting: int = 4
     report_rate_limit: int = 20  # reportNeed per caller
     report_rate_window_seconds: float = 3600
     rate_limit_url: str | None = None

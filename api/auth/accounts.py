@@ -2,12 +2,12 @@
 
 Keyword-only, async (an `AsyncSession` in a transaction the caller owns); expected failures
 raise `AccountProblem(field, message, code)`, which the GraphQL layer turns into `userErrors`
-and the CLI into an error message.
+and the CLI into an error message. Password hashes run under the process's cap
+(`api.auth.hashing`): when it is saturated they raise `PasswordHashBusy` (RATE_LIMITED).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from api.auth.hashing import run_hash
 from api.graphql.errors import ErrorCode
 from schema.accounts import Account
 from schema.enums import Role
@@ -75,7 +76,7 @@ async def create_account(
         raise AccountProblem("personId", "no such person", ErrorCode.NOT_FOUND)
     account = Account(
         username=username,
-        password_hash=await asyncio.to_thread(hash_password, password),
+        password_hash=await run_hash(hash_password, password),
         role=role,
         display_name=display_name.strip(),
         community_id=community_id,
@@ -121,7 +122,7 @@ async def check_credentials(
     row = await session.execute(select(Account).where(col(Account.username) == username.strip()))
     account = row.scalars().first()
     password_hash = account.password_hash if account is not None else _DUMMY_HASH
-    ok = await asyncio.to_thread(verify_password, password_hash, password)
+    ok = await run_hash(verify_password, password_hash, password)
     if not ok or account is None or not account.is_active:
         return None
     return account
@@ -141,14 +142,14 @@ async def change_password(
     account = await session.get(Account, account_id)
     if account is None:
         raise AccountProblem("id", "no such account", ErrorCode.NOT_FOUND)
-    if not await asyncio.to_thread(verify_password, account.password_hash, current):
+    if not await run_hash(verify_password, account.password_hash, current):
         raise AccountProblem("currentPassword", "wrong password", ErrorCode.UNAUTHENTICATED)
     check_password_rules(new, field="newPassword")
     if new == current:
         raise AccountProblem(
             "newPassword", "must differ from the current one", ErrorCode.BAD_USER_INPUT
         )
-    account.password_hash = await asyncio.to_thread(hash_password, new)
+    account.password_hash = await run_hash(hash_password, new)
     session.add(account)
     await session.flush()
     return account

@@ -10,8 +10,10 @@ context. Two kinds:
 - per caller, by operation name: `Can("need.report")` enforces it on its own (see permissions.py),
   keyed on the account (or the client IP when anonymous); add a row to `PER_CALLER` to limit
   another operation.
-- custom keys: `enforce_rate_limit(info, "login", f"{username}|{ip}")` in a resolver.
-A refused hit raises a coded GraphQL error RATE_LIMITED.
+- custom keys: `enforce_rate_limit(info, "login", f"{username}|{ip}")` in a resolver; logins
+  are also limited per client IP (`LOGIN_ADDRESS`) and per username (`LOGIN_USERNAME`).
+A refused hit raises a coded GraphQL error RATE_LIMITED, with `extensions.retryAfter` (whole
+seconds) when the limiter knows it.
 """
 
 from __future__ import annotations
@@ -141,7 +143,14 @@ class RedisRateLimiter(RateLimiter):
 PER_CALLER: dict[str, tuple[str, str]] = {
     "need.report": ("report_rate_limit", "report_rate_window_seconds"),
 }
-LOGIN = "login"
+LOGIN = "login"  # per (username, client IP)
+LOGIN_ADDRESS = "login.address"  # per client IP, whatever the username: password spraying
+LOGIN_USERNAME = "login.username"  # per username, whatever the address
+_LOGIN_RULES: dict[str, tuple[str, str]] = {
+    LOGIN: ("login_rate_limit", "login_rate_window_seconds"),
+    LOGIN_ADDRESS: ("login_address_rate_limit", "login_address_rate_window_seconds"),
+    LOGIN_USERNAME: ("login_username_rate_limit", "login_username_rate_window_seconds"),
+}
 
 
 @dataclass
@@ -155,7 +164,7 @@ class RateLimits:
         url = settings.rate_limit_url
         if url is None and settings.broadcast_url.startswith(("redis://", "rediss://")):
             url = settings.broadcast_url
-        rules = {LOGIN: ("login_rate_limit", "login_rate_window_seconds"), **PER_CALLER}
+        rules = {**_LOGIN_RULES, **PER_CALLER}
 
         def make(name: str, limit: int, window: float) -> RateLimiter:
             if url and url.startswith(("redis://", "rediss://", "unix://")):
@@ -173,6 +182,11 @@ class RateLimits:
         limiter = self.limiters.get(name)
         return True if limiter is None else limiter.check(key)
 
+    def retry_after(self, name: str, key: str) -> int | None:
+        """Whole seconds until `key` may hit `name` again (None when unknown)."""
+        limiter = self.limiters.get(name)
+        return None if limiter is None else math.ceil(limiter.retry_after(key))
+
 
 def caller_key(info: Info) -> str:
     account = info.context.account
@@ -184,5 +198,10 @@ def enforce_rate_limit(info: Info, name: str, key: str | None = None) -> None:
     limits = info.context.rate_limits
     if limits is None:
         return
-    if not limits.check(name, key if key is not None else caller_key(info)):
-        raise CodedError("too many requests; try again later", ErrorCode.RATE_LIMITED)
+    key = key if key is not None else caller_key(info)
+    if not limits.check(name, key):
+        error = CodedError("too many requests; try again later", ErrorCode.RATE_LIMITED)
+        retry_after = limits.retry_after(name, key)
+        if retry_after:  # seconds, as in an HTTP Retry-After header
+            error.extensions = {**(error.extensions or {}), "retryAfter": retry_after}
+        raise error

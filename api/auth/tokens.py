@@ -7,18 +7,22 @@ The signing secret comes from the settings (`LULING_SECRET_KEY`), never from cod
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from api.inputs import parse_row_id
 from api.settings import Settings
 from schema.accounts import Account
 from schema.enums import Role
 
 ALGORITHM = "HS256"
 ISSUER = "luling"
-LEEWAY_SECONDS = 10  # clock skew tolerated between API processes
+# Clock skew tolerated between API processes, for `iat` only: a token whose `exp` has passed
+# is expired, whatever the leeway, as the README promises (401 the moment it lapses).
+LEEWAY_SECONDS = 10
 
 
 class InvalidToken(Exception):
@@ -66,12 +70,19 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
         raise InvalidToken("the token has expired; log in again") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("the token is invalid") from exc
+    if claims["exp"] <= time.time():  # expired within the leeway
+        raise InvalidToken("the token has expired; log in again")
+    # `sub` is an account key as a canonical decimal string; anything else (30 digits, "007",
+    # a number instead of a string) is not one of ours.
+    account_id = parse_row_id(claims["sub"]) if isinstance(claims["sub"], str) else None
+    if account_id is None:
+        raise InvalidToken("the token is invalid")
     try:
         return TokenClaims(
-            account_id=int(claims["sub"]),
+            account_id=account_id,
             role=Role(claims.get("role")),
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("the token is invalid") from exc

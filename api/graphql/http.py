@@ -8,9 +8,12 @@
   validation (including the depth, alias and token limits) or whose variables do not fit gets
   400 and no `data` entry; an executed operation gets 200 even with field errors. With
   `application/json`, every well-formed request gets 200 (as the spec says for that type).
-  A request that is not well-formed GraphQL-over-HTTP (body not JSON, `query` missing or not a
-  string, mutation over GET …) gets 400 (405 for a mutation over GET) with a JSON body and a
-  `code`, under either media type.
+  A request that is not well-formed GraphQL-over-HTTP (body not UTF-8 JSON or not an object,
+  `query` missing or not a string, mutation over GET …) gets 400 (405 for a mutation over GET)
+  with a JSON body and a `code`, under either media type; so does an `operationName` that
+  names no operation of the document (OPERATION_RESOLUTION_FAILURE).
+- The GraphiQL page carries its own Content-Security-Policy (`api.http_security.graphiql_csp`);
+  every other response gets the strict one from the `SecurityHeaders` middleware.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.graphql.protection import add_codes, is_request_error
+from api.graphql.text_input import OPERATION_RESOLUTION_FAILURE
+from api.http_security import graphiql_csp
+from api.inputs import excerpt
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -61,7 +68,7 @@ def wants_graphql_response(accept: str | None) -> bool:
 def _http_error_code(status: int, reason: str) -> str:
     if status == 405 or "not allowed when using GET" in reason:
         return "METHOD_NOT_ALLOWED"
-    if "JSON" in reason:
+    if "JSON" in reason or "request body" in reason:
         return "BAD_REQUEST_BODY"
     if "query" in reason.lower():
         return "BAD_REQUEST_QUERY"
@@ -74,13 +81,42 @@ def _retry_after(result: ExecutionResult) -> int | None:
     if result.data is not None or not errors:
         return None
     codes = {(e.extensions or {}).get("code") for e in errors}
-    if codes != {"RATE_LIMITED"}:
+    if codes != {"RATE_LIMITED"} or any(e.path is not None for e in errors):
         return None
     return max(int((e.extensions or {}).get("retryAfter") or 1) for e in errors)
 
 
+_MAX_REASON = 200
+
+
+def _safe_reason(reason: str) -> str:
+    """A refusal's reason as sent: short, and encodable (Strawberry quotes operation names)."""
+    short = reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + "…"
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class GraphQLOverHTTP:
     """Mixin for Strawberry's ASGI `GraphQL` view (list it first among the bases)."""
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (or GET `variables`) as JSON: UTF-8 only (RFC 8259; a BOM is
+        tolerated), an object or a batch list; anything else is a 400 BAD_REQUEST_BODY."""
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "the request body is not UTF-8 JSON") from None
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(value, (dict, list)):
+            raise HTTPException(400, "expected a JSON object")
+        return value
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        html: str = self.graphql_ide_html  # type: ignore[attr-defined]
+        return HTMLResponse(html, headers={"Content-Security-Policy": graphiql_csp(html)})
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
@@ -88,14 +124,20 @@ class GraphQLOverHTTP:
         except HTTPException as exc:
             if not isinstance(request, Request):
                 raise
-            status, reason = exc.status_code, exc.reason
+            status, reason = exc.status_code, _safe_reason(exc.reason)
             if status == 400 and "not allowed when using GET" in reason:
                 status = 405
-            body = {
-                "errors": [
-                    {"message": reason, "extensions": {"code": _http_error_code(status, reason)}}
-                ]
-            }
+            code = _http_error_code(status, reason)
+            unresolved = exc.__cause__
+            if isinstance(unresolved, CannotGetOperationTypeError):  # operationName names none
+                name = unresolved.operation_name
+                code = OPERATION_RESOLUTION_FAILURE
+                reason = (
+                    "the document contains no operation"
+                    if name is None
+                    else f"Unknown operation named '{excerpt(name)}'."
+                )
+            body = {"errors": [{"message": reason, "extensions": {"code": code}}]}
             media = (
                 GRAPHQL_RESPONSE_JSON
                 if wants_graphql_response(request.headers.get("accept"))

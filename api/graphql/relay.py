@@ -17,6 +17,8 @@ import base64
 import binascii
 import enum
 import json
+import math
+import re
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from strawberry.utils.str_converters import to_camel_case
 from api.auth.policy import allowed
 from api.graphql.context import Context, Info
 from api.graphql.errors import CodedError, ErrorCode
+from api.inputs import MAX_ROW_ID, excerpt, parse_row_id, text_problem
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -42,17 +45,33 @@ DEFAULT_PAGE = 20
 # Global IDs
 
 
+# Type names as `__node_name__` spells them; with a 10-digit key, well under 128 characters.
+_TYPE_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,63}")
+_MAX_GLOBAL_ID = 128
+
+
 def to_global_id(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode("ascii")
 
 
 def from_global_id(global_id: str) -> tuple[str, int]:
-    """(type name, primary key) of a global ID; a coded BAD_USER_INPUT error if malformed."""
+    """(type name, primary key) of a global ID; a coded BAD_USER_INPUT error unless it is
+    exactly what `to_global_id` makes for a key in the database's range (one spelling per
+    object: no padding tricks, spaces, signs, leading zeros or non-ASCII digits)."""
+    bad = CodedError(f"malformed ID '{excerpt(global_id)}'", ErrorCode.BAD_USER_INPUT)
+    if not isinstance(global_id, str) or len(global_id) > _MAX_GLOBAL_ID:
+        raise bad
     try:
-        type_name, _, pk = base64.b64decode(global_id, validate=True).decode().partition(":")
-        return type_name, int(pk)
+        raw = base64.b64decode(global_id, validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CodedError(f"malformed ID '{global_id}'", ErrorCode.BAD_USER_INPUT) from None
+        raise bad from None
+    type_name, _, digits = raw.partition(":")
+    pk = parse_row_id(digits)
+    if pk is None or not _TYPE_NAME.fullmatch(type_name):
+        raise bad
+    if to_global_id(type_name, pk) != global_id:  # e.g. non-zero padding bits
+        raise bad
+    return type_name, pk
 
 
 def decode_id(global_id: str, expected: str | Iterable[str]) -> int:
@@ -61,7 +80,7 @@ def decode_id(global_id: str, expected: str | Iterable[str]) -> int:
     names = (expected,) if isinstance(expected, str) else tuple(expected)
     if type_name not in names:
         raise CodedError(
-            f"ID '{global_id}' is a {type_name}, expected {' or '.join(names)}",
+            f"ID '{excerpt(global_id)}' is a {excerpt(type_name)}, expected {' or '.join(names)}",
             ErrorCode.BAD_USER_INPUT,
         )
     return pk
@@ -376,10 +395,12 @@ def _encode_cursor(ordering: str, values: Sequence[Any]) -> str:
 
 
 def _decode_cursor(cursor: str, ordering: Ordering) -> list[Any]:
-    bad = CodedError(f"invalid cursor '{cursor}' for this ordering", ErrorCode.BAD_USER_INPUT)
+    bad = CodedError(
+        f"invalid cursor '{excerpt(cursor)}' for this ordering", ErrorCode.BAD_USER_INPUT
+    )
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise bad from None
     kinds = [k.kind for k in ordering.keys] + ["int"]
     if not isinstance(data, list) or len(data) != len(kinds) + 1 or data[0] != ordering.name:
@@ -392,14 +413,36 @@ def _decode_cursor(cursor: str, ordering: Ordering) -> list[Any]:
             elif kind == "dt":
                 values.append(datetime.fromisoformat(v))
             elif kind == "int":
-                values.append(int(v))
+                values.append(_cursor_int(v))
             elif kind == "float":
-                values.append(float(v))
+                values.append(_cursor_float(v))
             else:
-                values.append(str(v))
-    except (TypeError, ValueError):
+                values.append(_cursor_str(v))
+    except (TypeError, ValueError, OverflowError):
         raise bad from None
     return values
+
+
+def _cursor_int(v: Any) -> int:
+    # Sort keys and row keys are INTEGER columns: anything wider would fail in the database.
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or abs(v) > MAX_ROW_ID:
+        raise ValueError("not a cursor integer")
+    return v
+
+
+def _cursor_float(v: Any) -> float:
+    value = float(v)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _cursor_str(v: Any) -> str:
+    if not isinstance(v, str) or text_problem(v) is not None:
+        raise ValueError("not storable text")
+    return v
 
 
 def _keyset_condition(ordering: Ordering, values: list[Any], after: bool) -> Any:

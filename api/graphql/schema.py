@@ -38,6 +38,7 @@ from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.relay import NodeQuery
 from api.graphql.stats import StatsQuery
+from api.graphql.text_input import TextInput
 from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
 
@@ -84,6 +85,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
         CodeRequestErrors,
         AuditMutations,  # one audit row per mutation, in its own transaction
+        TextInput,  # no NUL or lone surrogates in text; one operation, named when several
     ]
     if not settings.introspection_enabled:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

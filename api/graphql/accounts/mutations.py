@@ -15,7 +15,7 @@ from api.auth.accounts import (
     set_account_active,
 )
 from api.auth.permissions import Can
-from api.auth.ratelimit import LOGIN, enforce_rate_limit
+from api.auth.ratelimit import LOGIN, LOGIN_ADDRESS, LOGIN_USERNAME, enforce_rate_limit
 from api.auth.tokens import issue_token
 from api.graphql.accounts.types import (
     AccountNode,
@@ -56,9 +56,14 @@ class AccountsMutation:
         password: Annotated[str, strawberry.argument(description="Its password.")],
     ) -> LoginPayload:
         context = info.context
-        # Per username and client IP: guessing one account's password is slowed down without
-        # letting a stranger lock its owner out from elsewhere.
-        enforce_rate_limit(info, LOGIN, f"{username.strip().lower()[:64]}|{context.client_ip}")
+        # Counted before the password hash, which is what an attacker makes us pay for.
+        # Per username and client IP: guessing one account's password is slowed down; per
+        # client IP whatever the username: one address cannot spray a password over every
+        # account; per username whatever the address: nor can many addresses share the work.
+        name = username.strip().lower()[:64]
+        enforce_rate_limit(info, LOGIN, f"{name}|{context.client_ip}")
+        enforce_rate_limit(info, LOGIN_ADDRESS, context.client_ip)
+        enforce_rate_limit(info, LOGIN_USERNAME, name)
         async with context.db.session() as session:
             account = await check_credentials(session=session, username=username, password=password)
         if account is None:
