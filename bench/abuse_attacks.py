@@ -18,6 +18,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,7 @@ def audit_size(path: Path | None) -> tuple[int, int, int] | None:
     """(audit rows, bytes of their variables, database + WAL file bytes) of a SQLite file."""
     if path is None or not path.exists():
         return None
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
         rows, size = conn.execute(
             "SELECT count(*), sum(length(variables)) FROM audit_log"
         ).fetchone()
