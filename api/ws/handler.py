@@ -7,12 +7,13 @@
   account; more are closed with 4429 instead of being acknowledged.
 - At most `websocket_max_subscriptions` operations at once per socket: a further `subscribe` is
   answered with an `error` message, code RATE_LIMITED (the socket stays open).
-- An anonymous socket runs no mutation (`login` included: log in over HTTP): `error` message,
-  code UNAUTHENTICATED. Its queries and subscriptions are checked by `Can` as anonymous HTTP
-  requests are, so only public data can be read. Anonymous `connection_init` is still
-  acknowledged: public data (statistics, volunteer opportunities) may be read without an
-  account, and public subscriptions may come; an idle or anonymous socket costs little within
-  the address limit and the init timeout.
+- An anonymous socket runs no mutation (`login` included: log in over HTTP) and no
+  subscription that is not public (every root field guarded by `Can` with a PUBLIC operation;
+  none is yet): `error` message, code UNAUTHENTICATED. Its queries are checked by `Can` as
+  anonymous HTTP requests are. Anonymous `connection_init` is still acknowledged: public data
+  (statistics, volunteer opportunities) may be read without an account, and public
+  subscriptions may come; an idle or anonymous socket costs little within the address limit
+  and the init timeout.
 - A signed-in socket re-reads its account before every operation it starts (as HTTP does on
   every request), and its rights are withdrawn as `api.ws.sessions` describes: the socket is
   closed (4401 or 4403) after its operations are stopped, and no event goes out once the rights
@@ -25,7 +26,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from graphql import OperationType, get_operation_ast, parse
+from graphql import GraphQLSchema, OperationType, get_operation_ast, parse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -38,6 +39,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types.unset import UnsetType
 
+from api.auth.audit import root_fields
+from api.auth.permissions import operation_of
+from api.auth.policy import PUBLIC
 from api.graphql.context import Context
 from api.graphql.errors import CodedError, ErrorCode
 from api.logs import log
@@ -47,18 +51,36 @@ if TYPE_CHECKING:
     from api.settings import Settings
 
 
-def is_mutation(query: Any, operation_name: Any, max_tokens: int) -> bool:
-    """Whether a subscribe message asks for a mutation (a document that cannot be parsed is
-    not one: Strawberry refuses it with its own error)."""
+def anonymous_refusal(
+    schema: GraphQLSchema, query: Any, operation_name: Any, max_tokens: int
+) -> str | None:
+    """Why an anonymous socket may not run this operation, or None. Mutations never; a
+    subscription only when every root field is public (`Can` with a PUBLIC operation), so that
+    a subscription added without a rule is refused (fail closed). Documents that cannot be
+    parsed or are ambiguous are left to Strawberry, which refuses them with its own error."""
     if not isinstance(query, str):
-        return False
+        return None
     try:
         document = parse(query, max_tokens=max_tokens)
     except Exception:
-        return False
+        return None
     name = operation_name if isinstance(operation_name, str) else None
     operation = get_operation_ast(document, name)
-    return operation is not None and operation.operation is OperationType.MUTATION
+    if operation is None:
+        return None
+    if operation.operation is OperationType.MUTATION:
+        return "mutations need a signed-in socket (log in over HTTP)"
+    if operation.operation is OperationType.SUBSCRIPTION and schema.subscription_type:
+        fields = schema.subscription_type.fields
+        for _, node in root_fields(document, name):
+            field = fields.get(node.name.value)
+            if field is None:
+                continue  # a validation error
+            definition = field.extensions.get("strawberry-definition")
+            permissions = getattr(definition, "permission_classes", None) or ()
+            if not any(operation_of(p) in PUBLIC for p in permissions):
+                return f"{node.name.value} needs a signed-in socket"
+    return None
 
 
 class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -151,12 +173,17 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 error = CodedError("could not check the caller", ErrorCode.INTERNAL)
                 await operation.send_initial_errors([error])
                 return
-        elif is_mutation(operation.query, operation.operation_name, self.settings.max_tokens):
-            error = CodedError(
-                "mutations need a signed-in socket (log in over HTTP)", ErrorCode.UNAUTHENTICATED
+        else:
+            refusal = anonymous_refusal(
+                self.schema._schema,  # type: ignore[attr-defined]
+                operation.query,
+                operation.operation_name,
+                self.settings.max_tokens,
             )
-            await operation.send_initial_errors([error])
-            return
+            if refusal is not None:
+                error = CodedError(refusal, ErrorCode.UNAUTHENTICATED)
+                await operation.send_initial_errors([error])
+                return
         if live.revoked is not None:
             return
         await super().run_operation(operation)

@@ -243,10 +243,6 @@ class SocketRegistry:
             self._sweeper.cancel()
             self._sweeper = None
 
-    def sockets_of(self, account_id: int) -> int:
-        watch = self.watches.get(account_id)
-        return len(watch.sockets) if watch is not None else 0
-
     async def recheck(self, account_ids: Iterable[int]) -> None:
         """Re-read these accounts (one statement per 500) and close the sockets whose rights
         changed: 4403 when deactivated or gone, 4401 when credentials, role or scope changed."""

@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
 import pytest
 import sqlalchemy as sa
+import strawberry
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as WS
 from starlette.websockets import WebSocketDisconnect
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 
 from api import cli
 from api.app import create_app
+from api.auth.permissions import Can
 from api.auth.tokens import issue_token
 from api.settings import Settings
 from schema.accounts import Account, AuditLog
@@ -421,3 +423,37 @@ def test_fan_out_one_read_per_event(engine: sa.Engine, database_url: str) -> Non
             # Each follower sees the need as their own caller may: in full, or masked.
             assert [u["reporterName"] for u in updates] == ["李阿姨"] * 5 + ["李**"] * 5
             assert {u["version"] for u in updates} == {version}
+
+
+@strawberry.type(name="Query")
+class _Query:
+    ok: bool = True
+
+
+@strawberry.type(name="Subscription")
+class _Subscription:
+    @strawberry.subscription(permission_classes=[Can("stats.read")])
+    async def figures(self) -> AsyncGenerator[int, None]:
+        yield 1
+
+    @strawberry.subscription
+    async def unguarded(self) -> AsyncGenerator[int, None]:
+        yield 1
+
+
+def test_anonymous_sockets_subscribe_to_public_fields_only() -> None:
+    """Fail closed: a subscription without a PUBLIC `Can` rule is refused to anonymous sockets,
+    whatever its resolver checks."""
+    from api.ws.handler import anonymous_refusal
+
+    schema = strawberry.Schema(query=_Query, subscription=_Subscription)._schema
+
+    def refusal(query: str, name: str | None = None) -> str | None:
+        return anonymous_refusal(schema, query, name, 4000)
+
+    assert refusal("subscription { figures }") is None
+    assert refusal("subscription { unguarded }") is not None
+    assert refusal("subscription S { ...F } fragment F on Subscription { unguarded }") is not None
+    assert refusal("query Q { ok } subscription S { unguarded }", "S") is not None
+    assert refusal("query Q { ok } subscription S { unguarded }", "Q") is None
+    assert refusal("mutation { anything }") is not None
