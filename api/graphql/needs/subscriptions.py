@@ -32,11 +32,8 @@ from schema import models as m
 
 _EVENT_COLUMNS = table_columns(m.NeedEvent)
 _NEED_COLUMNS = table_columns(m.Need)
-_EVENT_WITH_NEED = sa.select(*_EVENT_COLUMNS, *_NEED_COLUMNS).select_from(
-    m.NeedEvent.__table__.join(  # type: ignore[attr-defined]
-        m.Need.__table__,  # type: ignore[attr-defined]
-        m.NeedEvent.__table__.c.need_id == m.Need.__table__.c.id,  # type: ignore[attr-defined]
-    )
+_EVENT_WITH_NEED = sa.select(*_EVENT_COLUMNS, *_NEED_COLUMNS).join_from(
+    m.NeedEvent, m.Need, col(m.NeedEvent.need_id) == col(m.Need.id)
 )
 
 Row = dict[str, Any]
@@ -44,7 +41,7 @@ Row = dict[str, Any]
 
 async def _read_event_with_need(db: Database, event_id: int) -> tuple[Row, Row] | None:
     """An event and its need, as column values, in one statement."""
-    stmt = _EVENT_WITH_NEED.where(m.NeedEvent.__table__.c.id == event_id)  # type: ignore[attr-defined]
+    stmt = _EVENT_WITH_NEED.where(col(m.NeedEvent.id) == event_id)
     async with db.session() as session:
         row = (await session.execute(stmt)).first()
     if row is None:
