@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from api.auth import hashing
 from api.auth.audit import RefusalTally
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
-from api.broadcast import make_broadcaster
+from api.broadcast import Broadcaster, make_broadcaster
 from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
@@ -35,15 +36,26 @@ from api.http_security import SecurityHeaders, internal_error
 from api.logs import configure_logging, log
 from api.matching_runner import MatchingRunner
 from api.settings import Settings, get_settings
+from api.ws.guard import WebSocketGuard
+from api.ws.handler import LulingTransportWSHandler
+from api.ws.sessions import SocketRegistry
+from api.ws.shared import SharedReads
 
 
 class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
-    def __init__(self, settings: Settings, db: Database) -> None:
+    # Socket limits, the caller's rights over the socket's life: see api/ws/handler.py.
+    graphql_transport_ws_handler_class = LulingTransportWSHandler
+
+    def __init__(
+        self, settings: Settings, db: Database, broadcaster: Broadcaster | None = None
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
+            max_subscriptions_per_connection=None,  # the handler applies its own, with a code
             # Browsers apply no CORS to WebSockets: pages on other origins are refused (403)
             # unless listed; same-origin pages and non-browser clients (no Origin) may connect.
             allowed_origins=settings.websocket_origins,
@@ -52,6 +64,7 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.db = db
         self.rate_limits = RateLimits.from_settings(settings)
         self.refusals = RefusalTally()
+        self.sockets = SocketRegistry(settings, db, broadcaster or make_broadcaster("memory://"))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         caller = Caller.anonymous()
@@ -83,7 +96,8 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws handshake: `connection_init` payload `{"authorization":
         "Bearer <token>"}` (or the upgrade request's Authorization header). No credentials:
-        anonymous; bad credentials: the socket is closed with 4403."""
+        anonymous (acknowledged; public data only, no mutation); bad credentials: the socket is
+        closed with 4403. The handler then applies the per-account socket limit."""
         params = context.connection_params or {}
         authorization = params.get("authorization") or params.get("Authorization")
         if authorization is None:
@@ -174,7 +188,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     db = Database(settings.database_url)
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_url)
-    graphql_app = LulingGraphQL(settings, db)
+    graphql_app = LulingGraphQL(settings, db, broadcaster)
     matching = MatchingRunner(settings.database_url, broadcaster)
 
     async def healthz(_: Request) -> Response:
@@ -198,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 log.warning("marked interrupted matching jobs failed", jobs=failed)
         yield
         await matching.stop()
+        await graphql_app.sockets.stop()
         await broadcaster.stop()
         await db.dispose()
 
@@ -211,6 +226,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SecurityHeaders),  # outermost: every response gets them
             Middleware(AccessLog),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
@@ -224,5 +240,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.db = db
     app.state.settings = settings
     app.state.broadcaster = broadcaster
+    app.state.shared_reads = SharedReads()  # subscriptions' reads, one per event (api/ws/shared)
     app.state.matching = matching
     return app

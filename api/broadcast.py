@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,13 +30,25 @@ _CLOSED = object()
 
 
 class Subscription:
-    """One subscriber's queue of messages on one channel (an async iterator)."""
+    """One subscriber's queue of messages on one channel (an async iterator).
 
-    def __init__(self, broadcaster: Broadcaster, channel: str) -> None:
+    `on_deliver(message)`, if given, runs synchronously as the message is delivered, before the
+    subscriber's task reads it (e.g. to hold a socket's events until an account is re-checked).
+    """
+
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        channel: str,
+        on_deliver: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.broadcaster, self.channel = broadcaster, channel
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.on_deliver = on_deliver
 
     def deliver(self, message: dict[str, Any]) -> None:
+        if self.on_deliver is not None:
+            self.on_deliver(message)
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -101,10 +113,12 @@ class Broadcaster:
                 log.warning("broadcast failed", channel=channel, error=str(exc))
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+    async def subscribe(
+        self, channel: str, *, on_deliver: Callable[[dict[str, Any]], None] | None = None
+    ) -> AsyncIterator[Subscription]:
         """`async with broadcaster.subscribe(ch) as messages: async for m in messages: …`"""
         await self.start()
-        sub = Subscription(self, channel)
+        sub = Subscription(self, channel, on_deliver)
         self._subscribers.setdefault(channel, set()).add(sub)
         try:
             yield sub
@@ -290,3 +304,8 @@ def need_channel(need_id: int) -> str:
 
 def community_needs_channel(community_id: int) -> str:
     return f"community:{community_id}:needs"
+
+
+def account_channel(account_id: int) -> str:
+    """An account's changes (deactivated, reactivated, password): its open sockets re-check."""
+    return f"account:{account_id}"

@@ -170,6 +170,8 @@ def uvicorn_options(*, host: str, port: int, workers: int = 1) -> dict[str, Any]
         # requires it from an origin server with a clock (RFC 9110, 6.6.1).
         "server_header": False,
         "date_header": True,
+        # The server itself refuses larger WebSocket messages (1009), as the app would.
+        "ws_max_size": get_settings().max_body_bytes,
     }
 
 
@@ -330,15 +332,42 @@ def user_deactivate(
     engine = make_engine(_database_url(database_url))
     try:
         with engine.begin() as conn:
-            done = conn.execute(
-                sa.update(Account).where(Account.username == username).values(is_active=False)
-            ).rowcount
+            account_id = conn.execute(
+                sa.update(Account)
+                .where(Account.username == username)
+                .values(is_active=False)
+                .returning(Account.id)
+            ).scalar()
     finally:
         engine.dispose()
-    if not done:
+    if account_id is None:
         console.print(f"[red]error:[/red] no account '{username}'")
         raise typer.Exit(1)
+    _announce_account_change(account_id, "deactivated")
     console.print(f"deactivated [bold]{username}[/bold]")
+
+
+def _announce_account_change(account_id: int, change: str) -> None:
+    """Publish `account:<id>` on the API's broadcaster, so that the account's open sockets in
+    every API process re-check it at once. With memory:// nothing outside this command hears
+    it: the servers' periodic re-check (LULING_WEBSOCKET_RECHECK_SECONDS) closes them."""
+    import asyncio
+
+    from api.broadcast import make_broadcaster
+    from api.ws.sessions import publish_account_change
+
+    url = get_settings().broadcast_url
+    if url.lower().startswith("memory:"):
+        return
+
+    async def announce() -> None:
+        broadcaster = make_broadcaster(url)
+        try:
+            await publish_account_change(broadcaster, account_id, change)
+        finally:
+            await broadcaster.stop()
+
+    asyncio.run(announce())
 
 
 @app.command()

@@ -27,7 +27,19 @@ class Settings(BaseSettings):
     introspection: bool | None = None
     cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
     websocket_origins: list[str] = []
+    # Also the limit on every WebSocket message (larger ones close the socket with 1009).
     max_body_bytes: int = 1_000_000
+    # WebSockets (graphql-transport-ws at /graphql); the socket limits are per API process.
+    # A socket that has not sent `connection_init` within this many seconds is closed (4408).
+    websocket_init_timeout_seconds: float = 5.0
+    websocket_max_per_account: int = 5  # open signed-in sockets per account (over: 4429)
+    websocket_max_per_address: int = 20  # open sockets per client address (over: 4429)
+    # Operations running at once on one socket (over: the new one gets RATE_LIMITED).
+    websocket_max_subscriptions: int = 20
+    # Signed-in sockets re-read their accounts this often, besides on every `account:<id>`
+    # broadcast: a safety net for lost broadcasts and for `luling user deactivate` run
+    # against a server whose broadcaster is memory:// (it cannot reach other processes).
+    websocket_recheck_seconds: float = 60.0
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000

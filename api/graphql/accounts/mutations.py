@@ -26,6 +26,8 @@ from api.graphql.accounts.types import (
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.relay import decode_id
+from api.graphql.writes import broadcaster_of
+from api.ws.sessions import publish_account_change
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -109,6 +111,8 @@ class AccountsMutation:
                 )
         except AccountProblem as problem:
             return AccountPayload(account=None, user_errors=[_problem(problem)])
+        # Committed: the account's open sockets (in every API process) close with 4401.
+        await publish_account_change(broadcaster_of(info), caller.id, "password")
         return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
 
     @strawberry.mutation(
@@ -162,4 +166,8 @@ async def _set_active(info: Info, id: strawberry.ID, *, active: bool) -> Account
             account = await set_account_active(session=session, account_id=pk, active=active)
     except AccountProblem as problem:
         return AccountPayload(account=None, user_errors=[_problem(problem)])
+    # Committed: the account's open sockets (in every API process) re-check it; deactivated
+    # ones close with 4403.
+    change = "reactivated" if active else "deactivated"
+    await publish_account_change(broadcaster_of(info), pk, change)
     return AccountPayload(account=AccountNode.from_row(account), user_errors=[])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from api.graphql.matching.types import MatchingJob, Proposal
 from api.graphql.relay import decode_id
 from api.graphql.writes import actor_of, opt_pk, pk, write
 from api.matching_runner import MatchingRunner, job_channel
+from api.ws.shared import shared_reads_of
 from matching.loader import KINDS, InvalidJob, create_job
 from matching.problem import Weights
 from schema import models as m
@@ -342,8 +344,11 @@ class MatchingSubscription:
             yield MatchingJob.from_row(row)
             if row.status in FINAL_JOB_STATUSES:
                 return
-            async for _ in messages:
-                row = await _read_job(info, jid)
+            shared = shared_reads_of(info)
+            async for message in messages:
+                # One read per reported stage for all of this process's subscribers to the job.
+                stage = (message.get("status"), message.get("progress"), message.get("stage"))
+                row = await shared.get(("matching-job", jid, *stage), partial(_read_job, info, jid))
                 if row is None:
                     return
                 yield MatchingJob.from_row(row)

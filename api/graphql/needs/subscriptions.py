@@ -2,35 +2,62 @@
 
 Messages come from the broadcaster (`api/broadcast.py`) after each transaction commits; each
 carries ids only, and the objects are read fresh from the database before they are sent, so
-a subscriber sees exactly what a query would. Authenticate in `connection_init`
-(`{"authorization": "Bearer <token>"}`).
+a subscriber sees exactly what a query would. The read is shared by every subscriber of this
+process (`api.ws.shared`): one per event (a board's event comes with its need), whatever the
+number of subscribers; each builds its own objects, masked for its own caller. Authenticate in
+`connection_init` (`{"authorization": "Bearer <token>"}`).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
+import sqlalchemy as sa
 import strawberry
 from sqlmodel import col, select
 
 from api.auth.permissions import Can
 from api.auth.scope import in_scope
 from api.broadcast import community_needs_channel, need_channel
+from api.database import Database
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.needs.types import Need, NeedEvent
-from api.graphql.relay import decode_id
+from api.graphql.relay import decode_id, prime, table_columns
 from api.graphql.writes import broadcaster_of
+from api.ws.shared import Columns, shared_reads_of
 from schema import models as m
 
+_EVENT_COLUMNS = table_columns(m.NeedEvent)
+_NEED_COLUMNS = table_columns(m.Need)
+_EVENT_WITH_NEED = sa.select(*_EVENT_COLUMNS, *_NEED_COLUMNS).join_from(
+    m.NeedEvent, m.Need, col(m.NeedEvent.need_id) == col(m.Need.id)
+)
 
-async def _event(info: Info, event_id: int) -> NeedEvent | None:
-    async with info.context.db.session() as session:
+Row = dict[str, Any]
+
+
+async def _read_event_with_need(db: Database, event_id: int) -> tuple[Row, Row] | None:
+    """An event and its need, as column values, in one statement."""
+    stmt = _EVENT_WITH_NEED.where(col(m.NeedEvent.id) == event_id)
+    async with db.session() as session:
+        row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    values, n = tuple(row), len(_EVENT_COLUMNS)
+    event = {c.key: v for c, v in zip(_EVENT_COLUMNS, values[:n], strict=True)}
+    need = {c.key: v for c, v in zip(_NEED_COLUMNS, values[n:], strict=True)}
+    return event, need
+
+
+async def _read_need(db: Database, need_id: int) -> Row | None:
+    async with db.session() as session:
         row = (
-            await session.execute(select(m.NeedEvent).where(col(m.NeedEvent.id) == event_id))
-        ).scalar_one_or_none()
-    return NeedEvent.from_row(row) if row is not None else None
+            await session.execute(sa.select(*_NEED_COLUMNS).where(col(m.Need.id) == need_id))
+        ).first()
+    return dict(row._mapping) if row is not None else None
 
 
 async def _need(info: Info, need_id: int) -> Need | None:
@@ -64,12 +91,21 @@ class NeedsSubscription:
         cid = decode_id(community_id, "Community")
         if not in_scope(info, cid):
             raise CodedError("outside your area", ErrorCode.FORBIDDEN)
+        shared, db = shared_reads_of(info), info.context.db
         async with broadcaster_of(info).subscribe(community_needs_channel(cid)) as messages:
             async for message in messages:
-                event = await _event(info, message["eventId"])
-                if event is not None:
-                    _fresh(info)
-                    yield event
+                event_id = message["eventId"]
+                found = await shared.get(
+                    ("need-event", event_id), partial(_read_event_with_need, db, event_id)
+                )
+                if found is None:
+                    continue
+                event, need = found
+                _fresh(info)
+                # The event's need (its `need` field, the masking of `actorName`) is the one
+                # read with it: no further statement for it.
+                prime(info, Need, [Need.from_row(Columns(need))])
+                yield NeedEvent.from_row(Columns(event))
 
     @strawberry.subscription(
         description="One need as it moves through the loop (e.g. a resident following their "
@@ -84,9 +120,12 @@ class NeedsSubscription:
         need_id = decode_id(id, "Need")
         if await _need(info, need_id) is None:
             raise CodedError(f"no need with ID '{id}'", ErrorCode.NOT_FOUND)
+        shared, db = shared_reads_of(info), info.context.db
         async with broadcaster_of(info).subscribe(need_channel(need_id)) as messages:
-            async for _ in messages:
-                need = await _need(info, need_id)
-                if need is not None:
+            async for message in messages:
+                event_id = message.get("eventId")
+                load = partial(_read_need, db, need_id)
+                row = await (load() if event_id is None else shared.get(("need", event_id), load))
+                if row is not None:
                     _fresh(info)
-                    yield need
+                    yield Need.from_row(Columns(row))
