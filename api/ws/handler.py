@@ -72,7 +72,7 @@ def anonymous_refusal(
         return "mutations need a signed-in socket (log in over HTTP)"
     if operation.operation is OperationType.SUBSCRIPTION and schema.subscription_type:
         fields = schema.subscription_type.fields
-        for _, node in root_fields(document, name):
+        for node in root_fields(document, operation):
             field = fields.get(node.name.value)
             if field is None:
                 continue  # a validation error
@@ -174,12 +174,16 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_initial_errors([error])
                 return
         else:
-            refusal = anonymous_refusal(
-                self.schema._schema,  # type: ignore[attr-defined]
-                operation.query,
-                operation.operation_name,
-                self.settings.max_tokens,
-            )
+            try:
+                refusal = anonymous_refusal(
+                    self.schema._schema,  # type: ignore[attr-defined]
+                    operation.query,
+                    operation.operation_name,
+                    self.settings.max_tokens,
+                )
+            except Exception as exc:  # never leave the client waiting on an operation
+                log.error("anonymous operation check failed", error=str(exc))
+                refusal = "the operation could not be checked"
             if refusal is not None:
                 error = CodedError(refusal, ErrorCode.UNAUTHENTICATED)
                 await operation.send_initial_errors([error])
