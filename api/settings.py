@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_query_fragments: int = 100
     max_query_directives: int = 10
     max_same_field: int = 30  # one response key selected this often in one selection set
+    max_query_operations: int = 50  # operation definitions in one document
+    max_query_nesting: int = 30  # selection sets within selection sets, fragments included
+    max_variable_values: int = 10_000  # values in a request's variables, nested ones included
     max_query_cost: int = 50_000
     # Cost points each caller may spend a minute (anonymous: per client address).
     cost_budget_per_minute: int = 1_000_000

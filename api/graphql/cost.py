@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -84,6 +84,11 @@ class Limits:
     max_directives: int = 10  # on one field, fragment or operation
     max_same_field: int = 30  # selections of one response key in one selection set
     max_cost: int = 50_000
+    max_operations: int = 50  # operation definitions in one document
+    # Selection sets inside selection sets (fields, inline fragments and spreads alike): depth
+    # counts fields only, but every level costs the validator and the executor a recursion.
+    max_nesting: int = 30
+    max_variable_values: int = 10_000  # values in the variables, nested ones included
 
 
 class QueryRefused(Exception):
@@ -102,6 +107,7 @@ class Shape:
     selections: int = 0
     aliases: int = 0
     depth: int = 0
+    nesting: int = 0
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(
@@ -109,7 +115,12 @@ class Shape:
             self.selections + other.selections,
             self.aliases + other.aliases,
             max(self.depth, other.depth),
+            max(self.nesting, other.nesting),
         )
+
+    def nested(self) -> Shape:
+        """This shape one selection set further in."""
+        return replace(self, nesting=self.nesting + 1)
 
 
 EMPTY = Shape()
@@ -192,9 +203,18 @@ class _Walk:
         limits: Limits,
     ) -> None:
         self.model, self.variables, self.limits = model, variables, limits
+        _check_variables(variables, limits.max_variable_values)
         self.operations = [
             d for d in document.definitions if isinstance(d, OperationDefinitionNode)
         ]
+        if len(self.operations) > limits.max_operations:
+            raise QueryRefused(
+                QUERY_TOO_COMPLEX,
+                f"{len(self.operations)} operations in one document; at most "
+                f"{limits.max_operations} are allowed",
+                operations=len(self.operations),
+                limit=limits.max_operations,
+            )
         fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
         if len(fragments) > limits.max_fragments:
             raise QueryRefused(
@@ -223,6 +243,15 @@ class _Walk:
         # graphql-core validates every definition, used or not: size and aliases count them all
         for name in self.fragments:
             self._fragment(name)
+        nesting = max([s.nesting for s in (*shapes.values(), *self.memo.values())] or [0])
+        if nesting > self.limits.max_nesting:
+            raise QueryRefused(
+                QUERY_TOO_DEEP,
+                f"selections nested {nesting} deep (fields and fragments); at most "
+                f"{self.limits.max_nesting} are allowed",
+                nesting=nesting,
+                limit=self.limits.max_nesting,
+            )
         selections = sum(s.selections for s in shapes.values())
         selections += sum(s.selections for n, s in self.memo.items() if not self._used(n))
         self._check_size(selections)
@@ -379,12 +408,12 @@ class _Walk:
                 condition = selection.type_condition
                 type_ = self.model.schema.get_type(condition.name.value) if condition else parent
                 shape, inner = self._merged(selection.selection_set, type_, introspection)
-                total = total + shape
+                total = total + shape.nested()
                 keys.update(inner)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 shape = self._fragment(name)
-                total = total + shape
+                total = total + shape.nested()
                 if name not in spread:
                     spread.add(name)
                     keys.update(self.fragment_keys.get(name, {}))
@@ -401,14 +430,15 @@ class _Walk:
             return own + self._introspection(node, name, child_type, introspection or 0)
         child = self._selection_set(node.selection_set, child_type, introspection=None)
         if field is None:
-            return own + Shape(0, child.selections, child.aliases, 1 + child.depth)
+            return own + Shape(0, child.selections, child.aliases, 1 + child.depth).nested()
         if child_type is not None and _is_connection(child_type):
             # The page multiplies the whole selection (pageInfo too: a small overestimate that
             # keeps fragment shapes independent of where they are spread).
             cost = CONNECTION_COST + self._page(node) * child.cost
         else:
             cost = self._length(node, parent, name, field) * (1 + child.cost)
-        return own + Shape(cost, child.selections, child.aliases, 1 + child.depth)
+        shape = Shape(cost, child.selections, child.aliases, 1 + child.depth, child.nesting)
+        return own + shape.nested()
 
     def _introspection(self, node: FieldNode, name: str, child_type: Any, lists: int) -> Shape:
         if name in INTROSPECTION_LISTS:
@@ -423,7 +453,7 @@ class _Walk:
         child = self._selection_set(node.selection_set, child_type, introspection=lists)
         cost = INTROSPECTION_COST if name in ("__schema", "__type") else 0
         # Introspection does not count towards the depth limit (as Strawberry's limiter).
-        return Shape(cost, child.selections, child.aliases, 0)
+        return Shape(cost, child.selections, child.aliases, 0, child.nesting + 1)
 
     def _length(self, node: FieldNode, parent: Any, name: str, field: GraphQLField) -> int:
         """How many objects a field returns at most (1 unless it is a list)."""
@@ -488,3 +518,22 @@ def _field_of(parent: Any, name: str) -> GraphQLField | None:
     if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
         return None
     return parent.fields.get(name)
+
+
+def _check_variables(variables: Mapping[str, Any], limit: int) -> None:
+    """Refuse variables holding more than `limit` values before graphql-core coerces them (its
+    coercion of a 1 MB list takes the event loop for most of a second)."""
+    count, stack = 0, [variables]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > limit:
+            raise QueryRefused(
+                QUERY_TOO_COMPLEX,
+                f"the variables hold more than {limit} values",
+                limit=limit,
+            )
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)

@@ -63,6 +63,9 @@ def limits_from(settings: Settings) -> Limits:
         max_fragments=settings.max_query_fragments,
         max_directives=settings.max_query_directives,
         max_same_field=settings.max_same_field,
+        max_operations=settings.max_query_operations,
+        max_nesting=settings.max_query_nesting,
+        max_variable_values=settings.max_variable_values,
         max_cost=settings.max_query_cost,
     )
 

@@ -127,7 +127,7 @@ def test_measure_any_fragment_chain_quickly(width: int, depth: int, doubled: boo
     try:
         MODEL.analyse(document, None, None, Limits())
     except QueryRefused as refused:
-        assert refused.code == "QUERY_TOO_COMPLEX"
+        assert refused.code in ("QUERY_TOO_COMPLEX", "QUERY_TOO_DEEP")
     assert time.perf_counter() - started < 0.5
 
 
@@ -250,3 +250,26 @@ def test_share_budget_through_redis() -> None:
     refused = second.spend("k", 20, 60)  # another process sees what the first spent
     assert not refused.allowed and refused.remaining == 10 and refused.retry_after > 0
     first.reset()
+
+
+def test_refuse_deeply_nested_inline_fragments(client: TestClient) -> None:
+    nested = "{ " + "... on Query { " * 40 + "__typename" + " }" * 40 + " }"
+    status, body = post(client, nested)
+    assert status == 400 and codes(body) == ["QUERY_TOO_DEEP"]
+    assert body["errors"][0]["extensions"]["nesting"] > 30
+
+
+def test_refuse_documents_of_many_operations(client: TestClient) -> None:
+    document = " ".join(f"query Q{i} {{ __typename }}" for i in range(51))
+    r = client.post(
+        "/graphql",
+        json={"query": document, "operationName": "Q0"},
+        headers={"accept": GQL_RESPONSE},
+    )
+    assert r.status_code == 400 and codes(r.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+def test_refuse_huge_variables_before_coercing_them(client: TestClient) -> None:
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    status, body = post(client, query, ids=["QWN0aXZpdHk6MQ=="] * 10_001)
+    assert status == 400 and codes(body) == ["QUERY_TOO_COMPLEX"]
