@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000
+    max_query_bytes: int = 32_768  # the document's length, comments and whitespace included
+    max_query_lines: int = 2_000
     # Query limits (api/graphql/cost.py): fields selected once fragments are expanded,
     # fragment definitions, directives in one place, and the cost of one query in points.
     max_query_selections: int = 1_000
@@ -52,7 +54,8 @@ class Settings(BaseSettings):
     max_query_operations: int = 50  # operation definitions in one document
     max_query_nesting: int = 30  # selection sets within selection sets, fragments included
     max_variable_values: int = 10_000  # values in a request's variables, nested ones included
-    max_query_cost: int = 50_000
+    max_query_cost: int = 20_000
+    max_subscription_cost: int = 1_000  # a subscription's selection runs again on every event
     # Cost points each caller may spend a minute (anonymous: per client address).
     cost_budget_per_minute: int = 1_000_000
     cost_budget_anonymous_per_minute: int = 200_000

@@ -135,8 +135,12 @@ def test_close_socket_on_message_over_body_limit(engine: sa.Engine, database_url
             ws.send_json({"type": "connection_init", "payload": {"x": "吉" * 400_000}})
             assert close_code(ws) == 1009
         with socket(client, county.token("coordinator")) as ws:  # under the limit: served
-            start(ws, "1", "{ __typename }" + " " * 900_000)
+            start(ws, "1", "{ __typename }" + " " * 20_000)
             assert next_data(ws) == {"__typename": "Query"}
+            # (a longer document is refused as a GraphQL error: QUERY_TOO_LARGE)
+            assert receive_within(ws) == {"id": "1", "type": "complete"}
+            start(ws, "2", "{ __typename }" + " " * 900_000)
+            assert error_code(receive_within(ws)) == "QUERY_TOO_LARGE"
 
 
 def test_close_socket_without_connection_init_4408(engine: sa.Engine, database_url: str) -> None:
