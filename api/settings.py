@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     websocket_origins: list[str] = []
     # Also the limit on every WebSocket message (larger ones close the socket with 1009).
     max_body_bytes: int = 1_000_000
+    # Plain HTTP fairness (api/http_limits.py): requests in flight per client address, and how
+    # long each chunk of a request body may take to arrive.
+    max_requests_per_address: int = 32
+    body_timeout_seconds: float = 10.0
     # WebSockets (graphql-transport-ws at /graphql); the socket limits are per API process.
     # A socket that has not sent `connection_init` within this many seconds is closed (4408).
     websocket_init_timeout_seconds: float = 5.0
