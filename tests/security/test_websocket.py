@@ -461,3 +461,24 @@ def test_anonymous_sockets_subscribe_to_public_fields_only() -> None:
     assert refusal("query Q { ok } subscription S { unguarded }", "S") is not None
     assert refusal("query Q { ok } subscription S { unguarded }", "Q") is None
     assert refusal("mutation { anything }") is not None
+
+
+def test_refuse_malformed_protocol_messages_with_4400(client: TestClient) -> None:
+    for bad in ("[]", "42", '{"type": 1}', "[" * 100_000 + "]" * 100_000):
+        with socket(client) as ws:
+            ws.send_text(bad)
+            assert close_code(ws) == 4400
+    with socket(client) as ws:  # a subscribe without a query
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": 7}})
+        assert close_code(ws) == 4400
+
+
+def test_take_an_empty_operation_name_as_none(client: TestClient) -> None:
+    with socket(client) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        payload = {"query": "{ __typename }", "operationName": ""}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        assert next_data(ws) == {"__typename": "Query"}
