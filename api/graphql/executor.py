@@ -28,8 +28,6 @@ from graphql import (
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.graphql.relay import set_request_context
-
 _DEFINITION = "strawberry-definition"
 _SLOW = None
 
@@ -57,15 +55,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_request_context(self.context_value)
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, Any]] | None]] = {}
         manager = self.middleware_manager
         self._no_middleware = manager is None or not getattr(manager, "middlewares", ())
-
-    def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
-        set_request_context(self.context_value)  # subscription events run in this task
-        return executor
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
