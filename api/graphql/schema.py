@@ -98,9 +98,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=mutation,
         subscription=subscription,
         extensions=extensions,
-        execution_context_class=FastExecutor,
+        execution_context_class=FastExecutor if settings.executor == "fast" else None,
     )
-    fast_enums(schema._schema)
+    if settings.executor == "fast":
+        fast_enums(schema)
     limits.model = cost_model(schema)
     return schema
 
