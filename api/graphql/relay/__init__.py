@@ -2,7 +2,7 @@
 
 - `ids`: global IDs are base64("Type:pk"), opaque to clients; anything else is refused with
   a coded BAD_USER_INPUT error.
-- `connections`, `connection_field`: `Connection`/`Edge`/`PageInfo`, the page arguments
+- `connections`, `connection_fields`: `Connection`/`Edge`/`PageInfo`, the page arguments
   (`first`/`after`, `last`/`before`, at most `MAX_PAGE` a page: a larger request is an error,
   never a silent cut) and the one helper every connection field is declared with.
 - `keyset`: orderings, cursors and pages read with keyset pagination in SQL.
@@ -16,7 +16,7 @@ The names below are the package's public surface: import them from `api.graphql.
 """
 
 from api.graphql.relay.access import NODE_TYPES, may, register_node, require
-from api.graphql.relay.connection_field import (
+from api.graphql.relay.connection_fields import (
     ChildrenPage,
     PageQuery,
     RowsPage,

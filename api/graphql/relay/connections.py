@@ -67,6 +67,8 @@ def connection(
     return conn
 
 
+# The page arguments: `connection_field` adds them to every connection; the annotations are
+# for a resolver that takes them itself.
 FIRST = "Return the first n items after `after` (at most 100)."
 AFTER = "Cursor to start after (from `pageInfo`)."
 LAST = "Return the last n items before `before` (at most 100)."
