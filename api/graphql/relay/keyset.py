@@ -80,7 +80,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 # Cursors: base64 JSON of the ordering's name and the row's key values
 
 
-def encode_cursor(ordering: str, values: Sequence[Any]) -> str:
+def _encode_cursor(ordering: str, values: Sequence[Any]) -> str:
     out: list[Any] = [ordering]
     for v in values:
         out.append(v.isoformat() if isinstance(v, datetime) else v)
@@ -156,9 +156,36 @@ def order_by(ordering: Ordering, reverse: bool) -> list[Any]:
     return [e.desc() if desc else e.asc() for e in exprs]
 
 
-def key_labels(ordering: Ordering) -> list[str]:
-    """Labels of the sort keys in a page's rows (`page_statement` selects them)."""
-    return [f"_k{i}" for i in range(len(ordering.keys))]
+def page_of(
+    rows: Sequence[sa.Row[Any]], size: int, backward: bool, ordering: Ordering
+) -> tuple[list[sa.Row[Any]], bool, Callable[[int], str]]:
+    """From the rows of a page read one over its size (sort keys labelled as
+    `page_statement` labels them): the page's rows in order, whether more rows follow, and
+    the cursor of the row at each position."""
+    more = len(rows) > size
+    page = list(rows[:size])
+    if backward:
+        page.reverse()
+    labels = [f"_k{i}" for i in range(len(ordering.keys))]
+    pk_label = ordering.pk.key
+    keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
+
+    def cursor_at(i: int) -> str:
+        return _encode_cursor(ordering.name, keys[i])
+
+    return page, more, cursor_at
+
+
+def page_info(
+    n: int, cursor_at: Callable[[int], str], *, has_next: bool, has_previous: bool
+) -> PageInfo:
+    """`PageInfo` of a page of `n` items."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursor_at(0) if n else None,
+        end_cursor=cursor_at(n - 1) if n else None,
+    )
 
 
 def page_statement(
@@ -209,22 +236,13 @@ async def paginate(
             rows = list((await session.execute(stmt)).all())
     else:
         rows = []
-    more = len(rows) > size
-    rows = rows[:size]
-    if backward:
-        rows.reverse()
-    labels, pk_label = key_labels(ordering), ordering.pk.key
-    keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in rows]
+    rows, more, cursor_at = page_of(rows, size, backward, ordering)
     nodes = build(rows)
-
-    def cursor_at(i: int) -> str:
-        return encode_cursor(ordering.name, keys[i])
-
-    page_info = PageInfo(
-        has_next_page=more if not backward else page.before is not None,
-        has_previous_page=more if backward else page.after is not None,
-        start_cursor=cursor_at(0) if keys else None,
-        end_cursor=cursor_at(len(keys) - 1) if keys else None,
+    info_ = page_info(
+        len(rows),
+        cursor_at,
+        has_next=more if not backward else page.before is not None,
+        has_previous=more if backward else page.after is not None,
     )
 
     async def count() -> int:
@@ -236,7 +254,7 @@ async def paginate(
         async with db.session() as session:
             return int((await session.execute(count_stmt)).scalar_one())
 
-    return connection(nodes, page_info, cursor_at, count)
+    return connection(nodes, info_, cursor_at, count)
 
 
 async def select_page(

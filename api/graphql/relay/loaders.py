@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from strawberry.dataloader import DataLoader
 
 from api.graphql.context import Context, Info, current_context
-from api.graphql.relay.connections import Connection, PageArgs, PageInfo, connection
-from api.graphql.relay.keyset import Ordering, encode_cursor, key_labels, paginate
+from api.graphql.relay.connections import Connection, PageArgs, connection
+from api.graphql.relay.keyset import Ordering, page_info, page_of, paginate
 from api.graphql.relay.keyset import order_by as keyset_order
 from api.graphql.relay.rows import RowRef, RowType, row_class, table_columns
 
@@ -257,28 +257,15 @@ async def child_connection(
         f"{name}:{size}:{backward}",
         _window_batch(row_cls, fk, ordering, filters, size, backward),
     )
-    rows = await pages.load(parent)
-    more = len(rows) > size
-    rows = rows[:size]
-    if backward:
-        rows.reverse()
-    labels, pk_label = key_labels(ordering), ordering.pk.key
-    keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in rows]
-
-    def cursor_at(i: int) -> str:
-        return encode_cursor(ordering.name, keys[i])
-
-    page_info = PageInfo(
-        has_next_page=more and not backward,
-        has_previous_page=more and backward,
-        start_cursor=cursor_at(0) if keys else None,
-        end_cursor=cursor_at(len(keys) - 1) if keys else None,
+    rows, more, cursor_at = page_of(await pages.load(parent), size, backward, ordering)
+    info_ = page_info(
+        len(rows), cursor_at, has_next=more and not backward, has_previous=more and backward
     )
 
     async def count() -> int:
         return await counts.load(parent)
 
-    return connection(row_cls.from_rows(rows), page_info, cursor_at, count)
+    return connection(row_cls.from_rows(rows), info_, cursor_at, count)
 
 
 def _count_batch(
