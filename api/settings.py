@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Cost points each caller may spend a minute (anonymous: per client address).
     cost_budget_per_minute: int = 1_000_000
     cost_budget_anonymous_per_minute: int = 200_000
+    # GraphQL executor: "fast" (api/graphql/executor.py: plain fields of a page read without
+    # graphql-core's per-field work) or "strawberry" (Strawberry's own, no fast path).
+    executor: Literal["fast", "strawberry"] = "fast"
     log_level: str = "INFO"
     log_json: bool = True
     # On an empty database `luling serve` loads the reference county (development only).

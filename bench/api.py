@@ -11,12 +11,14 @@
    ratio of wall-clock medians is the figure the target (<= 10x) is about; CPU time (all
    threads of the process) and minimums are printed too, being less sensitive to other load.
    For reference: the floor on a plain blocking driver connection (no async engine, no
-   session), and the same page with Strawberry's own executor (no fast path).
+   session), and the same page with each executor (`LULING_EXECUTOR`): the fast one
+   (api/graphql/executor.py) and Strawberry's own (no fast path), side by side.
 2. Over HTTP: the API is served by uvicorn in a subprocess on 127.0.0.1 (a free port); a second
    process fires a fixed mix of typical queries over loopback with httpx (keep-alive, a few
    concurrent requests, a bounded count and time per query) and reports requests per second
    and p50/p99 latency per query. Each query's floor (its hand-written SQL + JSON encoding,
-   in-process) is printed beside it.
+   in-process) is printed beside it. The server runs the executor `LULING_EXECUTOR` names
+   (default: fast): `LULING_EXECUTOR=strawberry python bench/api.py` measures the other.
 """
 
 from __future__ import annotations
@@ -413,8 +415,6 @@ def log(message: str) -> None:
 
 
 async def in_process(url: str, account_id: int, cases: list[Case], rounds: int) -> dict[str, Any]:
-    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-
     from api.database import Database
     from api.graphql.context import Context
     from api.graphql.schema import build_schema
@@ -423,9 +423,8 @@ async def in_process(url: str, account_id: int, cases: list[Case], rounds: int) 
 
     settings = Settings(DATABASE_URL=url, secret_key=SECRET, log_level="WARNING")
     db = Database(url)
-    schema = build_schema(settings)
-    plain = build_schema(settings)
-    plain.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    schema = build_schema(settings.model_copy(update={"executor": "fast"}))
+    plain = build_schema(settings.model_copy(update={"executor": "strawberry"}))
     async with db.session() as s:
         account = await s.get(Account, account_id)
 
@@ -683,7 +682,7 @@ def print_table(report: dict[str, Any]) -> None:
     for key, label in (
         ("floor_sync_driver", "floor, blocking driver"),
         ("floor", "floor (SQL + json.dumps)"),
-        ("graphql", "GraphQL (Luling executor)"),
+        ("graphql", "GraphQL (fast executor)"),
         ("graphql_strawberry_executor", "GraphQL (Strawberry executor)"),
     ):
         f = ip[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -41,6 +42,13 @@ class Context:
     # Refused anonymous requests are tallied here, not written one by one (one per app).
     refusals: RefusalTally | None = None
 
+    def __post_init__(self) -> None:
+        # The context of the request being served, for code that has no `info` (relations
+        # read as plain attributes, `api.graphql.relay.loaders.ToOne`). Set here, in the task
+        # that serves the request (the view builds its context there, before executing);
+        # tasks it spawns (a WebSocket's operations) inherit it.
+        _CURRENT.set(self)
+
     @property
     def client_ip(self) -> str:
         client = self.request.client
@@ -48,3 +56,13 @@ class Context:
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]
+
+_CURRENT: ContextVar[Context | None] = ContextVar("luling_request_context", default=None)
+
+
+def current_context() -> Context:
+    """The context of the request this task serves."""
+    ctx = _CURRENT.get()
+    if ctx is None:
+        raise RuntimeError("no GraphQL request is being served in this task")
+    return ctx

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 import strawberry
@@ -11,18 +11,15 @@ import strawberry
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestStatus, NeedTier
 from api.graphql.lists import MaxItems
-from api.graphql.relay import load_one, one_future, prime
+from api.graphql.needs.queries import overdue_clause
+from api.graphql.people.loaders import team_service_minutes_stmt
+from api.graphql.relay import load_one, one_future, prime, row_class
+from api.graphql.type_refs import CommunityT, TeamT
 from schema import models as m
 from schema.enums import NeedSource, PersonKind
 from schema.sla import SATISFIED_AT_LEAST
 from schema.workflow import OPEN_NEED_STATUSES, tier_rank
 
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community
-    from api.graphql.people.types import Team
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
 Period = tuple[datetime | None, datetime | None]
 N = m.Need
 
@@ -53,9 +50,7 @@ class AreaFigures:
 
     @strawberry.field(description="The community or village.")
     def community(self, info: Info) -> CommunityT:
-        from api.graphql.areas.types import Community
-
-        return one_future(info, Community, self._community_id)  # type: ignore[return-value]
+        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]
 
 
 @strawberry.type(description='Figures of one "1341" tier.')
@@ -81,9 +76,7 @@ class CommunitySatisfaction:
 
     @strawberry.field(description="The community or village.")
     def community(self, info: Info) -> CommunityT:
-        from api.graphql.areas.types import Community
-
-        return one_future(info, Community, self._community_id)  # type: ignore[return-value]
+        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]
 
 
 @strawberry.type(description="Satisfaction rates (满意率): rated needs with a rating of 4 or 5.")
@@ -111,9 +104,7 @@ class TeamHours:
 
     @strawberry.field(description="The team.")
     async def team(self, info: Info) -> TeamT:
-        from api.graphql.people.types import Team
-
-        return await load_one(info, Team, self._team_id)
+        return await load_one(info, TeamT, self._team_id)
 
 
 def _reported_in(period: Period) -> list[Any]:
@@ -131,8 +122,6 @@ def _count_if(condition: Any) -> Any:
 
 
 def _overdue(now: datetime) -> Any:
-    from api.graphql.needs.queries import overdue_clause
-
     return overdue_clause(now)
 
 
@@ -142,8 +131,6 @@ async def _rows(info: Info, stmt: Any) -> list[Any]:
 
 
 async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
-    from api.graphql.areas.types import Community
-
     c = m.Community
     now = datetime.now(UTC)
     needs = [N.community_id == c.id, *_reported_in(period)]
@@ -165,7 +152,7 @@ async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
         count(*needs, _overdue(now), frm=N).label("_overdue"),
     ).order_by(c.name, c.id)
     rows = await _rows(info, stmt)
-    prime(info, Community, (Community.from_row(r) for r in rows))
+    prime(info, CommunityT, (row_class(CommunityT).from_row(r) for r in rows))
     return [
         AreaFigures(
             grids=r._grids,
@@ -220,8 +207,6 @@ async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
 
 
 async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigures:
-    from api.graphql.areas.types import Community
-
     rated = N.satisfaction.is_not(None)
     satisfied = N.satisfaction >= SATISFIED_AT_LEAST
     hotline = N.source == NeedSource.HOTLINE_12345
@@ -250,7 +235,7 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
     )
     (totals,) = await _rows(info, overall_stmt)
     communities = await _rows(info, per_community)
-    prime(info, Community, (Community.from_row(r) for r in communities))
+    prime(info, CommunityT, (row_class(CommunityT).from_row(r) for r in communities))
     return SatisfactionFigures(
         overall=rate(totals[0], totals[1]),
         hotline=rate(totals[2], totals[3]),
@@ -280,9 +265,6 @@ async def enterprise_by_status(info: Info) -> list[EnterpriseStatusCount]:
 
 
 async def team_hours(info: Info) -> list[TeamHours]:
-    from api.graphql.people.loaders import team_service_minutes_stmt
-    from api.graphql.people.types import Team
-
     t = m.Team
     sub = team_service_minutes_stmt().subquery()
     minutes = sa.func.coalesce(sub.c.minutes, 0)
@@ -292,5 +274,5 @@ async def team_hours(info: Info) -> list[TeamHours]:
         .order_by(minutes.desc(), t.name)
     )
     rows = await _rows(info, stmt)
-    prime(info, Team, (Team.from_row(r) for r in rows))
+    prime(info, TeamT, (row_class(TeamT).from_row(r) for r in rows))
     return [TeamHours(hours=round(int(r._minutes) / 60, 2), _team_id=r.id) for r in rows]

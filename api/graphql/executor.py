@@ -12,6 +12,11 @@ path, which reports the error as graphql-core would.
 
 `fast_enums(schema)` replaces Strawberry's enum output coercion (a loop over the values) with
 a dictionary lookup.
+
+Both lean on graphql-core's execution internals (`execute_fields`, `execute_field`, the
+grouped field set's `FieldDetails`), so they live here alone and only run when
+`LULING_EXECUTOR=fast` (the default); `LULING_EXECUTOR=strawberry` runs Strawberry's own
+executor, and CI runs the API tests under both (`.ci/run`).
 """
 
 from __future__ import annotations
@@ -26,23 +31,20 @@ from graphql import (
     GraphQLSchema,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from api.graphql.relay import set_request_context
-
-_DEFINITION = "strawberry-definition"
-_SLOW = None
+_DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry field
 
 
 def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
-    """(python attribute, leaf type, non-null) for a plain Strawberry leaf field, else None."""
-    resolve = field_def.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False) or field_def.args:
+    """(python attribute, leaf type, non-null) for a plain Strawberry leaf field, else None:
+    no resolver (Strawberry reads the attribute), no arguments, no field extensions."""
+    if field_def.args:
         return None
     definition = (field_def.extensions or {}).get(_DEFINITION)
-    if definition is None or definition.base_resolver is not None:
-        return None
-    if getattr(definition, "extensions", None):
+    if definition is None or definition.base_resolver is not None or definition.extensions:
         return None
     field_type = field_def.type
     non_null = isinstance(field_type, GraphQLNonNull)
@@ -57,15 +59,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        set_request_context(self.context_value)
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, Any]] | None]] = {}
         manager = self.middleware_manager
         self._no_middleware = manager is None or not getattr(manager, "middlewares", ())
-
-    def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
-        set_request_context(self.context_value)  # subscription events run in this task
-        return executor
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
@@ -153,9 +149,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         return results
 
 
-def fast_enums(schema: GraphQLSchema) -> None:
+def fast_enums(schema: Schema) -> None:
     """Coerce Strawberry enums for output by dictionary lookup, not a loop over their values."""
-    for graphql_type in schema.type_map.values():
+    graphql_schema: GraphQLSchema = schema._schema
+    for graphql_type in graphql_schema.type_map.values():
         wrapped = getattr(graphql_type, "wrapped_cls", None)
         if not isinstance(graphql_type, GraphQLEnumType) or wrapped is None:
             continue

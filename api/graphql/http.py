@@ -24,8 +24,9 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, process_result
-from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -65,14 +66,43 @@ def wants_graphql_response(accept: str | None) -> bool:
     return q_gql > 0 and q_gql >= accepted.get(APPLICATION_JSON, 0.0)
 
 
-def _http_error_code(status: int, reason: str) -> str:
-    if status == 405 or "not allowed when using GET" in reason:
+class CodedHTTPException(HTTPException):
+    """A refusal of ours, raised with its code."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+
+
+# Strawberry's own refusals come without a code; where no exception of its own says why
+# (`http_error`), the start of the message does.
+_STRAWBERRY_REASONS = (
+    ("Unable to parse request body as JSON", "BAD_REQUEST_BODY"),
+    ("The GraphQL operation's `query` must be", "BAD_REQUEST_QUERY"),
+)
+
+
+def _strawberry_error_code(status: int, reason: str) -> str:
+    if status == 405:
         return "METHOD_NOT_ALLOWED"
-    if "JSON" in reason or "request body" in reason:
-        return "BAD_REQUEST_BODY"
-    if "query" in reason.lower():
-        return "BAD_REQUEST_QUERY"
+    for start, code in _STRAWBERRY_REASONS:
+        if reason.startswith(start):
+            return code
     return "BAD_REQUEST"
+
+
+def http_error(exc: HTTPException, method: str) -> tuple[int, str]:
+    """(status, code) of a request that is not well-formed GraphQL-over-HTTP."""
+    cause = exc.__cause__
+    if isinstance(exc, CodedHTTPException):
+        return exc.status_code, exc.code
+    if isinstance(cause, InvalidOperationTypeError) and method == "GET":  # a mutation over GET
+        return 405, "METHOD_NOT_ALLOWED"
+    if isinstance(cause, MissingQueryError):
+        return 400, "BAD_REQUEST_QUERY"
+    if isinstance(cause, CannotGetOperationTypeError):  # operationName names none
+        return 400, OPERATION_RESOLUTION_FAILURE
+    return exc.status_code, _strawberry_error_code(exc.status_code, exc.reason)
 
 
 def _retry_after(result: ExecutionResult) -> int | None:
@@ -105,13 +135,17 @@ class GraphQLOverHTTP:
             try:
                 data = data.decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise HTTPException(400, "the request body is not UTF-8 JSON") from None
+                raise CodedHTTPException(
+                    400, "the request body is not UTF-8 JSON", "BAD_REQUEST_BODY"
+                ) from None
         try:
             value = json.loads(data)
         except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-            raise HTTPException(400, "Unable to parse request body as JSON") from None
+            raise CodedHTTPException(
+                400, "Unable to parse request body as JSON", "BAD_REQUEST_BODY"
+            ) from None
         if not isinstance(value, (dict, list)):
-            raise HTTPException(400, "expected a JSON object")
+            raise CodedHTTPException(400, "expected a JSON object", "BAD_REQUEST_BODY")
         return value
 
     async def render_graphql_ide(self, request: Any) -> Response:
@@ -124,12 +158,10 @@ class GraphQLOverHTTP:
         except HTTPException as exc:
             if not isinstance(request, Request):
                 raise
-            status, reason = exc.status_code, _safe_reason(exc.reason)
-            if status == 400 and "not allowed when using GET" in reason:
-                status = 405
-            code = _http_error_code(status, reason)
+            reason = _safe_reason(exc.reason)
+            status, code = http_error(exc, request.method)
             unresolved = exc.__cause__
-            if isinstance(unresolved, CannotGetOperationTypeError):  # operationName names none
+            if isinstance(unresolved, CannotGetOperationTypeError):
                 name = unresolved.operation_name
                 code = OPERATION_RESOLUTION_FAILURE
                 reason = (

@@ -1,9 +1,10 @@
 """Request protection: a `code` on every error a client can get before or during execution.
 
-- Request errors (the document cannot be parsed or fails validation, including the depth, alias
-  and token limits configured in `api.graphql.schema`) get `extensions.code`:
-  GRAPHQL_PARSE_FAILED, TOO_MANY_TOKENS, GRAPHQL_VALIDATION_FAILED, QUERY_TOO_DEEP,
-  TOO_MANY_ALIASES or BAD_USER_INPUT (variables that do not fit their types).
+- Request errors get `extensions.code`. Our own checks code theirs where they raise them
+  (`api.graphql.cost`: QUERY_TOO_DEEP, TOO_MANY_ALIASES …; `text_input`); graphql-core's come
+  without one and get it from the phase that raised them (`CodeRequestErrors`):
+  GRAPHQL_PARSE_FAILED or TOO_MANY_TOKENS when parsing, GRAPHQL_VALIDATION_FAILED when
+  validating, BAD_USER_INPUT for variables that do not fit their types.
 - Internal errors (anything not raised as a `CodedError`) are masked to "Unexpected error."
   with code INTERNAL, and logged with their traceback; expected errors are not logged.
 """
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
@@ -24,22 +25,21 @@ from api.graphql.errors import CodedError
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
-QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
-TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL"
 
+# graphql-core stops the parser at the token limit (Strawberry's MaxTokensLimiter) with an
+# ordinary syntax error: its message is the only thing that tells the two apart.
+_TOKEN_LIMIT = "tokens. Parsing aborted."
+
 
 def request_error_code(error: GraphQLError) -> str:
-    """The code of an error raised before execution (parse, validation, variables)."""
-    message = error.message
-    if message.startswith("Syntax Error"):
-        return TOO_MANY_TOKENS if "tokens" in message else PARSE_FAILED
-    if "exceeds maximum operation depth" in message:
-        return QUERY_TOO_DEEP
-    if "aliases found" in message:
-        return TOO_MANY_ALIASES
-    if message.startswith("Variable '$"):
+    """The code of a request error graphql-core raised without one: a syntax error (or the
+    token limit), a variable value that does not fit its type (the error points at the
+    variable's definition), else a validation error."""
+    if isinstance(error, GraphQLSyntaxError):
+        return TOO_MANY_TOKENS if _TOKEN_LIMIT in error.message else PARSE_FAILED
+    if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
         return BAD_USER_INPUT
     return VALIDATION_FAILED
 
@@ -60,7 +60,8 @@ class CodeRequestErrors(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         yield
-        add_codes(self.execution_context.pre_execution_errors)
+        # Everything validation reports is a validation failure (an unused variable too).
+        add_codes(self.execution_context.pre_execution_errors, code=VALIDATION_FAILED)
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -78,14 +79,15 @@ def short_echo(message: str) -> str:
     return _QUOTED.sub(lambda m: f"{m[1]}{m[2][:MAX_ECHO]}…{m[1]}", message)
 
 
-def add_codes(errors: Iterable[GraphQLError] | None) -> None:
-    """Give every request error without a code the code that names its cause, and cut what it
-    echoes of the request."""
+def add_codes(errors: Iterable[GraphQLError] | None, code: str | None = None) -> None:
+    """Give every request error without a code `code`, or the one `request_error_code` finds,
+    and cut what it echoes of the request."""
     for error in errors or ():
         if not is_request_error(error):
             continue
         if not (error.extensions or {}).get("code"):
-            error.extensions = {**(error.extensions or {}), "code": request_error_code(error)}
+            found = code or request_error_code(error)
+            error.extensions = {**(error.extensions or {}), "code": found}
         if len(error.message) > 2 * MAX_ECHO:
             error.message = short_echo(error.message)
 

@@ -105,10 +105,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=mutation,
         subscription=subscription,
         extensions=extensions,
-        execution_context_class=FastExecutor,
+        execution_context_class=FastExecutor if settings.executor == "fast" else None,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
-    fast_enums(schema._schema)
+    if settings.executor == "fast":
+        fast_enums(schema)
     limits.model = cost_model(schema)
     return schema
 

@@ -145,7 +145,7 @@ def test_mask_internal_errors_with_a_code(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("no such table: secret_internal_detail")
 
-    monkeypatch.setattr("api.graphql.areas.queries.select_page", broken)
+    monkeypatch.setattr("api.graphql.relay.connection_fields.select_page", broken)
     for accept in (None, GQL_RESPONSE):
         r = post(
             client,

@@ -13,15 +13,11 @@ from api.graphql.accounts.types import ACCOUNT_COLUMNS, AccountNode, AuditLogEnt
 from api.graphql.context import Info
 from api.graphql.enums import Role
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    SqlPage,
+    connection_field,
     decode_id,
-    paginate,
     table_columns,
 )
 from schema import models as m
@@ -38,51 +34,41 @@ class AccountsQuery:
         assert account is not None  # Can("account.me") refuses anonymous callers
         return AccountNode.from_row(account)
 
-    @strawberry.field(
+    @connection_field(
+        AccountNode,
         description="Accounts, oldest first (administrators).",
         permission_classes=[Can("account.manage")],
     )
     async def accounts(
         self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
         role: Annotated[
             Role | None, strawberry.argument(description="Only accounts with this role.")
         ] = None,
         include_inactive: Annotated[
             bool, strawberry.argument(description="Include deactivated accounts.")
         ] = False,
-    ) -> Connection[AccountNode]:
+    ) -> PageQuery:
         table = m.Account.__table__
         filters: list[Any] = []
         if role is not None:
             filters.append(table.c.role == role)
         if not include_inactive:
             filters.append(table.c.is_active.is_(True))
-        return await paginate(
-            info,
+        return SqlPage(
             columns=table_columns(m.Account, ACCOUNT_COLUMNS),
             select_from=table,
-            filters=filters,
             ordering=ACCOUNTS_BY_ID,
-            page=PageArgs(first, after, last, before),
             build=AccountNode.from_rows,
+            filters=filters,
         )
 
-    @strawberry.field(
+    @connection_field(
+        AuditLogEntry,
         description="The audit log of mutations, newest first (administrators).",
         permission_classes=[Can("audit.read")],
     )
     async def audit_log(
         self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
         account_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="Only this account's calls.")
         ] = None,
@@ -102,7 +88,7 @@ class AccountsQuery:
         until: Annotated[
             datetime | None, strawberry.argument(description="Only calls before this time.")
         ] = None,
-    ) -> Connection[AuditLogEntry]:
+    ) -> PageQuery:
         table = m.AuditLog.__table__
         filters: list[Any] = []
         if account_id is not None:
@@ -116,12 +102,10 @@ class AccountsQuery:
             filters.append(table.c.at >= since)
         if until is not None:
             filters.append(table.c.at < until)
-        return await paginate(
-            info,
+        return SqlPage(
             columns=table_columns(m.AuditLog),
             select_from=table,
-            filters=filters,
             ordering=AUDIT_NEWEST_FIRST,
-            page=PageArgs(first, after, last, before),
             build=AuditLogEntry.from_rows,
+            filters=filters,
         )

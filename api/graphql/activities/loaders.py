@@ -7,11 +7,13 @@ import sqlalchemy as sa
 from api.graphql.context import Context, Info
 from api.graphql.relay import loader
 from schema import models as m
+from schema.enums import SignUpStatus
+
+# Sign-ups that hold a place (a cancelled one frees it).
+HOLDING_STATUSES = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
 
 
 def _holding() -> sa.ColumnElement[bool]:
-    from api.graphql.activities.types import HOLDING_STATUSES
-
     return m.SignUp.status.in_(HOLDING_STATUSES)
 
 

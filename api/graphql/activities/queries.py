@@ -13,49 +13,38 @@ from __future__ import annotations
 import enum
 import math
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
-from api.graphql.activities.types import HOLDING_STATUSES, Activity
+from api.graphql.activities.loaders import HOLDING_STATUSES
+from api.graphql.activities.types import Activity
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    SqlPage,
     as_utc,
+    connection_field,
     decode_id,
     load_linked,
     load_one,
     may,
     one_future,
-    paginate,
-    select_page,
     to_global_id,
 )
+from api.graphql.type_refs import CommunityT, NeedT, SkillT
 from schema import models as m
 from schema.base import UTCDateTime
 from schema.geo import haversine_m
 from schema.workflow import OPEN_NEED_STATUSES
-
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community
-    from api.graphql.needs.types import Need
-    from api.graphql.people.types import Skill
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
-SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
 
 MAX_RADIUS_KM = 100.0
 KM_PER_DEG_LAT = 110.574
@@ -102,15 +91,13 @@ class VolunteerOpportunity:
 
     @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
-        from api.graphql.people.types import Skill
-
         if self.kind is OpportunityKind.NEED:
             link, parent = m.NeedSkill, "need_id"
         else:
             link, parent = m.ActivitySkill, "activity_id"
         return await load_linked(
             info,
-            Skill,
+            SkillT,
             link,
             parent=parent,
             target="skill_id",
@@ -120,9 +107,7 @@ class VolunteerOpportunity:
 
     @strawberry.field(description="The community it is in.")
     async def community(self, info: Info) -> CommunityT:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self._community_id)
+        return await load_one(info, CommunityT, self._community_id)
 
     @strawberry.field(description="The activity, if it is one.")
     async def activity(self, info: Info) -> Activity | None:
@@ -134,17 +119,13 @@ class VolunteerOpportunity:
         description="The need, if it is one (needs the need.read permission; null otherwise)."
     )
     async def need(self, info: Info) -> NeedT | None:
-        from api.graphql.needs.types import Need
-
         if self.kind is not OpportunityKind.NEED or not may(info, "need.read"):
             return None
-        return await load_one(info, Need, self._pk)
+        return await load_one(info, NeedT, self._pk)
 
     async def _target(self, info: Info) -> Any:
         if self.kind is OpportunityKind.NEED:
-            from api.graphql.needs.types import Need
-
-            return await one_future(info, Need, self._pk)
+            return await one_future(info, NeedT, self._pk)
         return await one_future(info, Activity, self._pk)
 
     @strawberry.field(description="When it starts (activities) or may start (needs), UTC.")
@@ -279,14 +260,9 @@ def _ring(d2: Any, radius_km: float) -> Any:
     return sa.case(*((d2 < (i + 1) ** 2, i) for i in range(rings)), else_=rings)
 
 
-async def opportunities_page(
-    info: Info,
-    *,
-    near: NearInput | None,
-    skills: list[str] | None,
-    available_at: datetime | None,
-    page: PageArgs,
-) -> Connection[VolunteerOpportunity]:
+def opportunities_page(
+    *, near: NearInput | None, skills: list[str] | None, available_at: datetime | None
+) -> SqlPage:
     if near is not None and not 0 < near.radius_km <= MAX_RADIUS_KM:
         raise CodedError(
             f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}", ErrorCode.BAD_USER_INPUT
@@ -329,23 +305,20 @@ async def opportunities_page(
             )
         return out
 
-    return await paginate(
-        info,
+    return SqlPage(
         columns=[getattr(c, name) for name in _COLUMNS],
         select_from=sub,
-        filters=filters,
         ordering=order,
-        page=page,
         build=build,
+        filters=filters,
     )
 
 
 @strawberry.type
 class ActivitiesQuery:
-    @strawberry.field(description="Volunteer activities, soonest first.")
+    @connection_field(Activity, description="Volunteer activities, soonest first.")
     async def activities(
         self,
-        info: Info,
         status: Annotated[
             list[ActivityStatus] | None, strawberry.argument(description="In these statuses.")
         ] = None,
@@ -358,11 +331,7 @@ class ActivitiesQuery:
         starts_before: Annotated[
             datetime | None, strawberry.argument(description="Starting before this time.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Activity]:
+    ) -> PageQuery:
         a = m.Activity
         where: list[Any] = []
         if status:
@@ -373,13 +342,7 @@ class ActivitiesQuery:
             where.append(a.starts_at >= as_utc(starts_after))
         if starts_before is not None:
             where.append(a.starts_at < as_utc(starts_before))
-        return await select_page(
-            info,
-            type_cls=Activity,
-            filters=where,
-            ordering=Ordering("STARTS_AT", (SortKey(a.starts_at, "dt"),), a.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Activity, Ordering("STARTS_AT", (SortKey(a.starts_at, "dt"),), a.id), where)
 
     @strawberry.field(description="One activity by ID.")
     async def activity(
@@ -387,15 +350,16 @@ class ActivitiesQuery:
     ) -> Activity | None:
         return await load_one(info, Activity, decode_id(id, "Activity"))
 
-    @strawberry.field(
+    @connection_field(
+        VolunteerOpportunity,
         permission_classes=[Can("opportunity.read")],
         description="Open needs and planned activities that still need people and fit the "
         "volunteer: within `near`, wanting only skills among `skills`, running at `availableAt`. "
         "Nearest (1-km rings) and most urgent first, then soonest deadline.",
+        backward=False,
     )
     async def volunteer_opportunities(
         self,
-        info: Info,
         near: Annotated[
             NearInput | None, strawberry.argument(description="Only within this radius.")
         ] = None,
@@ -410,13 +374,5 @@ class ActivitiesQuery:
             datetime | None,
             strawberry.argument(description="Only opportunities the volunteer can serve then."),
         ] = None,
-        first: First = None,
-        after: After = None,
-    ) -> Connection[VolunteerOpportunity]:
-        return await opportunities_page(
-            info,
-            near=near,
-            skills=skills,
-            available_at=available_at,
-            page=PageArgs(first=first, after=after),
-        )
+    ) -> PageQuery:
+        return opportunities_page(near=near, skills=skills, available_at=available_at)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from api.auth.permissions import Can
+from api.graphql.activities.loaders import taken_places
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus, SignUpStatus
 from api.graphql.lists import MaxItems
@@ -21,34 +21,14 @@ from api.graphql.relay import (
     load_one,
     register_node,
 )
+from api.graphql.type_refs import CommunityT, NeedT, PersonT, SkillT, TeamT, VenueT
 from schema import models as m
-
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community, Venue
-    from api.graphql.needs.types import Need
-    from api.graphql.people.types import Person, Skill, Team
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-VenueT = Annotated["Venue", strawberry.lazy("api.graphql.areas.types")]
-NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
-SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
-TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
-
-# Sign-ups that hold a place (a cancelled one frees it).
-HOLDING_STATUSES = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
-
-
-def _community_type() -> type:
-    from api.graphql.areas.types import Community
-
-    return Community
 
 
 class _ActivityAttributes:
     """Relations read as plain attributes (see relay.ToOne)."""
 
-    community = ToOne(_community_type, "community_id")
+    community = ToOne(CommunityT, "community_id")
 
 
 @strawberry.type(description="A volunteer activity with a time, a place and a number of places.")
@@ -81,23 +61,17 @@ class Activity(RowType, _ActivityAttributes, Node):
 
     @strawberry.field(description="Where it takes place, if at a venue.")
     async def venue(self, info: Info) -> VenueT | None:
-        from api.graphql.areas.types import Venue
-
-        return await load_one(info, Venue, self.venue_id)
+        return await load_one(info, VenueT, self.venue_id)
 
     @strawberry.field(description="The team organising it, if any.")
     async def organiser_team(self, info: Info) -> TeamT | None:
-        from api.graphql.people.types import Team
-
-        return await load_one(info, Team, self.organiser_team_id)
+        return await load_one(info, TeamT, self.organiser_team_id)
 
     @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
-        from api.graphql.people.types import Skill
-
         return await load_linked(
             info,
-            Skill,
+            SkillT,
             m.ActivitySkill,
             parent="activity_id",
             target="skill_id",
@@ -107,14 +81,10 @@ class Activity(RowType, _ActivityAttributes, Node):
 
     @strawberry.field(description="Sign-ups holding a place (not cancelled).")
     async def signed_up_count(self, info: Info) -> int:
-        from api.graphql.activities.loaders import taken_places
-
         return await taken_places(info, self.pk)
 
     @strawberry.field(description="Places still open: capacity minus sign-ups holding a place.")
     async def places_left(self, info: Info) -> int:
-        from api.graphql.activities.loaders import taken_places
-
         return max(0, self.capacity - await taken_places(info, self.pk))
 
     @strawberry.field(
@@ -144,9 +114,7 @@ class SignUp(RowType, Node):
 
     @strawberry.field(description="The volunteer.", permission_classes=[Can("person.read")])
     async def person(self, info: Info) -> PersonT:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.person_id)
+        return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The activity, if the sign-up is for an activity.")
     async def activity(self, info: Info) -> Activity | None:
@@ -157,9 +125,7 @@ class SignUp(RowType, Node):
         permission_classes=[Can("need.read")],
     )
     async def need(self, info: Info) -> NeedT | None:
-        from api.graphql.needs.types import Need
-
-        return await load_one(info, Need, self.need_id)
+        return await load_one(info, NeedT, self.need_id)
 
 
 register_node(Activity)

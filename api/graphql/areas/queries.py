@@ -11,17 +11,13 @@ from api.graphql.areas.types import Community, Compound, Consultation, Grid, Ven
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, VenueKind
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    connection_field,
     decode_id,
     load_one,
-    select_page,
 )
 from schema import models as m
 
@@ -56,20 +52,17 @@ def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list
 
 @strawberry.type
 class AreasQuery:
-    @strawberry.field(
-        description="Communities and villages, by name.", permission_classes=[Can("reference.read")]
+    @connection_field(
+        Community,
+        description="Communities and villages, by name.",
+        permission_classes=[Can("reference.read")],
     )
     async def communities(
         self,
-        info: Info,
         filter: Annotated[
             CommunityFilter | None, strawberry.argument(description="Which ones.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Community]:
+    ) -> PageQuery:
         c = m.Community
         where: list[object] = []
         if filter is not None:
@@ -81,13 +74,7 @@ class AreasQuery:
                 where.append(c.mode == filter.mode)
             if filter.name_contains:
                 where.append(c.name.contains(filter.name_contains, autoescape=True))
-        return await select_page(
-            info,
-            type_cls=Community,
-            filters=where,
-            ordering=_name_order(c),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Community, _name_order(c), where)
 
     @strawberry.field(
         description="One community or village by ID.", permission_classes=[Can("reference.read")]
@@ -97,105 +84,67 @@ class AreasQuery:
     ) -> Community | None:
         return await load_one(info, Community, decode_id(id, "Community"))
 
-    @strawberry.field(description="Grids, by code.", permission_classes=[Can("reference.read")])
+    @connection_field(
+        Grid, description="Grids, by code.", permission_classes=[Can("reference.read")]
+    )
     async def grids(
         self,
-        info: Info,
         community: CommunityIds = None,
         kind: Annotated[
             GridKind | None, strawberry.argument(description="Urban or rural grids only.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Grid]:
+    ) -> PageQuery:
         g = m.Grid
         where = _in(g.community_id, community, "Community")
         if kind is not None:
             where.append(g.kind == kind)
-        return await select_page(
-            info,
-            type_cls=Grid,
-            filters=where,
-            ordering=Ordering("CODE", (SortKey(g.code, "str"),), g.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Grid, Ordering("CODE", (SortKey(g.code, "str"),), g.id), where)
 
-    @strawberry.field(
+    @connection_field(
+        Compound,
         description="Residential compounds (小区), by name.",
         permission_classes=[Can("reference.read")],
     )
     async def compounds(
         self,
-        info: Info,
         community: CommunityIds = None,
         red_property: Annotated[
             bool | None, strawberry.argument(description="Red-property (红色物业) sites or not.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Compound]:
+    ) -> PageQuery:
         c = m.Compound
         where = _in(c.community_id, community, "Community")
         if red_property is not None:
             where.append(c.is_red_property == red_property)
-        return await select_page(
-            info,
-            type_cls=Compound,
-            filters=where,
-            ordering=_name_order(c),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Compound, _name_order(c), where)
 
-    @strawberry.field(
+    @connection_field(
+        Venue,
         description="Venues: service stations, village venues, elder-care sites.",
         permission_classes=[Can("reference.read")],
     )
     async def venues(
         self,
-        info: Info,
         community: CommunityIds = None,
         kind: Annotated[
             list[VenueKind] | None, strawberry.argument(description="Of these kinds only.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Venue]:
+    ) -> PageQuery:
         v = m.Venue
         where = _in(v.community_id, community, "Community")
         if kind:
             where.append(v.kind.in_(kind))
-        return await select_page(
-            info,
-            type_cls=Venue,
-            filters=where,
-            ordering=_name_order(v),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Venue, _name_order(v), where)
 
-    @strawberry.field(
+    @connection_field(
+        Consultation,
         description="Consultations (协商议事), latest first.",
         permission_classes=[Can("reference.read")],
     )
-    async def consultations(
-        self,
-        info: Info,
-        community: CommunityIds = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Consultation]:
+    async def consultations(self, community: CommunityIds = None) -> PageQuery:
         c = m.Consultation
-        return await select_page(
-            info,
-            type_cls=Consultation,
-            filters=_in(c.community_id, community, "Community"),
-            ordering=Ordering("HELD_AT_DESC", (SortKey(c.held_at, "dt"),), c.id, descending=True),
-            page=PageArgs(first, after, last, before),
+        return RowsPage(
+            Consultation,
+            Ordering("HELD_AT_DESC", (SortKey(c.held_at, "dt"),), c.id, descending=True),
+            _in(c.community_id, community, "Community"),
         )

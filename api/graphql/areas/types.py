@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,34 +10,21 @@ from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, GridRole, VenueKind
 from api.graphql.lists import MaxItems
+from api.graphql.needs.loaders import open_needs_of_community
+from api.graphql.people.loaders import members_of_community
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Node,
-    PageArgs,
+    PageQuery,
     RowType,
+    connection_field,
     frozen,
     load_children,
     load_one,
     register_node,
 )
+from api.graphql.type_refs import ActivityT, NeedT, PairedUnitT, PersonT, ResourceT, TeamT
+from api.graphql.units.loaders import units_of_community
 from schema import models as m
-
-if TYPE_CHECKING:
-    from api.graphql.activities.types import Activity
-    from api.graphql.needs.types import Need
-    from api.graphql.people.types import Person, Team
-    from api.graphql.units.types import PairedUnit, Resource
-
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
-TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
-NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
-PairedUnitT = Annotated["PairedUnit", strawberry.lazy("api.graphql.units.types")]
-ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
-ActivityT = Annotated["Activity", strawberry.lazy("api.graphql.activities.types")]
 
 
 @strawberry.type(
@@ -90,8 +76,6 @@ class Community(RowType, Node):
         extensions=[MaxItems(200)],
     )
     async def paired_units(self, info: Info) -> list[PairedUnitT]:
-        from api.graphql.units.loaders import units_of_community
-
         return await units_of_community(info, self.pk)
 
     @strawberry.field(
@@ -100,9 +84,7 @@ class Community(RowType, Node):
         extensions=[MaxItems(100)],
     )
     async def teams(self, info: Info) -> list[TeamT]:
-        from api.graphql.people.types import Team
-
-        return await load_children(info, Team, "community_id", self.pk)
+        return await load_children(info, TeamT, "community_id", self.pk)
 
     @strawberry.field(
         description="Consultations held here (赣事好商量·吉事广议), latest first.",
@@ -114,46 +96,28 @@ class Community(RowType, Node):
             info, Consultation, "community_id", self.pk, order_by=[m.Consultation.held_at.desc()]
         )
 
-    @strawberry.field(
+    @connection_field(
+        PersonT,
         description="People registered with this community (在职党员报到), by name.",
         permission_classes=[Can("person.read")],
     )
-    async def members(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[PersonT]:
-        from api.graphql.people.loaders import members_of_community
+    async def members(self) -> PageQuery:
+        return members_of_community(self.pk)
 
-        return await members_of_community(info, self.pk, PageArgs(first, after, last, before))
-
-    @strawberry.field(
+    @connection_field(
+        NeedT,
         description="Its open needs (reported, accepted, dispatched, arrived), most urgent first.",
         permission_classes=[Can("need.read")],
     )
-    async def open_needs(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[NeedT]:
-        from api.graphql.needs.loaders import open_needs_of_community
-
-        return await open_needs_of_community(info, self.pk, PageArgs(first, after, last, before))
+    async def open_needs(self) -> PageQuery:
+        return open_needs_of_community(self.pk)
 
     @strawberry.field(
         description="Volunteer activities held here, latest first.", extensions=[MaxItems(200)]
     )
     async def activities(self, info: Info) -> list[ActivityT]:
-        from api.graphql.activities.types import Activity
-
         return await load_children(
-            info, Activity, "community_id", self.pk, order_by=[m.Activity.starts_at.desc()]
+            info, ActivityT, "community_id", self.pk, order_by=[m.Activity.starts_at.desc()]
         )
 
 
@@ -193,9 +157,7 @@ class GridStaffMember(RowType):
 
     @strawberry.field(description="The grid worker.", permission_classes=[Can("person.read")])
     async def person(self, info: Info) -> PersonT:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.person_id)
+        return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The grid.")
     async def grid(self, info: Info) -> Grid:
@@ -226,9 +188,7 @@ class Compound(RowType, Node):
 
     @strawberry.field(description="Its property company (物业公司), if any.")
     async def property_unit(self, info: Info) -> PairedUnitT | None:
-        from api.graphql.units.types import PairedUnit
-
-        return await load_one(info, PairedUnit, self.property_unit_id)
+        return await load_one(info, PairedUnitT, self.property_unit_id)
 
     @strawberry.field(
         description="Venues inside it, e.g. its service station (小区党群服务站).",
@@ -265,9 +225,7 @@ class Venue(RowType, Node):
 
     @strawberry.field(description="Resources it lends.", extensions=[MaxItems(1000)])
     async def resources(self, info: Info) -> list[ResourceT]:
-        from api.graphql.units.types import Resource
-
-        return await load_children(info, Resource, "venue_id", self.pk)
+        return await load_children(info, ResourceT, "venue_id", self.pk)
 
 
 @strawberry.type(description="A grassroots consultation (协商议事) and the disputes it settled.")
@@ -293,9 +251,7 @@ class Consultation(RowType, Node):
         extensions=[MaxItems(200)],
     )
     async def needs(self, info: Info) -> list[NeedT]:
-        from api.graphql.needs.types import Need
-
-        return await load_children(info, Need, "consultation_id", self.pk)
+        return await load_children(info, NeedT, "consultation_id", self.pk)
 
 
 for _t in (Community, Grid, Compound, Venue, Consultation):

@@ -13,19 +13,15 @@ from api.graphql.context import Info
 from api.graphql.enterprise.types import Enterprise, EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind, EnterpriseRequestStatus
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     OrderDirection,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    connection_field,
     decode_id,
     load_one,
     ordering,
-    select_page,
 )
 from schema import models as m
 from schema.workflow import OPEN_ENTERPRISE_STATUSES
@@ -102,31 +98,25 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
 
 @strawberry.type
 class EnterpriseQuery:
-    @strawberry.field(
+    @connection_field(
+        EnterpriseRequest,
         description="Enterprise requests (营商气象站诉求), newest first by default.",
         permission_classes=[Can("enterprise.read")],
     )
     async def enterprise_requests(
         self,
-        info: Info,
         filter: Annotated[
             EnterpriseRequestFilter | None, strawberry.argument(description="Which ones.")
         ] = None,
         order_by: Annotated[
             EnterpriseRequestOrder | None, strawberry.argument(description="Sort order.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[EnterpriseRequest]:
+    ) -> PageQuery:
         order = order_by or EnterpriseRequestOrder()
-        return await select_page(
-            info,
-            type_cls=EnterpriseRequest,
-            filters=request_conditions(filter),
-            ordering=ordering(order.field.value, _SORT_KEYS[order.field], R.id, order.direction),
-            page=PageArgs(first, after, last, before),
+        return RowsPage(
+            EnterpriseRequest,
+            ordering(order.field.value, _SORT_KEYS[order.field], R.id, order.direction),
+            request_conditions(filter),
         )
 
     @strawberry.field(
@@ -138,27 +128,17 @@ class EnterpriseQuery:
     ) -> EnterpriseRequest | None:
         return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
 
-    @strawberry.field(
+    @connection_field(
+        Enterprise,
         description="Enterprises served by the weather station, by name.",
         permission_classes=[Can("reference.read")],
     )
     async def enterprises(
         self,
-        info: Info,
         name_contains: Annotated[
             str | None, strawberry.argument(description="Name contains this text.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Enterprise]:
+    ) -> PageQuery:
         e = m.Enterprise
         where = [e.name.contains(name_contains, autoescape=True)] if name_contains else []
-        return await select_page(
-            info,
-            type_cls=Enterprise,
-            filters=where,
-            ordering=Ordering("NAME", (SortKey(e.name, "str"),), e.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Enterprise, Ordering("NAME", (SortKey(e.name, "str"),), e.id), where)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,15 +13,9 @@ from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
 from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
+from api.graphql.type_refs import CommunityT, PersonT
 from schema import models as m
 from schema.workflow import ENTERPRISE_TRANSITIONS, OPEN_ENTERPRISE_STATUSES
-
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community
-    from api.graphql.people.types import Person
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
 
 
 def enterprise_overdue(status: EnterpriseRequestStatus, deadline: datetime, now: datetime) -> bool:
@@ -65,9 +58,7 @@ class Enterprise(RowType, Node):
 
     @strawberry.field(description="The community it is in, if known.")
     async def community(self, info: Info) -> CommunityT | None:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.community_id)
+        return await load_one(info, CommunityT, self.community_id)
 
     @strawberry.field(
         description="Its requests, latest first.",
@@ -87,7 +78,7 @@ class Enterprise(RowType, Node):
 class _RequestAttributes:
     """Relations and derived values read as plain attributes (see relay.ToOne)."""
 
-    enterprise = ToOne(lambda: Enterprise, "enterprise_id")
+    enterprise = ToOne(Enterprise, "enterprise_id")
 
     @property
     def overdue(self) -> bool:
@@ -152,9 +143,7 @@ class EnterpriseRequest(RowType, _RequestAttributes, Node):
 
     @strawberry.field(description="The assigned helper (小赣事), if any.")
     async def helper(self, info: Info) -> PersonT | None:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.helper_id)
+        return await load_one(info, PersonT, self.helper_id)
 
     overdue: bool = strawberry.field(description="Past its deadline while still open.")
     resolved_on_time: bool | None = strawberry.field(

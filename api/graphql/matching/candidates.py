@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,14 +14,11 @@ from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import Cost
 from api.graphql.relay import decode_id, load_one
+from api.graphql.type_refs import PersonT
 from matching.loader import load_problem
 from matching.solver import rank_candidates
 from schema import models as m
 
-if TYPE_CHECKING:
-    from api.graphql.people.types import Person
-
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
 MAX_CANDIDATES = 50
 
 
@@ -37,9 +34,7 @@ class Candidate:
 
     @strawberry.field(description="The person.")
     async def person(self, info: Info) -> PersonT | None:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.person_id)
+        return await load_one(info, PersonT, self.person_id)
 
 
 @strawberry.type

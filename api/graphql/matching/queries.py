@@ -11,17 +11,13 @@ from api.graphql.context import Info
 from api.graphql.enums import JobStatus
 from api.graphql.matching.types import MatchingJob
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    connection_field,
     decode_id,
     load_one,
-    select_page,
 )
 from schema import models as m
 
@@ -30,28 +26,21 @@ J = m.MatchingJob
 
 @strawberry.type
 class MatchingQuery:
-    @strawberry.field(
-        description="Matching jobs, newest first.", permission_classes=[Can("matching.read")]
+    @connection_field(
+        MatchingJob,
+        description="Matching jobs, newest first.",
+        permission_classes=[Can("matching.read")],
     )
     async def matching_jobs(
         self,
-        info: Info,
         status: Annotated[
             list[JobStatus] | None, strawberry.argument(description="In these statuses only.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[MatchingJob]:
-        return await select_page(
-            info,
-            type_cls=MatchingJob,
-            filters=[J.status.in_(status)] if status else [],
-            ordering=Ordering(
-                "CREATED_AT_DESC", (SortKey(J.created_at, "dt"),), J.id, descending=True
-            ),
-            page=PageArgs(first, after, last, before),
+    ) -> PageQuery:
+        return RowsPage(
+            MatchingJob,
+            Ordering("CREATED_AT_DESC", (SortKey(J.created_at, "dt"),), J.id, descending=True),
+            [J.status.in_(status)] if status else [],
         )
 
     @strawberry.field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,34 +12,26 @@ from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.enums import JobStatus, ProposalKind, ProposalStatus
 from api.graphql.lists import MaxItems
+from api.graphql.matching.loaders import proposals_of_job
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Node,
-    PageArgs,
+    PageQuery,
     RowType,
+    connection_field,
     frozen,
     load_children,
     load_one,
     register_node,
 )
+from api.graphql.type_refs import (
+    CommunityT,
+    EnterpriseRequestT,
+    NeedT,
+    PersonT,
+    ProposalT,
+    ResourceT,
+)
 from schema import models as m
-
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community
-    from api.graphql.enterprise.types import EnterpriseRequest
-    from api.graphql.needs.types import Need
-    from api.graphql.people.types import Person
-    from api.graphql.units.types import Resource
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-NeedT = Annotated["Need", strawberry.lazy("api.graphql.needs.types")]
-EnterpriseRequestT = Annotated["EnterpriseRequest", strawberry.lazy("api.graphql.enterprise.types")]
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
-ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
 
 
 @strawberry.type(
@@ -77,30 +69,21 @@ class MatchingJob(RowType, Node):
 
     @strawberry.field(description="The community it was limited to; null for the whole county.")
     async def scope_community(self, info: Info) -> CommunityT | None:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.scope_community_id)
+        return await load_one(info, CommunityT, self.scope_community_id)
 
     @strawberry.field(description="The job this one re-solves (repair after changes), if any.")
     async def parent_job(self, info: Info) -> MatchingJob | None:
         return await load_one(info, MatchingJob, self.parent_job_id)
 
-    @strawberry.field(description="Its proposals, cheapest first.")
+    @connection_field(ProposalT, description="Its proposals, cheapest first.")
     async def proposals(
         self,
-        info: Info,
         status: Annotated[
             list[ProposalStatus] | None,
             strawberry.argument(description="Only proposals in these statuses."),
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Proposal]:
-        from api.graphql.matching.loaders import proposals_of_job
-
-        return await proposals_of_job(info, self.pk, status, PageArgs(first, after, last, before))
+    ) -> PageQuery:
+        return proposals_of_job(self.pk, status)
 
     @strawberry.field(
         description="Needs and requests it could not serve, with reasons.",
@@ -143,30 +126,22 @@ class Proposal(RowType, Node):
 
     @strawberry.field(description="The need it serves, if a need.")
     async def need(self, info: Info) -> NeedT | None:
-        from api.graphql.needs.types import Need
-
-        return await load_one(info, Need, self.need_id)
+        return await load_one(info, NeedT, self.need_id)
 
     @strawberry.field(
         description="The enterprise request it serves, if a request.",
         permission_classes=[Can("enterprise.read")],
     )
     async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
-        from api.graphql.enterprise.types import EnterpriseRequest
-
-        return await load_one(info, EnterpriseRequest, self.enterprise_request_id)
+        return await load_one(info, EnterpriseRequestT, self.enterprise_request_id)
 
     @strawberry.field(description="The person proposed, if a person.")
     async def person(self, info: Info) -> PersonT | None:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.person_id)
+        return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The resource proposed, if a resource.")
     async def resource(self, info: Info) -> ResourceT | None:
-        from api.graphql.units.types import Resource
-
-        return await load_one(info, Resource, self.resource_id)
+        return await load_one(info, ResourceT, self.resource_id)
 
 
 @strawberry.type(description="A need or request a job could not serve, and why.")
@@ -183,18 +158,14 @@ class UnmatchedItem(RowType, Node):
 
     @strawberry.field(description="The unserved need, if a need.")
     async def need(self, info: Info) -> NeedT | None:
-        from api.graphql.needs.types import Need
-
-        return await load_one(info, Need, self.need_id)
+        return await load_one(info, NeedT, self.need_id)
 
     @strawberry.field(
         description="The unserved enterprise request, if a request.",
         permission_classes=[Can("enterprise.read")],
     )
     async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
-        from api.graphql.enterprise.types import EnterpriseRequest
-
-        return await load_one(info, EnterpriseRequest, self.enterprise_request_id)
+        return await load_one(info, EnterpriseRequestT, self.enterprise_request_id)
 
 
 register_node(MatchingJob, "matching.read")

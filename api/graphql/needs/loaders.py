@@ -11,14 +11,14 @@ from api.graphql.context import Context, Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay import (
     MAX_PAGE,
-    Connection,
+    ChildrenPage,
     Ordering,
-    PageArgs,
     SortKey,
-    child_connection,
     loader,
+    row_class,
     table_columns,
 )
+from api.graphql.type_refs import NeedEventT, NeedT
 from schema import models as m
 from schema.workflow import OPEN_NEED_STATUSES
 
@@ -32,8 +32,6 @@ MOST_URGENT = Ordering(
 
 
 def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
-    from api.graphql.needs.types import NeedEvent
-
     e = m.NeedEvent
 
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
@@ -54,7 +52,7 @@ def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[
             rows = (await session.execute(stmt)).all()
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
         for r in rows:
-            grouped[r.need_id].append(NeedEvent.from_row(r))
+            grouped[r.need_id].append(row_class(NeedEventT).from_row(r))
         return [grouped[k] for k in keys]
 
     return batch
@@ -71,15 +69,11 @@ async def latest_events(info: Info, need_id: int, last: int | None) -> list[Any]
     return await found.load(need_id)
 
 
-async def open_needs_of_community(info: Info, community_id: int, page: PageArgs) -> Connection[Any]:
-    from api.graphql.needs.types import Need
-
-    return await child_connection(
-        info,
-        type_cls=Need,
+def open_needs_of_community(community_id: int) -> ChildrenPage:
+    return ChildrenPage(
+        NeedT,
         fk="community_id",
         parent=community_id,
-        page=page,
         ordering=MOST_URGENT,
         name="community.open_needs",
         filters=[N.status.in_(OPEN_NEED_STATUSES)],

@@ -14,19 +14,15 @@ from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedStatus, NeedTier
 from api.graphql.needs.types import Need
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     OrderDirection,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
     as_utc,
+    connection_field,
     decode_id,
     load_one,
     ordering,
-    select_page,
 )
 from schema import models as m
 from schema.base import UTCDateTime
@@ -140,32 +136,26 @@ def need_conditions(f: NeedFilter | None) -> list[Any]:
 
 @strawberry.type
 class NeedsQuery:
-    @strawberry.field(
+    @connection_field(
+        Need,
         description="Residents' needs, filtered and sorted (newest first by default); at most "
         "100 a page.",
         permission_classes=[Can("need.read")],
     )
     async def needs(
         self,
-        info: Info,
         filter: Annotated[
             NeedFilter | None, strawberry.argument(description="Which needs.")
         ] = None,
         order_by: Annotated[
             NeedOrder | None, strawberry.argument(description="Sort order.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Need]:
+    ) -> PageQuery:
         order = order_by or NeedOrder()
-        return await select_page(
-            info,
-            type_cls=Need,
-            filters=need_conditions(filter),
-            ordering=ordering(order.field.value, _SORT_KEYS[order.field], N.id, order.direction),
-            page=PageArgs(first, after, last, before),
+        return RowsPage(
+            Need,
+            ordering(order.field.value, _SORT_KEYS[order.field], N.id, order.direction),
+            need_conditions(filter),
         )
 
     @strawberry.field(description="One need by ID.", permission_classes=[Can("need.read")])

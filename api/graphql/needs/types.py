@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.auth.permissions import Can
 from api.auth.privacy import can_see_personal, mask_name, mask_phone
-from api.graphql.areas.types import Community, Compound, Consultation, Grid
 from api.graphql.context import Info
 from api.graphql.enums import (
     NeedAction,
@@ -21,6 +20,7 @@ from api.graphql.enums import (
     ResourceKind,
 )
 from api.graphql.lists import MaxItems
+from api.graphql.needs.loaders import latest_events
 from api.graphql.relay import (
     Node,
     RowType,
@@ -31,20 +31,20 @@ from api.graphql.relay import (
     load_one,
     register_node,
 )
+from api.graphql.type_refs import (
+    CommunityT,
+    CompoundT,
+    ConsultationT,
+    GridT,
+    PersonT,
+    ResourceT,
+    SignUpT,
+    SkillT,
+    TeamT,
+)
 from schema import models as m
 from schema.sla import met, need_overdue
 from schema.workflow import allowed_need_actions
-
-if TYPE_CHECKING:
-    from api.graphql.activities.types import SignUp
-    from api.graphql.people.types import Person, Skill, Team
-    from api.graphql.units.types import Resource
-
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
-SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
-TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
-ResourceT = Annotated["Resource", strawberry.lazy("api.graphql.units.types")]
-SignUpT = Annotated["SignUp", strawberry.lazy("api.graphql.activities.types")]
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
 _PRIVATE_COLUMNS = ("reporter_account_id", "reporter_person_id", "community_id")
@@ -56,8 +56,8 @@ class _NeedAttributes:
     """Relations and derived values read as plain attributes (see relay.ToOne): GraphQL
     resolves them without a resolver call, which matters on pages of needs."""
 
-    community = ToOne(lambda: Community, "community_id")
-    grid = ToOne(lambda: Grid, "grid_id")
+    community = ToOne(CommunityT, "community_id")
+    grid = ToOne(GridT, "grid_id")
 
     @property
     def overdue(self) -> bool:
@@ -91,7 +91,7 @@ class _NeedAttributes:
 class Need(RowType, _NeedAttributes, Node):
     __model__ = m.Need
     __node_name__ = "Need"
-    __joins__ = frozen({"community": (Community, "community_id"), "grid": (Grid, "grid_id")})
+    __joins__ = frozen({"community": (CommunityT, "community_id"), "grid": (GridT, "grid_id")})
     __needs__ = frozen(
         {
             "community": ("community_id",),
@@ -160,16 +160,16 @@ class Need(RowType, _NeedAttributes, Node):
     reporter_person_id: strawberry.Private[int | None]
     reporter_account_id: strawberry.Private[int | None]
 
-    community: Community = strawberry.field(description="The community or village it is in.")
-    grid: Grid | None = strawberry.field(description="The grid it is in, if known.")
+    community: CommunityT = strawberry.field(description="The community or village it is in.")
+    grid: GridT | None = strawberry.field(description="The grid it is in, if known.")
 
     @strawberry.field(description="The residential compound it is in, if any.")
-    async def compound(self, info: Info) -> Compound | None:
-        return await load_one(info, Compound, self.compound_id)
+    async def compound(self, info: Info) -> CompoundT | None:
+        return await load_one(info, CompoundT, self.compound_id)
 
     @strawberry.field(description="The consultation it came out of, if any.")
-    async def consultation(self, info: Info) -> Consultation | None:
-        return await load_one(info, Consultation, self.consultation_id)
+    async def consultation(self, info: Info) -> ConsultationT | None:
+        return await load_one(info, ConsultationT, self.consultation_id)
 
     @strawberry.field(description="The need this one probably duplicates, flagged for merging.")
     async def duplicate_of(self, info: Info) -> Need | None:
@@ -204,11 +204,9 @@ class Need(RowType, _NeedAttributes, Node):
         permission_classes=[Can("person.read")],
     )
     async def reporter(self, info: Info) -> PersonT | None:
-        from api.graphql.people.types import Person
-
         if not self._private(info):
             return None
-        person = await load_one(info, Person, self.reporter_person_id)
+        person = await load_one(info, PersonT, self.reporter_person_id)
         if person is not None:
             # Whoever may see this need's personal data may see its reporter's name too.
             person.__dict__["personal_via_need"] = True
@@ -229,11 +227,9 @@ class Need(RowType, _NeedAttributes, Node):
 
     @strawberry.field(description="Skills it requires.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
-        from api.graphql.people.types import Skill
-
         return await load_linked(
             info,
-            Skill,
+            SkillT,
             m.NeedSkill,
             parent="need_id",
             target="skill_id",
@@ -268,14 +264,10 @@ class Need(RowType, _NeedAttributes, Node):
             strawberry.argument(description="Only the n latest events (at most 100)."),
         ] = None,
     ) -> list[NeedEvent]:
-        from api.graphql.needs.loaders import latest_events
-
         return await latest_events(info, self.pk, last)
 
     @strawberry.field(description="Its latest step.")
     async def latest_event(self, info: Info) -> NeedEvent | None:
-        from api.graphql.needs.loaders import latest_events
-
         events = await latest_events(info, self.pk, 1)
         return events[-1] if events else None
 
@@ -283,9 +275,7 @@ class Need(RowType, _NeedAttributes, Node):
         description="Volunteers who signed up to serve it.", extensions=[MaxItems(200)]
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
-        from api.graphql.activities.types import SignUp
-
-        return await load_children(info, SignUp, "need_id", self.pk, name="signup:need")
+        return await load_children(info, SignUpT, "need_id", self.pk, name="signup:need")
 
 
 @strawberry.type(description="One step of a need's life: who did what, when and why.")
@@ -347,21 +337,15 @@ class NeedAssignment(RowType, Node):
         description="The assigned person, if a person.", permission_classes=[Can("person.read")]
     )
     async def person(self, info: Info) -> PersonT | None:
-        from api.graphql.people.types import Person
-
-        return await load_one(info, Person, self.person_id)
+        return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The assigned team, if a team.")
     async def team(self, info: Info) -> TeamT | None:
-        from api.graphql.people.types import Team
-
-        return await load_one(info, Team, self.team_id)
+        return await load_one(info, TeamT, self.team_id)
 
     @strawberry.field(description="The assigned resource, if a resource.")
     async def resource(self, info: Info) -> ResourceT | None:
-        from api.graphql.units.types import Resource
-
-        return await load_one(info, Resource, self.resource_id)
+        return await load_one(info, ResourceT, self.resource_id)
 
     @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
     async def need(self, info: Info) -> Need:

@@ -7,22 +7,24 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.graphql.context import Context, Info
-from api.graphql.relay import Connection, Ordering, PageArgs, SortKey, child_connection, loader
+from api.graphql.relay import (
+    ChildrenPage,
+    Ordering,
+    SortKey,
+    loader,
+)
+from api.graphql.type_refs import PersonT
 from schema import models as m
 from schema.enums import SignUpStatus
 
 MEMBERS_BY_NAME = Ordering("NAME", (SortKey(m.Person.name, "str"),), m.Person.id)
 
 
-async def members_of_community(info: Info, community_id: int, page: PageArgs) -> Connection[Any]:
-    from api.graphql.people.types import Person
-
-    return await child_connection(
-        info,
-        type_cls=Person,
+def members_of_community(community_id: int) -> ChildrenPage:
+    return ChildrenPage(
+        PersonT,
         fk="registered_community_id",
         parent=community_id,
-        page=page,
         ordering=MEMBERS_BY_NAME,
         name="community.members",
     )

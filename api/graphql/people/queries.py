@@ -13,17 +13,13 @@ from api.graphql.enums import PersonKind, TeamKind
 from api.graphql.lists import MaxItems
 from api.graphql.people.types import Person, Skill, Team
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    connection_field,
     decode_id,
     load_one,
-    select_page,
     table_columns,
 )
 from schema import models as m
@@ -86,26 +82,17 @@ def person_conditions(f: PersonFilter | None) -> list[object]:
 
 @strawberry.type
 class PeopleQuery:
-    @strawberry.field(
+    @connection_field(
+        Person,
         description="People who serve, by name; at most 100 a page.",
         permission_classes=[Can("person.read")],
     )
     async def people(
         self,
-        info: Info,
         filter: Annotated[PersonFilter | None, strawberry.argument(description="Who.")] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Person]:
-        return await select_page(
-            info,
-            type_cls=Person,
-            filters=person_conditions(filter),
-            ordering=Ordering("NAME", (SortKey(P.name, "str"),), P.id),
-            page=PageArgs(first, after, last, before),
-        )
+    ) -> PageQuery:
+        name = Ordering("NAME", (SortKey(P.name, "str"),), P.id)
+        return RowsPage(Person, name, person_conditions(filter))
 
     @strawberry.field(description="One person by ID.", permission_classes=[Can("person.read")])
     async def person(
@@ -113,36 +100,25 @@ class PeopleQuery:
     ) -> Person | None:
         return await load_one(info, Person, decode_id(id, "Person"))
 
-    @strawberry.field(
-        description="Volunteer teams, by name.", permission_classes=[Can("reference.read")]
+    @connection_field(
+        Team, description="Volunteer teams, by name.", permission_classes=[Can("reference.read")]
     )
     async def teams(
         self,
-        info: Info,
         kind: Annotated[
             list[TeamKind] | None, strawberry.argument(description="Of these kinds only.")
         ] = None,
         community: Annotated[
             strawberry.ID | None, strawberry.argument(description="Based in this community.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Team]:
+    ) -> PageQuery:
         t = m.Team
         where: list[object] = []
         if kind:
             where.append(t.kind.in_(kind))
         if community is not None:
             where.append(t.community_id == decode_id(community, "Community"))
-        return await select_page(
-            info,
-            type_cls=Team,
-            filters=where,
-            ordering=Ordering("NAME", (SortKey(t.name, "str"),), t.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Team, Ordering("NAME", (SortKey(t.name, "str"),), t.id), where)
 
     @strawberry.field(
         description="Every skill needs may require, by code.", extensions=[MaxItems(200)]

@@ -4,7 +4,6 @@ time and teams. Phones, ID numbers and exact home locations go through `api.auth
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -19,6 +18,11 @@ from api.auth.privacy import (
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
 from api.graphql.lists import MaxItems
+from api.graphql.people.loaders import (
+    member_count_of_team,
+    service_minutes_of_person,
+    service_minutes_of_team,
+)
 from api.graphql.relay import (
     Node,
     RowType,
@@ -28,19 +32,14 @@ from api.graphql.relay import (
     load_one,
     register_node,
 )
+from api.graphql.type_refs import (
+    CommunityT,
+    EnterpriseRequestT,
+    GridStaffMemberT,
+    PairedUnitT,
+    SignUpT,
+)
 from schema import models as m
-
-if TYPE_CHECKING:
-    from api.graphql.activities.types import SignUp
-    from api.graphql.areas.types import Community, GridStaffMember
-    from api.graphql.enterprise.types import EnterpriseRequest
-    from api.graphql.units.types import PairedUnit
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-GridStaffMemberT = Annotated["GridStaffMember", strawberry.lazy("api.graphql.areas.types")]
-PairedUnitT = Annotated["PairedUnit", strawberry.lazy("api.graphql.units.types")]
-SignUpT = Annotated["SignUp", strawberry.lazy("api.graphql.activities.types")]
-EnterpriseRequestT = Annotated["EnterpriseRequest", strawberry.lazy("api.graphql.enterprise.types")]
 
 
 @strawberry.type(
@@ -123,15 +122,11 @@ class Person(RowType, Node):
         description="The community they registered with (报到), where they serve first."
     )
     async def registered_community(self, info: Info) -> CommunityT | None:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.registered_community_id)
+        return await load_one(info, CommunityT, self.registered_community_id)
 
     @strawberry.field(description="The paired unit employing them, if any.")
     async def employer_unit(self, info: Info) -> PairedUnitT | None:
-        from api.graphql.units.types import PairedUnit
-
-        return await load_one(info, PairedUnit, self.employer_unit_id)
+        return await load_one(info, PairedUnitT, self.employer_unit_id)
 
     @strawberry.field(description="Their skills.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[Skill]:
@@ -163,9 +158,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="Grids they work, and in which role.", extensions=[MaxItems(50)])
     async def grid_roles(self, info: Info) -> list[GridStaffMemberT]:
-        from api.graphql.areas.types import GridStaffMember
-
-        return await load_children(info, GridStaffMember, "person_id", self.pk)
+        return await load_children(info, GridStaffMemberT, "person_id", self.pk)
 
     @strawberry.field(description="Helpers (小赣事): the enterprise-request kinds they handle.")
     async def expertise(self, info: Info) -> list[EnterpriseRequestKind]:
@@ -177,16 +170,12 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
-        from api.graphql.activities.types import SignUp
-
         return await load_children(
-            info, SignUp, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
+            info, SignUpT, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
         )
 
     @strawberry.field(description="Service hours logged (checked-out sign-ups).")
     async def service_hours(self, info: Info) -> float:
-        from api.graphql.people.loaders import service_minutes_of_person
-
         return round(await service_minutes_of_person(info, self.pk) / 60, 2)
 
     @strawberry.field(
@@ -195,11 +184,9 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
-        from api.graphql.enterprise.types import EnterpriseRequest
-
         return await load_children(
             info,
-            EnterpriseRequest,
+            EnterpriseRequestT,
             "helper_id",
             self.pk,
             order_by=[m.EnterpriseRequest.submitted_at.desc()],
@@ -251,9 +238,7 @@ class Team(RowType, Node):
 
     @strawberry.field(description="Its home community, if it has one.")
     async def community(self, info: Info) -> CommunityT | None:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.community_id)
+        return await load_one(info, CommunityT, self.community_id)
 
     @strawberry.field(description="Its members, leaders first.", extensions=[MaxItems(1000)])
     async def members(self, info: Info) -> list[TeamMembership]:
@@ -269,14 +254,10 @@ class Team(RowType, Node):
 
     @strawberry.field(description="How many members it has.")
     async def member_count(self, info: Info) -> int:
-        from api.graphql.people.loaders import member_count_of_team
-
         return await member_count_of_team(info, self.pk)
 
     @strawberry.field(description="Service hours its members logged (checked-out sign-ups).")
     async def service_hours(self, info: Info) -> float:
-        from api.graphql.people.loaders import service_minutes_of_team
-
         return round(await service_minutes_of_team(info, self.pk) / 60, 2)
 
 

@@ -6,16 +6,15 @@ from typing import Any
 
 from api.graphql.context import Info
 from api.graphql.relay import load_linked
+from api.graphql.type_refs import PairedUnitT
 from schema import models as m
 
 
 async def units_of_community(info: Info, community_id: int) -> list[Any]:
     """Paired units twinned with a community (结对共建), by name."""
-    from api.graphql.units.types import PairedUnit
-
     return await load_linked(
         info,
-        PairedUnit,
+        PairedUnitT,
         m.Pairing,
         parent="community_id",
         target="unit_id",

@@ -8,19 +8,14 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
-from api.graphql.context import Info
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.relay import (
-    After,
-    Before,
-    Connection,
-    First,
-    Last,
     Ordering,
-    PageArgs,
+    PageQuery,
+    RowsPage,
     SortKey,
+    connection_field,
     decode_id,
-    select_page,
 )
 from api.graphql.units.types import PairedUnit, Resource
 from schema import models as m
@@ -28,13 +23,13 @@ from schema import models as m
 
 @strawberry.type
 class UnitsQuery:
-    @strawberry.field(
+    @connection_field(
+        PairedUnit,
         description="Paired units (结对共建单位), by name.",
         permission_classes=[Can("reference.read")],
     )
     async def paired_units(
         self,
-        info: Info,
         kind: Annotated[
             list[UnitKind] | None, strawberry.argument(description="Of these kinds only.")
         ] = None,
@@ -42,11 +37,7 @@ class UnitsQuery:
             strawberry.ID | None,
             strawberry.argument(description="Only units twinned with this community (ID)."),
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[PairedUnit]:
+    ) -> PageQuery:
         u = m.PairedUnit
         where: list[object] = []
         if kind:
@@ -56,21 +47,15 @@ class UnitsQuery:
             where.append(
                 u.id.in_(sa.select(m.Pairing.unit_id).where(m.Pairing.community_id == community_id))
             )
-        return await select_page(
-            info,
-            type_cls=PairedUnit,
-            filters=where,
-            ordering=Ordering("NAME", (SortKey(u.name, "str"),), u.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(PairedUnit, Ordering("NAME", (SortKey(u.name, "str"),), u.id), where)
 
-    @strawberry.field(
+    @connection_field(
+        Resource,
         description="Resources units and venues lend, by name.",
         permission_classes=[Can("reference.read")],
     )
     async def resources(
         self,
-        info: Info,
         kind: Annotated[
             list[ResourceKind] | None, strawberry.argument(description="Of these kinds only.")
         ] = None,
@@ -80,11 +65,7 @@ class UnitsQuery:
         available: Annotated[
             bool | None, strawberry.argument(description="Available for matching now, or not.")
         ] = None,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
-    ) -> Connection[Resource]:
+    ) -> PageQuery:
         r = m.Resource
         where: list[object] = []
         if kind:
@@ -93,10 +74,4 @@ class UnitsQuery:
             where.append(r.unit_id == decode_id(unit, "PairedUnit"))
         if available is not None:
             where.append(r.is_available == available)
-        return await select_page(
-            info,
-            type_cls=Resource,
-            filters=where,
-            ordering=Ordering("NAME", (SortKey(r.name, "str"),), r.id),
-            page=PageArgs(first, after, last, before),
-        )
+        return RowsPage(Resource, Ordering("NAME", (SortKey(r.name, "str"),), r.id), where)

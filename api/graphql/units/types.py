@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -20,16 +19,8 @@ from api.graphql.relay import (
     load_one,
     register_node,
 )
+from api.graphql.type_refs import CommunityT, CompoundT, PersonT, VenueT
 from schema import models as m
-
-if TYPE_CHECKING:
-    from api.graphql.areas.types import Community, Compound, Venue
-    from api.graphql.people.types import Person
-
-CommunityT = Annotated["Community", strawberry.lazy("api.graphql.areas.types")]
-CompoundT = Annotated["Compound", strawberry.lazy("api.graphql.areas.types")]
-VenueT = Annotated["Venue", strawberry.lazy("api.graphql.areas.types")]
-PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
 
 
 @strawberry.type(
@@ -56,10 +47,8 @@ class PairedUnit(RowType, Node):
         extensions=[MaxItems(100)],
     )
     async def communities(self, info: Info) -> list[CommunityT]:
-        from api.graphql.areas.types import Community
-
         return await load_linked(
-            info, Community, m.Pairing, parent="unit_id", target="community_id", key=self.pk
+            info, CommunityT, m.Pairing, parent="unit_id", target="community_id", key=self.pk
         )
 
     @strawberry.field(
@@ -80,9 +69,7 @@ class PairedUnit(RowType, Node):
         extensions=[MaxItems(100)],
     )
     async def managed_compounds(self, info: Info) -> list[CompoundT]:
-        from api.graphql.areas.types import Compound
-
-        return await load_children(info, Compound, "property_unit_id", self.pk)
+        return await load_children(info, CompoundT, "property_unit_id", self.pk)
 
     @strawberry.field(
         description="People it employs (its in-service party members).",
@@ -90,9 +77,7 @@ class PairedUnit(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def employees(self, info: Info) -> list[PersonT]:
-        from api.graphql.people.types import Person
-
-        return await load_children(info, Person, "employer_unit_id", self.pk)
+        return await load_children(info, PersonT, "employer_unit_id", self.pk)
 
 
 @strawberry.type(description="结对共建: a paired unit twinned with a community since a date.")
@@ -110,9 +95,7 @@ class Pairing(RowType):
 
     @strawberry.field(description="The community.")
     async def community(self, info: Info) -> CommunityT:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.community_id)
+        return await load_one(info, CommunityT, self.community_id)
 
 
 @strawberry.type(description="Something a unit or venue lends: seats, vehicles, funds, equipment.")
@@ -148,15 +131,11 @@ class Resource(RowType, Node):
 
     @strawberry.field(description="The venue that lends it, if any.")
     async def venue(self, info: Info) -> VenueT | None:
-        from api.graphql.areas.types import Venue
-
-        return await load_one(info, Venue, self.venue_id)
+        return await load_one(info, VenueT, self.venue_id)
 
     @strawberry.field(description="The community it belongs to, if any.")
     async def community(self, info: Info) -> CommunityT | None:
-        from api.graphql.areas.types import Community
-
-        return await load_one(info, Community, self.community_id)
+        return await load_one(info, CommunityT, self.community_id)
 
 
 for _t in (PairedUnit, Resource):

@@ -1,0 +1,356 @@
+"""Keyset pagination: orderings, opaque cursors, and pages read in SQL.
+
+Pages are read with `WHERE (sort_key, id) > (:k, :id) ORDER BY sort_key, id LIMIT n + 1`,
+never by loading every row and slicing; `totalCount` is a separate COUNT run only when it is
+selected. `select_page` reads only the columns a query selects and joins the to-one
+relations it selects into the same statement.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import strawberry
+
+from api.graphql.context import Info
+from api.graphql.errors import CodedError, ErrorCode
+from api.graphql.relay.connections import Connection, PageArgs, PageInfo, connection
+from api.graphql.relay.rows import RowType, column_names, make_row, row_class, table_columns
+from api.graphql.relay.selection import (
+    Selection,
+    columns_for,
+    freeze,
+    graphql_to_python,
+    node_selection,
+)
+from api.inputs import MAX_ROW_ID, excerpt, text_problem
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A sort expression and how its cursor value is (de)serialised: int, str, dt or float."""
+
+    expr: Any
+    kind: str = "int"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A total order for keyset pagination: the keys, then the primary key, all one direction."""
+
+    name: str
+    keys: tuple[SortKey, ...]
+    pk: Any
+    descending: bool = False
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(enum.Enum):
+    ASC = strawberry.enum_value("ASC", description="Ascending: smallest, oldest first.")
+    DESC = strawberry.enum_value("DESC", description="Descending: largest, newest first.")
+
+
+def ordering(name: str, keys: Sequence[SortKey], pk: Any, direction: OrderDirection) -> Ordering:
+    """An `Ordering` named after its field and direction (cursors are bound to it)."""
+    return Ordering(
+        f"{name}_{direction.value}", tuple(keys), pk, descending=direction is OrderDirection.DESC
+    )
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A datetime argument in aware UTC (a time without an offset is read as UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Cursors: base64 JSON of the ordering's name and the row's key values
+
+
+def _encode_cursor(ordering: str, values: Sequence[Any]) -> str:
+    out: list[Any] = [ordering]
+    for v in values:
+        out.append(v.isoformat() if isinstance(v, datetime) else v)
+    raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(cursor: str, ordering: Ordering) -> list[Any]:
+    bad = CodedError(
+        f"invalid cursor '{excerpt(cursor)}' for this ordering", ErrorCode.BAD_USER_INPUT
+    )
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        raise bad from None
+    kinds = [k.kind for k in ordering.keys] + ["int"]
+    if not isinstance(data, list) or len(data) != len(kinds) + 1 or data[0] != ordering.name:
+        raise bad
+    values: list[Any] = []
+    try:
+        for kind, v in zip(kinds, data[1:], strict=True):
+            if v is None:
+                values.append(None)
+            elif kind == "dt":
+                values.append(datetime.fromisoformat(v))
+            elif kind == "int":
+                values.append(_cursor_int(v))
+            elif kind == "float":
+                values.append(_cursor_float(v))
+            else:
+                values.append(_cursor_str(v))
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
+    return values
+
+
+def _cursor_int(v: Any) -> int:
+    # Sort keys and row keys are INTEGER columns: anything wider would fail in the database.
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or abs(v) > MAX_ROW_ID:
+        raise ValueError("not a cursor integer")
+    return v
+
+
+def _cursor_float(v: Any) -> float:
+    value = float(v)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+def _cursor_str(v: Any) -> str:
+    if not isinstance(v, str) or text_problem(v) is not None:
+        raise ValueError("not storable text")
+    return v
+
+
+def _keyset_condition(ordering: Ordering, values: list[Any], after: bool) -> Any:
+    exprs = [k.expr for k in ordering.keys] + [ordering.pk]
+    binds = [
+        sa.bindparam(None, v, type_=getattr(e, "type", None))
+        for e, v in zip(exprs, values, strict=True)
+    ]
+    left, right = sa.tuple_(*exprs), sa.tuple_(*binds)
+    forward = after != ordering.descending
+    return left > right if forward else left < right
+
+
+def order_by(ordering: Ordering, reverse: bool) -> list[Any]:
+    desc = ordering.descending != reverse
+    exprs = [k.expr for k in ordering.keys] + [ordering.pk]
+    return [e.desc() if desc else e.asc() for e in exprs]
+
+
+def page_of(
+    rows: Sequence[sa.Row[Any]], size: int, backward: bool, ordering: Ordering
+) -> tuple[list[sa.Row[Any]], bool, Callable[[int], str]]:
+    """From the rows of a page read one over its size (sort keys labelled as
+    `page_statement` labels them): the page's rows in order, whether more rows follow, and
+    the cursor of the row at each position."""
+    more = len(rows) > size
+    page = list(rows[:size])
+    if backward:
+        page.reverse()
+    labels = [f"_k{i}" for i in range(len(ordering.keys))]
+    pk_label = ordering.pk.key
+    keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
+
+    def cursor_at(i: int) -> str:
+        return _encode_cursor(ordering.name, keys[i])
+
+    return page, more, cursor_at
+
+
+def page_info(
+    n: int, cursor_at: Callable[[int], str], *, has_next: bool, has_previous: bool
+) -> PageInfo:
+    """`PageInfo` of a page of `n` items."""
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursor_at(0) if n else None,
+        end_cursor=cursor_at(n - 1) if n else None,
+    )
+
+
+def page_statement(
+    columns: Sequence[Any], select_from: Any, ordering: Ordering, backward: bool
+) -> Any:
+    """`SELECT columns, sort keys FROM select_from ORDER BY …` (WHERE and LIMIT come later)."""
+    labelled = (k.expr.label(f"_k{i}") for i, k in enumerate(ordering.keys))
+    return (
+        sa.select(*columns, *labelled)
+        .select_from(select_from)
+        .order_by(*order_by(ordering, backward))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+
+
+async def paginate(
+    info: Info,
+    *,
+    columns: Sequence[Any],
+    select_from: Any,
+    filters: Sequence[Any],
+    ordering: Ordering,
+    page: PageArgs,
+    build: Callable[[Sequence[sa.Row[Any]]], list[Any]],
+    count_from: Any | None = None,
+    base: Any | None = None,
+) -> Connection[Any]:
+    """One keyset-paginated page: `SELECT columns FROM select_from WHERE filters AND keyset
+    ORDER BY keys LIMIT n + 1`; `build` turns the rows into GraphQL objects.
+
+    `count_from` is what `totalCount` counts over with the same filters (default: select_from).
+    `base` is that statement already built (`page_statement`) without WHERE and LIMIT.
+    """
+    size, backward = page.checked()
+    cursor = page.before if backward else page.after
+    where = list(filters)
+    if cursor is not None:
+        where.append(_keyset_condition(ordering, _decode_cursor(cursor, ordering), not backward))
+    if base is None:
+        base = page_statement(columns, select_from, ordering, backward)
+    stmt = base.where(*where).limit(size + 1) if where else base.limit(size + 1)
+    db = info.context.db
+    if size:
+        async with db.session() as session:
+            rows = list((await session.execute(stmt)).all())
+    else:
+        rows = []
+    rows, more, cursor_at = page_of(rows, size, backward, ordering)
+    nodes = build(rows)
+    info_ = page_info(
+        len(rows),
+        cursor_at,
+        has_next=more if not backward else page.before is not None,
+        has_previous=more if backward else page.after is not None,
+    )
+
+    async def count() -> int:
+        count_stmt = (
+            sa.select(sa.func.count())
+            .select_from(count_from if count_from is not None else select_from)
+            .where(*filters)
+        )
+        async with db.session() as session:
+            return int((await session.execute(count_stmt)).scalar_one())
+
+    return connection(nodes, info_, cursor_at, count)
+
+
+async def select_page(
+    info: Info,
+    *,
+    type_cls: type[RowType],
+    filters: Sequence[Any],
+    ordering: Ordering,
+    page: PageArgs,
+) -> Connection[Any]:
+    """A keyset page of `type_cls` reading only the columns the query selects, with the to-one
+    relations of `type_cls.__joins__` that the query selects LEFT JOINed into the same
+    statement: one statement for the page and its parents."""
+    _, backward = page.checked()
+    selection = node_selection(info)
+    # The key holds the sort expressions, so their identity hashes stay theirs.
+    key: Hashable = (
+        type_cls,
+        freeze(selection),
+        ordering.keys,
+        ordering.pk,
+        ordering.descending,
+        backward,
+    )
+    plan = _PAGE_PLANS.get(key)
+    if plan is None:
+        if len(_PAGE_PLANS) > 1024:
+            _PAGE_PLANS.clear()
+        plan = _PAGE_PLANS[key] = _page_plan(type_cls, selection, ordering, backward)
+    base, build, select_from, model = plan
+    return await paginate(
+        info,
+        columns=(),
+        select_from=select_from,
+        filters=filters,
+        ordering=ordering,
+        page=page,
+        build=build,
+        count_from=model,
+        base=base,
+    )
+
+
+# Statement and row builder of a page, per row type, selection, sort keys and direction:
+# built once, reused by every request that selects the same fields.
+_PAGE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]] = {}
+
+
+def _page_plan(
+    type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
+) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
+    model = type_cls.__model__
+    table = model.__table__  # type: ignore[attr-defined]
+    names = columns_for(type_cls, selection) if selection else None
+    base_cols = table_columns(model, names)
+    columns: list[Any] = list(base_cols)
+    select_from: Any = table
+    parts: list[tuple[str, type[RowType], list[str], int, int, int]] = []
+    joins: Mapping[str, tuple[Any, str]] = type_cls.__joins__
+    py_to_gql = {v: k for k, v in graphql_to_python(type_cls).items()}
+    for relation, (ref, fk) in joins.items():
+        sub = selection.get(py_to_gql.get(relation, relation)) if selection else None
+        if sub is None:
+            continue
+        target = row_class(ref)
+        target_model = target.__model__
+        alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]
+        target_names = columns_for(target, sub) or list(column_names(target_model))
+        start = len(columns)
+        columns.extend(alias.c[c].label(f"{relation}__{c}") for c in target_names)
+        select_from = select_from.outerjoin(alias, alias.c[target.__pk__] == table.c[fk])
+        tpk_index = target_names.index(target.__pk__)
+        parts.append((relation, target, target_names, start, start + len(target_names), tpk_index))
+    base_names = [c.key for c in base_cols]
+    n_base = len(base_names)
+    pk_index = base_names.index(type_cls.__pk__)
+
+    def build(rows: Sequence[sa.Row[Any]]) -> list[Any]:
+        out = []
+        seen: dict[str, dict[Any, Any]] = {part[0]: {} for part in parts}
+        for row in rows:
+            obj = make_row(type_cls, base_names, row[:n_base], pk_index)
+            d = obj.__dict__
+            for relation, target, tnames, a, b, tpk_index in parts:
+                values = row[a:b]
+                tpk = values[tpk_index]
+                if tpk is None:
+                    d["_j_" + relation] = None
+                    continue
+                cache = seen[relation]
+                joined = cache.get(tpk)
+                if joined is None:
+                    joined = cache[tpk] = make_row(target, tnames, values, tpk_index)
+                d["_j_" + relation] = joined
+            out.append(obj)
+        return out
+
+    base = page_statement(columns, select_from, ordering, backward)
+    return base, build, select_from, model

@@ -1,0 +1,322 @@
+"""DataLoaders, one set per request in `info.context.loaders`: objects by primary key, children
+by foreign key, objects through a link table, and pages of children batched over parents.
+
+Every function takes a row type or a lazy reference to one (`RowRef`, see `rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from strawberry.dataloader import DataLoader
+
+from api.graphql.context import Context, Info, current_context
+from api.graphql.relay.connections import Connection, PageArgs, connection
+from api.graphql.relay.keyset import Ordering, page_info, page_of, paginate
+from api.graphql.relay.keyset import order_by as keyset_order
+from api.graphql.relay.rows import RowRef, RowType, row_class, table_columns
+
+Batch = Callable[[Context, list[Any]], Awaitable[Sequence[Any]]]
+
+
+def loader(info: Info, key: str, batch_fn: Batch) -> DataLoader[Any, Any]:
+    """The request's DataLoader named `key`, created on first use around `batch_fn(ctx, keys)`."""
+    return context_loader(info.context, key, batch_fn)
+
+
+def context_loader(ctx: Context, key: str, batch_fn: Batch) -> DataLoader[Any, Any]:
+    """`loader` for code that has the request context but no `info`."""
+    loaders = ctx.loaders
+    found = loaders.get(key)
+    if found is None:
+
+        async def load(keys: list[Any]) -> Sequence[Any]:
+            return await batch_fn(ctx, keys)
+
+        found = loaders[key] = DataLoader(load)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# By primary key
+
+
+def _by_pk_batch(type_cls: type[RowType]) -> Callable[[Context, list[int]], Awaitable[list[Any]]]:
+    """Batch function: objects of `type_cls` by primary key (None where missing)."""
+    model = type_cls.__model__
+    pk = getattr(model, type_cls.__pk__)
+
+    async def batch(ctx: Context, keys: list[int]) -> list[Any]:
+        async with ctx.db.session() as session:
+            rows = (
+                await session.execute(sa.select(*table_columns(model)).where(pk.in_(keys)))
+            ).all()
+        found = {r._mapping[type_cls.__pk__]: type_cls.from_row(r) for r in rows}
+        return [found.get(k) for k in keys]
+
+    return batch
+
+
+_PK_BATCHES: dict[type, Callable[[Context, list[int]], Awaitable[list[Any]]]] = {}
+
+
+def _pk_loader(ctx: Context, type_cls: type[RowType]) -> DataLoader[Any, Any]:
+    name = f"pk:{type_cls.__name__}"
+    found = ctx.loaders.get(name)
+    if found is None:
+        batch = _PK_BATCHES.get(type_cls)
+        if batch is None:
+            batch = _PK_BATCHES[type_cls] = _by_pk_batch(type_cls)
+        found = context_loader(ctx, name, batch)
+    return found
+
+
+def one_future(info: Info, ref: RowRef, pk: int) -> Awaitable[Any]:
+    """The DataLoader future of the object with primary key `pk` (batched per request).
+
+    Queue several before awaiting any, so that they share one query."""
+    return _pk_loader(info.context, row_class(ref)).load(pk)
+
+
+async def load_one(info: Info, ref: RowRef, pk: int | None) -> Any:
+    """The object with primary key `pk`, batched per request (None if pk is None)."""
+    if pk is None:
+        return None
+    return await one_future(info, ref, pk)
+
+
+def prime(info: Info, ref: RowRef, objects: Iterable[Any]) -> None:
+    """Seed the request's by-pk loader with objects already read (saves a round-trip later)."""
+    dl = _pk_loader(info.context, row_class(ref))
+    for obj in objects:
+        dl.prime(obj.pk, obj)
+
+
+_MISSING = object()
+
+
+class ToOne:
+    """A to-one relation read as a plain attribute (so GraphQL resolves it as a plain field).
+
+    Declared on a mixin base of a row type, e.g. `community = ToOne(CommunityT,
+    "community_id")`, with the GraphQL field declared without a resolver on the type itself.
+    Reading it returns the object joined into the page's query when there was one (no extra
+    statement), None when the key is None, else the request's batched by-pk loader future
+    (the request is the one `api.graphql.context.current_context` names).
+    """
+
+    def __init__(self, target: RowRef, fk: str) -> None:
+        self.target, self.fk, self.key = target, fk, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = "_j_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        joined = d.get(self.key, _MISSING)
+        if joined is not _MISSING:
+            return joined
+        fk = d.get(self.fk)
+        if fk is None:
+            return None
+        return _pk_loader(current_context(), row_class(self.target)).load(fk)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.key] = value
+
+
+# --------------------------------------------------------------------------------------------
+# Children by foreign key, objects through a link table
+
+
+def _by_fk_batch(
+    type_cls: type[RowType], fk: str, order: Sequence[Any], where: Sequence[Any]
+) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+    """Batch function: lists of `type_cls` whose column `fk` is each key."""
+    model = type_cls.__model__
+    fk_col = getattr(model, fk)
+    order = list(order) or [getattr(model, type_cls.__pk__)]
+
+    async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
+        stmt = sa.select(*table_columns(model)).where(fk_col.in_(keys), *where).order_by(*order)
+        async with ctx.db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[Any]] = {k: [] for k in keys}
+        for r in rows:
+            grouped[r._mapping[fk]].append(type_cls.from_row(r))
+        return [grouped[k] for k in keys]
+
+    return batch
+
+
+async def load_children(
+    info: Info,
+    ref: RowRef,
+    fk: str,
+    key: int,
+    *,
+    order_by: Sequence[Any] = (),
+    where: Sequence[Any] = (),
+    name: str | None = None,
+) -> list[Any]:
+    """Objects whose `fk` equals `key`, batched per request under `name`."""
+    type_cls = row_class(ref)
+    loader_name = name or f"fk:{type_cls.__name__}.{fk}"
+    found = info.context.loaders.get(loader_name)
+    if found is None:
+        found = loader(info, loader_name, _by_fk_batch(type_cls, fk, order_by, where))
+    return await found.load(key)
+
+
+def _link_batch(
+    type_cls: type[RowType], link_model: Any, parent: str, target: str, order: Sequence[Any]
+) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+    model = type_cls.__model__
+    parent_col, target_col = getattr(link_model, parent), getattr(link_model, target)
+    pk = getattr(model, type_cls.__pk__)
+
+    async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
+        stmt = (
+            sa.select(*table_columns(model), parent_col.label("_parent"))
+            .join(link_model, target_col == pk)
+            .where(parent_col.in_(keys))
+            .order_by(*(list(order) or [pk]))
+        )
+        async with ctx.db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[Any]] = {k: [] for k in keys}
+        for r in rows:
+            grouped[r._mapping["_parent"]].append(type_cls.from_row(r))
+        return [grouped[k] for k in keys]
+
+    return batch
+
+
+async def load_linked(
+    info: Info,
+    ref: RowRef,
+    link_model: Any,
+    *,
+    parent: str,
+    target: str,
+    key: int,
+    order_by: Sequence[Any] = (),
+) -> list[Any]:
+    """Objects linked to `key` through a link table (`link.parent = key AND link.target =
+    pk`), batched per request."""
+    type_cls = row_class(ref)
+    name = f"link:{type_cls.__name__}:{link_model.__name__}.{parent}"
+    found = info.context.loaders.get(name)
+    if found is None:
+        found = loader(info, name, _link_batch(type_cls, link_model, parent, target, order_by))
+    return await found.load(key)
+
+
+# --------------------------------------------------------------------------------------------
+# Pages of children (a community's members, a job's proposals …)
+
+
+async def child_connection(
+    info: Info,
+    *,
+    type_cls: RowRef,
+    fk: str,
+    parent: int,
+    page: PageArgs,
+    ordering: Ordering,
+    name: str,
+    filters: Sequence[Any] = (),
+) -> Connection[Any]:
+    """A page of rows whose `fk` is `parent`, batched over the parents of a page.
+
+    Without a cursor, one statement serves every parent of the request (ROW_NUMBER() OVER
+    (PARTITION BY fk ...) <= n + 1); with a cursor it is an ordinary keyset page of one parent.
+    `name` identifies the field (and its fixed filters) among the request's loaders.
+    """
+    row_cls = row_class(type_cls)
+    model = row_cls.__model__
+    fk_col = getattr(model, fk)
+    size, backward = page.checked()
+    if page.after is not None or page.before is not None:
+        return await paginate(
+            info,
+            columns=table_columns(model),
+            select_from=model,
+            filters=[*filters, fk_col == parent],
+            ordering=ordering,
+            page=page,
+            build=row_cls.from_rows,
+        )
+    counts = loader(info, f"{name}:count", _count_batch(model, fk_col, filters))
+    pages = loader(
+        info,
+        f"{name}:{size}:{backward}",
+        _window_batch(row_cls, fk, ordering, filters, size, backward),
+    )
+    rows, more, cursor_at = page_of(await pages.load(parent), size, backward, ordering)
+    info_ = page_info(
+        len(rows), cursor_at, has_next=more and not backward, has_previous=more and backward
+    )
+
+    async def count() -> int:
+        return await counts.load(parent)
+
+    return connection(row_cls.from_rows(rows), info_, cursor_at, count)
+
+
+def _count_batch(
+    model: Any, fk_col: Any, filters: Sequence[Any]
+) -> Callable[[Context, list[int]], Awaitable[list[int]]]:
+    async def batch(ctx: Context, keys: list[int]) -> list[int]:
+        stmt = (
+            sa.select(fk_col, sa.func.count())
+            .select_from(model)
+            .where(fk_col.in_(keys), *filters)
+            .group_by(fk_col)
+        )
+        async with ctx.db.session() as session:
+            found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+        return [int(found.get(k, 0)) for k in keys]
+
+    return batch
+
+
+def _window_batch(
+    type_cls: type[RowType],
+    fk: str,
+    ordering: Ordering,
+    filters: Sequence[Any],
+    size: int,
+    backward: bool,
+) -> Callable[[Context, list[int]], Awaitable[list[list[sa.Row[Any]]]]]:
+    model = type_cls.__model__
+    fk_col = getattr(model, fk)
+
+    async def batch(ctx: Context, keys: list[int]) -> list[list[sa.Row[Any]]]:
+        if size == 0:
+            return [[] for _ in keys]
+        rn = sa.func.row_number().over(
+            partition_by=fk_col, order_by=keyset_order(ordering, backward)
+        )
+        inner = (
+            sa.select(
+                *table_columns(model),
+                *(k.expr.label(f"_k{i}") for i, k in enumerate(ordering.keys)),
+                rn.label("_rn"),
+            )
+            .where(fk_col.in_(keys), *filters)
+            .subquery()
+        )
+        stmt = sa.select(inner).where(inner.c._rn <= size + 1).order_by(inner.c[fk], inner.c._rn)
+        async with ctx.db.session() as session:
+            rows = (await session.execute(stmt)).all()
+        grouped: dict[int, list[sa.Row[Any]]] = {k: [] for k in keys}
+        for r in rows:
+            grouped[r._mapping[fk]].append(r)
+        return [grouped[k] for k in keys]
+
+    return batch

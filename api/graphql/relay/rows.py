@@ -1,0 +1,120 @@
+"""Row types: GraphQL objects built straight from SQL rows, and references to them.
+
+A reference (`RowRef`) is a row type class or one of the lazy aliases of
+`api.graphql.type_refs` (`CommunityT` …): loaders accept either, so a type module can load
+another module's objects without importing it (the type modules stay free of import cycles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, ClassVar, ForwardRef, Self, TypeAlias, get_args
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+from strawberry.types.lazy_type import LazyType, StrawberryLazyReference
+
+from api.graphql.relay.ids import to_global_id
+
+
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only mapping, for class-level tables such as `__needs__` and `__joins__`."""
+    return MappingProxyType(dict(mapping))
+
+
+class RowType:
+    """Mixin for GraphQL types backed by one table.
+
+    `from_row` copies a row's columns into the object's attributes (no dataclass __init__, no
+    validation: the database already validated them); `id` becomes the global ID and `pk` keeps
+    the primary key. Resolvers needing columns that are not GraphQL fields list them in
+    `__needs__` (python field name -> columns), so `columns_for` selects them. `__joins__`
+    (relation -> (row type reference, fk column)) lists the to-one relations a page may join
+    into its own statement (`select_page`).
+    """
+
+    __model__: ClassVar[type[SQLModel]]
+    __node_name__: ClassVar[str | None] = None  # the Node type name, None if not a Node
+    __needs__: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    __joins__: ClassVar[Mapping[str, tuple[Any, str]]] = {}
+    __pk__: ClassVar[str] = "id"
+
+    pk: Any
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        """From a SQLAlchemy Row (any subset of the table's columns) or a SQLModel instance."""
+        obj = cls.__new__(cls)
+        if isinstance(row, SQLModel):
+            data = {c: getattr(row, c) for c in column_names(type(row))}
+        else:
+            data = dict(row._mapping)
+        d = obj.__dict__
+        d.update(data)
+        pk = data.get(cls.__pk__)
+        d["pk"] = pk
+        if cls.__node_name__ is not None and pk is not None:
+            d["id"] = to_global_id(cls.__node_name__, pk)
+        return obj
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any]) -> list[Self]:
+        return [cls.from_row(r) for r in rows]
+
+
+def make_row(cls: type[RowType], names: Sequence[str], values: Sequence[Any], pk_index: int) -> Any:
+    """`cls.from_row` for values already in column order (a slice of a joined row)."""
+    obj = cls.__new__(cls)
+    d = obj.__dict__
+    d.update(zip(names, values, strict=True))
+    pk = values[pk_index]
+    d["pk"] = pk
+    if cls.__node_name__ is not None:
+        d["id"] = to_global_id(cls.__node_name__, pk)
+    return obj
+
+
+# A row type, or a lazy alias of one (Annotated["Community", strawberry.lazy(module)]).
+RowRef: TypeAlias = Any
+_RESOLVED: dict[Hashable, type[RowType]] = {}
+
+
+def row_class(ref: RowRef) -> type[RowType]:
+    """The row type a reference names (resolved once, then remembered)."""
+    if isinstance(ref, type):
+        return ref
+    found = _RESOLVED.get(ref)
+    if found is None:
+        found = _RESOLVED[ref] = _resolve(ref)
+    return found
+
+
+def _resolve(ref: Any) -> type[RowType]:
+    if isinstance(ref, LazyType):
+        return ref.resolve_type()
+    target, *metadata = get_args(ref)
+    for meta in metadata:
+        if isinstance(meta, StrawberryLazyReference):
+            name = target if isinstance(target, ForwardRef) else ForwardRef(str(target))
+            return meta.resolve_forward_ref(name).resolve_type()
+    raise TypeError(f"not a row type reference: {ref!r}")
+
+
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def column_names(model: type[SQLModel]) -> tuple[str, ...]:
+    names = _COLUMNS.get(model)
+    if names is None:
+        names = _COLUMNS[model] = tuple(c.key for c in sa.inspect(model).columns)
+    return names
+
+
+def table_columns(model: type[SQLModel], names: Iterable[str] | None = None) -> list[Any]:
+    """SQLAlchemy column objects of a model, all or the named ones (in table order)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if names is None:
+        return list(table.columns)
+    wanted = set(names)
+    return [c for c in table.columns if c.key in wanted]

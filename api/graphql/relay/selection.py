@@ -1,0 +1,92 @@
+"""Which fields a query asks for below the current field, and the columns that needs.
+
+The tree comes from Strawberry's `info.selected_fields` (fragments expanded; the document's
+size is bounded before validation, `api.graphql.cost`). Directives (@include/@skip) are
+ignored: the tree is a superset, which is what column pruning needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from strawberry.types import get_object_definition
+from strawberry.types.nodes import SelectedField
+from strawberry.types.nodes import Selection as StrawberrySelection
+from strawberry.utils.str_converters import to_camel_case
+
+from api.graphql.context import Info
+from api.graphql.relay.rows import RowType, column_names
+
+# Field name (not alias) -> the selection below it.
+Selection = dict[str, "Selection"]
+# The same, hashable: sorted (name, below) pairs.
+FrozenSelection = tuple[tuple[str, "FrozenSelection"], ...]
+
+
+def field_selection(info: Info) -> Selection:
+    """The selection tree below the current field, merged over its fragments and aliases."""
+    tree: Selection = {}
+    for field in info.selected_fields:
+        _merge(tree, field.selections)
+    return tree
+
+
+def _merge(target: Selection, selections: Iterable[StrawberrySelection]) -> None:
+    for node in selections:
+        if isinstance(node, SelectedField):
+            _merge(target.setdefault(node.name, {}), node.selections)
+        else:  # a fragment spread or an inline fragment: its fields belong here
+            _merge(target, node.selections)
+
+
+def node_selection(info: Info) -> Selection:
+    """For a connection field: the fields selected on its items (`nodes` and `edges.node`)."""
+    tree = field_selection(info)
+    merged: Selection = {}
+    for part in (tree.get("nodes"), tree.get("edges", {}).get("node")):
+        if part:
+            _deep_merge(merged, part)
+    return merged
+
+
+def _deep_merge(target: Selection, other: Selection) -> None:
+    for k, v in other.items():
+        _deep_merge(target.setdefault(k, {}), v)
+
+
+def freeze(selection: Selection) -> FrozenSelection:
+    return tuple(sorted((k, freeze(v)) for k, v in selection.items()))
+
+
+_GQL_TO_PY: dict[type, dict[str, str]] = {}
+
+
+def graphql_to_python(type_cls: type) -> dict[str, str]:
+    """GraphQL field name -> Python attribute name, for a Strawberry type."""
+    mapping = _GQL_TO_PY.get(type_cls)
+    if mapping is None:
+        definition = get_object_definition(type_cls, strict=True)
+        mapping = {
+            (f.graphql_name or to_camel_case(f.python_name)): f.python_name
+            for f in definition.fields
+        }
+        _GQL_TO_PY[type_cls] = mapping
+    return mapping
+
+
+def columns_for(type_cls: type[RowType], selection: Selection | None) -> list[str] | None:
+    """Column names a selection of `type_cls` needs; None means every column."""
+    if selection is None:
+        return None
+    model = type_cls.__model__
+    table_cols = set(column_names(model))
+    to_py = graphql_to_python(type_cls)
+    wanted = {type_cls.__pk__}
+    for name in selection:
+        py = to_py.get(name)
+        if py is None:
+            continue  # __typename
+        if py in table_cols:
+            wanted.add(py)
+        wanted.update(type_cls.__needs__.get(py, ()))
+    return [c for c in column_names(model) if c in wanted]
