@@ -10,9 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from api.graphql.needs.queries import overdue_clause
 from schema.models import Need
-from schema.sla import need_overdue
+from schema.sla import need_overdue, need_overdue_clause
 from tests.api.read_data import County, build
 from tests.conftest import gql
 
@@ -59,7 +58,7 @@ def test_keep_overdue_sql_in_line_with_rule(engine: sa.Engine, county: County) -
     now = datetime.now(UTC)
     with Session(engine) as s:
         needs = s.exec(select(Need)).all()
-        in_sql = {n.id for n in s.exec(select(Need).where(overdue_clause(now))).all()}
+        in_sql = {n.id for n in s.exec(select(Need).where(need_overdue_clause(now))).all()}
     by_rule = {
         n.id
         for n in needs

@@ -35,9 +35,6 @@ PersonT = Annotated["Person", strawberry.lazy("api.graphql.people.types")]
 SkillT = Annotated["Skill", strawberry.lazy("api.graphql.people.types")]
 TeamT = Annotated["Team", strawberry.lazy("api.graphql.people.types")]
 
-# Sign-ups that hold a place (a cancelled one frees it).
-HOLDING_STATUSES = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
-
 
 def _community_type() -> type:
     from api.graphql.areas.types import Community
@@ -60,7 +57,6 @@ class Activity(RowType, _ActivityAttributes, Node):
             "community": ("community_id",),
             "venue": ("venue_id",),
             "organiser_team": ("organiser_team_id",),
-            "places_left": ("capacity",),
         }
     )
 
@@ -113,9 +109,9 @@ class Activity(RowType, _ActivityAttributes, Node):
 
     @strawberry.field(description="Places still open: capacity minus sign-ups holding a place.")
     async def places_left(self, info: Info) -> int:
-        from api.graphql.activities.loaders import taken_places
+        from api.graphql.activities.loaders import places_left
 
-        return max(0, self.capacity - await taken_places(info, self.pk))
+        return await places_left(info, m.Activity, self.pk)
 
     @strawberry.field(
         description="Its sign-ups, in order of signing up.", extensions=[MaxItems(500)]
