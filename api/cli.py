@@ -410,12 +410,12 @@ def match(
     import sqlalchemy as sa
     from rich.table import Table
 
-    from matching.jobs import run_job
-    from matching.loader import create_job
     from schema.db import make_engine
     from schema.enums import JobStatus
     from schema.migrate import upgrade
     from schema.models import Community
+    from schema.services.matching.jobs import create_job
+    from schema.services.matching.runner import run_job
 
     url = _database_url(database_url)
     upgrade(url)
@@ -431,7 +431,7 @@ def match(
                 console.print(f"[red]error:[/red] no community or village named {scope!r}")
                 raise typer.Exit(2)
         try:
-            with engine.begin() as conn:
+            with _domain_errors_as_value_errors(), engine.begin() as conn:
                 job_id = create_job(
                     conn,
                     scope_community_id=scope_id,

@@ -1,16 +1,19 @@
 """The closed loop's state machines, as pure functions shared by the API, the CLI and the matcher.
 
 report → accept → dispatch → arrive → resolve → rate/close; escalate and return on the way;
-merge folds a duplicate into another need. Nothing here touches a database.
+merge folds a duplicate into another need. Sign-ups and matching jobs have their own tables.
+Nothing here touches a database.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestStatus,
+    JobStatus,
     NeedAction,
     NeedStatus,
     NeedTier,
@@ -114,6 +117,30 @@ SIGN_UP_TRANSITIONS: dict[str, tuple[frozenset[SignUpStatus], SignUpStatus]] = {
 
 def next_sign_up_status(current: SignUpStatus, action: str) -> SignUpStatus:
     sources, target = SIGN_UP_TRANSITIONS[action]
+    if current not in sources:
+        raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
+    return target
+
+
+J = JobStatus
+# A matching job's life: queued when started; a worker runs it (run, progress) to its end
+# (succeed, fail); a coordinator may cancel it before then, and commits a succeeded one once.
+JobAction = Literal["run", "progress", "succeed", "fail", "cancel", "commit"]
+LIVE_JOB_STATUSES = frozenset({J.QUEUED, J.RUNNING})
+FINAL_JOB_STATUSES = frozenset({J.SUCCEEDED, J.FAILED, J.CANCELLED, J.COMMITTED})
+JOB_TRANSITIONS: dict[JobAction, tuple[frozenset[JobStatus], JobStatus]] = {
+    "run": (frozenset({J.QUEUED}), J.RUNNING),
+    "progress": (frozenset({J.RUNNING}), J.RUNNING),
+    "succeed": (frozenset({J.RUNNING}), J.SUCCEEDED),
+    # A solver error, a server stopping under it, or a job its process left behind.
+    "fail": (LIVE_JOB_STATUSES, J.FAILED),
+    "cancel": (LIVE_JOB_STATUSES, J.CANCELLED),
+    "commit": (frozenset({J.SUCCEEDED}), J.COMMITTED),
+}
+
+
+def next_job_status(current: JobStatus, action: JobAction) -> JobStatus:
+    sources, target = JOB_TRANSITIONS[action]
     if current not in sources:
         raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
     return target

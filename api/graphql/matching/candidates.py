@@ -13,9 +13,9 @@ from api.auth.scope import require_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay import decode_id, load_one
-from matching.loader import load_problem
 from matching.solver import rank_candidates
 from schema import models as m
+from schema.services.matching.loader import load_problem
 
 if TYPE_CHECKING:
     from api.graphql.people.types import Person

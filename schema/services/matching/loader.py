@@ -1,7 +1,8 @@
-"""Between the database and the optimizer: rows in, a `Problem` out; a `Result` in, rows out.
+"""Between the database and the optimiser (`matching/`, which knows no tables): rows in, a
+`Problem` out; a `Result` in, proposals and unmatched items out.
 
-The only module of `matching/` that touches `schema/`. It reads with a handful of Core queries
-(one per table, never one per row), so loading the reference county takes a fraction of a second.
+It reads with a handful of Core queries (one per table, never one per row), so loading the
+reference county takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from schema.base import utcnow
 from schema.enums import (
     AreaMode,
     EnterpriseRequestStatus,
-    JobStatus,
     NeedStatus,
     PersonKind,
     ProposalKind,
@@ -41,7 +41,6 @@ from schema.models import (
     Enterprise,
     EnterpriseRequest,
     HelperExpertise,
-    MatchingJob,
     NeedAssignment,
     NeedResource,
     NeedSkill,
@@ -59,16 +58,13 @@ from schema.models import (
 from schema.models import (
     Resource as ResourceRow,
 )
+from schema.people import SERVING_KINDS
+from schema.services.errors import Invalid
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 # Needs still waiting for people: the matcher proposes their dispatch.
 MATCHABLE_NEED_STATUSES = (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
-SERVING_KINDS = (
-    PersonKind.PARTY_MEMBER,
-    PersonKind.TEAM_MEMBER,
-    PersonKind.CADRE,
-    PersonKind.GRID_WORKER,
-)
+# What a job matches: people to needs, resources to needs, helpers to enterprise requests.
 KINDS = ("volunteer", "resource", "helper")
 
 
@@ -81,14 +77,6 @@ class Snapshot:
     request_versions: Mapping[int, int]
 
 
-class InvalidJob(ValueError):
-    """A job setting that cannot be used; `field` names the setting (weights, kinds, time_limit)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> Weights:
     """Emergency presets first, then the coordinator's own weights on top; unknown keys refused."""
     base = Weights.emergency() if emergency else Weights()
@@ -96,12 +84,12 @@ def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> W
     known = {f.name for f in dataclasses.fields(Weights)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise InvalidJob(
+        raise Invalid(
             "weights", f"unknown weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     bad = sorted(k for k, v in overrides.items() if not (0 <= float(v) <= 1e6))
     if bad:
-        raise InvalidJob("weights", f"weights must be between 0 and 1000000: {', '.join(bad)}")
+        raise Invalid("weights", f"weights must be between 0 and 1000000: {', '.join(bad)}")
     return dataclasses.replace(base, **{k: float(v) for k, v in overrides.items()})
 
 
@@ -354,29 +342,7 @@ def load_problem(
     return Snapshot(problem, {r.id: r.version for r in need_rows}, request_versions)
 
 
-# ---------------------------------------------------------------- jobs and their results
-
-
-def get_job(conn: sa.Connection, job_id: int) -> MatchingJob | None:
-    row = conn.execute(select(MatchingJob).where(col(MatchingJob.id) == job_id)).first()
-    return MatchingJob.model_validate(row._mapping) if row else None
-
-
-def job_status(conn: sa.Connection, job_id: int) -> JobStatus | None:
-    return conn.execute(
-        sa.select(MatchingJob.status).where(col(MatchingJob.id) == job_id)  # type: ignore[call-overload]
-    ).scalar()
-
-
-def update_job(
-    conn: sa.Connection, job_id: int, *, only_if: Iterable[JobStatus] = (), **values: Any
-) -> bool:
-    """Update a job's row; with `only_if`, only while it is in one of those statuses."""
-    stmt = sa.update(MatchingJob).where(col(MatchingJob.id) == job_id).values(**values)
-    statuses = tuple(only_if)
-    if statuses:
-        stmt = stmt.where(col(MatchingJob.status).in_(statuses))
-    return conn.execute(stmt).rowcount == 1
+# ---------------------------------------------------------------- a job's inputs and outputs
 
 
 def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, int]]]:
@@ -487,51 +453,3 @@ def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Re
     ]
     if unmatched:
         conn.execute(sa.insert(UnmatchedItem), unmatched)
-
-
-def fail_interrupted_jobs(
-    conn: sa.Connection, reason: str = "interrupted by a server restart"
-) -> int:
-    """Jobs left queued or running by a stopped process can never finish: mark them failed."""
-    return conn.execute(
-        sa.update(MatchingJob)
-        .where(col(MatchingJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)))
-        .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow())
-    ).rowcount
-
-
-def create_job(
-    conn: sa.Connection,
-    *,
-    scope_community_id: int | None,
-    kinds: Iterable[str],
-    weights: Mapping[str, float] | None,
-    time_limit_s: float,
-    emergency: bool = False,
-    parent_job_id: int | None = None,
-    account_id: int | None = None,
-) -> int:
-    """A queued job; weights and kinds are validated here so a bad job is never stored."""
-    kinds = list(dict.fromkeys(kinds))
-    unknown = sorted(set(kinds) - set(KINDS))
-    if not kinds or unknown:
-        raise InvalidJob("kinds", f"kinds must be a non-empty subset of {', '.join(KINDS)}")
-    weights_from(weights, emergency=emergency)
-    if not 0 < time_limit_s <= 600:
-        raise InvalidJob("time_limit", "time limit must be between 0 and 600 seconds")
-    return conn.execute(
-        sa.insert(MatchingJob)
-        .values(
-            status=JobStatus.QUEUED,
-            scope_community_id=scope_community_id,
-            kinds=kinds,
-            weights=dict(weights or {}),
-            emergency=emergency,
-            time_limit_s=time_limit_s,
-            parent_job_id=parent_job_id,
-            created_by_account_id=account_id,
-            created_at=utcnow(),
-            progress=0.0,
-        )
-        .returning(MatchingJob.id)
-    ).scalar_one()
