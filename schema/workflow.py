@@ -7,9 +7,11 @@ Nothing here touches a database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+from schema.base import LabelledEnum
 from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestStatus,
@@ -75,16 +77,28 @@ class IllegalTransition(Exception):
         return f"cannot {self.action} from status '{self.status}' (allowed from: {allowed})"
 
 
+StatusT = TypeVar("StatusT", bound=LabelledEnum)
+
+
+def _follow(
+    table: Mapping[Any, tuple[frozenset[StatusT], StatusT | None]],
+    current: StatusT,
+    action: Any,
+) -> StatusT:
+    """The status `action` leads to from `current` in `table` (None there keeps it), or
+    IllegalTransition; an action the table does not list starts nothing (creating a row)."""
+    name = getattr(action, "value", action)
+    if action not in table:
+        raise IllegalTransition(name, current.value, ())
+    sources, target = table[action]
+    if current not in sources:
+        raise IllegalTransition(name, current.value, tuple(sorted(s.value for s in sources)))
+    return current if target is None else target
+
+
 def next_need_status(current: NeedStatus, action: NeedAction) -> NeedStatus:
     """The status a need moves to, or IllegalTransition."""
-    if action is NeedAction.REPORT:
-        raise IllegalTransition(action.value, current.value, ())
-    sources, target = NEED_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(
-            action.value, current.value, tuple(sorted(s.value for s in sources))
-        )
-    return current if target is None else target
+    return _follow(NEED_TRANSITIONS, current, action)
 
 
 def allowed_need_actions(current: NeedStatus) -> frozenset[NeedAction]:
@@ -94,14 +108,7 @@ def allowed_need_actions(current: NeedStatus) -> frozenset[NeedAction]:
 def next_enterprise_status(
     current: EnterpriseRequestStatus, action: EnterpriseAction
 ) -> EnterpriseRequestStatus:
-    if action is EnterpriseAction.SUBMIT:
-        raise IllegalTransition(action.value, current.value, ())
-    sources, target = ENTERPRISE_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(
-            action.value, current.value, tuple(sorted(s.value for s in sources))
-        )
-    return current if target is None else target
+    return _follow(ENTERPRISE_TRANSITIONS, current, action)
 
 
 U = SignUpStatus
@@ -116,10 +123,7 @@ SIGN_UP_TRANSITIONS: dict[str, tuple[frozenset[SignUpStatus], SignUpStatus]] = {
 
 
 def next_sign_up_status(current: SignUpStatus, action: str) -> SignUpStatus:
-    sources, target = SIGN_UP_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
-    return target
+    return _follow(SIGN_UP_TRANSITIONS, current, action)
 
 
 J = JobStatus
@@ -140,10 +144,7 @@ JOB_TRANSITIONS: dict[JobAction, tuple[frozenset[JobStatus], JobStatus]] = {
 
 
 def next_job_status(current: JobStatus, action: JobAction) -> JobStatus:
-    sources, target = JOB_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
-    return target
+    return _follow(JOB_TRANSITIONS, current, action)
 
 
 _TIER_ORDER = (NeedTier.ORDINARY, NeedTier.COMPLEX, NeedTier.MAJOR)

@@ -89,9 +89,9 @@ async def move(
 
 
 def job_status(conn: sa.Connection, job_id: int) -> JobStatus | None:
-    return conn.execute(  # type: ignore[no-any-return]
-        sa.select(col(MatchingJob.status)).where(col(MatchingJob.id) == job_id)
-    ).scalar()
+    query = sa.select(col(MatchingJob.status)).where(col(MatchingJob.id) == job_id)
+    status: JobStatus | None = conn.execute(query).scalar()
+    return status
 
 
 def read_job(conn: sa.Connection, job_id: int) -> MatchingJob:
@@ -129,7 +129,7 @@ def create_job(
         raise Invalid(
             "time_limit_seconds", f"time limit must be between 0 and {MAX_TIME_LIMIT_S:g} seconds"
         )
-    return conn.execute(  # type: ignore[no-any-return]
+    job_id: int = conn.execute(
         sa.insert(MatchingJob)
         .values(
             status=JobStatus.QUEUED,
@@ -145,6 +145,7 @@ def create_job(
         )
         .returning(col(MatchingJob.id))
     ).scalar_one()
+    return job_id
 
 
 async def start_job(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from matching.problem import (
     Volunteer,
     Weights,
 )
-from matching.result import Result
+from matching.result import Explanation, Reason, Result
 from schema.base import utcnow
 from schema.enums import (
     AreaMode,
@@ -373,83 +373,102 @@ def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, i
     return out
 
 
+def _proposal(
+    job_id: int,
+    kind: ProposalKind,
+    explanation: Explanation,
+    *,
+    cost: float,
+    version: int,
+    pinned: bool = False,
+    **target: int,
+) -> dict[str, Any]:
+    """A proposal row: `target` names its need or request, and its person or resource."""
+    ids = {"need_id": None, "enterprise_request_id": None, "person_id": None, "resource_id": None}
+    return {
+        "job_id": job_id,
+        "kind": kind,
+        "quantity": 1,
+        **ids,
+        **target,
+        "cost": float(cost),
+        "target_version": version,
+        "status": ProposalStatus.PINNED if pinned else ProposalStatus.PROPOSED,
+        "reasons": [r.as_dict() for r in explanation.reasons],
+        "message": explanation.message,
+    }
+
+
+def _unmatched(
+    job_id: int, reasons: Sequence[Reason], seats_open: int, **target: int
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "need_id": None,
+        "enterprise_request_id": None,
+        **target,
+        "seats_open": seats_open,
+        "reasons": [x.as_dict() for x in reasons],
+        "message": "; ".join(x.message for x in reasons),
+    }
+
+
 def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Result) -> None:
     """Proposals (with reasons) and unmatched items, in the caller's transaction."""
     nv, rv = snapshot.need_versions, snapshot.request_versions
-    proposals: list[dict[str, Any]] = []
-    for a in result.assignments:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.VOLUNTEER,
-                "need_id": a.need_id,
-                "person_id": a.volunteer_id,
-                "quantity": 1,
-                "cost": float(a.cost),
-                "target_version": nv[a.need_id],
-                "status": ProposalStatus.PINNED if a.pinned else ProposalStatus.PROPOSED,
-                "reasons": [r.as_dict() for r in a.explanation.reasons],
-                "message": a.explanation.message,
-            }
-        )
-    for r in result.resource_allocations:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.RESOURCE,
-                "need_id": r.need_id,
-                "resource_id": r.resource_id,
-                "quantity": r.quantity,
-                "cost": float(r.cost),
-                "target_version": nv[r.need_id],
-                "status": ProposalStatus.PROPOSED,
-                "reasons": [x.as_dict() for x in r.explanation.reasons],
-                "message": r.explanation.message,
-            }
-        )
-    for h in result.helper_assignments:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.HELPER,
-                "enterprise_request_id": h.task_id,
-                "person_id": h.volunteer_id,
-                "quantity": 1,
-                "cost": float(h.cost),
-                "target_version": rv[h.task_id],
-                "status": ProposalStatus.PINNED if h.pinned else ProposalStatus.PROPOSED,
-                "reasons": [x.as_dict() for x in h.explanation.reasons],
-                "message": h.explanation.message,
-            }
-        )
-    defaults = {
-        "need_id": None,
-        "enterprise_request_id": None,
-        "person_id": None,
-        "resource_id": None,
-    }
+    kind = ProposalKind
+    proposals = [
+        *(
+            _proposal(
+                job_id,
+                kind.VOLUNTEER,
+                a.explanation,
+                cost=a.cost,
+                version=nv[a.need_id],
+                pinned=a.pinned,
+                need_id=a.need_id,
+                person_id=a.volunteer_id,
+            )
+            for a in result.assignments
+        ),
+        *(
+            _proposal(
+                job_id,
+                kind.RESOURCE,
+                r.explanation,
+                cost=r.cost,
+                version=nv[r.need_id],
+                need_id=r.need_id,
+                resource_id=r.resource_id,
+                quantity=r.quantity,
+            )
+            for r in result.resource_allocations
+        ),
+        *(
+            _proposal(
+                job_id,
+                kind.HELPER,
+                h.explanation,
+                cost=h.cost,
+                version=rv[h.task_id],
+                pinned=h.pinned,
+                enterprise_request_id=h.task_id,
+                person_id=h.volunteer_id,
+            )
+            for h in result.helper_assignments
+        ),
+    ]
     if proposals:
-        conn.execute(sa.insert(Proposal), [defaults | p for p in proposals])
+        conn.execute(sa.insert(Proposal), proposals)
     unmatched = [
-        {
-            "job_id": job_id,
-            "need_id": u.need_id,
-            "enterprise_request_id": None,
-            "seats_open": u.open_seats,
-            "reasons": [x.as_dict() for x in u.reasons],
-            "message": "; ".join(x.message for x in u.reasons),
-        }
-        for u in result.unmatched_needs
-    ] + [
-        {
-            "job_id": job_id,
-            "need_id": None,
-            "enterprise_request_id": u.task_id,
-            "seats_open": 1,
-            "reasons": [x.as_dict() for x in u.reasons],
-            "message": "; ".join(x.message for x in u.reasons),
-        }
-        for u in result.unmatched_tasks
+        *(
+            _unmatched(job_id, u.reasons, u.open_seats, need_id=u.need_id)
+            for u in result.unmatched_needs
+        ),
+        *(
+            _unmatched(job_id, u.reasons, 1, enterprise_request_id=u.task_id)
+            for u in result.unmatched_tasks
+        ),
     ]
     if unmatched:
         conn.execute(sa.insert(UnmatchedItem), unmatched)
