@@ -32,6 +32,7 @@ from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
+from api.http_limits import AddressConcurrency, BodyTimeout
 from api.http_security import SecurityHeaders, internal_error
 from api.logs import configure_logging, log
 from api.matching_runner import MatchingRunner
@@ -225,6 +226,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),  # outermost: every response gets them
             Middleware(AccessLog),
+            Middleware(AddressConcurrency, limit=settings.max_requests_per_address),
+            Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),
             Middleware(

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     websocket_origins: list[str] = []
     # Also the limit on every WebSocket message (larger ones close the socket with 1009).
     max_body_bytes: int = 1_000_000
+    # Plain HTTP fairness (api/http_limits.py): requests in flight per client address, and how
+    # long each chunk of a request body may take to arrive.
+    max_requests_per_address: int = 32
+    body_timeout_seconds: float = 10.0
     # WebSockets (graphql-transport-ws at /graphql); the socket limits are per API process.
     # A socket that has not sent `connection_init` within this many seconds is closed (4408).
     websocket_init_timeout_seconds: float = 5.0
@@ -43,13 +47,19 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000
+    max_query_bytes: int = 32_768  # the document's length, comments and whitespace included
+    max_query_lines: int = 2_000
     # Query limits (api/graphql/cost.py): fields selected once fragments are expanded,
     # fragment definitions, directives in one place, and the cost of one query in points.
     max_query_selections: int = 1_000
     max_query_fragments: int = 100
     max_query_directives: int = 10
     max_same_field: int = 30  # one response key selected this often in one selection set
-    max_query_cost: int = 50_000
+    max_query_operations: int = 50  # operation definitions in one document
+    max_query_nesting: int = 30  # selection sets within selection sets, fragments included
+    max_variable_values: int = 10_000  # values in a request's variables, nested ones included
+    max_query_cost: int = 20_000
+    max_subscription_cost: int = 1_000  # a subscription's selection runs again on every event
     # Cost points each caller may spend a minute (anonymous: per client address).
     cost_budget_per_minute: int = 1_000_000
     cost_budget_anonymous_per_minute: int = 200_000

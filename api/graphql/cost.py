@@ -19,14 +19,18 @@ The cost model, as GitHub's and Shopify's:
 - each root field of a mutation costs `MUTATION_COST` more (it writes);
 - introspection (`__schema`, `__type`) costs `INTROSPECTION_COST`, with its lists nested at most
   `MAX_INTROSPECTION_LISTS` deep (the schema is small and in memory; its nesting is what could
-  multiply).
+  multiply);
+- a field whose work is not its objects (an aggregate, an optimiser call) carries a `Cost(n)`
+  extension: n more, each time it is selected;
+- a subscription's selection runs again for every event, so it may cost at most
+  `max_subscription_cost`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -55,7 +59,7 @@ from graphql import (
 
 MUTATION_COST = 10
 CONNECTION_COST = 2
-INTROSPECTION_COST = 100
+INTROSPECTION_COST = 2_000
 MAX_INTROSPECTION_LISTS = 3
 INTROSPECTION_LISTS = frozenset(
     {"types", "fields", "args", "inputFields", "interfaces", "possibleTypes", "enumValues"}
@@ -83,7 +87,13 @@ class Limits:
     max_fragments: int = 100
     max_directives: int = 10  # on one field, fragment or operation
     max_same_field: int = 30  # selections of one response key in one selection set
-    max_cost: int = 50_000
+    max_cost: int = 20_000
+    max_operations: int = 50  # operation definitions in one document
+    # Selection sets inside selection sets (fields, inline fragments and spreads alike): depth
+    # counts fields only, but every level costs the validator and the executor a recursion.
+    max_nesting: int = 30
+    max_variable_values: int = 10_000  # values in the variables, nested ones included
+    max_subscription_cost: int = 1_000  # a subscription's selection runs again for every event
 
 
 class QueryRefused(Exception):
@@ -102,6 +112,7 @@ class Shape:
     selections: int = 0
     aliases: int = 0
     depth: int = 0
+    nesting: int = 0
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(
@@ -109,7 +120,12 @@ class Shape:
             self.selections + other.selections,
             self.aliases + other.aliases,
             max(self.depth, other.depth),
+            max(self.nesting, other.nesting),
         )
+
+    def nested(self) -> Shape:
+        """This shape one selection set further in."""
+        return replace(self, nesting=self.nesting + 1)
 
 
 EMPTY = Shape()
@@ -137,9 +153,13 @@ class CostModel:
         *,
         default_page: int,
         max_page: int,
+        field_costs: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.schema, self.caps = schema, dict(caps)
         self.default_page, self.max_page = default_page, max_page
+        # Fields whose work is not their objects (an aggregate, an optimiser call): their own
+        # cost, from their `Cost` extension, paid each time they are selected.
+        self.field_costs = dict(field_costs or {})
 
     def uncapped_lists(self) -> list[tuple[str, str]]:
         """Plain list-of-object fields with neither a cap nor a size argument (should be none:
@@ -192,9 +212,18 @@ class _Walk:
         limits: Limits,
     ) -> None:
         self.model, self.variables, self.limits = model, variables, limits
+        _check_variables(variables, limits.max_variable_values)
         self.operations = [
             d for d in document.definitions if isinstance(d, OperationDefinitionNode)
         ]
+        if len(self.operations) > limits.max_operations:
+            raise QueryRefused(
+                QUERY_TOO_COMPLEX,
+                f"{len(self.operations)} operations in one document; at most "
+                f"{limits.max_operations} are allowed",
+                operations=len(self.operations),
+                limit=limits.max_operations,
+            )
         fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
         if len(fragments) > limits.max_fragments:
             raise QueryRefused(
@@ -204,6 +233,18 @@ class _Walk:
                 limit=limits.max_fragments,
             )
         self.fragments = {f.name.value: f for f in fragments}
+        # Defaults of the operations' variables: a variable left out takes its default.
+        # (Operations may give one name different defaults: the largest page counts.)
+        self.defaults: dict[str, ValueNode] = {}
+        for operation in self.operations:
+            for definition in operation.variable_definitions or ():
+                default = definition.default_value
+                if default is None:
+                    continue
+                name = definition.variable.name.value
+                known = self.defaults.get(name)
+                if known is None or (self._int(default) or 0) > (self._int(known) or 0):
+                    self.defaults[name] = default
         self.memo: dict[str, Shape] = {}
         self.fragment_keys: dict[str, Counter[str]] = {}
         self.visiting: set[str] = set()
@@ -223,6 +264,15 @@ class _Walk:
         # graphql-core validates every definition, used or not: size and aliases count them all
         for name in self.fragments:
             self._fragment(name)
+        nesting = max([s.nesting for s in (*shapes.values(), *self.memo.values())] or [0])
+        if nesting > self.limits.max_nesting:
+            raise QueryRefused(
+                QUERY_TOO_DEEP,
+                f"selections nested {nesting} deep (fields and fragments); at most "
+                f"{self.limits.max_nesting} are allowed",
+                nesting=nesting,
+                limit=self.limits.max_nesting,
+            )
         selections = sum(s.selections for s in shapes.values())
         selections += sum(s.selections for n, s in self.memo.items() if not self._used(n))
         self._check_size(selections)
@@ -232,6 +282,9 @@ class _Walk:
         aliases = max(s.aliases for s in measured)
         cost = max(s.cost for s in measured)
         limits = self.limits
+        max_cost = limits.max_cost
+        if any(self.operations[i].operation is OperationType.SUBSCRIPTION for i in chosen):
+            max_cost = min(max_cost, limits.max_subscription_cost)
         if depth > limits.max_depth:
             raise QueryRefused(
                 QUERY_TOO_DEEP,
@@ -247,13 +300,13 @@ class _Walk:
                 aliases=aliases,
                 limit=limits.max_aliases,
             )
-        if cost > limits.max_cost:
+        if cost > max_cost:
             raise QueryRefused(
                 QUERY_TOO_COSTLY,
-                f"the query may cost {cost} points; at most {limits.max_cost} are allowed "
+                f"the query may cost {cost} points; at most {max_cost} are allowed "
                 "(ask for smaller pages or fewer nested lists)",
                 cost=cost,
-                limit=limits.max_cost,
+                limit=max_cost,
             )
         return Analysis(cost=cost, depth=depth, aliases=aliases, selections=selections)
 
@@ -379,12 +432,12 @@ class _Walk:
                 condition = selection.type_condition
                 type_ = self.model.schema.get_type(condition.name.value) if condition else parent
                 shape, inner = self._merged(selection.selection_set, type_, introspection)
-                total = total + shape
+                total = total + shape.nested()
                 keys.update(inner)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 shape = self._fragment(name)
-                total = total + shape
+                total = total + shape.nested()
                 if name not in spread:
                     spread.add(name)
                     keys.update(self.fragment_keys.get(name, {}))
@@ -401,14 +454,18 @@ class _Walk:
             return own + self._introspection(node, name, child_type, introspection or 0)
         child = self._selection_set(node.selection_set, child_type, introspection=None)
         if field is None:
-            return own + Shape(0, child.selections, child.aliases, 1 + child.depth)
+            return own + Shape(0, child.selections, child.aliases, 1 + child.depth).nested()
+        own_cost = self.model.field_costs.get((getattr(parent, "name", ""), name), 0)
         if child_type is not None and _is_connection(child_type):
             # The page multiplies the whole selection (pageInfo too: a small overestimate that
             # keeps fragment shapes independent of where they are spread).
             cost = CONNECTION_COST + self._page(node) * child.cost
         else:
             cost = self._length(node, parent, name, field) * (1 + child.cost)
-        return own + Shape(cost, child.selections, child.aliases, 1 + child.depth)
+        shape = Shape(
+            own_cost + cost, child.selections, child.aliases, 1 + child.depth, child.nesting
+        )
+        return own + shape.nested()
 
     def _introspection(self, node: FieldNode, name: str, child_type: Any, lists: int) -> Shape:
         if name in INTROSPECTION_LISTS:
@@ -423,7 +480,7 @@ class _Walk:
         child = self._selection_set(node.selection_set, child_type, introspection=lists)
         cost = INTROSPECTION_COST if name in ("__schema", "__type") else 0
         # Introspection does not count towards the depth limit (as Strawberry's limiter).
-        return Shape(cost, child.selections, child.aliases, 0)
+        return Shape(cost, child.selections, child.aliases, 0, child.nesting + 1)
 
     def _length(self, node: FieldNode, parent: Any, name: str, field: GraphQLField) -> int:
         """How many objects a field returns at most (1 unless it is a list)."""
@@ -460,7 +517,10 @@ class _Walk:
 
     def _value(self, value: ValueNode) -> Any:
         if isinstance(value, VariableNode):
-            return self.variables.get(value.name.value)
+            name = value.name.value
+            if name in self.variables:
+                return self.variables[name]
+            return self.defaults.get(name)
         return value
 
     def _int(self, value: ValueNode) -> int | None:
@@ -472,6 +532,8 @@ class _Walk:
                 return None
         if isinstance(found, int) and not isinstance(found, bool):
             return found
+        if isinstance(found, float) and found.is_integer():  # graphql-core takes 100.0 as Int
+            return int(found)
         return None
 
     def _list_length(self, value: ValueNode) -> int | None:
@@ -488,3 +550,22 @@ def _field_of(parent: Any, name: str) -> GraphQLField | None:
     if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
         return None
     return parent.fields.get(name)
+
+
+def _check_variables(variables: Mapping[str, Any], limit: int) -> None:
+    """Refuse variables holding more than `limit` values before graphql-core coerces them (its
+    coercion of a 1 MB list takes the event loop for most of a second)."""
+    count, stack = 0, [variables]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if count > limit:
+            raise QueryRefused(
+                QUERY_TOO_COMPLEX,
+                f"the variables hold more than {limit} values",
+                limit=limit,
+            )
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)

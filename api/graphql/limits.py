@@ -1,12 +1,12 @@
 """Query limits, enforced between parsing and validation, and the cost reported to clients.
 
-`QueryLimits` is a Strawberry schema extension (it replaces Strawberry's `ValidationCache`,
-whose cached validation it runs itself): before graphql-core validates a document, the
-document is measured by `api.graphql.cost` in time linear in its length. A document over a
-limit (depth, aliases, size after expanding fragments, fragments, directives, cost) is refused
-with a coded error and never reaches graphql-core's rules, so no document within the token
-limit can keep a core busy. A valid document's cost is then spent from the caller's budget
-(`api.graphql.budget`), and every response says what it cost:
+`QueryLimits` is a Strawberry schema extension (it replaces Strawberry's `ValidationCache`: it
+validates, cached, itself, stopping at `MAX_VALIDATION_ERRORS`): before graphql-core validates a
+document, the document is measured by `api.graphql.cost` in time linear in its length. A
+document over a limit (depth, aliases, size after expanding fragments, fragments, directives,
+cost) is refused with a coded error and never reaches graphql-core's rules, so no document
+within the token limit can keep a core busy. A valid document's cost is then spent from the
+caller's budget (`api.graphql.budget`), and every response says what it cost:
 
     "extensions": {"cost": {"requested": 42, "limit": 50000, "remaining": 99958,
                             "budgetPerMinute": 100000}}
@@ -14,44 +14,51 @@ limit can keep a core busy. A valid document's cost is then spent from the calle
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql import build_schema as build_graphql_schema
-from strawberry.extensions import ValidationCache
+from graphql.validation import ASTValidationRule, validate
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from api.graphql.budget import CostBudget, Spend
 from api.graphql.cost import Analysis, CostModel, Limits, QueryRefused
 from api.graphql.errors import ErrorCode
-from api.graphql.lists import MaxItems
+from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import Settings
 
 RATE_LIMITED = ErrorCode.RATE_LIMITED.value
+QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
 
 
-def list_caps(schema: strawberry.Schema) -> dict[tuple[str, str], int]:
-    """(type, field) -> cap of every list field that carries `MaxItems`."""
-    graphql_schema = build_graphql_schema(schema.as_str())
-    caps: dict[tuple[str, str], int] = {}
+def field_extensions(
+    schema: strawberry.Schema, graphql_schema: GraphQLSchema
+) -> Iterator[tuple[tuple[str, str], Any]]:
+    """((type, field), extension) for every field extension of the schema's object types."""
     for type_name, type_ in graphql_schema.type_map.items():
         for field_name in getattr(type_, "fields", None) or ():
             field = schema.get_field_for_type(field_name, type_name)
             for extension in getattr(field, "extensions", None) or ():
-                if isinstance(extension, MaxItems):
-                    caps[(type_name, field_name)] = extension.cap
-    return caps
+                yield (type_name, field_name), extension
 
 
 def cost_model(schema: strawberry.Schema) -> CostModel:
+    graphql_schema = build_graphql_schema(schema.as_str())
+    extensions = list(field_extensions(schema, graphql_schema))
     return CostModel(
-        build_graphql_schema(schema.as_str()),
-        list_caps(schema),
+        graphql_schema,
+        {key: e.cap for key, e in extensions if isinstance(e, MaxItems)},
         default_page=DEFAULT_PAGE,
         max_page=MAX_PAGE,
+        field_costs={key: e.points for key, e in extensions if isinstance(e, Cost)},
     )
 
 
@@ -63,6 +70,10 @@ def limits_from(settings: Settings) -> Limits:
         max_fragments=settings.max_query_fragments,
         max_directives=settings.max_query_directives,
         max_same_field=settings.max_same_field,
+        max_operations=settings.max_query_operations,
+        max_nesting=settings.max_query_nesting,
+        max_variable_values=settings.max_variable_values,
+        max_subscription_cost=settings.max_subscription_cost,
         max_cost=settings.max_query_cost,
     )
 
@@ -75,22 +86,84 @@ class LimitsConfig:
     budget: CostBudget
     anonymous_per_minute: int
     signed_in_per_minute: int
+    max_bytes: int
+    max_lines: int
+    max_tokens: int
     model: CostModel | None = None
 
 
-class QueryLimits(ValidationCache):
+_PLACEHOLDER = parse("{ __typename }")
+
+
+@lru_cache(maxsize=512)
+def parse_document(query: str, max_tokens: int) -> DocumentNode:
+    """The parsed document, cached by its text (its size is bounded before it gets here)."""
+    return parse(query, max_tokens=max_tokens)
+
+
+def _too_large(query: str, max_bytes: int, max_lines: int) -> GraphQLError | None:
+    if len(query) <= max_bytes // 4 and query.count("\n") < max_lines:  # the common case
+        return None
+    size = len(query.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        message = f"the document is {size} bytes long; at most {max_bytes} are allowed"
+        return _error(message, QUERY_TOO_LARGE, {"bytes": size, "limit": max_bytes})
+    lines = query.count("\n") + query.count("\r") + 1
+    if lines > max_lines:
+        message = f"the document has {lines} lines; at most {max_lines} are allowed"
+        return _error(message, QUERY_TOO_LARGE, {"lines": lines, "limit": max_lines})
+    return None
+
+
+MAX_VALIDATION_ERRORS = 10  # each costs graphql-core a walk over the document to place it
+
+
+@lru_cache(maxsize=512)
+def validate_document(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """graphql-core's validation with Strawberry's own rules (as Strawberry runs it), stopping
+    after `MAX_VALIDATION_ERRORS`; cached by document (the parser cache hands out the same
+    object for the same text)."""
+    all_rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+
+
+class QueryLimits(SchemaExtension):
     """Measure, refuse or charge, then validate (cached). One instance per request."""
 
     def __init__(self, config: LimitsConfig) -> None:
-        super().__init__(maxsize=512)
+        super().__init__()
         self.config = config
         self.analysis: Analysis | None = None
+        self.too_large: GraphQLError | None = None
         self.spent: Spend | None = None
         self.requested = 0
+
+    def on_parse(self) -> Iterator[None]:  # type: ignore[override]
+        """Refuse a document too long to parse, or parse it (cached): tokens are limited by
+        the parser, but whitespace and comments are not, and half a million line breaks cost
+        graphql-core seconds to place a hundred errors on their lines (and would fill the
+        parser cache). The refusal is reported at validation, so that it reaches the client on
+        every transport; the placeholder document it leaves is never run."""
+        ec = self.execution_context
+        query, limits = ec.query, self.config
+        if query is not None:
+            self.too_large = _too_large(query, limits.max_bytes, limits.max_lines)
+            if self.too_large is not None:
+                ec.graphql_document = _PLACEHOLDER
+            else:
+                with contextlib.suppress(GraphQLError):  # Strawberry parses again and reports it
+                    ec.graphql_document = parse_document(query, limits.max_tokens)
+        yield
 
     def on_validate(self) -> Iterator[None]:  # type: ignore[override]
         ec = self.execution_context
         config = self.config
+        if self.too_large is not None:
+            ec.pre_execution_errors = [self.too_large]
+            yield
+            return
         try:
             if config.model is None or ec.graphql_document is None:
                 raise RuntimeError("QueryLimits used before its schema was built")
@@ -103,8 +176,14 @@ class QueryLimits(ValidationCache):
             yield
             return
         self.requested = self.analysis.cost
-        validation = super().on_validate()
-        next(validation)  # validates (cached) and sets pre_execution_errors
+        # Setting the errors (even none) tells Strawberry validation has run.
+        ec.pre_execution_errors = list(
+            validate_document(
+                ec.schema._schema,  # the executable schema, as Strawberry's own cache reads it
+                ec.graphql_document,
+                tuple(ec.validation_rules),
+            )
+        )
         if not ec.pre_execution_errors:
             self.spent = self._spend(self.requested)
             if not self.spent.allowed:
@@ -117,8 +196,6 @@ class QueryLimits(ValidationCache):
                     _error(message, RATE_LIMITED, {"retryAfter": retry, "cost": self.requested})
                 ]
         yield
-        for _ in validation:  # let the cache's generator finish
-            pass
 
     def get_results(self) -> dict[str, Any]:
         spent = self.spent or self._spend(0)

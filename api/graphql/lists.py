@@ -1,4 +1,5 @@
-"""`MaxItems(n)`: a plain list field returns at most `n` objects.
+"""`MaxItems(n)`: a plain list field returns at most `n` objects; `Cost(n)`: a field costs more
+than its objects.
 
 Every list of objects that is not a connection carries one, so that a query's cost
 (`api.graphql.cost`) has a true upper bound: the cost model multiplies a list's selection by
@@ -41,6 +42,22 @@ class MaxItems(FieldExtension):
         if isinstance(result, Awaitable):
             result = await result
         return _cut(result, self.cap)
+
+
+class Cost(FieldExtension):
+    """`strawberry.field(extensions=[Cost(5_000)])`: a field whose work is not the objects it
+    returns (an aggregate over the county, an optimiser run) costs this much more each time a
+    query selects it (see `api.graphql.cost`). It changes nothing when the field resolves."""
+
+    def __init__(self, points: int) -> None:
+        if points < 1:
+            raise ValueError("a field cost must be at least 1")
+        self.points = points
+
+    def apply(self, field: StrawberryField) -> None:
+        note = f"Costs {self.points} query points."
+        if note not in (field.description or ""):
+            field.description = f"{field.description} {note}" if field.description else note
 
 
 def _cut(items: Any, cap: int) -> Any:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 import strawberry
@@ -66,11 +67,27 @@ class CodeRequestErrors(SchemaExtension):
         add_codes(getattr(self.execution_context.result, "errors", None))
 
 
+# A quoted name or value longer than this is cut in request errors: graphql-core quotes what the
+# client sent (an unknown field, a bad literal), and a client may send 100 KB of it.
+MAX_ECHO = 32
+_QUOTED = re.compile(r"""(['"])([^'"]{""" + str(MAX_ECHO + 1) + r""",})\1""")
+
+
+def short_echo(message: str) -> str:
+    """`message` with every long quoted part cut to its first MAX_ECHO characters."""
+    return _QUOTED.sub(lambda m: f"{m[1]}{m[2][:MAX_ECHO]}…{m[1]}", message)
+
+
 def add_codes(errors: Iterable[GraphQLError] | None) -> None:
-    """Give every request error without a code the code that names its cause."""
+    """Give every request error without a code the code that names its cause, and cut what it
+    echoes of the request."""
     for error in errors or ():
-        if is_request_error(error) and not (error.extensions or {}).get("code"):
+        if not is_request_error(error):
+            continue
+        if not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": request_error_code(error)}
+        if len(error.message) > 2 * MAX_ECHO:
+            error.message = short_echo(error.message)
 
 
 class QuietSchema(strawberry.Schema):

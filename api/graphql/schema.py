@@ -9,7 +9,6 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
 )
 from strawberry.tools import merge_types
@@ -27,7 +26,12 @@ from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
-from api.graphql.limits import LimitsConfig, QueryLimits, cost_model, limits_from
+from api.graphql.limits import (
+    LimitsConfig,
+    QueryLimits,
+    cost_model,
+    limits_from,
+)
 from api.graphql.matching.candidates import CandidatesQuery
 from api.graphql.matching.mutations import MatchingMutation, MatchingSubscription
 from api.graphql.matching.queries import MatchingQuery
@@ -37,6 +41,7 @@ from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.relay import NodeQuery
+from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
 from api.graphql.text_input import TextInput
 from api.graphql.units.queries import UnitsQuery
@@ -77,10 +82,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         budget=make_budget(_budget_url(settings)),
         anonymous_per_minute=settings.cost_budget_anonymous_per_minute,
         signed_in_per_minute=settings.cost_budget_per_minute,
+        max_bytes=settings.max_query_bytes,
+        max_lines=settings.max_query_lines,
+        max_tokens=settings.max_tokens,
     )
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: QueryLimits(limits),
+        lambda: QueryLimits(limits),  # parses (cached) and validates (cached) too
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
         CodeRequestErrors,
@@ -99,6 +106,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=subscription,
         extensions=extensions,
         execution_context_class=FastExecutor,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
     )
     fast_enums(schema._schema)
     limits.model = cost_model(schema)

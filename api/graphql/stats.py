@@ -32,7 +32,7 @@ from api.graphql.dashboard import (
     TeamHours,
     TierFigures,
 )
-from api.graphql.lists import MaxItems
+from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import as_utc
 from schema.enums import GridKind, PersonKind, TeamKind, VenueKind
 from schema.models import EnterpriseRequest, Grid, PairedUnit, Person, Team, Venue
@@ -130,7 +130,10 @@ async def load_county_stats(
 @strawberry.type
 class StatsQuery:
     @strawberry.field(
-        description="The county's headline figures.", permission_classes=[Can("stats.read")]
+        description="The county's headline figures.",
+        permission_classes=[Can("stats.read")],
+        # Public, and a dozen aggregates over the county's tables: aliases must not multiply it.
+        extensions=[Cost(1_000)],
     )
     async def county_stats(
         self,

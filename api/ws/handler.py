@@ -106,6 +106,9 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         try:
             await super().handle()
+        except RecursionError:  # JSON nested too deeply to decode: a protocol error
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=4400, reason="Invalid message")
         finally:
             self.registry.close(self.live)
             if self._closing is not None:
@@ -144,6 +147,21 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         else:
             await self.send_message({"type": "connection_ack", "payload": ack_payload})
         self.connection_acknowledged = True
+
+    async def handle_message(self, message: Message) -> None:
+        # The protocol's messages are JSON objects; anything else (a list, a number) is refused
+        # as Strawberry refuses malformed objects: close 4400.
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        if message["type"] == "subscribe":
+            payload = message.get("payload")
+            if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+                await self.handle_invalid_message("Failed to parse message")
+                return
+            if payload.get("operationName") == "":  # as over HTTP: no name given
+                message = {**message, "payload": {**payload, "operationName": None}}  # type: ignore[typeddict-item]
+        await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.live.revoked is not None:

@@ -121,16 +121,16 @@ def test_refuse_too_deep_query(client: TestClient) -> None:
 
 
 def test_refuse_too_many_aliases(client: TestClient) -> None:
-    wide = "{ " + " ".join(f"a{i}: countyStats {{ pairedUnits }}" for i in range(31)) + " }"
+    wide = "{ " + " ".join(f"a{i}: skills {{ code }}" for i in range(31)) + " }"
     r = post(client, {"query": wide}, GQL_RESPONSE)
     assert r.status_code == 400
     assert [e["extensions"]["code"] for e in r.json()["errors"]] == ["TOO_MANY_ALIASES"]
-    ok = "{ " + " ".join(f"a{i}: countyStats {{ pairedUnits }}" for i in range(30)) + " }"
+    ok = "{ " + " ".join(f"a{i}: skills {{ code }}" for i in range(30)) + " }"
     assert post(client, {"query": ok}, GQL_RESPONSE).status_code == 200
 
 
 def test_refuse_too_many_tokens(client: TestClient) -> None:
-    big = "{ countyStats { " + " ".join(["pairedUnits"] * 4100) + " } }"
+    big = "{ skills { " + " ".join(["id"] * 4100) + " } }"
     r = post(client, {"query": big}, GQL_RESPONSE)
     assert r.status_code == 400
     (error,) = r.json()["errors"]

@@ -135,8 +135,12 @@ def test_close_socket_on_message_over_body_limit(engine: sa.Engine, database_url
             ws.send_json({"type": "connection_init", "payload": {"x": "吉" * 400_000}})
             assert close_code(ws) == 1009
         with socket(client, county.token("coordinator")) as ws:  # under the limit: served
-            start(ws, "1", "{ __typename }" + " " * 900_000)
+            start(ws, "1", "{ __typename }" + " " * 20_000)
             assert next_data(ws) == {"__typename": "Query"}
+            # (a longer document is refused as a GraphQL error: QUERY_TOO_LARGE)
+            assert receive_within(ws) == {"id": "1", "type": "complete"}
+            start(ws, "2", "{ __typename }" + " " * 900_000)
+            assert error_code(receive_within(ws)) == "QUERY_TOO_LARGE"
 
 
 def test_close_socket_without_connection_init_4408(engine: sa.Engine, database_url: str) -> None:
@@ -457,3 +461,24 @@ def test_anonymous_sockets_subscribe_to_public_fields_only() -> None:
     assert refusal("query Q { ok } subscription S { unguarded }", "S") is not None
     assert refusal("query Q { ok } subscription S { unguarded }", "Q") is None
     assert refusal("mutation { anything }") is not None
+
+
+def test_refuse_malformed_protocol_messages_with_4400(client: TestClient) -> None:
+    for bad in ("[]", "42", '{"type": 1}', "[" * 100_000 + "]" * 100_000):
+        with socket(client) as ws:
+            ws.send_text(bad)
+            assert close_code(ws) == 4400
+    with socket(client) as ws:  # a subscribe without a query
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": 7}})
+        assert close_code(ws) == 4400
+
+
+def test_take_an_empty_operation_name_as_none(client: TestClient) -> None:
+    with socket(client) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        payload = {"query": "{ __typename }", "operationName": ""}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        assert next_data(ws) == {"__typename": "Query"}

@@ -12,6 +12,7 @@ from api.auth.permissions import Can
 from api.auth.scope import require_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
+from api.graphql.lists import Cost
 from api.graphql.relay import decode_id, load_one
 from matching.solver import rank_candidates
 from schema import models as m
@@ -48,6 +49,8 @@ class CandidatesQuery:
         "ranked by the matcher's own costs and hard rules (skills, reach by the 1341 deadline, "
         "time windows, hours left).",
         permission_classes=[Can("matching.read")],
+        # It loads the county's volunteers and ranks them (about half a second of work).
+        extensions=[Cost(10_000)],
     )
     async def need_candidates(
         self,

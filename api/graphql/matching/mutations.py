@@ -119,11 +119,11 @@ class ProposalPayload:
 class CommitMatchingJobPayload:
     job: MatchingJob | None = strawberry.field(description="The committed job; null on error.")
     committed: list[Proposal] = strawberry.field(
-        description="Proposals dispatched.", extensions=[MaxItems(5000)]
+        description="Proposals dispatched.", extensions=[MaxItems(2000)]
     )
     stale: list[Proposal] = strawberry.field(
         description="Proposals refused because their need or request changed since the solve.",
-        extensions=[MaxItems(5000)],
+        extensions=[MaxItems(2000)],
     )
     user_errors: list[UserError] = strawberry.field(
         description="Why nothing was changed.", extensions=[MaxItems(100)]

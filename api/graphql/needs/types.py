@@ -267,7 +267,7 @@ class Need(RowType, _NeedAttributes, Node):
 
     @strawberry.field(
         description="Its history, oldest first; `last: n` gives the n latest steps only.",
-        extensions=[MaxItems(200)],
+        extensions=[MaxItems(100)],
     )
     async def events(
         self,
