@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -244,11 +246,13 @@ async def _create_user(
     person_id: int | None,
     display_name: str,
 ) -> object:
+    import asyncio
+
     from sqlmodel import col, select
 
-    from api.auth.accounts import AccountProblem, create_account
     from api.database import Database
     from schema.models import Community
+    from schema.services.accounts import create_account
 
     db = Database(url)
     try:
@@ -263,20 +267,31 @@ async def _create_user(
                     found = "no" if not ids else "several"
                     raise ValueError(f"{found} communities named '{community}'")
                 community_id = ids[0]
-            try:
+            with _domain_errors_as_value_errors():
+                # One command, one hash: a worker thread, without the API's concurrency cap.
                 return await create_account(
                     session=session,
                     username=username,
                     password=password,
                     role=role,
+                    run_hash=asyncio.to_thread,
                     display_name=display_name,
                     community_id=community_id,
                     person_id=person_id,
                 )
-            except AccountProblem as problem:
-                raise ValueError(str(problem)) from problem
     finally:
         await db.dispose()
+
+
+@contextmanager
+def _domain_errors_as_value_errors() -> Iterator[None]:
+    """A service's refusal as a `ValueError` saying "field: message" (the commands print it)."""
+    from schema.services.errors import DomainError
+
+    try:
+        yield
+    except DomainError as exc:
+        raise ValueError("; ".join(f"{f}: {m}" if f else m for f, m in exc.problems)) from exc
 
 
 @user_app.command("list")
@@ -324,27 +339,31 @@ def user_deactivate(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Deactivate an account: it can no longer log in and its tokens stop working."""
-    import sqlalchemy as sa
+    import asyncio
 
-    from schema.db import make_engine
-    from schema.models import Account
-
-    engine = make_engine(_database_url(database_url))
     try:
-        with engine.begin() as conn:
-            account_id = conn.execute(
-                sa.update(Account)
-                .where(Account.username == username)
-                .values(is_active=False)
-                .returning(Account.id)
-            ).scalar()
-    finally:
-        engine.dispose()
-    if account_id is None:
-        console.print(f"[red]error:[/red] no account '{username}'")
-        raise typer.Exit(1)
+        account_id = asyncio.run(_deactivate_user(_database_url(database_url), username))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     _announce_account_change(account_id, "deactivated")
     console.print(f"deactivated [bold]{username}[/bold]")
+
+
+async def _deactivate_user(url: str, username: str) -> int:
+    from api.database import Database
+    from schema.services.accounts import account_named, set_account_active
+
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            with _domain_errors_as_value_errors():
+                account = await account_named(session, username)
+                assert account.id is not None
+                await set_account_active(session=session, account_id=account.id, active=False)
+                return account.id
+    finally:
+        await db.dispose()
 
 
 def _announce_account_change(account_id: int, change: str) -> None:
@@ -391,12 +410,12 @@ def match(
     import sqlalchemy as sa
     from rich.table import Table
 
-    from matching.jobs import run_job
-    from matching.loader import create_job
     from schema.db import make_engine
     from schema.enums import JobStatus
     from schema.migrate import upgrade
     from schema.models import Community
+    from schema.services.matching.jobs import create_job
+    from schema.services.matching.runner import run_job
 
     url = _database_url(database_url)
     upgrade(url)
@@ -412,7 +431,7 @@ def match(
                 console.print(f"[red]error:[/red] no community or village named {scope!r}")
                 raise typer.Exit(2)
         try:
-            with engine.begin() as conn:
+            with _domain_errors_as_value_errors(), engine.begin() as conn:
                 job_id = create_job(
                     conn,
                     scope_community_id=scope_id,

@@ -2,7 +2,8 @@
 
 The solver is CPU-bound and synchronous, so each job runs in a worker thread with its own sync
 engine; progress goes to the broadcaster from that thread through the loop. One runner per API
-process; the job's row stays the source of truth, so a cancel or a crash is always visible.
+process. What a job may do next, and which jobs are lost, is the job service's to say
+(`schema.services.matching.jobs`); this module only owns the threads.
 """
 
 from __future__ import annotations
@@ -14,15 +15,10 @@ import sqlalchemy as sa
 
 from api.broadcast import Broadcaster
 from api.logs import log
-from matching.jobs import run_job
-from matching.loader import update_job
-from schema.base import utcnow
 from schema.db import make_engine
 from schema.enums import JobStatus
-from schema.models import MatchingJob
-
-# A job that has not finished this long after its time limit was lost with its process.
-STALE_AFTER_S = 300.0
+from schema.services.matching.jobs import fail_jobs, fail_stale_jobs
+from schema.services.matching.runner import run_job
 
 
 def job_channel(job_id: int) -> str:
@@ -73,41 +69,13 @@ class MatchingRunner:
     async def stop(self) -> None:
         """On shutdown: jobs still solving are marked failed rather than left running forever."""
         if self._tasks and self._engine is not None:
+            reason = "interrupted: the server stopped while the job ran"
             with self.engine.begin() as conn:
-                for job_id in list(self._tasks):
-                    update_job(
-                        conn,
-                        job_id,
-                        only_if=(JobStatus.QUEUED, JobStatus.RUNNING),
-                        status=JobStatus.FAILED,
-                        finished_at=utcnow(),
-                        error="interrupted: the server stopped while the job ran",
-                    )
+                fail_jobs(conn, list(self._tasks), reason)
         if self._engine is not None:
             self._engine.dispose()
 
     def fail_stale_jobs(self) -> int:
         """Jobs left queued or running by a process that died can never finish: fail them."""
-        now = utcnow()
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(MatchingJob.id, MatchingJob.created_at, MatchingJob.time_limit_s).where(  # type: ignore[call-overload]
-                    MatchingJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))  # type: ignore[attr-defined]
-                )
-            ).all()
-            stale = [
-                job_id
-                for job_id, created_at, limit in rows
-                if job_id not in self._tasks
-                and (now - created_at).total_seconds() > limit + STALE_AFTER_S
-            ]
-            for job_id in stale:
-                update_job(
-                    conn,
-                    job_id,
-                    only_if=(JobStatus.QUEUED, JobStatus.RUNNING),
-                    status=JobStatus.FAILED,
-                    finished_at=now,
-                    error="interrupted: its server process stopped before it finished",
-                )
-        return len(stale)
+            return len(fail_stale_jobs(conn, running_here=set(self._tasks)))

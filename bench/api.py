@@ -186,9 +186,10 @@ def floor_opportunities_sql(lat: float, lon: float, radius: float = 5.0) -> Any:
     dlat = radius / 110.574
     dlon = radius / (111.320 * math.cos(math.radians(lat)))
     box = f"BETWEEN {lat - dlat} AND {lat + dlat} AND {{lon}} BETWEEN {lon - dlon} AND {lon + dlon}"
+    # The floor writes `schema.places` by hand on purpose: the same rule, raw SQL.
     need_places = """n.headcount
-        - (SELECT count(*) FROM need_assignment a WHERE a.need_id = n.id AND a.active
-             AND a.person_id IS NOT NULL)
+        - (SELECT count(DISTINCT a.person_id) FROM need_assignment a WHERE a.need_id = n.id
+             AND a.active AND a.person_id IS NOT NULL)
         - (SELECT count(*) FROM sign_up s WHERE s.need_id = n.id
              AND s.status IN ('signed_up','checked_in','checked_out')
              AND NOT EXISTS (SELECT 1 FROM need_assignment a WHERE a.need_id = s.need_id

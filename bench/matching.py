@@ -5,7 +5,8 @@
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
-  sees it: `matching.loader.load_problem` over a database loaded by `seed.load.load_reference`.
+  sees it: `schema.services.matching.loader.load_problem` over a database loaded by
+  `seed.load.load_reference`.
   By default a temporary SQLite database is seeded for the run (in a child process, so that the
   generator's memory does not count against the methods); `--database-url` points at a database
   that is already seeded instead. The problem is taken at the seed's "now" (REFERENCE_NOW), so
@@ -189,10 +190,10 @@ def seed_temporary_database(directory: Path) -> str:
 
 
 def load_county(url: str, now: datetime | None) -> tuple[Problem, float]:
-    """The county's open work through `matching.loader`, as a matching job loads it; returns
+    """The county's open work through the job service's loader, as a matching job loads it; returns
     the problem and the seconds loading took."""
-    from matching.loader import load_problem
     from schema.db import make_engine
+    from schema.services.matching.loader import load_problem
 
     engine = make_engine(url)
     try:

@@ -10,6 +10,15 @@ from sqlmodel import Field, SQLModel
 from schema.base import enum_column, in_county_check, utc_column, utcnow
 from schema.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
 
+# The people sent to needs (the matcher's volunteers); enterprise helpers serve enterprise
+# requests only, residents are served.
+SERVING_KINDS = (
+    PersonKind.PARTY_MEMBER,
+    PersonKind.TEAM_MEMBER,
+    PersonKind.CADRE,
+    PersonKind.GRID_WORKER,
+)
+
 
 class Person(SQLModel, table=True):
     """A party member, grid worker, cadre, enterprise helper, team member or resident."""

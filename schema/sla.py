@@ -1,7 +1,9 @@
-"""The "1341" response promises and the business weather station's deadlines, as pure functions.
+"""The "1341" response promises and the business weather station's deadlines.
 
 Measured from dispatch: staff on site within 10 minutes; an ordinary need solved within 30
 minutes, a complex one within 4 hours, a special or major one given a solution plan within 1 day.
+"Overdue" is written twice, side by side: a pure function for a row in hand and the SQL condition
+that filters and counts (a test keeps each pair in agreement on a real database).
 """
 
 from __future__ import annotations
@@ -9,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from schema.enums import EnterpriseRequestKind, NeedStatus, NeedTier
-from schema.workflow import OPEN_NEED_STATUSES
+import sqlalchemy as sa
+from sqlmodel import col
+
+from schema.enterprise import EnterpriseRequest
+from schema.enums import EnterpriseRequestKind, EnterpriseRequestStatus, NeedStatus, NeedTier
+from schema.needs import Need
+from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 ARRIVE_WITHIN = timedelta(minutes=10)
 RESOLVE_WITHIN: dict[NeedTier, timedelta] = {
@@ -66,6 +73,36 @@ def need_overdue(
     if resolve_by is not None and now > resolve_by:
         return True
     return arrived_at is None and arrive_by is not None and now > arrive_by
+
+
+def need_overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """`need_overdue` in SQL, over the `need` table."""
+    return sa.and_(
+        col(Need.status).in_(OPEN_NEED_STATUSES),
+        sa.or_(
+            sa.and_(col(Need.resolve_by).is_not(None), col(Need.resolve_by) < now),
+            sa.and_(
+                col(Need.arrived_at).is_(None),
+                col(Need.arrive_by).is_not(None),
+                col(Need.arrive_by) < now,
+            ),
+        ),
+    )
+
+
+def enterprise_overdue(
+    *, status: EnterpriseRequestStatus, deadline: datetime, now: datetime
+) -> bool:
+    """An open enterprise request is overdue once its deadline has passed."""
+    return status in OPEN_ENTERPRISE_STATUSES and now > deadline
+
+
+def enterprise_overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """`enterprise_overdue` in SQL, over the `enterprise_request` table."""
+    return sa.and_(
+        col(EnterpriseRequest.status).in_(OPEN_ENTERPRISE_STATUSES),
+        col(EnterpriseRequest.deadline) < now,
+    )
 
 
 def met(deadline: datetime | None, done_at: datetime | None) -> bool | None:

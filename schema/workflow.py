@@ -1,16 +1,21 @@
 """The closed loop's state machines, as pure functions shared by the API, the CLI and the matcher.
 
 report → accept → dispatch → arrive → resolve → rate/close; escalate and return on the way;
-merge folds a duplicate into another need. Nothing here touches a database.
+merge folds a duplicate into another need. Sign-ups and matching jobs have their own tables.
+Nothing here touches a database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
+from schema.base import LabelledEnum
 from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestStatus,
+    JobStatus,
     NeedAction,
     NeedStatus,
     NeedTier,
@@ -72,16 +77,28 @@ class IllegalTransition(Exception):
         return f"cannot {self.action} from status '{self.status}' (allowed from: {allowed})"
 
 
+StatusT = TypeVar("StatusT", bound=LabelledEnum)
+
+
+def _follow(
+    table: Mapping[Any, tuple[frozenset[StatusT], StatusT | None]],
+    current: StatusT,
+    action: Any,
+) -> StatusT:
+    """The status `action` leads to from `current` in `table` (None there keeps it), or
+    IllegalTransition; an action the table does not list starts nothing (creating a row)."""
+    name = getattr(action, "value", action)
+    if action not in table:
+        raise IllegalTransition(name, current.value, ())
+    sources, target = table[action]
+    if current not in sources:
+        raise IllegalTransition(name, current.value, tuple(sorted(s.value for s in sources)))
+    return current if target is None else target
+
+
 def next_need_status(current: NeedStatus, action: NeedAction) -> NeedStatus:
     """The status a need moves to, or IllegalTransition."""
-    if action is NeedAction.REPORT:
-        raise IllegalTransition(action.value, current.value, ())
-    sources, target = NEED_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(
-            action.value, current.value, tuple(sorted(s.value for s in sources))
-        )
-    return current if target is None else target
+    return _follow(NEED_TRANSITIONS, current, action)
 
 
 def allowed_need_actions(current: NeedStatus) -> frozenset[NeedAction]:
@@ -91,14 +108,7 @@ def allowed_need_actions(current: NeedStatus) -> frozenset[NeedAction]:
 def next_enterprise_status(
     current: EnterpriseRequestStatus, action: EnterpriseAction
 ) -> EnterpriseRequestStatus:
-    if action is EnterpriseAction.SUBMIT:
-        raise IllegalTransition(action.value, current.value, ())
-    sources, target = ENTERPRISE_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(
-            action.value, current.value, tuple(sorted(s.value for s in sources))
-        )
-    return current if target is None else target
+    return _follow(ENTERPRISE_TRANSITIONS, current, action)
 
 
 U = SignUpStatus
@@ -113,10 +123,28 @@ SIGN_UP_TRANSITIONS: dict[str, tuple[frozenset[SignUpStatus], SignUpStatus]] = {
 
 
 def next_sign_up_status(current: SignUpStatus, action: str) -> SignUpStatus:
-    sources, target = SIGN_UP_TRANSITIONS[action]
-    if current not in sources:
-        raise IllegalTransition(action, current.value, tuple(sorted(s.value for s in sources)))
-    return target
+    return _follow(SIGN_UP_TRANSITIONS, current, action)
+
+
+J = JobStatus
+# A matching job's life: queued when started; a worker runs it (run, progress) to its end
+# (succeed, fail); a coordinator may cancel it before then, and commits a succeeded one once.
+JobAction = Literal["run", "progress", "succeed", "fail", "cancel", "commit"]
+LIVE_JOB_STATUSES = frozenset({J.QUEUED, J.RUNNING})
+FINAL_JOB_STATUSES = frozenset({J.SUCCEEDED, J.FAILED, J.CANCELLED, J.COMMITTED})
+JOB_TRANSITIONS: dict[JobAction, tuple[frozenset[JobStatus], JobStatus]] = {
+    "run": (frozenset({J.QUEUED}), J.RUNNING),
+    "progress": (frozenset({J.RUNNING}), J.RUNNING),
+    "succeed": (frozenset({J.RUNNING}), J.SUCCEEDED),
+    # A solver error, a server stopping under it, or a job its process left behind.
+    "fail": (LIVE_JOB_STATUSES, J.FAILED),
+    "cancel": (LIVE_JOB_STATUSES, J.CANCELLED),
+    "commit": (frozenset({J.SUCCEEDED}), J.COMMITTED),
+}
+
+
+def next_job_status(current: JobStatus, action: JobAction) -> JobStatus:
+    return _follow(JOB_TRANSITIONS, current, action)
 
 
 _TIER_ORDER = (NeedTier.ORDINARY, NeedTier.COMPLEX, NeedTier.MAJOR)

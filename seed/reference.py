@@ -70,6 +70,7 @@ from schema.enums import (
     VenueKind,
 )
 from schema.passwords import hash_password
+from schema.people import SERVING_KINDS as PEOPLE_SENT_TO_NEEDS
 from schema.sla import RESOLVE_WITHIN, enterprise_deadline, need_deadlines
 from schema.workflow import escalated_tier, next_enterprise_status, next_need_status
 from seed import vocab
@@ -425,17 +426,8 @@ class _NeedSpec:
 
 # --------------------------------------------------------------------------- who serves needs
 
-# People who are sent to needs, as `matching.loader` loads them (enterprise helpers serve
-# enterprise requests only).
-SERVING_KINDS = frozenset(
-    k.value
-    for k in (
-        PersonKind.PARTY_MEMBER,
-        PersonKind.TEAM_MEMBER,
-        PersonKind.CADRE,
-        PersonKind.GRID_WORKER,
-    )
-)
+# People who are sent to needs, as the matcher loads them (`schema.people.SERVING_KINDS`).
+SERVING_KINDS = frozenset(k.value for k in PEOPLE_SENT_TO_NEEDS)
 MINUTES_PER_DAY = 24 * 60
 _KM_PER_DEGREE_LAT = 110.5  # under the 111.2 km of matching's sphere: the band errs wide
 

@@ -12,11 +12,13 @@ resident's own report, a helper's assigned request) is checked in the resolver w
 from __future__ import annotations
 
 from schema.enums import Role
+from schema.roles import COORDINATION_ROLES, STAFF_ROLES
 
 R = Role
 EVERYONE = frozenset(Role)
-STAFF = frozenset({R.GRID_WORKER, R.COORDINATOR, R.ADMIN})
-COORDINATION = frozenset({R.COORDINATOR, R.ADMIN})
+# Who is staff and who coordinates is a domain rule the services apply too: one definition.
+STAFF = STAFF_ROLES
+COORDINATION = COORDINATION_ROLES
 ENTERPRISE_DESK = frozenset({R.ENTERPRISE_HELPER, R.COORDINATOR, R.ADMIN})
 VOLUNTEERING = frozenset({R.VOLUNTEER, R.COORDINATOR, R.ADMIN})
 ADMIN_ONLY = frozenset({R.ADMIN})

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
-from schema.enums import Role
+from schema.roles import scope_includes
 
 
 def in_scope(info: Info, community_id: int | None) -> bool:
     account = info.context.account
     if account is None:
         return False
-    if account.role is Role.ADMIN or account.community_id is None:
-        return True  # administrators and county-level staff see the whole county
-    return community_id == account.community_id
+    return scope_includes(account.role, account.community_id, community_id)
 
 
 def require_scope(info: Info, community_id: int | None) -> None:

@@ -11,13 +11,12 @@ import strawberry
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestStatus, NeedTier
 from api.graphql.lists import MaxItems
-from api.graphql.needs.queries import overdue_clause
 from api.graphql.people.loaders import team_service_minutes_stmt
 from api.graphql.relay import load_one, one_future, prime, row_class
 from api.graphql.type_refs import CommunityT, TeamT
 from schema import models as m
 from schema.enums import NeedSource, PersonKind
-from schema.sla import SATISFIED_AT_LEAST
+from schema.sla import SATISFIED_AT_LEAST, enterprise_overdue_clause, need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES, tier_rank
 
 Period = tuple[datetime | None, datetime | None]
@@ -121,10 +120,6 @@ def _count_if(condition: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _overdue(now: datetime) -> Any:
-    return overdue_clause(now)
-
-
 async def _rows(info: Info, stmt: Any) -> list[Any]:
     async with info.context.db.session() as session:
         return list((await session.execute(stmt)).all())
@@ -149,7 +144,7 @@ async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
         ).label("_party"),
         count(m.Pairing.community_id == c.id, frm=m.Pairing).label("_units"),
         count(*needs, N.status.in_(OPEN_NEED_STATUSES), frm=N).label("_open"),
-        count(*needs, _overdue(now), frm=N).label("_overdue"),
+        count(*needs, need_overdue_clause(now), frm=N).label("_overdue"),
     ).order_by(c.name, c.id)
     rows = await _rows(info, stmt)
     prime(info, CommunityT, (row_class(CommunityT).from_row(r) for r in rows))
@@ -179,7 +174,7 @@ async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
         sa.select(
             N.tier,
             _count_if(N.status.in_(OPEN_NEED_STATUSES)),
-            _count_if(_overdue(now)),
+            _count_if(need_overdue_clause(now)),
             _count_if(N.dispatched_at.is_not(None)),
             _count_if(sa.and_(arrival_decided, N.arrived_at <= N.arrive_by)),
             _count_if(arrival_decided),
@@ -248,10 +243,8 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
 
 
 async def enterprise_by_status(info: Info) -> list[EnterpriseStatusCount]:
-    from schema.workflow import OPEN_ENTERPRISE_STATUSES
-
     er = m.EnterpriseRequest
-    late = sa.and_(er.status.in_(OPEN_ENTERPRISE_STATUSES), er.deadline < datetime.now(UTC))
+    late = enterprise_overdue_clause(datetime.now(UTC))
     stmt = sa.select(er.status, sa.func.count(), _count_if(late)).group_by(er.status)
     found = {r[0]: r for r in await _rows(info, stmt)}
     return [

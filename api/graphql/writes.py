@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.scope import in_scope
 from api.broadcast import Broadcaster, community_needs_channel, need_channel
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
@@ -35,11 +34,12 @@ _RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 def actor_of(info: Info) -> Actor:
-    """The caller as the services see it; area checks defer to `api.auth.scope.in_scope`."""
+    """The caller as the services see it (their area rule is `schema.roles.scope_includes`, as
+    `api.auth.scope.in_scope`'s)."""
     account = info.context.account
     if account is None:  # `Can` refuses anonymous callers first; this guards misuse
         raise CodedError("authentication required", ErrorCode.UNAUTHENTICATED)
-    return Actor.of(account, scope=lambda community_id: in_scope(info, community_id))
+    return Actor.of(account)
 
 
 def pk(global_id: str, type_name: str, field: str) -> int:

@@ -4,7 +4,7 @@ the steps of the closed loops and their recorded events."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -16,13 +16,11 @@ from sqlmodel import SQLModel, col, select
 from schema.accounts import Account
 from schema.base import utcnow
 from schema.enums import Role
+from schema.roles import COORDINATION_ROLES, STAFF_ROLES, scope_includes
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 M = TypeVar("M", bound=SQLModel)
 R = TypeVar("R", bound=SQLModel)
-
-STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
-COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
 
 # Key in `AsyncSession.info` under which services list what they changed, so the caller can
 # publish it once the transaction has committed (never before: a rolled-back change is no news).
@@ -33,9 +31,8 @@ PUBLISH_KEY = "luling.published"
 class Actor:
     """Who acts: the account (id, name, role, area) and the person it belongs to, if any.
 
-    `scope` decides whether the actor may act inside a community; the API passes its own rule
-    (`api.auth.scope.in_scope`), and without one the same rule applies: administrators and
-    county-level staff (no community) everywhere, everyone else in their own community only.
+    Where it may act is `schema.roles.scope_includes`: administrators and county-level staff (no
+    community) everywhere, everyone else in their own community only.
     """
 
     account_id: int | None
@@ -43,17 +40,15 @@ class Actor:
     role: Role
     person_id: int | None = None
     community_id: int | None = None
-    scope: Callable[[int | None], bool] | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, account: Account, scope: Callable[[int | None], bool] | None = None) -> Actor:
+    def of(cls, account: Account) -> Actor:
         return cls(
             account_id=account.id,
             name=(account.display_name or account.username)[:64],
             role=account.role,
             person_id=account.person_id,
             community_id=account.community_id,
-            scope=scope,
         )
 
     @property
@@ -65,11 +60,7 @@ class Actor:
         return self.role in COORDINATION_ROLES
 
     def in_scope(self, community_id: int | None) -> bool:
-        if self.scope is not None:
-            return self.scope(community_id)
-        if self.role is Role.ADMIN or self.community_id is None:
-            return True
-        return community_id == self.community_id
+        return scope_includes(self.role, self.community_id, community_id)
 
     def require_scope(self, community_id: int | None) -> None:
         if not self.in_scope(community_id):

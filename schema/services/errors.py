@@ -41,6 +41,12 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class Unauthenticated(DomainError):
+    """Credentials that do not hold (a wrong current password)."""
+
+    code = "UNAUTHENTICATED"
+
+
 class Invalid(DomainError):
     """Input that fails validation; may carry several problems at once."""
 

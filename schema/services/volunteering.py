@@ -1,7 +1,8 @@
 """Volunteering (义善庐陵): sign up for an activity or a need, cancel, check in, check out.
 
-Capacity is enforced under a row lock on the activity (or need), so that concurrent sign-ups
-cannot overfill it; a sign-up's own changes are guarded by its status (`WHERE status = :read`).
+Places left (`schema.places`) are checked under a row lock on the activity (or need), so that
+concurrent sign-ups cannot overfill it; a sign-up's own changes are guarded by its status
+(`WHERE status = :read`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from schema.activities import Activity, SignUp
 from schema.enums import ActivityStatus, SignUpStatus
 from schema.needs import Need
 from schema.people import Person
+from schema.places import holds_a_place, places_left
 from schema.services.common import Actor, lock_row, now_or, to_publish
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition, next_sign_up_status
 
 OPEN_ACTIVITY_STATUSES = frozenset({ActivityStatus.PLANNED, ActivityStatus.ONGOING})
-TAKING_A_PLACE = (SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN, SignUpStatus.CHECKED_OUT)
 CHECK_IN_EARLY = timedelta(hours=1)  # volunteers may check in up to an hour before the start
 MAX_NEED_SERVICE = timedelta(hours=12)  # one check-in on a need counts for at most 12 hours
 
@@ -56,10 +57,6 @@ def _require_open(target: Activity | Need, action: str, now: datetime) -> None:
         raise IllegalTransition(action, f"need {target.status.value}", allowed)
 
 
-def _capacity(target: Activity | Need) -> int:
-    return target.capacity if isinstance(target, Activity) else target.headcount
-
-
 def _where_target(target: Activity | Need) -> Any:
     if isinstance(target, Activity):
         return col(SignUp.activity_id) == target.id
@@ -77,13 +74,6 @@ def _publish(session: AsyncSession, sign_up: SignUp, action: str) -> None:
             "to_status": sign_up.status.value,
         }
     )
-
-
-async def places_taken(session: AsyncSession, target: Activity | Need) -> int:
-    stmt = select(func.count()).where(
-        _where_target(target), col(SignUp.status).in_(list(TAKING_A_PLACE))
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def sign_up(
@@ -126,8 +116,10 @@ async def sign_up(
     ).scalar_one_or_none()
     if existing is not None and existing.status is not SignUpStatus.CANCELLED:
         return existing
-    taken = await places_taken(session, target)
-    if taken >= _capacity(target):
+    # Someone already dispatched to the need holds their place: signing up takes no other.
+    if await places_left(session, target) <= 0 and not await holds_a_place(
+        session, target, person_id
+    ):
         raise LimitReached("activity_id" if activity_id else "need_id", "no places left")
     if existing is not None:
         row = await _move(

@@ -14,7 +14,6 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.graphql.relay import to_global_id
-from matching.loader import create_job
 from schema.enums import JobStatus, NeedStatus, ResourceKind, Role, TravelMode
 from schema.models import (
     MatchingJob,
@@ -27,6 +26,7 @@ from schema.models import (
     Resource,
     Skill,
 )
+from schema.services.matching.jobs import create_job
 from tests import factories as f
 from tests.conftest import gql, make_settings
 
@@ -184,7 +184,7 @@ def test_commit_accepted_proposals_through_closed_loop(
         rejected = s.exec(select(Need).where(Need.id == _pk(third["need"]["id"]))).one()
         assert rejected.status is NeedStatus.ACCEPTED
     again = gql(client, COMMIT, {"id": job["id"]}, token=world.token())["data"]["commitMatchingJob"]
-    assert again["userErrors"][0]["code"] == "BAD_USER_INPUT"
+    assert again["userErrors"][0]["code"] == "ILLEGAL_TRANSITION"
 
 
 def test_refuse_stale_proposals_on_commit(
@@ -279,7 +279,7 @@ def test_cancel_queued_job(client: TestClient, world: World, engine: sa.Engine) 
     payload = gql(client, CANCEL, {"id": gid}, token=world.token())["data"]["cancelMatchingJob"]
     assert payload["job"]["status"] == "CANCELLED"
     again = gql(client, CANCEL, {"id": gid}, token=world.token())["data"]["cancelMatchingJob"]
-    assert again["userErrors"][0]["code"] == "BAD_USER_INPUT"
+    assert again["userErrors"][0]["code"] == "ILLEGAL_TRANSITION"
 
 
 def test_fail_interrupted_jobs_on_restart(engine: sa.Engine, database_url: str) -> None:

@@ -7,12 +7,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from api.graphql.needs.queries import overdue_clause
-from schema.models import Need
-from schema.sla import need_overdue
 from tests.api.read_data import County, build
 from tests.conftest import gql
 
@@ -53,25 +49,6 @@ def test_filter_needs(client: TestClient, county: County) -> None:
         "水管爆裂",
     ]
     assert t(reportedBefore=(now - timedelta(days=5)).isoformat()) == ["垃圾清运", "邻里纠纷"]
-
-
-def test_keep_overdue_sql_in_line_with_rule(engine: sa.Engine, county: County) -> None:
-    now = datetime.now(UTC)
-    with Session(engine) as s:
-        needs = s.exec(select(Need)).all()
-        in_sql = {n.id for n in s.exec(select(Need).where(overdue_clause(now))).all()}
-    by_rule = {
-        n.id
-        for n in needs
-        if need_overdue(
-            status=n.status,
-            arrive_by=n.arrive_by,
-            resolve_by=n.resolve_by,
-            arrived_at=n.arrived_at,
-            now=now,
-        )
-    }
-    assert in_sql == by_rule == {county.ids["need_overdue"]}
 
 
 def test_refuse_id_of_wrong_type_in_filter(client: TestClient, county: County) -> None:

@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.auth import accounts
 from schema.enums import Role
+from schema.services import accounts
 from tests import factories as f
 from tests.conftest import make_settings
 

@@ -17,7 +17,6 @@ from sqlalchemy import func
 from matching.arrays import build_arrays
 from matching.baselines import greedy
 from matching.candidates import diagnose
-from matching.loader import MATCHABLE_NEED_STATUSES, SERVING_KINDS, load_problem
 from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestStatus,
@@ -30,6 +29,8 @@ from schema.enums import (
 )
 from schema.models import metadata
 from schema.passwords import verify_password
+from schema.people import SERVING_KINDS
+from schema.services.matching.loader import MATCHABLE_NEED_STATUSES, load_problem
 from schema.sla import SATISFIED_AT_LEAST, enterprise_deadline, need_deadlines
 from schema.workflow import (
     OPEN_NEED_STATUSES,

@@ -1,19 +1,15 @@
-"""`login`, and for administrators `createAccount`, `deactivateAccount`, `reactivateAccount`."""
+"""`login`, `changePassword`, and for administrators `createAccount`, `deactivateAccount`,
+`reactivateAccount`: web-level checks (rate limits, tokens, the hashing cap, telling open sockets)
+around the account services (`schema.services.accounts`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.accounts import (
-    AccountProblem,
-    change_password,
-    check_credentials,
-    create_account,
-    record_login,
-    set_account_active,
-)
+from api.auth.hashing import run_hash
 from api.auth.permissions import Can
 from api.auth.ratelimit import LOGIN, LOGIN_ADDRESS, LOGIN_USERNAME, enforce_rate_limit
 from api.auth.tokens import issue_token
@@ -24,25 +20,17 @@ from api.graphql.accounts.types import (
     LoginPayload,
 )
 from api.graphql.context import Info
-from api.graphql.errors import CodedError, ErrorCode, UserError
-from api.graphql.relay import decode_id
-from api.graphql.writes import broadcaster_of
+from api.graphql.errors import ErrorCode, UserError
+from api.graphql.writes import broadcaster_of, opt_pk, pk, write
 from api.ws.sessions import publish_account_change
+from schema.accounts import Account
+from schema.services import accounts as svc
 
 WRONG_CREDENTIALS = "wrong username or password"
 
 
-def _problem(problem: AccountProblem) -> UserError:
-    return UserError(field=[problem.field], message=problem.message, code=problem.code)
-
-
-def _pk(value: str | None, type_name: str, field: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return decode_id(value, type_name)
-    except CodedError as exc:
-        raise AccountProblem(field, exc.message, ErrorCode.BAD_USER_INPUT) from exc
+# Account mutations take plain arguments, or an input whose errors name its fields directly.
+NO_PREFIX: tuple[str, ...] = ()
 
 
 @strawberry.type
@@ -67,14 +55,16 @@ class AccountsMutation:
         enforce_rate_limit(info, LOGIN_ADDRESS, context.client_ip)
         enforce_rate_limit(info, LOGIN_USERNAME, name)
         async with context.db.session() as session:
-            account = await check_credentials(session=session, username=username, password=password)
+            account = await svc.check_credentials(
+                session=session, username=username, password=password, run_hash=run_hash
+            )
         if account is None:
             error = UserError(
                 field=["password"], message=WRONG_CREDENTIALS, code=ErrorCode.UNAUTHENTICATED
             )
             return LoginPayload(token=None, expires_at=None, account=None, user_errors=[error])
         async with context.db.transaction() as session:
-            await record_login(session=session, account_id=account.id)  # type: ignore[arg-type]
+            await svc.record_login(session=session, account_id=account.id)  # type: ignore[arg-type]
         token, expires_at = issue_token(account, context.settings)
         return LoginPayload(
             token=token,
@@ -101,16 +91,20 @@ class AccountsMutation:
         caller = info.context.account
         assert caller is not None and caller.id is not None  # Can("account.me")
         enforce_rate_limit(info, LOGIN, f"{caller.username.lower()}|{info.context.client_ip}")
-        try:
-            async with info.context.db.transaction() as session:
-                account = await change_password(
-                    session=session,
-                    account_id=caller.id,
-                    current=current_password,
-                    new=new_password,
-                )
-        except AccountProblem as problem:
-            return AccountPayload(account=None, user_errors=[_problem(problem)])
+        caller_id = caller.id
+
+        async def work(session: AsyncSession) -> Account:
+            return await svc.change_password(
+                session=session,
+                account_id=caller_id,
+                current=current_password,
+                new=new_password,
+                run_hash=run_hash,
+            )
+
+        account, errors = await write(info, work, prefix=NO_PREFIX)
+        if account is None:
+            return AccountPayload(account=None, user_errors=errors)
         # Committed: the account's open sockets (in every API process) close with 4401.
         await publish_account_change(broadcaster_of(info), caller.id, "password")
         return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
@@ -124,19 +118,22 @@ class AccountsMutation:
         info: Info,
         input: Annotated[CreateAccountInput, strawberry.argument(description="The account.")],
     ) -> AccountPayload:
-        try:
-            async with info.context.db.transaction() as session:
-                account = await create_account(
-                    session=session,
-                    username=input.username,
-                    password=input.password,
-                    role=input.role,
-                    display_name=input.display_name,
-                    community_id=_pk(input.community_id, "Community", "communityId"),
-                    person_id=_pk(input.person_id, "Person", "personId"),
-                )
-        except AccountProblem as problem:
-            return AccountPayload(account=None, user_errors=[_problem(problem)])
+
+        async def work(session: AsyncSession) -> Account:
+            return await svc.create_account(
+                session=session,
+                username=input.username,
+                password=input.password,
+                role=input.role,
+                run_hash=run_hash,
+                display_name=input.display_name,
+                community_id=opt_pk(input.community_id, "Community", "community_id"),
+                person_id=opt_pk(input.person_id, "Person", "person_id"),
+            )
+
+        account, errors = await write(info, work, prefix=NO_PREFIX)
+        if account is None:
+            return AccountPayload(account=None, user_errors=errors)
         return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
 
     @strawberry.mutation(
@@ -159,15 +156,16 @@ class AccountsMutation:
 
 
 async def _set_active(info: Info, id: strawberry.ID, *, active: bool) -> AccountPayload:
-    try:
-        pk = _pk(id, "Account", "id")
-        assert pk is not None
-        async with info.context.db.transaction() as session:
-            account = await set_account_active(session=session, account_id=pk, active=active)
-    except AccountProblem as problem:
-        return AccountPayload(account=None, user_errors=[_problem(problem)])
+    async def work(session: AsyncSession) -> Account:
+        account_id = pk(id, "Account", "id")
+        return await svc.set_account_active(session=session, account_id=account_id, active=active)
+
+    account, errors = await write(info, work, prefix=NO_PREFIX)
+    if account is None:
+        return AccountPayload(account=None, user_errors=errors)
     # Committed: the account's open sockets (in every API process) re-check it; deactivated
     # ones close with 4403.
     change = "reactivated" if active else "deactivated"
-    await publish_account_change(broadcaster_of(info), pk, change)
+    assert account.id is not None
+    await publish_account_change(broadcaster_of(info), account.id, change)
     return AccountPayload(account=AccountNode.from_row(account), user_errors=[])

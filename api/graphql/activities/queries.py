@@ -19,7 +19,6 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
-from api.graphql.activities.loaders import HOLDING_STATUSES
 from api.graphql.activities.types import Activity
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus
@@ -44,6 +43,7 @@ from api.graphql.type_refs import CommunityT, NeedT, SkillT
 from schema import models as m
 from schema.base import UTCDateTime
 from schema.geo import haversine_m
+from schema.places import places_left_sql
 from schema.workflow import OPEN_NEED_STATUSES
 
 MAX_RADIUS_KM = 100.0
@@ -139,37 +139,6 @@ class VolunteerOpportunity:
         return target.ends_at if self.kind is OpportunityKind.ACTIVITY else target.window_end
 
 
-def _places_left_need() -> Any:
-    n, a, s = m.Need, m.NeedAssignment, m.SignUp
-    assigned = (
-        sa.select(sa.func.count())
-        .where(a.need_id == n.id, a.active.is_(True), a.person_id.is_not(None))
-        .scalar_subquery()
-    )
-    signed_only = (
-        sa.select(sa.func.count())
-        .where(
-            s.need_id == n.id,
-            s.status.in_(HOLDING_STATUSES),
-            ~sa.exists().where(
-                a.need_id == s.need_id, a.person_id == s.person_id, a.active.is_(True)
-            ),
-        )
-        .scalar_subquery()
-    )
-    return n.headcount - assigned - signed_only
-
-
-def _places_left_activity() -> Any:
-    act, s = m.Activity, m.SignUp
-    taken = (
-        sa.select(sa.func.count())
-        .where(s.activity_id == act.id, s.status.in_(HOLDING_STATUSES))
-        .scalar_subquery()
-    )
-    return act.capacity - taken
-
-
 def _skills_fit(link: Any, owner_col: Any, owner_id: Any, codes: list[str]) -> Any:
     """Every skill the opportunity requires is among `codes` (none required fits anyone)."""
     return ~sa.exists().where(
@@ -229,7 +198,7 @@ def _candidates(
         n.longitude.label("lon"),
         n.urgency.label("urgency"),
         sa.func.coalesce(n.resolve_by, n.window_end, no_deadline).label("deadline"),
-        _places_left_need().label("places"),
+        places_left_sql(n).label("places"),
         need_d2.label("d2"),
     ).where(*need_where)
     activities = sa.select(
@@ -242,7 +211,7 @@ def _candidates(
         act.longitude.label("lon"),
         sa.literal(2).label("urgency"),
         act.starts_at.label("deadline"),
-        _places_left_activity().label("places"),
+        places_left_sql(act).label("places"),
         act_d2.label("d2"),
     ).where(*act_where)
     return sa.union_all(needs, activities).subquery("opportunity")

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.auth.permissions import Can
-from api.graphql.activities.loaders import taken_places
+from api.graphql.activities.loaders import places_left, taken_places
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus, SignUpStatus
 from api.graphql.lists import MaxItems
@@ -40,7 +40,6 @@ class Activity(RowType, _ActivityAttributes, Node):
             "community": ("community_id",),
             "venue": ("venue_id",),
             "organiser_team": ("organiser_team_id",),
-            "places_left": ("capacity",),
         }
     )
 
@@ -85,7 +84,7 @@ class Activity(RowType, _ActivityAttributes, Node):
 
     @strawberry.field(description="Places still open: capacity minus sign-ups holding a place.")
     async def places_left(self, info: Info) -> int:
-        return max(0, self.capacity - await taken_places(info, self.pk))
+        return await places_left(info, m.Activity, self.pk)
 
     @strawberry.field(
         description="Its sign-ups, in order of signing up.", extensions=[MaxItems(500)]

@@ -24,6 +24,7 @@ from api.graphql.relay import (
     ordering,
 )
 from schema import models as m
+from schema.sla import enterprise_overdue_clause
 from schema.workflow import OPEN_ENTERPRISE_STATUSES
 
 R = m.EnterpriseRequest
@@ -91,7 +92,7 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
     if f.enterprise is not None:
         where.append(R.enterprise_id == decode_id(f.enterprise, "Enterprise"))
     if f.overdue is not None:
-        late = is_open & (R.deadline < datetime.now(UTC))
+        late = enterprise_overdue_clause(datetime.now(UTC))
         where.append(late if f.overdue else ~late)
     return where
 

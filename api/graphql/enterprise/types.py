@@ -15,11 +15,8 @@ from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
 from api.graphql.type_refs import CommunityT, PersonT
 from schema import models as m
-from schema.workflow import ENTERPRISE_TRANSITIONS, OPEN_ENTERPRISE_STATUSES
-
-
-def enterprise_overdue(status: EnterpriseRequestStatus, deadline: datetime, now: datetime) -> bool:
-    return status in OPEN_ENTERPRISE_STATUSES and now > deadline
+from schema.sla import enterprise_overdue
+from schema.workflow import ENTERPRISE_TRANSITIONS
 
 
 @strawberry.type(description="An enterprise served by the business weather station.")
@@ -83,7 +80,7 @@ class _RequestAttributes:
     @property
     def overdue(self) -> bool:
         d = self.__dict__
-        return enterprise_overdue(d["status"], d["deadline"], datetime.now(UTC))
+        return enterprise_overdue(status=d["status"], deadline=d["deadline"], now=datetime.now(UTC))
 
     @property
     def resolved_on_time(self) -> bool | None:

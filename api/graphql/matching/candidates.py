@@ -15,9 +15,9 @@ from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import Cost
 from api.graphql.relay import decode_id, load_one
 from api.graphql.type_refs import PersonT
-from matching.loader import load_problem
 from matching.solver import rank_candidates
 from schema import models as m
+from schema.services.matching.loader import load_problem
 
 MAX_CANDIDATES = 50
 

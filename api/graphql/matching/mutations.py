@@ -1,8 +1,9 @@
 """Coordinators' matching jobs: start, cancel, decide on proposals, commit; and live progress.
 
 A job returns at once (`QUEUED`); the solve runs in a worker thread (`api.matching_runner`) and
-its progress is pushed over `matchingJobProgress`. Committing dispatches the accepted and pinned
-proposals through the closed loop's own services (`schema/services/matching.py`).
+its progress is pushed over `matchingJobProgress`. The job's rules are the job service's
+(`schema.services.matching`): starting, cancelling, deciding, and committing, which dispatches
+the accepted and pinned proposals through the closed loop's own services.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import AsyncGenerator
 from functools import partial
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -28,20 +28,14 @@ from api.graphql.relay import decode_id
 from api.graphql.writes import actor_of, opt_pk, pk, write
 from api.matching_runner import MatchingRunner, job_channel
 from api.ws.shared import shared_reads_of
-from matching.loader import KINDS, InvalidJob, create_job
 from matching.problem import Weights
 from schema import models as m
-from schema.enums import JobStatus, ProposalStatus
-from schema.services import matching as svc
-from schema.services.errors import Invalid, NotFound
+from schema.enums import ProposalStatus
+from schema.services.matching import jobs, proposals
+from schema.services.matching.loader import KINDS
+from schema.workflow import FINAL_JOB_STATUSES
 
 Input = strawberry.argument(description="The mutation's input.")
-FINAL_JOB_STATUSES = (
-    JobStatus.SUCCEEDED,
-    JobStatus.FAILED,
-    JobStatus.CANCELLED,
-    JobStatus.COMMITTED,
-)
 
 
 @strawberry.enum(description="What a job matches.")
@@ -151,56 +145,16 @@ def _weights(value: Any) -> dict[str, float]:
 
 
 async def _start(session: AsyncSession, info: Info, input: StartMatchingJobInput) -> m.MatchingJob:
-    actor = actor_of(info)
-    scope = opt_pk(input.scope_community_id, "Community", "scope_community_id")
-    if scope is None and actor.community_id is not None and not in_scope(info, None):
-        scope = actor.community_id  # a community's coordinator matches their community
-    if scope is not None and await session.get(m.Community, scope) is None:
-        raise NotFound("community", scope, field="scope_community_id")
-    actor.require_scope(scope)
-    parent = opt_pk(input.parent_job_id, "MatchingJob", "parent_job_id")
-    if parent is not None:
-        parent_job = await svc.get_job(session, parent, field="parent_job_id")
-        actor.require_scope(parent_job.scope_community_id)
-        if parent_job.status is not JobStatus.SUCCEEDED:
-            raise Invalid("parent_job_id", "re-run only a finished, uncommitted job")
-    kinds = [k.value for k in input.kinds]
-    try:
-        job_id = await session.run_sync(
-            lambda s: create_job(
-                s.connection(),
-                scope_community_id=scope,
-                kinds=kinds,
-                weights=_weights(input.weights),
-                time_limit_s=input.time_limit_seconds,
-                emergency=input.emergency,
-                parent_job_id=parent,
-                account_id=actor.account_id,
-            )
-        )
-    except InvalidJob as exc:
-        field = "time_limit_seconds" if exc.field == "time_limit" else exc.field
-        raise Invalid(field, str(exc)) from None
-    row = await session.get(m.MatchingJob, job_id)
-    assert row is not None
-    return row
-
-
-async def _cancel(session: AsyncSession, info: Info, job_id: int) -> m.MatchingJob:
-    job = await svc.get_job(session, job_id)
-    actor_of(info).require_scope(job.scope_community_id)
-    done = await session.execute(
-        sa.update(m.MatchingJob)
-        .where(
-            col(m.MatchingJob.id) == job_id,
-            col(m.MatchingJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)),
-        )
-        .values(status=JobStatus.CANCELLED, finished_at=sa.func.now())
-        .execution_options(synchronize_session=False)
+    return await jobs.start_job(
+        session=session,
+        actor=actor_of(info),
+        scope_community_id=opt_pk(input.scope_community_id, "Community", "scope_community_id"),
+        kinds=[k.value for k in input.kinds],
+        weights=_weights(input.weights),
+        time_limit_s=input.time_limit_seconds,
+        emergency=input.emergency,
+        parent_job_id=opt_pk(input.parent_job_id, "MatchingJob", "parent_job_id"),
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise Invalid("job_id", f"the job is {job.status.value}; only a queued or running job")
-    return await svc.get_job(session, job_id)
 
 
 @strawberry.type
@@ -228,9 +182,11 @@ class MatchingMutation:
         info: Info,
         job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")],
     ) -> MatchingJobPayload:
-        row, errors = await write(
-            info, lambda s: _cancel(s, info, pk(job_id, "MatchingJob", "job_id")), prefix=()
-        )
+        async def work(session: AsyncSession) -> m.MatchingJob:
+            job = pk(job_id, "MatchingJob", "job_id")
+            return await jobs.cancel_job(session=session, job_id=job, actor=actor_of(info))
+
+        row, errors = await write(info, work, prefix=())
         return MatchingJobPayload(job=_job(row), user_errors=errors)
 
     @strawberry.mutation(
@@ -284,8 +240,8 @@ class MatchingMutation:
         info: Info,
         job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's ID.")],
     ) -> CommitMatchingJobPayload:
-        async def work(session: AsyncSession) -> svc.CommitOutcome:
-            return await svc.commit_matching_job(
+        async def work(session: AsyncSession) -> proposals.CommitOutcome:
+            return await proposals.commit_matching_job(
                 session=session, job_id=pk(job_id, "MatchingJob", "job_id"), actor=actor_of(info)
             )
 
@@ -302,7 +258,7 @@ class MatchingMutation:
 
 async def _decide(info: Info, proposal_id: str, decision: ProposalStatus) -> ProposalPayload:
     async def work(session: AsyncSession) -> m.Proposal:
-        return await svc.decide_proposal(
+        return await proposals.decide_proposal(
             session=session,
             proposal_id=pk(proposal_id, "Proposal", "proposal_id"),
             decision=decision,

@@ -26,6 +26,7 @@ from api.graphql.relay import (
 )
 from schema import models as m
 from schema.base import UTCDateTime
+from schema.sla import need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES
 
 N = m.Need
@@ -94,17 +95,6 @@ class NeedFilter:
     )
 
 
-def overdue_clause(now: datetime) -> sa.ColumnElement[bool]:
-    """SQL for `schema.sla.need_overdue` (a test keeps the two in agreement)."""
-    return sa.and_(
-        N.status.in_(OPEN_NEED_STATUSES),
-        sa.or_(
-            sa.and_(N.resolve_by.is_not(None), N.resolve_by < now),
-            sa.and_(N.arrived_at.is_(None), N.arrive_by.is_not(None), N.arrive_by < now),
-        ),
-    )
-
-
 def need_conditions(f: NeedFilter | None) -> list[Any]:
     if f is None:
         return []
@@ -125,7 +115,7 @@ def need_conditions(f: NeedFilter | None) -> list[Any]:
     if f.grid is not None:
         where.append(N.grid_id.in_([decode_id(g, "Grid") for g in f.grid]))
     if f.overdue is not None:
-        clause = overdue_clause(datetime.now(UTC))
+        clause = need_overdue_clause(datetime.now(UTC))
         where.append(clause if f.overdue else sa.not_(clause))
     if f.reported_after is not None:
         where.append(N.reported_at >= as_utc(f.reported_after))

@@ -225,6 +225,15 @@ class Need(RowType, _NeedAttributes, Node):
         description="Closed-loop actions its status allows next."
     )
 
+    @strawberry.field(
+        description="How many more people it takes: headcount minus the people dispatched to it "
+        "in person and those signed up (someone both counts once); never below zero."
+    )
+    async def places_left(self, info: Info) -> int:
+        from api.graphql.activities.loaders import places_left
+
+        return await places_left(info, m.Need, self.pk)
+
     @strawberry.field(description="Skills it requires.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
         return await load_linked(

@@ -1,49 +1,59 @@
-"""Account services shared by the GraphQL mutations and the `luling user` command.
+"""Accounts: who logs in, with which password and role; the last administrator stays active.
 
-Keyword-only, async (an `AsyncSession` in a transaction the caller owns); expected failures
-raise `AccountProblem(field, message, code)`, which the GraphQL layer turns into `userErrors`
-and the CLI into an error message. Password hashes run under the process's cap
-(`api.auth.hashing`): when it is saturated they raise `PasswordHashBusy` (RATE_LIMITED).
+Shared by the GraphQL mutations and `luling user`. Keyword-only, async (an `AsyncSession` in a
+transaction the caller owns); expected failures raise the services' `DomainError` family, which
+the API turns into `userErrors` and the CLI into an error message.
+
+argon2 is slow and memory-hard on purpose, so how a hash runs is the caller's business, not a
+rule: every function that hashes takes `run_hash(fn, *args)`. The API passes its process-wide
+cap (`api.auth.hashing.run_hash`), the CLI a plain worker thread (`asyncio.to_thread`). Required,
+not defaulted: a web path that forgot the cap would fail loudly instead of running uncapped.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
-from api.auth.hashing import run_hash
-from api.graphql.errors import ErrorCode
 from schema.accounts import Account
+from schema.areas import Community
 from schema.enums import Role
-from schema.models import Community, Person
 from schema.passwords import hash_password, verify_password
+from schema.people import Person
+from schema.services.common import now_or
+from schema.services.errors import Conflict, Invalid, NotFound, Unauthenticated
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 10, 256
+MAX_DISPLAY_NAME = 64
 # Verified against when the username is unknown, so a wrong username costs as long as a wrong
 # password and timing does not tell which usernames exist.
 _DUMMY_HASH = hash_password("luling-no-such-account-placeholder")
 
 
-@dataclass
-class AccountProblem(Exception):
-    field: str
-    message: str
-    code: ErrorCode
+class HashRunner(Protocol):
+    """Runs a password hash or verification `fn(*args)` off the event loop."""
 
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+    def __call__(self, fn: Callable[..., Any], /, *args: Any) -> Awaitable[Any]: ...
 
 
 def check_password_rules(password: str, *, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountProblem(field, f"at least {MIN_PASSWORD} characters", ErrorCode.BAD_USER_INPUT)
+        raise Invalid(field, f"at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
-        raise AccountProblem(field, f"at most {MAX_PASSWORD} characters", ErrorCode.BAD_USER_INPUT)
+        raise Invalid(field, f"at most {MAX_PASSWORD} characters")
+
+
+async def get_account(session: AsyncSession, account_id: int) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFound("account", account_id, field="id")
+    return account
 
 
 async def create_account(
@@ -52,6 +62,7 @@ async def create_account(
     username: str,
     password: str,
     role: Role,
+    run_hash: HashRunner,
     display_name: str = "",
     community_id: int | None = None,
     person_id: int | None = None,
@@ -59,21 +70,20 @@ async def create_account(
     """Insert an active account with an argon2 hash of `password` (never stored in clear)."""
     username = username.strip()
     if not USERNAME.match(username):
-        raise AccountProblem(
+        raise Invalid(
             "username",
             "3–64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
-            ErrorCode.BAD_USER_INPUT,
         )
     check_password_rules(password)
-    if len(display_name) > 64:
-        raise AccountProblem("displayName", "at most 64 characters", ErrorCode.BAD_USER_INPUT)
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid("display_name", f"at most {MAX_DISPLAY_NAME} characters")
     taken = await session.execute(select(Account.id).where(col(Account.username) == username))
     if taken.first() is not None:
-        raise AccountProblem("username", "already taken", ErrorCode.CONFLICT)
+        raise Conflict("already taken", field="username")
     if community_id is not None and await session.get(Community, community_id) is None:
-        raise AccountProblem("communityId", "no such community", ErrorCode.NOT_FOUND)
+        raise NotFound("community", community_id, field="community_id")
     if person_id is not None and await session.get(Person, person_id) is None:
-        raise AccountProblem("personId", "no such person", ErrorCode.NOT_FOUND)
+        raise NotFound("person", person_id, field="person_id")
     account = Account(
         username=username,
         password_hash=await run_hash(hash_password, password),
@@ -90,9 +100,7 @@ async def create_account(
 async def set_account_active(*, session: AsyncSession, account_id: int, active: bool) -> Account:
     """Deactivate (or reactivate) an account. Its tokens stop working at once: every request
     reads the account row. The last active administrator cannot be deactivated."""
-    account = await session.get(Account, account_id)
-    if account is None:
-        raise AccountProblem("id", "no such account", ErrorCode.NOT_FOUND)
+    account = await get_account(session, account_id)
     if not active and account.role is Role.ADMIN and account.is_active:
         others = await session.execute(
             select(func.count())
@@ -104,17 +112,24 @@ async def set_account_active(*, session: AsyncSession, account_id: int, active: 
             )
         )
         if not others.scalar():
-            raise AccountProblem(
-                "id", "the last active administrator cannot be deactivated", ErrorCode.CONFLICT
-            )
+            raise Conflict("the last active administrator cannot be deactivated", field="id")
     account.is_active = active
     session.add(account)
     await session.flush()
     return account
 
 
+async def account_named(session: AsyncSession, username: str) -> Account:
+    """The account with this username; NotFound otherwise."""
+    found = await session.execute(select(Account).where(col(Account.username) == username))
+    account = found.scalars().first()
+    if account is None:
+        raise NotFound("account", username, field="username")
+    return account
+
+
 async def check_credentials(
-    *, session: AsyncSession, username: str, password: str
+    *, session: AsyncSession, username: str, password: str, run_hash: HashRunner
 ) -> Account | None:
     """The active account these credentials open, else None (same cost either way)."""
     if len(password) > MAX_PASSWORD or len(username) > 64:
@@ -128,27 +143,25 @@ async def check_credentials(
     return account
 
 
-async def record_login(*, session: AsyncSession, account_id: int) -> None:
+async def record_login(
+    *, session: AsyncSession, account_id: int, now: datetime | None = None
+) -> None:
     account = await session.get(Account, account_id)
     if account is not None:
-        account.last_login_at = datetime.now(UTC)
+        account.last_login_at = now_or(now)
         session.add(account)
 
 
 async def change_password(
-    *, session: AsyncSession, account_id: int, current: str, new: str
+    *, session: AsyncSession, account_id: int, current: str, new: str, run_hash: HashRunner
 ) -> Account:
     """Replace an account's password after checking the current one."""
-    account = await session.get(Account, account_id)
-    if account is None:
-        raise AccountProblem("id", "no such account", ErrorCode.NOT_FOUND)
+    account = await get_account(session, account_id)
     if not await run_hash(verify_password, account.password_hash, current):
-        raise AccountProblem("currentPassword", "wrong password", ErrorCode.UNAUTHENTICATED)
-    check_password_rules(new, field="newPassword")
+        raise Unauthenticated("wrong password", field="current_password")
+    check_password_rules(new, field="new_password")
     if new == current:
-        raise AccountProblem(
-            "newPassword", "must differ from the current one", ErrorCode.BAD_USER_INPUT
-        )
+        raise Invalid("new_password", "must differ from the current one")
     account.password_hash = await run_hash(hash_password, new)
     session.add(account)
     await session.flush()

@@ -11,15 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
 from schema.models import EnterpriseRequest, MatchingJob, Need, Proposal
-from schema.services.common import Actor, get_current, now_or
+from schema.services.common import Actor, now_or
 from schema.services.enterprise import assign_enterprise_helper
-from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
+from schema.services.errors import Invalid, NotFound
+from schema.services.matching.jobs import get_job, move, require_coordinator
 from schema.services.needs import accept_need, allocate_resources, dispatch_need
 
 DECIDABLE = (
@@ -29,16 +29,6 @@ DECIDABLE = (
     ProposalStatus.PINNED,
 )
 TO_COMMIT = (ProposalStatus.ACCEPTED, ProposalStatus.PINNED)
-
-
-def _require_coordinator(actor: Actor, community_id: int | None) -> None:
-    if not actor.is_coordination:
-        raise Forbidden("only coordinators and administrators decide on matching proposals")
-    actor.require_scope(community_id)
-
-
-async def get_job(session: AsyncSession, job_id: int, *, field: str = "job_id") -> MatchingJob:
-    return await get_current(session, MatchingJob, job_id, kind="matching job", field=field)
 
 
 async def decide_proposal(
@@ -57,7 +47,7 @@ async def decide_proposal(
     if proposal is None:
         raise NotFound("proposal", proposal_id, field="proposal_id")
     job = await get_job(session, proposal.job_id)
-    _require_coordinator(actor, job.scope_community_id)
+    require_coordinator(actor, job.scope_community_id)
     if job.status is not JobStatus.SUCCEEDED:
         raise Invalid(
             "proposal_id", f"the job is {job.status.value}; only a finished job's proposals"
@@ -84,18 +74,9 @@ async def commit_matching_job(
     """Dispatch every accepted or pinned proposal; refuse the stale ones; mark the job committed."""
     now = now_or(now)
     job = await get_job(session, job_id)
-    _require_coordinator(actor, job.scope_community_id)
-    if job.status is not JobStatus.SUCCEEDED:
-        raise Invalid("job_id", f"the job is {job.status.value}; only a finished job commits")
+    require_coordinator(actor, job.scope_community_id)
     # Take the job first, so that two commits at once cannot both dispatch.
-    taken = await session.execute(
-        sa.update(MatchingJob)
-        .where(col(MatchingJob.id) == job_id, col(MatchingJob.status) == JobStatus.SUCCEEDED)
-        .values(status=JobStatus.COMMITTED, finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("the job was committed or changed at the same time", field="job_id")
+    job = await move(session, job_id, "commit", now=now)
     proposals = list(
         (
             await session.execute(
@@ -122,7 +103,6 @@ async def commit_matching_job(
     for p in outcome.stale:
         p.status = ProposalStatus.STALE
     await session.flush()
-    job.status = JobStatus.COMMITTED
     return outcome
 
 

@@ -1,14 +1,15 @@
-"""Between the database and the optimizer: rows in, a `Problem` out; a `Result` in, rows out.
+"""Between the database and the optimiser (`matching/`, which knows no tables): rows in, a
+`Problem` out; a `Result` in, proposals and unmatched items out.
 
-The only module of `matching/` that touches `schema/`. It reads with a handful of Core queries
-(one per table, never one per row), so loading the reference county takes a fraction of a second.
+It reads with a handful of Core queries (one per table, never one per row), so loading the
+reference county takes a fraction of a second.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,12 +25,11 @@ from matching.problem import (
     Volunteer,
     Weights,
 )
-from matching.result import Result
+from matching.result import Explanation, Reason, Result
 from schema.base import utcnow
 from schema.enums import (
     AreaMode,
     EnterpriseRequestStatus,
-    JobStatus,
     NeedStatus,
     PersonKind,
     ProposalKind,
@@ -41,7 +41,6 @@ from schema.models import (
     Enterprise,
     EnterpriseRequest,
     HelperExpertise,
-    MatchingJob,
     NeedAssignment,
     NeedResource,
     NeedSkill,
@@ -59,16 +58,13 @@ from schema.models import (
 from schema.models import (
     Resource as ResourceRow,
 )
+from schema.people import SERVING_KINDS
+from schema.services.errors import Invalid
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 # Needs still waiting for people: the matcher proposes their dispatch.
 MATCHABLE_NEED_STATUSES = (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
-SERVING_KINDS = (
-    PersonKind.PARTY_MEMBER,
-    PersonKind.TEAM_MEMBER,
-    PersonKind.CADRE,
-    PersonKind.GRID_WORKER,
-)
+# What a job matches: people to needs, resources to needs, helpers to enterprise requests.
 KINDS = ("volunteer", "resource", "helper")
 
 
@@ -81,14 +77,6 @@ class Snapshot:
     request_versions: Mapping[int, int]
 
 
-class InvalidJob(ValueError):
-    """A job setting that cannot be used; `field` names the setting (weights, kinds, time_limit)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> Weights:
     """Emergency presets first, then the coordinator's own weights on top; unknown keys refused."""
     base = Weights.emergency() if emergency else Weights()
@@ -96,12 +84,12 @@ def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> W
     known = {f.name for f in dataclasses.fields(Weights)}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise InvalidJob(
+        raise Invalid(
             "weights", f"unknown weight(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     bad = sorted(k for k, v in overrides.items() if not (0 <= float(v) <= 1e6))
     if bad:
-        raise InvalidJob("weights", f"weights must be between 0 and 1000000: {', '.join(bad)}")
+        raise Invalid("weights", f"weights must be between 0 and 1000000: {', '.join(bad)}")
     return dataclasses.replace(base, **{k: float(v) for k, v in overrides.items()})
 
 
@@ -354,29 +342,7 @@ def load_problem(
     return Snapshot(problem, {r.id: r.version for r in need_rows}, request_versions)
 
 
-# ---------------------------------------------------------------- jobs and their results
-
-
-def get_job(conn: sa.Connection, job_id: int) -> MatchingJob | None:
-    row = conn.execute(select(MatchingJob).where(col(MatchingJob.id) == job_id)).first()
-    return MatchingJob.model_validate(row._mapping) if row else None
-
-
-def job_status(conn: sa.Connection, job_id: int) -> JobStatus | None:
-    return conn.execute(
-        sa.select(MatchingJob.status).where(col(MatchingJob.id) == job_id)  # type: ignore[call-overload]
-    ).scalar()
-
-
-def update_job(
-    conn: sa.Connection, job_id: int, *, only_if: Iterable[JobStatus] = (), **values: Any
-) -> bool:
-    """Update a job's row; with `only_if`, only while it is in one of those statuses."""
-    stmt = sa.update(MatchingJob).where(col(MatchingJob.id) == job_id).values(**values)
-    statuses = tuple(only_if)
-    if statuses:
-        stmt = stmt.where(col(MatchingJob.status).in_(statuses))
-    return conn.execute(stmt).rowcount == 1
+# ---------------------------------------------------------------- a job's inputs and outputs
 
 
 def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, int]]]:
@@ -407,131 +373,102 @@ def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, i
     return out
 
 
+def _proposal(
+    job_id: int,
+    kind: ProposalKind,
+    explanation: Explanation,
+    *,
+    cost: float,
+    version: int,
+    pinned: bool = False,
+    **target: int,
+) -> dict[str, Any]:
+    """A proposal row: `target` names its need or request, and its person or resource."""
+    ids = {"need_id": None, "enterprise_request_id": None, "person_id": None, "resource_id": None}
+    return {
+        "job_id": job_id,
+        "kind": kind,
+        "quantity": 1,
+        **ids,
+        **target,
+        "cost": float(cost),
+        "target_version": version,
+        "status": ProposalStatus.PINNED if pinned else ProposalStatus.PROPOSED,
+        "reasons": [r.as_dict() for r in explanation.reasons],
+        "message": explanation.message,
+    }
+
+
+def _unmatched(
+    job_id: int, reasons: Sequence[Reason], seats_open: int, **target: int
+) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "need_id": None,
+        "enterprise_request_id": None,
+        **target,
+        "seats_open": seats_open,
+        "reasons": [x.as_dict() for x in reasons],
+        "message": "; ".join(x.message for x in reasons),
+    }
+
+
 def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Result) -> None:
     """Proposals (with reasons) and unmatched items, in the caller's transaction."""
     nv, rv = snapshot.need_versions, snapshot.request_versions
-    proposals: list[dict[str, Any]] = []
-    for a in result.assignments:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.VOLUNTEER,
-                "need_id": a.need_id,
-                "person_id": a.volunteer_id,
-                "quantity": 1,
-                "cost": float(a.cost),
-                "target_version": nv[a.need_id],
-                "status": ProposalStatus.PINNED if a.pinned else ProposalStatus.PROPOSED,
-                "reasons": [r.as_dict() for r in a.explanation.reasons],
-                "message": a.explanation.message,
-            }
-        )
-    for r in result.resource_allocations:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.RESOURCE,
-                "need_id": r.need_id,
-                "resource_id": r.resource_id,
-                "quantity": r.quantity,
-                "cost": float(r.cost),
-                "target_version": nv[r.need_id],
-                "status": ProposalStatus.PROPOSED,
-                "reasons": [x.as_dict() for x in r.explanation.reasons],
-                "message": r.explanation.message,
-            }
-        )
-    for h in result.helper_assignments:
-        proposals.append(
-            {
-                "job_id": job_id,
-                "kind": ProposalKind.HELPER,
-                "enterprise_request_id": h.task_id,
-                "person_id": h.volunteer_id,
-                "quantity": 1,
-                "cost": float(h.cost),
-                "target_version": rv[h.task_id],
-                "status": ProposalStatus.PINNED if h.pinned else ProposalStatus.PROPOSED,
-                "reasons": [x.as_dict() for x in h.explanation.reasons],
-                "message": h.explanation.message,
-            }
-        )
-    defaults = {
-        "need_id": None,
-        "enterprise_request_id": None,
-        "person_id": None,
-        "resource_id": None,
-    }
+    kind = ProposalKind
+    proposals = [
+        *(
+            _proposal(
+                job_id,
+                kind.VOLUNTEER,
+                a.explanation,
+                cost=a.cost,
+                version=nv[a.need_id],
+                pinned=a.pinned,
+                need_id=a.need_id,
+                person_id=a.volunteer_id,
+            )
+            for a in result.assignments
+        ),
+        *(
+            _proposal(
+                job_id,
+                kind.RESOURCE,
+                r.explanation,
+                cost=r.cost,
+                version=nv[r.need_id],
+                need_id=r.need_id,
+                resource_id=r.resource_id,
+                quantity=r.quantity,
+            )
+            for r in result.resource_allocations
+        ),
+        *(
+            _proposal(
+                job_id,
+                kind.HELPER,
+                h.explanation,
+                cost=h.cost,
+                version=rv[h.task_id],
+                pinned=h.pinned,
+                enterprise_request_id=h.task_id,
+                person_id=h.volunteer_id,
+            )
+            for h in result.helper_assignments
+        ),
+    ]
     if proposals:
-        conn.execute(sa.insert(Proposal), [defaults | p for p in proposals])
+        conn.execute(sa.insert(Proposal), proposals)
     unmatched = [
-        {
-            "job_id": job_id,
-            "need_id": u.need_id,
-            "enterprise_request_id": None,
-            "seats_open": u.open_seats,
-            "reasons": [x.as_dict() for x in u.reasons],
-            "message": "; ".join(x.message for x in u.reasons),
-        }
-        for u in result.unmatched_needs
-    ] + [
-        {
-            "job_id": job_id,
-            "need_id": None,
-            "enterprise_request_id": u.task_id,
-            "seats_open": 1,
-            "reasons": [x.as_dict() for x in u.reasons],
-            "message": "; ".join(x.message for x in u.reasons),
-        }
-        for u in result.unmatched_tasks
+        *(
+            _unmatched(job_id, u.reasons, u.open_seats, need_id=u.need_id)
+            for u in result.unmatched_needs
+        ),
+        *(
+            _unmatched(job_id, u.reasons, 1, enterprise_request_id=u.task_id)
+            for u in result.unmatched_tasks
+        ),
     ]
     if unmatched:
         conn.execute(sa.insert(UnmatchedItem), unmatched)
-
-
-def fail_interrupted_jobs(
-    conn: sa.Connection, reason: str = "interrupted by a server restart"
-) -> int:
-    """Jobs left queued or running by a stopped process can never finish: mark them failed."""
-    return conn.execute(
-        sa.update(MatchingJob)
-        .where(col(MatchingJob.status).in_((JobStatus.QUEUED, JobStatus.RUNNING)))
-        .values(status=JobStatus.FAILED, error=reason, finished_at=utcnow())
-    ).rowcount
-
-
-def create_job(
-    conn: sa.Connection,
-    *,
-    scope_community_id: int | None,
-    kinds: Iterable[str],
-    weights: Mapping[str, float] | None,
-    time_limit_s: float,
-    emergency: bool = False,
-    parent_job_id: int | None = None,
-    account_id: int | None = None,
-) -> int:
-    """A queued job; weights and kinds are validated here so a bad job is never stored."""
-    kinds = list(dict.fromkeys(kinds))
-    unknown = sorted(set(kinds) - set(KINDS))
-    if not kinds or unknown:
-        raise InvalidJob("kinds", f"kinds must be a non-empty subset of {', '.join(KINDS)}")
-    weights_from(weights, emergency=emergency)
-    if not 0 < time_limit_s <= 600:
-        raise InvalidJob("time_limit", "time limit must be between 0 and 600 seconds")
-    return conn.execute(
-        sa.insert(MatchingJob)
-        .values(
-            status=JobStatus.QUEUED,
-            scope_community_id=scope_community_id,
-            kinds=kinds,
-            weights=dict(weights or {}),
-            emergency=emergency,
-            time_limit_s=time_limit_s,
-            parent_job_id=parent_job_id,
-            created_by_account_id=account_id,
-            created_at=utcnow(),
-            progress=0.0,
-        )
-        .returning(MatchingJob.id)
-    ).scalar_one()

@@ -1,30 +1,25 @@
 """Running a matching job: load the scope's open work, solve, store proposals and figures.
 
 Synchronous on purpose: the API runs it in a worker thread (off the event loop), the CLI runs
-it directly. The job's row is the single source of truth for its state, so a cancel from another
-request, or a crash, is always visible.
+it directly. The job's row is the single source of truth for its state and every change of it
+goes through `jobs.move_job`, so a cancel from another request, or a crash, is always visible.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from matching.loader import (
-    Snapshot,
-    decisions_of,
-    get_job,
-    load_problem,
-    save_result,
-    update_job,
-)
 from matching.result import Result
 from matching.solver import solve
-from schema.base import utcnow
 from schema.enums import JobStatus
+from schema.services.matching.jobs import move_job, read_job
+from schema.services.matching.loader import Snapshot, decisions_of, load_problem, save_result
+from schema.workflow import IllegalTransition
 
 ProgressFn = Callable[[int, JobStatus, float, str], None]
 
@@ -44,19 +39,11 @@ def _noop(job_id: int, status: JobStatus, progress: float, stage: str) -> None:
 def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) -> JobOutcome:
     """Run a queued job to its end; never raises for a solver or data error (the job fails)."""
     with engine.begin() as conn:
-        job = get_job(conn, job_id)
-        if job is None:
-            raise LookupError(f"no matching job {job_id}")
-        started = update_job(
-            conn,
-            job_id,
-            only_if=(JobStatus.QUEUED,),
-            status=JobStatus.RUNNING,
-            started_at=utcnow(),
-            progress=0.05,
-        )
-    if not started:
-        return JobOutcome(job_id, job.status, None, "job was not queued")
+        job = read_job(conn, job_id)
+        try:
+            move_job(conn, job_id, "run", progress=0.05)
+        except IllegalTransition:
+            return JobOutcome(job_id, job.status, None, "job was not queued")
     on_progress(job_id, JobStatus.RUNNING, 0.05, "loading")
     try:
         with engine.connect() as conn:
@@ -79,34 +66,29 @@ def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) 
         _progress(engine, job_id, 0.9)
         on_progress(job_id, JobStatus.RUNNING, 0.9, "saving")
         with engine.begin() as conn:
-            # A cancel that arrived while solving wins: nothing is saved.
-            finished = update_job(
-                conn,
-                job_id,
-                only_if=(JobStatus.RUNNING,),
-                status=JobStatus.SUCCEEDED,
-                finished_at=utcnow(),
-                progress=1.0,
-                objective=float(result.objective),
-                bound=float(result.bound),
-                gap=result.gap,
-                optimal=result.optimal,
-                seconds=round(seconds, 4),
-                seats_filled=result.stats.seats_filled,
-                seats_total=result.stats.seats_total,
-            )
-            if finished:
+            try:
+                move_job(
+                    conn,
+                    job_id,
+                    "succeed",
+                    progress=1.0,
+                    objective=float(result.objective),
+                    bound=float(result.bound),
+                    gap=result.gap,
+                    optimal=result.optimal,
+                    seconds=round(seconds, 4),
+                    seats_filled=result.stats.seats_filled,
+                    seats_total=result.stats.seats_total,
+                )
+            except IllegalTransition:
+                finished = False  # a cancel that arrived while solving wins: nothing is saved
+            else:
                 save_result(conn, job_id, snapshot, result)
+                finished = True
     except Exception as exc:  # any failure ends in a failed job with the reason
-        with engine.begin() as conn:
-            update_job(
-                conn,
-                job_id,
-                only_if=(JobStatus.RUNNING,),
-                status=JobStatus.FAILED,
-                finished_at=utcnow(),
-                error=f"{type(exc).__name__}: {exc}",
-            )
+        # Cancelled meanwhile: it stays cancelled.
+        with engine.begin() as conn, suppress(IllegalTransition):
+            move_job(conn, job_id, "fail", error=f"{type(exc).__name__}: {exc}")
         on_progress(job_id, JobStatus.FAILED, 1.0, "failed")
         return JobOutcome(job_id, JobStatus.FAILED, None, str(exc))
     if not finished:
@@ -117,5 +99,6 @@ def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) 
 
 
 def _progress(engine: sa.Engine, job_id: int, progress: float) -> None:
-    with engine.begin() as conn:
-        update_job(conn, job_id, only_if=(JobStatus.RUNNING,), progress=progress)
+    # Cancelled meanwhile: the end of the run finds out and saves nothing.
+    with engine.begin() as conn, suppress(IllegalTransition):
+        move_job(conn, job_id, "progress", progress=progress)

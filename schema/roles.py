@@ -1,0 +1,17 @@
+"""Who counts as staff, who coordinates, and where an account may act: the domain's role sets and
+area rule, used by the services (`Actor`) and by the API's policy matrix and scope checks."""
+
+from __future__ import annotations
+
+from schema.enums import Role
+
+STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
+COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+
+
+def scope_includes(role: Role, home_community_id: int | None, community_id: int | None) -> bool:
+    """Administrators and county-level staff (no community of their own) act everywhere; an
+    account scoped to a community acts inside it only."""
+    if role is Role.ADMIN or home_community_id is None:
+        return True
+    return community_id == home_community_id
