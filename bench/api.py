@@ -375,7 +375,7 @@ def mix(url: str) -> list[Case]:
         Case("needs page (20, 12 fields + community)", NEEDS_PAGE, {"first": 20}, floor_needs),
         Case("overdue needs by deadline", OVERDUE_PAGE, {}, floor_overdue),
         Case("volunteer opportunities near", OPPORTUNITIES, near, floor_opportunities, False),
-        Case("communities page (50)", COMMUNITIES, {}, floor_communities, False),
+        Case("communities page (50)", COMMUNITIES, {}, floor_communities),  # signed in
         Case("countyStats headline", COUNTY_STATS, {}, floor_stats, False),
         Case(
             "need with history",
