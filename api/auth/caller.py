@@ -58,4 +58,8 @@ async def authenticate(db: Database, settings: Settings, authorization: str | No
         account = await session.get(Account, claims.account_id)
     if account is None or not account.is_active:
         raise AuthenticationFailed("the account is unknown or deactivated")
+    if claims.version != account.token_version:
+        raise AuthenticationFailed(
+            "the token was revoked (password or account changed); log in again"
+        )
     return Caller(account=account, token_expires_at=claims.expires_at)

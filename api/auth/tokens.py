@@ -35,6 +35,7 @@ class TokenClaims:
     role: Role
     issued_at: datetime
     expires_at: datetime
+    version: int = 0  # the account's token version when it was issued
 
 
 def issue_token(
@@ -51,6 +52,7 @@ def issue_token(
         "iat": issued,
         "exp": expires,
         "iss": ISSUER,
+        "ver": account.token_version,  # revoked when the account's version moves on
     }
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), expires
 
@@ -83,6 +85,13 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
             role=Role(claims.get("role")),
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            version=_version(claims.get("ver", 0)),
         )
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("the token is invalid") from exc
+
+
+def _version(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ValueError("token version out of range")
+    return value

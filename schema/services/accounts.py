@@ -98,8 +98,9 @@ async def create_account(
 
 
 async def set_account_active(*, session: AsyncSession, account_id: int, active: bool) -> Account:
-    """Deactivate (or reactivate) an account. Its tokens stop working at once: every request
-    reads the account row. The last active administrator cannot be deactivated."""
+    """Deactivate (or reactivate) an account. Its tokens stop working at once (every request
+    reads the account row and compares its token version), and stay revoked when it is
+    reactivated. The last active administrator cannot be deactivated."""
     account = await get_account(session, account_id)
     if not active and account.role is Role.ADMIN and account.is_active:
         others = await session.execute(
@@ -113,6 +114,8 @@ async def set_account_active(*, session: AsyncSession, account_id: int, active: 
         )
         if not others.scalar():
             raise Conflict("the last active administrator cannot be deactivated", field="id")
+    if account.is_active != active:
+        account.token_version += 1  # a reactivated account's old tokens stay revoked
     account.is_active = active
     session.add(account)
     await session.flush()
@@ -163,6 +166,7 @@ async def change_password(
     if new == current:
         raise Invalid("new_password", "must differ from the current one")
     account.password_hash = await run_hash(hash_password, new)
+    account.token_version += 1  # every token issued before is revoked
     session.add(account)
     await session.flush()
     return account
