@@ -29,8 +29,8 @@ from api.auth.permissions import Can
 from api.auth.tokens import issue_token
 from api.settings import Settings
 from schema.accounts import Account, AuditLog
-from tests.api.closed_loop import County, document, gid, make_county, mutate, ok, report_input
-from tests.api.test_subscriptions import PG_URL, _postgres_up, wait_for_subscriber
+from tests.api.graphql.mutate import County, document, gid, make_county, mutate, ok, report_input
+from tests.api.graphql.needs.test_subscriptions import PG_URL, _postgres_up, wait_for_subscriber
 from tests.conftest import gql, make_settings
 
 PROTOCOL = ["graphql-transport-ws"]

@@ -18,7 +18,7 @@ from starlette.testclient import WebSocketTestSession as WS
 
 from api.app import create_app
 from api.broadcast import Broadcaster, PostgresBroadcaster, make_broadcaster
-from tests.api.closed_loop import County, error_codes, gid, make_county, mutate, ok, report_input
+from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok, report_input
 from tests.conftest import make_settings
 
 PROTOCOL = ["graphql-transport-ws"]

@@ -15,7 +15,7 @@ from api.app import create_app
 from schema.enums import NeedStatus, Role
 from schema.models import Need, NeedAssignment, NeedEvent
 from tests import factories as f
-from tests.api.closed_loop import (
+from tests.api.graphql.mutate import (
     IN_COUNTY,
     County,
     document,

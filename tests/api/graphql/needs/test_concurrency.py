@@ -19,7 +19,7 @@ from api.app import create_app
 from schema.enums import NeedAction, NeedStatus
 from schema.models import NeedAssignment
 from tests import factories as f
-from tests.api.closed_loop import County, error_codes, gid, make_county, mutate, ok, report_input
+from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok, report_input
 from tests.conftest import gql, make_settings
 from tests.loop import assert_need_log_consistent, need_events, need_row
 

@@ -17,7 +17,7 @@ from schema.base import utcnow
 from schema.enums import AreaMode, Role, SignUpStatus
 from schema.models import Activity, AuditLog, Community, SignUp
 from tests import factories as f
-from tests.api.closed_loop import County, error_codes, gid, make_county, mutate, ok
+from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok
 from tests.conftest import make_settings
 
 

@@ -176,7 +176,7 @@ def test_show_reporter_phone_to_staff_in_area_only(client: TestClient, engine: s
 
 
 def test_mask_reporter_name_in_need_events(client: TestClient, engine: sa.Engine) -> None:
-    from tests.api.closed_loop import make_county, mutate, ok, report_input
+    from tests.api.graphql.mutate import make_county, mutate, ok, report_input
 
     county = make_county(engine)
     need = ok(mutate(client, "reportNeed", report_input(), county.token("resident")))["need"]

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from schema.enums import EnterpriseRequestStatus, PersonKind, Role
 from schema.models import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
 from tests import factories as f
-from tests.api.closed_loop import County, error_codes, gid, make_county, mutate, ok
+from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok
 from tests.conftest import gql
 from tests.loop import assert_request_log_consistent, request_events, request_row
 
