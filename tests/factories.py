@@ -100,12 +100,17 @@ def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
     return _add(engine, Need(**(values | kw)))
 
 
-def account(engine: sa.Engine, role: Role, password: str = "secret-pass", **kw: Any) -> Account:
-    if password not in _hash_cache:  # argon2 is slow on purpose; hash each password once
+def password_hash(password: str) -> str:
+    """The hash of `password`, computed once per session: argon2 is slow on purpose."""
+    if password not in _hash_cache:
         _hash_cache[password] = hash_password(password)
+    return _hash_cache[password]
+
+
+def account(engine: sa.Engine, role: Role, password: str = "secret-pass", **kw: Any) -> Account:
     values: dict[str, Any] = {
         "username": f"user{next(_seq)}",
-        "password_hash": _hash_cache[password],
+        "password_hash": password_hash(password),
         "role": role,
     }
     return _add(engine, Account(**(values | kw)))
@@ -151,6 +156,12 @@ def activity(engine: sa.Engine, community_id: int, **kw: Any) -> Activity:
         "longitude": LON,
     }
     return _add(engine, Activity(**(values | kw)))
+
+
+def signed_in_token(engine: sa.Engine, role: Role = Role.RESIDENT, **kw: Any) -> str:
+    """A bearer token for a new account of `role`, for a test that needs no county: areas,
+    units, teams and enterprises are readable by any signed-in caller only."""
+    return token_for(account(engine, role, **kw))
 
 
 def token_for(account: Account, secret_key: str | None = None) -> str:

@@ -20,6 +20,7 @@ from api.graphql.relay import to_global_id
 from schema.enums import NeedStatus, Role
 from tests import factories as f
 from tests.conftest import gql
+from tests.county import County
 
 PHONE_A, PHONE_B = "13812345678", "13987654321"
 ID_B = "360821199001011234"
@@ -175,10 +176,11 @@ def test_show_reporter_phone_to_staff_in_area_only(client: TestClient, engine: s
     assert phone(outside) == mask_phone(PHONE_B)
 
 
-def test_mask_reporter_name_in_need_events(client: TestClient, engine: sa.Engine) -> None:
-    from tests.api.graphql.mutate import make_county, mutate, ok, report_input
+def test_mask_reporter_name_in_need_events(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    from tests.api.graphql.mutate import mutate, ok, report_input
 
-    county = make_county(engine)
     need = ok(mutate(client, "reportNeed", report_input(), county.token("resident")))["need"]
     ok(mutate(client, "acceptNeed", {"needId": need["id"]}, county.token("coordinator")))
     neighbour = f.account(engine, Role.RESIDENT, display_name="赵邻居")

@@ -1,18 +1,13 @@
-"""Shared pieces of the closed-loop API tests: a small county, its accounts and tokens, and the
-mutation documents."""
+"""The mutation documents of the closed-loop API tests, and helpers to send them and read the
+payloads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.graphql.relay import to_global_id
-from schema.enums import GridRole, PersonKind, Role
-from schema.models import Account, Community, Grid, Person
-from tests import factories as f
 from tests.conftest import gql
 
 NEED = """id status version tier category source title description address mediaUrls
@@ -94,63 +89,3 @@ def report_input(**kw: Any) -> dict[str, Any]:
         "mediaUrls": ["https://img.example.cn/luling/1.jpg"],
     }
     return values | kw
-
-
-@dataclass
-class County:
-    """One community with a grid and its worker, a second community, and the people who act."""
-
-    home: Community
-    other: Community
-    grid: Grid
-    worker: Person
-    volunteer: Person
-    helper: Person
-    resident: Account
-    coordinator: Account
-    outsider: Account
-    gridworker: Account
-    volunteer_account: Account
-    helper_account: Account
-    admin: Account
-
-    def token(self, who: str) -> str:
-        return f.token_for(getattr(self, who))
-
-
-def make_county(engine: sa.Engine) -> County:
-    home = f.community(engine, name="泉塘社区", latitude=27.05, longitude=114.92)
-    other = f.community(engine, name="横溪村", kind="village", latitude=27.2, longitude=115.1)
-    grid = f.grid(engine, home.id, latitude=27.051, longitude=114.921)
-    f.grid(engine, other.id, latitude=27.2, longitude=115.1)
-    worker = f.person(engine, name="刘网格", kind=PersonKind.GRID_WORKER)
-    f.grid_staff(engine, grid.id, worker.id, GridRole.FULL_TIME)
-    volunteer = f.person(engine, name="王志愿", registered_community_id=home.id)
-    helper = f.person(engine, name="陈小赣", kind=PersonKind.ENTERPRISE_HELPER, max_open_requests=2)
-    return County(
-        home=home,
-        other=other,
-        grid=grid,
-        worker=worker,
-        volunteer=volunteer,
-        helper=helper,
-        resident=f.account(engine, Role.RESIDENT, display_name="李阿姨"),
-        coordinator=f.account(
-            engine, Role.COORDINATOR, community_id=home.id, display_name="泉塘协调员"
-        ),
-        outsider=f.account(engine, Role.COORDINATOR, community_id=other.id),
-        gridworker=f.account(
-            engine,
-            Role.GRID_WORKER,
-            community_id=home.id,
-            person_id=worker.id,
-            display_name="刘网格",
-        ),
-        volunteer_account=f.account(
-            engine, Role.VOLUNTEER, person_id=volunteer.id, display_name="王志愿"
-        ),
-        helper_account=f.account(
-            engine, Role.ENTERPRISE_HELPER, person_id=helper.id, display_name="陈小赣"
-        ),
-        admin=f.account(engine, Role.ADMIN, display_name="管理员"),
-    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tests.api.read_data import County, build
 from tests.conftest import gql
+from tests.county import EVERY_PART, County
+
+pytestmark = pytest.mark.county(*EVERY_PART)
 
 RATE = "{ count total percent }"
 DASHBOARD = f"""query($from: DateTime) {{ countyStats(reportedFrom: $from) {{
@@ -22,11 +23,6 @@ DASHBOARD = f"""query($from: DateTime) {{ countyStats(reportedFrom: $from) {{
   enterpriseRequestsByStatus {{ status count overdue }}
   serviceHoursByTeam {{ team {{ name }} hours }}
 }} }}"""
-
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return build(engine)
 
 
 def rate(count: int, total: int) -> dict:

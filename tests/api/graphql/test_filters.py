@@ -13,19 +13,18 @@ from starlette.testclient import TestClient
 from api.graphql.needs.queries import overdue_clause
 from schema.models import Need
 from schema.sla import need_overdue
-from tests.api.read_data import County, build
 from tests.conftest import gql
+from tests.county import EVERY_PART, County
 
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return build(engine)
+pytestmark = pytest.mark.county(*EVERY_PART)
 
 
 def titles(client: TestClient, county: County, filter: dict[str, Any]) -> list[str]:
     query = """query($f: NeedFilter) { needs(filter: $f, first: 100,
       orderBy: {field: REPORTED_AT, direction: ASC}) { totalCount nodes { title } } }"""
-    data = gql(client, query, {"f": filter}, token=county.tokens["coordinator"])["data"]["needs"]
+    data = gql(client, query, {"f": filter}, token=county.token("county_coordinator"))["data"][
+        "needs"
+    ]
     assert data["totalCount"] == len(data["nodes"])
     return sorted(n["title"] for n in data["nodes"])
 
@@ -79,7 +78,7 @@ def test_refuse_id_of_wrong_type_in_filter(client: TestClient, county: County) -
         client,
         "query($f: NeedFilter) { needs(filter: $f) { totalCount } }",
         {"f": {"community": [county.gid("Grid", "grid1")]}},
-        token=county.tokens["coordinator"],
+        token=county.token("county_coordinator"),
         expect_errors=True,
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -88,7 +87,7 @@ def test_refuse_id_of_wrong_type_in_filter(client: TestClient, county: County) -
 
 def people(client: TestClient, county: County, filter: dict[str, Any]) -> list[str]:
     query = """query($f: PersonFilter) { people(filter: $f) { nodes { name } } }"""
-    data = gql(client, query, {"f": filter}, token=county.tokens["coordinator"])
+    data = gql(client, query, {"f": filter}, token=county.token("county_coordinator"))
     return sorted(p["name"] for p in data["data"]["people"]["nodes"])
 
 
@@ -107,7 +106,7 @@ def test_filter_people(client: TestClient, county: County) -> None:
 
 
 def test_filter_paired_units_and_resources(client: TestClient, county: County) -> None:
-    token = county.tokens["resident"]  # reference data: any signed-in caller
+    token = county.token("resident")  # reference data: any signed-in caller
     q = """query($kind: [UnitKind!], $tw: ID) { pairedUnits(kind: $kind, twinnedWith: $tw) {
       nodes { name } } }"""
     run = lambda **v: sorted(  # noqa: E731
@@ -128,7 +127,7 @@ def test_filter_paired_units_and_resources(client: TestClient, county: County) -
 def requests(client: TestClient, county: County, filter: dict[str, Any], **kw: Any) -> list[str]:
     query = """query($f: EnterpriseRequestFilter, $o: EnterpriseRequestOrder) {
       enterpriseRequests(filter: $f, orderBy: $o) { nodes { title } } }"""
-    data = gql(client, query, {"f": filter, **kw}, token=county.tokens["enterprise_helper"])
+    data = gql(client, query, {"f": filter, **kw}, token=county.token("helper"))
     return [r["title"] for r in data["data"]["enterpriseRequests"]["nodes"]]
 
 
@@ -138,7 +137,7 @@ def test_filter_enterprise_requests(client: TestClient, county: County) -> None:
     assert r(status=["SUBMITTED"]) == ["政策咨询"]
     assert r(open=True) == ["政策咨询", "贷款申请"]
     assert r(kind=["FINANCING", "UTILITIES"]) == ["用电增容", "贷款申请"]
-    assert r(helper=county.gid("Person", "p3")) == ["用电增容", "贷款申请"]
+    assert r(helper=county.gid("Person", "helper")) == ["用电增容", "贷款申请"]
     assert r(overdue=True) == ["贷款申请"]
     assert r(overdue=False) == ["政策咨询", "用电增容"]
     assert r(enterprise=county.gid("Enterprise", "enterprise")) == r()
@@ -147,7 +146,7 @@ def test_filter_enterprise_requests(client: TestClient, county: County) -> None:
 
 
 def test_filter_areas_and_activities(client: TestClient, county: County) -> None:
-    token = county.tokens["resident"]  # reference data: any signed-in caller
+    token = county.token("resident")  # reference data: any signed-in caller
     q = """query($f: CommunityFilter) { communities(filter: $f) { nodes { name } } }"""
     names = lambda f: [  # noqa: E731
         c["name"] for c in gql(client, q, {"f": f}, token=token)["data"]["communities"]["nodes"]

@@ -9,15 +9,13 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from tests.api.read_data import County, build, signed_in_token
+from tests import factories as f
 from tests.conftest import gql
+from tests.county import EVERY_PART, County
+
+pytestmark = pytest.mark.county(*EVERY_PART)
 
 GQL_RESPONSE = "application/graphql-response+json"
-
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return build(engine)
 
 
 def post(client: TestClient, body: Any, accept: str | None = None, token: str | None = None) -> Any:
@@ -34,7 +32,7 @@ def test_answer_query_over_get_with_variables(client: TestClient, county: County
             "query": "query($f: CommunityFilter) { communities(filter: $f) { nodes { name } } }",
             "variables": '{"f": {"kind": "VILLAGE"}}',
         },
-        headers={"authorization": f"Bearer {county.tokens['resident']}"},
+        headers={"authorization": f"Bearer {county.token('resident')}"},
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     assert r.json()["data"]["communities"]["nodes"] == [{"name": "横溪村"}]
@@ -108,7 +106,7 @@ def test_refuse_malformed_request(client: TestClient, body: bytes, code: str) ->
 
 def test_keep_field_errors_at_200(client: TestClient, engine: sa.Engine) -> None:
     query = {"query": "{ communities(first: 101) { totalCount } }"}
-    r = post(client, query, GQL_RESPONSE, token=signed_in_token(engine))
+    r = post(client, query, GQL_RESPONSE, token=f.signed_in_token(engine))
     assert r.status_code == 200
     assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -140,7 +138,7 @@ def test_refuse_too_many_tokens(client: TestClient) -> None:
 def test_mask_internal_errors_with_a_code(
     client: TestClient, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = signed_in_token(engine)
+    token = f.signed_in_token(engine)
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("no such table: secret_internal_detail")
@@ -169,7 +167,7 @@ def test_mask_internal_errors_with_a_code(
         ("{ enterpriseRequests { totalCount } }", None),
         ("{ matchingJobs { totalCount } }", None),
         ("query($id: ID!) { node(id: $id) { id } }", ("Need", "need_open")),
-        ("query($id: ID!) { node(id: $id) { id } }", ("Person", "p1")),
+        ("query($id: ID!) { node(id: $id) { id } }", ("Person", "volunteer")),
     ],
 )
 def test_require_sign_in_for_protected_reads(
@@ -181,7 +179,7 @@ def test_require_sign_in_for_protected_reads(
 
 
 def test_forbid_reads_outside_the_role(client: TestClient, county: County) -> None:
-    resident = county.tokens["resident"]
+    resident = county.token("resident")
     assert "errors" not in gql(client, "{ needs { totalCount } }", token=resident)
     for query in (
         "{ enterpriseRequests { totalCount } }",
@@ -234,7 +232,7 @@ def test_require_sign_in_for_reference_lists(
 ) -> None:
     query = f"{{ {field} {{ totalCount nodes {{ id }} }} }}"
     assert unauthenticated(gql(client, query, expect_errors=True), field)
-    signed_in = gql(client, query, token=county.tokens["resident"])["data"][field]
+    signed_in = gql(client, query, token=county.token("resident"))["data"][field]
     assert signed_in["totalCount"] >= 1 and len(signed_in["nodes"]) == signed_in["totalCount"]
 
 
@@ -242,7 +240,7 @@ def test_require_sign_in_for_one_community(client: TestClient, county: County) -
     query = "query($id: ID!) { community(id: $id) { name } }"
     variables = {"id": county.gid("Community", "hengxi")}
     assert unauthenticated(gql(client, query, variables, expect_errors=True), "community")
-    signed_in = gql(client, query, variables, token=county.tokens["resident"])
+    signed_in = gql(client, query, variables, token=county.token("resident"))
     assert signed_in["data"]["community"] == {"name": "横溪村"}
 
 
@@ -255,13 +253,13 @@ def test_require_sign_in_for_reference_nodes(
     assert unauthenticated(gql(client, one, {"id": gid}, expect_errors=True), "node")
     many = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
     assert unauthenticated(gql(client, many, {"ids": [gid]}, expect_errors=True), "nodes")
-    signed_in = gql(client, one, {"id": gid}, token=county.tokens["resident"])
+    signed_in = gql(client, one, {"id": gid}, token=county.token("resident"))
     assert signed_in["data"]["node"] == {"__typename": type_name, "id": gid}
 
 
 def test_read_reference_data_when_signed_in(client: TestClient, county: County) -> None:
     query = """{ communities { nodes { name grids { code } pairedUnits { name } } } }"""
-    nodes = gql(client, query, token=county.tokens["resident"])["data"]["communities"]["nodes"]
+    nodes = gql(client, query, token=county.token("resident"))["data"]["communities"]["nodes"]
     by_name = {n["name"]: n for n in nodes}
     assert by_name["横溪村"] == {
         "name": "横溪村",
@@ -272,7 +270,7 @@ def test_read_reference_data_when_signed_in(client: TestClient, county: County) 
         client,
         "query($id: ID!) { node(id: $id) { ... on Community { name } } }",
         {"id": county.gid("Community", "hengxi")},
-        token=county.tokens["resident"],
+        token=county.token("resident"),
     )
     assert node["data"]["node"] == {"name": "横溪村"}
 
@@ -302,7 +300,7 @@ def test_read_public_parts_anonymously(client: TestClient, county: County) -> No
 def test_return_null_for_unknown_and_refuse_malformed_ids(
     client: TestClient, county: County
 ) -> None:
-    token = county.tokens["resident"]
+    token = county.token("resident")
     q = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
     unknown = county.gid("Community", "quantang").replace("=", "") + "=="
     ids = ["Q29tbXVuaXR5Ojk5OTk=", county.gid("Grid", "grid1")]
@@ -320,8 +318,10 @@ NEED = """query($id: ID!) { need(id: $id) { reporterName reporterPhone } }"""
 
 
 def test_mask_personal_data_unless_allowed(client: TestClient, county: County) -> None:
-    pid = county.gid("Person", "p1")
-    full = gql(client, PERSON, {"id": pid}, token=county.tokens["coordinator"])["data"]["person"]
+    pid = county.gid("Person", "volunteer")
+    full = gql(client, PERSON, {"id": pid}, token=county.token("county_coordinator"))["data"][
+        "person"
+    ]
     assert full == {
         "name": "王建国",
         "phone": "13812345678",
@@ -329,23 +329,23 @@ def test_mask_personal_data_unless_allowed(client: TestClient, county: County) -
         "latitude": 27.051234,
         "longitude": 114.921234,
     }
-    own = gql(client, PERSON, {"id": pid}, token=county.tokens["volunteer"])["data"]["person"]
+    own = gql(client, PERSON, {"id": pid}, token=county.token("volunteer"))["data"]["person"]
     assert own["phone"] == "13812345678"  # their own record
     other = gql(
-        client, PERSON, {"id": county.gid("Person", "p2")}, token=county.tokens["volunteer"]
+        client, PERSON, {"id": county.gid("Person", "worker")}, token=county.token("volunteer")
     )
     masked = other["data"]["person"]
     assert masked["phone"] == "139****1111" and masked["latitude"] == 27.05
-    helper = gql(client, PERSON, {"id": pid}, token=county.tokens["enterprise_helper"])
+    helper = gql(client, PERSON, {"id": pid}, token=county.token("helper"))
     assert helper["data"]["person"]["idNumber"] == "3608**********1234"
     assert helper["data"]["person"]["longitude"] == 114.92
     # A grid worker scoped to another village sees the member's data masked.
-    scoped = gql(client, PERSON, {"id": pid}, token=county.tokens["grid_worker_hengxi"])
+    scoped = gql(client, PERSON, {"id": pid}, token=county.token("grid_worker_hengxi"))
     assert scoped["data"]["person"]["phone"] == "138****5678"
     nid = county.gid("Need", "need_open")
-    need = gql(client, NEED, {"id": nid}, token=county.tokens["resident"])["data"]["need"]
+    need = gql(client, NEED, {"id": nid}, token=county.token("resident"))["data"]["need"]
     assert need == {"reporterName": "张*", "reporterPhone": "137****0000"}
-    need = gql(client, NEED, {"id": nid}, token=county.tokens["coordinator"])["data"]["need"]
+    need = gql(client, NEED, {"id": nid}, token=county.token("county_coordinator"))["data"]["need"]
     assert need == {"reporterName": "张三", "reporterPhone": "13700000000"}
 
 
@@ -356,6 +356,6 @@ def test_hide_reference_lists_under_public_objects_from_anonymous(
     body = post(client, {"query": query}).json()
     codes = {e["extensions"]["code"] for e in body["errors"]}
     assert codes == {"UNAUTHENTICATED"}
-    signed_in = post(client, {"query": query}, token=county.tokens["resident"]).json()
+    signed_in = post(client, {"query": query}, token=county.token("resident")).json()
     assert "errors" not in signed_in
     assert any(n["community"]["grids"] for n in signed_in["data"]["activities"]["nodes"])

@@ -11,7 +11,6 @@ from starlette.testclient import TestClient
 from api.graphql.relay import MAX_PAGE
 from schema.enums import Role
 from tests import factories as f
-from tests.api.read_data import signed_in_token
 from tests.conftest import gql
 
 PAGE = """query($first: Int, $after: String, $last: Int, $before: String) {
@@ -35,7 +34,7 @@ def names(engine: sa.Engine) -> list[str]:
 @pytest.fixture
 def token(engine: sa.Engine) -> str:
     """Communities and grids are reference data: read as a signed-in caller."""
-    return signed_in_token(engine)
+    return f.signed_in_token(engine)
 
 
 def page(client: TestClient, token: str, **args: object) -> dict:

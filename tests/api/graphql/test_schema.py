@@ -20,8 +20,10 @@ from api.app import create_app
 from api.graphql.relay import NODE_TYPES
 from api.graphql.schema import build_schema
 from api.settings import Settings
-from tests.api.read_data import County, build
 from tests.conftest import gql, make_settings
+from tests.county import EVERY_PART, County
+
+pytestmark = pytest.mark.county(*EVERY_PART)
 
 # Root connection of each row type: every scalar field is selected there (column pruning must
 # cover each one).
@@ -54,11 +56,6 @@ def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return build(engine)
-
-
 def _leaf(t: Any) -> Any:
     while isinstance(t, (GraphQLNonNull, GraphQLList)):
         t = t.of_type
@@ -83,7 +80,7 @@ def test_read_every_scalar_field_of_each_type(
 ) -> None:
     fields = " ".join(scalar_fields(type_name))
     query = f"{{ {ROOTS[type_name]}(first: 100) {{ totalCount nodes {{ __typename {fields} }} }} }}"
-    data = gql(client, query, token=county.tokens["admin"])["data"][ROOTS[type_name]]
+    data = gql(client, query, token=county.token("admin"))["data"][ROOTS[type_name]]
     assert data["totalCount"] >= 1 and len(data["nodes"]) == data["totalCount"]
     assert {n["__typename"] for n in data["nodes"]} == {type_name}
 
@@ -122,7 +119,7 @@ query($id: ID!) {
 
 def test_read_community_with_its_relations(client: TestClient, county: County) -> None:
     c = gql(
-        client, COMMUNITY, {"id": county.gid("Community", "quantang")}, token=county.tokens["admin"]
+        client, COMMUNITY, {"id": county.gid("Community", "quantang")}, token=county.token("admin")
     )["data"]["community"]
     assert c["name"] == "泉塘社区" and c["kind"] == "URBAN_COMMUNITY"
     assert [g["code"] for g in c["grids"]] == ["QT-01", "QT-02"]
@@ -172,7 +169,10 @@ query($id: ID!) {
 
 def test_read_need_with_history_deadlines_and_assignees(client: TestClient, county: County) -> None:
     n = gql(
-        client, NEED, {"id": county.gid("Need", "need_overdue")}, token=county.tokens["coordinator"]
+        client,
+        NEED,
+        {"id": county.gid("Need", "need_overdue")},
+        token=county.token("county_coordinator"),
     )["data"]["need"]
     assert n["status"] == "DISPATCHED" and n["overdue"] is True
     assert n["arrivedOnTime"] is False or n["arrivedOnTime"] is None
@@ -204,7 +204,7 @@ def test_read_enterprise_request_with_events(client: TestClient, county: County)
         client,
         REQUEST,
         {"id": county.gid("EnterpriseRequest", "req_late")},
-        token=county.tokens["coordinator"],
+        token=county.token("county_coordinator"),
     )["data"]["enterpriseRequest"]
     assert r["overdue"] is True and r["resolvedOnTime"] is None
     assert r["allowedActions"] == ["ASSIGN", "NOTE", "RESOLVE"]
@@ -228,7 +228,10 @@ query($id: ID!) {
 
 def test_read_matching_job_with_proposals_and_unmatched(client: TestClient, county: County) -> None:
     j = gql(
-        client, JOB, {"id": county.gid("MatchingJob", "job")}, token=county.tokens["coordinator"]
+        client,
+        JOB,
+        {"id": county.gid("MatchingJob", "job")},
+        token=county.token("county_coordinator"),
     )["data"]["matchingJob"]
     assert j["weights"] == {"distance": 1.0} and j["scopeCommunity"]["name"] == "泉塘社区"
     assert [p["cost"] for p in j["proposals"]["nodes"]] == [1.0, 2.0, 3.0, 5.0]  # cheapest first
@@ -248,7 +251,7 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
         "Consultation": "consultation",
         "PairedUnit": "gov",
         "Resource": "van",
-        "Person": "p1",
+        "Person": "volunteer",
         "Skill": "electrician",
         "Team": "team1",
         "Need": "need_open",
@@ -263,7 +266,7 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
         client,
         "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }",
         {"ids": gids},
-        token=county.tokens["admin"],
+        token=county.token("admin"),
     )["data"]["nodes"]
     assert [n["__typename"] for n in nodes] == list(ids)
     assert [n["id"] for n in nodes] == gids

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from schema.geo import haversine_m
-from tests.api.read_data import A_LAT, A_LON, B_LAT, B_LON, County, build
 from tests.conftest import gql
+from tests.county import A_LAT, A_LON, B_LAT, B_LON, EVERY_PART, County
+
+pytestmark = pytest.mark.county(*EVERY_PART)
 
 QUERY = """query($near: NearInput, $skills: [String!], $at: DateTime, $first: Int,
                  $after: String) {
@@ -22,11 +23,6 @@ QUERY = """query($near: NearInput, $skills: [String!], $at: DateTime, $first: In
             startsAt endsAt skills { code } community { name } need { id } activity { title } }
   }
 }"""
-
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return build(engine)
 
 
 def find(client: TestClient, token: str | None = None, **variables: Any) -> dict[str, Any]:
@@ -91,7 +87,7 @@ def test_page_opportunities(client: TestClient, county: County) -> None:
 
 
 def test_show_need_to_signed_in_readers(client: TestClient, county: County) -> None:
-    got = find(client, token=county.tokens["volunteer"], skills=["electrician"])
+    got = find(client, token=county.token("volunteer"), skills=["electrician"])
     assert got["nodes"][0]["need"] == {"id": county.gid("Need", "need_open")}
 
 

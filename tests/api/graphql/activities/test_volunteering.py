@@ -17,20 +17,16 @@ from schema.base import utcnow
 from schema.enums import AreaMode, Role, SignUpStatus
 from schema.models import Activity, AuditLog, Community, SignUp
 from tests import factories as f
-from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok
 from tests.conftest import make_settings
-
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return make_county(engine)
+from tests.county import County
 
 
 @pytest.fixture
 def activity(engine: sa.Engine, county: County) -> Activity:
     start = utcnow() - timedelta(hours=2)
     return f.activity(
-        engine, county.home.id, starts_at=start, ends_at=start + timedelta(hours=4), capacity=2
+        engine, county.quantang.id, starts_at=start, ends_at=start + timedelta(hours=4), capacity=2
     )
 
 
@@ -50,7 +46,7 @@ def _sign_ups(engine: sa.Engine) -> list[SignUp]:
 def test_serve_activity_and_log_minutes(
     client: TestClient, engine: sa.Engine, county: County, activity: Activity
 ) -> None:
-    token = county.token("volunteer_account")
+    token = county.token("volunteer")
     aid = gid("Activity", activity.id)
     first = ok(sign_up(client, token, activityId=aid))["signUp"]
     assert first["status"] == "SIGNED_UP"
@@ -117,7 +113,7 @@ def test_enforce_activity_capacity(
 def test_sign_up_again_after_cancelling(
     client: TestClient, engine: sa.Engine, county: County, activity: Activity
 ) -> None:
-    token, aid = county.token("volunteer_account"), gid("Activity", activity.id)
+    token, aid = county.token("volunteer"), gid("Activity", activity.id)
     su = ok(sign_up(client, token, activityId=aid))["signUp"]
     ok(step(client, "cancelSignUp", token, su["id"]))
     back = ok(sign_up(client, token, activityId=aid))["signUp"]
@@ -129,7 +125,7 @@ def test_fill_last_places_under_concurrent_sign_ups(
 ) -> None:
     start = utcnow() - timedelta(minutes=10)
     act = f.activity(
-        engine, county.home.id, starts_at=start, ends_at=start + timedelta(hours=2), capacity=3
+        engine, county.quantang.id, starts_at=start, ends_at=start + timedelta(hours=2), capacity=3
     )
     tokens = [
         f.token_for(f.account(engine, Role.VOLUNTEER, person_id=f.person(engine).id))
@@ -155,13 +151,13 @@ def test_fill_last_places_under_concurrent_sign_ups(
 def test_sign_up_for_need_up_to_headcount(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
-    need = f.need(engine, county.home.id, status="dispatched", headcount=1)
+    need = f.need(engine, county.quantang.id, status="dispatched", headcount=1)
     nid = gid("Need", need.id)
-    su = ok(sign_up(client, county.token("volunteer_account"), needId=nid))["signUp"]
+    su = ok(sign_up(client, county.token("volunteer"), needId=nid))["signUp"]
     other = f.token_for(f.account(engine, Role.VOLUNTEER, person_id=f.person(engine).id))
     assert error_codes(sign_up(client, other, needId=nid)) == ["CAPACITY_REACHED"]
-    ok(step(client, "checkIn", county.token("volunteer_account"), su["id"]))
-    closed = f.need(engine, county.home.id, status="closed")
+    ok(step(client, "checkIn", county.token("volunteer"), su["id"]))
+    closed = f.need(engine, county.quantang.id, status="closed")
     refused = sign_up(client, other, needId=gid("Need", closed.id))
     assert error_codes(refused) == ["ILLEGAL_TRANSITION"]
 
@@ -197,7 +193,7 @@ def test_refuse_illegal_sign_up_step(
         s.add(row)
         s.commit()
     before = _sign_ups(engine)[0].model_dump()
-    payload = step(client, name, county.token("volunteer_account"), gid("SignUp", row.id))
+    payload = step(client, name, county.token("volunteer"), gid("SignUp", row.id))
     assert error_codes(payload) == ["ILLEGAL_TRANSITION"], payload
     assert _sign_ups(engine)[0].model_dump() == before
 
@@ -206,10 +202,8 @@ def test_refuse_illegal_sign_up_step(
 def test_refuse_sign_up_for_closed_activity(
     client: TestClient, engine: sa.Engine, county: County, status: str
 ) -> None:
-    closed = f.activity(engine, county.home.id, status=status)
-    payload = sign_up(
-        client, county.token("volunteer_account"), activityId=gid("Activity", closed.id)
-    )
+    closed = f.activity(engine, county.quantang.id, status=status)
+    payload = sign_up(client, county.token("volunteer"), activityId=gid("Activity", closed.id))
     assert error_codes(payload) == ["ILLEGAL_TRANSITION"] and _sign_ups(engine) == []
 
 
@@ -218,11 +212,11 @@ def test_refuse_check_in_long_before_start(
 ) -> None:
     later = f.activity(
         engine,
-        county.home.id,
+        county.quantang.id,
         starts_at=utcnow() + timedelta(hours=3),
         ends_at=utcnow() + timedelta(hours=5),
     )
-    token = county.token("volunteer_account")
+    token = county.token("volunteer")
     su = ok(sign_up(client, token, activityId=gid("Activity", later.id)))["signUp"]
     early = step(client, "checkIn", token, su["id"])
     assert error_codes(early) == ["BAD_USER_INPUT"] and early["userErrors"][0]["field"] == [
@@ -251,10 +245,10 @@ def test_refuse_bad_sign_up(
     field: list[str],
     code: str,
 ) -> None:
-    need = f.need(engine, county.home.id)
+    need = f.need(engine, county.quantang.id)
     replace = {"ACT": gid("Activity", activity.id), "NEED": gid("Need", need.id)}
     input = {k: replace.get(v, v) for k, v in input.items()}
-    payload = sign_up(client, county.token("volunteer_account"), **input)
+    payload = sign_up(client, county.token("volunteer"), **input)
     assert error_codes(payload) == [code] and payload["userErrors"][0]["field"] == field
     assert _sign_ups(engine) == []
 
@@ -262,9 +256,7 @@ def test_refuse_bad_sign_up(
 def test_forbid_changing_someone_elses_sign_up(
     client: TestClient, engine: sa.Engine, county: County, activity: Activity
 ) -> None:
-    su = ok(
-        sign_up(client, county.token("volunteer_account"), activityId=gid("Activity", activity.id))
-    )
+    su = ok(sign_up(client, county.token("volunteer"), activityId=gid("Activity", activity.id)))
     stranger = f.token_for(f.account(engine, Role.VOLUNTEER, person_id=f.person(engine).id))
     assert error_codes(step(client, "checkIn", stranger, su["signUp"]["id"])) == ["FORBIDDEN"]
     outsider = step(client, "checkIn", county.token("outsider"), su["signUp"]["id"])
@@ -288,7 +280,7 @@ def _mode(engine: sa.Engine, community_id: int | None) -> AreaMode:
 def test_switch_area_to_emergency_and_back(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
-    cid, token = gid("Community", county.home.id), county.token("coordinator")
+    cid, token = gid("Community", county.quantang.id), county.token("coordinator")
     on = ok(
         mutate(
             client,
@@ -301,7 +293,10 @@ def test_switch_area_to_emergency_and_back(
     twice = mutate(client, "setAreaMode", {"communityId": cid, "mode": "EMERGENCY"}, token)
     assert error_codes(twice) == ["ILLEGAL_TRANSITION"]
     off = ok(mutate(client, "setAreaMode", {"communityId": cid, "mode": "NORMAL"}, token))
-    assert off["community"]["mode"] == "NORMAL" and _mode(engine, county.home.id) is AreaMode.NORMAL
+    assert (
+        off["community"]["mode"] == "NORMAL"
+        and _mode(engine, county.quantang.id) is AreaMode.NORMAL
+    )
     with Session(engine) as s:
         audit = s.exec(select(AuditLog).where(AuditLog.operation == "setAreaMode")).all()
         count = s.exec(select(func.count()).select_from(AuditLog)).one()
@@ -311,7 +306,7 @@ def test_switch_area_to_emergency_and_back(
 def test_refuse_area_mode_outside_area_or_unknown(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
-    cid = gid("Community", county.home.id)
+    cid = gid("Community", county.quantang.id)
     outside = mutate(
         client, "setAreaMode", {"communityId": cid, "mode": "EMERGENCY"}, county.token("outsider")
     )
@@ -323,4 +318,4 @@ def test_refuse_area_mode_outside_area_or_unknown(
         county.token("admin"),
     )
     assert error_codes(unknown) == ["NOT_FOUND"]
-    assert _mode(engine, county.home.id) is AreaMode.NORMAL
+    assert _mode(engine, county.quantang.id) is AreaMode.NORMAL

@@ -14,8 +14,9 @@ from starlette.testclient import TestClient
 from schema.enums import EnterpriseRequestStatus, PersonKind, Role
 from schema.models import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
 from tests import factories as f
-from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok
 from tests.conftest import gql
+from tests.county import County
 from tests.loop import assert_request_log_consistent, request_events, request_row
 
 REQUEST_QUERY = """query($id: ID!) { enterpriseRequest(id: $id) {
@@ -26,13 +27,8 @@ REQUEST_QUERY = """query($id: ID!) { enterpriseRequest(id: $id) {
 
 
 @pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return make_county(engine)
-
-
-@pytest.fixture
 def firm(engine: sa.Engine, county: County) -> Enterprise:
-    return f.enterprise(engine, name="吉安县赣绿食品有限公司", community_id=county.home.id)
+    return f.enterprise(engine, name="吉安县赣绿食品有限公司", community_id=county.quantang.id)
 
 
 def submit(client: TestClient, county: County, firm: Enterprise, **kw: Any) -> dict[str, Any]:
@@ -42,7 +38,7 @@ def submit(client: TestClient, county: County, firm: Enterprise, **kw: Any) -> d
         "title": "新厂房需要接入三相电",
         "description": "预计下月投产",
     }
-    payload = mutate(client, "submitEnterpriseRequest", values | kw, county.token("helper_account"))
+    payload = mutate(client, "submitEnterpriseRequest", values | kw, county.token("helper"))
     return ok(payload)["enterpriseRequest"]
 
 
@@ -71,7 +67,7 @@ def test_walk_enterprise_request_through_loop(
             client,
             county,
             "addEnterpriseRequestNote",
-            "helper_account",
+            "helper",
             requestId=rid,
             note="已联系供电公司现场勘察",
             expectedVersion=2,
@@ -84,7 +80,7 @@ def test_walk_enterprise_request_through_loop(
             client,
             county,
             "resolveEnterpriseRequest",
-            "helper_account",
+            "helper",
             requestId=rid,
             note="已通电",
         )
@@ -106,14 +102,14 @@ def test_walk_enterprise_request_through_loop(
     seen = gql(client, REQUEST_QUERY, {"id": rid}, token=county.token("coordinator"))["data"][
         "enterpriseRequest"
     ]
-    assert seen["helper"] == {"name": "陈小赣"} and seen["resolvedOnTime"] is True
+    assert seen["helper"] == {"name": "赵小赣"} and seen["resolvedOnTime"] is True
     assert seen["ratingComment"] == "效率很高" and seen["overdue"] is False
     assert [(e["action"], e["toStatus"], e["actorName"]) for e in seen["events"]] == [
-        ("SUBMIT", "SUBMITTED", "陈小赣"),
+        ("SUBMIT", "SUBMITTED", "赵小赣"),
         ("ASSIGN", "ASSIGNED", "泉塘协调员"),
-        ("NOTE", "IN_PROGRESS", "陈小赣"),
+        ("NOTE", "IN_PROGRESS", "赵小赣"),
         ("NOTE", "IN_PROGRESS", "泉塘协调员"),
-        ("RESOLVE", "RESOLVED", "陈小赣"),
+        ("RESOLVE", "RESOLVED", "赵小赣"),
         ("RATE", "CLOSED", "泉塘协调员"),
     ]
     submitted = datetime.fromisoformat(request["deadline"]) - timedelta(days=2)

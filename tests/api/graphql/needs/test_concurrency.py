@@ -19,8 +19,9 @@ from api.app import create_app
 from schema.enums import NeedAction, NeedStatus
 from schema.models import NeedAssignment
 from tests import factories as f
-from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok, report_input
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok, report_input
 from tests.conftest import gql, make_settings
+from tests.county import County
 from tests.loop import assert_need_log_consistent, need_events, need_row
 
 CLIENTS = 6
@@ -39,9 +40,8 @@ def _spawn(n: int, target: Any) -> None:
 
 
 def test_dispatch_and_resolve_same_needs_at_once(
-    client: TestClient, engine: sa.Engine, database_url: str
+    client: TestClient, engine: sa.Engine, county: County, database_url: str
 ) -> None:
-    county: County = make_county(engine)
     people = [county.volunteer.id, county.worker.id, f.person(engine, name="赵党员").id]
     coordinator, resident = county.token("coordinator"), county.token("resident")
     need_ids = []
@@ -152,8 +152,9 @@ def _check_assignments(engine: sa.Engine, need_id: int, log: list[Any]) -> None:
         assert need_row(engine, need_id).satisfaction is not None
 
 
-def test_report_same_key_at_once_creates_one_need(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_report_same_key_at_once_creates_one_need(
+    engine: sa.Engine, county: County, database_url: str
+) -> None:
     resident = county.token("resident")
     replies: list[dict[str, Any]] = [{}] * CLIENTS
     barrier = threading.Barrier(CLIENTS)

@@ -17,16 +17,15 @@ from schema.models import Need, NeedAssignment, NeedEvent
 from tests import factories as f
 from tests.api.graphql.mutate import (
     IN_COUNTY,
-    County,
     document,
     error_codes,
     gid,
-    make_county,
     mutate,
     ok,
     report_input,
 )
 from tests.conftest import gql, make_settings
+from tests.county import County
 from tests.loop import assert_need_log_consistent, need_events, need_row
 
 NEED_QUERY = """query($id: ID!) { need(id: $id) {
@@ -35,11 +34,6 @@ NEED_QUERY = """query($id: ID!) { need(id: $id) {
   assignments { active person { name } team { name } }
   events { action fromStatus toStatus actorName note at }
 } }"""
-
-
-@pytest.fixture
-def county(engine: sa.Engine) -> County:
-    return make_county(engine)
 
 
 def report(client: TestClient, county: County, **kw: Any) -> dict[str, Any]:
@@ -59,7 +53,7 @@ def test_walk_need_through_loop(client: TestClient, engine: sa.Engine, county: C
     need = report(client, county)
     assert need["status"] == "REPORTED" and need["version"] == 1
     assert need["community"]["name"] == "泉塘社区" and need["grid"]["id"] == gid(
-        "Grid", county.grid.id
+        "Grid", county.grid1.id
     )
     nid = need["id"]
 
@@ -84,11 +78,9 @@ def test_walk_need_through_loop(client: TestClient, engine: sa.Engine, county: C
     assert datetime.fromisoformat(dispatched["arriveBy"]) == at + timedelta(minutes=10)
     assert datetime.fromisoformat(dispatched["resolveBy"]) == at + timedelta(minutes=30)
 
-    arrived = ok(step(client, county, "arriveNeed", "gridworker", needId=nid, expectedVersion=3))
+    arrived = ok(step(client, county, "arriveNeed", "grid_worker", needId=nid, expectedVersion=3))
     assert arrived["need"]["status"] == "ARRIVED" and arrived["need"]["arrivedOnTime"] is True
-    resolved = ok(
-        step(client, county, "resolveNeed", "volunteer_account", needId=nid, note="已更换灯泡")
-    )
+    resolved = ok(step(client, county, "resolveNeed", "volunteer", needId=nid, note="已更换灯泡"))
     assert resolved["need"]["status"] == "RESOLVED" and resolved["need"]["resolvedOnTime"]
     rated = ok(
         step(
@@ -107,7 +99,7 @@ def test_walk_need_through_loop(client: TestClient, engine: sa.Engine, county: C
     seen = gql(client, NEED_QUERY, {"id": nid}, token=county.token("coordinator"))["data"]["need"]
     assert seen["ratingComment"] == "很及时，谢谢" and seen["overdue"] is False
     assert seen["allowedActions"] == []
-    assert sorted(a["person"]["name"] for a in seen["assignments"]) == ["刘网格", "王志愿"]
+    assert sorted(a["person"]["name"] for a in seen["assignments"]) == ["李网格", "王建国"]
     assert [(e["action"], e["fromStatus"], e["toStatus"]) for e in seen["events"]] == [
         ("REPORT", None, "REPORTED"),
         ("ACCEPT", "REPORTED", "ACCEPTED"),
@@ -120,8 +112,8 @@ def test_walk_need_through_loop(client: TestClient, engine: sa.Engine, county: C
         "李阿姨",
         "泉塘协调员",
         "泉塘协调员",
-        "刘网格",
-        "王志愿",
+        "李网格",
+        "王建国",
         "李阿姨",
     ]
     assert seen["events"][2]["note"] == "请尽快到场"
@@ -161,8 +153,8 @@ def test_report_need_flags_duplicate(client: TestClient, county: County) -> None
 
 
 def test_report_need_in_given_grid(client: TestClient, county: County) -> None:
-    need = report(client, county, gridId=gid("Grid", county.grid.id), address="泉塘路1号")
-    assert need["grid"]["id"] == gid("Grid", county.grid.id) and need["address"] == "泉塘路1号"
+    need = report(client, county, gridId=gid("Grid", county.grid1.id), address="泉塘路1号")
+    assert need["grid"]["id"] == gid("Grid", county.grid1.id) and need["address"] == "泉塘路1号"
 
 
 def test_report_hotline_ticket_as_staff(client: TestClient, county: County) -> None:
@@ -270,7 +262,10 @@ def test_refuse_anonymous_report(client: TestClient, engine: sa.Engine) -> None:
 def _need_in(engine: sa.Engine, county: County, status: NeedStatus, **kw: Any) -> Need:
     """A need standing in `status` (with the timestamps that status implies)."""
     now = datetime.now().astimezone()
-    values: dict[str, Any] = {"reporter_account_id": county.resident.id, "grid_id": county.grid.id}
+    values: dict[str, Any] = {
+        "reporter_account_id": county.account("resident").id,
+        "grid_id": county.grid1.id,
+    }
     if status not in (NeedStatus.REPORTED,):
         values["accepted_at"] = now
     if status in (
@@ -280,7 +275,7 @@ def _need_in(engine: sa.Engine, county: County, status: NeedStatus, **kw: Any) -
         NeedStatus.CLOSED,
     ):
         values |= {"dispatched_at": now, "arrive_by": now, "resolve_by": now}
-    return f.need(engine, county.home.id, status=status, **(values | kw))
+    return f.need(engine, county.quantang.id, status=status, **(values | kw))
 
 
 ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -458,7 +453,11 @@ def test_merge_needs(client: TestClient, engine: sa.Engine, county: County) -> N
     ] * 2
     with Session(engine) as s:
         reporters = {n.id: n.reporter_account_id for n in s.exec(select(Need)).all()}
-    assert reporters == {1: county.resident.id, 2: county.resident.id, 3: neighbour.id}
+    assert reporters == {
+        1: county.account("resident").id,
+        2: county.account("resident").id,
+        3: neighbour.id,
+    }
     for need_id in (1, 2, 3):
         assert_need_log_consistent(engine, need_id)
     assert need_events(engine, 3)[-1].note == "同一盏路灯"
@@ -521,5 +520,5 @@ def test_limit_reports_per_caller(engine: sa.Engine, database_url: str, county: 
             expect_errors=True,
         )
         assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-        ok(mutate(c, "reportNeed", report_input(), county.token("gridworker")))  # someone else
+        ok(mutate(c, "reportNeed", report_input(), county.token("grid_worker")))  # someone else
     assert _count(engine, Need) == 3

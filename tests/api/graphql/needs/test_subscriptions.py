@@ -18,8 +18,9 @@ from starlette.testclient import WebSocketTestSession as WS
 
 from api.app import create_app
 from api.broadcast import Broadcaster, PostgresBroadcaster, make_broadcaster
-from tests.api.graphql.mutate import County, error_codes, gid, make_county, mutate, ok, report_input
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok, report_input
 from tests.conftest import make_settings
+from tests.county import County
 
 PROTOCOL = ["graphql-transport-ws"]
 BOARD = """subscription($c: ID!) { needEvents(communityId: $c) {
@@ -67,21 +68,20 @@ def walk_loop(client: TestClient, county: County, need_id: str) -> None:
     ok(mutate(client, "dispatchNeed", {"needId": need_id, "toGridWorker": True}, coordinator))
     ok(
         mutate(
-            client, "arriveNeed", {"needId": need_id, "note": "已到"}, county.token("gridworker")
+            client, "arriveNeed", {"needId": need_id, "note": "已到"}, county.token("grid_worker")
         )
     )
-    ok(mutate(client, "resolveNeed", {"needId": need_id}, county.token("gridworker")))
+    ok(mutate(client, "resolveNeed", {"needId": need_id}, county.token("grid_worker")))
     ok(mutate(client, "rateNeed", {"needId": need_id, "satisfaction": 5}, county.token("resident")))
 
 
 LIFE = ["REPORT", "ACCEPT", "DISPATCH", "ARRIVE", "RESOLVE", "RATE"]
 
 
-def test_receive_whole_life_of_a_report(client: TestClient, engine: sa.Engine) -> None:
-    county = make_county(engine)
-    home = gid("Community", county.home.id)
+def test_receive_whole_life_of_a_report(client: TestClient, county: County) -> None:
+    home = gid("Community", county.quantang.id)
     with subscribe(client, county.token("coordinator"), BOARD, {"c": home}) as board:
-        wait_for_subscriber(client, f"community:{county.home.id}:needs")
+        wait_for_subscriber(client, f"community:{county.quantang.id}:needs")
         need = ok(mutate(client, "reportNeed", report_input(), county.token("resident")))["need"]
         first = next_data(board)["needEvents"]
         assert first["action"] == "REPORT" and first["need"] == {
@@ -95,7 +95,7 @@ def test_receive_whole_life_of_a_report(client: TestClient, engine: sa.Engine) -
         board_events = [first] + [next_data(board)["needEvents"] for _ in range(5)]
         assert [e["action"] for e in board_events] == LIFE
         assert [e["toStatus"] for e in board_events][-1] == "CLOSED"
-        assert [e["actorName"] for e in board_events][3] == "刘网格"
+        assert [e["actorName"] for e in board_events][3] == "李网格"
         assert board_events[3]["note"] == "已到"
         assert [u["status"] for u in updates] == [
             "ACCEPTED",
@@ -118,9 +118,8 @@ def test_receive_whole_life_of_a_report(client: TestClient, engine: sa.Engine) -
         assert nxt["action"] == "REPORT" and nxt["need"]["id"] == other["need"]["id"]
 
 
-def test_refuse_board_outside_area_or_anonymous(client: TestClient, engine: sa.Engine) -> None:
-    county = make_county(engine)
-    home = gid("Community", county.home.id)
+def test_refuse_board_outside_area_or_anonymous(client: TestClient, county: County) -> None:
+    home = gid("Community", county.quantang.id)
     for token, code in ((county.token("outsider"), "FORBIDDEN"), (None, "UNAUTHENTICATED")):
         with subscribe(client, token, BOARD, {"c": home}) as ws:
             message = ws.receive_json()
@@ -157,13 +156,12 @@ def _postgres_up() -> bool:
 
 @pytest.mark.parametrize("backend", ["redis", "postgresql"])
 def test_carry_events_between_app_instances(
-    engine: sa.Engine, database_url: str, backend: str
+    county: County, database_url: str, backend: str
 ) -> None:
     if backend == "redis" and not _redis_up():
         pytest.skip("no Redis server on 127.0.0.1:6379")
     if backend == "postgresql" and not _postgres_up():
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    county = make_county(engine)
     tag = uuid.uuid4().hex[:12]
     url = (
         f"{REDIS_URL}?channel_prefix=luling:test:{tag}:"
@@ -174,9 +172,9 @@ def test_carry_events_between_app_instances(
     settings = make_settings(database_url, broadcast_url=url, rate_limit_url="memory://")
     with TestClient(create_app(settings)) as writer, TestClient(create_app(settings)) as reader:
         assert type(reader.app.state.broadcaster) is not Broadcaster  # type: ignore[attr-defined]
-        home = gid("Community", county.home.id)
+        home = gid("Community", county.quantang.id)
         with subscribe(reader, county.token("coordinator"), BOARD, {"c": home}) as board:
-            wait_for_subscriber(reader, f"community:{county.home.id}:needs")
+            wait_for_subscriber(reader, f"community:{county.quantang.id}:needs")
             need = ok(mutate(writer, "reportNeed", report_input(), county.token("resident")))
             walk_loop(writer, county, need["need"]["id"])
             assert [next_data(board)["needEvents"]["action"] for _ in LIFE] == LIFE
