@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from api.graphql.relay import to_global_id
 from tests import factories as f
 from tests.conftest import gql
 from tests.county import EVERY_PART, County
@@ -302,13 +303,18 @@ def test_return_null_for_unknown_and_refuse_malformed_ids(
 ) -> None:
     token = county.token("resident")
     q = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
-    unknown = county.gid("Community", "quantang").replace("=", "") + "=="
-    ids = ["Q29tbXVuaXR5Ojk5OTk=", county.gid("Grid", "grid1")]
-    body = gql(client, q, {"ids": ids}, token=token)
-    assert body["data"]["nodes"][0] is None and body["data"]["nodes"][1] is not None
+    grid = county.gid("Grid", "grid1")
+    body = gql(client, q, {"ids": [to_global_id("Community", 9999), grid]}, token=token)
+    assert body["data"]["nodes"] == [None, {"id": grid}]
     bad = gql(client, q, {"ids": ["not-base64!"]}, token=token, expect_errors=True)
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert unknown  # (a differently padded ID is still just an ID string)
+    # An existing object's ID padded differently is not its ID: one spelling per object.
+    canonical = county.gid("Community", "quantang")
+    assert canonical.endswith("=") and not canonical.endswith("==")
+    for repadded in (canonical.rstrip("="), canonical + "="):
+        bad = gql(client, q, {"ids": [repadded]}, token=token, expect_errors=True)
+        assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", repadded
+        assert bad["data"] is None
     many = gql(client, q, {"ids": ["x"] * 101}, token=token, expect_errors=True)
     assert many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
