@@ -1,7 +1,11 @@
+"""The app over HTTP (api/app.py): answers, health, the body limit, the committed SDL, and
+production mode (no GraphiQL, no introspection)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -15,7 +19,7 @@ STATS = """{ countyStats { pairedUnits partyMembers urbanGrids ruralGrids servic
   enterpriseHelpers volunteerTeams enterpriseRequests } }"""
 
 
-def test_answer_county_stats_over_http(client: TestClient, engine) -> None:
+def test_answer_county_stats_over_http(client: TestClient, engine: sa.Engine) -> None:
     c = f.community(engine)
     f.grid(engine, c.id)
     f.grid(engine, c.id, kind="rural")
@@ -54,3 +58,18 @@ def test_keep_committed_sdl_current() -> None:
     assert SDL_FILE.read_text(encoding="utf-8") == export_sdl(), (
         "api/schema.graphql is stale: run `luling export-schema --output api/schema.graphql`"
     )
+
+
+def test_turn_off_graphiql_and_introspection_in_production(
+    engine: sa.Engine, database_url: str
+) -> None:
+    settings = make_settings(database_url, environment="production")
+    with TestClient(create_app(settings)) as c:
+        page = c.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 404
+        body = gql(c, "{ __schema { queryType { name } } }", expect_errors=True)
+        assert "introspection" in body["errors"][0]["message"].lower()
+        assert "data" in gql(c, STATS)  # ordinary queries still work
+    with TestClient(create_app(make_settings(database_url))) as c:
+        assert c.get("/graphql", headers={"accept": "text/html"}).status_code == 200
+        assert gql(c, "{ __schema { queryType { name } } }")["data"]["__schema"]

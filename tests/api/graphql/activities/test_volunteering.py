@@ -1,5 +1,5 @@
 """Volunteering over HTTP: sign up, cancel, check in, check out (service minutes) for activities
-and needs; capacity (also under concurrent sign-ups), illegal steps, bad input; and 平急转换."""
+and needs; capacity (also under concurrent sign-ups), illegal steps, bad input."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from api.app import create_app
 from schema.base import utcnow
-from schema.enums import AreaMode, Role, SignUpStatus
-from schema.models import Activity, AuditLog, Community, SignUp
+from schema.enums import Role, SignUpStatus
+from schema.models import Activity, SignUp
 from tests import factories as f
 from tests.api.graphql.mutate import error_codes, gid, mutate, ok
 from tests.conftest import make_settings
@@ -265,57 +265,3 @@ def test_forbid_changing_someone_elses_sign_up(
     alone = sign_up(client, nobody, activityId=gid("Activity", activity.id))
     assert error_codes(alone) == ["FORBIDDEN"]
     assert [s.status for s in _sign_ups(engine)] == [SignUpStatus.SIGNED_UP]
-
-
-# --- 平急转换 --------------------------------------------------------------------------------
-
-
-def _mode(engine: sa.Engine, community_id: int | None) -> AreaMode:
-    with Session(engine) as s:
-        row = s.get(Community, community_id)
-        assert row is not None
-        return row.mode
-
-
-def test_switch_area_to_emergency_and_back(
-    client: TestClient, engine: sa.Engine, county: County
-) -> None:
-    cid, token = gid("Community", county.quantang.id), county.token("coordinator")
-    on = ok(
-        mutate(
-            client,
-            "setAreaMode",
-            {"communityId": cid, "mode": "EMERGENCY", "reason": "暴雨"},
-            token,
-        )
-    )
-    assert on["community"]["mode"] == "EMERGENCY" and on["community"]["modeChangedAt"]
-    twice = mutate(client, "setAreaMode", {"communityId": cid, "mode": "EMERGENCY"}, token)
-    assert error_codes(twice) == ["ILLEGAL_TRANSITION"]
-    off = ok(mutate(client, "setAreaMode", {"communityId": cid, "mode": "NORMAL"}, token))
-    assert (
-        off["community"]["mode"] == "NORMAL"
-        and _mode(engine, county.quantang.id) is AreaMode.NORMAL
-    )
-    with Session(engine) as s:
-        audit = s.exec(select(AuditLog).where(AuditLog.operation == "setAreaMode")).all()
-        count = s.exec(select(func.count()).select_from(AuditLog)).one()
-    assert count >= 3 and any("暴雨" in str(a.variables) for a in audit)
-
-
-def test_refuse_area_mode_outside_area_or_unknown(
-    client: TestClient, engine: sa.Engine, county: County
-) -> None:
-    cid = gid("Community", county.quantang.id)
-    outside = mutate(
-        client, "setAreaMode", {"communityId": cid, "mode": "EMERGENCY"}, county.token("outsider")
-    )
-    assert error_codes(outside) == ["FORBIDDEN"]
-    unknown = mutate(
-        client,
-        "setAreaMode",
-        {"communityId": gid("Community", 99), "mode": "EMERGENCY"},
-        county.token("admin"),
-    )
-    assert error_codes(unknown) == ["NOT_FOUND"]
-    assert _mode(engine, county.quantang.id) is AreaMode.NORMAL
