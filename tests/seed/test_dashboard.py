@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from schema.db import make_engine
-from schema.migrate import upgrade
+from seed import figures
 from tests.conftest import gql, make_settings
-from tests.dbutil import fresh_database
+from tests.seed.conftest import SeededDatabase
 
-seed_load = pytest.importorskip("seed.load")
-figures = pytest.importorskip("seed.figures")
 REFERENCE, NOW = figures.REFERENCE, figures.REFERENCE_NOW
 
 RATE = "{ count total percent }"
@@ -36,23 +32,17 @@ DASHBOARD = f"""query($from: DateTime, $to: DateTime) {{
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with fresh_database(Path(tmp_path_factory.mktemp("reference")), "reference") as url:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            seed_load.load_reference(engine, reset=True, scale=1)
-        finally:
-            engine.dispose()
-        with TestClient(create_app(make_settings(url))) as client:
-            yield client
+def reference(seeded: SeededDatabase) -> Iterator[TestClient]:
+    """The API over the reference county, loaded once for tests/seed (conftest.py)."""
+    with TestClient(create_app(make_settings(seeded.url))) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
-def year(county: TestClient) -> dict[str, Any]:
+def year(reference: TestClient) -> dict[str, Any]:
     """The dashboard over the article's year: needs reported in the year before its "now"."""
     period = {"from": (NOW - timedelta(days=365)).isoformat(), "to": NOW.isoformat()}
-    return gql(county, DASHBOARD, period)["data"]["countyStats"]  # type: ignore[no-any-return]
+    return gql(reference, DASHBOARD, period)["data"]["countyStats"]  # type: ignore[no-any-return]
 
 
 def test_match_article_headline_counts(year: dict[str, Any]) -> None:
