@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -19,11 +20,13 @@ from api.auth.privacy import (
 from api.graphql.relay import to_global_id
 from schema.enums import NeedStatus, Role
 from tests import factories as f
+from tests.api.graphql.mutate import mutate, ok, report_input
 from tests.conftest import gql
 from tests.county import County
 
-PHONE_A, PHONE_B = "13812345678", "13987654321"
-ID_B = "360821199001011234"
+# Two residents' details, unlike anyone's in the test county.
+PHONE_A, PHONE_B = "13811112222", "13987654321"
+ID_B = "360821198505051234"
 
 
 def test_mask_phone() -> None:
@@ -88,9 +91,10 @@ def test_decide_who_sees_personal_data() -> None:
 NEED_FIELDS = "id title reporterName reporterPhone reporter { name phone idNumber }"
 
 
-def _county(engine: sa.Engine) -> dict[str, Any]:
-    c = f.community(engine)
-    other = f.community(engine)
+@pytest.fixture
+def world(engine: sa.Engine, county: County) -> dict[str, Any]:
+    """Two residents of Quantang (on top of the county), each with an account and a report."""
+    c = county.quantang
     pa = f.person(engine, name="王小明", phone=PHONE_A, kind="resident", is_party_member=False)
     pb = f.person(
         engine, name="李大红", phone=PHONE_B, id_number=ID_B, kind="resident", is_party_member=False
@@ -116,7 +120,7 @@ def _county(engine: sa.Engine) -> dict[str, Any]:
         reporter_phone=PHONE_B,
         **common,
     )
-    return {"c": c, "other": other, "a": a, "b": b, "need_a": need_a, "need_b": need_b}
+    return {"c": c, "a": a, "b": b, "need_a": need_a, "need_b": need_b}
 
 
 def _queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -141,8 +145,7 @@ def _queries(world: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_hide_other_residents_personal_data(client: TestClient, engine: sa.Engine) -> None:
-    world = _county(engine)
+def test_hide_other_residents_personal_data(client: TestClient, world: dict[str, Any]) -> None:
     token = f.token_for(world["a"])
     texts = []
     for query, variables in _queries(world):
@@ -159,28 +162,22 @@ def test_hide_other_residents_personal_data(client: TestClient, engine: sa.Engin
     assert PHONE_A in everything  # the resident sees their own report in full
 
 
-def test_show_reporter_phone_to_staff_in_area_only(client: TestClient, engine: sa.Engine) -> None:
-    world = _county(engine)
-    inside = f.account(engine, Role.GRID_WORKER, community_id=world["c"].id)
-    outside = f.account(engine, Role.COORDINATOR, community_id=world["other"].id)
-    county = f.account(engine, Role.COORDINATOR)
+def test_show_reporter_phone_to_staff_in_area_only(
+    client: TestClient, county: County, world: dict[str, Any]
+) -> None:
     q = "query($id: ID!) { need(id: $id) { reporterPhone } }"
     variables = {"id": to_global_id("Need", world["need_b"].id)}
 
-    def phone(account: Any) -> str:
-        return gql(client, q, variables, token=f.token_for(account))["data"]["need"][
-            "reporterPhone"
-        ]
+    def phone(who: str) -> str:
+        return gql(client, q, variables, token=county.token(who))["data"]["need"]["reporterPhone"]
 
-    assert phone(inside) == PHONE_B and phone(county) == PHONE_B
-    assert phone(outside) == mask_phone(PHONE_B)
+    assert phone("grid_worker") == PHONE_B and phone("county_coordinator") == PHONE_B
+    assert phone("outsider") == mask_phone(PHONE_B)
 
 
 def test_mask_reporter_name_in_need_events(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
-    from tests.api.graphql.mutate import mutate, ok, report_input
-
     need = ok(mutate(client, "reportNeed", report_input(), county.token("resident")))["need"]
     ok(mutate(client, "acceptNeed", {"needId": need["id"]}, county.token("coordinator")))
     neighbour = f.account(engine, Role.RESIDENT, display_name="赵邻居")
@@ -197,46 +194,42 @@ def test_mask_reporter_name_in_need_events(
 
 
 def test_hide_reporter_person_from_callers_who_see_the_name_masked(
-    client: TestClient, engine: sa.Engine
+    client: TestClient, county: County, world: dict[str, Any]
 ) -> None:
-    world = _county(engine)
-    member = f.person(engine, name="周党员", phone="13600000000")
-    volunteer = f.account(engine, Role.VOLUNTEER, person_id=member.id)
-    inside = f.account(engine, Role.GRID_WORKER, community_id=world["c"].id)
     q = "query($id: ID!) { need(id: $id) { reporterName reporter { name } } }"
     variables = {"id": to_global_id("Need", world["need_b"].id)}
 
-    def seen(account: Any) -> dict[str, Any]:
-        return gql(client, q, variables, token=f.token_for(account))["data"]["need"]  # type: ignore[no-any-return]
+    def seen(who: str) -> dict[str, Any]:
+        return gql(client, q, variables, token=county.token(who))["data"]["need"]  # type: ignore[no-any-return]
 
-    assert seen(volunteer) == {"reporterName": "李**", "reporter": None}
-    assert seen(inside) == {"reporterName": "李大红", "reporter": {"name": "李大红"}}
+    assert seen("volunteer") == {"reporterName": "李**", "reporter": None}
+    assert seen("grid_worker") == {"reporterName": "李大红", "reporter": {"name": "李大红"}}
 
 
-def test_mask_enterprise_contact_for_residents(client: TestClient, engine: sa.Engine) -> None:
-    c = f.community(engine)
-    f.enterprise(engine, community_id=c.id, contact_name="周经理", contact_phone=PHONE_B)
-    resident = f.account(engine, Role.RESIDENT)
-    helper = f.account(engine, Role.ENTERPRISE_HELPER)
+def test_mask_enterprise_contact_for_residents(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    f.enterprise(
+        engine, community_id=county.quantang.id, contact_name="周经理", contact_phone=PHONE_B
+    )
     q = "{ enterprises(first: 5) { nodes { contactName contactPhone } } }"
 
-    def contacts(account: Any) -> list[dict[str, Any]]:
-        return gql(client, q, token=f.token_for(account))["data"]["enterprises"]["nodes"]  # type: ignore[no-any-return]
+    def contacts(who: str) -> list[dict[str, Any]]:
+        return gql(client, q, token=county.token(who))["data"]["enterprises"]["nodes"]  # type: ignore[no-any-return]
 
-    assert contacts(resident) == [{"contactName": "周**", "contactPhone": mask_phone(PHONE_B)}]
-    assert contacts(helper) == [{"contactName": "周经理", "contactPhone": PHONE_B}]
+    assert contacts("resident") == [{"contactName": "周**", "contactPhone": mask_phone(PHONE_B)}]
+    assert contacts("helper") == [{"contactName": "周经理", "contactPhone": PHONE_B}]
 
 
-def test_mask_residents_names_in_people_lists(client: TestClient, engine: sa.Engine) -> None:
-    _county(engine)
-    member = f.person(engine, name="周党员")
-    volunteer = f.account(engine, Role.VOLUNTEER, person_id=member.id)
-    admin = f.account(engine, Role.ADMIN)
+def test_mask_residents_names_in_people_lists(
+    client: TestClient, county: County, world: dict[str, Any]
+) -> None:
     q = "{ people(first: 50, filter: {kind: [RESIDENT, PARTY_MEMBER]}) { nodes { name kind } } }"
 
-    def names(account: Any) -> set[str]:
-        nodes = gql(client, q, token=f.token_for(account))["data"]["people"]["nodes"]
+    def names(who: str) -> set[str]:
+        nodes = gql(client, q, token=county.token(who))["data"]["people"]["nodes"]
         return {n["name"] for n in nodes}
 
-    assert names(volunteer) == {"王**", "李**", "周党员"}  # those who serve show their names
-    assert names(admin) == {"王小明", "李大红", "周党员"}
+    # The volunteer, a party member, serves: their name shows; residents' names are masked.
+    assert names("volunteer") == {"王**", "李**", "王建国"}
+    assert names("admin") == {"王小明", "李大红", "王建国"}
