@@ -12,23 +12,24 @@ from schema.services import enterprise as svc
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from schema.workflow import IllegalTransition
 from tests import factories as f
+from tests.county import County
 from tests.loop import actor, assert_request_log_consistent, request_row, run
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def desk(engine: sa.Engine) -> dict[str, Any]:
-    home = f.community(engine)
-    other = f.community(engine)
+def desk(engine: sa.Engine, county: County) -> dict[str, Any]:
+    """A firm in Quantang and two helpers with tight load limits (on top of the county), and
+    the callers as actors."""
     helper = f.person(engine, kind=PersonKind.ENTERPRISE_HELPER, max_open_requests=1)
     return {
-        "firm": f.enterprise(engine, community_id=home.id),
+        "firm": f.enterprise(engine, community_id=county.quantang.id),
         "helper": helper,
         "second": f.person(engine, kind=PersonKind.ENTERPRISE_HELPER, max_open_requests=3),
         "helper_actor": actor(f.account(engine, Role.ENTERPRISE_HELPER, person_id=helper.id)),
-        "coordinator": actor(f.account(engine, Role.COORDINATOR, community_id=home.id)),
-        "outsider": actor(f.account(engine, Role.COORDINATOR, community_id=other.id)),
+        "coordinator": actor(county.account("coordinator")),
+        "outsider": actor(county.account("outsider")),
     }
 
 

@@ -7,13 +7,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from schema.enums import GridRole, NeedCategory, NeedSource, NeedStatus, NeedTier, Role
+from schema.enums import NeedCategory, NeedSource, NeedStatus, NeedTier, Role
 from schema.models import Need, NeedAssignment, Resource
 from schema.services import needs as svc
 from schema.services.common import Actor
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
 from schema.workflow import IllegalTransition
 from tests import factories as f
+from tests.county import County
 from tests.loop import actor, assert_need_log_consistent, need_events, need_row, run
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -21,28 +22,19 @@ ADMIN = Actor(account_id=None, name="管理员", role=Role.ADMIN)
 
 
 @pytest.fixture
-def area(engine: sa.Engine) -> dict[str, Any]:
-    home = f.community(engine, latitude=27.05, longitude=114.92)
-    other = f.community(engine, latitude=27.20, longitude=115.10)
-    near = f.grid(engine, home.id, latitude=27.051, longitude=114.921)
-    f.grid(engine, home.id, latitude=27.08, longitude=114.95)
-    far = f.grid(engine, other.id, latitude=27.20, longitude=115.10)
-    worker = f.person(engine, name="网格员", kind="grid_worker")
-    f.grid_staff(engine, near.id, worker.id, GridRole.FULL_TIME)
-    volunteer = f.person(engine, name="志愿者")
+def area(county: County) -> dict[str, Any]:
+    """The county's rows the services act on, and its callers as actors."""
     return {
-        "home": home,
-        "other": other,
-        "near": near,
-        "far": far,
-        "worker": worker,
-        "volunteer": volunteer,
-        "resident": actor(f.account(engine, Role.RESIDENT, display_name="李阿姨")),
-        "coordinator": actor(f.account(engine, Role.COORDINATOR, community_id=home.id)),
-        "outsider": actor(f.account(engine, Role.COORDINATOR, community_id=other.id)),
-        "volunteer_actor": actor(
-            f.account(engine, Role.VOLUNTEER, person_id=volunteer.id, display_name="王志愿")
-        ),
+        "home": county.quantang,
+        "other": county.hengxi,
+        "near": county.grid1,  # Quantang's grid nearest to where `report` places needs
+        "far": county.rows["grid3"],  # Hengxi's only grid
+        "worker": county.worker,  # QT-01's leader: its grid worker
+        "volunteer": county.volunteer,
+        "resident": actor(county.account("resident")),
+        "coordinator": actor(county.account("coordinator")),
+        "outsider": actor(county.account("outsider")),
+        "volunteer_actor": actor(county.account("volunteer")),
     }
 
 
@@ -202,7 +194,7 @@ def test_walk_need_through_loop(database_url: str, engine: sa.Engine, area: dict
     assert closed.arrived_at == T0 + timedelta(minutes=8)
     assert closed.satisfaction == 5 and closed.rating_comment == "很及时"
     events = assert_need_log_consistent(engine, need.id)
-    assert [e.actor_name for e in events][-3:] == ["王志愿", "王志愿", "李阿姨"]
+    assert [e.actor_name for e in events][-3:] == ["王建国", "王建国", "李阿姨"]
     assert events[2].data["arrive_by"] == (T0 + timedelta(minutes=11)).isoformat()
 
 

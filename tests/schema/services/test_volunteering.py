@@ -6,30 +6,30 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from schema.enums import AreaMode, Role, SignUpStatus
+from schema.enums import AreaMode, SignUpStatus
 from schema.models import Activity, Need
 from schema.services import volunteering as svc
 from schema.services.areas import set_area_mode
 from schema.services.errors import Forbidden, Invalid, LimitReached, NotFound
 from schema.workflow import IllegalTransition, next_sign_up_status
 from tests import factories as f
+from tests.county import County
 from tests.loop import actor, run
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def place(engine: sa.Engine) -> dict[str, Any]:
-    home = f.community(engine)
-    volunteer = f.person(engine)
+def place(engine: sa.Engine, county: County) -> dict[str, Any]:
+    """Quantang with a two-hour activity for one (on top of the county), and its callers."""
+    home = county.quantang
     return {
         "home": home,
         "activity": f.activity(
             engine, home.id, starts_at=T0, ends_at=T0 + timedelta(hours=2), capacity=1
         ),
-        "volunteer": volunteer,
-        "me": actor(f.account(engine, Role.VOLUNTEER, person_id=volunteer.id)),
-        "coordinator": actor(f.account(engine, Role.COORDINATOR, community_id=home.id)),
+        "me": actor(county.account("volunteer")),
+        "coordinator": actor(county.account("coordinator")),
     }
 
 
