@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.graphql.relay import to_global_id
 from matching.loader import create_job
-from schema.enums import JobStatus, NeedStatus, ResourceKind, Role, TravelMode
+from schema.enums import JobStatus, NeedStatus, ResourceKind, TravelMode
 from schema.models import (
     MatchingJob,
     Need,
@@ -29,6 +29,7 @@ from schema.models import (
 )
 from tests import factories as f
 from tests.conftest import gql, make_settings
+from tests.county import County
 
 LAT, LON = 27.05, 114.92
 
@@ -48,14 +49,12 @@ CANCEL = """mutation($id: ID!) { cancelMatchingJob(jobId: $id) { job { id status
 
 
 class World:
-    """A community with four electricians near three accepted needs, and a far-away need."""
+    """On top of the county: four electricians in Quantang near three accepted needs, and a
+    need far out in Hengxi that nobody can reach in time."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.home = f.community(engine, name="泉塘社区", latitude=LAT, longitude=LON)
-        self.other = f.community(
-            engine, name="横溪村", kind="village", latitude=27.2, longitude=115.1
-        )
+    def __init__(self, county: County) -> None:
+        self.engine = engine = county.engine
+        self.home, self.other = county.quantang, county.hengxi
         with Session(engine) as s:
             skill = Skill(code="electrician", name="电工")
             s.add(skill)
@@ -101,17 +100,17 @@ class World:
             for n in [*self.needs, self.far]:
                 s.add(NeedSkill(need_id=n.id, skill_id=self.skill_id))
             s.commit()
-        self.coordinator = f.account(engine, Role.COORDINATOR, display_name="县协调员")
-        self.scoped = f.account(engine, Role.COORDINATOR, community_id=self.other.id)
-        self.volunteer = f.account(engine, Role.VOLUNTEER)
+        self.coordinator = county.account("county_coordinator")
+        self.scoped = county.account("outsider")  # Hengxi's coordinator
+        self.volunteer = county.account("volunteer")
 
     def token(self, account: Any = None) -> str:
         return f.token_for(account or self.coordinator)
 
 
 @pytest.fixture
-def world(engine: sa.Engine) -> World:
-    return World(engine)
+def world(county: County) -> World:
+    return World(county)
 
 
 def start(client: TestClient, token: str, **input: Any) -> dict[str, Any]:
