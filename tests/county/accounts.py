@@ -1,23 +1,7 @@
-"""Accounts (base): one for every kind of caller the tests act as, by who they are.
-
-| who                  | role              | area    | person    | display name |
-|----------------------|-------------------|---------|-----------|--------------|
-| `resident`           | resident          |         |           | 李阿姨       |
-| `volunteer`          | volunteer         |         | volunteer | 王建国       |
-| `helper`             | enterprise helper |         | helper    | 赵小赣       |
-| `grid_worker`        | grid worker       | Quantang| worker    | 李网格       |
-| `grid_worker_hengxi` | grid worker       | Hengxi  | worker    | 李网格       |
-| `coordinator`        | coordinator       | Quantang|           | 泉塘协调员   |
-| `outsider`           | coordinator       | Hengxi  |           | 横溪协调员   |
-| `county_coordinator` | coordinator       | county  |           | 县协调员     |
-| `admin`              | administrator     |         |           | 管理员       |
-
-Every password is "secret-pass" (hashed once per session, see `tests.factories`).
-"""
+"""Accounts (base): one for every kind of caller the tests act as, named by who they are
+(`county.token("outsider")`). Every password is "secret-pass" (hashed once a session)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlmodel import Session
 
@@ -31,39 +15,28 @@ REQUIRES = ("areas", "people")
 
 def build(s: Session, c: County) -> None:
     qt, hx = c.quantang.id, c.hengxi.id
-    worker = c.worker.id
-    accounts: dict[str, dict[str, Any]] = {
-        "resident": {"role": Role.RESIDENT, "display_name": "李阿姨"},
-        "volunteer": {
-            "role": Role.VOLUNTEER,
-            "person_id": c.volunteer.id,
-            "display_name": "王建国",
-        },
-        "helper": {
-            "role": Role.ENTERPRISE_HELPER,
-            "person_id": c.helper.id,
-            "display_name": "赵小赣",
-        },
-        "grid_worker": {
-            "role": Role.GRID_WORKER,
-            "community_id": qt,
-            "person_id": worker,
-            "display_name": "李网格",
-        },
-        "grid_worker_hengxi": {
-            "role": Role.GRID_WORKER,
-            "community_id": hx,
-            "person_id": worker,
-            "display_name": "李网格",
-        },
-        "coordinator": {"role": Role.COORDINATOR, "community_id": qt, "display_name": "泉塘协调员"},
-        "outsider": {"role": Role.COORDINATOR, "community_id": hx, "display_name": "横溪协调员"},
-        "county_coordinator": {"role": Role.COORDINATOR, "display_name": "县协调员"},
-        "admin": {"role": Role.ADMIN, "display_name": "管理员"},
-    }
+    callers: list[tuple[str, Role, int | None, int | None, str]] = [
+        # who, role, area (none: county-wide), person, display name
+        ("resident", Role.RESIDENT, None, None, "李阿姨"),
+        ("volunteer", Role.VOLUNTEER, None, c.volunteer.id, "王建国"),
+        ("helper", Role.ENTERPRISE_HELPER, None, c.helper.id, "赵小赣"),
+        ("grid_worker", Role.GRID_WORKER, qt, c.worker.id, "李网格"),
+        ("grid_worker_hengxi", Role.GRID_WORKER, hx, c.worker.id, "李网格"),
+        ("coordinator", Role.COORDINATOR, qt, None, "泉塘协调员"),
+        ("outsider", Role.COORDINATOR, hx, None, "横溪协调员"),
+        ("county_coordinator", Role.COORDINATOR, None, None, "县协调员"),
+        ("admin", Role.ADMIN, None, None, "管理员"),
+    ]
     password_hash = f.password_hash("secret-pass")
-    for who, values in accounts.items():
-        username = f"county.{who}"
+    for who, role, community, person, name in callers:
         c.accounts[who] = add(
-            s, m.Account(username=username, password_hash=password_hash, **values)
+            s,
+            m.Account(
+                username=f"county.{who}",
+                password_hash=password_hash,
+                role=role,
+                community_id=community,
+                person_id=person,
+                display_name=name,
+            ),
         )
