@@ -8,9 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import gql
-from tests.county import EVERY_PART, County
+from tests.county import County
 
-pytestmark = pytest.mark.county(*EVERY_PART)
+pytestmark = pytest.mark.county("enterprise", "activities")
 
 RATE = "{ count total percent }"
 DASHBOARD = f"""query($from: DateTime) {{ countyStats(reportedFrom: $from) {{

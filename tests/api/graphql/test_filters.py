@@ -14,9 +14,9 @@ from api.graphql.needs.queries import overdue_clause
 from schema.models import Need
 from schema.sla import need_overdue
 from tests.conftest import gql
-from tests.county import EVERY_PART, County
+from tests.county import County
 
-pytestmark = pytest.mark.county(*EVERY_PART)
+pytestmark = pytest.mark.county("enterprise", "activities")
 
 
 def titles(client: TestClient, county: County, filter: dict[str, Any]) -> list[str]:

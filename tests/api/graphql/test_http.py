@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from api.graphql.relay import to_global_id
 from tests import factories as f
 from tests.conftest import gql
-from tests.county import EVERY_PART, County
+from tests.county import County
 
-pytestmark = pytest.mark.county(*EVERY_PART)
+pytestmark = pytest.mark.county("enterprise", "activities")
 
 GQL_RESPONSE = "application/graphql-response+json"
 

@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from schema.geo import haversine_m
 from tests.conftest import gql
-from tests.county import A_LAT, A_LON, B_LAT, B_LON, EVERY_PART, County
+from tests.county import A_LAT, A_LON, B_LAT, B_LON, County
 
-pytestmark = pytest.mark.county(*EVERY_PART)
+pytestmark = pytest.mark.county("activities")
 
 QUERY = """query($near: NearInput, $skills: [String!], $at: DateTime, $first: Int,
                  $after: String) {
