@@ -90,6 +90,5 @@ def build(engine: sa.Engine, *parts: str) -> County:
         for name, build_part in PARTS.items():
             if name in wanted:
                 build_part(session, county)
-                county.parts.add(name)
         session.commit()
     return county

@@ -19,6 +19,7 @@ A_LAT, A_LON = 27.05, 114.92
 B_LAT, B_LON = 27.09, 114.96
 
 M = TypeVar("M", bound=SQLModel)
+R = TypeVar("R")
 
 
 def add(session: Session, row: M) -> M:
@@ -37,7 +38,6 @@ class County:
     engine: sa.Engine
     rows: dict[str, Any] = field(default_factory=dict)
     accounts: dict[str, m.Account] = field(default_factory=dict)
-    parts: set[str] = field(default_factory=set)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -57,33 +57,38 @@ class County:
             self._tokens[who] = f.token_for(self.accounts[who])
         return self._tokens[who]
 
+    def _row(self, name: str, kind: type[R]) -> R:
+        row = self.rows[name]
+        assert isinstance(row, kind), (name, row)
+        return row
+
     # The base rows (areas.py, people.py).
     @property
     def quantang(self) -> m.Community:
         """泉塘社区: the urban community the cast lives and works in."""
-        return self.rows["quantang"]  # type: ignore[no-any-return]
+        return self._row("quantang", m.Community)
 
     @property
     def hengxi(self) -> m.Community:
         """横溪村: a village 5.6 km away, the outsider's area."""
-        return self.rows["hengxi"]  # type: ignore[no-any-return]
+        return self._row("hengxi", m.Community)
 
     @property
     def grid1(self) -> m.Grid:
         """QT-01, Quantang's first grid: where reports near Quantang's centre land."""
-        return self.rows["grid1"]  # type: ignore[no-any-return]
+        return self._row("grid1", m.Grid)
 
     @property
     def volunteer(self) -> m.Person:
         """王建国: a party member of Quantang who volunteers (account `volunteer`)."""
-        return self.rows["volunteer"]  # type: ignore[no-any-return]
+        return self._row("volunteer", m.Person)
 
     @property
     def worker(self) -> m.Person:
         """李网格: QT-01's grid worker (its leader; account `grid_worker`)."""
-        return self.rows["worker"]  # type: ignore[no-any-return]
+        return self._row("worker", m.Person)
 
     @property
     def helper(self) -> m.Person:
         """赵小赣: an enterprise helper who may carry two open requests (account `helper`)."""
-        return self.rows["helper"]  # type: ignore[no-any-return]
+        return self._row("helper", m.Person)
