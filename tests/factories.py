@@ -86,7 +86,8 @@ def person(engine: sa.Engine, **kw: Any) -> Person:
     return _add(engine, Person(**(values | kw)))
 
 
-def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
+def need_values(community_id: int, **kw: Any) -> dict[str, Any]:
+    """The columns of a valid need (a broken hallway light, just reported), with `kw` over them."""
     values: dict[str, Any] = {
         "title": "楼道灯坏了",
         "category": NeedCategory.INFRASTRUCTURE,
@@ -97,7 +98,11 @@ def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
         "latitude": LAT,
         "longitude": LON,
     }
-    return _add(engine, Need(**(values | kw)))
+    return values | kw
+
+
+def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
+    return _add(engine, Need(**need_values(community_id, **kw)))
 
 
 def password_hash(password: str) -> str:

@@ -18,25 +18,15 @@ from schema.enums import (
     ResourceKind,
 )
 from schema.sla import need_deadlines
-from tests.county.core import A_LAT, A_LON, B_LAT, B_LON, NOW, County, add
+from tests import factories as f
+from tests.county.core import B_LAT, B_LON, NOW, County, add
 
 REQUIRES = ("units", "skills", "teams")
 
 
 def need(s: Session, community_id: int, **kw: Any) -> m.Need:
     """A need reported three days ago; a dispatched one gets its 1341 deadlines."""
-    values: dict[str, Any] = {
-        "title": "楼道灯坏了",
-        "category": NeedCategory.INFRASTRUCTURE,
-        "source": NeedSource.RESIDENT_APP,
-        "tier": NeedTier.ORDINARY,
-        "status": NeedStatus.REPORTED,
-        "community_id": community_id,
-        "latitude": A_LAT,
-        "longitude": A_LON,
-        "reported_at": NOW - timedelta(days=3),
-    }
-    values |= kw
+    values = f.need_values(community_id, reported_at=NOW - timedelta(days=3)) | kw
     if values.get("dispatched_at") is not None and "resolve_by" not in kw:
         d = need_deadlines(values["tier"], values["dispatched_at"])
         values |= {"arrive_by": d.arrive_by, "resolve_by": d.resolve_by}
