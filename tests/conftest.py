@@ -1,4 +1,5 @@
-"""Shared fixtures: a real database per session (SQLite or PostgreSQL), clean for every test."""
+"""Shared fixtures: a real database per session (SQLite or PostgreSQL), clean for every test,
+and the test county (tests/county) on it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ from api.app import create_app
 from api.settings import Settings
 from schema.db import make_engine
 from schema.migrate import upgrade
+from tests import county as test_county
 from tests.dbutil import empty_all_tables, fresh_database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "county(*parts): the parts the `county` fixture adds to the base county "
+        f"({', '.join(p for p in test_county.PARTS if p not in test_county.BASE)})",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +46,14 @@ def engine(_session_engine: sa.Engine) -> sa.Engine:
     """The session's database, emptied before the test so every test starts clean."""
     empty_all_tables(_session_engine)
     return _session_engine
+
+
+@pytest.fixture
+def county(engine: sa.Engine, request: pytest.FixtureRequest) -> test_county.County:
+    """The test county: its base (areas, people, accounts), plus the parts named by the
+    closest `pytest.mark.county(...)` (on the test, or `pytestmark` of its module)."""
+    marker = request.node.get_closest_marker("county")
+    return test_county.build(engine, *(marker.args if marker else ()))
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

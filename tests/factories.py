@@ -86,7 +86,8 @@ def person(engine: sa.Engine, **kw: Any) -> Person:
     return _add(engine, Person(**(values | kw)))
 
 
-def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
+def need_values(community_id: int, **kw: Any) -> dict[str, Any]:
+    """The columns of a valid need (a broken hallway light, just reported), with `kw` over them."""
     values: dict[str, Any] = {
         "title": "楼道灯坏了",
         "category": NeedCategory.INFRASTRUCTURE,
@@ -97,15 +98,24 @@ def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
         "latitude": LAT,
         "longitude": LON,
     }
-    return _add(engine, Need(**(values | kw)))
+    return values | kw
+
+
+def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
+    return _add(engine, Need(**need_values(community_id, **kw)))
+
+
+def password_hash(password: str) -> str:
+    """The hash of `password`, computed once per session: argon2 is slow on purpose."""
+    if password not in _hash_cache:
+        _hash_cache[password] = hash_password(password)
+    return _hash_cache[password]
 
 
 def account(engine: sa.Engine, role: Role, password: str = "secret-pass", **kw: Any) -> Account:
-    if password not in _hash_cache:  # argon2 is slow on purpose; hash each password once
-        _hash_cache[password] = hash_password(password)
     values: dict[str, Any] = {
         "username": f"user{next(_seq)}",
-        "password_hash": _hash_cache[password],
+        "password_hash": password_hash(password),
         "role": role,
     }
     return _add(engine, Account(**(values | kw)))
@@ -151,6 +161,12 @@ def activity(engine: sa.Engine, community_id: int, **kw: Any) -> Activity:
         "longitude": LON,
     }
     return _add(engine, Activity(**(values | kw)))
+
+
+def signed_in_token(engine: sa.Engine, role: Role = Role.RESIDENT, **kw: Any) -> str:
+    """A bearer token for a new account of `role`, for a test that needs no county: areas,
+    units, teams and enterprises are readable by any signed-in caller only."""
+    return token_for(account(engine, role, **kw))
 
 
 def token_for(account: Account, secret_key: str | None = None) -> str:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from api.database import Database
-from schema.accounts import Account
+from schema.accounts import Account, AuditLog
 from schema.enums import EnterpriseAction, NeedAction, NeedStatus
 from schema.models import EnterpriseRequest, EnterpriseRequestEvent, Need, NeedEvent
 from schema.services.common import Actor
@@ -36,6 +36,12 @@ def run(url: str, fn: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
 
 def actor(account: Account) -> Actor:
     return Actor.of(account)
+
+
+def audit_rows(engine: sa.Engine) -> list[AuditLog]:
+    """The audit log, oldest first."""
+    with Session(engine) as s:
+        return list(s.exec(select(AuditLog).order_by(col(AuditLog.id))))
 
 
 def need_row(engine: sa.Engine, need_id: int) -> Need:

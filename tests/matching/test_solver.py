@@ -76,11 +76,14 @@ def test_solve_matches_brute_force_without_polish() -> None:
 
 def test_bound_stays_valid_when_top_k_prunes_candidates() -> None:
     # One candidate per need kept: the bound must still hold for the whole problem.
-    p = replace(small_contested(), candidates_per_need=1)
+    p = small_contested()
+    whole = solve(p, polish=False)
+    pruned = solve(replace(p, candidates_per_need=1), polish=False)
     best, _ = brute_force(p)
-    result = solve(p, polish=False)
-    assert result.stats.pruned_pairs >= 0
-    assert result.bound <= best <= result.objective
+    assert whole.stats.pruned_pairs == 0  # by default every feasible pair is a candidate
+    assert pruned.stats.pruned_pairs > 0  # so the bound below really covers left-out pairs
+    assert pruned.stats.candidate_pairs < whole.stats.candidate_pairs
+    assert pruned.bound <= best <= pruned.objective
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -88,7 +91,7 @@ def test_bound_is_at_most_objective_on_random_instances(seed: int) -> None:
     p = make_instance(300, 250, seed=seed)
     result = solve(p)
     assert result.bound <= result.objective
-    assert result.gap >= 0
+    assert result.gap == (result.objective - result.bound) / max(1, abs(result.objective))
     assert not result.violations
 
 
@@ -139,6 +142,7 @@ def test_explanations_cover_every_proposal_and_unmatched_need() -> None:
     p = make_instance(300, 250, seed=4)
     result = solve(p)
     assert result.assignments and result.unmatched_needs
+    assert result.helper_assignments and result.unmatched_tasks  # every loop below checks some
     for a in result.assignments:
         codes = {r.code for r in a.explanation.reasons}
         assert {ReasonCode.SKILLS_MATCHED, ReasonCode.TRAVEL, ReasonCode.LOAD} <= codes

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from schema.enums import GridRole, NeedStatus
+from schema.enums import GridRole, NeedStatus, PersonKind
 from schema.models import Community, GridStaff, Need, NeedAssignment, Person, SignUp
 from tests import factories as f
 
@@ -120,8 +120,10 @@ def test_refuse_naive_timestamps(engine: sa.Engine) -> None:
 
 def test_store_enum_values_as_plain_strings(engine: sa.Engine) -> None:
     f.community(engine, name="横溪村", kind="village")
+    f.person(engine, kind=PersonKind.GRID_WORKER)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT kind FROM community")).scalar() == "village"
+        assert conn.execute(sa.text("SELECT kind FROM person")).scalar() == "grid_worker"
     with Session(engine) as session:
         assert session.exec(select(Community)).one().kind.label == "村"
-    assert Person  # imported for the table registry
+        assert session.exec(select(Person)).one().kind is PersonKind.GRID_WORKER

@@ -29,9 +29,10 @@ from api.auth.permissions import Can
 from api.auth.tokens import issue_token
 from api.settings import Settings
 from schema.accounts import Account, AuditLog
-from tests.api.closed_loop import County, document, gid, make_county, mutate, ok, report_input
-from tests.api.test_subscriptions import PG_URL, _postgres_up, wait_for_subscriber
+from tests.api.graphql.mutate import document, gid, mutate, ok, report_input
+from tests.api.graphql.needs.test_subscriptions import PG_URL, _postgres_up, wait_for_subscriber
 from tests.conftest import gql, make_settings
+from tests.county import County
 
 PROTOCOL = ["graphql-transport-ws"]
 BOARD = """subscription($c: ID!) { needEvents(communityId: $c) {
@@ -108,8 +109,8 @@ def next_data(ws: WS) -> dict[str, Any]:
 def watch_board(client: TestClient, county: County, token: str) -> Iterator[WS]:
     """A socket subscribed to the home community's board."""
     with socket(client, token) as ws:
-        start(ws, "board", BOARD, {"c": gid("Community", county.home.id)})
-        wait_for_subscriber(client, f"community:{county.home.id}:needs")
+        start(ws, "board", BOARD, {"c": gid("Community", county.quantang.id)})
+        wait_for_subscriber(client, f"community:{county.quantang.id}:needs")
         yield ws
 
 
@@ -120,13 +121,12 @@ def report(client: TestClient, county: County) -> dict[str, Any]:
 # --- message size, init deadline, anonymous sockets ------------------------------------------
 
 
-def test_close_socket_on_message_over_body_limit(engine: sa.Engine, database_url: str) -> None:
+def test_close_socket_on_message_over_body_limit(county: County, database_url: str) -> None:
     with app_client(database_url) as client:
         with socket(client) as ws:  # a 1.1 MB subscribe before connection_init
             padding = " " * 1_100_000
             start(ws, "1", 'subscription { needUpdated(id: "x") { id } }' + padding)
             assert close_code(ws) == 1009
-        county = make_county(engine)
         with socket(client, county.token("coordinator")) as ws:  # and on a signed-in socket
             query = "{ __typename }" + " " * 3_200_000
             start(ws, "1", query)
@@ -151,8 +151,9 @@ def test_close_socket_without_connection_init_4408(engine: sa.Engine, database_u
         assert close_code(ws, seconds=5) == 4408
 
 
-def test_anonymous_socket_runs_no_mutation(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_anonymous_socket_runs_no_mutation(
+    engine: sa.Engine, county: County, database_url: str
+) -> None:
     need = None
     with app_client(database_url) as client:
         with socket(client) as ws:
@@ -183,8 +184,7 @@ def test_anonymous_socket_runs_no_mutation(engine: sa.Engine, database_url: str)
 # --- limits ---------------------------------------------------------------------------------
 
 
-def test_limit_sockets_per_account_and_address(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_limit_sockets_per_account_and_address(county: County, database_url: str) -> None:
     limits = {"websocket_max_per_account": 2, "websocket_max_per_address": 3}
     with app_client(database_url, **limits) as client, contextlib.ExitStack() as open_sockets:
         token = county.token("coordinator")
@@ -206,8 +206,7 @@ def test_limit_sockets_per_account_and_address(engine: sa.Engine, database_url: 
                 assert next_data(ws) == {"__typename": "Query"}
 
 
-def test_limit_operations_per_socket(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_limit_operations_per_socket(county: County, database_url: str) -> None:
     with app_client(database_url, websocket_max_subscriptions=2) as client:
         need = report(client, county)
         with socket(client, county.token("resident")) as ws:
@@ -244,9 +243,8 @@ def wait_for_count(client: TestClient, channel: str, count: int) -> None:
 
 
 def test_deactivation_closes_socket_4403_before_any_further_event(
-    engine: sa.Engine, database_url: str
+    county: County, database_url: str
 ) -> None:
-    county = make_county(engine)
     with (
         app_client(database_url) as client,
         watch_board(client, county, county.token("coordinator")) as ws,
@@ -254,10 +252,10 @@ def test_deactivation_closes_socket_4403_before_any_further_event(
         report(client, county)
         assert next_data(ws)["needEvents"]["action"] == "REPORT"
         # Another account's deactivation changes nothing for this socket.
-        deactivate(client, county, county.outsider)
+        deactivate(client, county, county.account("outsider"))
         report(client, county)
         assert next_data(ws)["needEvents"]["action"] == "REPORT"
-        deactivate(client, county, county.coordinator)
+        deactivate(client, county, county.account("coordinator"))
         report(client, county)  # published after the deactivation: must not arrive
         assert close_code(ws) == 4403
         with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as again:
@@ -276,8 +274,7 @@ def deactivate(client: TestClient, county: County, account: Account) -> None:
     assert body["data"]["deactivateAccount"]["userErrors"] == []
 
 
-def test_password_change_closes_socket_4401(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_password_change_closes_socket_4401(county: County, database_url: str) -> None:
     with (
         app_client(database_url) as client,
         watch_board(client, county, county.token("coordinator")) as ws,
@@ -293,12 +290,11 @@ def test_password_change_closes_socket_4401(engine: sa.Engine, database_url: str
         assert close_code(ws) == 4401
 
 
-def test_token_expiry_closes_socket_4401(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_token_expiry_closes_socket_4401(county: County, database_url: str) -> None:
     settings = Settings()
     # A token with about two seconds to live.
     issued = datetime.now(UTC) - timedelta(minutes=settings.token_ttl_minutes, seconds=-3)
-    token, expires = issue_token(county.coordinator, settings, now=issued)
+    token, expires = issue_token(county.account("coordinator"), settings, now=issued)
     assert expires > datetime.now(UTC)
     with app_client(database_url) as client, watch_board(client, county, token) as ws:
         assert close_code(ws, seconds=15) == 4401
@@ -319,17 +315,22 @@ def test_no_event_sent_once_token_expired() -> None:
 
 
 def test_cli_deactivation_closes_socket_by_periodic_recheck(
-    engine: sa.Engine, database_url: str
+    county: County, database_url: str
 ) -> None:
     """memory:// cannot carry the CLI's message to the server: its periodic re-read does."""
-    county = make_county(engine)
     with (
         app_client(database_url, websocket_recheck_seconds=0.2) as client,
         watch_board(client, county, county.token("coordinator")) as ws,
     ):
         result = CliRunner().invoke(
             cli.app,
-            ["user", "deactivate", county.coordinator.username, "--database-url", database_url],
+            [
+                "user",
+                "deactivate",
+                county.account("coordinator").username,
+                "--database-url",
+                database_url,
+            ],
         )
         assert result.exit_code == 0, result.output
         assert close_code(ws) == 4403
@@ -337,9 +338,8 @@ def test_cli_deactivation_closes_socket_by_periodic_recheck(
 
 @pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL server on 127.0.0.1:5432")
 def test_cli_deactivation_reaches_other_processes_through_broadcaster(
-    engine: sa.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+    county: County, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    county = make_county(engine)
     url = f"{PG_URL}?channel=luling_test_{uuid.uuid4().hex[:12]}"
     # No periodic re-read during the test: only the broadcast can close the socket.
     overrides = {"broadcast_url": url, "rate_limit_url": "memory://"}
@@ -351,7 +351,13 @@ def test_cli_deactivation_reaches_other_processes_through_broadcaster(
     ):
         result = CliRunner().invoke(
             cli.app,
-            ["user", "deactivate", county.coordinator.username, "--database-url", database_url],
+            [
+                "user",
+                "deactivate",
+                county.account("coordinator").username,
+                "--database-url",
+                database_url,
+            ],
         )
         assert result.exit_code == 0, result.output
         assert close_code(ws) == 4403
@@ -380,8 +386,7 @@ def publish(client: TestClient, channel: str, message: dict[str, Any]) -> None:
     client.portal.call(broadcaster.publish, channel, message)  # type: ignore[union-attr]
 
 
-def test_fan_out_one_read_per_event(engine: sa.Engine, database_url: str) -> None:
-    county = make_county(engine)
+def test_fan_out_one_read_per_event(engine: sa.Engine, county: County, database_url: str) -> None:
     with app_client(database_url, websocket_max_per_account=20) as client:
         need = report(client, county)
         with engine.connect() as conn:
@@ -389,7 +394,7 @@ def test_fan_out_one_read_per_event(engine: sa.Engine, database_url: str) -> Non
         version = need["version"]
         message = {
             "needId": need_pk(need),
-            "communityId": county.home.id,
+            "communityId": county.quantang.id,
             "eventId": event_id,
             "action": "REPORT",
             "toStatus": "REPORTED",
@@ -403,18 +408,18 @@ def test_fan_out_one_read_per_event(engine: sa.Engine, database_url: str) -> Non
                 for who in ["coordinator"] * 5 + ["admin"] * 5
             ]
             for ws in board:
-                start(ws, "board", BOARD, {"c": gid("Community", county.home.id)})
+                start(ws, "board", BOARD, {"c": gid("Community", county.quantang.id)})
             follow = [
                 stack.enter_context(socket(client, county.token(who)))
-                for who in ["resident"] * 5 + ["volunteer_account"] * 5
+                for who in ["resident"] * 5 + ["volunteer"] * 5
             ]
             for ws in follow:
                 start(ws, "follow", FOLLOW, {"id": need["id"]})
-            wait_for_subscriber(client, f"community:{county.home.id}:needs", count=10)
+            wait_for_subscriber(client, f"community:{county.quantang.id}:needs", count=10)
             wait_for_subscriber(client, f"need:{need_pk(need)}", count=10)
 
             with counting_statements(client) as statements:
-                publish(client, f"community:{county.home.id}:needs", message)
+                publish(client, f"community:{county.quantang.id}:needs", message)
                 events = [next_data(ws)["needEvents"] for ws in board]
             assert len(statements) == 1, statements
             assert {e["need"]["reporterName"] for e in events} == {"李阿姨"}

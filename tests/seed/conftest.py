@@ -1,4 +1,4 @@
-"""A database loaded with the reference county, once per test module.
+"""A database loaded with the reference county, once for the tests in tests/seed.
 
 SQLite (a temporary file) by default; when DATABASE_URL points at PostgreSQL, a brand-new database
 `luling_seedtest_<pid>_<n>` on that server, created with AUTOCOMMIT and dropped afterwards.
@@ -60,9 +60,10 @@ class SeededDatabase:
 STALE_COMMUNITY = "旧数据社区"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDatabase]:
-    """A fresh database, migrated, with the reference county loaded once for the module.
+    """A fresh database, migrated, with the reference county loaded once for tests/seed (the
+    tests only read it).
 
     Before loading, a stale row is planted: loading without reset must refuse it, and the
     reset load must replace it, so one load covers both.
