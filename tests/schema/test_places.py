@@ -16,8 +16,9 @@ from schema.base import utcnow
 from schema.enums import NeedStatus, Role, SignUpStatus
 from schema.models import Account, Activity, Need, NeedAssignment, Person, SignUp
 from tests import factories as f
-from tests.api.closed_loop import County, error_codes, gid, make_county, mutate, ok
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok
 from tests.conftest import gql
+from tests.county import County, build
 
 SHOWN = """query($need: ID!, $activity: ID!) {
   need: node(id: $need) { ... on Need { placesLeft } }
@@ -32,8 +33,8 @@ class World:
     left. An activity for two with one sign-up and one cancelled: one place left."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.county: County = make_county(engine)
-        home = self.county.home.id
+        self.county: County = build(engine)
+        home = self.county.quantang.id
         self.need = f.need(engine, home, status=NeedStatus.DISPATCHED, headcount=4)
         start = utcnow() + timedelta(hours=1)
         self.activity = f.activity(
