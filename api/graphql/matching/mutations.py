@@ -131,7 +131,7 @@ class CommitMatchingJobPayload:
 
 
 def runner_of(info: Info) -> MatchingRunner:
-    return info.context.request.app.state.matching  # type: ignore[no-any-return]
+    return info.context.request.app.state.matching
 
 
 def _job(row: m.MatchingJob | None) -> MatchingJob | None:
