@@ -194,7 +194,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         else:
             try:
                 refusal = anonymous_refusal(
-                    self.schema._schema,  # type: ignore[attr-defined]
+                    self.schema._schema,  # type: ignore[attr-defined]  # the graphql-core schema behind Strawberry's
                     operation.query,
                     operation.operation_name,
                     self.settings.max_tokens,
