@@ -79,7 +79,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if field_def is not None and not node.arguments:
                 leaf = _plain_leaf(field_def)
             fast += leaf is not None
-            plan.append((response_name, field_details_list, leaf))  # type: ignore[union-attr]  # graphql-core internals typed as optional
+            plan.append((response_name, field_details_list, leaf))  # type: ignore[union-attr]  # plan is a list on this path
         if not fast:
             plan = None
         self._plans[key] = (grouped_field_set, plan)  # holding it keeps its id unique
