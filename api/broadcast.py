@@ -68,7 +68,7 @@ class Subscription:
         message = await self.queue.get()
         if message is _CLOSED:
             raise StopAsyncIteration
-        return message  # type: ignore[no-any-return]
+        return message
 
 
 class Broadcaster:

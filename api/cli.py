@@ -425,7 +425,7 @@ def match(
         if scope is not None:
             with engine.connect() as conn:
                 scope_id = conn.execute(
-                    sa.select(Community.id).where(Community.name == scope)  # type: ignore[arg-type]
+                    sa.select(Community.id).where(Community.name == scope)
                 ).scalar()
             if scope_id is None:
                 console.print(f"[red]error:[/red] no community or village named {scope!r}")

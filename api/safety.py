@@ -35,7 +35,7 @@ def _demo_accounts_exist(url: str) -> bool:
     try:
         with engine.connect() as conn:
             stmt = sa.select(sa.func.count()).where(sa.column("username").like("demo-%"))
-            stmt = stmt.select_from(Account.__table__)  # type: ignore[arg-type]
+            stmt = stmt.select_from(Account.__table__)
             return bool(conn.execute(stmt).scalar())
     except sa.exc.SQLAlchemyError:
         return False  # no account table yet: nothing to refuse

@@ -105,7 +105,7 @@ class Server:
     def seed(self) -> None:
         start = time.perf_counter()
         out = dict(stdout=self.logfile, stderr=self.logfile, env=self.env, cwd=ROOT)
-        subprocess.run(self.luling("seed"), check=True, timeout=180, **out)  # type: ignore[call-overload]
+        subprocess.run(self.luling("seed"), check=True, timeout=180, **out)  # type: ignore[call-overload]  # **dict of mixed kwargs
         log(f"seeded the reference county in {time.perf_counter() - start:.1f} s")
 
     def start(self) -> None:
@@ -396,7 +396,7 @@ async def bench(
             if server is not None and (died or idle is None):
                 memory.killed(kb0)
                 server.restart()
-                memory.follow(server.pid)  # type: ignore[arg-type]
+                memory.follow(server.pid)  # type: ignore[arg-type]  # the restarted server has a pid
                 await asyncio.sleep(0.5)
             health, failed = poller.window(t0, t1)
             rows.append(judge(name, out, health, failed))

@@ -270,7 +270,7 @@ async def ws_open(t: Target, init: dict[str, Any] | None = None) -> ClientConnec
     """A socket (no pings, no compression); with `init`, connection_init and its ack."""
     ws = await connect(
         t.ws,
-        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]  # websockets wants Subprotocol, a str NewType
         max_size=None,
         open_timeout=t.timeout,
         ping_interval=None,

@@ -433,7 +433,7 @@ async def in_process(url: str, account_id: int, cases: list[Case], rounds: int) 
         variables = {k: v for k, v in case.variables.items() if k != "pk"}
 
         async def run() -> str:
-            ctx = Context(request=None, response=None, db=db, settings=settings, account=account)  # type: ignore[arg-type]
+            ctx = Context(request=None, response=None, db=db, settings=settings, account=account)  # type: ignore[arg-type]  # no HTTP request in a direct call
             result = await the_schema.execute(
                 case.query, variable_values=variables, context_value=ctx
             )

@@ -55,7 +55,9 @@ class VolunteerIndex:
     km_per_lon: float  # at the latitude farthest from the equator: never overestimates distance
     grids: tuple[VolunteerGrid, ...]
 
-    def cells(self, lat: NDArray[np.float64], lon: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    def cells(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         cx = np.floor((lon - self.lon0) * self.km_per_lon / CELL_KM).astype(np.int64)
         cy = np.floor((lat - self.lat0) * self.km_per_lat / CELL_KM).astype(np.int64)
         return cx, cy
@@ -82,7 +84,9 @@ def build_index(arr: ProblemArrays) -> VolunteerIndex:
     return VolunteerIndex(index.lat0, index.lon0, index.km_per_lat, index.km_per_lon, tuple(grids))
 
 
-def reach_radius_cells(arr: ProblemArrays, needs: NDArray[np.int64], mode: int) -> NDArray:
+def reach_radius_cells(
+    arr: ProblemArrays, needs: NDArray[np.int64], mode: int
+) -> NDArray[np.int64]:
     """Grid radius around each need holding everyone of `mode` who could reach it in time."""
     radius = travel.reach_radius_km(arr.n_reach[needs], mode)
     return np.ceil((radius * 1.02 + 0.05) / CELL_KM).astype(np.int64)  # margin: projection error
@@ -186,7 +190,7 @@ class CandidatePool:
         return (self.feasible_count > np.diff(self.ptr)) | self.unexplored
 
 
-def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray:
+def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray[np.intp]:
     """Order by (need, cost, volunteer): one packed int64 key when it fits, else lexsort."""
     if n.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -224,7 +228,9 @@ def _ring_floor_cost(
     floor = np.full(len(needs), int(model.travel_cost(minutes, w)), dtype=np.int64)
     far_member = np.zeros(len(needs), dtype=bool)
     for i, n in enumerate(needs.tolist()):
-        members = np.flatnonzero(arr.v_home == arr.n_comm[n]) if arr.n_comm[n] >= 0 else []
+        members: NDArray[np.intp] | list[int] = (
+            np.flatnonzero(arr.v_home == arr.n_comm[n]) if arr.n_comm[n] >= 0 else []
+        )
         if len(members):
             d = travel.haversine_km(
                 arr.v_lat[members], arr.v_lon[members], arr.n_lat[n], arr.n_lon[n]

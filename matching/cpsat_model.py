@@ -8,9 +8,9 @@ Fairness (convex in load) is the maximum of its chords, which is exact at intege
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -147,7 +147,7 @@ def build_assignment_model(
     return AssignmentModel(m, scope, x, objective, int(constant))
 
 
-def _groups(keys: NDArray[np.int64], order: NDArray[np.int64]):
+def _groups(keys: NDArray[np.int64], order: NDArray[np.int64]) -> Iterator[tuple[int, list[int]]]:
     sorted_keys = keys[order]
     cut = np.flatnonzero(np.diff(sorted_keys)) + 1
     for s, e in zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(order)]]), strict=True):
@@ -163,7 +163,7 @@ def solve_model(
     wall_time: float | None = None,
     seed: int = 0,
     callback: cp_model.CpSolverSolutionCallback | None = None,
-) -> tuple[cp_model.CpSolver, int]:
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
@@ -177,16 +177,19 @@ def solve_model(
     return solver, status
 
 
+T = TypeVar("T")
+
+
 @dataclass(eq=False)
-class Part:
+class Part(Generic[T]):
     """Variables of one more part of the problem in a CP-SAT model."""
 
     constant: int
     objective: list[tuple[int, int]]  # (variable index, coefficient)
-    decode: Callable[[cp_model.CpSolver], list]
+    decode: Callable[[cp_model.CpSolver], list[T]]
 
 
-def add_resource_part(m: cp_model.CpModel, problem: Problem) -> Part:
+def add_resource_part(m: cp_model.CpModel, problem: Problem) -> Part[tuple[int, int, int]]:
     """Integer units per (requirement, resource) pair; objective adds cost minus shortfall."""
     reqs = requirements(problem)
     rp = resource_pairs(problem, reqs)
@@ -217,7 +220,7 @@ def add_resource_part(m: cp_model.CpModel, problem: Problem) -> Part:
     return Part(int((reqs.penalty * reqs.quantity).sum()), objective, decode)
 
 
-def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part:
+def add_helper_part(m: cp_model.CpModel, problem: Problem) -> Part[tuple[int, int]]:
     """One boolean per eligible (task, helper); load cost convex in the added requests."""
     w = problem.weights
     hp = eligible_helpers(problem)

@@ -318,9 +318,11 @@ def explain_unserved_task(task: EnterpriseTask, problem: Problem) -> tuple[Reaso
     )
 
 
-def funnel_rows(funnel: Funnel, skill_names: Sequence[str]) -> dict[int, tuple[dict, list[str]]]:
+def funnel_rows(
+    funnel: Funnel, skill_names: Sequence[str]
+) -> dict[int, tuple[dict[str, int], list[str]]]:
     """Need index -> (stage counts, skills nobody within reach has)."""
-    out: dict[int, tuple[dict, list[str]]] = {}
+    out: dict[int, tuple[dict[str, int], list[str]]] = {}
     for row, n in enumerate(funnel.needs.tolist()):
         counts = {
             "in_reach": int(funnel.in_reach[row]),

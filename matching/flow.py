@@ -134,7 +134,10 @@ def size_classes(
         caps.append(np.full(len(vols), j, dtype=np.int64))
         owner.append(vols)
         parent[vols] = nodes[vols]
-    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
+
+    def cat(xs: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+        return np.concatenate(xs) if xs else np.zeros(0, np.int64)
+
     return SizeClasses(pair_tail, cat(tails), cat(heads), cat(caps), cat(owner), num_nodes)
 
 

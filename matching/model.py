@@ -32,12 +32,14 @@ def skills_ok(volunteer_skills: ArrayLike, need_skills: ArrayLike) -> NDArray[np
     """The volunteer holds every required skill (skill bitmask words on the last axis)."""
     v = np.asarray(volunteer_skills, dtype=np.uint64)
     n = np.asarray(need_skills, dtype=np.uint64)
-    return np.all((v & n) == n, axis=-1)
+    ok: NDArray[np.bool_] = np.all((v & n) == n, axis=-1)
+    return ok
 
 
 def reach_ok(travel_min: ArrayLike, reach_limit_min: ArrayLike) -> NDArray[np.bool_]:
     """The volunteer gets there within the tier's arrival limit."""
-    return np.asarray(travel_min) <= np.asarray(reach_limit_min)
+    ok: NDArray[np.bool_] = np.asarray(travel_min) <= np.asarray(reach_limit_min)
+    return ok
 
 
 def available_ok(
@@ -46,7 +48,8 @@ def available_ok(
     """The need starts inside one of the volunteer's windows (windows on the last axis)."""
     m = np.asarray(minute_of_week)[..., None]
     inside = (np.asarray(window_lo) <= m) & (m < np.asarray(window_hi))
-    return np.asarray(always, dtype=bool) | np.any(inside, axis=-1)
+    ok: NDArray[np.bool_] = np.asarray(always, dtype=bool) | np.any(inside, axis=-1)
+    return ok
 
 
 def capacity_ok(used_minutes: ArrayLike, budget_minutes: ArrayLike) -> NDArray[np.bool_]:
@@ -109,12 +112,13 @@ def pair_cost(
     w: Weights,
 ) -> NDArray[np.int64]:
     """Cost of putting one volunteer on one need: travel plus every bonus not earned."""
-    return (
+    cost: NDArray[np.int64] = (
         travel_cost(travel_min, w)
         + (to_cost(w.home_community) - home_community_bonus(same_community, w))
         + (to_cost(w.continuity) - continuity_bonus(continuing, w))
         + (to_cost(w.commando) - commando_bonus(is_commando, w))
     )
+    return cost
 
 
 def fairness_unit(w: Weights) -> int:

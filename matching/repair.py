@@ -29,7 +29,7 @@ def _best_subset(
     if m > MAX_ENUMERATED:  # rare: keep by value per minute
         keep = np.zeros(m, dtype=bool)
         used = 0
-        for i in sorted(range(m), key=lambda i: (-value[i] / max(1, duration[i]), i)):
+        for i in sorted(range(m), key=lambda i: (-value[i] / max(1, int(duration[i])), i)):
             if used + duration[i] <= budget:
                 keep[i] = True
                 used += int(duration[i])
@@ -41,10 +41,13 @@ def _best_subset(
     score = masks.astype(np.int64) @ value - fairness
     fits = model.capacity_ok(masks.astype(np.int64) @ duration, budget)
     score = np.where(fits, score, np.iinfo(np.int64).min)
-    return masks[int(np.argmax(score))]
+    best: NDArray[np.bool_] = masks[int(np.argmax(score))]
+    return best
 
 
-def repair_budgets(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray:
+def repair_budgets(
+    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
     """Drop the least valuable assignments of every volunteer over their free minutes."""
     chosen = chosen.copy()
     dur = arr.n_duration[cands.n]
@@ -67,7 +70,7 @@ def repair_budgets(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.boo
     return chosen
 
 
-def refill(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray:
+def refill(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """Fill open seats, cheapest marginal cost first, while a seat is worth filling."""
     chosen = chosen.copy()
     w = arr.problem.weights

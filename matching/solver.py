@@ -23,6 +23,7 @@ from matching.arrays import ProblemArrays, build_arrays, pair_facts
 from matching.candidates import (
     CandidatePool,
     Candidates,
+    VolunteerIndex,
     build_index,
     build_pool,
     diagnose,
@@ -41,7 +42,7 @@ from matching.explain import (
 )
 from matching.flow import FlowSolution, build_network, solve_flow
 from matching.polish import polish as polish_neighbourhood
-from matching.problem import Problem
+from matching.problem import Problem, Resource
 from matching.repair import improve, refill, repair_budgets
 from matching.resources import ResourcePlan, allocate_resources
 from matching.result import (
@@ -327,7 +328,7 @@ def _assignments(
     load = np.bincount(v, minlength=arr.num_volunteers)
     used = np.bincount(v, weights=arr.n_duration[n], minlength=arr.num_volunteers).astype(int)
     order = np.lexsort((arr.v_ids[v], arr.n_ids[n]))
-    cache: dict = {}
+    cache: dict[int, tuple[Reason, Reason, str]] = {}
     out = []
     for i in order.tolist():
         vi, ni = int(v[i]), int(n[i])
@@ -411,7 +412,7 @@ def _unmatched_needs(
     cands: Candidates,
     chosen: NDArray[np.bool_],
     res_plan: ResourcePlan,
-    index: object,
+    index: VolunteerIndex,
 ) -> tuple[UnmatchedNeed, ...]:
     problem = arr.problem
     filled = np.bincount(cands.n[chosen], minlength=arr.num_needs)
@@ -424,7 +425,7 @@ def _unmatched_needs(
     rows = funnel_rows(diagnose(arr, no_cands, index), arr.skill_names) if no_cands.size else {}
 
     shortfalls: dict[int, list[tuple[str, int, Reason]]] = {}
-    res_by_kind: dict[str, list] = {}
+    res_by_kind: dict[str, list[Resource]] = {}
     for r in problem.resources:
         res_by_kind.setdefault(r.kind, []).append(r)
     for i in np.flatnonzero(res_plan.shortfall > 0).tolist():
@@ -446,7 +447,7 @@ def _unmatched_needs(
     for n in sorted(set(np.flatnonzero(open_seats > 0).tolist()) | set(shortfalls)):
         reasons: tuple[Reason, ...] = ()
         if open_seats[n] > 0:
-            counts, missing = rows.get(n, (None, []))
+            counts, missing_skills = rows.get(n, (None, []))
             reasons = explain_open_seats(
                 arr,
                 n,
@@ -455,7 +456,7 @@ def _unmatched_needs(
                 chosen,
                 free,
                 counts,
-                missing,
+                missing_skills,
             )
         short = shortfalls.get(n, [])
         out.append(

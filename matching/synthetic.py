@@ -12,6 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 
 from matching.problem import (
     EnterpriseTask,
@@ -61,7 +62,9 @@ REFERENCE_VOLUNTEERS = 3500
 DEFAULT_NOW = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Ji'an
 
 
-def _offset(lat: float, lon: float, dx_km: np.ndarray, dy_km: np.ndarray) -> tuple:
+def _offset(
+    lat: float, lon: float, dx_km: NDArray[np.float64], dy_km: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return lat + dy_km / 110.57, lon + dx_km / (111.32 * math.cos(math.radians(lat)))
 
 
@@ -111,7 +114,8 @@ def make_instance(
     ang = rng.uniform(0, 2 * math.pi, n_town)
     rad = radius_km * np.sqrt(rng.uniform(0.15, 1, n_town))
     t_lat, t_lon = _offset(*CENTRE, rad * np.cos(ang), rad * np.sin(ang))
-    vil_lat, vil_lon = [], []
+    vil_lat: list[float] = []
+    vil_lon: list[float] = []
     for lat, lon in zip(t_lat, t_lon, strict=True):
         a = rng.uniform(0, 2 * math.pi, VILLAGES_PER_TOWNSHIP)
         r = 5.0 * np.sqrt(rng.uniform(0, 1, VILLAGES_PER_TOWNSHIP))

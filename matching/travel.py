@@ -33,29 +33,34 @@ REACH_LIMIT_MINUTES: dict[str, float] = {
 RESOURCE_REACH_KM = 25.0
 
 
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> NDArray:
+def haversine_km(
+    lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike
+) -> NDArray[np.float64]:
     """Great-circle distance in km."""
     p1 = np.radians(lat1)
     p2 = np.radians(lat2)
     dp = p2 - p1
     dl = np.radians(np.subtract(lon2, lon1))
     a = np.sin(dp / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    km: NDArray[np.float64] = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+    return km
 
 
-def travel_minutes(distance_km: ArrayLike, mode_code: ArrayLike) -> NDArray:
+def travel_minutes(distance_km: ArrayLike, mode_code: ArrayLike) -> NDArray[np.float64]:
     """Door-to-door minutes for a crow-flies distance, by travel-mode code."""
     mode = np.asarray(mode_code, dtype=np.int64)
     road_km = np.asarray(distance_km, dtype=np.float64) * DETOUR_FACTOR
-    return STARTUP_MINUTES[mode] + road_km / SPEED_KMH[mode] * 60.0
+    minutes: NDArray[np.float64] = STARTUP_MINUTES[mode] + road_km / SPEED_KMH[mode] * 60.0
+    return minutes
 
 
 def reach_limit_minutes(tier: str, emergency: bool) -> float:
     return REACH_LIMIT_MINUTES["emergency" if emergency else tier]
 
 
-def reach_radius_km(limit_minutes: ArrayLike, mode_code: ArrayLike) -> NDArray:
+def reach_radius_km(limit_minutes: ArrayLike, mode_code: ArrayLike) -> NDArray[np.float64]:
     """Largest crow-flies distance that `travel_minutes` keeps within `limit_minutes`."""
     mode = np.asarray(mode_code, dtype=np.int64)
     spare = np.maximum(np.asarray(limit_minutes, dtype=np.float64) - STARTUP_MINUTES[mode], 0.0)
-    return spare / 60.0 * SPEED_KMH[mode] / DETOUR_FACTOR
+    km: NDArray[np.float64] = spare / 60.0 * SPEED_KMH[mode] / DETOUR_FACTOR
+    return km

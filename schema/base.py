@@ -53,6 +53,7 @@ class LabelledEnum(str, enum.Enum):  # noqa: UP042  (StrEnum forbids tuple value
     Declared as ``MEMBER = ("value", "中文")``; ``.value`` is the stored string.
     """
 
+    _value_: str
     label: str
 
     def __new__(cls, value: str, label: str) -> LabelledEnum:
@@ -62,12 +63,12 @@ class LabelledEnum(str, enum.Enum):  # noqa: UP042  (StrEnum forbids tuple value
         return obj
 
     def __str__(self) -> str:
-        return self.value
+        return self._value_
 
 
 def enum_column(
     enum_cls: type[LabelledEnum], *, nullable: bool = False, check: str | None = None, **kw: Any
-) -> sa.Column:
+) -> sa.Column[Any]:
     """VARCHAR plus a CHECK constraint: portable, and Alembic diffs it cleanly on both databases.
 
     `check` names the constraint when one table has two columns of the same enum.
@@ -87,11 +88,11 @@ def enum_column(
     )
 
 
-def utc_column(*, nullable: bool = True, index: bool = False, **kw: Any) -> sa.Column:
+def utc_column(*, nullable: bool = True, index: bool = False, **kw: Any) -> sa.Column[Any]:
     return sa.Column(UTCDateTime(), nullable=nullable, index=index, **kw)
 
 
-def json_column(*, nullable: bool = False, **kw: Any) -> sa.Column:
+def json_column(*, nullable: bool = False, **kw: Any) -> sa.Column[Any]:
     return sa.Column(sa.JSON(), nullable=nullable, **kw)
 
 

@@ -264,7 +264,7 @@ class RefusalTally:
 class AuditMutations(SchemaExtension):
     """Writes the audit row of every mutation operation after it executed."""
 
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_execute(self) -> AsyncIterator[None]:
         yield
         ec = self.execution_context
         document = ec.graphql_document

@@ -197,7 +197,7 @@ def _is_connection(type_: GraphQLNamedType) -> bool:
 
 
 def _is_object_list(field: GraphQLField) -> bool:
-    field_type = get_nullable_type(field.type)  # type: ignore[type-var]
+    field_type = get_nullable_type(field.type)
     return is_list_type(field_type) and not is_leaf_type(get_named_type(field_type))
 
 
@@ -484,7 +484,7 @@ class _Walk:
 
     def _length(self, node: FieldNode, parent: Any, name: str, field: GraphQLField) -> int:
         """How many objects a field returns at most (1 unless it is a list)."""
-        if not is_list_type(get_nullable_type(field.type)):  # type: ignore[type-var]
+        if not is_list_type(get_nullable_type(field.type)):
             return 1
         if parent is not None and _is_connection(parent) and name in ("nodes", "edges"):
             return 1  # the page: its size multiplied the connection's selection already

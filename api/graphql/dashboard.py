@@ -49,7 +49,7 @@ class AreaFigures:
 
     @strawberry.field(description="The community or village.")
     def community(self, info: Info) -> CommunityT:
-        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]
+        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]  # the future resolves to a CommunityT
 
 
 @strawberry.type(description='Figures of one "1341" tier.')
@@ -75,7 +75,7 @@ class CommunitySatisfaction:
 
     @strawberry.field(description="The community or village.")
     def community(self, info: Info) -> CommunityT:
-        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]
+        return one_future(info, CommunityT, self._community_id)  # type: ignore[return-value]  # the future resolves to a CommunityT
 
 
 @strawberry.type(description="Satisfaction rates (满意率): rated needs with a rating of 4 or 5.")
@@ -134,7 +134,7 @@ async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
         return sa.select(sa.func.count()).select_from(frm).where(*where).scalar_subquery()
 
     stmt = sa.select(
-        *(col for col in c.__table__.columns),  # type: ignore[attr-defined]
+        *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
         count(m.Grid.community_id == c.id, frm=m.Grid).label("_grids"),
         count(m.Person.registered_community_id == c.id, frm=m.Person).label("_members"),
         count(
@@ -219,13 +219,13 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
     ).where(*_reported_in(period))
     per_community = (
         sa.select(
-            *(col for col in c.__table__.columns),  # type: ignore[attr-defined]
+            *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
             _count_if(satisfied).label("_ok"),
             sa.func.count().label("_rated"),
         )
         .join(N, N.community_id == c.id)
         .where(rated, *_reported_in(period))
-        .group_by(*c.__table__.columns)  # type: ignore[attr-defined]
+        .group_by(*c.__table__.columns)  # type: ignore[attr-defined]  # SQLModel tables have __table__
         .order_by(c.name, c.id)
     )
     (totals,) = await _rows(info, overall_stmt)
@@ -262,7 +262,7 @@ async def team_hours(info: Info) -> list[TeamHours]:
     sub = team_service_minutes_stmt().subquery()
     minutes = sa.func.coalesce(sub.c.minutes, 0)
     stmt = (
-        sa.select(*t.__table__.columns, minutes.label("_minutes"))  # type: ignore[attr-defined]
+        sa.select(*t.__table__.columns, minutes.label("_minutes"))  # type: ignore[attr-defined]  # SQLModel tables have __table__
         .outerjoin(sub, sub.c.team_id == t.id)
         .order_by(minutes.desc(), t.name)
     )

@@ -69,7 +69,7 @@ def _register(enum_cls: type[LabelledEnum], description: str) -> None:
         return
     strawberry.enum(enum_cls, description=description)
     labels = {m.value: m.label for m in enum_cls}
-    for value in enum_cls.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    for value in enum_cls.__strawberry_definition__.values:  # type: ignore[attr-defined]  # set by @strawberry.enum at runtime
         value.description = labels[value.value]
 
 

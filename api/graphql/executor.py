@@ -79,7 +79,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if field_def is not None and not node.arguments:
                 leaf = _plain_leaf(field_def)
             fast += leaf is not None
-            plan.append((response_name, field_details_list, leaf))  # type: ignore[union-attr]
+            plan.append((response_name, field_details_list, leaf))  # type: ignore[union-attr]  # plan is a list on this path
         if not fast:
             plan = None
         self._plans[key] = (grouped_field_set, plan)  # holding it keeps its id unique
@@ -169,4 +169,4 @@ def fast_enums(schema: Schema) -> None:
             except (KeyError, TypeError):
                 return _original(output_value)
 
-        graphql_type.coerce_output_value = coerce  # type: ignore[method-assign]
+        graphql_type.coerce_output_value = coerce  # type: ignore[method-assign]  # per-type output coercion, set on purpose

@@ -149,12 +149,12 @@ class GraphQLOverHTTP:
         return value
 
     async def render_graphql_ide(self, request: Any) -> Response:
-        html: str = self.graphql_ide_html  # type: ignore[attr-defined]
+        html: str = self.graphql_ide_html  # type: ignore[attr-defined]  # a mixin: the view class it joins has it
         return HTMLResponse(html, headers={"Content-Security-Policy": graphiql_csp(html)})
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
-            return await super().run(request, context, root_value)  # type: ignore[misc]
+            return await super().run(request, context, root_value)  # type: ignore[misc]  # a mixin: the view class it joins has run()
         except HTTPException as exc:
             if not isinstance(request, Request):
                 raise
@@ -202,7 +202,7 @@ class GraphQLOverHTTP:
         return data
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]
+        response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]  # a mixin: the view class it joins has it
         request: Request | None = getattr(sub_response, "_luling_request", None)
         if request is None:
             return response
@@ -216,6 +216,6 @@ class GraphQLOverHTTP:
         return response
 
     async def get_sub_response(self, request: Any) -> Response:
-        sub: Response = await super().get_sub_response(request)  # type: ignore[misc]
-        sub._luling_request = request  # type: ignore[attr-defined]
+        sub: Response = await super().get_sub_response(request)  # type: ignore[misc]  # a mixin: the view class it joins has it
+        sub._luling_request = request  # type: ignore[attr-defined]  # our own marker on Starlette's Response
         return sub

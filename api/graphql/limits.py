@@ -140,7 +140,7 @@ class QueryLimits(SchemaExtension):
         self.spent: Spend | None = None
         self.requested = 0
 
-    def on_parse(self) -> Iterator[None]:  # type: ignore[override]
+    def on_parse(self) -> Iterator[None]:
         """Refuse a document too long to parse, or parse it (cached): tokens are limited by
         the parser, but whitespace and comments are not, and half a million line breaks cost
         graphql-core seconds to place a hundred errors on their lines (and would fill the
@@ -157,7 +157,7 @@ class QueryLimits(SchemaExtension):
                     ec.graphql_document = parse_document(query, limits.max_tokens)
         yield
 
-    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+    def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         config = self.config
         if self.too_large is not None:

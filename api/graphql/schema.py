@@ -106,7 +106,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=subscription,
         extensions=extensions,
         execution_context_class=FastExecutor if settings.executor == "fast" else None,
-        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]  # Strawberry's stub wants scalar defs, not classes
     )
     if settings.executor == "fast":
         fast_enums(schema)

@@ -133,7 +133,7 @@ async def write_on(
 
 
 def broadcaster_of(info: Info) -> Broadcaster:
-    return info.context.request.app.state.broadcaster  # type: ignore[no-any-return]
+    return info.context.request.app.state.broadcaster
 
 
 def messages_for(published: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

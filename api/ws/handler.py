@@ -93,7 +93,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     @property
     def registry(self) -> SocketRegistry:
-        return self.view.sockets  # type: ignore[attr-defined, no-any-return]
+        return self.view.sockets  # type: ignore[attr-defined]  # our GraphQL view (api/app.py) sets it
 
     @property
     def settings(self) -> Settings:
@@ -160,7 +160,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.handle_invalid_message("Failed to parse message")
                 return
             if payload.get("operationName") == "":  # as over HTTP: no name given
-                message = {**message, "payload": {**payload, "operationName": None}}  # type: ignore[typeddict-item]
+                message = {**message, "payload": {**payload, "operationName": None}}
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -194,7 +194,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         else:
             try:
                 refusal = anonymous_refusal(
-                    self.schema._schema,  # type: ignore[attr-defined]
+                    self.schema._schema,  # type: ignore[attr-defined]  # the graphql-core schema behind Strawberry's
                     operation.query,
                     operation.operation_name,
                     self.settings.max_tokens,

@@ -74,4 +74,4 @@ class Columns:
 
 
 def shared_reads_of(info: Info) -> SharedReads:
-    return info.context.request.app.state.shared_reads  # type: ignore[no-any-return]
+    return info.context.request.app.state.shared_reads

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
@@ -102,7 +103,7 @@ async def versioned_update(
     No row means someone else changed it first: Conflict, and the caller's transaction rolls
     back. The returned object is the session's, refreshed with the new values.
     """
-    table_id, table_version = col(model.id), col(model.version)  # type: ignore[attr-defined]
+    table_id, table_version = col(model.id), col(model.version)  # type: ignore[attr-defined]  # M: a versioned table
     stmt = (
         sa.update(model)
         .where(table_id == row_id, table_version == version)
@@ -123,7 +124,7 @@ async def get_current(
     session: AsyncSession, model: type[R], row_id: int, *, kind: str, field: str
 ) -> R:
     """The row as the database has it now (refreshing the session's copy); NotFound otherwise."""
-    table_id = col(model.id)  # type: ignore[attr-defined]
+    table_id = col(model.id)  # type: ignore[attr-defined]  # every table has an id; SQLModel has not
     stmt = select(model).where(table_id == row_id).execution_options(populate_existing=True)
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
@@ -136,7 +137,7 @@ async def by_idempotency_key(
 ) -> R | None:
     """The row stored earlier under this idempotency key, if any: Conflict when it is not the
     actor's (its `owner` column holds another account; `others` names them in the message)."""
-    key_column = col(model.idempotency_key)  # type: ignore[attr-defined]
+    key_column = col(model.idempotency_key)  # type: ignore[attr-defined]  # tables with idempotency
     row = (await session.execute(select(model).where(key_column == key))).scalar_one_or_none()
     if row is not None and getattr(row, owner) != actor.account_id:
         raise Conflict(
@@ -171,19 +172,20 @@ async def lock_row(session: AsyncSession, model: type[SQLModel], row_id: int) ->
     A no-op UPDATE works on both databases: PostgreSQL locks the row, SQLite takes the database's
     write lock; either way, check-then-insert rules (capacity, load limits) cannot race.
     """
-    table_id = col(model.id)  # type: ignore[attr-defined]
+    table_id = col(model.id)  # type: ignore[attr-defined]  # every table has an id; SQLModel has not
     result = await session.execute(
         sa.update(model)
         .where(table_id == row_id)
         .values(id=table_id)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)  # an UPDATE's result is a cursor
 
 
 def to_publish(session: AsyncSession) -> list[dict[str, Any]]:
     """The messages this session's services want published after commit."""
-    return session.info.setdefault(PUBLISH_KEY, [])  # type: ignore[no-any-return]
+    messages: list[dict[str, Any]] = session.info.setdefault(PUBLISH_KEY, [])
+    return messages
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> SQLModel:
     """Adds the row's event (from `from_status` to its status now) and lists it for publishing."""
-    row_id, status = row.id, row.status  # type: ignore[attr-defined]
+    row_id, status = row.id, row.status  # type: ignore[attr-defined]  # R: a loop table
     assert row_id is not None
     event = loop.event_table(
         **{loop.row_key: row_id},
@@ -234,7 +236,7 @@ def record_event(
             "event": event,
             "action": action.value,
             "to_status": status.value,
-            "version": row.version,  # type: ignore[attr-defined]
+            "version": row.version,  # type: ignore[attr-defined]  # R: a loop table
         }
     )
     return event
@@ -256,7 +258,7 @@ async def step(
 ) -> R:
     """One step of a loop: check the version and the transition, update the row with the version
     check (`values` too; the status as well unless `keep_status`), record the event."""
-    row_id, current, before = row.id, row.version, row.status  # type: ignore[attr-defined]
+    row_id, current, before = row.id, row.version, row.status  # type: ignore[attr-defined]  # R: loop table
     assert row_id is not None
     version = check_version(loop.kind, row_id, current, expected_version)
     target = loop.next_status(before, action)

@@ -64,7 +64,7 @@ class AccountsMutation:
             )
             return LoginPayload(token=None, expires_at=None, account=None, user_errors=[error])
         async with context.db.transaction() as session:
-            await svc.record_login(session=session, account_id=account.id)  # type: ignore[arg-type]
+            await svc.record_login(session=session, account_id=account.id)  # type: ignore[arg-type]  # a stored account has an id
         token, expires_at = issue_token(account, context.settings)
         return LoginPayload(
             token=token,

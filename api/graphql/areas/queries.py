@@ -41,13 +41,13 @@ class CommunityFilter:
 
 
 def _name_order(model: type) -> Ordering:
-    return Ordering("NAME", (SortKey(model.name, "str"),), model.id)  # type: ignore[attr-defined]
+    return Ordering("NAME", (SortKey(model.name, "str"),), model.id)  # type: ignore[attr-defined]  # model: any area table (name, id)
 
 
 def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list[object]:
     if ids is None:
         return []
-    return [column.in_([decode_id(i, type_name) for i in ids])]  # type: ignore[attr-defined]
+    return [column.in_([decode_id(i, type_name) for i in ids])]  # type: ignore[attr-defined]  # column: a SQLAlchemy column
 
 
 @strawberry.type

@@ -81,7 +81,7 @@ class StartMatchingJobInput:
     kinds: list[MatchKind] = strawberry.field(
         default_factory=lambda: list(MatchKind), description="What to match (default: all)."
     )
-    weights: MatchingWeightsInput | None = strawberry.field(  # type: ignore[valid-type]
+    weights: MatchingWeightsInput | None = strawberry.field(  # type: ignore[valid-type]  # Strawberry input class as annotation
         default=None, description="Weights to override."
     )
     time_limit_seconds: float = strawberry.field(
@@ -131,7 +131,7 @@ class CommitMatchingJobPayload:
 
 
 def runner_of(info: Info) -> MatchingRunner:
-    return info.context.request.app.state.matching  # type: ignore[no-any-return]
+    return info.context.request.app.state.matching
 
 
 def _job(row: m.MatchingJob | None) -> MatchingJob | None:
@@ -170,7 +170,7 @@ class MatchingMutation:
         runner = runner_of(info)
         row, errors = await write(info, lambda s: _start(s, info, input))
         if row is not None:
-            runner.start(row.id)  # type: ignore[arg-type]
+            runner.start(row.id)  # type: ignore[arg-type]  # id is set once the row is stored
         return MatchingJobPayload(job=_job(row), user_errors=errors)
 
     @strawberry.mutation(

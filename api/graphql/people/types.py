@@ -109,14 +109,14 @@ class Person(RowType, Node):
     )
     def latitude(self, info: Info) -> float:
         raw: float = self.__dict__["latitude"]
-        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]
+        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
     @strawberry.field(
         description="Home longitude; rounded to about 1 km unless you may see the exact place."
     )
     def longitude(self, info: Info) -> float:
         raw: float = self.__dict__["longitude"]
-        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]
+        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
     @strawberry.field(
         description="The community they registered with (报到), where they serve first."

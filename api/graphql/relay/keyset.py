@@ -307,7 +307,7 @@ def _page_plan(
     type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
 ) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
     model = type_cls.__model__
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
     names = columns_for(type_cls, selection) if selection else None
     base_cols = table_columns(model, names)
     columns: list[Any] = list(base_cols)
@@ -321,7 +321,7 @@ def _page_plan(
             continue
         target = row_class(ref)
         target_model = target.__model__
-        alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]
+        alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]  # SQLModel tables have __table__
         target_names = columns_for(target, sub) or list(column_names(target_model))
         start = len(columns)
         columns.extend(alias.c[c].label(f"{relation}__{c}") for c in target_names)

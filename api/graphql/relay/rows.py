@@ -113,7 +113,7 @@ def column_names(model: type[SQLModel]) -> tuple[str, ...]:
 
 def table_columns(model: type[SQLModel], names: Iterable[str] | None = None) -> list[Any]:
     """SQLAlchemy column objects of a model, all or the named ones (in table order)."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
     if names is None:
         return list(table.columns)
     wanted = set(names)

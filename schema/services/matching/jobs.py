@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,7 +129,7 @@ def create_job(
         raise Invalid(
             "time_limit_seconds", f"time limit must be between 0 and {MAX_TIME_LIMIT_S:g} seconds"
         )
-    job_id: int = conn.execute(
+    job_id = conn.execute(
         sa.insert(MatchingJob)
         .values(
             status=JobStatus.QUEUED,
@@ -145,7 +145,7 @@ def create_job(
         )
         .returning(col(MatchingJob.id))
     ).scalar_one()
-    return job_id
+    return cast(int, job_id)  # RETURNING the new primary key: never NULL
 
 
 async def start_job(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -116,7 +116,7 @@ def load_problem(
     """The open work of a scope (one community, or the county) and everyone who could serve it."""
     now = now or utcnow()
     kinds = set(kinds)
-    mode_rows = conn.execute(sa.select(Community.id, Community.mode)).all()  # type: ignore[call-overload]
+    mode_rows = conn.execute(sa.select(col(Community.id), col(Community.mode))).all()
     emergency_areas = {cid for cid, mode in mode_rows if mode == AreaMode.EMERGENCY}
     if emergency is None:
         emergency = (
@@ -125,7 +125,7 @@ def load_problem(
             else bool(emergency_areas)
         )
 
-    skill_code = dict(conn.execute(sa.select(Skill.id, Skill.code)).all())  # type: ignore[call-overload]
+    skill_code = dict(conn.execute(sa.select(col(Skill.id), col(Skill.code))).all())
 
     # --- needs waiting for people
     need_q = select(NeedRow).where(col(NeedRow.status).in_(MATCHABLE_NEED_STATUSES))
@@ -136,7 +136,7 @@ def load_problem(
     need_skills = _group(
         (n, skill_code[s])
         for n, s in conn.execute(
-            sa.select(NeedSkill.need_id, NeedSkill.skill_id).where(  # type: ignore[call-overload]
+            sa.select(col(NeedSkill.need_id), col(NeedSkill.skill_id)).where(
                 col(NeedSkill.need_id).in_(need_ids)
             )
         )
@@ -144,9 +144,9 @@ def load_problem(
     need_resources = _group(
         (n, (kind.value, q))
         for n, kind, q in conn.execute(
-            sa.select(NeedResource.need_id, NeedResource.kind, NeedResource.quantity).where(  # type: ignore[call-overload]
-                col(NeedResource.need_id).in_(need_ids)
-            )
+            sa.select(
+                col(NeedResource.need_id), col(NeedResource.kind), col(NeedResource.quantity)
+            ).where(col(NeedResource.need_id).in_(need_ids))
         )
     )
     needs = tuple(
@@ -169,36 +169,38 @@ def load_problem(
 
     # --- people: skills, windows, teams, hours already committed on open needs
     people = conn.execute(
-        sa.select(  # type: ignore[call-overload]
-            Person.id,
-            Person.kind,
-            Person.latitude,
-            Person.longitude,
-            Person.travel_mode,
-            Person.weekly_capacity_minutes,
-            Person.registered_community_id,
-            Person.is_commando,
-            Person.max_open_requests,
+        sa.select(
+            col(Person.id),
+            col(Person.kind),
+            col(Person.latitude),
+            col(Person.longitude),
+            col(Person.travel_mode),
+            col(Person.weekly_capacity_minutes),
+            col(Person.registered_community_id),
+            col(Person.is_commando),
+            col(Person.max_open_requests),
         ).where(col(Person.kind).in_((*SERVING_KINDS, PersonKind.ENTERPRISE_HELPER)))
     ).all()
     person_skills = _group(
         (p, skill_code[s])
-        for p, s in conn.execute(sa.select(PersonSkill.person_id, PersonSkill.skill_id))  # type: ignore[call-overload]
+        for p, s in conn.execute(sa.select(col(PersonSkill.person_id), col(PersonSkill.skill_id)))
     )
     windows = _group(
         (p, (d, a, b))
         for p, d, a, b in conn.execute(
-            sa.select(  # type: ignore[call-overload]
-                Availability.person_id,
-                Availability.weekday,
-                Availability.start_minute,
-                Availability.end_minute,
+            sa.select(
+                col(Availability.person_id),
+                col(Availability.weekday),
+                col(Availability.start_minute),
+                col(Availability.end_minute),
             )
         )
     )
-    teams = _group(conn.execute(sa.select(TeamMembership.person_id, TeamMembership.team_id)).all())  # type: ignore[call-overload]
+    teams = _group(
+        conn.execute(sa.select(col(TeamMembership.person_id), col(TeamMembership.team_id))).all()
+    )
     serving = conn.execute(
-        sa.select(NeedAssignment.person_id, NeedRow.id, NeedRow.duration_minutes)  # type: ignore[call-overload]
+        sa.select(col(NeedAssignment.person_id), col(NeedRow.id), col(NeedRow.duration_minutes))
         .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
         .where(
             col(NeedAssignment.active),
@@ -208,21 +210,24 @@ def load_problem(
     ).all()
     committed: dict[int, int] = defaultdict(int)
     current: dict[int, set[int]] = defaultdict(set)
-    for person_id, need_id, minutes in serving:
+    # person_id IS NOT NULL in the query, need.id is the primary key: no None here
+    for person_id, need_id, minutes in cast(Sequence[tuple[int, int, int]], serving):
         committed[person_id] += minutes
         current[person_id].add(need_id)
     expertise = _group(
         (p, k.value)
-        for p, k in conn.execute(sa.select(HelperExpertise.person_id, HelperExpertise.kind))  # type: ignore[call-overload]
+        for p, k in conn.execute(
+            sa.select(col(HelperExpertise.person_id), col(HelperExpertise.kind))
+        )
     )
     open_requests = dict(
         conn.execute(
-            sa.select(EnterpriseRequest.helper_id, sa.func.count())  # type: ignore[call-overload]
+            sa.select(col(EnterpriseRequest.helper_id), sa.func.count())
             .where(
                 col(EnterpriseRequest.status).in_(OPEN_ENTERPRISE_STATUSES),
                 col(EnterpriseRequest.helper_id).is_not(None),
             )
-            .group_by(EnterpriseRequest.helper_id)
+            .group_by(col(EnterpriseRequest.helper_id))
         ).all()
     )
     volunteers = []
@@ -258,14 +263,14 @@ def load_problem(
     request_versions: dict[int, int] = {}
     if "helper" in kinds:
         task_q = (
-            sa.select(  # type: ignore[call-overload]
-                EnterpriseRequest.id,
-                EnterpriseRequest.kind,
-                EnterpriseRequest.urgency,
-                EnterpriseRequest.deadline,
-                EnterpriseRequest.version,
-                Enterprise.latitude,
-                Enterprise.longitude,
+            sa.select(
+                col(EnterpriseRequest.id),
+                col(EnterpriseRequest.kind),
+                col(EnterpriseRequest.urgency),
+                col(EnterpriseRequest.deadline),
+                col(EnterpriseRequest.version),
+                col(Enterprise.latitude),
+                col(Enterprise.longitude),
             )
             .join(Enterprise, col(Enterprise.id) == col(EnterpriseRequest.enterprise_id))
             .where(col(EnterpriseRequest.status) == EnterpriseRequestStatus.SUBMITTED)
@@ -291,17 +296,19 @@ def load_problem(
     if "resource" in kinds:
         lent = dict(
             conn.execute(
-                sa.select(NeedAssignment.resource_id, sa.func.sum(NeedAssignment.quantity))  # type: ignore[call-overload]
+                sa.select(col(NeedAssignment.resource_id), sa.func.sum(NeedAssignment.quantity))
                 .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
                 .where(
                     col(NeedAssignment.active),
                     col(NeedAssignment.resource_id).is_not(None),
                     col(NeedRow.status).in_(OPEN_NEED_STATUSES),
                 )
-                .group_by(NeedAssignment.resource_id)
+                .group_by(col(NeedAssignment.resource_id))
             ).all()
         )
-        twinned = _group(conn.execute(sa.select(Pairing.unit_id, Pairing.community_id)).all())  # type: ignore[call-overload]
+        twinned = _group(
+            conn.execute(sa.select(col(Pairing.unit_id), col(Pairing.community_id))).all()
+        )
         res_rows = conn.execute(
             select(ResourceRow).where(
                 col(ResourceRow.is_available),
@@ -345,18 +352,27 @@ def load_problem(
 # ---------------------------------------------------------------- a job's inputs and outputs
 
 
-def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, int]]]:
+class Decisions(TypedDict, total=False):
+    """`load_problem`'s keyword arguments for a re-run; empty for a first run."""
+
+    pinned: set[tuple[int, int]]
+    forbidden: set[tuple[int, int]]
+    pinned_helpers: set[tuple[int, int]]
+    forbidden_helpers: set[tuple[int, int]]
+
+
+def decisions_of(conn: sa.Connection, job_id: int) -> Decisions:
     """A parent job's decisions, to be honoured by a re-run: kept pairs and rejected pairs."""
     rows = conn.execute(
-        sa.select(  # type: ignore[call-overload]
-            Proposal.kind,
-            Proposal.need_id,
-            Proposal.enterprise_request_id,
-            Proposal.person_id,
-            Proposal.status,
+        sa.select(
+            col(Proposal.kind),
+            col(Proposal.need_id),
+            col(Proposal.enterprise_request_id),
+            col(Proposal.person_id),
+            col(Proposal.status),
         ).where(col(Proposal.job_id) == job_id, col(Proposal.person_id).is_not(None))
     ).all()
-    out: dict[str, set[tuple[int, int]]] = {
+    out: Decisions = {
         "pinned": set(),
         "forbidden": set(),
         "pinned_helpers": set(),
@@ -365,7 +381,8 @@ def decisions_of(conn: sa.Connection, job_id: int) -> dict[str, set[tuple[int, i
     keep = (ProposalStatus.PINNED, ProposalStatus.ACCEPTED)
     for kind, need_id, request_id, person_id, status in rows:
         helper = kind == ProposalKind.HELPER
-        pair = (request_id if helper else need_id, person_id)
+        # person_id IS NOT NULL in the query; CHECK one_target: helpers have a request, else a need
+        pair = cast(tuple[int, int], (request_id if helper else need_id, person_id))
         if status in keep:
             out["pinned_helpers" if helper else "pinned"].add(pair)
         elif status == ProposalStatus.REJECTED:

@@ -18,7 +18,13 @@ from matching.result import Result
 from matching.solver import solve
 from schema.enums import JobStatus
 from schema.services.matching.jobs import move_job, read_job
-from schema.services.matching.loader import Snapshot, decisions_of, load_problem, save_result
+from schema.services.matching.loader import (
+    Decisions,
+    Snapshot,
+    decisions_of,
+    load_problem,
+    save_result,
+)
 from schema.workflow import IllegalTransition
 
 ProgressFn = Callable[[int, JobStatus, float, str], None]
@@ -47,7 +53,7 @@ def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) 
     on_progress(job_id, JobStatus.RUNNING, 0.05, "loading")
     try:
         with engine.connect() as conn:
-            decisions = (
+            decisions: Decisions = (
                 decisions_of(conn, job.parent_job_id) if job.parent_job_id is not None else {}
             )
             snapshot: Snapshot = load_problem(
