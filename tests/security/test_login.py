@@ -28,7 +28,7 @@ LOGIN = """mutation($u: String!, $p: String!) {
 def login(client: TestClient, username: str, password: str) -> dict[str, Any]:
     r = client.post("/graphql", json={"query": LOGIN, "variables": {"u": username, "p": password}})
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 def refused(body: dict[str, Any]) -> int:
@@ -36,11 +36,11 @@ def refused(body: dict[str, Any]) -> int:
     assert body["data"] is None, body
     extensions = body["errors"][0]["extensions"]
     assert extensions["code"] == "RATE_LIMITED", body
-    return extensions["retryAfter"]  # type: ignore[no-any-return]
+    return extensions["retryAfter"]
 
 
 def wrong(body: dict[str, Any]) -> bool:
-    return body["data"]["login"]["userErrors"] == [{"code": "UNAUTHENTICATED"}]  # type: ignore[no-any-return]
+    return body["data"]["login"]["userErrors"] == [{"code": "UNAUTHENTICATED"}]
 
 
 def from_address(app: Starlette, address: str) -> TestClient:
@@ -107,7 +107,7 @@ async def _saturate(app: Starlette, release: threading.Event, started: list[str]
             async def attempt(password: str) -> dict[str, Any]:
                 variables = {"u": "alice", "p": password}
                 r = await client.post("/graphql", json={"query": LOGIN, "variables": variables})
-                return r.json()  # type: ignore[no-any-return]
+                return r.json()
 
             running = asyncio.create_task(attempt("right-password"))
             waiting = asyncio.create_task(attempt("wrong-password"))

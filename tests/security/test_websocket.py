@@ -53,14 +53,14 @@ def receive_within(ws: WS, seconds: float = 10.0) -> dict[str, Any]:
 
     async def next_message() -> dict[str, Any]:
         with anyio.fail_after(seconds):
-            return await ws._send_rx.receive()  # type: ignore[no-any-return]
+            return await ws._send_rx.receive()
 
     try:
         message = ws.portal.call(next_message)
     except TimeoutError:
         pytest.fail(f"nothing from the server within {seconds} s")
     ws._raise_on_close(message)
-    return json.loads(message["text"])  # type: ignore[no-any-return]
+    return json.loads(message["text"])
 
 
 def close_code(ws: WS, seconds: float = 10.0) -> int:
@@ -102,7 +102,7 @@ def error_code(message: dict[str, Any]) -> str:
 def next_data(ws: WS) -> dict[str, Any]:
     message = receive_within(ws)
     assert message["type"] == "next" and "errors" not in message["payload"], message
-    return message["payload"]["data"]  # type: ignore[no-any-return]
+    return message["payload"]["data"]
 
 
 @contextlib.contextmanager
@@ -232,7 +232,7 @@ def need_pk(need: dict[str, Any]) -> int:
 def wait_for_count(client: TestClient, channel: str, count: int) -> None:
     import time
 
-    broadcaster = client.app.state.broadcaster  # type: ignore[attr-defined]
+    broadcaster = client.app.state.broadcaster
     deadline = time.monotonic() + 10
     while broadcaster.subscriber_count(channel) != count:
         assert time.monotonic() < deadline, f"{channel}: never {count} subscribers"
@@ -369,7 +369,7 @@ def test_cli_deactivation_reaches_other_processes_through_broadcaster(
 @contextlib.contextmanager
 def counting_statements(client: TestClient) -> Iterator[list[str]]:
     statements: list[str] = []
-    sync_engine = client.app.state.db.engine.sync_engine  # type: ignore[attr-defined]
+    sync_engine = client.app.state.db.engine.sync_engine
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
@@ -382,8 +382,8 @@ def counting_statements(client: TestClient) -> Iterator[list[str]]:
 
 
 def publish(client: TestClient, channel: str, message: dict[str, Any]) -> None:
-    broadcaster = client.app.state.broadcaster  # type: ignore[attr-defined]
-    client.portal.call(broadcaster.publish, channel, message)  # type: ignore[union-attr]
+    broadcaster = client.app.state.broadcaster
+    client.portal.call(broadcaster.publish, channel, message)
 
 
 def test_fan_out_one_read_per_event(engine: sa.Engine, county: County, database_url: str) -> None:

@@ -42,7 +42,7 @@ def reference(seeded: SeededDatabase) -> Iterator[TestClient]:
 def year(reference: TestClient) -> dict[str, Any]:
     """The dashboard over the article's year: needs reported in the year before its "now"."""
     period = {"from": (NOW - timedelta(days=365)).isoformat(), "to": NOW.isoformat()}
-    return gql(reference, DASHBOARD, period)["data"]["countyStats"]  # type: ignore[no-any-return]
+    return gql(reference, DASHBOARD, period)["data"]["countyStats"]
 
 
 def test_match_article_headline_counts(year: dict[str, Any]) -> None:

@@ -283,8 +283,8 @@ def _outcome(case: Guarded, caller: str) -> bool:
     account = None
     if caller not in ("anonymous", "expired token", "forged token"):
         account = SimpleNamespace(id=1, role=Role(caller), person_id=None, community_id=None)
-    context = Context(request=None, response=None, db=None, settings=Settings())  # type: ignore[arg-type]
-    context.account = account  # type: ignore[assignment]
+    context = Context(request=None, response=None, db=None, settings=Settings())
+    context.account = account
     info = SimpleNamespace(context=context)
 
     async def resolve() -> bool:

@@ -54,7 +54,7 @@ def test_round_location_to_about_a_kilometre() -> None:
     assert coarse_location(27.04567, 114.91234) == (27.05, 114.91)
     assert coarse_coordinate(27.04567) == 27.05
     assert coarse_coordinate(None) is None
-    assert abs(coarse_coordinate(27.0449) - 27.0449) <= 0.005  # type: ignore[operator]
+    assert abs(coarse_coordinate(27.0449) - 27.0449) <= 0.005
 
 
 def _info(role: Role | None, **account: Any) -> Any:
@@ -200,7 +200,7 @@ def test_hide_reporter_person_from_callers_who_see_the_name_masked(
     variables = {"id": to_global_id("Need", world["need_b"].id)}
 
     def seen(who: str) -> dict[str, Any]:
-        return gql(client, q, variables, token=county.token(who))["data"]["need"]  # type: ignore[no-any-return]
+        return gql(client, q, variables, token=county.token(who))["data"]["need"]
 
     assert seen("volunteer") == {"reporterName": "李**", "reporter": None}
     assert seen("grid_worker") == {"reporterName": "李大红", "reporter": {"name": "李大红"}}
@@ -215,7 +215,7 @@ def test_mask_enterprise_contact_for_residents(
     q = "{ enterprises(first: 5) { nodes { contactName contactPhone } } }"
 
     def contacts(who: str) -> list[dict[str, Any]]:
-        return gql(client, q, token=county.token(who))["data"]["enterprises"]["nodes"]  # type: ignore[no-any-return]
+        return gql(client, q, token=county.token(who))["data"]["enterprises"]["nodes"]
 
     assert contacts("resident") == [{"contactName": "周**", "contactPhone": mask_phone(PHONE_B)}]
     assert contacts("helper") == [{"contactName": "周经理", "contactPhone": PHONE_B}]

@@ -60,7 +60,7 @@ def mutate(
     client: TestClient, name: str, input: dict[str, Any], token: str | None
 ) -> dict[str, Any]:
     """The mutation's payload (fails on top-level errors)."""
-    return gql(client, document(name), {"input": input}, token=token)["data"][name]  # type: ignore[no-any-return]
+    return gql(client, document(name), {"input": input}, token=token)["data"][name]
 
 
 def ok(payload: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ PAGE = """query($first: Int!) { needs(first: $first) { totalCount
 
 @contextmanager
 def counting(client: TestClient) -> Iterator[list[str]]:
-    engine = client.app.state.db.engine.sync_engine  # type: ignore[attr-defined]
+    engine = client.app.state.db.engine.sync_engine
     seen: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -136,14 +136,14 @@ def test_fill_last_places_under_concurrent_sign_ups(
     def run(i: int) -> None:
         with TestClient(create_app(make_settings(database_url))) as c:
             barrier.wait()
-            results[i] = sign_up(c, tokens[i], activityId=gid("Activity", act.id))  # type: ignore[call-overload]
+            results[i] = sign_up(c, tokens[i], activityId=gid("Activity", act.id))
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tokens))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    codes = sorted("OK" if not r["userErrors"] else error_codes(r)[0] for r in results)  # type: ignore[index]
+    codes = sorted("OK" if not r["userErrors"] else error_codes(r)[0] for r in results)
     assert codes == ["CAPACITY_REACHED"] * 5 + ["OK"] * 3
     assert len(_sign_ups(engine)) == 3
 

@@ -127,7 +127,7 @@ def test_show_overdue_need(client: TestClient, engine: sa.Engine, county: County
     with Session(engine) as s:  # the dispatch was 11 minutes ago: nobody arrived in time
         row = s.get(Need, 1)
         assert row is not None
-        row.arrive_by = row.arrive_by - timedelta(minutes=11)  # type: ignore[operator]
+        row.arrive_by = row.arrive_by - timedelta(minutes=11)
         s.add(row)
         s.commit()
     q = "{ needs(filter: {overdue: true}) { nodes { id overdue } } }"

@@ -48,7 +48,7 @@ def subscribe(
 def wait_for_subscriber(client: TestClient, channel: str, count: int = 1) -> None:
     """The subscription is live once the app's broadcaster lists it (messages are not queued
     for subscribers that do not exist yet)."""
-    broadcaster: Broadcaster = client.app.state.broadcaster  # type: ignore[attr-defined]
+    broadcaster: Broadcaster = client.app.state.broadcaster
     deadline = time.monotonic() + 10
     while broadcaster.subscriber_count(channel) < count:
         assert time.monotonic() < deadline, f"nobody subscribed to {channel}"
@@ -59,7 +59,7 @@ def next_data(ws: WS) -> dict[str, Any]:
     message = ws.receive_json()
     assert message["type"] == "next", message
     assert "errors" not in message["payload"], message["payload"]
-    return message["payload"]["data"]  # type: ignore[no-any-return]
+    return message["payload"]["data"]
 
 
 def walk_loop(client: TestClient, county: County, need_id: str) -> None:
@@ -171,7 +171,7 @@ def test_carry_events_between_app_instances(
     # rate limits stay in memory: the limiter would otherwise share the broadcast's Redis URL
     settings = make_settings(database_url, broadcast_url=url, rate_limit_url="memory://")
     with TestClient(create_app(settings)) as writer, TestClient(create_app(settings)) as reader:
-        assert type(reader.app.state.broadcaster) is not Broadcaster  # type: ignore[attr-defined]
+        assert type(reader.app.state.broadcaster) is not Broadcaster
         home = gid("Community", county.quantang.id)
         with subscribe(reader, county.token("coordinator"), BOARD, {"c": home}) as board:
             wait_for_subscriber(reader, f"community:{county.quantang.id}:needs")
