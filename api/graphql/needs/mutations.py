@@ -2,7 +2,7 @@
 return and merge. Each takes an input object and answers `{ need, userErrors }`.
 
 Resolvers only translate: global IDs to keys, the caller to an `Actor`, and the services'
-errors to userErrors (`api.graphql.writes`); the rules live in `schema/services/needs.py` and
+errors to userErrors (`api.graphql.writes`); the rules live in `schema/services/needs/` and
 `schema/workflow.py`. Pass `expectedVersion` (the `version` you read) to refuse stale writes.
 """
 

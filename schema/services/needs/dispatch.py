@@ -1,0 +1,216 @@
+"""Accepting a need, allocating resources and dispatching people or teams to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from schema.areas import GridStaff
+from schema.enums import GridRole, NeedAction, NeedTier
+from schema.needs import Need, NeedAssignment
+from schema.people import Person, Team
+from schema.services.common import Actor, clean_text, now_or, step
+from schema.services.errors import Forbidden, Invalid, NotFound
+from schema.services.needs.limits import DISPATCH_MAX_PEOPLE, NOTE_MAX
+from schema.services.needs.shared import (
+    _NEEDS,
+    _deactivate_assignments,
+    _require_staff_in_scope,
+    get_need,
+)
+from schema.sla import need_deadlines
+from schema.units import Resource
+
+# ---------------------------------------------------------------- the loop
+
+
+async def accept_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    tier: NeedTier | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """受理: staff of the need's area take it on, optionally classifying its 1341 tier."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    need = await get_need(session, need_id)
+    _require_staff_in_scope(need, actor)
+    values: dict[str, Any] = {"accepted_at": now}
+    data: dict[str, Any] = {}
+    if tier is not None and tier is not need.tier:
+        values["tier"] = tier
+        data = {"from_tier": need.tier.value, "to_tier": tier.value}
+    return await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.ACCEPT,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values=values,
+        note=note,
+        data=data,
+    )
+
+
+async def _grid_worker(session: AsyncSession, grid_id: int | None) -> int:
+    """The grid's full-time worker (专职网格员), or its leader when it has none."""
+    if grid_id is None:
+        raise Invalid("to_grid_worker", "the need has no grid to take a grid worker from")
+    rows = (
+        await session.execute(select(GridStaff).where(col(GridStaff.grid_id) == grid_id))
+    ).scalars()
+    by_role = {row.role: row.person_id for row in rows}
+    for role in (GridRole.FULL_TIME, GridRole.LEADER):
+        if role in by_role:
+            return by_role[role]
+    raise Invalid("to_grid_worker", "the need's grid has no full-time worker or leader")
+
+
+async def allocate_resources(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    allocations: Sequence[tuple[int, int]],
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """调配资源: lend quantities of resources (resource id, quantity) to an open need.
+
+    Recorded as its own event, so that what was lent, by whom and when stays in the history.
+    """
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    if not allocations:
+        raise Invalid("allocations", "allocate at least one resource")
+    if any(quantity <= 0 for _, quantity in allocations):
+        raise Invalid("allocations", "quantities must be positive")
+    need = await get_need(session, need_id)
+    if not actor.is_coordination:
+        raise Forbidden("only coordinators and administrators allocate resources")
+    actor.require_scope(need.community_id)
+    ids = [resource_id for resource_id, _ in allocations]
+    found = set(
+        (await session.execute(select(Resource.id).where(col(Resource.id).in_(ids)))).scalars()
+    )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound("resource", missing[0], field="allocations")
+    updated = await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.ALLOCATE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        note=note,
+        data={"resources": [{"resource_id": r, "quantity": q} for r, q in allocations]},
+    )
+    session.add_all(
+        NeedAssignment(
+            need_id=need_id,
+            resource_id=resource_id,
+            quantity=quantity,
+            assigned_at=now,
+            assigned_by_account_id=actor.account_id,
+        )
+        for resource_id, quantity in allocations
+    )
+    await session.flush()
+    return updated
+
+
+async def dispatch_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    to_person_ids: Sequence[int] = (),
+    to_team_id: int | None = None,
+    to_grid_worker: bool = False,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """派单/转派: to people, a team and/or the grid's worker; sets the 1341 deadlines.
+
+    Dispatching again deactivates the earlier assignments; the deadlines run from this dispatch.
+    """
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    person_ids = list(dict.fromkeys(to_person_ids))
+    if not person_ids and to_team_id is None and not to_grid_worker:
+        raise Invalid("to_person_ids", "dispatch to at least one person, a team or the grid worker")
+    if len(person_ids) > DISPATCH_MAX_PEOPLE:
+        raise Invalid("to_person_ids", f"at most {DISPATCH_MAX_PEOPLE} people per dispatch")
+    need = await get_need(session, need_id)
+    _require_staff_in_scope(need, actor)
+    if person_ids:
+        found = set(
+            (
+                await session.execute(select(Person.id).where(col(Person.id).in_(person_ids)))
+            ).scalars()
+        )
+        missing = [i for i in person_ids if i not in found]
+        if missing:
+            raise NotFound("person", missing[0], field="to_person_ids")
+    if to_team_id is not None and await session.get(Team, to_team_id) is None:
+        raise NotFound("team", to_team_id, field="to_team_id")
+    if to_grid_worker:
+        worker = await _grid_worker(session, need.grid_id)
+        if worker not in person_ids:
+            person_ids.append(worker)
+    deadlines = need_deadlines(need.tier, now)
+    updated = await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.DISPATCH,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={
+            "dispatched_at": now,
+            "arrive_by": deadlines.arrive_by,
+            "resolve_by": deadlines.resolve_by,
+            "arrived_at": None,
+        },
+        note=note,
+        data={
+            "person_ids": person_ids,
+            "team_id": to_team_id,
+            "arrive_by": deadlines.arrive_by.isoformat(),
+            "resolve_by": deadlines.resolve_by.isoformat(),
+        },
+    )
+    await _deactivate_assignments(session, need_id)
+    rows = [
+        NeedAssignment(
+            need_id=need_id, person_id=p, assigned_at=now, assigned_by_account_id=actor.account_id
+        )
+        for p in person_ids
+    ]
+    if to_team_id is not None:
+        rows.append(
+            NeedAssignment(
+                need_id=need_id,
+                team_id=to_team_id,
+                assigned_at=now,
+                assigned_by_account_id=actor.account_id,
+            )
+        )
+    session.add_all(rows)
+    await session.flush()
+    return updated

@@ -1,0 +1,33 @@
+"""Limits on what a report or a step may carry, and which sources each role may claim."""
+
+from __future__ import annotations
+
+import re
+
+from schema.enums import NeedSource, Role
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+ADDRESS_MAX = 200
+MEDIA_MAX = 9
+MEDIA_URL_MAX = 500
+NOTE_MAX = 1000
+KEY_MAX = 64
+PHONE_MAX = 20
+DISPATCH_MAX_PEOPLE = 50
+MERGE_MAX = 50
+_MEDIA_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{2,19}$")
+_METRES_PER_DEGREE = 111_320.0
+
+# Which sources each role may claim: residents blow the whistle from the app, team members also
+# report for their team; hotline, sentinel-post, patrol and consultation tickets come from staff.
+_SELF_SOURCES = frozenset({NeedSource.RESIDENT_APP, NeedSource.TEAM_REPORT})
+SOURCES_BY_ROLE: dict[Role, frozenset[NeedSource]] = {
+    Role.RESIDENT: frozenset({NeedSource.RESIDENT_APP}),
+    Role.VOLUNTEER: _SELF_SOURCES,
+    Role.ENTERPRISE_HELPER: _SELF_SOURCES,
+    Role.GRID_WORKER: frozenset(NeedSource),
+    Role.COORDINATOR: frozenset(NeedSource),
+    Role.ADMIN: frozenset(NeedSource),
+}

@@ -1,0 +1,173 @@
+"""Reporting a need (接诉): validation, placement, duplicate check and the idempotency key."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.enums import NeedAction, NeedCategory, NeedSource, NeedStatus, NeedTier
+from schema.geo import in_county
+from schema.needs import Need
+from schema.services.common import Actor, by_idempotency_key, insert_once, now_or, record_event
+from schema.services.errors import Problems
+from schema.services.needs.limits import (
+    _MEDIA_URL,
+    _PHONE,
+    ADDRESS_MAX,
+    DESCRIPTION_MAX,
+    KEY_MAX,
+    MEDIA_MAX,
+    MEDIA_URL_MAX,
+    SOURCES_BY_ROLE,
+    TITLE_MAX,
+)
+from schema.services.needs.location import _locate, find_duplicate
+from schema.services.needs.shared import _NEEDS
+
+# ---------------------------------------------------------------- report
+
+
+def _validate_report(
+    *,
+    actor: Actor,
+    title: str,
+    description: str,
+    source: NeedSource,
+    latitude: float,
+    longitude: float,
+    media_urls: Sequence[str],
+    address: str,
+    urgency: int,
+    idempotency_key: str | None,
+    reporter_phone: str | None,
+) -> Problems:
+    p = Problems()
+    text = title.strip()
+    p.check(bool(text), "title", "title must not be empty")
+    p.check(len(text) <= TITLE_MAX, "title", f"title is longer than {TITLE_MAX} characters")
+    p.check(
+        len(description) <= DESCRIPTION_MAX,
+        "description",
+        f"description is longer than {DESCRIPTION_MAX} characters",
+    )
+    p.check(len(address) <= ADDRESS_MAX, "address", f"address is longer than {ADDRESS_MAX}")
+    finite = math.isfinite(latitude) and math.isfinite(longitude)
+    p.check(
+        finite and in_county(latitude, longitude),
+        "location",
+        "the location is outside Ji'an County",
+    )
+    if p.check(len(media_urls) <= MEDIA_MAX, "media_urls", f"at most {MEDIA_MAX} media links"):
+        for i, url in enumerate(media_urls):
+            p.check(
+                len(url) <= MEDIA_URL_MAX and bool(_MEDIA_URL.match(url)),
+                f"media_urls.{i}",
+                f"not an http(s) link of at most {MEDIA_URL_MAX} characters",
+            )
+    p.check(1 <= urgency <= 5, "urgency", "urgency must be between 1 and 5")
+    if idempotency_key is not None:
+        p.check(
+            0 < len(idempotency_key) <= KEY_MAX,
+            "idempotency_key",
+            f"idempotency key must have 1 to {KEY_MAX} characters",
+        )
+    if reporter_phone:
+        p.check(bool(_PHONE.match(reporter_phone)), "reporter_phone", "not a phone number")
+    if source not in SOURCES_BY_ROLE.get(actor.role, frozenset()):
+        p.add("source", f"your role may not report needs from source '{source.value}'")
+    return p
+
+
+async def _by_key(session: AsyncSession, key: str, actor: Actor) -> Need | None:
+    return await by_idempotency_key(
+        session, Need, key, actor=actor, owner="reporter_account_id", others="another reporter"
+    )
+
+
+async def report_need(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    title: str,
+    category: NeedCategory,
+    latitude: float,
+    longitude: float,
+    description: str = "",
+    source: NeedSource = NeedSource.RESIDENT_APP,
+    media_urls: Sequence[str] = (),
+    address: str = "",
+    urgency: int = 3,
+    community_id: int | None = None,
+    grid_id: int | None = None,
+    compound_id: int | None = None,
+    idempotency_key: str | None = None,
+    reporter_phone: str | None = None,
+    now: datetime | None = None,
+) -> Need:
+    """吹哨: a new need, or the one already reported with the same idempotency key.
+
+    Its community and grid come from the location (the nearest grid) when not given; a nearby
+    open need of the same category reported within the window is flagged as `duplicate_of_id`.
+    """
+    now = now_or(now)
+    if idempotency_key is not None and 0 < len(idempotency_key) <= KEY_MAX:
+        existing = await _by_key(session, idempotency_key, actor)
+        if existing is not None:
+            return existing
+    description, address = description.strip(), address.strip()
+    _validate_report(
+        actor=actor,
+        title=title,
+        description=description,
+        source=source,
+        latitude=latitude,
+        longitude=longitude,
+        media_urls=media_urls,
+        address=address,
+        urgency=urgency,
+        idempotency_key=idempotency_key,
+        reporter_phone=reporter_phone,
+    ).raise_if_any()
+    community, grid = await _locate(
+        session, latitude, longitude, community_id, grid_id, compound_id
+    )
+    duplicate = await find_duplicate(
+        session, category=category, lat=latitude, lon=longitude, now=now
+    )
+    need = Need(
+        title=title.strip(),
+        description=description,
+        category=category,
+        source=source,
+        tier=NeedTier.ORDINARY,
+        status=NeedStatus.REPORTED,
+        urgency=urgency,
+        community_id=community,
+        grid_id=grid,
+        compound_id=compound_id,
+        reporter_account_id=actor.account_id,
+        reporter_person_id=actor.person_id,
+        reporter_name=actor.name[:32],
+        reporter_phone=reporter_phone or None,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        media_urls=list(media_urls),
+        idempotency_key=idempotency_key,
+        duplicate_of_id=duplicate.id if duplicate else None,
+        reported_at=now,
+        updated_at=now,
+    )
+    need, inserted = await insert_once(
+        session, need, idempotency_key, lambda key: _by_key(session, key, actor)
+    )
+    if not inserted:
+        return need
+    note = f"疑似重复: #{duplicate.id}" if duplicate else ""
+    data = {"duplicate_of_id": duplicate.id} if duplicate else {}
+    record_event(session, _NEEDS, need, NeedAction.REPORT, None, actor, now, note, data)
+    await session.flush()
+    return need

@@ -1,0 +1,76 @@
+"""Steps every need service shares: reading the current need, who handles it, recording events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from schema.needs import Need, NeedAssignment, NeedEvent
+from schema.people import TeamMembership
+from schema.services.common import Actor, Loop, get_current
+from schema.services.errors import Forbidden
+from schema.workflow import next_need_status
+
+# ---------------------------------------------------------------- shared steps
+
+
+async def get_need(session: AsyncSession, need_id: int, *, field: str = "need_id") -> Need:
+    return await get_current(session, Need, need_id, kind="need", field=field)
+
+
+async def is_assignee(session: AsyncSession, need_id: int, person_id: int | None) -> bool:
+    """Whether the person is actively dispatched to the need, in person or through a team."""
+    if person_id is None:
+        return False
+    teams = select(TeamMembership.team_id).where(col(TeamMembership.person_id) == person_id)
+    stmt = select(sa.literal(1)).where(
+        col(NeedAssignment.need_id) == need_id,
+        col(NeedAssignment.active).is_(True),
+        sa.or_(
+            col(NeedAssignment.person_id) == person_id,
+            col(NeedAssignment.team_id).in_(teams),
+        ),
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def _require_handler(session: AsyncSession, need: Need, actor: Actor) -> None:
+    """Arrive/resolve/return: the dispatched people themselves, or staff of the need's area."""
+    assert need.id is not None
+    if actor.is_staff and actor.in_scope(need.community_id):
+        return
+    if await is_assignee(session, need.id, actor.person_id):
+        return
+    raise Forbidden("only the people dispatched to this need or staff of its area may do this")
+
+
+def _require_staff_in_scope(need: Need, actor: Actor) -> None:
+    if not actor.is_staff:
+        raise Forbidden("only grid workers, coordinators and administrators may do this")
+    actor.require_scope(need.community_id)
+
+
+def _about(need: Need) -> dict[str, Any]:
+    return {"kind": "need", "need_id": need.id, "community_id": need.community_id}
+
+
+_NEEDS = Loop(
+    kind="need",
+    table=Need,
+    event_table=NeedEvent,
+    row_key="need_id",
+    next_status=next_need_status,
+    message_about=_about,
+)
+
+
+async def _deactivate_assignments(session: AsyncSession, need_id: int) -> None:
+    await session.execute(
+        sa.update(NeedAssignment)
+        .where(col(NeedAssignment.need_id) == need_id, col(NeedAssignment.active).is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )

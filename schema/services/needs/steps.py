@@ -1,0 +1,200 @@
+"""The handler's steps after dispatch (arrive, resolve, escalate, return) and the rating."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.enums import NeedAction, NeedStatus
+from schema.needs import Need
+from schema.services.common import Actor, check_rating, check_version, clean_text, now_or, step
+from schema.services.errors import Forbidden
+from schema.services.needs.limits import NOTE_MAX
+from schema.services.needs.shared import (
+    _NEEDS,
+    _deactivate_assignments,
+    _require_handler,
+    _require_staff_in_scope,
+    get_need,
+)
+from schema.sla import need_deadlines
+from schema.workflow import escalated_tier, next_need_status
+
+
+async def _handler_step(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    action: NeedAction,
+    stamp: str,
+    expected_version: int | None,
+    note: str,
+    now: datetime | None,
+) -> Need:
+    """A step by someone dispatched (or staff of the area), its time recorded in `stamp`."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    need = await get_need(session, need_id)
+    await _require_handler(session, need, actor)
+    return await step(
+        session,
+        _NEEDS,
+        need,
+        action=action,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={stamp: now},
+        note=note,
+    )
+
+
+async def arrive_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """到场: someone dispatched is on site (the 10-minute promise)."""
+    return await _handler_step(
+        session=session,
+        need_id=need_id,
+        actor=actor,
+        action=NeedAction.ARRIVE,
+        stamp="arrived_at",
+        expected_version=expected_version,
+        note=note,
+        now=now,
+    )
+
+
+async def resolve_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Need:
+    """办结: the problem is solved (or, for a major need, a plan is made)."""
+    return await _handler_step(
+        session=session,
+        need_id=need_id,
+        actor=actor,
+        action=NeedAction.RESOLVE,
+        stamp="resolved_at",
+        expected_version=expected_version,
+        note=note,
+        now=now,
+    )
+
+
+async def rate_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    satisfaction: int,
+    comment: str = "",
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Need:
+    """评价: the reporter rates the result (1–5) and the need is closed."""
+    now = now_or(now)
+    comment = check_rating(satisfaction, comment)
+    need = await get_need(session, need_id)
+    if actor.account_id is None or need.reporter_account_id != actor.account_id:
+        raise Forbidden("only the person who reported this need may rate it")
+    return await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.RATE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={"satisfaction": satisfaction, "rating_comment": comment, "closed_at": now},
+        note=comment,
+        data={"satisfaction": satisfaction},
+    )
+
+
+async def escalate_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Need:
+    """升级: one tier up; a dispatched need's deadline is recomputed from its dispatch time."""
+    now = now_or(now)
+    reason = clean_text(reason, "reason", max_length=NOTE_MAX, required=True)
+    need = await get_need(session, need_id)
+    _require_staff_in_scope(need, actor)
+    assert need.id is not None
+    check_version("need", need.id, need.version, expected_version)
+    next_need_status(need.status, NeedAction.ESCALATE)  # status first: a closed need stays put
+    tier = escalated_tier(need.tier)
+    values: dict[str, Any] = {"tier": tier}
+    data: dict[str, Any] = {"from_tier": need.tier.value, "to_tier": tier.value}
+    if need.dispatched_at is not None and need.status in (
+        NeedStatus.DISPATCHED,
+        NeedStatus.ARRIVED,
+    ):
+        deadlines = need_deadlines(tier, need.dispatched_at)
+        values["resolve_by"] = deadlines.resolve_by
+        data["resolve_by"] = deadlines.resolve_by.isoformat()
+    return await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.ESCALATE,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values=values,
+        note=reason,
+        data=data,
+    )
+
+
+async def return_need(
+    *,
+    session: AsyncSession,
+    need_id: int,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Need:
+    """退回: the dispatched work goes back to the coordinator's desk, with the reason.
+
+    The assignments end; the deadlines stay, so a need waiting to be dispatched again still
+    shows as overdue once they pass.
+    """
+    now = now_or(now)
+    reason = clean_text(reason, "reason", max_length=NOTE_MAX, required=True)
+    need = await get_need(session, need_id)
+    await _require_handler(session, need, actor)
+    updated = await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.RETURN,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        values={"arrived_at": None},
+        note=reason,
+    )
+    await _deactivate_assignments(session, need_id)
+    return updated

@@ -1,0 +1,49 @@
+"""One county copy, put together from the builders in foreign-key order."""
+
+from __future__ import annotations
+
+from seed import vocab
+from seed.reference.accounts import _AccountsBuilder
+from seed.reference.activities import _ActivitiesBuilder
+from seed.reference.areas import _AreasBuilder
+from seed.reference.backlog import _BacklogBuilder
+from seed.reference.enterprise import _EnterpriseBuilder
+from seed.reference.needs import _NeedsBuilder
+from seed.reference.people import _PeopleBuilder
+from seed.reference.tables import Tables
+from seed.reference.teams import _TeamsBuilder
+
+
+class _County(
+    _AreasBuilder,
+    _PeopleBuilder,
+    _TeamsBuilder,
+    _AccountsBuilder,
+    _EnterpriseBuilder,
+    _NeedsBuilder,
+    _BacklogBuilder,
+    _ActivitiesBuilder,
+):
+    """One county copy. Copy 0 is the reference county."""
+
+    # ---- build order
+    def build(self) -> Tables:
+        if self.copy == 0:
+            for code, name in vocab.SKILLS:
+                row = self.add("skill", code=code, name=name)
+                assert row["id"] == self.skill_ids[code]
+        self.build_areas()
+        self.build_units()
+        self.build_compounds()
+        self.build_grids()
+        self.build_pairings()
+        self.build_people()
+        self.build_teams()
+        self.build_venues()
+        self.build_resources()
+        self.build_accounts()
+        self.build_consultations()
+        self.build_enterprises()
+        self.build_needs()
+        self.build_activities()
+        return self.t
