@@ -50,7 +50,8 @@ class TextInput(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.graphql_document is not None:
+        # A request refused already (a limit, validation) runs nothing: no need to walk it.
+        if ctx.graphql_document is not None and not ctx.pre_execution_errors:
             # The name the request gave (`operation_name` falls back to the first operation's).
             requested = getattr(ctx, "_provided_operation_name", None)
             error = _refusal(ctx.graphql_document, ctx.variables, requested)
