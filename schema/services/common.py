@@ -20,6 +20,12 @@ from schema.enums import Role
 from schema.roles import COORDINATION_ROLES, STAFF_ROLES, scope_includes
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
 
+# Lengths of the free texts every closed loop takes (needs and enterprise requests alike).
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000
+NOTE_MAX = 1000
+KEY_MAX = 64  # idempotency keys
+
 M = TypeVar("M", bound=SQLModel)
 R = TypeVar("R", bound=SQLModel)
 

@@ -18,6 +18,10 @@ from schema.enums import (
 )
 from schema.people import Person
 from schema.services.common import (
+    DESCRIPTION_MAX,
+    KEY_MAX,
+    NOTE_MAX,
+    TITLE_MAX,
     Actor,
     Loop,
     by_idempotency_key,
@@ -33,11 +37,6 @@ from schema.services.common import (
 from schema.services.errors import Forbidden, Invalid, LimitReached, NotFound, Problems
 from schema.sla import enterprise_deadline
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, next_enterprise_status
-
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5000
-NOTE_MAX = 1000
-KEY_MAX = 64
 
 
 async def get_request(

@@ -6,13 +6,15 @@ import re
 
 from schema.enums import NeedSource, Role
 
-TITLE_MAX = 200
-DESCRIPTION_MAX = 5000
+# Shared with the enterprise loop; re-exported for the needs modules.
+from schema.services.common import DESCRIPTION_MAX as DESCRIPTION_MAX
+from schema.services.common import KEY_MAX as KEY_MAX
+from schema.services.common import NOTE_MAX as NOTE_MAX
+from schema.services.common import TITLE_MAX as TITLE_MAX
+
 ADDRESS_MAX = 200
 MEDIA_MAX = 9
 MEDIA_URL_MAX = 500
-NOTE_MAX = 1000
-KEY_MAX = 64
 PHONE_MAX = 20
 DISPATCH_MAX_PEOPLE = 50
 MERGE_MAX = 50
