@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
+from strawberry.extensions import ValidationCache
 
 from api.app import create_app
 from api.settings import Settings
@@ -25,6 +26,16 @@ def pytest_configure(config: pytest.Config) -> None:
         "county(*parts): the parts the `county` fixture adds to the base county "
         f"({', '.join(p for p in test_county.PARTS if p not in test_county.BASE)})",
     )
+
+
+@pytest.fixture(autouse=True)
+def _release_schemas() -> Iterator[None]:
+    """Forget the validated documents after each test. Strawberry's validation cache is one
+    LRU per process, keyed by schema and document; a server has one schema, but every test's
+    app builds its own, and the cache (of the size QueryLimits asks for) kept up to 512 of them
+    alive: millions of objects, and garbage collections that stalled tests for seconds."""
+    yield
+    ValidationCache(maxsize=512).cached_validate_document.cache_clear()
 
 
 @pytest.fixture(scope="session")
