@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
-from strawberry.extensions import ValidationCache
 
 from api.app import create_app
+from api.graphql.limits import validate_document
 from api.settings import Settings
 from schema.db import make_engine
 from schema.migrate import upgrade
@@ -35,7 +35,7 @@ def _release_schemas() -> Iterator[None]:
     app builds its own, and the cache (of the size QueryLimits asks for) kept up to 512 of them
     alive: millions of objects, and garbage collections that stalled tests for seconds."""
     yield
-    ValidationCache(maxsize=512).cached_validate_document.cache_clear()
+    validate_document.cache_clear()
 
 
 @pytest.fixture(scope="session")
