@@ -73,6 +73,12 @@ class Need:
     headcount: int = 1
     duration_minutes: int = 60
     starts_at: datetime | None = None  # UTC (naive taken as UTC); None or past: at once
+    # A scheduled service's window ends here (UTC): the visit (duration_minutes) is a slot chosen
+    # inside [starts_at, window_end]. None: a response need, served as soon as someone arrives.
+    window_end: datetime | None = None
+    # The arrival limit the caller's deadline rules give this need (minutes from now); None: the
+    # default by tier (travel.REACH_LIMIT_MINUTES).
+    reach_limit_minutes: float | None = None
     emergency: bool = False  # in an area switched to emergency mode
     required_resources: tuple[tuple[str, int], ...] = ()  # (kind, quantity)
     related_need_ids: frozenset[int] = frozenset()  # earlier needs of the same case (continuity)

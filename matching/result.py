@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -66,6 +67,9 @@ class Assignment:
     travel_minutes: float
     pinned: bool
     explanation: Explanation
+    # The visit booked for this person (UTC): on site at slot_start, done by slot_end.
+    slot_start: datetime | None = None
+    slot_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
