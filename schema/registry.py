@@ -13,9 +13,8 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -136,11 +135,11 @@ def missing_columns(kind: RegistryKind, headers: Collection[str]) -> list[str]:
     return [c for c in REQUIRED[kind] if c not in headers]
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryRow:
-    """The values one valid row stores (community by name; the importer resolves it)."""
+class RegistryRow(NamedTuple):
+    """The values one valid row stores, in the staging table's column order (community by
+    name: the importer resolves it). A tuple, because the importer streams millions of them."""
 
-    kind: RegistryKind
+    kind: str
     natural_key: str
     name: str
     phone: str | None
@@ -196,24 +195,24 @@ def parse_row(
     if problems:
         return "; ".join(problems)
     data_text = _DATA_JSON.encode(data)
-    parts = (kind, key, name, phone or "", address, community or "", latitude, longitude)
+    stored = (key, name, phone or "", address, community or "", get["latitude"], get["longitude"])
     digest = hashlib.blake2b(
-        "\x1f".join(map(str, (*parts, get["source"], get["source_key"], data_text))).encode(),
+        "\x1f".join((*stored, get["source"], get["source_key"], data_text)).encode(),
         digest_size=8,
     ).hexdigest()
     return RegistryRow(
-        kind=kind,
-        natural_key=key,
-        name=name,
-        phone=phone,
-        address=address,
-        community=community,
-        latitude=latitude,
-        longitude=longitude,
-        source=get["source"],
-        source_key=get["source_key"],
-        data=data_text,
-        row_hash=digest,
+        kind.value,
+        key,
+        name,
+        phone,
+        address,
+        community,
+        latitude,
+        longitude,
+        get["source"],
+        get["source_key"],
+        data_text,
+        digest,
     )
 
 

@@ -31,7 +31,6 @@ from schema.areas import Community
 from schema.base import UTCDateTime, utcnow
 from schema.registry import (
     RegistryKind,
-    RegistryRow,
     canonical_header,
     missing_columns,
     parse_row,
@@ -157,26 +156,9 @@ def _validated(
         if seen != line:
             report.refuse(line, f"duplicate key {parsed.natural_key} (first at line {seen})", cells)
             continue
-        yield _staging_tuple(parsed)
+        yield parsed
     if progress:
         progress("reading", done, done)
-
-
-def _staging_tuple(row: RegistryRow) -> tuple[Any, ...]:
-    return (
-        row.kind.value,
-        row.natural_key,
-        row.name,
-        row.phone,
-        row.address,
-        row.community,
-        row.latitude,
-        row.longitude,
-        row.source,
-        row.source_key,
-        row.data,
-        row.row_hash,
-    )
 
 
 def _create_staging(conn: Connection) -> None:
