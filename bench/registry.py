@@ -57,6 +57,14 @@ def _child(url: str, kind: str, path: str, report: str, out: Any) -> None:
     )
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop: on a shared machine, how loaded it was. Import
+    times of two runs compare after dividing each by its probe."""
+    started = time.perf_counter()
+    sum(range(10_000_000))
+    return time.perf_counter() - started
+
+
 def _run(url: str, kind: str, path: Path) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
@@ -99,7 +107,9 @@ def main() -> None:
     args = parser.parse_args()
     skip = {"postgresql": args.no_postgres, "sqlite": args.no_sqlite}
     databases = [d for d in ("postgresql", "sqlite") if not skip[d]]
-    results = []
+    results: list[dict[str, Any]] = [{"cpu_probe_s": cpu_probe()}]
+    if not args.json:
+        print(f"cpu probe: {results[0]['cpu_probe_s']:.2f} s (a fixed loop; higher = busier)")
     with tempfile.TemporaryDirectory(prefix="luling-bench-registry-") as tmp_dir:
         tmp = Path(tmp_dir)
         for rows in (int(r) for r in args.rows.split(",")):
@@ -119,6 +129,7 @@ def main() -> None:
                         if run == "second":
                             assert outcome["inserted"] == outcome["updated"] == 0, outcome
                         row = {"rows": rows, "database": database, "run": run, **outcome}
+                        row["cpu_probe_s"] = cpu_probe()
                         results.append(row)
                         if not args.json:
                             print(
@@ -126,7 +137,8 @@ def main() -> None:
                                 f"{outcome['rows_per_s']:9,.0f} rows/s  "
                                 f"peak {outcome['peak_mb']:5.0f} MB  "
                                 f"+{outcome['inserted']:,} ~{outcome['updated']:,} "
-                                f"={outcome['unchanged']:,} refused {outcome['refused']:,}",
+                                f"={outcome['unchanged']:,} refused {outcome['refused']:,}  "
+                                f"(cpu probe {row['cpu_probe_s']:.2f} s)",
                                 flush=True,
                             )
     if args.json:
