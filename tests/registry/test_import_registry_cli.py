@@ -16,6 +16,7 @@ from seed.registry_gen import HEADERS, write_registry
 from tests import factories as f
 
 runner = CliRunner()
+SAMPLES = Path(__file__).resolve().parents[2] / "seed" / "samples"
 COMMUNITY = "泉塘社区"
 
 
@@ -139,3 +140,24 @@ def test_unreadable_files_and_missing_columns_are_refused(
     result = _import(database_url, "people", no_key)
     assert result.exit_code == 2 and "missing column(s) id_number" in result.output
     assert _import(database_url, "cars", no_key).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "sample", "bad_lines"),
+    [
+        ("people", "registry_people.csv", [11, 12]),
+        ("houses", "registry_houses.csv", [2, 8]),
+        ("enterprises", "registry_enterprises.xlsx", [11]),
+    ],
+)
+def test_the_readme_samples_import_as_documented(
+    engine: sa.Engine, database_url: str, tmp_path: Path, kind: str, sample: str, bad_lines: list
+) -> None:
+    for name in ("泉塘社区", "城南社区", "城北社区"):
+        f.community(engine, name=name)
+    path = tmp_path / sample
+    path.write_bytes((SAMPLES / sample).read_bytes())
+    result = _import(database_url, kind, path)
+    assert result.exit_code == 0, result.output
+    assert f"{12 - len(bad_lines)} inserted" in result.output
+    assert _refused_lines(path.with_name(path.name + ".refused.csv")) == bad_lines
