@@ -31,6 +31,7 @@ from schema.areas import Community
 from schema.base import UTCDateTime, utcnow
 from schema.registry import (
     RegistryKind,
+    RegistryRow,
     canonical_header,
     missing_columns,
     parse_row,
@@ -41,20 +42,7 @@ from schema.services.tabular import ReportWriter, TableFileError, open_table
 Progress = Callable[[str, int, int | None], None]
 
 _STAGING = "registry_staging"
-_COLUMNS = (
-    "kind",
-    "natural_key",
-    "name",
-    "phone",
-    "address",
-    "community",
-    "latitude",
-    "longitude",
-    "source",
-    "source_key",
-    "data",
-    "row_hash",
-)
+_COLUMNS = RegistryRow._fields  # the staging table holds the parsed rows as they are
 _BATCH = 5000
 _PROGRESS_EVERY = 5000
 
@@ -206,20 +194,8 @@ def _stage(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> int:
     return count
 
 
-_STORED = (
-    "kind",
-    "natural_key",
-    "name",
-    "phone",
-    "address",
-    "community_id",
-    "latitude",
-    "longitude",
-    "source",
-    "source_key",
-    "data",
-    "row_hash",
-)
+# What the registry stores: the same, with the community resolved from its name.
+_STORED = tuple("community_id" if c == "community" else c for c in _COLUMNS)
 
 
 def _merge(conn: Connection, now: datetime) -> tuple[int, int]:

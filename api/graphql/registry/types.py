@@ -58,10 +58,12 @@ class RegistryRecord(RowType, Node):
     community_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
-        if self.__dict__["kind"] == RegistryKind.ENTERPRISE:
-            # An enterprise's identity is public; only its phone is personal.
-            return True
         return can_see_personal(info, community_id=self.community_id)
+
+    def _shown(self, info: Info) -> bool:
+        """Whether identity and place are shown in full: houses' and enterprises' always (an
+        enterprise's name and code are public), people's as people's personal data."""
+        return self.__dict__["kind"] != RegistryKind.PERSON or self._private(info)
 
     @strawberry.field(description="Person, house or enterprise.")
     def kind(self) -> RegistryKind:
@@ -73,9 +75,7 @@ class RegistryRecord(RowType, Node):
     )
     def natural_key(self, info: Info) -> str:
         raw: str = self.__dict__["natural_key"]
-        if self.__dict__["kind"] != RegistryKind.PERSON or self._private(info):
-            return raw
-        return mask_id_number(raw) or ""
+        return raw if self._shown(info) else mask_id_number(raw) or ""
 
     @strawberry.field(
         description="Name of the person (masked 王** unless you may see it) or enterprise; a "
@@ -83,35 +83,27 @@ class RegistryRecord(RowType, Node):
     )
     def name(self, info: Info) -> str:
         raw: str = self.__dict__["name"]
-        if self.__dict__["kind"] != RegistryKind.PERSON or self._private(info):
-            return raw
-        return mask_name(raw) or ""
+        return raw if self._shown(info) else mask_name(raw) or ""
 
     @strawberry.field(description="Phone; masked (138****5678) unless you may see it.")
     def phone(self, info: Info) -> str | None:
         raw: str | None = self.__dict__["phone"]
-        return raw if can_see_personal(info, community_id=self.community_id) else mask_phone(raw)
+        return raw if self._private(info) else mask_phone(raw)
 
     @strawberry.field(description="Address; a person's is hidden unless you may see it.")
     def address(self, info: Info) -> str | None:
         raw: str = self.__dict__["address"]
-        if self.__dict__["kind"] != RegistryKind.PERSON or self._private(info):
-            return raw
-        return None
+        return raw if self._shown(info) else None
 
     @strawberry.field(description="Latitude; a person's is rounded to about 1 km unless you may.")
     def latitude(self, info: Info) -> float | None:
         raw: float | None = self.__dict__["latitude"]
-        if self.__dict__["kind"] != RegistryKind.PERSON or self._private(info):
-            return raw
-        return coarse_coordinate(raw)
+        return raw if self._shown(info) else coarse_coordinate(raw)
 
     @strawberry.field(description="Longitude; a person's is rounded to about 1 km unless you may.")
     def longitude(self, info: Info) -> float | None:
         raw: float | None = self.__dict__["longitude"]
-        if self.__dict__["kind"] != RegistryKind.PERSON or self._private(info):
-            return raw
-        return coarse_coordinate(raw)
+        return raw if self._shown(info) else coarse_coordinate(raw)
 
     @strawberry.field(description="The community it belongs to, if the source said.")
     async def community(self, info: Info) -> CommunityT | None:
