@@ -47,6 +47,7 @@ def _child(url: str, kind: str, path: str, report: str, out: Any) -> None:
     out.send(
         {
             "seconds": seconds,
+            "merge_seconds": result.merge_seconds,
             "peak_mb": peak_mb,
             "read": result.read,
             "refused": result.refused,
@@ -134,6 +135,7 @@ def main() -> None:
                         if not args.json:
                             print(
                                 f"  {database:<10} {run:<6} {outcome['seconds']:6.1f} s "
+                                f"(merge {outcome['merge_seconds']:5.1f} s) "
                                 f"{outcome['rows_per_s']:9,.0f} rows/s  "
                                 f"peak {outcome['peak_mb']:5.0f} MB  "
                                 f"+{outcome['inserted']:,} ~{outcome['updated']:,} "

@@ -59,6 +59,7 @@ class ImportResult:
     updated: int
     unchanged: int
     seconds: float
+    merge_seconds: float  # of `seconds`, the one merging statement
     report: Path
 
     @property
@@ -100,7 +101,9 @@ def import_registry(
                 )
             if progress:
                 progress("merging", 0, 1)
+            merge_started = time.perf_counter()
             inserted, updated = _merge(conn, now or utcnow())
+            merge_seconds = time.perf_counter() - merge_started
             _drop_staging(conn)
             if progress:
                 progress("merging", 1, 1)
@@ -113,6 +116,7 @@ def import_registry(
         updated=updated,
         unchanged=staged - inserted - updated,
         seconds=time.perf_counter() - started,
+        merge_seconds=merge_seconds,
         report=report_path,
     )
 
