@@ -61,6 +61,12 @@ def import_registry(
             help="Largest share of refused rows accepted; above it nothing is imported.",
         ),
     ] = 1.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=16, help="Processes checking rows; default: per core if large."
+        ),
+    ] = None,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Validate and upsert a shared-registry file (一表同享); refused rows go to a report."""
@@ -94,6 +100,7 @@ def import_registry(
                 report_path,
                 max_refused=max_refused,
                 progress=progress,
+                workers=workers,
             )
     except TableFileError as exc:
         console.print(f"[red]error:[/red] {exc}")

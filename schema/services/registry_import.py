@@ -34,8 +34,8 @@ from schema.registry import (
     RegistryRow,
     canonical_header,
     missing_columns,
-    parse_row,
 )
+from schema.services.registry_parse import checked_rows, default_workers
 from schema.services.tabular import ReportWriter, TableFileError, open_table
 
 # (stage, rows done, rows expected or None)
@@ -76,9 +76,11 @@ def import_registry(
     max_refused: float = 1.0,
     progress: Progress | None = None,
     now: datetime | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Imports one registry file; see the module doc. `max_refused` is the largest share of
-    refused rows (0–1) the run accepts: above it, nothing is written (ImportAborted)."""
+    refused rows (0–1) the run accepts: above it, nothing is written (ImportAborted).
+    `workers` processes check the rows (default: one per core, up to 4, for large files)."""
     started = time.perf_counter()
     table = open_table(path)
     header = [canonical_header(h) for h in table.header]
@@ -90,7 +92,11 @@ def import_registry(
         with engine.begin() as conn:
             names = conn.execute(sa.select(col(Community.name))).scalars()
             communities = {str(n) for n in names}
-            good = _validated(kind, header, table.rows, communities, report, table.total, progress)
+            if workers is None:
+                workers = default_workers(table.total)
+            good = _validated(
+                kind, header, table.rows, communities, report, table.total, progress, workers
+            )
             _create_staging(conn)
             staged = _stage(conn, good)
             read = staged + report.count
@@ -129,18 +135,15 @@ def _validated(
     report: ReportWriter,
     total: int | None,
     progress: Progress | None,
+    workers: int,
 ) -> Iterator[tuple[Any, ...]]:
     """The staging tuples of the good rows; refused rows go to the report on the way."""
     first_line: dict[str, int] = {}
     done = 0
-    width = len(header)
-    for line, cells in rows:
+    for line, cells, parsed in checked_rows(kind, header, rows, communities, workers=workers):
         done += 1
         if progress and done % _PROGRESS_EVERY == 0:
             progress("reading", done, total)
-        if len(cells) < width:
-            cells = [*cells, *([""] * (width - len(cells)))]
-        parsed = parse_row(kind, dict(zip(header, cells, strict=False)), communities)
         if isinstance(parsed, str):
             report.refuse(line, parsed, cells)
             continue

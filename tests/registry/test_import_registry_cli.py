@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from api.cli import app
-from schema.registry import RegistryRecord
+from schema.registry import RegistryKind, RegistryRecord, canonical_header
+from schema.services.registry_parse import checked_rows
+from schema.services.tabular import open_table
 from seed.registry_gen import HEADERS, write_registry
 from tests import factories as f
 
@@ -161,3 +163,25 @@ def test_the_readme_samples_import_as_documented(
     assert result.exit_code == 0, result.output
     assert f"{12 - len(bad_lines)} inserted" in result.output
     assert _refused_lines(path.with_name(path.name + ".refused.csv")) == bad_lines
+
+
+def test_worker_processes_check_rows_in_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    write_registry(path, "people", 120, bad_fraction=0.2, seed=11)
+    table = open_table(path)
+    header = [canonical_header(h) for h in table.header]
+    rows = list(table.rows)
+    here = list(checked_rows(RegistryKind.PERSON, header, rows, (), workers=1, chunk=7))
+    there = list(checked_rows(RegistryKind.PERSON, header, rows, (), workers=2, chunk=7))
+    assert there == here and len(here) == 120
+
+
+def test_import_with_workers_reports_the_same(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    made = write_registry(path, "people", 200, bad_fraction=0.1, seed=12)
+    result = _import(database_url, "people", path, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert _refused_lines(path.with_name(path.name + ".refused.csv")) == made.bad_lines
+    assert len(_snapshot(engine)) == 200 - len(made.bad_lines)
