@@ -9,8 +9,8 @@ generated once (`seed.registry_gen`). For each database a fresh one is made and 
 file is imported (first run: every good row inserted), then imported again (second run: nothing
 may change). Each import runs in a fresh child process, so its peak RSS (`ru_maxrss`) is the
 import's own memory, interpreter included; the processes that check rows (when a large file
-is split between cores) are reported beside it (`workers MB`, the largest one). The targets (issue 15): 900,000 rows in at most 60 s
-on PostgreSQL and 180 s on SQLite, under 500 MB.
+is split between cores) are reported beside it (`workers MB`, the largest one). The targets
+(issue 15): 900,000 rows in at most 60 s on PostgreSQL and 180 s on SQLite, under 500 MB.
 """
 
 from __future__ import annotations
