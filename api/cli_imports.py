@@ -62,11 +62,9 @@ def import_registry(
         ),
     ] = 1.0,
     workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, max=16, help="Processes checking rows; default: per core if large."
-        ),
-    ] = None,
+        int,
+        typer.Option("--workers", min=1, max=16, help="Processes checking rows (see README)."),
+    ] = 1,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Validate and upsert a shared-registry file (一表同享); refused rows go to a report."""

@@ -36,7 +36,7 @@ from schema.registry import KIND_BY_NAME
 from seed.registry_gen import write_registry
 
 
-def _child(url: str, kind: str, path: str, report: str, workers: int | None, out: Any) -> None:
+def _child(url: str, kind: str, path: str, report: str, workers: int, out: Any) -> None:
     from schema.services.registry_import import import_registry
 
     engine = make_engine(url)
@@ -69,7 +69,7 @@ def cpu_probe() -> float:
     return time.perf_counter() - started
 
 
-def _run(url: str, kind: str, path: Path, workers: int | None) -> dict[str, Any]:
+def _run(url: str, kind: str, path: Path, workers: int) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     report = str(path) + ".refused.csv"
@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
-        "--workers", type=int, default=None, help="processes checking rows (default: auto)"
+        "--workers", type=int, default=1, help="processes checking rows (default 1)"
     )
     args = parser.parse_args()
     skip = {"postgresql": args.no_postgres, "sqlite": args.no_sqlite}

@@ -35,7 +35,7 @@ from schema.registry import (
     canonical_header,
     missing_columns,
 )
-from schema.services.registry_parse import checked_rows, default_workers
+from schema.services.registry_parse import checked_rows
 from schema.services.tabular import ReportWriter, TableFileError, open_table
 
 # (stage, rows done, rows expected or None)
@@ -76,11 +76,11 @@ def import_registry(
     max_refused: float = 1.0,
     progress: Progress | None = None,
     now: datetime | None = None,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> ImportResult:
     """Imports one registry file; see the module doc. `max_refused` is the largest share of
     refused rows (0–1) the run accepts: above it, nothing is written (ImportAborted).
-    `workers` processes check the rows (default: one per core, up to 4, for large files)."""
+    `workers` > 1 checks rows in that many processes (`schema/services/registry_parse.py`)."""
     started = time.perf_counter()
     table = open_table(path)
     header = [canonical_header(h) for h in table.header]
@@ -92,8 +92,6 @@ def import_registry(
         with engine.begin() as conn:
             names = conn.execute(sa.select(col(Community.name))).scalars()
             communities = {str(n) for n in names}
-            if workers is None:
-                workers = default_workers(table.total)
             good = _validated(
                 kind, header, table.rows, communities, report, table.total, progress, workers
             )
