@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_imports import export, import_app
 from api.settings import get_settings
 from schema.enums import Role
 
@@ -24,6 +25,8 @@ app.add_typer(db_app, name="db")
 user_app = typer.Typer(help="Accounts: create the first administrator, list, deactivate.")
 app.add_typer(user_app, name="user")
 console = Console(stderr=True)
+app.add_typer(import_app, name="import")
+app.command("export")(export)
 
 
 def _database_url(url: str | None) -> str:

@@ -66,6 +66,10 @@ POLICY: dict[str, frozenset[Role]] = {
     "enterprise.resolve": ENTERPRISE_DESK,
     "enterprise.rate": COORDINATION,  # the enterprise's rating, recorded on callback
     "enterprise.read": ENTERPRISE_DESK,
+    # --- the shared registry (一表同享) ----------------------------------------------------
+    # Staff look people and houses up; helpers look enterprises up. Personal data is masked by
+    # the people rules (person.read_private in the record's community).
+    "registry.read": STAFF | {R.ENTERPRISE_HELPER},
     # --- volunteering ----------------------------------------------------------------------
     "volunteer.sign_up": VOLUNTEERING,  # coordinators may sign a member up on their behalf
     "volunteer.cancel_sign_up": VOLUNTEERING,
