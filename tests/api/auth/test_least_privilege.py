@@ -245,3 +245,15 @@ def test_keep_the_readme_privacy_table_generated() -> None:
     )
     assert found is not None, "the README lost its privacy-table markers"
     assert found.group(1) == privacy_table(), "run `luling privacy-table` and paste it"
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+def test_follow_only_needs_the_caller_may_see(client: TestClient, county: County) -> None:
+    from tests.api.graphql.needs.test_subscriptions import FOLLOW, subscribe
+
+    nid = county.gid("Need", "need_open")  # Quantang's, reported by someone else
+    with subscribe(client, county.token("volunteer"), FOLLOW, {"id": nid}) as ws:
+        message = ws.receive_json()
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"

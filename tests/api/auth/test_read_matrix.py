@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from api.graphql.relay import to_global_id
+from api.graphql.relay import NODE_TYPES, to_global_id
+from api.graphql.schema import build_schema
+from api.settings import Settings
 from schema import models as m
 from schema.base import utcnow
 from schema.enums import (
@@ -67,8 +69,35 @@ TYPES = {
 }
 
 
+# Node types without a row rule, each a decision: public or reference data, or administrators'
+# own (the policy lets only them read it).
+UNRULED = {
+    "Activity": "public",
+    "Skill": "public",
+    "Community": "reference.read",
+    "Compound": "reference.read",
+    "Consultation": "reference.read",
+    "Enterprise": "reference.read",
+    "Grid": "reference.read",
+    "PairedUnit": "reference.read",
+    "Resource": "reference.read",
+    "Team": "reference.read",
+    "Venue": "reference.read",
+    "Account": "account.manage",
+    "AuditLogEntry": "audit.read",
+}
+
+
 def test_cover_every_ruled_table() -> None:
     assert set(TYPES) == set(RULES)
+
+
+def test_give_every_node_type_a_row_rule_or_a_reason() -> None:
+    """A new type of node must get a row rule (`schema.visibility.RULES`) or be listed above."""
+    build_schema(Settings())
+    for name, spec in NODE_TYPES.items():
+        ruled = spec.type_cls.__model__ in RULES
+        assert ruled or UNRULED.get(name) == (spec.operation or "public"), name
 
 
 def _add(s: Session, row: Any) -> Any:
