@@ -225,11 +225,8 @@ def job_sql(v: Viewer) -> Any:
 
 
 def job_check(v: Viewer, row: Row) -> bool:
-    return (
-        v.coordinates(row["scope_community_id"])
-        if row["scope_community_id"]
-        else (v.county_wide_coordination)
-    )
+    # A county-wide job (no scope) is for county-level coordination only.
+    return v.coordinates(row["scope_community_id"]) or v.county_wide_coordination
 
 
 def _of_visible_job(fk: Any) -> Callable[[Viewer], Any]:
@@ -309,8 +306,9 @@ def sign_up_check(v: Viewer, row: Row) -> bool:
     return v.county_wide_staff or v.is_person(row["person_id"])
 
 
-def _never(v: Viewer, row: Row) -> bool:
-    """Row-local check of tables whose grant always goes through another row: ask `sql`."""
+def _through_parent(v: Viewer, row: Row) -> bool:
+    """Row-local check of tables whose grant goes through a parent row: county-level readers
+    see them all; anyone else is decided by `sql`."""
     return v.county_wide_staff or v.county_wide_coordination
 
 
@@ -318,18 +316,22 @@ RULES: dict[type[SQLModel], Rule] = {
     Need: Rule(
         "need", need_sql, need_check, ("community_id", "reporter_account_id", "reporter_person_id")
     ),
-    NeedEvent: Rule("need_event", _of_visible_need(col(NeedEvent.need_id)), _never, ()),
+    NeedEvent: Rule("need_event", _of_visible_need(col(NeedEvent.need_id)), _through_parent, ()),
     NeedAssignment: Rule(
-        "need_assignment", _of_visible_need(col(NeedAssignment.need_id)), _never, ()
+        "need_assignment", _of_visible_need(col(NeedAssignment.need_id)), _through_parent, ()
     ),
     Person: Rule("person", person_sql, person_check, ("id", "kind", "registered_community_id")),
     MatchingJob: Rule("matching_job", job_sql, job_check, ("scope_community_id",)),
-    Proposal: Rule("proposal", _of_visible_job(col(Proposal.job_id)), _never, ()),
-    UnmatchedItem: Rule("unmatched_item", _of_visible_job(col(UnmatchedItem.job_id)), _never, ()),
+    Proposal: Rule("proposal", _of_visible_job(col(Proposal.job_id)), _through_parent, ()),
+    UnmatchedItem: Rule(
+        "unmatched_item", _of_visible_job(col(UnmatchedItem.job_id)), _through_parent, ()
+    ),
     EnterpriseRequest: Rule(
         "enterprise_request", request_sql, request_check, ("helper_id", "submitted_by_account_id")
     ),
-    EnterpriseRequestEvent: Rule("enterprise_request_event", _request_event_sql, _never, ()),
+    EnterpriseRequestEvent: Rule(
+        "enterprise_request_event", _request_event_sql, _through_parent, ()
+    ),
     SignUp: Rule("sign_up", sign_up_sql, sign_up_check, ("person_id",)),
 }
 

@@ -257,3 +257,20 @@ def test_follow_only_needs_the_caller_may_see(client: TestClient, county: County
     with subscribe(client, county.token("volunteer"), FOLLOW, {"id": nid}) as ws:
         message = ws.receive_json()
     assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_decide_rows_from_their_own_columns() -> None:
+    """The per-row checks agree with the area rule (`Viewer.of`, scope_includes)."""
+    from schema.visibility import RULES, Viewer
+
+    quantang_coordinator = Viewer(Role.COORDINATOR, 1, None, 1)
+    county_coordinator = Viewer(Role.COORDINATOR, 2, None, None)
+    job = RULES[m.MatchingJob].check
+    assert job(quantang_coordinator, {"scope_community_id": 1})
+    assert not job(quantang_coordinator, {"scope_community_id": 2})
+    assert not job(quantang_coordinator, {"scope_community_id": None})  # a county-wide job
+    assert job(county_coordinator, {"scope_community_id": None})
+    need = RULES[m.Need].check
+    row = {"community_id": 2, "reporter_account_id": 9, "reporter_person_id": None}
+    assert not need(quantang_coordinator, row) and need(county_coordinator, row)
+    assert need(Viewer(Role.RESIDENT, 9), row) and not need(Viewer(None), row)
