@@ -13,7 +13,7 @@ through a grant (a need's reporter) is a copy carrying that grant.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
 from sqlmodel import col
@@ -95,6 +95,23 @@ async def dispatched_to(info: Info, need_id: int) -> bool:
     if account is None or account.person_id is None:
         return False
     return bool(await loader(info, "need.dispatched", _dispatched_batch).load(need_id))
+
+
+async def share_dispatched(
+    info: Info,
+    need_id: int,
+    version: int,
+    share: Callable[[Hashable, Callable[[], Awaitable[list[bool]]]], Awaitable[list[bool]]],
+) -> None:
+    """Subscriptions: read whether the caller is dispatched to a need once per version and
+    reader for every socket of that reader (`api.ws.shared`), and prime the request's loader."""
+    account = info.context.account
+    if account is None or account.person_id is None:
+        return
+    ctx = info.context
+    key = ("need.dispatched", need_id, version, account.person_id)
+    found = await share(key, lambda: _dispatched_batch(ctx, [need_id]))
+    loader(info, "need.dispatched", _dispatched_batch).prime(need_id, found[0])
 
 
 # The need's columns the disclosure rules read.

@@ -19,6 +19,7 @@ import strawberry
 from sqlmodel import col
 
 from api.auth.permissions import Can
+from api.auth.privacy import share_dispatched
 from api.auth.scope import in_scope
 from api.broadcast import community_needs_channel, need_channel
 from api.database import Database
@@ -94,7 +95,7 @@ class NeedsSubscription:
                 if found is None:
                     continue
                 event, need = found
-                if not await visible_row(info.context, m.Need, need["id"], need):
+                if not await visible_row(info.context, m.Need, need["id"], need, shared.get):
                     continue
                 _fresh(info)
                 # The event's need (its `need` field, the masking of `actorName`) is the one
@@ -123,6 +124,11 @@ class NeedsSubscription:
                 load = partial(_read_need, db, need_id)
                 row = await (load() if event_id is None else shared.get(("need", event_id), load))
                 # Visibility can change while subscribed (a volunteer taken off the need).
-                if row is not None and await visible_row(info.context, m.Need, need_id, row):
+                visible = row is not None and await visible_row(
+                    info.context, m.Need, need_id, row, shared.get
+                )
+                if visible:
                     _fresh(info)
+                    assert row is not None
+                    await share_dispatched(info, need_id, row["version"], shared.get)
                     yield Need.from_row(Columns(row))
