@@ -510,3 +510,11 @@ def export_schema(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("privacy-table")
+def privacy_table() -> None:
+    """Print the README's privacy table: what each role sees of each personal field."""
+    from schema.disclosure import privacy_table as table
+
+    sys.stdout.write(table())
