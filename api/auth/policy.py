@@ -6,7 +6,7 @@ A test walks the schema and fails when a mutation or sensitive field has no rule
 The matrix decides by ROLE only. What depends on the object (a scoped coordinator's area, a
 resident's own report, a helper's assigned request) is checked in the resolver with
 `api.auth.scope` (`require_scope`, `in_scope`, `is_self`) and `api.auth.privacy`
-(`can_see_personal`) once the object is loaded.
+(`schema.disclosure`) once the object is loaded.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ POLICY: dict[str, frozenset[Role]] = {
     "need.return": COORDINATION,
     "need.merge": COORDINATION,
     # Any signed-in caller reads needs; personal data (reporter phone, exact location) only
-    # with need.read_private or as the reporter (`can_see_personal`).
+    # with need.read_private or as the reporter (`schema.disclosure`).
     "need.read": EVERYONE,
     "need.read_private": STAFF,
     # Subscribing to a community's board of need events (needEvents); scope-checked.

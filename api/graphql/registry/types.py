@@ -6,17 +6,12 @@ from datetime import datetime
 
 import strawberry
 
-from api.auth.privacy import (
-    can_see_personal,
-    coarse_coordinate,
-    mask_id_number,
-    mask_name,
-    mask_phone,
-)
+from api.auth.privacy import coarse_coordinate, mask_id_number, mask_name, mask_phone, viewer
 from api.graphql.context import Info
 from api.graphql.relay import Node, RowType, frozen, load_children, load_one, register_node
 from api.graphql.type_refs import CommunityT, EnterpriseT, PersonT
 from schema import models as m
+from schema.disclosure import sees_id_number
 from schema.registry import RegistryKind
 
 strawberry.enum(
@@ -39,7 +34,7 @@ class RegistryRecord(RowType, Node):
     __needs__ = frozen(
         {
             "kind": ("kind",),
-            "natural_key": ("natural_key", "kind", "community_id"),
+            "natural_key": ("natural_key", "kind"),
             "name": ("name", "kind", "community_id"),
             "phone": ("phone", "community_id"),
             "address": ("address", "kind", "community_id"),
@@ -58,7 +53,9 @@ class RegistryRecord(RowType, Node):
     community_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
-        return can_see_personal(info, community_id=self.community_id)
+        """A registry person is seen as a resident is (`schema.disclosure`): by staff of their
+        community (county-level staff everywhere)."""
+        return viewer(info).staff_of(self.community_id)
 
     def _shown(self, info: Info) -> bool:
         """Whether identity and place are shown in full: houses' and enterprises' always (an
@@ -70,12 +67,15 @@ class RegistryRecord(RowType, Node):
         return RegistryKind(self.__dict__["kind"])
 
     @strawberry.field(
-        description="Its natural key: ID number (masked unless you may see it), house code or "
-        "unified social credit code."
+        description="Its natural key: ID number (masked except for administrators), house code "
+        "or unified social credit code."
     )
     def natural_key(self, info: Info) -> str:
         raw: str = self.__dict__["natural_key"]
-        return raw if self._shown(info) else mask_id_number(raw) or ""
+        if self.__dict__["kind"] != RegistryKind.PERSON:
+            return raw
+        # ID numbers: administrators only, as for people.
+        return raw if sees_id_number(viewer(info)) else mask_id_number(raw) or ""
 
     @strawberry.field(
         description="Name of the person (masked 王** unless you may see it) or enterprise; a "

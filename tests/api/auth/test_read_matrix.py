@@ -85,6 +85,8 @@ UNRULED = {
     "Venue": "reference.read",
     "Account": "account.manage",
     "AuditLogEntry": "audit.read",
+    # staff only (the policy), personal fields masked per record as residents' are
+    "RegistryRecord": "registry.read",
 }
 
 
