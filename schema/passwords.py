@@ -4,7 +4,10 @@ The policy (NIST SP 800-63B, 5.1.1.2): at least 10 characters, at most 256; refu
 in a list of common or breached passwords (`data/common-passwords.txt.gz`, see its LICENSE
 file), equal to or containing the username (case-insensitive), or only repetition or a
 sequence ("aaaaaaaaaa", "1234567890", "abcabcabca", ten spaces). No composition rules (NIST
-advises against them). One home for the API's `changePassword`/`createAccount` and the CLI.
+advises against them). The checks see the password as a person would: NFKC-normalized (full-width
+"ｐａｓｓｗｏｒｄ１２３" is "password123"), without invisible control and format characters (a
+zero-width space pads no length), case-folded. One home for the API's
+`changePassword`/`createAccount` and the CLI.
 
 Hashing: RFC 9106's memory and time costs, on one thread.
 
@@ -16,6 +19,7 @@ in the hash) and still verify."""
 from __future__ import annotations
 
 import gzip
+import unicodedata
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -44,7 +48,7 @@ def _is_sequence(text: str) -> bool:
 
 
 def _step(a: str, b: str) -> int:
-    if a.isdigit() and b.isdigit():
+    if a.isdecimal() and b.isdecimal():
         up = (int(b) - int(a)) % 10
         return -1 if up == 9 else up
     return ord(b) - ord(a)
@@ -58,13 +62,19 @@ def _is_repetition(text: str) -> bool:
     )
 
 
+def _as_seen(text: str) -> str:
+    """NFKC, without control (Cc) and format (Cf) characters, case-folded."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in normal if unicodedata.category(ch) not in ("Cc", "Cf")).casefold()
+
+
 def password_problem(password: str, username: str = "") -> str | None:
     """Why `password` may not be used by `username`, or None when it may."""
-    if len(password) < MIN_LENGTH:
-        return f"at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"at most {MAX_LENGTH} characters"
-    folded, name = password.casefold(), username.strip().casefold()
+    folded, name = _as_seen(password), _as_seen(username.strip())
+    if len(folded) < MIN_LENGTH:
+        return f"at least {MIN_LENGTH} characters (invisible ones not counted)"
     if name and name in folded:
         return "must not contain the username"
     if _is_repetition(folded) or _is_sequence(folded):

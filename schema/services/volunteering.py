@@ -210,19 +210,19 @@ async def check_in(
     await _require_own_or_staff(session, row, actor)
     target = await _target(session, row.activity_id, row.need_id)
     _require_open(target, "check_in", now)
-    starts = target.starts_at if isinstance(target, Activity) else target.window_start
-    if starts is not None and now < starts - CHECK_IN_EARLY:
-        raise Invalid("sign_up_id", "check-in opens an hour before the start")
     if isinstance(target, Need):
         assert target.id is not None
-        if target.window_end is not None and now >= target.window_end:
-            raise Invalid("sign_up_id", "the need's time window has ended")
         if not await is_assignee(session, target.id, row.person_id):
             raise Forbidden(
                 "only people dispatched to this need may check in on it "
                 "(signing up offers help; a coordinator's dispatch accepts it)",
                 field="sign_up_id",
             )
+        if target.window_end is not None and now >= target.window_end:
+            raise Invalid("sign_up_id", "the need's time window has ended")
+    starts = target.starts_at if isinstance(target, Activity) else target.window_start
+    if starts is not None and now < starts - CHECK_IN_EARLY:
+        raise Invalid("sign_up_id", "check-in opens an hour before the start")
     # Under the person's row lock: a concurrent check-in of the same person waits here and
     # then sees this one.
     await lock_row(session, Person, row.person_id)

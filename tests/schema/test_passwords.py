@@ -34,6 +34,12 @@ def test_ship_a_large_list_of_common_passwords() -> None:
         ("password123", "common or breached"),
         ("PassWord123", "common or breached"),  # case-insensitive
         ("qwertyuiop", "common or breached"),
+        ("ｐａｓｓｗｏｒｄ１２３", "common or breached"),  # full-width: NFKC
+        ("password\u200b123", "common or breached"),  # a zero-width space hides nothing
+        ("a" + "\u200b" * 9, "at least 10"),  # nor pads the length
+        ("1234567890\u00ad", "sequence"),  # soft hyphen
+        ("¹²³⁴⁵⁶⁷⁸⁹⁰", "sequence"),  # superscript digits are digits
+        ("١٢٣٤٥٦٧٨٩٠", "sequence"),  # Arabic-Indic digits too
     ],
 )
 def test_refuse_weak_passwords(password: str, why: str) -> None:
