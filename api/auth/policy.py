@@ -47,9 +47,10 @@ POLICY: dict[str, frozenset[Role]] = {
     # non-staff act only on needs they are actively dispatched to (closed-loop engineer).
     "need.arrive": STAFF | {R.VOLUNTEER},
     "need.resolve": STAFF | {R.VOLUNTEER},
-    # The reporter rates their own need (resolver checks); coordinators record hotline callers'
-    # ratings (回访).
-    "need.rate": frozenset({R.RESIDENT, R.VOLUNTEER, R.COORDINATOR, R.ADMIN}),
+    # Whoever reported a need rates it, whatever their role (helpers and grid workers report
+    # too, and an unrated need never closes); coordinators of its area record hotline callers'
+    # ratings (回访). The service checks which.
+    "need.rate": EVERYONE,
     "need.escalate": COORDINATION,
     "need.return": COORDINATION,
     "need.merge": COORDINATION,

@@ -4,7 +4,7 @@ The old `registry_record` table was never written (no type, query or import used
 replaced rather than altered.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 19:45:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import schema.base
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -290,6 +290,46 @@ def test_password_change_closes_socket_4401(county: County, database_url: str) -
         assert close_code(ws) == 4401
 
 
+def test_role_change_closes_socket_4401(county: County, database_url: str) -> None:
+    with (
+        app_client(database_url) as client,
+        watch_board(client, county, county.token("coordinator")) as ws,
+    ):
+        body = gql(
+            client,
+            "mutation($input: ChangeAccountRoleInput!) { changeAccountRole(input: $input) "
+            "{ userErrors { code } } }",
+            {
+                "input": {
+                    "id": gid("Account", county.account("coordinator").id),
+                    "role": "GRID_WORKER",
+                    "communityId": gid("Community", county.quantang.id),
+                }
+            },
+            token=county.token("admin"),
+        )
+        assert body["data"]["changeAccountRole"]["userErrors"] == []
+        report(client, county)  # published after the change: must not arrive
+        assert close_code(ws) == 4401
+
+
+def test_token_version_change_alone_closes_socket_4401(
+    county: County, database_url: str, engine: sa.Engine
+) -> None:
+    """Whatever moved the version on (here a bare UPDATE), the periodic re-read sees it."""
+    with (
+        app_client(database_url, websocket_recheck_seconds=0.2) as client,
+        watch_board(client, county, county.token("coordinator")) as ws,
+    ):
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(Account)
+                .where(sa.column("id") == county.account("coordinator").id)
+                .values(token_version=sa.column("token_version") + 1)
+            )
+        assert close_code(ws) == 4401
+
+
 def test_token_expiry_closes_socket_4401(county: County, database_url: str) -> None:
     settings = Settings()
     # A token with about two seconds to live.
