@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import Watched, open_page, screenshot, sign_in
+from tests.console.conftest import SCREENSHOTS, Watched, open_page, screenshot, sign_in
 
 # The article's figures, as the dashboard prints them (seed/figures.py reproduces them).
 ARTICLE = {
@@ -47,7 +47,9 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
 ) -> None:
     sign_in(page, console_url, "demo-coordinator")
     menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
-    expect(menu).to_have_text(["社区工作台", "智能匹配", "营商气象站", "数据看板", "平急转换", "GraphiQL"])
+    expect(menu).to_have_text(
+        ["社区工作台", "智能匹配", "营商气象站", "数据看板", "平急转换", "GraphiQL"]
+    )
     # The board, open beside: it must see the commit live (needEvents), without reloading.
     board = open_page(browser, console_url, watched)
     sign_in(board, console_url, "demo-coordinator")
@@ -61,7 +63,9 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     expect(page.locator("[data-job-status]")).to_have_attribute(
         "data-job-status", "SUCCEEDED", timeout=60_000
     )
-    expect(page.get_by_role("group", name="匹配结果").or_(page.get_by_label("匹配结果"))).to_be_visible()
+    expect(
+        page.get_by_role("group", name="匹配结果").or_(page.get_by_label("匹配结果"))
+    ).to_be_visible()
     expect(page.locator(".chart-box[data-ready]")).to_have_count(1)
 
     # Volunteers only, cheapest first: accept two, reject one, pin two more in bulk.
@@ -81,6 +85,7 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     for i in (3, 4):
         expect(rows.nth(i).locator("td.status")).to_have_text("已锁定")
     screenshot(page, "matching")
+    page.locator(".chart").screenshot(path=str(SCREENSHOTS / "matching-map.png"))
 
     page.get_by_role("button", name=re.compile("^提交派单")).click()
     page.get_by_role("dialog", name="提交派单").get_by_role("button", name="提交").click()
@@ -98,9 +103,7 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     board.context.close()
 
 
-def test_board_accepts_a_need_and_its_page_shows_the_timeline(
-    page: Any, console_url: str
-) -> None:
+def test_board_accepts_a_need_and_its_page_shows_the_timeline(page: Any, console_url: str) -> None:
     sign_in(page, console_url, "demo-coordinator")
     status = page.get_by_label("状态", exact=True)
     shown = page.locator("tr[data-need] td.status")
@@ -131,7 +134,9 @@ def test_helper_works_through_their_queue(page: Any, console_url: str) -> None:
     rows = page.locator("tr[data-request]")
     expect(rows.first).to_be_visible()
     # Overdue first.
-    overdue = [("overdue" in (rows.nth(i).get_attribute("class") or "")) for i in range(rows.count())]
+    overdue = [
+        ("overdue" in (rows.nth(i).get_attribute("class") or "")) for i in range(rows.count())
+    ]
     assert overdue == sorted(overdue, reverse=True)
     rows.first.get_by_role("button").click()
     detail = page.locator("aside.detail")

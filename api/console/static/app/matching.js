@@ -72,6 +72,15 @@ async function decide(ids, decision) {
 
 const ACTIVE = ["QUEUED", "RUNNING"];
 
+/** A job's number as staff say it (#12), from its global ID ("MatchingJob:12" in base64). */
+export function jobNo(id) {
+  try {
+    return "#" + atob(id).split(":").pop();
+  } catch (e) {
+    return id;
+  }
+}
+
 function StartForm({ account }) {
   const [community, setCommunity] = useCommunity(account);
   const [kinds, setKinds] = useState(["VOLUNTEER", "RESOURCE", "HELPER"]);
@@ -131,7 +140,7 @@ export function Matching({ account }) {
       <thead><tr><th scope="col">任务</th><th scope="col">范围</th><th scope="col">状态</th>
         <th scope="col">已安排/需求</th><th scope="col">创建</th></tr></thead>
       <tbody>${jobs.data.matchingJobs.edges.map(({ node: j }) => html`<tr key=${j.id}>
-        <td><a href=${"#/matching/" + encodeURIComponent(j.id)}>${j.id.slice(-6)}${j.parentJob ? "（重算）" : ""}</a></td>
+        <td><a href=${"#/matching/" + encodeURIComponent(j.id)}>${jobNo(j.id)}${j.parentJob ? "（重算）" : ""}</a></td>
         <td>${j.scopeCommunity ? j.scopeCommunity.name : "全县"}</td>
         <td>${label("JobStatus", j.status)}</td>
         <td>${j.seatsFilled ?? "—"} / ${j.seatsTotal ?? "—"}</td>
@@ -233,10 +242,10 @@ function Proposals({ proposals, editable, onChanged }) {
         <td class="num">${p.cost.toFixed(1)}</td>
         <td class="explain">${p.message}</td>
         <td class="status">${label("ProposalStatus", p.status)}</td>
-        ${editable && html`<td class="actions">
+        ${editable && html`<td><span class="actions">
           ${Object.entries(DECISIONS).map(([d, [, t]]) => html`<button type="button" aria-label=${t + " " + target(p) + " " + who(p)}
             disabled=${p.status === "COMMITTED" || p.status === "STALE"} onClick=${() => run([p.id], d)}>${t}</button>`)}
-        </td>`}
+        </span></td>`}
       </tr>`)}</tbody>
     </table>
   </div>`;
@@ -308,7 +317,7 @@ export function JobPage({ id, account }) {
     return html`<section aria-labelledby="job-title">
       <p><a href="#/matching">← 智能匹配</a></p>
       <div class="page-head">
-        <h1 id="job-title">匹配任务 ${job.id.slice(-6)} · ${job.scopeCommunity ? job.scopeCommunity.name : "全县"}</h1>
+        <h1 id="job-title">匹配任务 ${jobNo(job.id)} · ${job.scopeCommunity ? job.scopeCommunity.name : "全县"}</h1>
         <span class="status" data-job-status=${shown.status}>${label("JobStatus", shown.status)}</span>
         ${job.emergency && html`<strong class="emergency">急时权重</strong>`}
         ${job.parentJob && html`<a href=${"#/matching/" + encodeURIComponent(job.parentJob.id)}>上一轮</a>`}
