@@ -23,11 +23,14 @@ ARTICLE = {
 
 
 def test_graphiql_loads_from_the_server_and_runs_county_stats(page: Any, console_url: str) -> None:
-    page.goto(console_url + "/graphql")
+    sign_in(page, console_url, "demo-coordinator")
+    page.get_by_role("link", name="GraphiQL").click()  # same tab: it takes the console's token
     page.get_by_role("button", name=re.compile("Execute query")).click()
     result = page.locator(".result-window")
     expect(result).to_contain_text('"pairedUnits": 159')
     expect(result).to_contain_text('"enterpriseRequests": 477')
+    page.get_by_role("button", name="Headers").click()
+    expect(page.locator(".graphiql-editor-tool")).to_contain_text("Bearer")
     screenshot(page, "graphiql")
 
 
@@ -129,6 +132,7 @@ def test_board_accepts_a_need_and_its_page_shows_the_timeline(page: Any, console
 
 
 def test_helper_works_through_their_queue(page: Any, console_url: str) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})  # a tablet
     sign_in(page, console_url, "demo-helper")
     expect(page.get_by_role("heading", name="营商气象站 · 我的诉求")).to_be_visible()
     rows = page.locator("tr[data-request]")
@@ -147,6 +151,7 @@ def test_helper_works_through_their_queue(page: Any, console_url: str) -> None:
     detail.get_by_role("button", name="办结").click()
     expect(page.locator(".flash").filter(has_text="已办结")).to_be_visible()
     expect(detail.locator(".status").first).to_have_text("已办结")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "enterprise")
 
 

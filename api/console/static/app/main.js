@@ -121,7 +121,7 @@ function App() {
           ([path, title]) =>
             html`<a href=${"#/" + path} aria-current=${current === path ? "page" : undefined}>${title}</a>`,
         )}
-        <a href="/graphql" target="_blank" rel="noopener">GraphiQL</a>
+        <a href="/graphql">GraphiQL</a>
       </nav>
       <span class="who">${account.displayName || account.username}
         <span class="role">${label("Role", account.role)}</span></span>
