@@ -41,8 +41,8 @@ def test_dashboard_shows_the_article_figures(page: Any, console_url: str) -> Non
     )
     for key, shown in ARTICLE.items():
         expect(page.locator(f'[data-figure="{key}"] dd')).to_have_text(shown)
-    expect(page.locator(".chart-box[data-ready]")).to_have_count(4)
-    screenshot(page, "dashboard")
+    expect(page.locator(".chart-box[data-ready]")).to_have_count(5, timeout=30_000)
+    screenshot(page, "dashboard", full_page=True)
 
 
 def test_coordinator_runs_reviews_and_commits_a_matching_job(
@@ -108,6 +108,13 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
 
 def test_board_accepts_a_need_and_its_page_shows_the_timeline(page: Any, console_url: str) -> None:
     sign_in(page, console_url, "demo-coordinator")
+    # First paint of the board, from navigation to its rows (the issue asks for under 1 s on
+    # loopback; the bound here leaves room for a loaded CI machine).
+    page.reload()
+    page.locator("tr[data-need]").first.wait_for()
+    first_paint_ms = page.evaluate("performance.now()")
+    print(f"board first paint: {first_paint_ms:.0f} ms")
+    assert first_paint_ms < 3000
     status = page.get_by_label("状态", exact=True)
     shown = page.locator("tr[data-need] td.status")
     status.select_option("REPORTED")

@@ -68,6 +68,21 @@ export async function mutate(query, variables, field) {
 }
 
 let socket = null;
+let connected = false;
+const socketListeners = new Set();
+
+/** Calls `listener(connected)` now and whenever the socket connects or closes; returns the
+ * function that stops listening. */
+export function onSocket(listener) {
+  socketListeners.add(listener);
+  listener(connected);
+  return () => socketListeners.delete(listener);
+}
+
+function socketState(value) {
+  connected = value;
+  socketListeners.forEach((f) => f(value));
+}
 
 function client() {
   if (!socket) {
@@ -77,6 +92,7 @@ function client() {
       lazy: true,
       retryAttempts: 5,
       connectionParams: () => (session.token ? { authorization: "Bearer " + session.token } : {}),
+      on: { connected: () => socketState(true), closed: () => socketState(false) },
     });
   }
   return socket;

@@ -1,7 +1,7 @@
 // 社区工作台: a community's open needs, live through `needEvents`, with their 1341 countdowns,
 // filters, and the quick steps each need's `allowedActions` allows.
 import { html, useEffect, useState, useData, Loading, label, fmtTime, Countdown, EnumSelect, attempt, flash } from "./ui.js";
-import { gql, mutate, subscribe } from "./api.js";
+import { gql, mutate, subscribe, onSocket } from "./api.js";
 import { useCommunity, CommunityPicker } from "./community.js";
 
 export const NEED_ROW = `
@@ -102,7 +102,8 @@ export function NeedTable({ needs, onDone, caption }) {
 export function Board({ account }) {
   const [community, setCommunity] = useCommunity(account);
   const [filter, setFilter] = useState({ status: "", tier: "", source: "", category: "", grid: "", overdue: false });
-  const [live, setLive] = useState({ connected: false, last: null });
+  const [connected, setConnected] = useState(false);
+  const [last, setLast] = useState(null);
   const state = useData(
     () => (community ? gql(BOARD, { community, filter: toFilter(community, filter) }) : Promise.resolve(null)),
     [community, JSON.stringify(filter)],
@@ -114,25 +115,26 @@ export function Board({ account }) {
       EVENTS,
       { community },
       (data) => {
-        setLive({ connected: true, last: data.needEvents });
+        setLast(data.needEvents);
         clearTimeout(timer);
         timer = setTimeout(state.reload, 300); // a burst of events (a commit) reloads once
       },
       (e) => flash("实时连接：" + e.message, "error"),
     );
-    setLive({ connected: true, last: null });
+    const unlisten = onSocket(setConnected);
     return () => {
       clearTimeout(timer);
       stop();
+      unlisten();
     };
   }, [community]);
   return html`<section aria-labelledby="board-title">
     <div class="page-head">
       <h1 id="board-title">社区工作台${state.data && state.data.community ? " · " + state.data.community.name : ""}</h1>
       <${CommunityPicker} account=${account} value=${community} onChange=${setCommunity} />
-      <span class=${"live " + (live.connected ? "on" : "")} aria-live="polite">
-        ${live.connected ? "● 实时" : "○ 未连接"}
-        ${live.last && html` · ${fmtTime(live.last.at)} ${live.last.actorName} ${label("NeedAction", live.last.action)}「${live.last.need.title}」`}
+      <span class=${"live " + (connected ? "on" : "")} aria-live="polite">
+        ${connected ? "● 实时" : "○ 未连接"}
+        ${last && html` · ${fmtTime(last.at)} ${last.actorName} ${label("NeedAction", last.action)}「${last.need.title}」`}
       </span>
     </div>
     ${!community

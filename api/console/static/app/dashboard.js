@@ -1,6 +1,6 @@
 // 数据看板: the article's headline figures and the county's charts, all from `countyStats`
 // (public: it needs no account).
-import { html, useData, Loading, label, fmtNumber, fmtPercent } from "./ui.js";
+import { html, useData, Loading, label, values, fmtNumber, fmtPercent } from "./ui.js";
 import { gql } from "./api.js";
 import { Chart } from "./charts.js";
 
@@ -16,6 +16,45 @@ const STATS = `query Dashboard {
     serviceHoursByTeam { hours team { id name } }
   }
 }`;
+
+/** The last `n` calendar months, oldest first: { name: "2026-03", from, to } (ISO instants). */
+export function lastMonths(n, now = new Date()) {
+  const out = [];
+  for (let k = n - 1; k >= 0; k--) {
+    const from = new Date(now.getFullYear(), now.getMonth() - k, 1);
+    const to = new Date(now.getFullYear(), now.getMonth() - k + 1, 1);
+    const name = from.getFullYear() + "-" + String(from.getMonth() + 1).padStart(2, "0");
+    out.push({ name, from: from.toISOString(), to: to.toISOString() });
+  }
+  return out;
+}
+
+/** Needs reported per source and month. `countyStats` has no such breakdown, so this counts
+ * with `needs(filter:)`'s totalCount: one request per source, one alias per month. */
+async function volumesBySource() {
+  const months = lastMonths(6);
+  const fields = months
+    .map((m, i) => `m${i}: needs(filter: { source: $source, reportedAfter: "${m.from}", reportedBefore: "${m.to}" }) { totalCount }`)
+    .join("\n");
+  const sources = values("NeedSource");
+  const answers = await Promise.all(
+    sources.map((source) => gql(`query Volumes($source: [NeedSource!]) {\n${fields}\n}`, { source: [source] })),
+  );
+  return {
+    animation: false,
+    title: { text: "诉求量（按来源，近六个月）", left: "center", textStyle: { fontSize: 14 } },
+    tooltip: { trigger: "axis" },
+    legend: { bottom: 0 },
+    grid: { left: 50, right: 20, top: 40, bottom: 60 },
+    xAxis: { type: "category", data: months.map((m) => m.name) },
+    yAxis: { type: "value" },
+    series: sources.map((source, k) => ({
+      name: label("NeedSource", source),
+      type: "line",
+      data: months.map((_, i) => answers[k]["m" + i].totalCount),
+    })),
+  };
+}
 
 export const HEADLINES = [
   ["pairedUnits", "结对共建单位"],
@@ -77,6 +116,13 @@ export function dashboardOptions(s) {
   };
 }
 
+function Volumes() {
+  const state = useData(volumesBySource, []);
+  if (state.error) return html`<p class="muted">诉求量图表不可用：${state.error.message}</p>`;
+  if (!state.data) return html`<p class="loading">加载中…</p>`;
+  return html`<${Chart} option=${state.data} label="各来源月度诉求量" />`;
+}
+
 export function Dashboard() {
   const state = useData(() => gql(STATS), []);
   return html`<section aria-labelledby="dash-title">
@@ -100,6 +146,7 @@ export function Dashboard() {
           <${Chart} option=${o.enterprise} label="营商气象站诉求状态" summary=${s.enterpriseRequestsByStatus.map((e) => label("EnterpriseRequestStatus", e.status) + " " + e.count).join("；")} />
           <${Chart} option=${o.satisfaction} label="各社区满意率" />
           <${Chart} option=${o.hours} label="各服务队服务时长" />
+          <${Volumes} />
         </div>`;
     }}<//>
   </section>`;
