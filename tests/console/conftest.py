@@ -1,4 +1,4 @@
-"""Browser tests of the console and GraphiQL: a real uvicorn server on a free port over the
+"""Browser tests of the console and GraphiQL: `luling serve` (uvicorn) on a free port over the
 reference county (in its own fresh database, seeded once for the package), and Debian's Chromium
 driven by Playwright. Every page runs with every request outside the server's origin refused,
 and a test fails on any console error, page error or refused request.
@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from schema.db import make_engine
 from schema.migrate import upgrade
 from seed import DEMO_PASSWORD, load_reference
 from tests.dbutil import fresh_database
+from tests.served import serving
 
 CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -46,15 +42,9 @@ if CHROMIUM is None and os.environ.get("CI") != "true":
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="package")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`uvicorn` serving the app over the reference county; yields its base URL."""
+    """`luling serve` (uvicorn) over the reference county in a fresh database; its base URL."""
     tmp = tmp_path_factory.mktemp("console")
     with fresh_database(tmp, "console") as url:
         upgrade(url)
@@ -63,40 +53,8 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             load_reference(engine, reset=False)
         finally:
             engine.dispose()
-        port = _free_port()
-        env = {**os.environ, "DATABASE_URL": url, "LULING_LOG_LEVEL": "WARNING"}
-        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--no-server-header"],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    _, stderr = process.communicate()
-                    pytest.fail(f"uvicorn did not start: {stderr.decode()[-2000:]}")
-                time.sleep(0.2)
+        with serving(url, tmp) as base:
             yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stderr is not None:
-                process.stderr.close()
 
 
 @pytest.fixture(scope="package")

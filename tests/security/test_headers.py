@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +15,7 @@ from api.app import LulingGraphQL, create_app
 from schema.enums import Role
 from tests import factories as f
 from tests.conftest import make_settings
+from tests.served import serving
 
 STRICT_CSP = "default-src 'none'"
 
@@ -120,51 +116,11 @@ def test_configure_uvicorn_without_server_banner() -> None:
     assert options["date_header"] is True  # RFC 9110: an origin server with a clock sends Date
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`luling serve` on a free port over a fresh SQLite database; yields its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/served.db",
-        "LULING_SEED_ON_EMPTY": "false",
-        "LULING_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-c", "from api.cli import app; app()", "serve"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    _, stderr = process.communicate()
-                    pytest.fail(f"luling serve did not start: {stderr.decode()[-2000:]}")
-                time.sleep(0.2)
+    with serving(f"sqlite:///{tmp_path}/served.db", tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_serve_without_server_banner(served: str) -> None:
