@@ -76,6 +76,7 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     rows = page.locator("tr[data-proposal]")
     expect(rows.first).to_be_visible()
     assert rows.count() >= 5, "the job should propose at least five volunteers in Quantang"
+    expect(rows.first.locator("td.explain")).to_contain_text("公里")  # reasons in Chinese
     accepted = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)]
     for i in range(2):
         rows.nth(i).get_by_role("button", name=re.compile("^采纳")).click()
@@ -180,3 +181,17 @@ def test_coordinator_switches_the_area_mode_after_confirming(page: Any, console_
     dialog.get_by_label("原因").fill("预警解除")
     dialog.get_by_role("button", name="切换为平时").click()
     expect(row.locator("td").nth(2)).to_have_text("平时")
+
+
+def test_grid_worker_gets_the_board_without_coordinators_steps(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-gridworker")
+    menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
+    expect(menu).to_have_text(["社区工作台", "数据看板", "GraphiQL"])
+    page.get_by_label("状态", exact=True).select_option("DISPATCHED")
+    shown = page.locator("tr[data-need] td.status")
+    expect(shown.filter(has_not_text="已派单")).to_have_count(0)
+    expect(shown.first).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^派给网格员"))).to_have_count(0)
+    page.locator("tr[data-need]").first.get_by_role("link", name=re.compile("^详情")).click()
+    expect(page.get_by_role("button", name="到场")).to_be_visible()  # staff may arrive
+    expect(page.get_by_role("form", name="派单")).to_have_count(0)

@@ -29,6 +29,16 @@ const EVENTS = `subscription Board($community: ID!) {
   needEvents(communityId: $community) { id action toStatus at actorName need { id title } }
 }`;
 
+// Steps only coordinators and admins may take (api/auth/policy.py: COORDINATION); a need's
+// `allowedActions` says what its status allows, whoever asks.
+const COORDINATION_STEPS = ["DISPATCH", "ESCALATE", "RETURN", "MERGE"];
+
+/** The steps of `need` this account may take. */
+export function stepsFor(need, account) {
+  const coordinating = account.role === "COORDINATOR" || account.role === "ADMIN";
+  return need.allowedActions.filter((a) => coordinating || !COORDINATION_STEPS.includes(a));
+}
+
 function Filters({ filter, setFilter, grids }) {
   const set = (key) => (value) => setFilter({ ...filter, [key]: value });
   return html`<div class="filters" role="group" aria-label="筛选">
@@ -57,8 +67,8 @@ function toFilter(community, f) {
   return filter;
 }
 
-function QuickActions({ need, onDone }) {
-  const acts = need.allowedActions;
+function QuickActions({ need, account, onDone }) {
+  const acts = stepsFor(need, account);
   const accept = () =>
     attempt(() => mutate(ACCEPT, { input: { needId: need.id, expectedVersion: need.version } }, "acceptNeed"), "已受理：" + need.title).then(onDone);
   const toGridWorker = () =>
@@ -74,7 +84,7 @@ function QuickActions({ need, onDone }) {
   </span>`;
 }
 
-export function NeedTable({ needs, onDone, caption }) {
+export function NeedTable({ needs, account, onDone, caption }) {
   return html`<table class="grid-table">
     <caption class="sr-only">${caption}</caption>
     <thead><tr>
@@ -92,7 +102,7 @@ export function NeedTable({ needs, onDone, caption }) {
           <td>${label("NeedSource", n.source)}</td>
           <td>${n.grid ? n.grid.name : "—"}</td>
           <td>${fmtTime(n.reportedAt)}</td>
-          <td><${QuickActions} need=${n} onDone=${onDone} /></td>
+          <td><${QuickActions} need=${n} account=${account} onDone=${onDone} /></td>
         </tr>`,
       )}
     </tbody>
@@ -145,7 +155,7 @@ export function Board({ account }) {
             <${Filters} filter=${filter} setFilter=${setFilter} grids=${c.grids} />
             <p class="muted">未关闭诉求 ${needs.totalCount} 件${needs.totalCount > 100 ? "（显示最近更新的 100 件）" : ""}
               ${c.mode === "EMERGENCY" && html` · <strong class="emergency">急时状态</strong>`}</p>
-            <${NeedTable} needs=${needs.edges.map((e) => e.node)} onDone=${state.reload} caption="未关闭诉求" />`;
+            <${NeedTable} needs=${needs.edges.map((e) => e.node)} account=${account} onDone=${state.reload} caption="未关闭诉求" />`;
         }}<//>`}
   </section>`;
 }

@@ -5,6 +5,7 @@ import { html, useEffect, useMemo, useState, useData, Loading, label, fmtTime, f
 import { gql, mutate, subscribe } from "./api.js";
 import { useCommunity, CommunityPicker } from "./community.js";
 import { MatchMap } from "./matchmap.js";
+import { reasonsText } from "./reasons.js";
 
 const JOB_FIELDS = `id status kinds emergency timeLimitS createdAt startedAt finishedAt progress
   objective bound gap optimal seconds seatsFilled seatsTotal error
@@ -195,7 +196,7 @@ function Proposals({ proposals, editable, onChanged }) {
     const t = text.trim();
     const out = proposals.filter(
       (p) => (!status || p.status === status) && (!kind || p.kind === kind) &&
-        (!t || (target(p) + who(p) + p.message).includes(t)),
+        (!t || (target(p) + who(p) + reasonsText(p.reasons, p.message)).includes(t)),
     );
     return out.sort((a, b) => SORTS[sort[0]](a, b) * sort[1]);
   }, [proposals, status, kind, text, sort]);
@@ -240,7 +241,7 @@ function Proposals({ proposals, editable, onChanged }) {
         <td>${p.need ? html`<a href=${"#/need/" + encodeURIComponent(p.need.id)}>${p.need.title}</a>` : target(p)}</td>
         <td>${who(p)}${p.quantity > 1 ? " ×" + p.quantity : ""}</td>
         <td class="num">${p.cost.toFixed(1)}</td>
-        <td class="explain">${p.message}</td>
+        <td class="explain" title=${p.message}>${reasonsText(p.reasons, p.message)}</td>
         <td class="status">${label("ProposalStatus", p.status)}</td>
         ${editable && html`<td><span class="actions">
           ${Object.entries(DECISIONS).map(([d, [, t]]) => html`<button type="button" aria-label=${t + " " + target(p) + " " + who(p)}
@@ -257,7 +258,7 @@ function Unmatched({ items }) {
     <thead><tr><th scope="col">诉求</th><th scope="col">空缺</th><th scope="col">原因</th></tr></thead>
     <tbody>${items.map((u) => html`<tr key=${u.id}>
       <td>${u.need ? html`<a href=${"#/need/" + encodeURIComponent(u.need.id)}>${u.need.title}</a>` : u.enterpriseRequest ? u.enterpriseRequest.title : "—"}</td>
-      <td class="num">${u.seatsOpen}</td><td>${u.message}</td></tr>`)}</tbody>
+      <td class="num">${u.seatsOpen}</td><td title=${u.message}>${reasonsText(u.reasons, u.message)}</td></tr>`)}</tbody>
   </table>`;
 }
 

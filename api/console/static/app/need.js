@@ -2,7 +2,7 @@
 // through `needUpdated`), and the steps its `allowedActions` allows.
 import { html, useEffect, useState, useData, Loading, label, fmtTime, Countdown, EnumSelect, attempt } from "./ui.js";
 import { gql, mutate, subscribe } from "./api.js";
-import { ACCEPT, DISPATCH } from "./board.js";
+import { ACCEPT, DISPATCH, stepsFor } from "./board.js";
 
 const NEED = `query Need($id: ID!) {
   need(id: $id) {
@@ -87,8 +87,8 @@ function DispatchForm({ need, onDone }) {
   </form>`;
 }
 
-function Actions({ need, onDone }) {
-  const acts = need.allowedActions;
+function Actions({ need, account, onDone }) {
+  const acts = stepsFor(need, account);
   const [tier, setTier] = useState(need.tier);
   const [reason, setReason] = useState("");
   const [note, setNote] = useState("");
@@ -127,7 +127,7 @@ function Actions({ need, onDone }) {
   </div>`;
 }
 
-export function NeedPage({ id }) {
+export function NeedPage({ id, account }) {
   const state = useData(() => gql(NEED, { id }), [id]);
   useEffect(() => subscribe(UPDATED, { id }, () => state.reload()), [id]);
   return html`<${Loading} state=${state}>${() => {
@@ -158,7 +158,7 @@ export function NeedPage({ id }) {
                 ${(a.person && a.person.name) || (a.team && a.team.name) || (a.resource && a.resource.name)}
                 · ${fmtTime(a.assignedAt)}${a.active ? "" : "（已结束）"}</li>`)
             : html`<li class="muted">尚未派单</li>`}</ul>
-          <${Actions} need=${n} onDone=${state.reload} />
+          <${Actions} need=${n} account=${account} onDone=${state.reload} />
         </div>
         <div><h2>办理过程</h2><${Timeline} events=${n.events} /></div>
       </div>

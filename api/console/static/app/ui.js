@@ -1,6 +1,6 @@
 // Shared pieces of the console: Preact + htm, the enums' Chinese labels, times and 1341
 // countdowns, messages, confirmation.
-import { html, useEffect, useState, useCallback } from "/static/vendor/htm@3.1.1/standalone.module.js";
+import { html, useEffect, useState, useCallback, useRef } from "/static/vendor/htm@3.1.1/standalone.module.js";
 import { LABELS } from "/static/labels.js";
 
 export * from "/static/vendor/htm@3.1.1/standalone.module.js";
@@ -161,18 +161,22 @@ export function ConfirmDialog({ title, text, reasonLabel, confirmLabel = "确定
     setBusy(false);
     onClose();
   };
+  const form = useRef(null);
   useEffect(() => {
+    // Keyboard users land in the dialog: on the reason, else on the confirming button.
+    const first = form.current && form.current.querySelector("textarea, button.primary");
+    if (first) first.focus();
     const esc = (e) => e.key === "Escape" && onClose();
     window.addEventListener("keydown", esc);
     return () => window.removeEventListener("keydown", esc);
   }, []);
   return html`<div class="overlay">
-    <form class="dialog" role="dialog" aria-modal="true" aria-label=${title} onSubmit=${submit}>
+    <form ref=${form} class="dialog" role="dialog" aria-modal="true" aria-label=${title} onSubmit=${submit}>
       <h2>${title}</h2>
       <p>${text}</p>
       ${reasonLabel &&
       html`<label>${reasonLabel}
-        <textarea required value=${reason} onInput=${(e) => setReason(e.target.value)} autofocus></textarea>
+        <textarea required value=${reason} onInput=${(e) => setReason(e.target.value)}></textarea>
       </label>`}
       <div class="buttons">
         <button type="button" onClick=${onClose}>取消</button>
