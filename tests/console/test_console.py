@@ -66,18 +66,15 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     expect(page.locator("[data-job-status]")).to_have_attribute(
         "data-job-status", "SUCCEEDED", timeout=60_000
     )
-    expect(
-        page.get_by_role("group", name="匹配结果").or_(page.get_by_label("匹配结果"))
-    ).to_be_visible()
+    expect(page.get_by_label("匹配结果")).to_contain_text("已安排席位")
     expect(page.locator(".chart-box[data-ready]")).to_have_count(1)
 
-    # Volunteers only, cheapest first: accept two, reject one, pin two more in bulk.
+    # Volunteers only, cheapest first: accept two, reject one, pin two in bulk.
     page.get_by_label("建议类型").select_option("VOLUNTEER")
     rows = page.locator("tr[data-proposal]")
     expect(rows.first).to_be_visible()
     assert rows.count() >= 5, "the job should propose at least five volunteers in Quantang"
     expect(rows.first.locator("td.explain")).to_contain_text("公里")  # reasons in Chinese
-    accepted = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)]
     for i in range(2):
         rows.nth(i).get_by_role("button", name=re.compile("^采纳")).click()
         expect(rows.nth(i).locator("td.status")).to_have_text("已采纳")
@@ -90,6 +87,34 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
         expect(rows.nth(i).locator("td.status")).to_have_text("已锁定")
     screenshot(page, "matching")
     page.locator(".chart").screenshot(path=str(SCREENSHOTS / "matching-map.png"))
+
+    # Re-run from these decisions: the accepted and pinned pairs are kept (pinned), the rejected
+    # pair is not proposed again.
+    rejected = (
+        rows.nth(2).locator("td").nth(2).inner_text(),
+        rows.nth(2).locator("td").nth(3).inner_text(),
+    )
+    page.get_by_role("button", name="按现有决定重新计算").click()
+    expect(page.get_by_role("link", name="上一轮")).to_be_visible()
+    expect(page.locator("[data-job-status]")).to_have_attribute(
+        "data-job-status", "SUCCEEDED", timeout=60_000
+    )
+    page.get_by_label("建议类型").select_option("VOLUNTEER")
+    expect(page.locator("tr[data-proposal] td.status").filter(has_text="已锁定")).to_have_count(4)
+    page.get_by_label("建议状态").select_option("PROPOSED")
+    expect(rows.first).to_be_visible()
+    fresh = [rows.nth(i).get_attribute("data-proposal") for i in range(2)]
+    accepted = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)]
+    pairs = [
+        (r.locator("td").nth(2).inner_text(), r.locator("td").nth(3).inner_text())
+        for r in rows.all()
+    ]
+    assert rejected not in pairs
+    page.get_by_label("建议状态").select_option("")
+    for proposal in fresh:
+        row = page.locator(f'tr[data-proposal="{proposal}"]')
+        row.get_by_role("button", name=re.compile("^采纳")).click()
+        expect(row.locator("td.status")).to_have_text("已采纳")
 
     page.get_by_role("button", name=re.compile("^提交派单")).click()
     page.get_by_role("dialog", name="提交派单").get_by_role("button", name="提交").click()

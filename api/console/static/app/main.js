@@ -82,7 +82,7 @@ function Page({ route, account }) {
   const [page, id] = route;
   const allowed = menuFor(account.role).map(([p]) => p);
   if (page === "need" && id) return html`<${NeedPage} id=${decodeURIComponent(id)} account=${account} />`;
-  if (page === "matching" && id) return html`<${JobPage} id=${decodeURIComponent(id)} account=${account} />`;
+  if (page === "matching" && id) return html`<${JobPage} key=${id} id=${decodeURIComponent(id)} account=${account} />`;
   const current = allowed.includes(page) ? page : allowed[0];
   switch (current) {
     case "board":

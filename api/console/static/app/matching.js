@@ -328,7 +328,7 @@ export function JobPage({ id, account }) {
       ${(editable || job.status === "COMMITTED") && html`
         <div class="toolbar">
           ${editable && html`<button type="button" class="primary" disabled=${!decided} onClick=${() => setConfirm(true)}>提交派单（${decided} 项）</button>`}
-          <button type="button" onClick=${rerun}>按现有决定重新计算</button>
+          ${editable && html`<button type="button" onClick=${rerun}>按现有决定重新计算</button>`}
         </div>
         ${stale.length > 0 && html`<div class="card warn" role="alert"><h3>已过期的建议</h3><ul>
           ${stale.map((p) => html`<li>${p.need ? p.need.title : p.enterpriseRequest ? p.enterpriseRequest.title : ""}：${p.message}</li>`)}</ul></div>`}
