@@ -4,6 +4,7 @@ import { html, useState, useData, Loading, label, fmtTime, attempt, useNow, fmtD
 import { gql, mutate } from "./api.js";
 
 const ROW = `id title kind status urgency deadline submittedAt overdue version allowedActions
+  resolvedAt resolvedOnTime
   enterprise { id name } helper { id name }`;
 
 const QUEUE = `query Queue($filter: EnterpriseRequestFilter!) {
@@ -14,7 +15,7 @@ const QUEUE = `query Queue($filter: EnterpriseRequestFilter!) {
 
 const DETAIL = `query Request($id: ID!) {
   enterpriseRequest(id: $id) {
-    ${ROW} description assignedAt resolvedAt
+    ${ROW} description assignedAt
     enterprise { id name industry contactName contactPhone }
     events { id action fromStatus toStatus actorName note at }
   }
@@ -40,6 +41,9 @@ export function queueOrder(a, b) {
 
 function Deadline({ request }) {
   const now = useNow();
+  if (request.resolvedAt)
+    return html`<span class=${"countdown " + (request.resolvedOnTime ? "ok" : "late")}>
+      ${request.resolvedOnTime ? "按期办结" : "逾期办结"}</span>`;
   const left = new Date(request.deadline).getTime() - now;
   const cls = request.overdue || left < 0 ? "late" : left < 86400000 ? "warn" : "ok";
   return html`<span class=${"countdown " + cls}>${left < 0 ? "超期 " : "剩 "}${fmtDuration(left)}</span>`;
