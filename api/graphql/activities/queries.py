@@ -44,6 +44,7 @@ from schema import models as m
 from schema.base import UTCDateTime
 from schema.geo import haversine_m
 from schema.places import places_left_sql
+from schema.sla import need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES
 
 MAX_RADIUS_KM = 100.0
@@ -81,7 +82,8 @@ class VolunteerOpportunity:
     places_left: int = strawberry.field(description="How many more people it takes.")
     urgency: int = strawberry.field(description="Urgency, 1 to 5 (activities count as 2).")
     deadline: datetime | None = strawberry.field(
-        description="Need: its resolution deadline or window end; activity: its start (UTC)."
+        description="Need: its resolution deadline or window end; activity: its start. Past "
+        "deadlines are not listed."
     )
     latitude: float = strawberry.field(description="Where (latitude).")
     longitude: float = strawberry.field(description="Where (longitude).")
@@ -171,8 +173,9 @@ def _candidates(
     squared distance; `opportunities_page` filters on both over this subquery, so each is
     computed once per candidate."""
     n, act = m.Need, m.Activity
-    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES)]
-    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.ends_at > now]
+    # Past deadlines are no opportunity: overdue needs (schema/sla.py) and activities under way.
+    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES), sa.not_(need_overdue_clause(now))]
+    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.starts_at > now]
     if near is not None:
         need_where += _bbox(n.latitude, n.longitude, near)
         act_where += _bbox(act.latitude, act.longitude, near)
