@@ -114,6 +114,18 @@ def _load_reference(
         engine.dispose()
 
 
+def _refresh(url: str, now: datetime) -> None:
+    from schema.db import make_engine
+    from seed.refresh import refresh
+
+    engine = make_engine(url)
+    try:
+        by = refresh(engine, now)
+    finally:
+        engine.dispose()
+    console.print(f"moved every time forward by {by.days} days (whole weeks)")
+
+
 def _database_is_empty(url: str) -> bool:
     import sqlalchemy as sa
 
@@ -144,6 +156,14 @@ def seed(
             show_default=False,
         ),
     ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Move an existing demo county forward to now by whole weeks, keeping what "
+            "users did (see the README).",
+        ),
+    ] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
     """Load Ji'an County's reference data (or a scaled synthetic county), anchored at now."""
@@ -152,6 +172,9 @@ def seed(
     url = _database_url(database_url)
     anchor = _anchor(now)
     upgrade(url)
+    if refresh:
+        _refresh(url, anchor)
+        return
     start = time.perf_counter()
     try:
         counts = _load_reference(url, reset=reset, scale=scale, now=anchor)
