@@ -13,7 +13,8 @@ Instances:
   that is already seeded instead. The county is anchored at, and the problem taken at, the
   seed's "now" (REFERENCE_NOW, or `--now ISO`), so runs are repeatable whatever the clock
   says; `--wall-clock` takes it at the current time, as a matching job would. Loading
-  (database -> Problem) is timed separately and not part of any method's time; each method's time includes candidate generation and model building.
+  (database -> Problem) is timed separately and not part of any method's time; each method's
+  time includes candidate generation and model building.
 - "synthetic-3500x3000": a synthetic county of 3,500 volunteers x 3,000 needs
   (`matching.synthetic`).
 - "synthetic-<N>x": a synthetic county N times larger (default 10).
