@@ -153,10 +153,9 @@ def booking_slot(
 
 
 def arrival_after(now: datetime, travel_minutes: float) -> datetime:
-    """The earliest a person leaving now can be on site, rounded up to the next 5 minutes
-    (slots are booked on a 5-minute grid)."""
+    """The earliest a person leaving now can be on site, on the whole minute after."""
     at = _aware(now) + timedelta(minutes=travel_minutes)
-    return datetime.fromtimestamp(math.ceil(at.timestamp() / 300) * 300, UTC)
+    return datetime.fromtimestamp(math.ceil(at.timestamp() / 60) * 60, UTC)
 
 
 def local(t: datetime) -> datetime:
@@ -236,7 +235,8 @@ def reach_limit_minutes(
         return ARRIVE_WITHIN_MINUTES
     assert window_end is not None
     last_start = _aware(window_end) - timedelta(minutes=duration_minutes)
-    return min(tier_default, (last_start - _aware(now)).total_seconds() / 60)
+    # Whole minutes, so that whoever is within reach is on site (arrival_after) by the last start.
+    return min(tier_default, math.floor((last_start - _aware(now)).total_seconds() / 60))
 
 
 def enterprise_deadline(kind: EnterpriseRequestKind, submitted_at: datetime) -> datetime:

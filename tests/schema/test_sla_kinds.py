@@ -116,8 +116,8 @@ def test_booking_slot_needs_the_whole_visit_inside_a_window() -> None:
     assert slot.start == _local(2, 8)
 
 
-def test_arrival_is_rounded_up_to_five_minutes() -> None:
-    assert arrival_after(NOW, 7.2) == NOW + timedelta(minutes=10)
+def test_arrival_is_rounded_up_to_the_minute() -> None:
+    assert arrival_after(NOW, 7.2) == NOW + timedelta(minutes=8)
     assert arrival_after(NOW, 10) == NOW + timedelta(minutes=10)
 
 
@@ -126,8 +126,8 @@ def test_reach_limit_is_what_dispatch_will_demand() -> None:
     assert reach_limit_minutes(kind=NeedKind.RESPONSE, window_end=None, **kw) == 10
     far_window = TUESDAY_9 + timedelta(hours=3)
     assert reach_limit_minutes(kind=NeedKind.SCHEDULED, window_end=far_window, **kw) == 30
-    # The last start that fits is 20 minutes from now: nobody further away can make it.
-    soon = NOW + timedelta(minutes=80)
+    # The last start that fits is 20.5 minutes from now: nobody further away can make it.
+    soon = NOW + timedelta(minutes=80, seconds=30)
     assert reach_limit_minutes(kind=NeedKind.SCHEDULED, window_end=soon, **kw) == 20
     # No room left: served on the 1341 clock.
     assert reach_limit_minutes(kind=NeedKind.SCHEDULED, window_end=NOW, **kw) == 10
