@@ -34,6 +34,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def local_midnight(now: datetime) -> datetime:
+    """The start of `now`'s day in the county ("today" on the dashboard), in UTC."""
+    day = now.astimezone(LOCAL_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.astimezone(UTC)
+
+
 def aware(value: datetime) -> datetime:
     """A time in aware UTC; a time without an offset is read as the county's local time."""
     if value.tzinfo is None:
