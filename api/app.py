@@ -29,6 +29,7 @@ from api.auth.audit import RefusalTally
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
 from api.broadcast import Broadcaster, make_broadcaster
+from api.clock import Clock
 from api.console import console_routes
 from api.database import Database
 from api.graphql.context import Context
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
     matching = MatchingRunner(settings.database_url, broadcaster)
+    clock = Clock(lambda: matching.engine, settings.clock_seconds, matching.running)
 
     async def healthz(_: Request) -> Response:
         try:
@@ -213,7 +215,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         else:
             if failed:
                 log.warning("marked interrupted matching jobs failed", jobs=failed)
+        clock.start()
         yield
+        clock.stop()
         await matching.stop()
         await graphql_app.sockets.stop()
         await broadcaster.stop()
@@ -248,4 +252,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.broadcaster = broadcaster
     app.state.shared_reads = SharedReads()  # subscriptions' reads, one per event (api/ws/shared)
     app.state.matching = matching
+    app.state.clock = clock
     return app

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,7 +77,23 @@ def db_current(database_url: DatabaseOpt = None) -> None:
     typer.echo(f"current: {current_revision(url)}\nhead:    {head_revision()}")
 
 
-def _load_reference(url: str, *, reset: bool, scale: int) -> dict[str, int]:
+def _anchor(now: str | None) -> datetime:
+    """The moment the reference county is anchored at: `--now` (ISO 8601, any offset; none means
+    the county's local time), else this minute."""
+    from schema.base import aware, utcnow
+
+    if now is None:
+        return utcnow().replace(second=0, microsecond=0)
+    try:
+        return aware(datetime.fromisoformat(now))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --now: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _load_reference(
+    url: str, *, reset: bool, scale: int, now: datetime | None = None
+) -> dict[str, int]:
     from schema.db import make_engine
     from seed.load import load_reference
 
@@ -96,9 +113,23 @@ def _load_reference(url: str, *, reset: bool, scale: int) -> dict[str, int]:
                     tasks[table] = progress.add_task(table, total=total)
                 progress.update(tasks[table], completed=done)
 
-            return load_reference(engine, reset=reset, scale=scale, progress=report)
+            return load_reference(
+                engine, reset=reset, scale=scale, progress=report, now=now or _anchor(None)
+            )
     finally:
         engine.dispose()
+
+
+def _refresh(url: str, now: datetime) -> None:
+    from schema.db import make_engine
+    from seed.refresh import refresh
+
+    engine = make_engine(url)
+    try:
+        by = refresh(engine, now)
+    finally:
+        engine.dispose()
+    console.print(f"moved every time forward by {by.days} days (whole weeks)")
 
 
 def _database_is_empty(url: str) -> bool:
@@ -121,21 +152,46 @@ def seed(
     scale: Annotated[
         int, typer.Option(min=1, max=100, help="N-times larger synthetic county.")
     ] = 1,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Anchor the county at this time (ISO 8601, e.g. 2026-11-28T08:00+08:00): the "
+            "year of history ends then and the backlog lies in the days after. Default: now. "
+            "The same --now gives the same rows.",
+            show_default=False,
+        ),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Move an existing demo county forward to now by whole weeks, keeping what "
+            "users did (see the README).",
+        ),
+    ] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
-    """Load Ji'an County's reference data (or a scaled synthetic county)."""
+    """Load Ji'an County's reference data (or a scaled synthetic county), anchored at now."""
     from schema.migrate import upgrade
 
     url = _database_url(database_url)
+    anchor = _anchor(now)
     upgrade(url)
+    if refresh:
+        _refresh(url, anchor)
+        return
     start = time.perf_counter()
     try:
-        counts = _load_reference(url, reset=reset, scale=scale)
+        counts = _load_reference(url, reset=reset, scale=scale, now=anchor)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     total = sum(counts.values())
-    console.print(f"loaded {total:,} rows in {time.perf_counter() - start:.1f} s")
+    console.print(
+        f"loaded {total:,} rows in {time.perf_counter() - start:.1f} s, "
+        f"anchored at {anchor.isoformat()}"
+    )
 
 
 @app.command()

@@ -75,6 +75,10 @@ class MatchingRunner:
         if self._engine is not None:
             self._engine.dispose()
 
+    def running(self) -> frozenset[int]:
+        """The jobs this process is solving now."""
+        return frozenset(self._tasks)
+
     def fail_stale_jobs(self) -> int:
         """Jobs left queued or running by a process that died can never finish: fail them."""
         with self.engine.begin() as conn:

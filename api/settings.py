@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     log_json: bool = True
     # On an empty database `luling serve` loads the reference county (development only).
     seed_on_empty: bool = True
+    # The county's clock (api/clock.py): every N seconds finish activities, flag overdue
+    # scheduled needs, fail matching jobs past their limit. 0 turns it off.
+    clock_seconds: float = Field(default=60.0, ge=0)
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)

@@ -2,6 +2,7 @@
 
     python -m bench.matching [--json] [--scale N] [--no-scaled] [--no-county] [--seed S]
                              [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
+                             [--now ISO]
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
@@ -9,10 +10,11 @@ Instances:
   `seed.load.load_reference`.
   By default a temporary SQLite database is seeded for the run (in a child process, so that the
   generator's memory does not count against the methods); `--database-url` points at a database
-  that is already seeded instead. The problem is taken at the seed's "now" (REFERENCE_NOW), so
-  runs are repeatable whatever the clock says; `--wall-clock` takes it at the current time, as a
-  matching job would. Loading (database -> Problem) is timed separately and not part of any
-  method's time; each method's time includes candidate generation and model building.
+  that is already seeded instead. The county is anchored at, and the problem taken at, the
+  seed's "now" (REFERENCE_NOW, or `--now ISO`), so runs are repeatable whatever the clock
+  says; `--wall-clock` takes it at the current time, as a matching job would. Loading
+  (database -> Problem) is timed separately and not part of any method's time; each method's
+  time includes candidate generation and model building.
 - "synthetic-3500x3000": a synthetic county of 3,500 volunteers x 3,000 needs
   (`matching.synthetic`).
 - "synthetic-<N>x": a synthetic county N times larger (default 10).
@@ -164,7 +166,7 @@ class Instance:
     seed_seconds: float | None = None  # seeding the temporary database, if the bench did
 
 
-def _seed_database(url: str) -> None:
+def _seed_database(url: str, now: datetime) -> None:
     """Migrate an empty database and load the reference county (run in a child process)."""
     from schema.db import make_engine
     from schema.migrate import upgrade
@@ -173,20 +175,27 @@ def _seed_database(url: str) -> None:
     upgrade(url)
     engine = make_engine(url)
     try:
-        load_reference(engine, reset=False)
+        load_reference(engine, reset=False, now=now)
     finally:
         engine.dispose()
 
 
-def seed_temporary_database(directory: Path) -> str:
-    """A SQLite database in `directory` holding the reference county; returns its URL."""
+def seed_temporary_database(directory: Path, now: datetime) -> str:
+    """A SQLite database in `directory` holding the reference county anchored at `now`; returns
+    its URL."""
     url = f"sqlite:///{directory / 'reference-county.db'}"
-    child = multiprocessing.get_context("spawn").Process(target=_seed_database, args=(url,))
+    child = multiprocessing.get_context("spawn").Process(target=_seed_database, args=(url, now))
     child.start()
     child.join()
     if child.exitcode != 0:
         raise RuntimeError(f"seeding the reference county failed (exit code {child.exitcode})")
     return url
+
+
+def _iso_time(text: str) -> datetime:
+    from schema.base import aware
+
+    return aware(datetime.fromisoformat(text))
 
 
 def load_county(url: str, now: datetime | None) -> tuple[Problem, float]:
@@ -208,13 +217,14 @@ def load_county(url: str, now: datetime | None) -> tuple[Problem, float]:
 def county_instance(args: argparse.Namespace) -> Instance:
     from seed.figures import REFERENCE_NOW
 
-    now = None if args.wall_clock else REFERENCE_NOW
+    anchor = args.now or REFERENCE_NOW
+    now = None if args.wall_clock else anchor
     if args.database_url:
         problem, loaded = load_county(args.database_url, now)
         return Instance(COUNTY, problem, loaded)
     with tempfile.TemporaryDirectory(prefix="luling-bench-") as tmp:
         started = time.perf_counter()
-        url = seed_temporary_database(Path(tmp))
+        url = seed_temporary_database(Path(tmp), anchor)
         seeded = time.perf_counter() - started
         problem, loaded = load_county(url, now)
     return Instance(COUNTY, problem, loaded, seeded)
@@ -356,6 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         "SQLite database)",
     )
     p.add_argument("--no-county", action="store_true", help="skip the reference county")
+    p.add_argument(
+        "--now",
+        type=_iso_time,
+        default=None,
+        help="anchor the reference county at this time (ISO 8601; default: the seed's fixed "
+        "reference now) and take its open work then; the same --now gives the same instance",
+    )
     p.add_argument(
         "--wall-clock",
         action="store_true",

@@ -216,7 +216,13 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         n_minute=np.array([local_minute_of_week(s) for s in starts], dtype=np.int64),
         n_start=starts,
         n_reach=np.array(
-            [travel.reach_limit_minutes(n.tier, n.emergency) for n in needs], dtype=np.float64
+            [
+                travel.reach_limit_minutes(n.tier, n.emergency)
+                if n.reach_limit_minutes is None
+                else n.reach_limit_minutes
+                for n in needs
+            ],
+            dtype=np.float64,
         ),
         n_penalty=model.unserved_penalty(n_tier, n_urgency, n_emergency, w),
         pinned_v=pinned_v,

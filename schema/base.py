@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -24,8 +25,26 @@ COUNTY_LAT = (26.55, 27.45)
 COUNTY_LON = (114.45, 115.35)
 
 
+# The county's clock: availability windows, activity times, "today" and period filters are
+# read in local time, and the API answers with this offset.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_midnight(now: datetime) -> datetime:
+    """The start of `now`'s day in the county ("today" on the dashboard), in UTC."""
+    day = now.astimezone(LOCAL_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.astimezone(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """A time in aware UTC; a time without an offset is read as the county's local time."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_ZONE)
+    return value.astimezone(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -104,6 +104,13 @@ class NeedTier(LabelledEnum):
     MAJOR = ("major", "特殊重大问题")
 
 
+class NeedKind(LabelledEnum):
+    """How its deadlines run (schema/sla.py): the 1341 clock from dispatch, or a booked slot."""
+
+    RESPONSE = ("response", "即时响应")
+    SCHEDULED = ("scheduled", "预约服务")
+
+
 class NeedStatus(LabelledEnum):
     REPORTED = ("reported", "已上报")
     ACCEPTED = ("accepted", "已受理")
@@ -167,6 +174,7 @@ class SignUpStatus(LabelledEnum):
     CANCELLED = ("cancelled", "已取消")
     CHECKED_IN = ("checked_in", "已签到")
     CHECKED_OUT = ("checked_out", "已签退")
+    NO_SHOW = ("no_show", "未到场")
 
 
 class JobStatus(LabelledEnum):

@@ -70,6 +70,9 @@ class Proposal(SQLModel, table=True):
     # The target's version when solved: a commit refuses proposals whose target changed since.
     target_version: int = 1
     status: ProposalStatus = Field(sa_column=enum_column(ProposalStatus, index=True))
+    # The visit a proposal for a scheduled need books (UTC): commit dispatches for this slot.
+    slot_start: datetime | None = Field(default=None, sa_column=utc_column())
+    slot_end: datetime | None = Field(default=None, sa_column=utc_column())
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     message: str = Field(default="", sa_type=sa.Text)
     decided_by_account_id: int | None = Field(default=None, foreign_key="account.id")

@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from schema.base import enum_column, in_county_check, json_column, utc_column, utcnow
-from schema.enums import NeedAction, NeedCategory, NeedSource, NeedStatus, NeedTier, ResourceKind
+from schema.enums import (
+    NeedAction,
+    NeedCategory,
+    NeedKind,
+    NeedSource,
+    NeedStatus,
+    NeedTier,
+    ResourceKind,
+)
 
 
 class Need(SQLModel, table=True):
@@ -42,6 +50,12 @@ class Need(SQLModel, table=True):
     category: NeedCategory = Field(sa_column=enum_column(NeedCategory, index=True))
     source: NeedSource = Field(sa_column=enum_column(NeedSource, index=True))
     tier: NeedTier = Field(sa_column=enum_column(NeedTier, index=True))
+    # A response need runs on the 1341 clock from dispatch; a scheduled one is booked for a slot
+    # inside its window (schema/sla.py). The report may say which; source and category default it.
+    kind: NeedKind = Field(
+        default=NeedKind.RESPONSE,
+        sa_column=enum_column(NeedKind, server_default=NeedKind.RESPONSE.value),
+    )
     status: NeedStatus = Field(sa_column=enum_column(NeedStatus, index=True))
     urgency: int = 3
     community_id: int = Field(foreign_key="community.id", index=True)
@@ -77,6 +91,9 @@ class Need(SQLModel, table=True):
     arrived_at: datetime | None = Field(default=None, sa_column=utc_column())
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column())
     closed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # When the clock found a scheduled need's window passed unbooked or its slot missed (the
+    # scheduler sets it once, so the coordinator's board is told).
+    overdue_flagged_at: datetime | None = Field(default=None, sa_column=utc_column())
     satisfaction: int | None = None
     rating_comment: str = Field(default="", max_length=500)
     version: int = 1

@@ -22,6 +22,7 @@ from schema.enums import (
     JobStatus,
     NeedAction,
     NeedCategory,
+    NeedKind,
     NeedSource,
     NeedStatus,
     NeedTier,
@@ -51,6 +52,8 @@ _DESCRIPTIONS: dict[type[LabelledEnum], str] = {
     NeedSource: "Where a need came from (吹哨, 12345, 前哨点 …).",
     NeedCategory: "What a need is about.",
     NeedTier: 'The "1341" response tier of a need.',
+    NeedKind: "How a need's deadlines run: the 1341 clock from dispatch (response) or a slot "
+    "booked inside its service window (scheduled).",
     NeedStatus: "Where a need is in the closed loop (闭环).",
     NeedAction: "A step of the closed loop.",
     EnterpriseRequestKind: "What an enterprise request is about.",

@@ -5,7 +5,8 @@ Strawberry's own scalar takes any year from 1 to 9999; `9999-12-31T23:59:59-14:0
 overflows the moment a filter turns it into UTC, and the client gets an unexpected error
 (INTERNAL) instead of being told its input is wrong. This one refuses such input while
 coercing it, as graphql-core does with any bad value, so it is a coded client error on every
-argument and input field that takes a time. Output is unchanged (isoformat).
+argument and input field that takes a time (any offset; none means the county's local time).
+Output is ISO 8601 in Asia/Shanghai time with its offset (+08:00).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import NewType
 import dateutil.parser
 import strawberry
 from strawberry.schema.types.base_scalars import wrap_parser
+
+from schema.base import LOCAL_ZONE
 
 EARLIEST, LATEST = 1900, 2199  # years a time may name
 
@@ -30,7 +33,8 @@ def parse_datetime(value: str) -> datetime:
 
 
 def _isoformat(value: datetime) -> str:
-    return value.isoformat()
+    """Times are stored in UTC and answered in the county's local time, with the offset."""
+    return (value.astimezone(LOCAL_ZONE) if value.tzinfo is not None else value).isoformat()
 
 
 DateTime = strawberry.scalar(

@@ -34,8 +34,9 @@ from api.graphql.dashboard import (
 )
 from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import as_utc
+from schema.base import local_midnight, utcnow
 from schema.enums import GridKind, PersonKind, TeamKind, VenueKind
-from schema.models import EnterpriseRequest, Grid, PairedUnit, Person, Team, Venue
+from schema.models import EnterpriseRequest, Grid, Need, PairedUnit, Person, Team, Venue
 
 NEW_BUSINESS_TEAM_KINDS = (
     TeamKind.NEW_BUSINESS,
@@ -67,6 +68,9 @@ class CountyStats:
     )
     enterprise_requests: int = strawberry.field(
         description="营商气象站诉求: enterprise requests received."
+    )
+    needs_reported_today: int = strawberry.field(
+        description="Needs reported today, in the county's local day (since 00:00 UTC+8)."
     )
     _period: strawberry.Private[tuple[datetime | None, datetime | None]] = (None, None)
 
@@ -120,6 +124,9 @@ async def load_county_stats(
         ),
         "volunteer_teams": select(func.count()).where(col(Team.kind).in_(NEW_BUSINESS_TEAM_KINDS)),
         "enterprise_requests": select(func.count()).select_from(EnterpriseRequest),
+        "needs_reported_today": select(func.count()).where(
+            col(Need.reported_at) >= local_midnight(utcnow())
+        ),
     }
     stmt = sa.select(*(q.scalar_subquery().label(name) for name, q in figures.items()))
     async with info.context.db.session() as session:

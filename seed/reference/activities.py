@@ -12,6 +12,8 @@ from seed.reference.base import _CountyBase
 from seed.reference.draws import LOCAL_OFFSET, _allocate, _local_slot, _minutes, _near, _pick
 from seed.reference.tables import Row
 
+ACTIVITY_HOURS = (8, 21)  # local hours between which activities run
+
 
 class _ActivitiesBuilder(_CountyBase):
     """Volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵) and their sign-ups."""
@@ -27,9 +29,9 @@ class _ActivitiesBuilder(_CountyBase):
             local.setdefault(cid, []).append(pid)
         team_by_theme = {"义善庐陵·爱心助农直播": self.teams[2][0]["id"]}
         n_done = REFERENCE.activities
-        day0 = (self.now + LOCAL_OFFSET).replace(
-            hour=0, minute=0, second=0, microsecond=0
-        ) - LOCAL_OFFSET
+        # Today's local date at 00:00 "UTC": `_local_slot` turns it and a local minute into UTC.
+        day0 = (self.now + LOCAL_OFFSET).replace(hour=0, minute=0, second=0, microsecond=0)
+        local_hour = (self.now + LOCAL_OFFSET).hour
 
         def place() -> tuple[Row, Row | None]:
             community = _pick(rng, self.urban) if rng.random() < 0.6 else _pick(rng, self.villages)
@@ -84,14 +86,20 @@ class _ActivitiesBuilder(_CountyBase):
         for _ in range(2):
             theme, skills = _pick(rng, vocab.ACTIVITY_THEMES)
             community, venue = place()
+            # Under way if the county is awake (activities run 08:00-21:00), else the first
+            # thing in the morning.
+            awake = ACTIVITY_HOURS[0] + 1 <= local_hour < ACTIVITY_HOURS[1] - 1
+            morning = day0 + timedelta(days=0 if local_hour < ACTIVITY_HOURS[0] else 1)
             plans.append(
                 {
                     "theme": theme,
                     "skills": skills,
                     "community": community,
                     "venue": venue,
-                    "start": self.now - timedelta(hours=1),
-                    "status": "ongoing",
+                    "start": self.now - timedelta(hours=1)
+                    if awake
+                    else _local_slot(morning, 9 * 60),
+                    "status": "ongoing" if awake else "planned",
                 }
             )
         for _ in range(24):
@@ -124,6 +132,10 @@ class _ActivitiesBuilder(_CountyBase):
             community, venue = p["community"], p["venue"]
             hours = rng.choice((1, 2, 2, 3, 4))
             start: datetime = p["start"]
+            # Done by 21:00 local: an evening activity lasts an hour or two.
+            hours = max(1, min(hours, ACTIVITY_HOURS[1] - (start + LOCAL_OFFSET).hour - 1))
+            if p["status"] == "ongoing":
+                hours = 2  # started an hour ago, an hour to go
             end = start + timedelta(hours=hours)
             if p["status"] == "finished":
                 n_sign = per[i]
@@ -181,6 +193,8 @@ class _ActivitiesBuilder(_CountyBase):
                 minutes = None
                 if p["status"] == "finished":
                     status = next(status_iter)
+                    if status is SignUpStatus.SIGNED_UP:  # never came: the clock's no-show
+                        status = SignUpStatus.NO_SHOW
                 elif p["status"] == "ongoing":
                     status = SignUpStatus.CHECKED_IN
                 else:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from schema.enums import GridKind, NeedAction, NeedCategory, NeedSource, NeedStatus, NeedTier
+from schema.enums import (
+    GridKind,
+    NeedAction,
+    NeedCategory,
+    NeedKind,
+    NeedSource,
+    NeedStatus,
+    NeedTier,
+)
 from schema.sla import RESOLVE_WITHIN, need_deadlines
 from schema.workflow import escalated_tier
 from seed import vocab
@@ -470,6 +478,8 @@ class _NeedsBuilder(_CountyBase):
                 category=s.category,
                 source=s.source,
                 tier=s.tier,
+                # A need booked for a visit (the backlog's 预约上门) is a scheduled service.
+                kind=NeedKind.SCHEDULED if s.window else NeedKind.RESPONSE,
                 status=h.status,
                 urgency=s.urgency,
                 community_id=s.grid.community_id,

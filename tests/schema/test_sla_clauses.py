@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from schema.base import utcnow
-from schema.enums import EnterpriseRequestKind, EnterpriseRequestStatus, NeedStatus
+from schema.enums import EnterpriseRequestKind, EnterpriseRequestStatus, NeedKind, NeedStatus
 from schema.models import EnterpriseRequest, Need
 from schema.sla import (
     enterprise_overdue,
@@ -26,8 +26,10 @@ OFFSETS = (timedelta(days=-2), timedelta(seconds=-1), timedelta(seconds=1), None
 def test_need_overdue_clause_agrees_with_rule(engine: sa.Engine) -> None:
     now = utcnow()
     home = f.community(engine)
-    rows = itertools.product(NeedStatus, OFFSETS, OFFSETS, (None, now - timedelta(hours=1)))
-    for status, arrive, resolve, arrived_at in rows:
+    rows = itertools.product(
+        NeedStatus, OFFSETS, OFFSETS, (None, now - timedelta(hours=1)), NeedKind, OFFSETS
+    )
+    for status, arrive, resolve, arrived_at, kind, window_end in rows:
         f.need(
             engine,
             home.id,
@@ -35,6 +37,9 @@ def test_need_overdue_clause_agrees_with_rule(engine: sa.Engine) -> None:
             arrive_by=None if arrive is None else now + arrive,
             resolve_by=None if resolve is None else now + resolve,
             arrived_at=arrived_at,
+            kind=kind,
+            window_start=None if window_end is None else now - timedelta(days=3),
+            window_end=None if window_end is None else now + window_end,
         )
     with Session(engine) as s:
         needs = s.exec(select(Need)).all()
@@ -48,10 +53,14 @@ def test_need_overdue_clause_agrees_with_rule(engine: sa.Engine) -> None:
             resolve_by=n.resolve_by,
             arrived_at=n.arrived_at,
             now=now,
+            kind=n.kind,
+            window_end=n.window_end,
         )
     }
     assert in_sql == by_rule
     assert 0 < len(by_rule) < len(needs)
+    # Some are overdue only because a scheduled need's window passed unbooked.
+    assert any(n.arrive_by is None and n.resolve_by is None for n in needs if n.id in by_rule)
 
 
 def test_enterprise_overdue_clause_agrees_with_rule(engine: sa.Engine) -> None:

@@ -36,7 +36,7 @@ class AccountNode(RowType, Node):
     display_name: str = strawberry.field(description="The name shown to people.")
     role: Role = strawberry.field(description="What the account may do.")
     is_active: bool = strawberry.field(description="False once deactivated: it cannot log in.")
-    created_at: datetime = strawberry.field(description="When the account was created (UTC).")
+    created_at: datetime = strawberry.field(description="When the account was created.")
     last_login_at: datetime | None = strawberry.field(
         description="The last successful login (UTC)."
     )
@@ -85,7 +85,7 @@ class AuditLogEntry(RowType, Node):
         "tallied per address and code, one row a minute."
     )
     outcomes: strawberry.Private[list[dict[str, Any]]]
-    at: datetime = strawberry.field(description="When it was called (UTC).")
+    at: datetime = strawberry.field(description="When it was called.")
     account_id: strawberry.Private[int | None]
     variables: strawberry.Private[dict[str, Any]]
 

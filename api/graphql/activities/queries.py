@@ -46,6 +46,7 @@ from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, public_need_titl
 from schema.enums import NeedCategory
 from schema.geo import haversine_m
 from schema.places import places_left_sql
+from schema.sla import need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES
 
 MAX_RADIUS_KM = 100.0
@@ -80,7 +81,8 @@ class VolunteerOpportunity:
     places_left: int = strawberry.field(description="How many more people it takes.")
     urgency: int = strawberry.field(description="Urgency, 1 to 5 (activities count as 2).")
     deadline: datetime | None = strawberry.field(
-        description="Need: its resolution deadline or window end; activity: its start (UTC)."
+        description="Need: its resolution deadline or window end; activity: its start. Past "
+        "deadlines are not listed."
     )
     starts_at: datetime | None = strawberry.field(
         description="When it starts (activities) or may start (needs), UTC."
@@ -210,8 +212,9 @@ def _candidates(
     squared distance; `opportunities_page` filters on both over this subquery, so each is
     computed once per candidate."""
     n, act = m.Need, m.Activity
-    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES)]
-    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.ends_at > now]
+    # Past deadlines are no opportunity: overdue needs (schema/sla.py) and activities under way.
+    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES), sa.not_(need_overdue_clause(now))]
+    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.starts_at > now]
     if near is not None:
         need_where += _bbox(
             sa.func.round(n.latitude / PUBLIC_LAT_STEP) * PUBLIC_LAT_STEP,

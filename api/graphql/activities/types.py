@@ -46,12 +46,12 @@ class Activity(RowType, _ActivityAttributes, Node):
     title: str = strawberry.field(description="Title.")
     description: str = strawberry.field(description="What volunteers will do.")
     status: ActivityStatus = strawberry.field(description="Planned, ongoing, finished, cancelled.")
-    starts_at: datetime = strawberry.field(description="Start (UTC).")
-    ends_at: datetime = strawberry.field(description="End (UTC).")
+    starts_at: datetime = strawberry.field(description="Start.")
+    ends_at: datetime = strawberry.field(description="End.")
     capacity: int = strawberry.field(description="How many volunteers it takes.")
     latitude: float = strawberry.field(description="Where (latitude).")
     longitude: float = strawberry.field(description="Where (longitude).")
-    created_at: datetime = strawberry.field(description="When it was published (UTC).")
+    created_at: datetime = strawberry.field(description="When it was published.")
     community_id: strawberry.Private[int]
     venue_id: strawberry.Private[int | None]
     organiser_team_id: strawberry.Private[int | None]
@@ -103,9 +103,9 @@ class SignUp(RowType, Node):
     __node_name__ = "SignUp"
 
     status: SignUpStatus = strawberry.field(description="Signed up, cancelled, checked in or out.")
-    signed_up_at: datetime = strawberry.field(description="When they signed up (UTC).")
-    checked_in_at: datetime | None = strawberry.field(description="Check-in (UTC).")
-    checked_out_at: datetime | None = strawberry.field(description="Check-out (UTC).")
+    signed_up_at: datetime = strawberry.field(description="When they signed up.")
+    checked_in_at: datetime | None = strawberry.field(description="Check-in.")
+    checked_out_at: datetime | None = strawberry.field(description="Check-out.")
     minutes: int | None = strawberry.field(description="Service minutes logged at check-out.")
     person_id: strawberry.Private[int]
     activity_id: strawberry.Private[int | None]

@@ -44,7 +44,7 @@ class Community(RowType, Node):
     mode_changed_at: datetime | None = strawberry.field(
         description="When the mode last changed (UTC)."
     )
-    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+    created_at: datetime = strawberry.field(description="When the record was created.")
 
     @strawberry.field(
         description="Its grids (网格), by code.",
@@ -235,7 +235,7 @@ class Consultation(RowType, Node):
     __needs__ = frozen({"community": ("community_id",)})
 
     topic: str = strawberry.field(description="What was discussed.")
-    held_at: datetime = strawberry.field(description="When it was held (UTC).")
+    held_at: datetime = strawberry.field(description="When it was held.")
     participants: int = strawberry.field(description="How many took part.")
     disputes_settled: int = strawberry.field(description="Disputes it settled.")
     outcome: str = strawberry.field(description="What was agreed.")

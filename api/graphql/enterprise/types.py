@@ -117,15 +117,15 @@ class EnterpriseRequest(RowType, _RequestAttributes, Node):
     description: str = strawberry.field(description="What the enterprise asked.")
     status: EnterpriseRequestStatus = strawberry.field(description="Where it is in its loop.")
     urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
-    submitted_at: datetime = strawberry.field(description="When it was submitted (UTC).")
+    submitted_at: datetime = strawberry.field(description="When it was submitted.")
     assigned_at: datetime | None = strawberry.field(
         description="When a helper was (last) assigned (UTC)."
     )
     deadline: datetime = strawberry.field(
         description="When it must be resolved: submission + the kind's working time (UTC)."
     )
-    resolved_at: datetime | None = strawberry.field(description="When it was resolved (UTC).")
-    closed_at: datetime | None = strawberry.field(description="When it was closed (UTC).")
+    resolved_at: datetime | None = strawberry.field(description="When it was resolved.")
+    closed_at: datetime | None = strawberry.field(description="When it was closed.")
     satisfaction: int | None = strawberry.field(
         description="The enterprise's rating, 1 to 5 (4 and 5 count as satisfied)."
     )
@@ -133,7 +133,7 @@ class EnterpriseRequest(RowType, _RequestAttributes, Node):
     version: int = strawberry.field(
         description="Optimistic-lock version; mutations pass it back to refuse stale writes."
     )
-    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    updated_at: datetime = strawberry.field(description="Last change.")
     enterprise_id: strawberry.Private[int]
     helper_id: strawberry.Private[int | None]
 
@@ -176,7 +176,7 @@ class EnterpriseRequestEvent(RowType, Node):
     to_status: EnterpriseRequestStatus = strawberry.field(description="Status after the step.")
     note: str = strawberry.field(description="What was done or said.")
     data: JSON = strawberry.field(description="Details of the step.")
-    at: datetime = strawberry.field(description="When (UTC).")
+    at: datetime = strawberry.field(description="When.")
     request_id: strawberry.Private[int]
 
     @strawberry.field(

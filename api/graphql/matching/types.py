@@ -52,9 +52,9 @@ class MatchingJob(RowType, Node):
     weights: JSON = strawberry.field(description="Objective weights used.")
     emergency: bool = strawberry.field(description="Solved in emergency mode (speed first).")
     time_limit_s: float = strawberry.field(description="Solver time limit, seconds.")
-    created_at: datetime = strawberry.field(description="When it was created (UTC).")
-    started_at: datetime | None = strawberry.field(description="When solving started (UTC).")
-    finished_at: datetime | None = strawberry.field(description="When solving ended (UTC).")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    started_at: datetime | None = strawberry.field(description="When solving started.")
+    finished_at: datetime | None = strawberry.field(description="When solving ended.")
     progress: float = strawberry.field(description="Progress, 0 to 1.")
     objective: float | None = strawberry.field(description="Objective value of the solution.")
     bound: float | None = strawberry.field(description="Best bound the solver proved.")
@@ -111,8 +111,13 @@ class Proposal(RowType, Node):
         description="Why this match: a list of {code, message, …} objects."
     )
     message: str = strawberry.field(description="The reasons, in words.")
-    decided_at: datetime | None = strawberry.field(
-        description="When a coordinator decided on it (UTC)."
+    decided_at: datetime | None = strawberry.field(description="When a coordinator decided on it.")
+    slot_start: datetime | None = strawberry.field(
+        description="A scheduled need: the start of the visit it books (commit dispatches for "
+        "this slot: arriveBy)."
+    )
+    slot_end: datetime | None = strawberry.field(
+        description="A scheduled need: the end of the visit it books (resolveBy)."
     )
     job_id: strawberry.Private[int]
     need_id: strawberry.Private[int | None]

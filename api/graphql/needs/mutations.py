@@ -9,6 +9,7 @@ errors to userErrors (`api.graphql.writes`); the rules live in `schema/services/
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 import strawberry
@@ -16,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.permissions import Can
 from api.graphql.context import Info
-from api.graphql.enums import NeedCategory, NeedSource, NeedTier
+from api.graphql.enums import NeedCategory, NeedKind, NeedSource, NeedTier
 from api.graphql.errors import UserError
 from api.graphql.lists import MaxItems
 from api.graphql.needs.types import Need
 from api.graphql.writes import actor_of, opt_pk, pk, pks, write, write_on
+from schema.base import aware
 from schema.models import Need as NeedRow
 from schema.services import needs as svc
+from schema.sla import Slot
 
 NEED_ID = "The need's ID."
 EXPECTED_VERSION = (
@@ -35,6 +38,18 @@ EXPECTED_VERSION = (
 class LocationInput:
     latitude: float = strawberry.field(description="Latitude, degrees north.")
     longitude: float = strawberry.field(description="Longitude, degrees east.")
+
+
+@strawberry.input(
+    description="A span of time (any offset; a time without one is read as UTC+8, local)."
+)
+class TimeWindowInput:
+    start: datetime = strawberry.field(description="From (inclusive).")
+    end: datetime = strawberry.field(description="Until (exclusive of anything after).")
+
+
+def _span(window: TimeWindowInput | None) -> tuple[datetime, datetime] | None:
+    return None if window is None else (aware(window.start), aware(window.end))
 
 
 @strawberry.input(description="吹哨: a resident's (or staff member's) report of a problem.")
@@ -70,6 +85,18 @@ class ReportNeedInput:
     reporter_phone: str | None = strawberry.field(
         default=None, description="A phone number to call back (e.g. a hotline caller's)."
     )
+    kind: NeedKind | None = strawberry.field(
+        default=None,
+        description="Response (the 1341 clock from dispatch) or scheduled (a visit booked in "
+        "`serviceWindow`); by default scheduled when a window is given, unless the category "
+        "(safety, emergency) or source (patrol, team report) calls for a response.",
+    )
+    service_window: TimeWindowInput | None = strawberry.field(
+        default=None, description="When the visit is wanted (any offset; the county is UTC+8)."
+    )
+    duration_minutes: int | None = strawberry.field(
+        default=None, description="How long the visit takes, 5–1440 minutes (default 60)."
+    )
 
 
 @strawberry.input(description="受理: take a reported need on.")
@@ -95,6 +122,11 @@ class DispatchNeedInput:
     to_team_id: strawberry.ID | None = strawberry.field(default=None, description="A team to send.")
     to_grid_worker: bool = strawberry.field(
         default=False, description="Also send the need's grid worker (专职网格员, else 网格长)."
+    )
+    slot: TimeWindowInput | None = strawberry.field(
+        default=None,
+        description="A scheduled need: the visit to book, inside its service window (default: "
+        "the first slot of the window that can be reached from now).",
     )
     note: str = strawberry.field(default="", description="Instructions, for the log.")
 
@@ -218,6 +250,9 @@ class NeedsMutation:
                 compound_id=opt_pk(input.compound_id, "Compound", "compound_id"),
                 idempotency_key=input.idempotency_key,
                 reporter_phone=input.reporter_phone,
+                kind=input.kind,
+                window=_span(input.service_window),
+                duration_minutes=input.duration_minutes,
             )
 
         return _payload(*await write(info, work))
@@ -232,8 +267,10 @@ class NeedsMutation:
         return await _on_need(info, svc.accept_need, input, tier=input.tier, note=input.note)
 
     @strawberry.mutation(
-        description="派单/转派: dispatch an accepted need to people, a team or the grid worker; "
-        "sets `arriveBy` (10 minutes) and `resolveBy` (30 minutes, 4 hours or 1 day by tier).",
+        description="派单/转派: dispatch an accepted need to people, a team or the grid worker. "
+        "A response need gets `arriveBy` (10 minutes) and `resolveBy` (30 minutes, 4 hours or 1 "
+        "day by tier) from now; a scheduled need is booked for a slot in its window: `arriveBy` "
+        "is the slot's start, `resolveBy` its end.",
         permission_classes=[Can("need.dispatch")],
     )
     async def dispatch_need(
@@ -248,6 +285,7 @@ class NeedsMutation:
                 to_person_ids=pks(input.to_person_ids, "Person", "to_person_ids"),
                 to_team_id=opt_pk(input.to_team_id, "Team", "to_team_id"),
                 to_grid_worker=input.to_grid_worker,
+                slot=Slot(*span) if (span := _span(input.slot)) else None,
                 note=input.note,
             )
 

@@ -20,6 +20,7 @@ from api.graphql.context import Info
 from api.graphql.enums import (
     NeedAction,
     NeedCategory,
+    NeedKind,
     NeedSource,
     NeedStatus,
     NeedTier,
@@ -59,7 +60,7 @@ from schema.disclosure import (
     sees_reporter_phone,
     snap,
 )
-from schema.sla import met, need_overdue
+from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
 from schema.workflow import allowed_need_actions
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
@@ -84,6 +85,8 @@ class _NeedAttributes:
             resolve_by=d["resolve_by"],
             arrived_at=d["arrived_at"],
             now=datetime.now(UTC),
+            kind=d["kind"],
+            window_end=d["window_end"],
         )
 
     @property
@@ -123,7 +126,7 @@ class Need(RowType, _NeedAttributes, Node):
             "latitude": ("latitude", *_PRIVATE_COLUMNS),
             "longitude": ("longitude", *_PRIVATE_COLUMNS),
             "address": ("address", *_PRIVATE_COLUMNS),
-            "overdue": ("status", "arrive_by", "resolve_by", "arrived_at"),
+            "overdue": NEED_OVERDUE_COLUMNS,
             "arrived_on_time": ("arrive_by", "arrived_at"),
             "resolved_on_time": ("resolve_by", "resolved_at"),
             "allowed_actions": ("status",),
@@ -134,31 +137,41 @@ class Need(RowType, _NeedAttributes, Node):
     category: NeedCategory = strawberry.field(description="What it is about.")
     source: NeedSource = strawberry.field(description="Where it came from (吹哨, 12345, 前哨点 …).")
     tier: NeedTier = strawberry.field(description='"1341" tier: ordinary, complex or major.')
+    kind: NeedKind = strawberry.field(
+        description="Response (the 1341 clock runs from dispatch) or scheduled (a visit booked "
+        "for a slot inside its service window)."
+    )
     status: NeedStatus = strawberry.field(description="Where it is in the closed loop.")
     urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
     media_urls: list[str] = strawberry.field(description="Photo and video links.")
     headcount: int = strawberry.field(description="How many people it needs.")
     duration_minutes: int = strawberry.field(description="How long the work takes, in minutes.")
     window_start: datetime | None = strawberry.field(
-        description="Earliest time to serve it (UTC), if any."
+        description="A scheduled service's window: the earliest a visit may start."
     )
     window_end: datetime | None = strawberry.field(
-        description="Latest time to serve it (UTC), if any."
+        description="A scheduled service's window: the latest a visit may end."
     )
-    reported_at: datetime = strawberry.field(description="When it was reported (UTC).")
-    accepted_at: datetime | None = strawberry.field(description="When it was accepted (UTC).")
+    reported_at: datetime = strawberry.field(description="When it was reported.")
+    accepted_at: datetime | None = strawberry.field(description="When it was accepted.")
     dispatched_at: datetime | None = strawberry.field(
-        description="When it was (last) dispatched (UTC); the 1341 clock starts here."
+        description="When it was (last) dispatched; a response need's 1341 clock starts here."
     )
     arrive_by: datetime | None = strawberry.field(
-        description="Deadline for staff on site: dispatch + 10 minutes (UTC)."
+        description="Deadline for staff on site: dispatch + 10 minutes (response), or the "
+        "booked slot's start (scheduled)."
     )
     resolve_by: datetime | None = strawberry.field(
-        description="Deadline to resolve: dispatch + 30 min / 4 h / 1 day by tier (UTC)."
+        description="Deadline to resolve: dispatch + 30 min / 4 h / 1 day by tier (response), "
+        "or the booked slot's end (scheduled)."
     )
-    arrived_at: datetime | None = strawberry.field(description="When staff arrived (UTC).")
-    resolved_at: datetime | None = strawberry.field(description="When it was resolved (UTC).")
-    closed_at: datetime | None = strawberry.field(description="When it was closed (UTC).")
+    overdue_flagged_at: datetime | None = strawberry.field(
+        description="When the clock flagged it overdue (a scheduled need whose window or slot "
+        "passed), for the coordinator's board."
+    )
+    arrived_at: datetime | None = strawberry.field(description="When staff arrived.")
+    resolved_at: datetime | None = strawberry.field(description="When it was resolved.")
+    closed_at: datetime | None = strawberry.field(description="When it was closed.")
     satisfaction: int | None = strawberry.field(
         description="The resident's rating, 1 to 5 (4 and 5 count as satisfied)."
     )
@@ -166,7 +179,7 @@ class Need(RowType, _NeedAttributes, Node):
     version: int = strawberry.field(
         description="Optimistic-lock version; mutations pass it back to refuse stale writes."
     )
-    updated_at: datetime = strawberry.field(description="Last change (UTC).")
+    updated_at: datetime = strawberry.field(description="Last change.")
     community_id: strawberry.Private[int]
     grid_id: strawberry.Private[int | None]
     compound_id: strawberry.Private[int | None]
@@ -265,7 +278,8 @@ class Need(RowType, _NeedAttributes, Node):
         return await reporter_of(info, self.reporter_person_id, phone=sees_reporter_phone(v, facts))
 
     overdue: bool = strawberry.field(
-        description="Past a 1341 deadline while still open (arrival or resolution)."
+        description="Open and past a deadline: arrival or resolution, or, for a scheduled need "
+        "not yet booked, the end of its service window."
     )
     arrived_on_time: bool | None = strawberry.field(
         description="Staff arrived within 10 minutes of dispatch (null: not yet)."
@@ -352,7 +366,7 @@ class NeedEvent(RowType, Node):
     data: JSON = strawberry.field(
         description="Details of the step (e.g. the tier before an escalation)."
     )
-    at: datetime = strawberry.field(description="When (UTC).")
+    at: datetime = strawberry.field(description="When.")
     need_id: strawberry.Private[int]
 
     @strawberry.field(
@@ -388,7 +402,7 @@ class NeedAssignment(RowType, Node):
 
     quantity: int = strawberry.field(description="Quantity (of a resource; 1 for people).")
     active: bool = strawberry.field(description="Still assigned (false once handed over).")
-    assigned_at: datetime = strawberry.field(description="When (UTC).")
+    assigned_at: datetime = strawberry.field(description="When.")
     need_id: strawberry.Private[int]
     person_id: strawberry.Private[int | None]
     team_id: strawberry.Private[int | None]

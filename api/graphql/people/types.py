@@ -74,7 +74,7 @@ class Person(RowType, Node):
     max_open_requests: int = strawberry.field(
         description="Helpers (小赣事): how many open enterprise requests they may carry."
     )
-    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+    created_at: datetime = strawberry.field(description="When the record was created.")
     registered_community_id: strawberry.Private[int | None]
     employer_unit_id: strawberry.Private[int | None]
 
@@ -243,7 +243,7 @@ class Team(RowType, Node):
     sales_yuan: int = strawberry.field(
         description="Live-streamers: farm produce sold (助农销售), in yuan."
     )
-    founded_at: datetime = strawberry.field(description="When it was founded (UTC).")
+    founded_at: datetime = strawberry.field(description="When it was founded.")
     community_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Its home community, if it has one.")
@@ -277,7 +277,7 @@ class TeamMembership(RowType):
     __pk__ = "person_id"
 
     is_leader: bool = strawberry.field(description="Leads the team.")
-    joined_at: datetime = strawberry.field(description="When they joined (UTC).")
+    joined_at: datetime = strawberry.field(description="When they joined.")
     team_id: strawberry.Private[int]
     person_id: strawberry.Private[int]
 

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from api.graphql.relay.selection import (
 )
 from api.graphql.relay.visible import visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
+from schema.base import aware
 from schema.visibility import rule_for
 
 
@@ -69,12 +70,9 @@ def ordering(name: str, keys: Sequence[SortKey], pk: Any, direction: OrderDirect
 
 
 def as_utc(value: datetime | None) -> datetime | None:
-    """A datetime argument in aware UTC (a time without an offset is read as UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    """A datetime argument in aware UTC (a time without an offset is read as the county's
+    local time, Asia/Shanghai)."""
+    return None if value is None else aware(value)
 
 
 # --------------------------------------------------------------------------------------------

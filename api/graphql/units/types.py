@@ -40,7 +40,7 @@ class PairedUnit(RowType, Node):
     address: str = strawberry.field(description="Postal address.")
     latitude: float = strawberry.field(description="Latitude.")
     longitude: float = strawberry.field(description="Longitude.")
-    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+    created_at: datetime = strawberry.field(description="When the record was created.")
 
     @strawberry.field(
         description="Communities it is twinned with; its resources go there first.",
@@ -85,7 +85,7 @@ class Pairing(RowType):
     __model__ = m.Pairing
     __pk__ = "community_id"
 
-    since: datetime = strawberry.field(description="When the twinning began (UTC).")
+    since: datetime = strawberry.field(description="When the twinning began.")
     unit_id: strawberry.Private[int]
     community_id: strawberry.Private[int]
 
@@ -117,7 +117,7 @@ class Resource(RowType, Node):
     latitude: float = strawberry.field(description="Where it is (latitude).")
     longitude: float = strawberry.field(description="Where it is (longitude).")
     is_available: bool = strawberry.field(description="Available for matching now.")
-    available_from: datetime = strawberry.field(description="Available from (UTC).")
+    available_from: datetime = strawberry.field(description="Available from.")
     available_until: datetime | None = strawberry.field(
         description="Available until (UTC); null means open-ended."
     )

@@ -17,6 +17,7 @@ from typing import Any, TypedDict, cast
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from matching import travel
 from matching.problem import (
     EnterpriseTask,
     Need,
@@ -25,7 +26,8 @@ from matching.problem import (
     Volunteer,
     Weights,
 )
-from matching.result import Explanation, Reason, Result
+from matching.result import Assignment, Explanation, Reason, ReasonCode, Result
+from schema import sla
 from schema.base import utcnow
 from schema.enums import (
     AreaMode,
@@ -100,6 +102,26 @@ def _group(rows: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:
     return out
 
 
+def _timing(row: Any, now: datetime, *, emergency: bool) -> dict[str, Any]:
+    """When a need is served and how far away its people may start, by the deadline rules
+    dispatch will apply (schema/sla.py): a visit still bookable is a slot inside its window,
+    anything else is served from now on the 1341 clock."""
+    limit = sla.reach_limit_minutes(
+        kind=row.kind,
+        window_end=row.window_end,
+        duration_minutes=row.duration_minutes,
+        now=now,
+        tier_default=travel.reach_limit_minutes(row.tier.value, emergency),
+    )
+    if sla.bookable(row.kind, row.window_end, row.duration_minutes, now):
+        return {
+            "starts_at": row.window_start,
+            "window_end": row.window_end,
+            "reach_limit_minutes": limit,
+        }
+    return {"starts_at": None, "window_end": None, "reach_limit_minutes": limit}
+
+
 def load_problem(
     conn: sa.Connection,
     *,
@@ -160,9 +182,9 @@ def load_problem(
             required_skills=frozenset(need_skills.get(r.id, ())),
             headcount=r.headcount,
             duration_minutes=r.duration_minutes,
-            starts_at=r.window_start,
             emergency=r.community_id in emergency_areas,
             required_resources=tuple(need_resources.get(r.id, ())) if "resource" in kinds else (),
+            **_timing(r, now, emergency=r.community_id in emergency_areas),
         )
         for r in need_rows
     )
@@ -403,6 +425,8 @@ def _proposal(
     """A proposal row: `target` names its need or request, and its person or resource."""
     ids = {"need_id": None, "enterprise_request_id": None, "person_id": None, "resource_id": None}
     return {
+        "slot_start": None,
+        "slot_end": None,
         "job_id": job_id,
         "kind": kind,
         "quantity": 1,
@@ -430,24 +454,69 @@ def _unmatched(
     }
 
 
+@dataclass(frozen=True)
+class _Index:
+    needs: Mapping[int, Need]
+    people: Mapping[int, Volunteer]
+
+    @classmethod
+    def of(cls, problem: Problem) -> _Index:
+        return cls({n.id: n for n in problem.needs}, {v.id: v for v in problem.volunteers})
+
+
+def proposed_slot(problem: Problem, a: Assignment, index: _Index | None = None) -> sla.Slot | None:
+    """The visit a proposal books: the solver's slot when it chose one, else the first slot
+    inside the need's window and the person's own windows that the person can reach in time
+    (sla.booking_slot). None for a need served on the 1341 clock."""
+    index = index or _Index.of(problem)
+    need = index.needs[a.need_id]
+    if need.window_end is None:
+        return None
+    if a.slot_start is not None and a.slot_end is not None:
+        return sla.Slot(a.slot_start, a.slot_end)
+    person = index.people[a.volunteer_id]
+    return sla.booking_slot(
+        window_start=need.starts_at,
+        window_end=need.window_end,
+        duration_minutes=need.duration_minutes,
+        earliest=sla.arrival_after(problem.now, a.travel_minutes),
+        availability=person.availability,
+    )
+
+
+def _with_promise(explanation: Explanation, slot: sla.Slot | None) -> Explanation:
+    """The matcher's reasons, with the deadline named as dispatch will set it."""
+    promise = Reason(ReasonCode.DEADLINE_MET, sla.promise_words(slot), sla.promise_data(slot))
+    kept = tuple(r for r in explanation.reasons if r.code is not ReasonCode.DEADLINE_MET)
+    return Explanation((*kept, promise))
+
+
+def _volunteer_proposal(
+    job_id: int, snapshot: Snapshot, a: Assignment, index: _Index
+) -> dict[str, Any]:
+    slot = proposed_slot(snapshot.problem, a, index)
+    row = _proposal(
+        job_id,
+        ProposalKind.VOLUNTEER,
+        _with_promise(a.explanation, slot),
+        cost=a.cost,
+        version=snapshot.need_versions[a.need_id],
+        pinned=a.pinned,
+        need_id=a.need_id,
+        person_id=a.volunteer_id,
+    )
+    row["slot_start"], row["slot_end"] = (slot.start, slot.end) if slot else (None, None)
+    return row
+
+
 def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Result) -> None:
-    """Proposals (with reasons) and unmatched items, in the caller's transaction."""
+    """Proposals (with reasons and booked slots) and unmatched items, in the caller's
+    transaction."""
     nv, rv = snapshot.need_versions, snapshot.request_versions
     kind = ProposalKind
+    index = _Index.of(snapshot.problem)
     proposals = [
-        *(
-            _proposal(
-                job_id,
-                kind.VOLUNTEER,
-                a.explanation,
-                cost=a.cost,
-                version=nv[a.need_id],
-                pinned=a.pinned,
-                need_id=a.need_id,
-                person_id=a.volunteer_id,
-            )
-            for a in result.assignments
-        ),
+        *(_volunteer_proposal(job_id, snapshot, a, index) for a in result.assignments),
         *(
             _proposal(
                 job_id,

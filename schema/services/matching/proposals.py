@@ -14,13 +14,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from matching.result import ReasonCode
+from schema import sla
 from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
-from schema.models import EnterpriseRequest, MatchingJob, Need, Proposal
+from schema.models import Availability, EnterpriseRequest, MatchingJob, Need, Proposal
 from schema.services.common import Actor, now_or
 from schema.services.enterprise import assign_enterprise_helper
 from schema.services.errors import Invalid, NotFound
 from schema.services.matching.jobs import get_job, move, require_coordinator
 from schema.services.needs import accept_need, allocate_resources, dispatch_need
+from schema.sla import Slot
 
 DECIDABLE = (
     ProposalStatus.PROPOSED,
@@ -123,14 +126,21 @@ async def _commit_need(
     ):
         outcome.stale.extend(group)
         return
-    people = [p.person_id for p in group if p.kind is ProposalKind.VOLUNTEER and p.person_id]
+    volunteers = [p for p in group if p.kind is ProposalKind.VOLUNTEER and p.person_id]
+    people = [p.person_id for p in volunteers if p.person_id]
     resources = [p for p in group if p.kind is ProposalKind.RESOURCE]
     note = f"matching job {group[0].job_id}"
     if people:
         if need.status is NeedStatus.REPORTED:
             await accept_need(session=session, need_id=need_id, actor=actor, note=note, now=now)
         await dispatch_need(
-            session=session, need_id=need_id, actor=actor, to_person_ids=people, note=note, now=now
+            session=session,
+            need_id=need_id,
+            actor=actor,
+            to_person_ids=people,
+            slot=await _slot_to_book(session, need, volunteers, now),
+            note=note,
+            now=now,
         )
     if resources:
         await allocate_resources(
@@ -142,6 +152,57 @@ async def _commit_need(
             now=now,
         )
     outcome.committed.extend(group)
+
+
+async def _slot_to_book(
+    session: AsyncSession, need: Need, volunteers: list[Proposal], now: datetime
+) -> Slot | None:
+    """The visit a commit books for a scheduled need: the proposals' slot (earliest start to
+    latest end, so everyone proposed is there), or, where that has slipped into the past while
+    the job waited, the first slot each person can still reach inside their windows and the
+    need's (sla.booking_slot). None: a need on the 1341 clock, or a window with no room left."""
+    if not sla.bookable(need.kind, need.window_end, need.duration_minutes, now):
+        return None
+    slots = []
+    for p in volunteers:
+        if p.slot_start is None or p.slot_end is None:
+            continue
+        slot = Slot(p.slot_start, p.slot_end)
+        travel_minutes = _travel_minutes(p)
+        if slot.start < sla.arrival_after(now, travel_minutes):
+            assert p.person_id is not None
+            slot = sla.booking_slot(
+                window_start=need.window_start,
+                window_end=need.window_end,
+                duration_minutes=need.duration_minutes,
+                earliest=sla.arrival_after(now, travel_minutes),
+                availability=await _availability(session, p.person_id),
+            )
+        slots.append(slot)
+    if not slots:
+        return None
+    booked = Slot(min(s.start for s in slots), max(s.end for s in slots))
+    assert need.window_end is not None
+    if need.window_start is not None and booked.start < need.window_start:
+        return None
+    return booked if booked.end <= need.window_end else None
+
+
+def _travel_minutes(p: Proposal) -> float:
+    """The travel time the matcher reckoned for this proposal (its TRAVEL reason)."""
+    for reason in p.reasons:
+        if reason.get("code") == ReasonCode.TRAVEL.value:
+            return float(reason.get("data", {}).get("minutes", sla.ARRIVE_WITHIN_MINUTES))
+    return sla.ARRIVE_WITHIN_MINUTES
+
+
+async def _availability(session: AsyncSession, person_id: int) -> list[tuple[int, int, int]]:
+    rows = await session.execute(
+        select(Availability.weekday, Availability.start_minute, Availability.end_minute).where(
+            col(Availability.person_id) == person_id
+        )
+    )
+    return [(d, a, b) for d, a, b in rows.all()]
 
 
 async def _commit_helper(

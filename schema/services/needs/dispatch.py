@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from schema.areas import GridStaff
-from schema.enums import GridRole, NeedAction, NeedTier
+from schema.enums import GridRole, NeedAction, NeedKind, NeedTier
 from schema.needs import Need, NeedAssignment
 from schema.people import Person, Team
 from schema.services.common import Actor, clean_text, now_or, step
@@ -22,7 +22,7 @@ from schema.services.needs.shared import (
     _require_staff_in_scope,
     get_need,
 )
-from schema.sla import need_deadlines
+from schema.sla import Slot, dispatch_deadlines
 from schema.units import Resource
 
 # ---------------------------------------------------------------- the loop
@@ -132,6 +132,23 @@ async def allocate_resources(
     return updated
 
 
+def _checked_slot(slot: Slot, need: Need, now: datetime) -> Slot:
+    """A slot a caller names: only for a scheduled need, inside its window, not in the past."""
+    if need.kind is not NeedKind.SCHEDULED:
+        raise Invalid("slot", "only a scheduled need is booked for a slot")
+    if slot.start.tzinfo is None or slot.end.tzinfo is None:
+        raise Invalid("slot", "give the slot's times with their offset")
+    if slot.end <= slot.start:
+        raise Invalid("slot", "the slot must end after it starts")
+    if slot.start < now:
+        raise Invalid("slot", "the slot has already started")
+    if (need.window_start is not None and slot.start < need.window_start) or (
+        need.window_end is not None and slot.end > need.window_end
+    ):
+        raise Invalid("slot", "the slot must lie inside the need's service window")
+    return slot
+
+
 async def dispatch_need(
     *,
     session: AsyncSession,
@@ -141,12 +158,15 @@ async def dispatch_need(
     to_person_ids: Sequence[int] = (),
     to_team_id: int | None = None,
     to_grid_worker: bool = False,
+    slot: Slot | None = None,
     note: str = "",
     now: datetime | None = None,
 ) -> Need:
-    """派单/转派: to people, a team and/or the grid's worker; sets the 1341 deadlines.
+    """派单/转派: to people, a team and/or the grid's worker; sets the deadlines (schema/sla.py).
 
-    Dispatching again deactivates the earlier assignments; the deadlines run from this dispatch.
+    A response need gets the 1341 deadlines from this dispatch; a scheduled need is booked for
+    `slot` (or the first slot of its window reachable from now) and must be on site by its start
+    and done by its end. Dispatching again deactivates the earlier assignments.
     """
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
@@ -172,7 +192,26 @@ async def dispatch_need(
         worker = await _grid_worker(session, need.grid_id)
         if worker not in person_ids:
             person_ids.append(worker)
-    deadlines = need_deadlines(need.tier, now)
+    if slot is not None:
+        slot = _checked_slot(slot, need, now)
+    deadlines, booked = dispatch_deadlines(
+        kind=need.kind,
+        tier=need.tier,
+        window_start=need.window_start,
+        window_end=need.window_end,
+        duration_minutes=need.duration_minutes,
+        now=now,
+        slot=slot,
+    )
+    data: dict[str, Any] = {
+        "person_ids": person_ids,
+        "team_id": to_team_id,
+        "kind": need.kind.value,
+        "arrive_by": deadlines.arrive_by.isoformat(),
+        "resolve_by": deadlines.resolve_by.isoformat(),
+    }
+    if booked is not None:
+        data["slot"] = {"start": booked.start.isoformat(), "end": booked.end.isoformat()}
     updated = await step(
         session,
         _NEEDS,
@@ -188,12 +227,7 @@ async def dispatch_need(
             "arrived_at": None,
         },
         note=note,
-        data={
-            "person_ids": person_ids,
-            "team_id": to_team_id,
-            "arrive_by": deadlines.arrive_by.isoformat(),
-            "resolve_by": deadlines.resolve_by.isoformat(),
-        },
+        data=data,
     )
     await _deactivate_assignments(session, need_id)
     rows = [

@@ -33,3 +33,6 @@ SOURCES_BY_ROLE: dict[Role, frozenset[NeedSource]] = {
     Role.COORDINATOR: frozenset(NeedSource),
     Role.ADMIN: frozenset(NeedSource),
 }
+# A visit's length in minutes (the need table's CHECK), and the length when a report names none.
+DURATION_RANGE = (5, 1440)
+DEFAULT_DURATION_MINUTES = 60

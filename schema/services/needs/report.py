@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.enums import NeedAction, NeedCategory, NeedSource, NeedStatus, NeedTier
+from schema.enums import NeedAction, NeedCategory, NeedKind, NeedSource, NeedStatus, NeedTier
 from schema.geo import in_county
 from schema.needs import Need
 from schema.services.common import (
@@ -24,7 +24,9 @@ from schema.services.needs.limits import (
     _MEDIA_URL,
     _PHONE,
     ADDRESS_MAX,
+    DEFAULT_DURATION_MINUTES,
     DESCRIPTION_MAX,
+    DURATION_RANGE,
     KEY_MAX,
     MEDIA_MAX,
     MEDIA_URL_MAX,
@@ -33,6 +35,7 @@ from schema.services.needs.limits import (
 )
 from schema.services.needs.location import _locate, find_duplicate
 from schema.services.needs.shared import _NEEDS
+from schema.sla import default_need_kind
 
 # ---------------------------------------------------------------- report
 
@@ -88,6 +91,36 @@ def _validate_report(
     return p
 
 
+def _check_timing(
+    p: Problems,
+    kind: NeedKind,
+    window: tuple[datetime, datetime] | None,
+    duration_minutes: int | None,
+    now: datetime,
+) -> int:
+    """The visit's length (default 60 minutes), after checking it fits the window."""
+    duration = DEFAULT_DURATION_MINUTES if duration_minutes is None else duration_minutes
+    p.check(
+        DURATION_RANGE[0] <= duration <= DURATION_RANGE[1],
+        "duration_minutes",
+        f"a visit lasts {DURATION_RANGE[0]} to {DURATION_RANGE[1]} minutes",
+    )
+    if window is None:
+        p.check(kind is NeedKind.RESPONSE, "window", "a scheduled service needs a service window")
+        return duration
+    start, end = window
+    if not p.check(
+        start.tzinfo is not None and end.tzinfo is not None,
+        "window",
+        "give the window's times with their offset",
+    ):
+        return duration
+    if p.check(end > start, "window", "the window must end after it starts"):
+        p.check(end - start >= timedelta(minutes=duration), "window", "the visit does not fit")
+        p.check(end > now, "window", "the window has already passed")
+    return duration
+
+
 async def _by_key(session: AsyncSession, key: str, actor: Actor, digest: str) -> Need | None:
     return await by_idempotency_key(
         session, Need, key, actor=actor, owner="reporter_account_id", digest=digest
@@ -112,9 +145,16 @@ async def report_need(
     compound_id: int | None = None,
     idempotency_key: str | None = None,
     reporter_phone: str | None = None,
+    kind: NeedKind | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    duration_minutes: int | None = None,
     now: datetime | None = None,
 ) -> Need:
     """吹哨: a new need, or the one already reported with the same idempotency key.
+
+    A service window (a visit wanted between two times) makes it a scheduled service unless
+    `kind` or its source and category say otherwise (sla.default_need_kind); a scheduled need
+    must have a window with room for its visit, still to come.
 
     Its community and grid come from the location (the nearest grid) when not given; a nearby
     open need of the same category reported within the window is flagged as `duplicate_of_id`.
@@ -135,12 +175,15 @@ async def report_need(
         grid_id=grid_id,
         compound_id=compound_id,
         reporter_phone=reporter_phone or None,
+        kind=kind.value if kind else None,
+        window=[t.isoformat() for t in window] if window else None,
+        duration_minutes=duration_minutes,
     )
     if idempotency_key is not None and 0 < len(idempotency_key) <= KEY_MAX:
         existing = await _by_key(session, idempotency_key, actor, digest)
         if existing is not None:
             return existing
-    _validate_report(
+    problems = _validate_report(
         actor=actor,
         title=title,
         description=description,
@@ -152,7 +195,10 @@ async def report_need(
         urgency=urgency,
         idempotency_key=idempotency_key,
         reporter_phone=reporter_phone,
-    ).raise_if_any()
+    )
+    kind = kind or default_need_kind(source, category, has_window=window is not None)
+    duration = _check_timing(problems, kind, window, duration_minutes, now)
+    problems.raise_if_any()
     community, grid = await _locate(
         session, latitude, longitude, community_id, grid_id, compound_id
     )
@@ -181,6 +227,10 @@ async def report_need(
         idempotency_key=idempotency_key,
         idempotency_hash=digest if idempotency_key is not None else None,
         duplicate_of_id=duplicate.id if duplicate else None,
+        kind=kind,
+        window_start=window[0] if window else None,
+        window_end=window[1] if window else None,
+        duration_minutes=duration,
         reported_at=now,
         updated_at=now,
     )

@@ -19,7 +19,7 @@ from schema.services.needs.shared import (
     _require_staff_in_scope,
     get_need,
 )
-from schema.sla import need_deadlines
+from schema.sla import escalated_resolve_by
 from schema.workflow import escalated_tier, next_need_status
 
 
@@ -155,9 +155,12 @@ async def escalate_need(
         NeedStatus.DISPATCHED,
         NeedStatus.ARRIVED,
     ):
-        deadlines = need_deadlines(tier, need.dispatched_at)
-        values["resolve_by"] = deadlines.resolve_by
-        data["resolve_by"] = deadlines.resolve_by.isoformat()
+        resolve_by = escalated_resolve_by(
+            kind=need.kind, tier=tier, dispatched_at=need.dispatched_at, resolve_by=need.resolve_by
+        )
+        if resolve_by is not None and resolve_by != need.resolve_by:
+            values["resolve_by"] = resolve_by
+            data["resolve_by"] = resolve_by.isoformat()
     return await step(
         session,
         _NEEDS,
