@@ -75,6 +75,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Tests change accounts behind the API's back and expect the next request to see it;
         # the token check's cache has its own tests (tests/api/auth/test_token_cache.py).
         "token_check_seconds": 0,
+        "gc_tuning": False,  # frozen objects would outlive each test's app
     }
     values.update(overrides)
     return Settings(**values)
