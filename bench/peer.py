@@ -7,7 +7,8 @@
    plain rows and must be equal before anything is timed.
 3. Statements per request, with `log_statement = all` set on the database for a counting pass
    (the servers are started for it and stopped after): the PostgreSQL log lines each request
-   adds. Where the log cannot be read, transactions per request from `pg_stat_database`
+   adds from that database's backends (pids from `pg_stat_activity`, after warm-up). Where
+   the log cannot be read, transactions per request from `pg_stat_database`
    (xact_commit + xact_rollback) instead, labelled so.
 4. Timing, on fresh servers: at each concurrency, in rounds, each query runs for a few seconds
    on one server then the other (the order alternates per round), over keep-alive loopback
@@ -227,7 +228,18 @@ def pg_counters(admin_url: str, database: str) -> dict[str, int]:
     return {"sessions": int(row[0]), "xacts": int(row[1])}
 
 
-_STATEMENT = re.compile(rb"LOG:  (statement|execute [^:]*): ")
+# Log lines of statements, with the backend's pid (log_line_prefix '%m [%p] …', Debian's).
+_STATEMENT = re.compile(rb"\[(\d+)\][^\n]*?LOG:  (?:statement|execute [^:]*): ")
+
+
+def backend_pids(admin_url: str, database: str) -> set[int]:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+        ).fetchall()
+    return {int(r[0]) for r in rows}
 
 
 def count_statements(
@@ -244,6 +256,7 @@ def count_statements(
 
     readable = os.access(PG_LOG, os.R_OK)
     before_size = PG_LOG.stat().st_size if readable else 0
+    pids = backend_pids(admin_url, database)  # the server's pooled connections, warmed up
     before = pg_counters(admin_url, database)
     asyncio.run(run())
     time.sleep(0.8)  # the statistics collector and the log writer catch up
@@ -251,7 +264,9 @@ def count_statements(
     if readable:
         with PG_LOG.open("rb") as f:
             f.seek(before_size)
-            lines = _STATEMENT.findall(f.read())
+            found = _STATEMENT.findall(f.read())
+        # Other databases' sessions may log too: only this database's backends count.
+        lines = [pid for pid in found if int(pid) in pids]
         return len(lines) / n, "log_statement"
     return (after["xacts"] - before["xacts"]) / n, "pg_stat_database transactions"
 
