@@ -4,6 +4,7 @@ operators' console at / (api/console)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,6 +89,12 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         )
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if not isinstance(request, Request):  # a WebSocket: its reads are its own
+            return await self._run(request, context, root_value)
+        async with self.db.request_scope():  # the request's reads share one connection
+            return await self._run(request, context, root_value)
+
+    async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         try:
             return await super().run(request, context, root_value)
         except AuthenticationFailed as exc:  # offered credentials are bad: refuse the request
@@ -185,11 +192,25 @@ class AccessLog:
             )
 
 
+def tune_gc() -> None:
+    """Freeze what startup built out of the collector's scans (a full collection walked the
+    whole schema every few requests) and collect young objects less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     hashing.configure(settings.password_hash_concurrency, settings.password_hash_waiting)
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        prepared_statements=settings.db_prepared_statements,
+    )
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
@@ -208,6 +229,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment)
+        if settings.gc_tuning:
+            tune_gc()
         try:
             failed = await asyncio.to_thread(matching.fail_stale_jobs)
         except sa.exc.SQLAlchemyError as exc:  # no database yet: /healthz will say so

@@ -21,8 +21,21 @@ class Settings(BaseSettings):
     # DATABASE_URL is the name every hosting platform sets, so it is read without the prefix.
     database_url: str = Field(default=DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
     environment: Literal["development", "production"] = "development"
+    # Connections each API process keeps open to PostgreSQL: a request holds one while it
+    # runs (api/database.py), so size it to the requests a process serves at once; past it,
+    # up to `db_max_overflow` more are opened and closed again. Pre-ping checks a connection
+    # before each use (one more round trip per request; off: a connection the server dropped
+    # fails one request). Prepared statements: off, so PgBouncer in transaction mode works.
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+    db_pool_pre_ping: bool = False
+    db_prepared_statements: bool = False
     secret_key: str = DEFAULT_SECRET
     token_ttl_minutes: int = 12 * 60
+    # A signed-in request is authorised from its token; the account's token version (which a
+    # password change or deactivation moves on) is re-read at most this often per process,
+    # so a revoked token stops working within this many seconds. 0: read on every request.
+    token_check_seconds: float = 5.0
     graphiql: bool | None = None  # None: on in development, off in production
     introspection: bool | None = None
     cors_origins: list[str] = ["http://localhost:5173", "http://127.0.0.1:5173"]
@@ -66,6 +79,11 @@ class Settings(BaseSettings):
     # GraphQL executor: "fast" (api/graphql/executor.py: plain fields of a page read without
     # graphql-core's per-field work) or "strawberry" (Strawberry's own, no fast path).
     executor: Literal["fast", "strawberry"] = "fast"
+    # Garbage collection tuned for serving (api/app.py, at startup): what the process built
+    # before serving (schema, modules) is frozen out of the collector's scans, and young
+    # objects are collected less often. A request makes thousands of short-lived objects;
+    # left at Python's defaults the collector took a quarter of a large page's CPU time.
+    gc_tuning: bool = True
     log_level: str = "INFO"
     log_json: bool = True
     # On an empty database `luling serve` loads the reference county (development only).

@@ -21,6 +21,12 @@
    (default: fast): `LULING_EXECUTOR=strawberry python bench/api.py` measures the other.
 
 The queries, their floors and `Case` are in bench/api_queries.py.
+
+3. `--peer postgraphile`: Luling beside PostGraphile 5 on the same PostgreSQL, the same four
+   queries, data checked equal first (bench/peer.py, bench/peer_queries.py):
+
+    python bench/api.py --database-url postgresql://postgres@127.0.0.1:5432/luling_bench \
+        --peer postgraphile [--luling-workers 2] [--levels 4,16]
 """
 
 from __future__ import annotations
@@ -124,7 +130,7 @@ def mix(url: str) -> list[Case]:
     ]
 
 
-def coordinator_token(url: str) -> tuple[str, int]:
+def coordinator_token(url: str, role: str = "coordinator") -> tuple[str, int]:
     from api.auth.tokens import issue_token
     from api.settings import Settings
     from schema.accounts import Account
@@ -135,9 +141,9 @@ def coordinator_token(url: str) -> tuple[str, int]:
     from sqlmodel import Session, select
 
     with Session(engine) as s:
-        account = s.exec(select(Account).where(Account.role == Role.COORDINATOR)).first()
+        account = s.exec(select(Account).where(Account.role == Role(role))).first()
         if account is None:
-            raise SystemExit("no coordinator account in the database (load the reference county)")
+            raise SystemExit(f"no {role} account in the database (load the reference county)")
         token = issue_token(account, Settings(secret_key=SECRET, DATABASE_URL=url))[0]
         pk = account.id
     engine.dispose()
@@ -447,6 +453,136 @@ def print_table(report: dict[str, Any]) -> None:
             )
 
 
+def peer_main(url: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Luling beside PostGraphile (bench/peer.py); None when the peer cannot run here."""
+    from sqlalchemy.engine import make_url
+
+    from bench import peer
+    from bench.peer_queries import peer_cases
+
+    if not url.startswith("postgres"):
+        raise SystemExit("--peer needs --database-url postgresql://…")
+    try:
+        node, cli = peer.install_postgraphile()
+    except peer.PeerUnavailable as exc:
+        log(f"skipping the PostGraphile peer: {exc}")
+        return None
+    u = make_url(url)
+    database = u.database or ""
+    admin_url = u.set(database="postgres").render_as_string(hide_password=False)
+    plain = u.set(drivername="postgresql").render_as_string(hide_password=False)
+    with make_sync_engine(url).connect() as conn:
+        need_id = conn.execute(
+            sa.text(
+                "SELECT need_id FROM need_event GROUP BY need_id ORDER BY count(*) DESC, need_id"
+                " LIMIT 1"
+            )
+        ).scalar()
+    cases = peer_cases(int(need_id))
+    token, _ = coordinator_token(url, "admin")
+    logs = Path(tempfile.mkdtemp(prefix="luling-peer-"))
+    log(f"server logs in {logs}")
+
+    def start() -> dict[str, peer.Server]:
+        luling = start_luling(url, free_port(), args.luling_workers, logs / "luling.log")
+        luling.token = token
+        pg = peer.start_postgraphile(node, cli, plain, free_port(), logs / "postgraphile.log")
+        probe = {"query": "{ __typename }"}
+        for server in (luling, pg):
+            peer.wait_ready(server, peer.build_request(server, probe))
+        return {"luling": luling, "postgraphile": pg}
+
+    def stop(servers: dict[str, peer.Server]) -> None:
+        for server in servers.values():
+            server.stop()
+
+    def set_logging(value: str) -> None:
+        import psycopg
+
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" SET log_statement = {value}')
+
+    report: dict[str, Any] = {"luling_workers": args.luling_workers, "statements": {}}
+    log("counting statements per request (log_statement = all on a first pair of servers) …")
+    set_logging("'all'")
+    try:
+        servers = start()
+        try:
+            peer.check_equal(servers, cases)
+            for case in cases:
+                for name, server in servers.items():
+                    req = peer.build_request(server, peer._body(case, name))
+                    asyncio.run(peer.load(server, req, 1, 0.5))  # warm: pools, plans
+                    per, how = peer.count_statements(server, req, 20, admin_url, database)
+                    report["statements"].setdefault(case.name, {})[name] = round(per, 2)
+                    report["statements_counted_by"] = how
+        finally:
+            stop(servers)
+    finally:
+        set_logging("DEFAULT")
+    log("timing (fresh servers) …")
+    servers = start()
+    try:
+        report["timing"] = peer.side_by_side(
+            servers,
+            cases,
+            levels=[int(x) for x in args.levels.split(",")],
+            rounds=args.peer_rounds,
+            seconds=args.peer_seconds,
+            admin_url=admin_url,
+            database=database,
+        )
+    finally:
+        stop(servers)
+    return report
+
+
+def make_sync_engine(url: str) -> Any:
+    from schema.db import make_engine
+
+    return make_engine(url)
+
+
+def start_luling(url: str, port: int, workers: int, logfile: Path) -> Any:
+    """`luling serve --workers N` (default settings but the secret), in its own process group."""
+    from bench.peer import Server
+
+    env = os.environ | {"DATABASE_URL": url, "LULING_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--no-seed-if-empty",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
+    with logfile.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=ROOT, stdout=out, stderr=out, start_new_session=True
+        )
+    return Server("luling", proc, port)
+
+
+def print_peer(report: dict[str, Any]) -> None:
+    workers = report["luling_workers"]
+    print(f"\nLuling (luling serve --workers {workers}) beside PostGraphile 5 (1 Node process)")
+    print(f"statements per request ({report['statements_counted_by']}):")
+    for name, per in report["statements"].items():
+        print(f"  {name:36} luling {per['luling']:>5}   postgraphile {per['postgraphile']:>5}")
+    for level, part in report["timing"].items():
+        conns = part["new_connections_per_request"]
+        print(
+            f"\nconcurrency {level} (new PostgreSQL connections per request: luling "
+            f"{conns['luling']}, postgraphile {conns['postgraphile']})"
+        )
+        print(
+            f"{'query':36} {'L req/s':>8} {'PG req/s':>8} {'ratio':>6} {'L p50':>6} {'L p99':>6}"
+            f" {'PG p50':>6} {'PG p99':>6} {'L cpu/req':>9} {'PG cpu/req':>10}"
+        )
+        for name, f in part["queries"].items():
+            lu, pg = f["luling"], f["postgraphile"]
+            ratio = lu["rps"] / pg["rps"] if pg["rps"] else 0.0
+            print(
+                f"{name:36} {lu['rps']:>8.0f} {pg['rps']:>8.0f} {ratio:>6.2f} {lu['p50_ms']:>6.1f}"
+                f" {lu['p99_ms']:>6.1f} {pg['p50_ms']:>6.1f} {pg['p99_ms']:>6.1f}"
+                f" {lu['cpu_ms_per_request']:>7.2f}ms {pg['cpu_ms_per_request']:>8.2f}ms"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", help="Database to use (default: temporary SQLite).")
@@ -457,10 +593,27 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true", help="Only the in-process part.")
     parser.add_argument("--json", action="store_true", help="Print figures as JSON.")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--peer", choices=["postgraphile"], help="Only Luling beside this peer (PostgreSQL)."
+    )
+    parser.add_argument("--luling-workers", type=int, default=1, help="With --peer.")
+    parser.add_argument("--levels", default="4,16", help="With --peer: concurrency levels.")
+    parser.add_argument("--peer-rounds", type=int, default=3, help="With --peer: rounds.")
+    parser.add_argument(
+        "--peer-seconds", type=float, default=3.0, help="With --peer: seconds per query/round."
+    )
     args = parser.parse_args()
     if args.client:
         plan = json.loads(sys.stdin.read())
         print(json.dumps(asyncio.run(client_main(plan))))
+        return
+    if args.peer:
+        url = prepare_database(args.database_url, Path(tempfile.gettempdir()))
+        found = peer_main(url, args)
+        if found is not None:
+            print(json.dumps(found, indent=2, ensure_ascii=False) if args.json else "", end="")
+            if not args.json:
+                print_peer(found)
         return
     with tempfile.TemporaryDirectory(prefix="luling-bench-") as tmp:
         url = prepare_database(args.database_url, Path(tmp))

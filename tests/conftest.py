@@ -72,6 +72,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "DATABASE_URL": database_url,
         "log_json": False,
         "log_level": "WARNING",
+        # Tests change accounts behind the API's back and expect the next request to see it;
+        # the token check's cache has its own tests (tests/api/auth/test_token_cache.py).
+        "token_check_seconds": 0,
+        "gc_tuning": False,  # frozen objects would outlive each test's app
     }
     values.update(overrides)
     return Settings(**values)
@@ -80,6 +84,14 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 @pytest.fixture
 def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     with TestClient(create_app(make_settings(database_url))) as c:
+        yield c
+
+
+@pytest.fixture
+def cached_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
+    """`client` with the token check's cache at its default lifetime (seconds)."""
+    ttl = Settings().token_check_seconds
+    with TestClient(create_app(make_settings(database_url, token_check_seconds=ttl))) as c:
         yield c
 
 

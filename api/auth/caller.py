@@ -1,5 +1,11 @@
 """Who is calling: the bearer token of an HTTP request or a WebSocket handshake, checked.
 
+A valid token costs no statement while its account's row is fresh in this process's cache
+(`Settings.token_check_seconds`, a few seconds): the row (role, community, person, active,
+token version) is re-read at most that often, so a token revoked by another process (a password
+change, `luling user deactivate`) stops working within those seconds; in this process
+`publish_account_change` forgets the row at once.
+
 Decision: a request WITHOUT credentials is anonymous; a request WITH credentials that fail
 (forged, malformed, expired, unknown or deactivated account, another scheme than Bearer) is
 refused as a whole with UNAUTHENTICATED, never downgraded to anonymous, so that a client whose
@@ -8,8 +14,10 @@ token expired learns it at once instead of seeing a silently poorer answer.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 from api.auth.tokens import InvalidToken, decode_token
 from api.database import Database
@@ -54,8 +62,7 @@ async def authenticate(db: Database, settings: Settings, authorization: str | No
         claims = decode_token(token, settings)
     except InvalidToken as exc:
         raise AuthenticationFailed(str(exc)) from exc
-    async with db.session() as session:
-        account = await session.get(Account, claims.account_id)
+    account = await _account(db, claims.account_id, settings.token_check_seconds)
     if account is None or not account.is_active:
         raise AuthenticationFailed("the account is unknown or deactivated")
     if claims.version != account.token_version:
@@ -63,3 +70,34 @@ async def authenticate(db: Database, settings: Settings, authorization: str | No
             "the token was revoked (password or account changed); log in again"
         )
     return Caller(account=account, token_expires_at=claims.expires_at)
+
+
+# Accounts read for tokens, per database handle: account id -> (row, when read, monotonic).
+_ACCOUNTS: WeakKeyDictionary[Database, dict[int, tuple[Account, float]]] = WeakKeyDictionary()
+_MAX_CACHED = 10_000
+
+
+async def _account(db: Database, account_id: int, ttl: float) -> Account | None:
+    """The account row, from the cache while it is younger than `ttl` seconds."""
+    cache = _ACCOUNTS.get(db)
+    if cache is None:
+        cache = _ACCOUNTS[db] = {}
+    now = time.monotonic()
+    hit = cache.get(account_id)
+    if hit is not None and now - hit[1] < ttl:
+        return hit[0]
+    async with db.session() as session:
+        account = await session.get(Account, account_id)
+    if account is None:
+        cache.pop(account_id, None)
+        return None
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[account_id] = (account, now)  # detached: read-only for every request sharing it
+    return account
+
+
+def forget_account(account_id: int) -> None:
+    """Drop an account's cached row (it changed): its next request re-reads it."""
+    for cache in list(_ACCOUNTS.values()):
+        cache.pop(account_id, None)

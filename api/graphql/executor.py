@@ -10,6 +10,13 @@ selection and request, then reused for every item of a list. Any surprise (a mis
 attribute, a null in a non-null field, a value the scalar refuses) falls back to the ordinary
 path, which reports the error as graphql-core would.
 
+Lists of objects whose selected fields are all plain — leaves, or objects read as plain
+attributes (a to-one relation joined into the page's statement) whose fields are plain in turn
+— are completed in one tight loop (`complete_list_value`), without graphql-core's per-item
+path, type check call chain and per-field bookkeeping; anything else in such a list (an
+awaitable, a null in a non-null field, a refused value) sends the whole list back to the
+ordinary path.
+
 `fast_enums(schema)` replaces Strawberry's enum output coercion (a loop over the values) with
 a dictionary lookup.
 
@@ -54,12 +61,38 @@ def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
     return definition.python_name, leaf, non_null
 
 
+def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
+    """(python attribute, object type, non-null) for an object field read as a plain
+    attribute (no resolver, arguments or extensions: no permission check), else None."""
+    if field_def.args:
+        return None
+    definition = (field_def.extensions or {}).get(_DEFINITION)
+    if definition is None or definition.base_resolver is not None or definition.extensions:
+        return None
+    field_type = field_def.type
+    non_null = isinstance(field_type, GraphQLNonNull)
+    target = field_type.of_type if non_null else field_type
+    if not isinstance(target, GraphQLObjectType):
+        return None
+    return definition.python_name, target, non_null
+
+
+class _Fallback(Exception):
+    """A list the tight loop cannot complete: the ordinary path completes it instead."""
+
+
+# (response name, python attribute, leaf type or None, object type or None, non-null,
+#  the field's details list) for each field of a static selection.
+_StaticPlan = list[tuple[str, str, Any, Any, bool, Any]]
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor with a shortcut for plain leaf fields (see module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, Any]] | None]] = {}
+        self._static: dict[int, tuple[Any, _StaticPlan | None]] = {}
         manager = self.middleware_manager
         self._no_middleware = manager is None or not getattr(manager, "middlewares", ())
 
@@ -136,6 +169,105 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return self._gather_fields(results, awaitable_fields)
+
+    def complete_list_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._no_middleware and isinstance(result, list) and result:
+            item_type = return_type.of_type
+            non_null = isinstance(item_type, GraphQLNonNull)
+            if non_null:
+                item_type = item_type.of_type
+            if isinstance(item_type, GraphQLObjectType):
+                try:
+                    return [
+                        self._static_object(item_type, field_details_list, item, non_null, info)
+                        for item in result
+                    ]
+                except _Fallback:
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _static_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """The static plan of a selection on `object_type`; None if a field is not plain."""
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        key = id(grouped_field_set)
+        hit = self._static.get(key)
+        if hit is not None and hit[0] is grouped_field_set:
+            return hit[1]
+        plan: _StaticPlan | None = []
+        for response_name, details in grouped_field_set.items():
+            node = details[0].node
+            field_def = self.schema.get_field(object_type, node.name.value)
+            if field_def is None or node.arguments or new_defer_usages:
+                plan = None
+                break
+            leaf = _plain_leaf(field_def)
+            if leaf is not None:
+                plan.append((response_name, leaf[0], leaf[1], None, leaf[2], details))  # type: ignore[union-attr]  # a list on this path
+                continue
+            obj = _plain_object(field_def)
+            if obj is None:
+                plan = None
+                break
+            plan.append((response_name, obj[0], None, obj[1], obj[2], details))  # type: ignore[union-attr]  # a list on this path
+        self._static[key] = (grouped_field_set, plan)  # holding it keeps its id unique
+        return plan
+
+    def _static_object(
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: Any,
+        item: Any,
+        non_null: bool,
+        info: Any,
+    ) -> dict[str, Any] | None:
+        if item is None:
+            if non_null:
+                raise _Fallback
+            return None
+        plan = self._static_plan(object_type, field_details_list)
+        if plan is None:
+            raise _Fallback
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None and is_type_of(item, info) is not True:
+            raise _Fallback
+        out: dict[str, Any] = {}
+        for response_name, python_name, leaf_type, sub_type, field_non_null, details in plan:
+            try:
+                value = getattr(item, python_name)
+            except Exception:
+                raise _Fallback from None
+            if leaf_type is not None:
+                if value is None:
+                    if field_non_null:
+                        raise _Fallback
+                    out[response_name] = None
+                    continue
+                try:
+                    coerced = leaf_type.coerce_output_value(value)
+                except Exception:
+                    raise _Fallback from None
+                if coerced is None or coerced is Undefined:
+                    raise _Fallback
+                out[response_name] = coerced
+            else:
+                if self.is_awaitable(value):  # a relation not joined: a loader's (shared)
+                    raise _Fallback  # future, which the ordinary path awaits
+                out[response_name] = self._static_object(
+                    sub_type, details, value, field_non_null, info
+                )
+        return out
 
     async def _gather_fields(
         self, results: dict[str, Any], awaitable_fields: list[str]

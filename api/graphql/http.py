@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -126,6 +127,15 @@ def _safe_reason(reason: str) -> str:
     return short.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def encode_response(data: object) -> bytes:
+    """A response body: orjson, compact, UTF-8 as is (no \\u escapes); what orjson refuses
+    (an integer past 64 bits inside a JSON scalar) goes through the standard encoder."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class GraphQLOverHTTP:
     """Mixin for Strawberry's ASGI `GraphQL` view (list it first among the bases)."""
 
@@ -202,7 +212,14 @@ class GraphQLOverHTTP:
         return data
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        response: Response = super().create_response(response_data, sub_response)  # type: ignore[misc]  # a mixin: the view class it joins has it
+        # As Strawberry's ASGI view does, but encoded with orjson (WebSocket messages keep
+        # Strawberry's encoder: they must stay text frames).
+        response = Response(encode_response(response_data), media_type=APPLICATION_JSON)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
         request: Request | None = getattr(sub_response, "_luling_request", None)
         if request is None:
             return response

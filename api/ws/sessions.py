@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
+from api.auth.caller import forget_account
 from api.broadcast import Broadcaster, account_channel
 from api.database import Database
 from api.logs import log
@@ -301,5 +302,6 @@ class SocketRegistry:
 async def publish_account_change(broadcaster: Broadcaster, account_id: int, change: str) -> None:
     """Tell every API process that an account changed (after the change committed): its open
     sockets re-read it. `change` is informational (deactivated, reactivated, password …)."""
+    forget_account(account_id)  # this process's token checks re-read it now (others: TTL)
     message = {"accountId": account_id, "change": change}
     await broadcaster.publish_many([(account_channel(account_id), message)])

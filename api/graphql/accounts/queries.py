@@ -18,6 +18,7 @@ from api.graphql.relay import (
     SqlPage,
     connection_field,
     decode_id,
+    load_one,
     table_columns,
 )
 from schema import models as m
@@ -32,7 +33,9 @@ class AccountsQuery:
     async def me(self, info: Info) -> AccountNode:
         account = info.context.account
         assert account is not None  # Can("account.me") refuses anonymous callers
-        return AccountNode.from_row(account)
+        # Read fresh: the caller's row may come from the token check's cache (seconds old).
+        fresh = await load_one(info, AccountNode, account.id)
+        return fresh if fresh is not None else AccountNode.from_row(account)
 
     @connection_field(
         AccountNode,

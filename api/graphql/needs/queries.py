@@ -21,8 +21,8 @@ from api.graphql.relay import (
     as_utc,
     connection_field,
     decode_id,
-    load_one,
     ordering,
+    select_one,
 )
 from schema import models as m
 from schema.base import UTCDateTime
@@ -152,4 +152,4 @@ class NeedsQuery:
     async def need(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Need | None:
-        return await load_one(info, Need, decode_id(id, "Need"))
+        return await select_one(info, Need, decode_id(id, "Need"))

@@ -43,6 +43,7 @@ from api.graphql.relay.keyset import (
     as_utc,
     ordering,
     paginate,
+    select_one,
     select_page,
 )
 from api.graphql.relay.loaders import (
@@ -99,6 +100,7 @@ __all__ = [
     "register_node",
     "require",
     "row_class",
+    "select_one",
     "select_page",
     "table_columns",
     "to_global_id",

@@ -27,6 +27,7 @@ from api.graphql.relay.rows import RowType, column_names, make_row, row_class, t
 from api.graphql.relay.selection import (
     Selection,
     columns_for,
+    field_selection,
     freeze,
     graphql_to_python,
     node_selection,
@@ -308,6 +309,17 @@ _PAGE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[An
 def _page_plan(
     type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
 ) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
+    columns, select_from, build = joined_select(type_cls, selection)
+    base = page_statement(columns, select_from, ordering, backward)
+    return base, build, select_from, type_cls.__model__
+
+
+def joined_select(
+    type_cls: type[RowType], selection: Selection | None
+) -> tuple[list[Any], Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]:
+    """The columns a selection of `type_cls` needs, with the to-one relations of its
+    `__joins__` that the selection asks for LEFT JOINed in: (columns, FROM clause, a builder
+    of objects from the rows, joined objects attached)."""
     model = type_cls.__model__
     table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
     names = columns_for(type_cls, selection) if selection else None
@@ -356,5 +368,28 @@ def _page_plan(
             out.append(obj)
         return out
 
-    base = page_statement(columns, select_from, ordering, backward)
-    return base, build, select_from, model
+    return columns, select_from, build
+
+
+# Statement and row builder of one object by key, per row type and selection.
+_ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
+
+
+async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
+    """The object of `type_cls` with primary key `pk` (None if there is none), reading only
+    the columns the query selects, its selected to-one relations joined in: one statement."""
+    selection = field_selection(info)
+    key: Hashable = (type_cls, freeze(selection))
+    plan = _ONE_PLANS.get(key)
+    if plan is None:
+        if len(_ONE_PLANS) > 1024:
+            _ONE_PLANS.clear()
+        columns, select_from, build = joined_select(type_cls, selection)
+        pk_col = type_cls.__model__.__table__.c[type_cls.__pk__]  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
+        plan = _ONE_PLANS[key] = (stmt, build)
+    stmt, build = plan
+    async with info.context.db.session() as session:
+        rows = (await session.execute(stmt, {"pk": pk})).all()
+    found = build(rows)
+    return found[0] if found else None

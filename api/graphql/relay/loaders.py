@@ -16,7 +16,7 @@ from api.graphql.context import Context, Info, current_context
 from api.graphql.relay.connections import Connection, PageArgs, connection
 from api.graphql.relay.keyset import Ordering, page_info, page_of, paginate
 from api.graphql.relay.keyset import order_by as keyset_order
-from api.graphql.relay.rows import RowRef, RowType, row_class, table_columns
+from api.graphql.relay.rows import RowRef, RowType, make_row, row_class, table_columns
 from api.graphql.relay.visible import visible
 
 Batch = Callable[[Context, list[Any]], Awaitable[Sequence[Any]]]
@@ -153,8 +153,11 @@ def _by_fk_batch(
         async with ctx.db.session() as session:
             rows = (await session.execute(stmt)).all()
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
-        for r in rows:
-            grouped[r._mapping[fk]].append(type_cls.from_row(r))
+        if rows:
+            names = rows[0]._fields
+            at, pk_at = names.index(fk), names.index(type_cls.__pk__)
+            for r in rows:
+                grouped[r[at]].append(make_row(type_cls, names, r, pk_at))
         return [grouped[k] for k in keys]
 
     return batch

@@ -46,13 +46,14 @@ class RowType:
     def from_row(cls, row: Any) -> Self:
         """From a SQLAlchemy Row (any subset of the table's columns) or a SQLModel instance."""
         obj = cls.__new__(cls)
-        if isinstance(row, SQLModel):
-            data = {c: getattr(row, c) for c in column_names(type(row))}
-        else:
-            data = dict(row._mapping)
         d = obj.__dict__
-        d.update(data)
-        pk = data.get(cls.__pk__)
+        if isinstance(row, SQLModel):
+            d.update({c: getattr(row, c) for c in column_names(type(row))})
+        elif isinstance(row, sa.Row):  # its names are shared by the result's rows: no mapping
+            d.update(zip(row._fields, row, strict=True))
+        else:  # anything with a `_mapping` (a RowMapping's owner …)
+            d.update(row._mapping)
+        pk = d.get(cls.__pk__)
         d["pk"] = pk
         if cls.__node_name__ is not None and pk is not None:
             d["id"] = to_global_id(cls.__node_name__, pk)
