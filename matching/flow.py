@@ -47,6 +47,7 @@ from ortools.graph.python import min_cost_flow
 from matching import model
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
+from matching.model import max_assignments_within_budget
 
 MAX_CLASS = 2  # chain depth: longer chains slow the flow more than they tighten it
 
@@ -58,21 +59,6 @@ class FlowSolution:
     used_minutes: NDArray[np.int64]  # per volunteer, by the flow's pairs
     pruned_flow: NDArray[np.int64]  # per need: seats the flow filled through the pruned arc
     seconds: float
-
-
-def max_assignments_within_budget(
-    v: NDArray[np.int64], duration: NDArray[np.int64], budget: NDArray[np.int64], num_v: int
-) -> NDArray[np.int64]:
-    """Per volunteer: how many of their candidate needs fit the budget at most (shortest first)."""
-    if v.size == 0:
-        return np.zeros(num_v, dtype=np.int64)
-    order = np.lexsort((duration, v))
-    vs, ds = v[order], duration[order]
-    total = np.cumsum(ds)
-    first = np.searchsorted(vs, vs, side="left")
-    used = total - (total[first] - ds[first])
-    fits = model.capacity_ok(used, budget[vs])
-    return np.bincount(vs[fits], minlength=num_v).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,10 +151,13 @@ def solve_flow(
     scale: int = 1,
     network: Network | None = None,
     pruned_cost: NDArray[np.int64] | None = None,
+    row_price: tuple[NDArray[np.int64], int] | None = None,
 ) -> FlowSolution:
     """Solve the network; `minute_price` (per volunteer, cost/scale per minute) is optional.
     `pruned_cost` (per need, already scaled and priced) may replace the cheapest left-out pair's
-    cost; it must not exceed the priced cost of any left-out pair."""
+    cost; it must not exceed the priced cost of any left-out pair. `row_price` (per candidate
+    pair, and the total to subtract; both already scaled) prices other rows "sum <= b" the same
+    way, e.g. the time conflicts of `conflicts`."""
     start = time.perf_counter()
     w = arr.problem.weights
     num_v, num_n = arr.num_volunteers, arr.num_needs
@@ -219,6 +208,8 @@ def solve_flow(
     pair_cost = cands.cost * scale
     if minute_price is not None:
         pair_cost = pair_cost + minute_price[cands.v] * arr.n_duration[cands.n]
+    if row_price is not None:
+        pair_cost = pair_cost + row_price[0]
     costs = np.concatenate(
         [
             model.fairness_marginal(k, w) * scale,
@@ -249,5 +240,7 @@ def solve_flow(
     priced = int(smcf.optimal_cost())
     if minute_price is not None:
         priced -= int((minute_price * arr.v_budget).sum())
+    if row_price is not None:
+        priced -= row_price[1]
     bound = -((-priced) // scale)  # objectives are integers: round the bound up
     return FlowSolution(chosen, bound, used, pruned_flow, time.perf_counter() - start)
