@@ -41,6 +41,14 @@ class ConflictRows:
             self.row, weights=chosen[self.pair].astype(np.int64), minlength=self.num_rows
         ).astype(np.int64)
 
+    def subset(self, keep: NDArray[np.bool_]) -> ConflictRows:
+        """The rows where keep is true, renumbered."""
+        new_id = np.cumsum(keep) - 1
+        entries = keep[self.row]
+        return ConflictRows(
+            self.pair[entries], new_id[self.row[entries]], self.scale[keep], self.owner[keep]
+        )
+
     def pair_price(self, price: NDArray[np.int64], num_pairs: int) -> NDArray[np.int64]:
         """Per candidate pair: the sum of its rows' prices (price is per row, already scaled
         by the row's minutes)."""
@@ -60,33 +68,58 @@ def conflict_rows(arr: ProblemArrays, cands: Candidates) -> ConflictRows:
     lo, hi = compulsory_parts(arr, cands)
     idx = np.flatnonzero(lo < hi)
     idx = idx[np.lexsort((lo[idx], cands.v[idx]))]
-    vs = cands.v[idx]
-    cut = np.flatnonzero(np.diff(vs)) + 1
-    pair_out: list[NDArray[np.int64]] = []
-    row_out: list[NDArray[np.int64]] = []
-    scale: list[int] = []
-    owner: list[int] = []
-    dur = arr.n_duration[cands.n]
-    for s, e in zip(np.r_[0, cut], np.r_[cut, len(idx)], strict=True):
-        if e - s < 2:
-            continue
-        mine = idx[s:e]
-        a, b = lo[mine], hi[mine]
-        alive = (a[None, :] <= a[:, None]) & (a[:, None] < b[None, :])  # row i: alive at a[i]
-        nxt = np.r_[a[1:], np.iinfo(np.int64).max]
-        ends_first = np.where(alive, b[None, :], np.iinfo(np.int64).max).min(axis=1)
-        keep = (alive.sum(axis=1) >= 2) & (ends_first <= nxt)
-        keep &= a != nxt  # the same start again: the later row holds this one
-        for i in np.flatnonzero(keep).tolist():
-            members = mine[alive[i]]
-            pair_out.append(members)
-            row_out.append(np.full(len(members), len(scale), dtype=np.int64))
-            scale.append(int(dur[members].min()))
-            owner.append(int(cands.v[mine[0]]))
     empty = np.zeros(0, dtype=np.int64)
-    return ConflictRows(
-        np.concatenate(pair_out) if pair_out else empty,
-        np.concatenate(row_out) if row_out else empty,
-        np.array(scale, dtype=np.int64),
-        np.array(owner, dtype=np.int64),
+    if idx.size < 2:
+        return ConflictRows(empty, empty, empty, empty)
+    vs, a, b = cands.v[idx], lo[idx], hi[idx]
+    m = len(idx)
+    pos = np.arange(m, dtype=np.int64)
+    new_group = np.r_[True, vs[1:] != vs[:-1]]
+    g_start = np.maximum.accumulate(np.where(new_group, pos, 0))
+    new_key = new_group | np.r_[True, a[1:] != a[:-1]]
+    last_of_key = np.r_[new_key[1:], True]
+    key_end = np.minimum.accumulate(np.where(last_of_key, pos, m)[::-1])[::-1]
+    # candidates j for the clique at a[i]: same person, starting no later (ties included)
+    count = key_end - g_start + 1
+    rows_i = np.repeat(pos, count)
+    cols_j = g_start[rows_i] + (
+        np.arange(len(rows_i), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     )
+    alive = b[cols_j] > a[rows_i]
+    rows_i, cols_j = rows_i[alive], cols_j[alive]
+    size = np.bincount(rows_i, minlength=m)
+    first_end = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_end, rows_i, b[cols_j])
+    # the next distinct start of the same person (none: +inf)
+    nxt_pos = np.minimum(key_end + 1, m - 1)
+    same_next = (key_end + 1 < m) & (vs[nxt_pos] == vs)
+    next_start = np.where(same_next, a[nxt_pos], np.iinfo(np.int64).max)
+    keep = (pos == key_end) & (size >= 2) & (first_end <= next_start)
+    row_id = np.full(m, -1, dtype=np.int64)
+    row_id[keep] = np.arange(int(keep.sum()), dtype=np.int64)
+    take = keep[rows_i]
+    pair = idx[cols_j[take]]
+    row = row_id[rows_i[take]]
+    dur = arr.n_duration[cands.n]
+    scale = np.full(int(keep.sum()), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(scale, row, dur[pair])
+    return ConflictRows(pair, row, scale, vs[keep])
+
+
+def disjoint_rows(rows: ConflictRows) -> NDArray[np.bool_]:
+    """A set of rows no two of which share a pair (largest first): they can be built into the
+    flow as nodes of capacity 1, the rest stay priced."""
+    size = np.bincount(rows.row, minlength=rows.num_rows)
+    order = np.lexsort((np.arange(rows.num_rows), -size))
+    members: list[list[int]] = [[] for _ in range(rows.num_rows)]
+    for r, p in zip(rows.row.tolist(), rows.pair.tolist(), strict=True):
+        members[r].append(p)
+    used: set[int] = set()
+    chosen = np.zeros(rows.num_rows, dtype=bool)
+    for r in order.tolist():
+        mine = members[r]
+        if any(p in used for p in mine):
+            continue
+        used.update(mine)
+        chosen[r] = True
+    return chosen

@@ -15,7 +15,15 @@ from numpy.typing import NDArray
 from matching import travel
 from matching.arrays import LOCAL_ZONE, ProblemArrays
 from matching.candidates import Candidates, Funnel
-from matching.problem import EnterpriseTask, Need, Problem, Resource, Volunteer
+from matching.problem import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    EnterpriseTask,
+    Need,
+    Problem,
+    Resource,
+    Volunteer,
+)
 from matching.result import Explanation, Reason, ReasonCode
 
 MODE_WORDS = {0: "on foot", 1: "by e-bike", 2: "by car"}
@@ -40,18 +48,26 @@ def _local_span(start: datetime, end: datetime) -> str:
     return f"{a.strftime('%a %H:%M')}–{tail}"
 
 
+def minute_span(arr: ProblemArrays, lo: int, hi: int) -> str:
+    """Minutes after the epoch as local time (the county has one offset all year): Tue
+    18:00–19:00, or Tue 23:30–Wed 00:30 across midnight."""
+    a, b = _clock((arr.m0 + lo) % MINUTES_PER_WEEK), _clock((arr.m0 + hi) % MINUTES_PER_WEEK)
+    return f"{a}–{b[4:]}" if a[:3] == b[:3] and hi - lo < MINUTES_PER_DAY else f"{a}–{b}"
+
+
 def need_window_words(arr: ProblemArrays, n: int) -> str:
     """The need's window: its slot (response) or the span a slot is chosen in (scheduled)."""
-    return _local_span(arr.moment(int(arr.n_lo[n])), arr.moment(int(arr.n_hi[n])))
+    return minute_span(arr, int(arr.n_lo[n]), int(arr.n_hi[n]))
 
 
 def slot_reason(arr: ProblemArrays, v: int, n: int, start: datetime, end: datetime) -> Reason:
     flexible = int(arr.n_hi[n] - arr.n_lo[n]) > int(arr.n_duration[n])
     where = f" (chosen inside the need's window {need_window_words(arr, n)})" if flexible else ""
     who = "" if arr.v_always[v] else ", inside their available hours"
+    lo = int((start - arr.epoch).total_seconds() // 60)
     return Reason(
         ReasonCode.AVAILABLE,
-        f"booked {_local_span(start, end)} local time{where}{who}",
+        f"booked {minute_span(arr, lo, lo + int(arr.n_duration[n]))} local time{where}{who}",
         (("slot_start", start.isoformat()), ("slot_end", end.isoformat())),
     )
 

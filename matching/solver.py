@@ -12,6 +12,7 @@ input gives the same result; `time_limit_s` only caps CP-SAT's wall time as a sa
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,7 +42,7 @@ from matching.explain import (
     explain_unserved_task,
     funnel_rows,
 )
-from matching.conflicts import ConflictRows, conflict_rows
+from matching.conflicts import ConflictRows, conflict_rows, disjoint_rows
 from matching.flow import FlowSolution, build_network, solve_flow
 from matching.polish import polish as polish_neighbourhood
 from matching.problem import Problem, Resource
@@ -71,6 +72,8 @@ STALL_GAIN = 0.00002  # ... this share of the objective
 STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
 STOP_GAP = 0.0002  # no more Lagrangian rounds once the gap is this small
+PRIMAL_EVERY = 2  # repair a primal from every this many priced flows (and the last)
+DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
 IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
 
 
@@ -117,8 +120,10 @@ class _Search:
     def _use(self, cands: Candidates) -> None:
         self.cands = cands
         self._left_out: tuple[NDArray[np.int64], ...] | None = None
-        self.network = build_network(self.arr, cands)
-        self.rows: ConflictRows = conflict_rows(self.arr, cands)
+        rows = conflict_rows(self.arr, cands)
+        built_in = disjoint_rows(rows)
+        self.network = build_network(self.arr, cands, rows.subset(built_in))
+        self.rows: ConflictRows = rows.subset(~built_in)  # the rest: priced
         self.row_mu = None  # row prices belong to the rows of the lists they were set on
 
     def flow(
@@ -263,6 +268,11 @@ def solve_volunteers(
         gained = last.bound + const - bound
         stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         bound = max(bound, last.bound + const)
+        if DEBUG:
+            print(round_no, bound, best_obj, round(_gap(best_obj, bound) * 100, 3),
+                  round(time.perf_counter() - started, 2), flush=True)
+        if round_no % PRIMAL_EVERY and round_no < rounds - 1:
+            continue  # the bound every round; repairing a primal costs more, so less often
         chosen, obj = search.primal(last, best_obj)
         if obj < best_obj:
             best_obj = obj

@@ -42,9 +42,21 @@ def start_bounds(
     always = arr.v_always[v]
     early = np.where(always & (last >= lo), lo, NONE_EARLY)
     late = np.where(always & (last >= lo), last, NONE_LATE)
-    part = np.flatnonzero(~always)
+    # fixed visits (a response, or a window as long as the visit): is it inside one window?
+    fixed = ~always & (last == lo)
+    part = np.flatnonzero(fixed)
     if part.size:
-        pv, pn = v[part], n[part]
+        pv = v[part]
+        m = (arr.m0 + lo[part]) % MINUTES_PER_WEEK
+        end = m + dur[part]
+        inside = np.zeros(len(part), dtype=bool)
+        for j in range(arr.v_win_lo.shape[1]):
+            inside |= (arr.v_win_lo[pv, j] <= m) & (end <= arr.v_win_hi[pv, j])
+        early[part] = np.where(inside, lo[part], NONE_EARLY)
+        late[part] = np.where(inside, lo[part], NONE_LATE)
+    part = np.flatnonzero(~always & ~fixed & (last >= lo))
+    if part.size:
+        pv = v[part]
         plo, plast, pdur = lo[part], last[part], dur[part]
         e = np.full(len(part), NONE_EARLY, dtype=np.int64)
         lt = np.full(len(part), NONE_LATE, dtype=np.int64)
@@ -58,7 +70,6 @@ def start_bounds(
                 ok = (b >= a) & (whi > wlo)
                 e = np.where(ok, np.minimum(e, a), e)
                 lt = np.where(ok, np.maximum(lt, b), lt)
-        del pn
         early[part] = e
         late[part] = lt
     if exact_busy and arr.v_has_busy.any():
@@ -86,8 +97,19 @@ def _subtract(ranges: list[Range], lo: int, hi: int) -> list[Range]:
 def travel_minutes_between(
     arr: ProblemArrays, v: int, lat1: float, lon1: float, lat2: float, lon2: float
 ) -> int:
-    km = travel.haversine_km(lat1, lon1, lat2, lon2)
-    return math.ceil(float(travel.travel_minutes(km, arr.v_mode[v])) - 1e-9)
+    """Whole minutes (rounded up) for person v from one place to another; the scalar twin of
+    `travel.haversine_km` and `travel.travel_minutes` (numpy is slow one pair at a time)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    km = 2.0 * travel.EARTH_RADIUS_KM * math.asin(math.sqrt(min(a, 1.0)))
+    mode = int(arr.v_mode[v])
+    minutes = float(travel.STARTUP_MINUTES[mode]) + km * travel.DETOUR_FACTOR / float(
+        travel.SPEED_KMH[mode]
+    ) * 60.0
+    return math.ceil(minutes - 1e-9)
 
 
 def start_ranges(arr: ProblemArrays, v: int, n: int) -> list[Range]:
@@ -101,9 +123,17 @@ def start_ranges(arr: ProblemArrays, v: int, n: int) -> list[Range]:
         ranges = [(lo, last)]
     else:
         ranges = []
+        windows = [
+            (a, b)
+            for a, b in zip(arr.v_win_lo[v].tolist(), arr.v_win_hi[v].tolist(), strict=True)
+            if b > a
+        ]
+        latest_end = max((b for _, b in windows), default=0)
         for k in range(arr.weeks):
             shift = k * MINUTES_PER_WEEK - arr.m0
-            for wlo, whi in zip(arr.v_win_lo[v].tolist(), arr.v_win_hi[v].tolist(), strict=True):
+            if lo > latest_end + shift or last < shift:
+                continue  # this week's windows are all before the need's window (or after)
+            for wlo, whi in windows:
                 a, b = max(lo, wlo + shift), min(last, whi + shift - dur)
                 if whi > wlo and b >= a:
                     ranges.append((a, b))
@@ -152,6 +182,7 @@ class Scheduler:
         self.arr = arr
         self._ranges: dict[tuple[int, int], list[Range]] = {}
         self._travel: dict[tuple[int, int, int], int] = {}
+        self._pairs: dict[tuple[int, int, int], bool] = {}
         self.pinned_of: dict[int, list[int]] = {}
         for pv, pn in zip(arr.pinned_v.tolist(), arr.pinned_n.tolist(), strict=True):
             self.pinned_of.setdefault(pv, []).append(pn)
@@ -202,6 +233,12 @@ class Scheduler:
         quick = self._in_order(v, sorted(jobs, key=lambda j: (j.ranges[0][0], j.need)))
         if quick is not None:
             return quick
+        if all(len(j.ranges) == 1 and j.ranges[0][0] == j.ranges[0][1] for j in jobs):
+            return None  # fixed times: the order by start was the only one
+        if len(jobs) > 2 and not all(
+            self._pair_ok(v, a, b) for i, a in enumerate(jobs) for b in jobs[i + 1 :]
+        ):
+            return None
         if len(jobs) <= self.EXACT_JOBS:
             return self._exact(v, jobs)
         for key in (lambda j: (j.ranges[-1][1], j.need), lambda j: (j.ranges[0][1], j.need)):
@@ -209,6 +246,14 @@ class Scheduler:
             if got is not None:
                 return got
         return None
+
+    def _pair_ok(self, v: int, a: _Job, b: _Job) -> bool:
+        key = (v, a.need, b.need) if a.need <= b.need else (v, b.need, a.need)
+        got = self._pairs.get(key)
+        if got is None:
+            got = self._exact(v, [a, b]) is not None
+            self._pairs[key] = got
+        return got
 
     def fits(self, v: int, needs: Sequence[int]) -> bool:
         return self.plan(v, needs) is not None
