@@ -53,6 +53,7 @@ class BaselineResult:
     trace: tuple[tuple[float, int], ...] = ()  # (seconds, objective) of improving solutions
     overlaps: int = 0
     outside_window: int = 0
+    slots: tuple[tuple[Pair, datetime, datetime], ...] = ()  # booked visits
 
 
 def _result(
@@ -65,6 +66,7 @@ def _result(
     optimal: bool = False,
     found: bool = True,
     trace: tuple[tuple[float, int], ...] = (),
+    slots: dict[Pair, tuple[datetime, datetime]] | None = None,
 ) -> BaselineResult:
     gap = None if bound is None else (ev.objective - bound) / max(1, abs(ev.objective))
     return BaselineResult(
@@ -83,6 +85,7 @@ def _result(
         trace=trace,
         overlaps=ev.overlaps,
         outside_window=ev.outside_window,
+        slots=tuple(sorted((k, a, b) for k, (a, b) in (slots or {}).items())),
     )
 
 
@@ -125,8 +128,9 @@ def greedy(problem: Problem) -> BaselineResult:
             pairs.append((int(arr.n_ids[n]), int(arr.v_ids[v[j]])))
     allocations = _greedy_resources(problem)
     helpers = _greedy_helpers(problem)
-    ev = evaluate(problem, pairs, allocations, helpers, arrays=arr, slots=slots_of(arr, pairs))
-    return _result("greedy", started, ev, pairs)
+    slots = slots_of(arr, pairs)
+    ev = evaluate(problem, pairs, allocations, helpers, arrays=arr, slots=slots)
+    return _result("greedy", started, ev, pairs, slots=slots)
 
 
 def slots_of(
@@ -254,9 +258,8 @@ def cpsat_plain(
             pairs.append((int(arr.n_ids[cands.n[i]]), int(arr.v_ids[cands.v[i]])))
         allocations = res.decode(solver)
         helper_pairs += helpers.decode(solver)
-    ev = evaluate(
-        problem, pairs, allocations, helper_pairs, arrays=arr, slots=slots_of(arr, pairs)
-    )
+    slots = slots_of(arr, pairs)
+    ev = evaluate(problem, pairs, allocations, helper_pairs, arrays=arr, slots=slots)
     # CP-SAT's bound covers the kept pairs only; it is global when top-K pruned nothing.
     bound = int(np.ceil(solver.best_objective_bound - 1e-6)) + constant if found else None
     return _result(
@@ -268,4 +271,5 @@ def cpsat_plain(
         optimal=status == cp_model.OPTIMAL and int(cands.pruned_count.sum()) == 0 and exact,
         found=found,
         trace=tuple(trace.points),
+        slots=slots,
     )

@@ -360,7 +360,8 @@ class Funnel:
     needs: NDArray[np.int64]
     in_reach: NDArray[np.int64]
     skilled: NDArray[np.int64]  # ... and holding every required skill
-    available: NDArray[np.int64]  # ... and free for the whole visit inside the need's window
+    available: NDArray[np.int64]  # ... and in their hours for the whole visit, in its window
+    free: NDArray[np.int64]  # ... and not busy then with work they already have
     with_minutes: NDArray[np.int64]  # ... and enough free minutes this week
     allowed: NDArray[np.int64]  # ... and not rejected by a coordinator
     missing_skills: NDArray[np.uint64]  # (rows, words): required skills nobody in reach has
@@ -375,7 +376,7 @@ def diagnose(
     index = index or build_index(arr)
     excluded = _excluded_keys(arr)
     words = arr.n_skills.shape[1]
-    stages = np.zeros((5, num), dtype=np.int64)
+    stages = np.zeros((6, num), dtype=np.int64)
     seen_skills = np.zeros((num, words), dtype=np.uint64)
     for n, v in _nearby_pairs(arr, index, needs):
         facts = pair_facts(arr, v, n)
@@ -385,13 +386,14 @@ def diagnose(
             np.bitwise_or.at(seen_skills[:, word], n[ok], arr.v_skills[v[ok], word])
         ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
         stages[1] += np.bincount(n[ok], minlength=num)
-        early, late = start_bounds(arr, v, n)
-        ok &= model.slot_ok(early, late)
+        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=False))
         stages[2] += np.bincount(n[ok], minlength=num)
-        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=True))
         stages[3] += np.bincount(n[ok], minlength=num)
-        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
         stages[4] += np.bincount(n[ok], minlength=num)
+        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+        stages[5] += np.bincount(n[ok], minlength=num)
     missing = arr.n_skills[needs] & ~seen_skills[needs]
     s = stages[:, needs]
-    return Funnel(needs, s[0], s[1], s[2], s[3], s[4], missing)
+    return Funnel(needs, s[0], s[1], s[2], s[3], s[4], s[5], missing)

@@ -236,13 +236,22 @@ def explain_open_seats(
                     (("skilled", f["skilled"]),),
                 ),
             )
+        if f["free"] == 0:
+            return (
+                Reason(
+                    ReasonCode.BUSY,
+                    f"{f['available']} volunteers could come, all busy with work they already "
+                    f"have during {need_window_words(arr, n)}",
+                    (("available", f["available"]), ("window", need_window_words(arr, n))),
+                ),
+            )
         if f["with_minutes"] == 0:
             return (
                 Reason(
                     ReasonCode.NO_HOURS_LEFT,
-                    f"{f['available']} volunteers could come, none has "
+                    f"{f['free']} volunteers could come, none has "
                     f"{int(arr.n_duration[n])} free minutes left this week",
-                    (("available", f["available"]), ("minutes", int(arr.n_duration[n]))),
+                    (("available", f["free"]), ("minutes", int(arr.n_duration[n]))),
                 ),
             )
         return (
@@ -393,6 +402,7 @@ def funnel_rows(
             "in_reach": int(funnel.in_reach[row]),
             "skilled": int(funnel.skilled[row]),
             "available": int(funnel.available[row]),
+            "free": int(funnel.free[row]),
             "with_minutes": int(funnel.with_minutes[row]),
             "allowed": int(funnel.allowed[row]),
         }
