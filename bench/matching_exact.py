@@ -45,7 +45,7 @@ class ExactResult:
     seconds: float
     pairs: int
     objective: int | None  # best bookable answer found (None: none)
-    bound: int  # no answer costs less
+    bound: int | None  # no answer costs less (None: HiGHS gave none within the limit)
     proven: bool  # objective == the optimum
     cuts: int  # no-good cuts added for sets of visits that could not be booked
     solves: int
@@ -78,20 +78,22 @@ def other_parts(luling: Result) -> Other:
     )
 
 
-def solve_exact_in_child(problem: Problem, other: Other, *, time_limit_s: float) -> ExactResult:
+def solve_exact_in_child(
+    problem: Problem, other: Other, *, time_limit_s: float, relax: bool = False
+) -> ExactResult:
     """`solve_exact` in a fresh process: highspy and OR-Tools each bundle HiGHS, and the two
     cannot be loaded into one process."""
     with tempfile.TemporaryDirectory(prefix="luling-exact-") as tmp:
         src, dst = Path(tmp) / "in.pickle", Path(tmp) / "out.pickle"
         src.write_bytes(pickle.dumps((problem, other, time_limit_s)))
-        subprocess.run(
-            [sys.executable, "-m", "bench.matching_exact", str(src), str(dst)], check=True
-        )
-        result: ExactResult = pickle.loads(dst.read_bytes())
-        return result
+        child = [sys.executable, "-m", "bench.matching_exact", str(src), str(dst)]
+        subprocess.run(child + (["--relax"] if relax else []), check=True)
+        return ExactResult(**pickle.loads(dst.read_bytes()))
 
 
-def solve_exact(problem: Problem, luling: Other, *, time_limit_s: float) -> ExactResult:
+def solve_exact(
+    problem: Problem, luling: Other, *, time_limit_s: float, relax: bool = False
+) -> ExactResult:
     """HiGHS over every feasible pair; `luling` supplies the resource and helper parts (exact
     flows) so the totals compare with Luling's objective and bound."""
     # highspy only here, in a process without OR-Tools (see solve_exact_in_child)
@@ -113,7 +115,8 @@ def solve_exact(problem: Problem, luling: Other, *, time_limit_s: float) -> Exac
     coef = (cands.cost - arr.n_penalty[cands.n]).astype(np.float64)
     h.addVars(num, np.zeros(num), np.ones(num))
     h.changeColsCost(num, np.arange(num, dtype=np.int32), coef)
-    h.changeColsIntegrality(num, np.arange(num, dtype=np.int32), np.ones(num, dtype=np.uint8))
+    if not relax:
+        h.changeColsIntegrality(num, np.arange(num, dtype=np.int32), np.ones(num, dtype=np.uint8))
     rows: list[tuple[list[int], list[float], float, float]] = []
     for need in np.flatnonzero(np.diff(cands.ptr) > arr.n_open).tolist():
         idx = list(range(int(cands.ptr[need]), int(cands.ptr[need + 1])))
@@ -169,7 +172,11 @@ def solve_exact(problem: Problem, luling: Other, *, time_limit_s: float) -> Exac
         h.run()
         solves += 1
         info = h.getInfo()
-        bound = max(bound, int(np.ceil(info.mip_dual_bound - 1e-6)) + constant)
+        if relax:  # the LP relaxation's value only (a diagnostic)
+            value = int(np.ceil(info.objective_function_value - 1e-6)) + constant
+            return ExactResult(time.perf_counter() - started, num, None, value, False, 0, 1)
+        if np.isfinite(info.mip_dual_bound):  # none yet if the limit came before the root LP
+            bound = max(bound, int(np.ceil(info.mip_dual_bound - 1e-6)) + constant)
         if info.primal_solution_status != 2:  # no feasible point yet
             break
         x = np.asarray(h.getSolution().col_value[:num]) > 0.5
@@ -195,7 +202,8 @@ def solve_exact(problem: Problem, luling: Other, *, time_limit_s: float) -> Exac
             break
     if best_obj is not None and best_obj <= bound:
         proven = True
-    return ExactResult(time.perf_counter() - started, num, best_obj, bound, proven, cuts, solves)
+    found = bound if bound > -(2**62) else None
+    return ExactResult(time.perf_counter() - started, num, best_obj, found, proven, cuts, solves)
 
 
 def _pairs(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> list[Pair]:
@@ -212,5 +220,5 @@ def _full(problem: Problem, arr: ProblemArrays, luling: Other, pairs: list[Pair]
 
 if __name__ == "__main__":  # the child of solve_exact_in_child: pickled input, pickled output
     problem_in, other_in, limit_in = pickle.loads(Path(sys.argv[1]).read_bytes())
-    out = solve_exact(problem_in, other_in, time_limit_s=limit_in)
+    out = solve_exact(problem_in, other_in, time_limit_s=limit_in, relax=len(sys.argv) > 3)
     Path(sys.argv[2]).write_bytes(pickle.dumps(dataclasses.asdict(out)))

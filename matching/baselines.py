@@ -18,8 +18,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from matching import model
-from matching.arrays import build_arrays
-from matching.arrays import ProblemArrays
+from matching.arrays import ProblemArrays, build_arrays
 from matching.candidates import Candidates, build_pool, select
 from matching.conflicts import conflict_rows
 from matching.cpsat_model import (
@@ -133,9 +132,7 @@ def greedy(problem: Problem) -> BaselineResult:
     return _result("greedy", started, ev, pairs, slots=slots)
 
 
-def slots_of(
-    arr: ProblemArrays, pairs: list[Pair]
-) -> dict[Pair, tuple[datetime, datetime]]:
+def slots_of(arr: ProblemArrays, pairs: list[Pair]) -> dict[Pair, tuple[datetime, datetime]]:
     """Each person's visits booked together: (need_id, volunteer_id) -> (start, end)."""
     v = [arr.vol_index[vid] for _, vid in pairs]
     n = [arr.need_index[nid] for nid, _ in pairs]
@@ -196,9 +193,7 @@ def _greedy_helpers(problem: Problem) -> list[Pair]:
     return out
 
 
-def bookable(
-    arr: ProblemArrays, cands: Candidates, chosen: np.ndarray
-) -> tuple[np.ndarray, bool]:
+def bookable(arr: ProblemArrays, cands: Candidates, chosen: np.ndarray) -> tuple[np.ndarray, bool]:
     """The pairs with every person's visits bookable (dropping the least valuable where not,
     then refilling); and whether nothing had to change."""
     sched = Scheduler(arr)

@@ -52,9 +52,7 @@ class ConflictRows:
     def pair_price(self, price: NDArray[np.int64], num_pairs: int) -> NDArray[np.int64]:
         """Per candidate pair: the sum of its rows' prices (price is per row, already scaled
         by the row's minutes)."""
-        return np.bincount(self.pair, weights=price[self.row], minlength=num_pairs).astype(
-            np.int64
-        )
+        return np.bincount(self.pair, weights=price[self.row], minlength=num_pairs).astype(np.int64)
 
 
 def compulsory_parts(

@@ -12,6 +12,7 @@ bookable at all (`timing.Scheduler`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,7 +157,7 @@ def time_violations(
                 )
                 outside += 1
         visits.sort()
-        for (a1, b1, n1), (a2, _, n2) in zip(visits, visits[1:], strict=False):
+        for (_, b1, n1), (a2, _, n2) in itertools.pairwise(visits):
             if (vi, n1) in pinned and (vi, n2) in pinned:
                 continue
             gap = sched.travel(vi, n1, n2)

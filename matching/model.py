@@ -63,9 +63,7 @@ def no_overlap_ok(
     prev_end: ArrayLike, travel_min: ArrayLike, next_start: ArrayLike
 ) -> NDArray[np.bool_]:
     """One person's consecutive visits: the next starts after the previous ends plus travel."""
-    ok: NDArray[np.bool_] = np.asarray(prev_end) + np.asarray(travel_min) <= np.asarray(
-        next_start
-    )
+    ok: NDArray[np.bool_] = np.asarray(prev_end) + np.asarray(travel_min) <= np.asarray(next_start)
     return ok
 
 

@@ -60,9 +60,7 @@ def _best_subset(
     return np.zeros(m, dtype=bool)
 
 
-def by_volunteer(
-    cands: Candidates, chosen: NDArray[np.bool_], num_v: int
-) -> dict[int, list[int]]:
+def by_volunteer(cands: Candidates, chosen: NDArray[np.bool_], num_v: int) -> dict[int, list[int]]:
     """Need indexes held per volunteer (pinned needs not included)."""
     out: dict[int, list[int]] = {}
     for p in np.flatnonzero(chosen).tolist():
@@ -96,7 +94,9 @@ def repair_budgets(
             continue
         value = arr.n_penalty[needs] - cands.cost[mine]
 
-        def fits_in_time(mask: NDArray[np.bool_], vol: int = vol, needs: NDArray = needs) -> bool:
+        def fits_in_time(
+            mask: NDArray[np.bool_], vol: int = vol, needs: NDArray[np.int64] = needs
+        ) -> bool:
             return sched.fits(vol, needs[mask].tolist())
 
         keep = _best_subset(

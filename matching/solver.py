@@ -31,6 +31,7 @@ from matching.candidates import (
     diagnose,
     select,
 )
+from matching.conflicts import ConflictRows, conflict_rows, disjoint_rows
 from matching.enterprise import HelperPlan, assign_helpers
 from matching.evaluate import evaluate, volunteer_terms
 from matching.explain import (
@@ -42,7 +43,6 @@ from matching.explain import (
     explain_unserved_task,
     funnel_rows,
 )
-from matching.conflicts import ConflictRows, conflict_rows, disjoint_rows
 from matching.flow import FlowSolution, build_network, solve_flow
 from matching.polish import polish as polish_neighbourhood
 from matching.problem import Problem, Resource
@@ -69,11 +69,17 @@ MIN_ROUNDS = 4
 ROUNDS_WALL_SHARE = 0.5  # ... and at most this share of the time limit
 STALL_ROUNDS = 4  # stop once this many rounds in a row raised the bound by less than ...
 STALL_GAIN = 0.00002  # ... this share of the objective
-STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
+STEP_START = 1.0  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
 STOP_GAP = 0.0002  # no more Lagrangian rounds once the gap is this small
 PRIMAL_EVERY = 2  # repair a primal from every this many priced flows (and the last)
 DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
+# Step rule, measured on synthetic 1,200 x 1,000 (20 rounds; LP relaxation 9,739,383): step 1.0
+# shrinking by 0.7 reached 9,730,434; 0.3 and halving 9,719,538; deflecting the direction by
+# half the last one 9,728,853 but with worse primals.
+DEFLECT = 0.0  # add this share of the last direction to the subgradient
+TARGET_SHARE = 1.0  # Polyak target: this share of the gap to the best primal
+SHRINK = 0.7  # step factor whenever the bound drops
 IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
 
 
@@ -236,6 +242,7 @@ def solve_volunteers(
     price = np.zeros(arr.num_volunteers, dtype=np.float64)
     row_price = np.zeros(search.rows.num_rows, dtype=np.float64)
     theta = STEP_START
+    prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = flow
     rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
     done = 0
@@ -252,10 +259,14 @@ def solve_volunteers(
         step_dir = np.where((price > 0) | (excess > 0), excess, 0.0)
         row_excess = (rows.scale * (rows.usage(last.chosen) - 1)).astype(np.float64)
         row_dir = np.where((row_price > 0) | (row_excess > 0), row_excess, 0.0)
+        if DEFLECT and prev_dir is not None and len(prev_dir[1]) == len(row_dir):
+            step_dir = step_dir + DEFLECT * prev_dir[0]
+            row_dir = row_dir + DEFLECT * prev_dir[1]
+        prev_dir = (step_dir, row_dir)
         norm = float(step_dir @ step_dir) + float(row_dir @ row_dir)
         if norm == 0.0:
             break
-        target = max(best_obj - (last.bound + const), 1)
+        target = max(TARGET_SHARE * (best_obj - (last.bound + const)), 1)
         price = np.maximum(0.0, price + theta * target / norm * step_dir)
         row_price = np.maximum(0.0, row_price + theta * target / norm * row_dir)
         previous = last.bound
@@ -264,13 +275,19 @@ def solve_volunteers(
         last = search.flow(mu, resolve=False, widen=round_no < WIDEN_IN_ROUNDS)
         done += 1
         if last.bound < previous:  # overshot: shorter steps
-            theta /= 2.0
+            theta *= SHRINK
         gained = last.bound + const - bound
         stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         bound = max(bound, last.bound + const)
         if DEBUG:
-            print(round_no, bound, best_obj, round(_gap(best_obj, bound) * 100, 3),
-                  round(time.perf_counter() - started, 2), flush=True)
+            print(
+                round_no,
+                bound,
+                best_obj,
+                round(_gap(best_obj, bound) * 100, 3),
+                round(time.perf_counter() - started, 2),
+                flush=True,
+            )
         if round_no % PRIMAL_EVERY and round_no < rounds - 1:
             continue  # the bound every round; repairing a primal costs more, so less often
         chosen, obj = search.primal(last, best_obj)

@@ -235,9 +235,7 @@ def make_instance(
                 headcount=headcount,
                 duration_minutes=duration,
                 starts_at=starts,
-                window_end=None
-                if window_end is None
-                else window_end + timedelta(minutes=duration),
+                window_end=None if window_end is None else window_end + timedelta(minutes=duration),
                 emergency=bool(rng.random() < emergency_share),
                 required_resources=resources_needed,
                 related_need_ids=related,

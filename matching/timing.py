@@ -106,9 +106,10 @@ def travel_minutes_between(
     )
     km = 2.0 * travel.EARTH_RADIUS_KM * math.asin(math.sqrt(min(a, 1.0)))
     mode = int(arr.v_mode[v])
-    minutes = float(travel.STARTUP_MINUTES[mode]) + km * travel.DETOUR_FACTOR / float(
-        travel.SPEED_KMH[mode]
-    ) * 60.0
+    minutes = (
+        float(travel.STARTUP_MINUTES[mode])
+        + km * travel.DETOUR_FACTOR / float(travel.SPEED_KMH[mode]) * 60.0
+    )
     return math.ceil(minutes - 1e-9)
 
 
@@ -215,7 +216,9 @@ class Scheduler:
             self._travel[key] = got
         return got
 
-    def plan(self, v: int, needs: Sequence[int], *, with_pins: bool = True) -> dict[int, int] | None:
+    def plan(
+        self, v: int, needs: Sequence[int], *, with_pins: bool = True
+    ) -> dict[int, int] | None:
         """Start minute per need (the person's pinned needs included), or None if the visits
         cannot all be made."""
         all_needs = list(needs)

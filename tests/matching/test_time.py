@@ -6,6 +6,7 @@ travel through `matching.travel`), not with the solver's scheduler, for Luling a
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -120,7 +121,7 @@ def check_schedule(p: Problem, visits: list[tuple[int, int, datetime, datetime]]
         mine.sort(key=lambda x: x[0])
         minutes = sum(n.duration_minutes for _, _, n in mine)
         assert minutes <= vol.remaining_minutes, (vid, "hours")
-        for (_, e1, n1), (s2, _, n2) in zip(mine, mine[1:], strict=False):
+        for (_, e1, n1), (s2, _, n2) in itertools.pairwise(mine):
             gap = math.ceil(_travel(p, vol, n1, n2) - 1e-9)
             assert e1 + timedelta(minutes=gap) <= s2, (vid, n1.id, n2.id, "double-booked")
 
