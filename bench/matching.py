@@ -2,7 +2,7 @@
 
     python -m bench.matching [--json] [--scale N] [--no-scaled] [--no-county] [--seed S]
                              [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
-                             [--exact] [--exact-limit S] [--no-cpsat]
+                             [--exact] [--exact-limit S] [--no-cpsat] [--no-synthetic]
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
@@ -268,7 +268,8 @@ def _instances(args: argparse.Namespace) -> Iterator[Instance]:
         if not county.problem.needs:
             print(f"{COUNTY}: the database holds no open needs to match", file=sys.stderr)
         yield county
-    yield Instance(SYNTHETIC, make_instance(*REFERENCE, seed=args.seed))
+    if not args.no_synthetic:
+        yield Instance(SYNTHETIC, make_instance(*REFERENCE, seed=args.seed))
     if args.tight:
         yield Instance(
             f"{SYNTHETIC}-tight-hours",
@@ -500,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         "--exact-limit", type=float, default=600.0, help="HiGHS time limit per instance (s)"
     )
     p.add_argument("--no-cpsat", action="store_true", help="skip the plain CP-SAT baseline")
+    p.add_argument("--no-synthetic", action="store_true", help="skip the synthetic county")
     p.add_argument(
         "--wall-clock",
         action="store_true",

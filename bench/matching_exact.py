@@ -87,7 +87,9 @@ def solve_exact_in_child(
         src, dst = Path(tmp) / "in.pickle", Path(tmp) / "out.pickle"
         src.write_bytes(pickle.dumps((problem, other, time_limit_s)))
         child = [sys.executable, "-m", "bench.matching_exact", str(src), str(dst)]
-        subprocess.run(child + (["--relax"] if relax else []), check=True)
+        subprocess.run(
+            child + (["--relax"] if relax else []), check=True, stdout=subprocess.DEVNULL
+        )
         return ExactResult(**pickle.loads(dst.read_bytes()))
 
 

@@ -24,7 +24,7 @@ from matching.repair import refill, repair_budgets
 from matching.timing import Scheduler
 
 WHOLE_PROBLEM_PAIRS = 2_000  # at most this many candidate pairs: solve everything exactly
-WHOLE_DETERMINISTIC_TIME = 5.0
+WHOLE_DETERMINISTIC_TIME = 2.0  # with time-conflict rows the proof rarely comes later
 NEIGHBOURHOOD_PAIRS = 3_000  # cap on the neighbourhood's variables
 NEIGHBOURHOOD_DETERMINISTIC_TIME = 0.2
 # Above this many candidate pairs the neighbourhood is not polished: on the 3,500 x 3,000

@@ -66,7 +66,6 @@ WIDEN_IN_ROUNDS = 2  # ... in the first priced rounds too (later, priced pruned 
 LAGRANGE_ROUNDS = 30  # flows with prices on minutes and time conflicts ...
 ROUND_WORK = 3_000_000  # ... at most this many pair arcs over all rounds
 MIN_ROUNDS = 4
-ROUNDS_WALL_SHARE = 0.5  # ... and at most this share of the time limit
 STALL_ROUNDS = 4  # stop once this many rounds in a row raised the bound by less than ...
 STALL_GAIN = 0.00002  # ... this share of the objective
 STEP_START = 1.0  # Polyak step factor; halved whenever the Lagrangian bound drops
@@ -249,8 +248,6 @@ def solve_volunteers(
     stalled = 0
     for round_no in range(rounds):
         if _gap(best_obj, bound) <= STOP_GAP or stalled >= STALL_ROUNDS:
-            break
-        if time.perf_counter() - started > ROUNDS_WALL_SHARE * time_limit_s:
             break
         rows = search.rows
         if len(row_price) != rows.num_rows:  # the lists widened: new rows, fresh prices

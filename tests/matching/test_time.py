@@ -127,7 +127,7 @@ def check_schedule(p: Problem, visits: list[tuple[int, int, datetime, datetime]]
 
 
 PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 
 
@@ -153,7 +153,7 @@ def test_greedy_never_double_books_and_keeps_visits_in_windows(p: Problem) -> No
     check_schedule(p, [(nid, vid, a, b) for (nid, vid), a, b in g.slots])
 
 
-@settings(max_examples=25, deadline=None, derandomize=True)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(busy_problems())
 def test_bound_holds_against_the_brute_force_optimum_with_time(p: Problem) -> None:
     if len(p.needs) * len(p.volunteers) > 12:
