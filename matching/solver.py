@@ -63,7 +63,7 @@ from matching.timing import Scheduler, book
 
 WIDEN_ROUNDS = 2  # re-solve with wider candidate lists where the flow wanted pruned pairs
 WIDEN_IN_ROUNDS = 2  # ... in the first priced rounds too (later, priced pruned arcs suffice)
-LAGRANGE_ROUNDS = 30  # flows with prices on minutes and time conflicts ...
+LAGRANGE_ROUNDS = 20  # flows with prices on minutes and time conflicts ...
 ROUND_WORK = 3_000_000  # ... at most this many pair arcs over all rounds
 MIN_ROUNDS = 4
 STALL_ROUNDS = 4  # stop once this many rounds in a row raised the bound by less than ...
@@ -71,7 +71,7 @@ STALL_GAIN = 0.00002  # ... this share of the objective
 STEP_START = 1.0  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
 STOP_GAP = 0.0002  # no more Lagrangian rounds once the gap is this small
-PRIMAL_EVERY = 2  # repair a primal from every this many priced flows (and the last)
+PRIMAL_EVERY = 3  # repair a primal from every this many priced flows (and the last)
 DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
 # Step rule, measured on synthetic 1,200 x 1,000 (20 rounds; LP relaxation 9,739,383): step 1.0
 # shrinking by 0.7 reached 9,730,434; 0.3 and halving 9,719,538; deflecting the direction by
