@@ -3,6 +3,7 @@
     python -m bench.matching [--json] [--scale N] [--no-scaled] [--no-county] [--seed S]
                              [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
                              [--now ISO]
+                             [--exact] [--exact-limit S] [--no-cpsat] [--no-synthetic]
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
@@ -21,7 +22,13 @@ Instances:
 - with --tight, "synthetic-3500x3000-tight-hours": the synthetic county with weekly hours halved
   (hours budgets bind hard).
 
-Every method runs in this process on the same instance and is scored by the same evaluator. Peak
+With --exact, HiGHS solves each instance but the scaled one over every feasible pair
+(`bench.matching_exact`, in a child process, single thread, under --exact-limit seconds) and a
+second table puts its proven optimum (or best answer and bound) beside Luling's objective,
+claimed bound and true gap.
+
+Every method runs in this process on the same instance and is scored by the same evaluator, which
+also counts overlapping visits and visits outside their windows (both must be 0). Peak
 memory is the process's peak RSS while the method ran (reset before each method through
 /proc/self/clear_refs), with the growth over the RSS it started from in brackets; where /proc is
 unavailable, tracemalloc's peak of Python allocations instead.
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import multiprocessing
@@ -44,7 +52,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.matching_exact import ExactResult, other_parts, solve_exact_in_child
+from matching.arrays import build_arrays
 from matching.baselines import BaselineResult, cpsat_plain, greedy
+from matching.evaluate import evaluate
 from matching.problem import Problem
 from matching.result import Result
 from matching.solver import solve
@@ -70,6 +81,10 @@ class Run:
     growth_mb: float
     trace: tuple[tuple[float, int], ...] = ()
     found: bool = True
+    overlaps: int = 0
+    outside_window: int = 0
+    stages: tuple[tuple[str, int], ...] = ()
+    polished: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,7 +97,11 @@ class Run:
             "seats_total": self.seats_total,
             "urgent_coverage": round(self.urgent_coverage, 4),
             "violations": self.violations,
+            "overlaps": self.overlaps,
+            "outside_window": self.outside_window,
             "peak_mb": round(self.peak_mb, 1),
+            "stages": dict(self.stages),
+            "polished": self.polished,
         }
 
 
@@ -124,12 +143,28 @@ def peak_memory() -> Iterator[list[float]]:
             tracemalloc.stop()
 
 
-def _measure(fn: Callable[[], Result | BaselineResult]) -> Run:
+def _time_counts(problem: Problem, r: Result) -> tuple[int, int]:
+    """Overlaps and visits outside windows of Luling's booked slots, by the evaluator."""
+    ev = evaluate(
+        problem,
+        [(a.need_id, a.volunteer_id) for a in r.assignments],
+        arrays=build_arrays(problem),
+        slots={
+            (a.need_id, a.volunteer_id): (a.slot_start, a.slot_end)
+            for a in r.assignments
+            if a.slot_start is not None and a.slot_end is not None
+        },
+    )
+    return ev.overlaps, ev.outside_window
+
+
+def _measure(fn: Callable[[], Result | BaselineResult], problem: Problem) -> Run:
     with peak_memory() as peak:
         started = time.perf_counter()
         r = fn()
         wall = time.perf_counter() - started
     if isinstance(r, Result):
+        overlaps, outside = _time_counts(problem, r)
         return Run(
             wall,
             r.objective,
@@ -141,6 +176,10 @@ def _measure(fn: Callable[[], Result | BaselineResult]) -> Run:
             r.stats.urgent_coverage,
             len(r.violations),
             *peak,
+            overlaps=overlaps,
+            outside_window=outside,
+            stages=r.stats.stages,
+            polished=r.stats.polished,
         )
     return Run(
         wall,
@@ -155,6 +194,8 @@ def _measure(fn: Callable[[], Result | BaselineResult]) -> Run:
         *peak,
         r.trace,
         r.found_solution,
+        overlaps=r.overlaps,
+        outside_window=r.outside_window,
     )
 
 
@@ -164,6 +205,7 @@ class Instance:
     problem: Problem
     load_seconds: float | None = None  # database -> Problem, not part of any method's time
     seed_seconds: float | None = None  # seeding the temporary database, if the bench did
+    exact: bool = True  # small enough for the exact peer
 
 
 def _seed_database(url: str, now: datetime) -> None:
@@ -236,7 +278,8 @@ def _instances(args: argparse.Namespace) -> Iterator[Instance]:
         if not county.problem.needs:
             print(f"{COUNTY}: the database holds no open needs to match", file=sys.stderr)
         yield county
-    yield Instance(SYNTHETIC, make_instance(*REFERENCE, seed=args.seed))
+    if not args.no_synthetic:
+        yield Instance(SYNTHETIC, make_instance(*REFERENCE, seed=args.seed))
     if args.tight:
         yield Instance(
             f"{SYNTHETIC}-tight-hours",
@@ -244,16 +287,33 @@ def _instances(args: argparse.Namespace) -> Iterator[Instance]:
         )
     if args.scale and args.scale > 1:
         v, n = REFERENCE[0] * args.scale, REFERENCE[1] * args.scale
-        yield Instance(f"synthetic-{args.scale}x", make_instance(v, n, seed=args.seed))
+        yield Instance(f"synthetic-{args.scale}x", make_instance(v, n, seed=args.seed), exact=False)
 
 
 def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]:
     problem = instance.problem
     # Plain CP-SAT last: the memory it frees is not all returned to the system.
-    luling = _measure(lambda: solve(problem, time_limit_s=args.time_limit))
-    base = _measure(lambda: greedy(problem))
-    plain = _measure(lambda: cpsat_plain(problem, time_limit_s=args.cpsat_limit))
-    reached = next((t for t, obj in plain.trace if obj <= luling.objective), None)
+    result: list[Result] = []
+
+    def luling_solve() -> Result:
+        result.append(solve(problem, time_limit_s=args.time_limit))
+        return result[-1]
+
+    luling = _measure(luling_solve, problem)
+    base = _measure(lambda: greedy(problem), problem)
+    plain = (
+        None
+        if args.no_cpsat
+        else _measure(lambda: cpsat_plain(problem, time_limit_s=args.cpsat_limit), problem)
+    )
+    reached = (
+        None if plain is None else next((t for t, o in plain.trace if o <= luling.objective), None)
+    )
+    exact = None
+    if args.exact and instance.exact:
+        exact = solve_exact_in_child(
+            problem, other_parts(result[-1]), time_limit_s=args.exact_limit
+        )
     return {
         "name": instance.name,
         "volunteers": len(problem.volunteers),
@@ -264,8 +324,9 @@ def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]
         "cpsat_plain": plain,
         "greedy": base,
         "cpsat_time_to_luling": reached,
-        "cpsat_over_luling": plain.objective / max(1, luling.objective),
+        "cpsat_over_luling": None if plain is None else plain.objective / max(1, luling.objective),
         "greedy_over_luling": base.objective / max(1, luling.objective),
+        "exact": exact,
     }
 
 
@@ -285,12 +346,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "urgent cov",
         "peak MB (+growth)",
         "violations",
+        "overlaps",
+        "past window",
     ]
     lines: list[list[str]] = []
     notes: list[str] = []
     for row in rows:
         for method in ("luling", "cpsat_plain", "greedy"):
-            r: Run = row[method]
+            r: Run | None = row[method]
+            if r is None:
+                continue
             lines.append(
                 [
                     f"{row['name']} ({row['volunteers']}x{row['needs']})",
@@ -306,18 +371,28 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                     f"{r.urgent_coverage:.3f}",
                     f"{r.peak_mb:.0f} (+{r.growth_mb:.0f})",
                     str(r.violations),
+                    str(r.overlaps),
+                    str(r.outside_window),
                 ]
             )
         reached = row["cpsat_time_to_luling"]
-        notes.append(
-            f"{row['name']}: plain CP-SAT "
+        plain_note = (
+            "plain CP-SAT not run; "
+            if row["cpsat_plain"] is None
+            else "plain CP-SAT "
             + (
-                f"reached Luling's objective after {reached:.1f} s"
+                f"reached Luling's objective after {reached:.1f} s; "
                 if reached is not None
                 else "never reached Luling's objective; at its limit "
-                f"{row['cpsat_over_luling']:.3f}x Luling's"
+                f"{row['cpsat_over_luling']:.3f}x Luling's; "
             )
-            + f"; greedy / Luling objective = {row['greedy_over_luling']:.3f}"
+        )
+        luling_run: Run = row["luling"]
+        stages = ", ".join(f"{k} {v:,}" for k, v in luling_run.stages)
+        notes.append(
+            f"{row['name']}: {plain_note}greedy / Luling objective = "
+            f"{row['greedy_over_luling']:.3f}; Luling's stages: {stages}; "
+            f"polished: {'yes' if luling_run.polished else 'no'}"
         )
         if row["load_seconds"] is not None:
             seeded = row["seed_seconds"]
@@ -348,6 +423,67 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(note)
 
 
+def exact_lines(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Luling's claimed gap beside the true one (against HiGHS's optimum, or its bound)."""
+    lines = []
+    for row in rows:
+        e: ExactResult | None = row["exact"]
+        if e is None:
+            continue
+        r: Run = row["luling"]
+        if e.proven and e.objective is not None:
+            peer = f"{e.objective:,} (optimum, {e.seconds:.0f} s)"
+            true_gap = f"{100 * (r.objective - e.objective) / max(1, r.objective):.3f}%"
+        elif e.bound is not None:
+            best = "-" if e.objective is None else f"{e.objective:,}"
+            peer = f"best {best}, bound {e.bound:,} (limit, {e.seconds:.0f} s)"
+            true_gap = f"<= {100 * (r.objective - e.bound) / max(1, r.objective):.3f}%"
+        else:
+            peer, true_gap = f"no bound within the limit ({e.seconds:.0f} s)", "-"
+        lines.append(
+            [
+                row["name"],
+                f"{e.pairs:,}",
+                f"{r.objective:,}",
+                f"{r.bound:,} ({100 * (r.gap or 0):.3f}%)",
+                peer,
+                true_gap,
+                f"{e.cuts}",
+            ]
+        )
+    return lines
+
+
+EXACT_HEADER = [
+    "instance",
+    "feasible pairs",
+    "Luling objective",
+    "claimed bound (gap)",
+    "HiGHS",
+    "true gap",
+    "cuts",
+]
+
+
+def print_exact(rows: list[dict[str, Any]]) -> None:
+    lines = exact_lines(rows)
+    if not lines:
+        return
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Exact peer: HiGHS over every feasible pair")
+        for h in EXACT_HEADER:
+            table.add_column(h, justify="left" if h == "instance" else "right")
+        for line in lines:
+            table.add_row(*line)
+        Console(width=180).print(table)
+    except ImportError:
+        for line in [EXACT_HEADER, *lines]:
+            print(" | ".join(line))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -374,6 +510,16 @@ def main(argv: list[str] | None = None) -> int:
         "reference now) and take its open work then; the same --now gives the same instance",
     )
     p.add_argument(
+        "--exact",
+        action="store_true",
+        help="also solve each instance (but the scaled one) exactly with HiGHS",
+    )
+    p.add_argument(
+        "--exact-limit", type=float, default=600.0, help="HiGHS time limit per instance (s)"
+    )
+    p.add_argument("--no-cpsat", action="store_true", help="skip the plain CP-SAT baseline")
+    p.add_argument("--no-synthetic", action="store_true", help="skip the synthetic county")
+    p.add_argument(
         "--wall-clock",
         action="store_true",
         help="take the county's open work at the current time, not the seed's reference now",
@@ -393,8 +539,9 @@ def main(argv: list[str] | None = None) -> int:
                     if r["load_seconds"] is None
                     else round(r["load_seconds"], 3),
                     "luling": r["luling"].as_json(),
-                    "cpsat_plain": r["cpsat_plain"].as_json(),
+                    "cpsat_plain": None if r["cpsat_plain"] is None else r["cpsat_plain"].as_json(),
                     "greedy": r["greedy"].as_json(),
+                    "exact": None if r["exact"] is None else dataclasses.asdict(r["exact"]),
                 }
                 for r in rows
             ]
@@ -402,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
     else:
         print_table(rows)
+        print_exact(rows)
     return 0
 
 

@@ -7,16 +7,17 @@ the remaining problem only.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
 from matching import model, travel
-from matching.problem import MINUTES_PER_DAY, Problem
+from matching.problem import MINUTES_PER_DAY, MINUTES_PER_WEEK, Problem
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -39,6 +40,9 @@ class ProblemArrays:
     v_remaining: NDArray[np.int64]  # weekly capacity minus committed
     v_budget: NDArray[np.int64]  # ... minus pinned assignments
     v_pinned_load: NDArray[np.int64]
+    # existing work per volunteer: (start, end, lat, lon), minutes after the epoch
+    v_busy: tuple[tuple[tuple[int, int, float | None, float | None], ...], ...]
+    v_has_busy: NDArray[np.bool_]
     # needs
     n_ids: NDArray[np.int64]
     n_lat: NDArray[np.float64]
@@ -53,6 +57,9 @@ class ProblemArrays:
     n_duration: NDArray[np.int64]
     n_minute: NDArray[np.int64]  # local minute of week of the (effective) start
     n_start: tuple[datetime, ...]  # effective start, UTC
+    # The visit's window in minutes after the epoch: a slot of n_duration inside [n_lo, n_hi].
+    n_lo: NDArray[np.int64]
+    n_hi: NDArray[np.int64]
     n_reach: NDArray[np.float64]  # arrival limit in minutes
     n_penalty: NDArray[np.int64]  # cost per open seat
     # pairs
@@ -62,6 +69,14 @@ class ProblemArrays:
     continuity_keys: NDArray[np.int64]  # sorted pair keys
     vol_index: dict[int, int]
     need_index: dict[int, int]
+    # time: minute 0 is `epoch` (now, rounded up to the minute), local minute of week `m0`;
+    # windows are expanded over `weeks` weeks from the epoch's local week
+    epoch: datetime
+    m0: int
+    weeks: int
+
+    def moment(self, minute: int) -> datetime:
+        return self.epoch + timedelta(minutes=int(minute))
 
     @property
     def num_volunteers(self) -> int:
@@ -78,6 +93,17 @@ class ProblemArrays:
 def as_utc(moment: datetime) -> datetime:
     """Times are stored in UTC; a naive datetime (as SQLite returns them) is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def ceil_minute(moment: datetime) -> datetime:
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+def minutes_after(epoch: datetime, moment: datetime, *, up: bool) -> int:
+    """Whole minutes from epoch to moment, rounded up (a start) or down (an end)."""
+    seconds = (as_utc(moment) - epoch).total_seconds()
+    return math.ceil(seconds / 60 - 1e-9) if up else math.floor(seconds / 60 + 1e-9)
 
 
 def local_minute_of_week(moment: datetime) -> int:
@@ -112,6 +138,8 @@ def _validate(problem: Problem) -> None:
             raise ValueError(f"need {n.id}: unknown tier {n.tier!r}")
         if n.headcount < 0 or n.duration_minutes < 0:
             raise ValueError(f"need {n.id}: headcount and duration must be >= 0")
+        if n.reach_limit_minutes is not None and n.reach_limit_minutes < 0:
+            raise ValueError(f"need {n.id}: reach limit must be >= 0")
     clash = problem.pinned & problem.forbidden
     if clash:
         raise ValueError(f"pairs both pinned and forbidden: {sorted(clash)}")
@@ -146,6 +174,32 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         for n in needs
     )
     n_duration = np.array([n.duration_minutes for n in needs], dtype=np.int64)
+    epoch = ceil_minute(now)
+    n_lo = np.array([minutes_after(epoch, s, up=True) for s in starts], dtype=np.int64)
+    n_lo = np.maximum(n_lo, 0)
+    n_hi = np.array(
+        [
+            lo + d if n.window_end is None else minutes_after(epoch, n.window_end, up=False)
+            for n, lo, d in zip(needs, n_lo.tolist(), n_duration.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+    m0 = local_minute_of_week(epoch)
+    horizon = int(n_hi.max(initial=0))
+    weeks = max(1, (horizon + m0) // MINUTES_PER_WEEK + 1)
+    v_busy = tuple(
+        tuple(
+            (
+                minutes_after(epoch, b.start, up=False),
+                minutes_after(epoch, b.end, up=True),
+                b.lat,
+                b.lon,
+            )
+            for b in v.busy
+            if as_utc(b.end) > epoch
+        )
+        for v in vols
+    )
     n_headcount = np.array([n.headcount for n in needs], dtype=np.int64)
     v_remaining = np.array([v.remaining_minutes for v in vols], dtype=np.int64)
 
@@ -200,6 +254,8 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         v_remaining=v_remaining,
         v_budget=np.maximum(v_remaining - pinned_minutes, 0),
         v_pinned_load=np.bincount(pinned_v, minlength=len(vols)).astype(np.int64),
+        v_busy=v_busy,
+        v_has_busy=np.array([bool(b) for b in v_busy], dtype=bool),
         n_ids=np.array([n.id for n in needs], dtype=np.int64),
         n_lat=np.array([n.lat for n in needs], dtype=np.float64),
         n_lon=np.array([n.lon for n in needs], dtype=np.float64),
@@ -215,11 +271,13 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         n_duration=n_duration,
         n_minute=np.array([local_minute_of_week(s) for s in starts], dtype=np.int64),
         n_start=starts,
+        n_lo=n_lo,
+        n_hi=n_hi,
         n_reach=np.array(
             [
                 travel.reach_limit_minutes(n.tier, n.emergency)
                 if n.reach_limit_minutes is None
-                else n.reach_limit_minutes
+                else float(n.reach_limit_minutes)
                 for n in needs
             ],
             dtype=np.float64,
@@ -231,6 +289,9 @@ def build_arrays(problem: Problem) -> ProblemArrays:
         continuity_keys=np.unique(np.array(sorted(continuity), dtype=np.int64)),
         vol_index=vol_index,
         need_index=need_index,
+        epoch=epoch,
+        m0=m0,
+        weeks=weeks,
     )
 
 

@@ -1,9 +1,10 @@
 """What Luling is measured against, on the same problem and the same evaluator.
 
 - `greedy`: most urgent need first, best free candidate (how platforms match today, one request
-  at a time); resources and helpers the same way.
+  at a time) whose visits still fit in time; resources and helpers the same way.
 - `cpsat_plain`: one CP-SAT model over every candidate pair (resources and helpers included),
-  no decomposition, no warm start.
+  no decomposition, no warm start; time conflicts as at-most-one rows, then each person's visits
+  booked (whoever cannot make all of theirs drops the least valuable).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from matching import model
-from matching.arrays import build_arrays
-from matching.candidates import build_pool, select
+from matching.arrays import ProblemArrays, build_arrays
+from matching.candidates import Candidates, build_pool, select
+from matching.conflicts import conflict_rows
 from matching.cpsat_model import (
     add_helper_part,
     add_resource_part,
@@ -27,7 +30,9 @@ from matching.cpsat_model import (
 from matching.enterprise import eligible_helpers, pinned_helper_load
 from matching.evaluate import Evaluation, evaluate
 from matching.problem import Pair, Problem
+from matching.repair import refill, repair_budgets
 from matching.resources import requirements, resource_pairs
+from matching.timing import Scheduler, book
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,9 @@ class BaselineResult:
     assignments: tuple[Pair, ...]  # (need_id, volunteer_id), pinned included
     found_solution: bool = True
     trace: tuple[tuple[float, int], ...] = ()  # (seconds, objective) of improving solutions
+    overlaps: int = 0
+    outside_window: int = 0
+    slots: tuple[tuple[Pair, datetime, datetime], ...] = ()  # booked visits
 
 
 def _result(
@@ -57,6 +65,7 @@ def _result(
     optimal: bool = False,
     found: bool = True,
     trace: tuple[tuple[float, int], ...] = (),
+    slots: dict[Pair, tuple[datetime, datetime]] | None = None,
 ) -> BaselineResult:
     gap = None if bound is None else (ev.objective - bound) / max(1, abs(ev.objective))
     return BaselineResult(
@@ -73,6 +82,9 @@ def _result(
         assignments=tuple(sorted(assignments)),
         found_solution=found,
         trace=trace,
+        overlaps=ev.overlaps,
+        outside_window=ev.outside_window,
+        slots=tuple(sorted((k, a, b) for k, (a, b) in (slots or {}).items())),
     )
 
 
@@ -82,6 +94,8 @@ def greedy(problem: Problem) -> BaselineResult:
     arr = build_arrays(problem)
     k = problem.candidates_per_need
     cands = select(arr, build_pool(arr, k=k), np.full(arr.num_needs, k, dtype=np.int64))
+    sched = Scheduler(arr)
+    held: dict[int, list[int]] = {}
     free = arr.v_budget.copy()
     load = arr.v_pinned_load.copy()
     pairs: list[Pair] = [
@@ -98,17 +112,38 @@ def greedy(problem: Problem) -> BaselineResult:
         for _ in range(int(arr.n_open[n])):
             score = cost + model.fairness_marginal(load[v] + 1, w)
             ok = ~taken & model.capacity_ok(arr.n_duration[n], free[v]) & (score < arr.n_penalty[n])
-            if not ok.any():
+            j = -1
+            for i in np.flatnonzero(ok)[np.lexsort((v[ok], score[ok]))].tolist():
+                if sched.fits(int(v[i]), [*held.get(int(v[i]), []), n]):
+                    j = i
+                    break
+                taken[i] = True  # busy then: not for this need's other seats either
+            if j < 0:
                 break
-            j = int(np.flatnonzero(ok)[np.argmin(score[ok])])
+            held.setdefault(int(v[j]), []).append(n)
             taken[j] = True
             free[v[j]] -= arr.n_duration[n]
             load[v[j]] += 1
             pairs.append((int(arr.n_ids[n]), int(arr.v_ids[v[j]])))
     allocations = _greedy_resources(problem)
     helpers = _greedy_helpers(problem)
-    ev = evaluate(problem, pairs, allocations, helpers, arrays=arr)
-    return _result("greedy", started, ev, pairs)
+    slots = slots_of(arr, pairs)
+    ev = evaluate(problem, pairs, allocations, helpers, arrays=arr, slots=slots)
+    return _result("greedy", started, ev, pairs, slots=slots)
+
+
+def slots_of(arr: ProblemArrays, pairs: list[Pair]) -> dict[Pair, tuple[datetime, datetime]]:
+    """Each person's visits booked together: (need_id, volunteer_id) -> (start, end)."""
+    v = [arr.vol_index[vid] for _, vid in pairs]
+    n = [arr.need_index[nid] for nid, _ in pairs]
+    starts = book(arr, Scheduler(arr), v, n)
+    return {
+        (int(arr.n_ids[ni]), int(arr.v_ids[vi])): (
+            arr.moment(s),
+            arr.moment(s + int(arr.n_duration[ni])),
+        )
+        for (vi, ni), s in starts.items()
+    }
 
 
 def _greedy_resources(problem: Problem) -> list[tuple[int, int, int]]:
@@ -158,6 +193,14 @@ def _greedy_helpers(problem: Problem) -> list[Pair]:
     return out
 
 
+def bookable(arr: ProblemArrays, cands: Candidates, chosen: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The pairs with every person's visits bookable (dropping the least valuable where not,
+    then refilling); and whether nothing had to change."""
+    sched = Scheduler(arr)
+    out = refill(arr, cands, repair_budgets(arr, cands, chosen, sched), sched)
+    return out, bool(np.all(out == chosen))
+
+
 class _Trace(cp_model.CpSolverSolutionCallback):
     def __init__(self, constant: int, started: float) -> None:
         super().__init__()
@@ -178,7 +221,13 @@ def cpsat_plain(
     arr = build_arrays(problem)
     k = problem.candidates_per_need
     cands = select(arr, build_pool(arr, k=k), np.full(arr.num_needs, k, dtype=np.int64))
-    am = build_assignment_model(arr, cands, np.arange(len(cands)), np.zeros(len(cands), bool))
+    am = build_assignment_model(
+        arr,
+        cands,
+        np.arange(len(cands)),
+        np.zeros(len(cands), bool),
+        rows=conflict_rows(arr, cands),
+    )
     res = add_resource_part(am.model, problem)
     helpers = add_helper_part(am.model, problem)
     constant = am.constant + res.constant + helpers.constant
@@ -195,12 +244,17 @@ def cpsat_plain(
     ]
     allocations: list[tuple[int, int, int]] = []
     helper_pairs: list[Pair] = sorted(problem.pinned_helpers)
+    exact = True
     if found:
-        for i in am.scope[am.chosen(solver)].tolist():
+        chosen = np.zeros(len(cands), dtype=bool)
+        chosen[am.scope[am.chosen(solver)]] = True
+        chosen, exact = bookable(arr, cands, chosen)
+        for i in np.flatnonzero(chosen).tolist():
             pairs.append((int(arr.n_ids[cands.n[i]]), int(arr.v_ids[cands.v[i]])))
         allocations = res.decode(solver)
         helper_pairs += helpers.decode(solver)
-    ev = evaluate(problem, pairs, allocations, helper_pairs, arrays=arr)
+    slots = slots_of(arr, pairs)
+    ev = evaluate(problem, pairs, allocations, helper_pairs, arrays=arr, slots=slots)
     # CP-SAT's bound covers the kept pairs only; it is global when top-K pruned nothing.
     bound = int(np.ceil(solver.best_objective_bound - 1e-6)) + constant if found else None
     return _result(
@@ -209,7 +263,8 @@ def cpsat_plain(
         ev,
         pairs,
         bound=bound,
-        optimal=status == cp_model.OPTIMAL and int(cands.pruned_count.sum()) == 0,
+        optimal=status == cp_model.OPTIMAL and int(cands.pruned_count.sum()) == 0 and exact,
         found=found,
         trace=tuple(trace.points),
+        slots=slots,
     )

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from matching import model, travel
 from matching.arrays import ProblemArrays, pair_facts
+from matching.timing import start_bounds
 
 CELL_KM = 0.5
 CHUNK_PAIRS = 1_000_000
@@ -161,11 +162,8 @@ def _feasible(
     dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
     ok = model.reach_ok(travel.travel_minutes(dist, arr.v_mode[v]), arr.n_reach[n])
     n, v, dist = n[ok], v[ok], dist[ok]
-    ok = arr.v_always[v]
-    part = np.flatnonzero(~ok)
-    ok[part] = model.available_ok(
-        arr.n_minute[n[part]], arr.v_win_lo[v[part]], arr.v_win_hi[v[part]], False
-    )
+    early, late = start_bounds(arr, v, n)
+    ok = model.slot_ok(early, late)
     ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
     n, v, dist = n[ok], v[ok], dist[ok]
     return n, v, pair_facts(arr, v, n, dist).cost
@@ -251,13 +249,15 @@ def build_pool(
     k: int = DEFAULT_K,
     needs: NDArray[np.int64] | None = None,
     index: VolunteerIndex | None = None,
+    exhaustive: bool = False,
 ) -> CandidatePool:
-    """All feasible pairs for `needs` (default: every need with open seats), pruned to the pool."""
+    """All feasible pairs for `needs` (default: every need with open seats), pruned to the pool
+    (`exhaustive`: every feasible pair kept, searched over each need's whole reach)."""
     num = arr.num_needs
     needs = np.flatnonzero(arr.n_open > 0) if needs is None else np.asarray(needs, np.int64)
     index = index or build_index(arr)
     excluded = _excluded_keys(arr)
-    cap = max(POOL_CAP, k)
+    cap = np.iinfo(np.int64).max if exhaustive else max(POOL_CAP, k)
     count = np.zeros(num, dtype=np.int64)
     beyond = np.zeros(num, dtype=np.int64)
     unexplored = np.zeros(num, dtype=bool)
@@ -282,8 +282,8 @@ def build_pool(
         if modes
         else np.zeros(len(needs))
     )
-    collect(needs, RING_KM)
-    far = needs[reach_km > RING_KM]
+    collect(needs, None if exhaustive else RING_KM)
+    far = needs[reach_km > RING_KM] if not exhaustive else needs[:0]
     enough = count[far] >= RING_TARGET * k
     if far.size:
         done = far[enough]
@@ -360,7 +360,8 @@ class Funnel:
     needs: NDArray[np.int64]
     in_reach: NDArray[np.int64]
     skilled: NDArray[np.int64]  # ... and holding every required skill
-    available: NDArray[np.int64]  # ... and available when it starts
+    available: NDArray[np.int64]  # ... and in their hours for the whole visit, in its window
+    free: NDArray[np.int64]  # ... and not busy then with work they already have
     with_minutes: NDArray[np.int64]  # ... and enough free minutes this week
     allowed: NDArray[np.int64]  # ... and not rejected by a coordinator
     missing_skills: NDArray[np.uint64]  # (rows, words): required skills nobody in reach has
@@ -375,7 +376,7 @@ def diagnose(
     index = index or build_index(arr)
     excluded = _excluded_keys(arr)
     words = arr.n_skills.shape[1]
-    stages = np.zeros((5, num), dtype=np.int64)
+    stages = np.zeros((6, num), dtype=np.int64)
     seen_skills = np.zeros((num, words), dtype=np.uint64)
     for n, v in _nearby_pairs(arr, index, needs):
         facts = pair_facts(arr, v, n)
@@ -385,12 +386,14 @@ def diagnose(
             np.bitwise_or.at(seen_skills[:, word], n[ok], arr.v_skills[v[ok], word])
         ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
         stages[1] += np.bincount(n[ok], minlength=num)
-        ok &= model.available_ok(arr.n_minute[n], arr.v_win_lo[v], arr.v_win_hi[v], arr.v_always[v])
+        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=False))
         stages[2] += np.bincount(n[ok], minlength=num)
-        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=True))
         stages[3] += np.bincount(n[ok], minlength=num)
-        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
         stages[4] += np.bincount(n[ok], minlength=num)
+        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
+        stages[5] += np.bincount(n[ok], minlength=num)
     missing = arr.n_skills[needs] & ~seen_skills[needs]
     s = stages[:, needs]
-    return Funnel(needs, s[0], s[1], s[2], s[3], s[4], missing)
+    return Funnel(needs, s[0], s[1], s[2], s[3], s[4], s[5], missing)

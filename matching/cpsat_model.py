@@ -19,6 +19,7 @@ from ortools.sat.python import cp_model
 from matching import model
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
+from matching.conflicts import ConflictRows
 from matching.enterprise import eligible_helpers, helper_pairs, pinned_helper_load
 from matching.evaluate import volunteer_terms
 from matching.problem import Problem
@@ -84,11 +85,14 @@ def build_assignment_model(
     scope: NDArray[np.int64],
     fixed: NDArray[np.bool_],
     hint: NDArray[np.bool_] | None = None,
+    rows: ConflictRows | None = None,
 ) -> AssignmentModel:
     """Variables for candidate pairs `scope`; pairs outside it keep their value in `fixed`.
 
     Built on the proto directly (one boolean per pair, one row per need and per volunteer),
-    which keeps models of a million pairs buildable in seconds."""
+    which keeps models of a million pairs buildable in seconds. `rows` (time conflicts: at most
+    one pair of each) are a relaxation of "a person's visits do not overlap": a solution must
+    still be checked with `timing.Scheduler`."""
     w = arr.problem.weights
     m = cp_model.CpModel()
     proto = m.proto
@@ -133,6 +137,18 @@ def build_assignment_model(
                 rhs = int(model.fairness_cost(k, w)) - slope * k
                 _linear(proto, [f, load], [1, -slope], rhs, INT_MAX)
             objective.append((f, 1))
+    if rows is not None and rows.num_rows:
+        var_of = np.full(len(cands), -1, dtype=np.int64)
+        var_of[scope] = x
+        fixed_in_row = np.bincount(
+            rows.row, weights=outside[rows.pair].astype(np.int64), minlength=rows.num_rows
+        )
+        for r, idx in _groups(rows.row, np.argsort(rows.row, kind="stable")):
+            members = [int(var_of[rows.pair[i]]) for i in idx if var_of[rows.pair[i]] >= 0]
+            if fixed_in_row[r] > 0 and members:
+                _linear(proto, members, [1] * len(members), 0, 0)
+            elif len(members) >= 2:
+                _linear(proto, members, [1] * len(members), 0, 1)
     set_objective(m, objective)
     if hint is not None:
         proto.solution_hint.vars.extend(x.tolist())

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from ortools.graph.python import min_cost_flow
 
 from matching import model, travel
 from matching.problem import Problem
@@ -116,6 +115,10 @@ def assign_helpers(problem: Problem) -> HelperPlan:
     heads = np.concatenate([h_node[helpers[unit_h]], t_node[pairs.task], t_node[open_t]])
     caps = np.ones(len(tails), dtype=np.int64)
     costs = np.concatenate([model.helper_load_marginal(before[unit_h] + k, w), pairs.cost, penalty])
+    # imported here: the module's other parts serve processes that must not load OR-Tools
+    # (its bundled HiGHS clashes with highspy's, see bench/matching_exact.py)
+    from ortools.graph.python import min_cost_flow
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(1 + len(helpers) + len(tasks), dtype=np.int64)

@@ -2,22 +2,32 @@
 
 Every method (Luling's solver, plain CP-SAT, greedy) is scored here, with the term functions of
 `model`, so objectives are comparable. Pinned pairs are exempt from the per-pair rules (a
-coordinator accepted them) but count towards headcount and hours.
+coordinator accepted them) but count towards headcount, hours and overlaps.
+
+Time: given the booked slots, every visit must last its duration inside the need's window and
+one of the person's windows, clear of their earlier work, and a person's visits must not overlap,
+counting travel from one visit's place to the next. Without slots, each person's visits must be
+bookable at all (`timing.Scheduler`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
 from matching import model, travel
-from matching.arrays import ProblemArrays, build_arrays, pair_facts
+from matching.arrays import ProblemArrays, build_arrays, minutes_after, pair_facts
 from matching.enterprise import helper_pairs, pinned_helper_load
 from matching.problem import Pair, Problem
 from matching.resources import requirements
+from matching.timing import Scheduler, start_bounds, start_ranges
+
+Slots = Mapping[Pair, tuple[datetime, datetime]]  # (need_id, volunteer_id) -> booked visit
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class Evaluation:
     seats_filled: int
     seats_total: int
     urgent_coverage: float
+    overlaps: int = 0  # pairs of one person's visits that overlap (travel counted)
+    outside_window: int = 0  # visits not inside the need's and the person's windows
 
     @property
     def feasible(self) -> bool:
@@ -92,8 +104,8 @@ def volunteer_violations(
     checks = {
         "lacks a required skill": model.skills_ok(arr.v_skills[fv], arr.n_skills[fn]),
         "cannot arrive in time": model.reach_ok(facts.travel_min, arr.n_reach[fn]),
-        "is not available at the start": model.available_ok(
-            arr.n_minute[fn], arr.v_win_lo[fv], arr.v_win_hi[fv], arr.v_always[fv]
+        "has no free slot in the need's window": model.slot_ok(
+            *start_bounds(arr, fv, fn, exact_busy=True)
         ),
         "was rejected by a coordinator": model.allowed_ok(arr.pair_key(fv, fn), arr.forbidden_keys),
     }
@@ -101,6 +113,61 @@ def volunteer_violations(
         for i in np.flatnonzero(~ok):
             out.append(f"volunteer {arr.v_ids[fv[i]]} on need {arr.n_ids[fn[i]]} {what}")
     return out
+
+
+def time_violations(
+    arr: ProblemArrays, v: NDArray[np.int64], n: NDArray[np.int64], slots: Slots | None
+) -> tuple[list[str], int, int]:
+    """(violations, overlapping pairs, visits outside windows) of the visits (v, n)."""
+    out: list[str] = []
+    pinned = {(int(a), int(b)) for a, b in zip(arr.pinned_v, arr.pinned_n, strict=True)}
+    by_v: dict[int, list[int]] = {}
+    for vi, ni in zip(v.tolist(), n.tolist(), strict=True):
+        by_v.setdefault(vi, []).append(ni)
+    sched = Scheduler(arr)
+    overlaps = outside = 0
+    for vi, needs in sorted(by_v.items()):
+        vid = int(arr.v_ids[vi])
+        if all((vi, ni) in pinned for ni in needs):
+            continue  # a coordinator's own decisions
+        if slots is None:
+            if sched.plan(vi, needs, with_pins=False) is None:
+                out.append(f"volunteer {vid}: visits cannot all be made (overlap or windows)")
+                overlaps += 1
+            continue
+        visits = []
+        for ni in needs:
+            slot = slots.get((int(arr.n_ids[ni]), vid))
+            if slot is None:
+                out.append(f"volunteer {vid} on need {arr.n_ids[ni]}: no slot booked")
+                outside += 1
+                continue
+            a = minutes_after(arr.epoch, slot[0], up=False)
+            b = minutes_after(arr.epoch, slot[1], up=True)
+            visits.append((a, b, ni))
+            if (vi, ni) in pinned:
+                continue
+            inside = b - a == int(arr.n_duration[ni]) and any(
+                lo <= a <= hi for lo, hi in start_ranges(arr, vi, ni)
+            )
+            if not inside:
+                out.append(
+                    f"volunteer {vid} on need {arr.n_ids[ni]}: the visit is not inside the "
+                    "need's window and the person's free time"
+                )
+                outside += 1
+        visits.sort()
+        for (_, b1, n1), (a2, _, n2) in itertools.pairwise(visits):
+            if (vi, n1) in pinned and (vi, n2) in pinned:
+                continue
+            gap = sched.travel(vi, n1, n2)
+            if not model.no_overlap_ok(b1, gap, a2):
+                out.append(
+                    f"volunteer {vid}: visits to needs {arr.n_ids[n1]} and {arr.n_ids[n2]} "
+                    f"overlap (travel {gap} min counted)"
+                )
+                overlaps += 1
+    return out, overlaps, outside
 
 
 def _resource_part(
@@ -187,9 +254,11 @@ def evaluate(
     helper_assignments: Iterable[Pair] = (),
     *,
     arrays: ProblemArrays | None = None,
+    slots: Slots | None = None,
 ) -> Evaluation:
     """Score complete proposals: (need_id, volunteer_id) assignments (pinned included),
-    (need_id, resource_id, quantity) allocations and (task_id, volunteer_id) helper pairs."""
+    (need_id, resource_id, quantity) allocations and (task_id, volunteer_id) helper pairs;
+    `slots` are the booked visits (checked if given, else each person's must be bookable)."""
     arr = arrays or build_arrays(problem)
     v_list: list[int] = []
     n_list: list[int] = []
@@ -204,6 +273,8 @@ def evaluate(
     n = np.array(n_list, dtype=np.int64)
     terms = volunteer_terms(arr, v, n)
     violations += volunteer_violations(arr, v, n)
+    time_out, overlaps, outside = time_violations(arr, v, n, slots)
+    violations += time_out
     res_cost, shortfall, res_violations = _resource_part(problem, resource_allocations)
     h_cost, h_load, h_unserved, h_violations = _helper_part(problem, helper_assignments)
     terms |= {
@@ -221,4 +292,6 @@ def evaluate(
         seats_filled=filled,
         seats_total=total,
         urgent_coverage=urgent,
+        overlaps=overlaps,
+        outside_window=outside,
     )

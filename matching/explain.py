@@ -15,7 +15,15 @@ from numpy.typing import NDArray
 from matching import travel
 from matching.arrays import LOCAL_ZONE, ProblemArrays
 from matching.candidates import Candidates, Funnel
-from matching.problem import EnterpriseTask, Need, Problem, Resource, Volunteer
+from matching.problem import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_WEEK,
+    EnterpriseTask,
+    Need,
+    Problem,
+    Resource,
+    Volunteer,
+)
 from matching.result import Explanation, Reason, ReasonCode
 
 MODE_WORDS = {0: "on foot", 1: "by e-bike", 2: "by car"}
@@ -31,6 +39,37 @@ def _clock(minute_of_week: int) -> str:
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(LOCAL_ZONE).strftime("%a %H:%M")
+
+
+def _local_span(start: datetime, end: datetime) -> str:
+    """Tue 18:00–19:00, or Tue 23:30–Wed 00:30 across midnight (local time)."""
+    a, b = start.astimezone(LOCAL_ZONE), end.astimezone(LOCAL_ZONE)
+    tail = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%a %H:%M")
+    return f"{a.strftime('%a %H:%M')}–{tail}"
+
+
+def minute_span(arr: ProblemArrays, lo: int, hi: int) -> str:
+    """Minutes after the epoch as local time (the county has one offset all year): Tue
+    18:00–19:00, or Tue 23:30–Wed 00:30 across midnight."""
+    a, b = _clock((arr.m0 + lo) % MINUTES_PER_WEEK), _clock((arr.m0 + hi) % MINUTES_PER_WEEK)
+    return f"{a}–{b[4:]}" if a[:3] == b[:3] and hi - lo < MINUTES_PER_DAY else f"{a}–{b}"
+
+
+def need_window_words(arr: ProblemArrays, n: int) -> str:
+    """The need's window: its slot (response) or the span a slot is chosen in (scheduled)."""
+    return minute_span(arr, int(arr.n_lo[n]), int(arr.n_hi[n]))
+
+
+def slot_reason(arr: ProblemArrays, v: int, n: int, start: datetime, end: datetime) -> Reason:
+    flexible = int(arr.n_hi[n] - arr.n_lo[n]) > int(arr.n_duration[n])
+    where = f" (chosen inside the need's window {need_window_words(arr, n)})" if flexible else ""
+    who = "" if arr.v_always[v] else ", inside their available hours"
+    lo = int((start - arr.epoch).total_seconds() // 60)
+    return Reason(
+        ReasonCode.AVAILABLE,
+        f"booked {minute_span(arr, lo, lo + int(arr.n_duration[n]))} local time{where}{who}",
+        (("slot_start", start.isoformat()), ("slot_end", end.isoformat())),
+    )
 
 
 def _reach_words(arr: ProblemArrays, n: int) -> str:
@@ -69,6 +108,7 @@ def explain_assignment(
     load: int,
     used_minutes: int,
     pinned: bool,
+    slot: tuple[datetime, datetime] | None = None,
     cache: dict[int, tuple[Reason, Reason, str]] | None = None,
 ) -> Explanation:
     """Reasons for volunteer index v on need index n, given the whole solution's load.
@@ -107,7 +147,10 @@ def explain_assignment(
                 (("spare_minutes", round(spare, 1)), ("limit_minutes", float(arr.n_reach[n]))),
             )
         )
-    reasons.append(ALWAYS_AVAILABLE if arr.v_always[v] else window_reason)
+    if slot is not None:
+        reasons.append(slot_reason(arr, v, n, slot[0], slot[1]))
+    else:
+        reasons.append(ALWAYS_AVAILABLE if arr.v_always[v] else window_reason)
     if need.community_id is not None and vol.home_community_id == need.community_id:
         reasons.append(
             Reason(
@@ -148,9 +191,12 @@ def explain_open_seats(
     free_minutes: NDArray[np.int64],
     funnel_row: dict[str, int] | None,
     missing_skills: Sequence[str],
+    busy: Sequence[tuple[int, int, datetime, datetime]] = (),
 ) -> tuple[Reason, ...]:
     """Why seats of need index n stay open: from the constraint funnel when nobody qualified
-    at all, else from what became of its candidates in this solution."""
+    at all, else from what became of its candidates in this solution. `busy` lists candidates
+    with minutes left who are booked elsewhere at that time: (volunteer id, the need id they
+    serve then or -1 for earlier work, from, to)."""
     reach = _reach_words(arr, n)
     if funnel_row is not None:  # nobody at all passed the hard constraints
         f = funnel_row
@@ -185,18 +231,27 @@ def explain_open_seats(
             return (
                 Reason(
                     ReasonCode.NOT_AVAILABLE,
-                    f"{f['skilled']} skilled volunteers within reach, none available at "
-                    f"{_local(arr.n_start[n])}",
+                    f"{f['skilled']} skilled volunteers within reach, none free for "
+                    f"{int(arr.n_duration[n])} min within {need_window_words(arr, n)}",
                     (("skilled", f["skilled"]),),
+                ),
+            )
+        if f["free"] == 0:
+            return (
+                Reason(
+                    ReasonCode.BUSY,
+                    f"{f['available']} volunteers could come, all busy with work they already "
+                    f"have during {need_window_words(arr, n)}",
+                    (("available", f["available"]), ("window", need_window_words(arr, n))),
                 ),
             )
         if f["with_minutes"] == 0:
             return (
                 Reason(
                     ReasonCode.NO_HOURS_LEFT,
-                    f"{f['available']} volunteers could come, none has "
+                    f"{f['free']} volunteers could come, none has "
                     f"{int(arr.n_duration[n])} free minutes left this week",
-                    (("available", f["available"]), ("minutes", int(arr.n_duration[n]))),
+                    (("available", f["free"]), ("minutes", int(arr.n_duration[n]))),
                 ),
             )
         return (
@@ -209,8 +264,26 @@ def explain_open_seats(
     lo, hi = cands.ptr[n], cands.ptr[n + 1]
     on_this = int(chosen[lo:hi].sum())
     others = np.arange(lo, hi)[~chosen[lo:hi]]
-    busy = int(np.sum(free_minutes[cands.v[others]] < arr.n_duration[n]))
+    busy_minutes = int(np.sum(free_minutes[cands.v[others]] < arr.n_duration[n]))
     reasons: list[Reason] = []
+    if busy:
+        vid, on_need, start, end = busy[0]
+        what = f"on need {on_need}" if on_need >= 0 else "with earlier work"
+        reasons.append(
+            Reason(
+                ReasonCode.BUSY,
+                f"{len(busy)} candidate(s) with hours left are busy then, e.g. volunteer {vid} "
+                f"{what} {_local_span(start, end)}",
+                (
+                    ("busy", len(busy)),
+                    ("volunteer_id", vid),
+                    ("need_id", on_need if on_need >= 0 else None),
+                    ("from", start.isoformat()),
+                    ("to", end.isoformat()),
+                ),
+            )
+        )
+    busy_all = busy_minutes + len(busy)
     if feasible_count <= on_this:
         reasons.append(
             Reason(
@@ -220,22 +293,23 @@ def explain_open_seats(
                 (("candidates", feasible_count), ("headcount", int(arr.n_headcount[n]))),
             )
         )
-    elif busy == len(others):
-        reasons.append(
-            Reason(
-                ReasonCode.CANDIDATES_AT_CAPACITY,
-                f"all {len(others)} other candidates are at capacity (their free minutes "
-                "go to other needs)",
-                (("candidates", len(others)),),
+    elif busy_all >= len(others):
+        if busy_minutes:
+            reasons.append(
+                Reason(
+                    ReasonCode.CANDIDATES_AT_CAPACITY,
+                    f"{busy_minutes} of {len(others)} other candidates are at capacity (their "
+                    "free minutes go to other needs)",
+                    (("candidates", len(others)), ("at_capacity", busy_minutes)),
+                )
             )
-        )
     else:
         reasons.append(
             Reason(
                 ReasonCode.NOT_WORTH_COST,
-                f"{busy} of {len(others)} other candidates are at capacity; the rest would cost "
-                "more (travel, load) than leaving the seat open",
-                (("candidates", len(others)), ("at_capacity", busy)),
+                f"{busy_all} of {len(others)} other candidates are at capacity or busy; the rest "
+                "would cost more (travel, load) than leaving the seat open",
+                (("candidates", len(others)), ("at_capacity", busy_minutes), ("busy", len(busy))),
             )
         )
     return tuple(reasons)
@@ -328,6 +402,7 @@ def funnel_rows(
             "in_reach": int(funnel.in_reach[row]),
             "skilled": int(funnel.skilled[row]),
             "available": int(funnel.available[row]),
+            "free": int(funnel.free[row]),
             "with_minutes": int(funnel.with_minutes[row]),
             "allowed": int(funnel.allowed[row]),
         }

@@ -47,6 +47,8 @@ from ortools.graph.python import min_cost_flow
 from matching import model
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
+from matching.conflicts import ConflictRows
+from matching.model import max_assignments_within_budget
 
 MAX_CLASS = 2  # chain depth: longer chains slow the flow more than they tighten it
 
@@ -58,21 +60,6 @@ class FlowSolution:
     used_minutes: NDArray[np.int64]  # per volunteer, by the flow's pairs
     pruned_flow: NDArray[np.int64]  # per need: seats the flow filled through the pruned arc
     seconds: float
-
-
-def max_assignments_within_budget(
-    v: NDArray[np.int64], duration: NDArray[np.int64], budget: NDArray[np.int64], num_v: int
-) -> NDArray[np.int64]:
-    """Per volunteer: how many of their candidate needs fit the budget at most (shortest first)."""
-    if v.size == 0:
-        return np.zeros(num_v, dtype=np.int64)
-    order = np.lexsort((duration, v))
-    vs, ds = v[order], duration[order]
-    total = np.cumsum(ds)
-    first = np.searchsorted(vs, vs, side="left")
-    used = total - (total[first] - ds[first])
-    fits = model.capacity_ok(used, budget[vs])
-    return np.bincount(vs[fits], minlength=num_v).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,14 +134,33 @@ class Network:
 
     cap: NDArray[np.int64]  # per volunteer: most assignments that fit their minutes
     classes: SizeClasses
+    # Time conflicts built in: node per clique (capacity 1 from its volunteer), per pair the
+    # clique it leaves from (-1: none)
+    pair_clique: NDArray[np.int64]
+    clique_owner: NDArray[np.int64]
 
 
-def build_network(arr: ProblemArrays, cands: Candidates) -> Network:
+def build_network(
+    arr: ProblemArrays, cands: Candidates, rows: ConflictRows | None = None
+) -> Network:
+    """`rows`: time-conflict rows no two of which share a pair, built in as capacity-1 nodes
+    (valid: at most one pair of each can be in any feasible answer). Size classes are formed
+    from the other pairs (a subset's limits hold too)."""
     num_v = arr.num_volunteers
     dur = arr.n_duration[cands.n]
     cap = max_assignments_within_budget(cands.v, dur, arr.v_budget, num_v)
     cap = np.minimum(cap, np.bincount(cands.v, minlength=num_v))
-    return Network(cap, size_classes(cands.v, dur, arr.v_budget, cap))
+    pair_clique = np.full(len(cands), -1, dtype=np.int64)
+    owner = np.zeros(0, dtype=np.int64)
+    if rows is not None and rows.num_rows:
+        pair_clique[rows.pair] = rows.row
+        owner = rows.owner
+    rest = np.flatnonzero(pair_clique < 0)
+    sub = size_classes(cands.v[rest], dur[rest], arr.v_budget, cap)
+    tail = np.full(len(cands), -1, dtype=np.int64)
+    tail[rest] = sub.pair_tail
+    classes = SizeClasses(tail, sub.tails, sub.heads, sub.caps, sub.owner, sub.num_nodes)
+    return Network(cap, classes, pair_clique, owner)
 
 
 def solve_flow(
@@ -165,10 +171,13 @@ def solve_flow(
     scale: int = 1,
     network: Network | None = None,
     pruned_cost: NDArray[np.int64] | None = None,
+    row_price: tuple[NDArray[np.int64], int] | None = None,
 ) -> FlowSolution:
     """Solve the network; `minute_price` (per volunteer, cost/scale per minute) is optional.
     `pruned_cost` (per need, already scaled and priced) may replace the cheapest left-out pair's
-    cost; it must not exceed the priced cost of any left-out pair."""
+    cost; it must not exceed the priced cost of any left-out pair. `row_price` (per candidate
+    pair, and the total to subtract; both already scaled) prices other rows "sum <= b" the same
+    way, e.g. the time conflicts of `conflicts`."""
     start = time.perf_counter()
     w = arr.problem.weights
     num_v, num_n = arr.num_volunteers, arr.num_needs
@@ -183,12 +192,17 @@ def solve_flow(
     k = np.arange(len(fair_v), dtype=np.int64) - group_start + 1 + arr.v_pinned_load[fair_v]
 
     c_node = 1 + num_v + num_n + np.arange(classes.num_nodes, dtype=np.int64)
+    q_node = 1 + num_v + num_n + classes.num_nodes + np.arange(len(network.clique_owner))
     pair_tail = v_node[cands.v]
     in_class = classes.pair_tail >= 0
     pair_tail[in_class] = c_node[classes.pair_tail[in_class]]
-    chain_tail = v_node[classes.owner]
-    from_class = classes.tails >= 0
-    chain_tail[from_class] = c_node[classes.tails[from_class]]
+    in_clique = network.pair_clique >= 0
+    pair_tail[in_clique] = q_node[network.pair_clique[in_clique]]
+    chain_tail = np.concatenate([v_node[classes.owner], v_node[network.clique_owner]])
+    from_class = np.r_[classes.tails >= 0, np.zeros(len(q_node), dtype=bool)]
+    chain_tail[from_class] = c_node[classes.tails[classes.tails >= 0]]
+    chain_head = np.concatenate([c_node[classes.heads], q_node])
+    chain_cap = np.concatenate([classes.caps, np.ones(len(q_node), dtype=np.int64)])
 
     open_seats = arr.n_open
     bypass_n = np.flatnonzero(open_seats > 0)
@@ -205,7 +219,7 @@ def solve_flow(
         ]
     )
     heads = np.concatenate(
-        [v_node[fair_v], n_node[cands.n], n_node[bypass_n], n_node[pruned_n], c_node[classes.heads]]
+        [v_node[fair_v], n_node[cands.n], n_node[bypass_n], n_node[pruned_n], chain_head]
     )
     caps = np.concatenate(
         [
@@ -213,25 +227,27 @@ def solve_flow(
             np.ones(len(cands), np.int64),
             open_seats[bypass_n],
             pruned_cap[pruned_n],
-            classes.caps,
+            chain_cap,
         ]
     )
     pair_cost = cands.cost * scale
     if minute_price is not None:
         pair_cost = pair_cost + minute_price[cands.v] * arr.n_duration[cands.n]
+    if row_price is not None:
+        pair_cost = pair_cost + row_price[0]
     costs = np.concatenate(
         [
             model.fairness_marginal(k, w) * scale,
             pair_cost,
             arr.n_penalty[bypass_n] * scale,
             (cands.pruned_min_cost * scale if pruned_cost is None else pruned_cost)[pruned_n],
-            np.zeros(len(classes.caps), np.int64),
+            np.zeros(len(chain_cap), np.int64),
         ]
     )
 
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.zeros(1 + num_v + num_n + classes.num_nodes, dtype=np.int64)
+    supplies = np.zeros(1 + num_v + num_n + classes.num_nodes + len(q_node), dtype=np.int64)
     supplies[source] = int(open_seats.sum())
     supplies[n_node] = -open_seats
     smcf.set_nodes_supplies(np.arange(len(supplies), dtype=np.int64), supplies)
@@ -242,12 +258,14 @@ def solve_flow(
     first_pair = len(fair_v)
     chosen = flows[first_pair : first_pair + len(cands)] > 0
     pruned_flow = np.zeros(num_n, dtype=np.int64)
-    end_pruned = len(flows) - len(classes.caps)
+    end_pruned = len(flows) - len(chain_cap)
     pruned_flow[pruned_n] = flows[end_pruned - len(pruned_n) : end_pruned]
     dur = arr.n_duration[cands.n]
     used = np.bincount(cands.v[chosen], weights=dur[chosen], minlength=num_v).astype(np.int64)
     priced = int(smcf.optimal_cost())
     if minute_price is not None:
         priced -= int((minute_price * arr.v_budget).sum())
+    if row_price is not None:
+        priced -= row_price[1]
     bound = -((-priced) // scale)  # objectives are integers: round the bound up
     return FlowSolution(chosen, bound, used, pruned_flow, time.perf_counter() - start)

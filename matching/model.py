@@ -45,16 +45,46 @@ def reach_ok(travel_min: ArrayLike, reach_limit_min: ArrayLike) -> NDArray[np.bo
 def available_ok(
     minute_of_week: ArrayLike, window_lo: ArrayLike, window_hi: ArrayLike, always: ArrayLike
 ) -> NDArray[np.bool_]:
-    """The need starts inside one of the volunteer's windows (windows on the last axis)."""
+    """The minute lies inside one of the volunteer's windows (windows on the last axis)."""
     m = np.asarray(minute_of_week)[..., None]
     inside = (np.asarray(window_lo) <= m) & (m < np.asarray(window_hi))
     ok: NDArray[np.bool_] = np.asarray(always, dtype=bool) | np.any(inside, axis=-1)
     return ok
 
 
+def slot_ok(earliest_start: ArrayLike, latest_start: ArrayLike) -> NDArray[np.bool_]:
+    """Some slot fits: the whole visit inside the need's window and one of the person's windows,
+    clear of their existing work (`timing.start_bounds` gives the two starts)."""
+    ok: NDArray[np.bool_] = np.asarray(latest_start) >= np.asarray(earliest_start)
+    return ok
+
+
+def no_overlap_ok(
+    prev_end: ArrayLike, travel_min: ArrayLike, next_start: ArrayLike
+) -> NDArray[np.bool_]:
+    """One person's consecutive visits: the next starts after the previous ends plus travel."""
+    ok: NDArray[np.bool_] = np.asarray(prev_end) + np.asarray(travel_min) <= np.asarray(next_start)
+    return ok
+
+
 def capacity_ok(used_minutes: ArrayLike, budget_minutes: ArrayLike) -> NDArray[np.bool_]:
     """Minutes given this week stay within weekly capacity minus hours already committed."""
     return np.asarray(used_minutes) <= np.asarray(budget_minutes)
+
+
+def max_assignments_within_budget(
+    v: NDArray[np.int64], duration: NDArray[np.int64], budget: NDArray[np.int64], num_v: int
+) -> NDArray[np.int64]:
+    """Per volunteer: how many of their candidate needs fit the budget at most (shortest first)."""
+    if v.size == 0:
+        return np.zeros(num_v, dtype=np.int64)
+    order = np.lexsort((duration, v))
+    vs, ds = v[order], duration[order]
+    total = np.cumsum(ds)
+    first = np.searchsorted(vs, vs, side="left")
+    used = total - (total[first] - ds[first])
+    fits = capacity_ok(used, budget[vs])
+    return np.bincount(vs[fits], minlength=num_v).astype(np.int64)
 
 
 def headcount_ok(assigned: ArrayLike, headcount: ArrayLike) -> NDArray[np.bool_]:

@@ -30,6 +30,17 @@ Pair = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
+class Busy:
+    """Time a person is already booked (an active assignment, a checked-in or signed-up
+    activity), UTC. With a place, travel to and from it is counted too."""
+
+    start: datetime
+    end: datetime
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Volunteer:
     """A person who can be sent: party member, team member, commando member or enterprise helper."""
 
@@ -49,6 +60,7 @@ class Volunteer:
     expertise: frozenset[str] = frozenset()  # enterprise request kinds a helper handles
     max_open_requests: int = 0
     open_requests: int = 0
+    busy: tuple[Busy, ...] = ()  # existing work: no new visit may overlap it
 
     @property
     def remaining_minutes(self) -> int:

@@ -1,15 +1,18 @@
 """Make the flow's answer feasible, then fill what it left open.
 
-The flow counts assignments, not minutes, so a volunteer may end up with needs whose durations
-add up to more than their free minutes. For each such volunteer keep the subset of their needs
-worth most (exact, by enumeration: they have few), then refill open seats greedily, cheapest
-marginal cost first, from the remaining candidates. Pinned pairs are outside all this: they are
-already subtracted from seats and budgets.
+The flow counts assignments, not minutes or time, so a volunteer may end up with needs whose
+durations add up to more than their free minutes, or whose visits cannot all be made (they
+overlap, counting travel between them). For each such volunteer keep the subset of their needs
+worth most that fits both (exact, by enumeration: they have few), then refill open seats greedily,
+cheapest marginal cost first, from the remaining candidates, booking each visit only if the
+person's visits still fit (`timing.Scheduler`). Pinned pairs are already subtracted from seats
+and budgets; the scheduler books them with the person's other visits.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,14 +20,21 @@ from numpy.typing import NDArray
 from matching import model
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
+from matching.timing import Scheduler
 
 MAX_ENUMERATED = 12  # subsets of up to 2**12 per over-budget volunteer; greedy beyond
 
 
 def _best_subset(
-    value: NDArray[np.int64], duration: NDArray[np.int64], budget: int, base_load: int, unit: int
+    value: NDArray[np.int64],
+    duration: NDArray[np.int64],
+    budget: int,
+    base_load: int,
+    unit: int,
+    fits_in_time: Callable[[NDArray[np.bool_]], bool],
 ) -> NDArray[np.bool_]:
-    """Which of one volunteer's pairs to keep: max sum(value) - fairness, within budget."""
+    """Which of one volunteer's pairs to keep: max sum(value) - fairness, within budget and with
+    visits that can all be made."""
     m = len(value)
     if m > MAX_ENUMERATED:  # rare: keep by value per minute
         keep = np.zeros(m, dtype=bool)
@@ -32,7 +42,10 @@ def _best_subset(
         for i in sorted(range(m), key=lambda i: (-value[i] / max(1, int(duration[i])), i)):
             if used + duration[i] <= budget:
                 keep[i] = True
-                used += int(duration[i])
+                if fits_in_time(keep):
+                    used += int(duration[i])
+                else:
+                    keep[i] = False
         return keep
     masks = ((np.arange(1 << m)[:, None] >> np.arange(m)) & 1).astype(bool)
     count = masks.sum(axis=1)
@@ -40,39 +53,71 @@ def _best_subset(
     fairness = unit * (load * (load - 1) // 2)
     score = masks.astype(np.int64) @ value - fairness
     fits = model.capacity_ok(masks.astype(np.int64) @ duration, budget)
-    score = np.where(fits, score, np.iinfo(np.int64).min)
-    best: NDArray[np.bool_] = masks[int(np.argmax(score))]
-    return best
+    for i in np.flatnonzero(fits)[np.argsort(-score[fits], kind="stable")].tolist():
+        if fits_in_time(masks[i]):
+            best: NDArray[np.bool_] = masks[i]
+            return best
+    return np.zeros(m, dtype=bool)
+
+
+def by_volunteer(cands: Candidates, chosen: NDArray[np.bool_], num_v: int) -> dict[int, list[int]]:
+    """Need indexes held per volunteer (pinned needs not included)."""
+    out: dict[int, list[int]] = {}
+    for p in np.flatnonzero(chosen).tolist():
+        out.setdefault(int(cands.v[p]), []).append(int(cands.n[p]))
+    return out
 
 
 def repair_budgets(
-    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]
+    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_], sched: Scheduler
 ) -> NDArray[np.bool_]:
-    """Drop the least valuable assignments of every volunteer over their free minutes."""
+    """Drop the least valuable assignments of every volunteer over their free minutes or with
+    visits that cannot all be made."""
     chosen = chosen.copy()
     dur = arr.n_duration[cands.n]
     used = np.bincount(cands.v[chosen], weights=dur[chosen], minlength=arr.num_volunteers)
-    over = np.flatnonzero(~model.capacity_ok(used, arr.v_budget))
-    if over.size == 0:
+    count = np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
+    over = ~model.capacity_ok(used, arr.v_budget)
+    several = (count + arr.v_pinned_load >= 2) | ((count >= 1) & arr.v_has_busy)
+    check = np.flatnonzero(over | several)
+    if check.size == 0:
         return chosen
     unit = model.fairness_unit(arr.problem.weights)
-    idx = np.flatnonzero(chosen & np.isin(cands.v, over))
+    idx = np.flatnonzero(chosen & np.isin(cands.v, check))
     idx = idx[np.argsort(cands.v[idx], kind="stable")]
-    starts = np.searchsorted(cands.v[idx], over, side="left")
-    ends = np.searchsorted(cands.v[idx], over, side="right")
-    for vol, s, e in zip(over, starts, ends, strict=True):
+    starts = np.searchsorted(cands.v[idx], check, side="left")
+    ends = np.searchsorted(cands.v[idx], check, side="right")
+    for vol, s, e in zip(check.tolist(), starts, ends, strict=True):
         mine = idx[s:e]
-        value = arr.n_penalty[cands.n[mine]] - cands.cost[mine]
+        needs = cands.n[mine]
+        if not over[vol] and sched.fits(vol, needs.tolist()):
+            continue
+        value = arr.n_penalty[needs] - cands.cost[mine]
+
+        def fits_in_time(
+            mask: NDArray[np.bool_], vol: int = vol, needs: NDArray[np.int64] = needs
+        ) -> bool:
+            return sched.fits(vol, needs[mask].tolist())
+
         keep = _best_subset(
-            value, dur[mine], int(arr.v_budget[vol]), int(arr.v_pinned_load[vol]), unit
+            value,
+            dur[mine],
+            int(arr.v_budget[vol]),
+            int(arr.v_pinned_load[vol]),
+            unit,
+            fits_in_time,
         )
         chosen[mine[~keep]] = False
     return chosen
 
 
-def refill(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Fill open seats, cheapest marginal cost first, while a seat is worth filling."""
+def refill(
+    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_], sched: Scheduler
+) -> NDArray[np.bool_]:
+    """Fill open seats, cheapest marginal cost first, while a seat is worth filling and the
+    person's visits still fit."""
     chosen = chosen.copy()
+    held = by_volunteer(cands, chosen, arr.num_volunteers)
     w = arr.problem.weights
     dur = arr.n_duration[cands.n]
     seats = arr.n_open - np.bincount(cands.n[chosen], minlength=arr.num_needs)
@@ -104,6 +149,10 @@ def refill(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> 
             if now < 0:
                 heapq.heappush(heap, (now, p))
             continue
+        mine = held.setdefault(int(v), [])
+        if not sched.fits(int(v), [*mine, int(n)]):
+            continue
+        mine.append(int(n))
         chosen[p] = True
         seats[n] -= 1
         free[v] -= dur[p]
@@ -150,14 +199,20 @@ def _best_two_refills(
 
 
 def improve(
-    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_], passes: int = 4
+    arr: ProblemArrays,
+    cands: Candidates,
+    chosen: NDArray[np.bool_],
+    sched: Scheduler,
+    passes: int = 4,
 ) -> NDArray[np.bool_]:
     """Ejection moves for seats left open because their candidates are out of minutes.
 
     Volunteer v gives up need m (freeing minutes) to take open need n, and m is refilled by its
     best free candidate u if that pays. Gain = (P_n - c_vn) - (P_m - c_vm) + refill gain; v's
     load is unchanged so fairness is too. Moves are evaluated for all open seats at once, then
-    applied best first if nothing they touch has changed in this pass; refill tops up after."""
+    applied best first if nothing they touch has changed in this pass and both people's visits
+    still fit; refill tops up after. Seats open because a candidate is busy at that time (not
+    only short of minutes) are tried too."""
     w = arr.problem.weights
     chosen = chosen.copy()
     dur = arr.n_duration[cands.n]
@@ -170,7 +225,7 @@ def improve(
         load = arr.v_pinned_load + np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
         held, hptr = _by_volunteer(cands, chosen, arr.num_volunteers)
         # moves (p = v on open n) x (q = v's current need m)
-        p = np.flatnonzero(~chosen & (seats[cands.n] > 0) & (dur > free[cands.v]))
+        p = np.flatnonzero(~chosen & (seats[cands.n] > 0) & (load[cands.v] > 0))
         count = hptr[cands.v[p] + 1] - hptr[cands.v[p]]
         p = np.repeat(p, count)
         offs = np.arange(len(p), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
@@ -193,6 +248,7 @@ def improve(
         good = good[np.lexsort((p[good], -gain[good]))]
         touched_v = np.zeros(arr.num_volunteers, dtype=bool)
         touched_n = np.zeros(arr.num_needs, dtype=bool)
+        holds = by_volunteer(cands, chosen, arr.num_volunteers)
         applied = 0
         for i in good.tolist():
             pi, qi, ri = int(p[i]), int(q[i]), int(r[i])
@@ -200,6 +256,16 @@ def improve(
             u = cands.v[ri] if ri >= 0 and r_gain[i] > 0 else -1
             if touched_v[v] or touched_n[mi] or (u >= 0 and touched_v[u]) or seats[n] <= 0:
                 continue
+            v_after = [x for x in holds.get(int(v), []) if x != mi] + [int(n)]
+            if not sched.fits(int(v), v_after):
+                continue
+            if u >= 0 and not sched.fits(int(u), [*holds.get(int(u), []), int(mi)]):
+                if gain[i] - max(int(r_gain[i]), 0) <= 0:
+                    continue
+                u = -1
+            holds[int(v)] = v_after
+            if u >= 0:
+                holds.setdefault(int(u), []).append(int(mi))
             chosen[qi] = False
             chosen[pi] = True
             seats[n] -= 1
@@ -210,7 +276,7 @@ def improve(
                 free[u] -= dur[ri]
                 touched_v[u] = True
             applied += 1
-        chosen = refill(arr, cands, chosen)
+        chosen = refill(arr, cands, chosen, sched)
         if applied == 0:
             break
     return chosen

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from ortools.graph.python import min_cost_flow
 
 from matching import model, travel
 from matching.problem import Problem
@@ -142,6 +141,10 @@ def allocate_resources(problem: Problem) -> ResourcePlan:
         [np.maximum(res_qty[used_res], 0), reqs.quantity[pairs.req], reqs.quantity]
     )
     costs = np.concatenate([np.zeros(len(used_res), np.int64), pairs.unit_cost, reqs.penalty])
+    # imported here: the module's other parts serve processes that must not load OR-Tools
+    # (its bundled HiGHS clashes with highspy's, see bench/matching_exact.py)
+    from ortools.graph.python import min_cost_flow
+
     smcf = min_cost_flow.SimpleMinCostFlow()
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     supplies = np.zeros(1 + num_res + num_req, dtype=np.int64)

@@ -28,6 +28,7 @@ class ReasonCode(StrEnum):
     SKILL_MISSING_IN_REACH = "skill_missing_in_reach"
     NO_SKILLED_COMBINATION = "no_skilled_combination"
     NOT_AVAILABLE = "not_available"
+    BUSY = "busy"  # candidates booked elsewhere at that time (this run's visits or earlier work)
     NO_HOURS_LEFT = "no_hours_left"
     ALL_REJECTED = "all_rejected"
     TOO_FEW_CANDIDATES = "too_few_candidates"
@@ -98,6 +99,8 @@ class RankedCandidate:
     distance_km: float
     travel_minutes: float
     explanation: Explanation
+    slot_start: datetime | None = None  # the visit this person would make (UTC)
+    slot_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +124,12 @@ class Stats:
     urgent_coverage: float  # penalty-weighted share of urgent seats filled (1.0 if none)
     candidate_pairs: int
     pruned_pairs: int  # feasible pairs left out by top-K (covered by the bound)
-    polished: bool
+    polished: bool  # CP-SAT ran on (part of) the problem; see `stages`
     polish_improvement: int
+    # Which stages ran, with the candidate pairs each worked on ("lagrange_rounds": rounds,
+    # "conflict_rows": time-conflict rows priced): e.g. (("flow", 38158), ("lagrange_rounds", 9),
+    # ("cpsat_neighbourhood", 3000)). A stage that did not run is not listed.
+    stages: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

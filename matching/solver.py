@@ -12,8 +12,10 @@ input gives the same result; `time_limit_s` only caps CP-SAT's wall time as a sa
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +31,7 @@ from matching.candidates import (
     diagnose,
     select,
 )
+from matching.conflicts import ConflictRows, conflict_rows, disjoint_rows
 from matching.enterprise import HelperPlan, assign_helpers
 from matching.evaluate import evaluate, volunteer_terms
 from matching.explain import (
@@ -43,7 +46,7 @@ from matching.explain import (
 from matching.flow import FlowSolution, build_network, solve_flow
 from matching.polish import polish as polish_neighbourhood
 from matching.problem import Problem, Resource
-from matching.repair import improve, refill, repair_budgets
+from matching.repair import by_volunteer, improve, refill, repair_budgets
 from matching.resources import ResourcePlan, allocate_resources
 from matching.result import (
     Assignment,
@@ -56,14 +59,27 @@ from matching.result import (
     UnmatchedNeed,
     UnmatchedTask,
 )
+from matching.timing import Scheduler, book
 
 WIDEN_ROUNDS = 2  # re-solve with wider candidate lists where the flow wanted pruned pairs
 WIDEN_IN_ROUNDS = 2  # ... in the first priced rounds too (later, priced pruned arcs suffice)
-LAGRANGE_ROUNDS = 10  # flows with prices on minutes ...
-ROUND_WORK = 1_200_000  # ... at most this many pair arcs over all rounds (at least 2 rounds)
+LAGRANGE_ROUNDS = 20  # flows with prices on minutes and time conflicts ...
+ROUND_WORK = 3_000_000  # ... at most this many pair arcs over all rounds
+MIN_ROUNDS = 4
+STALL_ROUNDS = 4  # stop once this many rounds in a row raised the bound by less than ...
+STALL_GAIN = 0.00002  # ... this share of the objective
 STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
-STOP_GAP = 0.003  # no more Lagrangian rounds once the gap is this small
+STOP_GAP = 0.0002  # no more Lagrangian rounds once the gap is this small
+PRIMAL_EVERY = 3  # repair a primal from every this many priced flows (and the last)
+DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
+# Step rule, measured on synthetic 1,200 x 1,000 (20 rounds; LP relaxation 9,739,383): step 1.0
+# shrinking by 0.7 reached 9,730,434; 0.3 and halving 9,719,538; deflecting the direction by
+# half the last one 9,728,853 but with worse primals. With hours halved, step 1.0 reached a bound
+# 19.5% under the primal, 0.3 16.2%: 0.3 it is.
+DEFLECT = 0.0  # add this share of the last direction to the subgradient
+TARGET_SHARE = 1.0  # Polyak target: this share of the gap to the best primal
+SHRINK = 0.7  # step factor whenever the bound drops
 IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
 
 
@@ -77,6 +93,7 @@ class VolunteerSolution:
     polished: bool
     polish_improvement: int
     timings: dict[str, float]
+    stages: dict[str, int]  # stage -> candidate pairs it worked on (rounds for "lagrange")
 
 
 def volunteer_objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> int:
@@ -98,16 +115,22 @@ def _gap(objective: int, bound: int) -> float:
 class _Search:
     """The candidate lists, widened where a flow wanted pairs that top-K left out."""
 
-    def __init__(self, arr: ProblemArrays, pool: CandidatePool) -> None:
+    def __init__(self, arr: ProblemArrays, pool: CandidatePool, sched: Scheduler) -> None:
         self.arr = arr
         self.pool = pool
+        self.sched = sched
         self.k = np.full(arr.num_needs, pool.k, dtype=np.int64)
+        self.row_mu: tuple[NDArray[np.int64], int] | None = None
         self._use(select(arr, pool, self.k))
 
     def _use(self, cands: Candidates) -> None:
         self.cands = cands
         self._left_out: tuple[NDArray[np.int64], ...] | None = None
-        self.network = build_network(self.arr, cands)
+        rows = conflict_rows(self.arr, cands)
+        built_in = disjoint_rows(rows)
+        self.network = build_network(self.arr, cands, rows.subset(built_in))
+        self.rows: ConflictRows = rows.subset(~built_in)  # the rest: priced
+        self.row_mu = None  # row prices belong to the rows of the lists they were set on
 
     def flow(
         self, mu: NDArray[np.int64] | None, *, resolve: bool, widen: bool = True
@@ -122,6 +145,7 @@ class _Search:
             scale=PRICE_SCALE,
             network=self.network,
             pruned_cost=self.pruned_cost(mu),
+            row_price=self.row_mu,
         )
         for _ in range(WIDEN_ROUNDS if widen else 0):
             wanted = (flow.pruned_flow > 0) & (np.diff(self.pool.ptr) > self.k)
@@ -143,6 +167,11 @@ class _Search:
                 pruned_cost=self.pruned_cost(mu),
             )
         return flow
+
+    def set_row_prices(self, row_price: NDArray[np.float64]) -> None:
+        """Prices per conflict row, per minute of the row's scale (like the minute prices)."""
+        per_row = np.rint(row_price * PRICE_SCALE).astype(np.int64) * self.rows.scale
+        self.row_mu = (self.rows.pair_price(per_row, len(self.cands)), int(per_row.sum()))
 
     def pruned_cost(self, mu: NDArray[np.int64] | None) -> NDArray[np.int64] | None:
         """Per need: the cheapest priced pair left out of the lists (pool pairs beyond k, priced
@@ -170,12 +199,12 @@ class _Search:
 
     def primal(self, flow: FlowSolution, best: int | None) -> tuple[NDArray[np.bool_], int]:
         """Repair and refill; then local search, unless already clearly behind the best."""
-        arr, cands = self.arr, self.cands
-        chosen = refill(arr, cands, repair_budgets(arr, cands, flow.chosen))
+        arr, cands, sched = self.arr, self.cands, self.sched
+        chosen = refill(arr, cands, repair_budgets(arr, cands, flow.chosen, sched), sched)
         obj = volunteer_objective(arr, cands, chosen)
         if best is not None and obj > best * (1 + IMPROVE_WITHIN):
             return chosen, obj
-        chosen = improve(arr, cands, chosen)
+        chosen = improve(arr, cands, chosen, sched)
         return chosen, volunteer_objective(arr, cands, chosen)
 
     def mask(self, v: NDArray[np.int64], n: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -185,39 +214,81 @@ class _Search:
 
 
 def solve_volunteers(
-    arr: ProblemArrays, pool: CandidatePool, *, polish: bool, time_limit_s: float, started: float
+    arr: ProblemArrays,
+    pool: CandidatePool,
+    sched: Scheduler,
+    *,
+    polish: bool,
+    time_limit_s: float,
+    started: float,
 ) -> VolunteerSolution:
     timings: dict[str, float] = {}
+    stages: dict[str, int] = {}
     t = time.perf_counter()
     const = pinned_constant(arr)
-    search = _Search(arr, pool)
+    search = _Search(arr, pool, sched)
     flow = search.flow(None, resolve=False)
     bound = flow.bound + const
     chosen, best_obj = search.primal(flow, None)
     best_v, best_n = search.cands.v[chosen], search.cands.n[chosen]
     timings["flow"] = time.perf_counter() - t
+    stages["flow"] = len(search.cands)
 
-    # Lagrangian prices on minutes (subgradient, Polyak steps): a tighter bound each round, and
-    # flows that overload fewer people, so better primals after repair.
+    # Lagrangian prices on minutes and on time conflicts (subgradient, Polyak steps): a tighter
+    # bound each round, and flows that overload or double-book fewer people, so better primals
+    # after repair. Rounds go on while they pay: until the gap is small enough, the bound has
+    # stalled, or the work budget is spent.
     t = time.perf_counter()
     price = np.zeros(arr.num_volunteers, dtype=np.float64)
+    row_price = np.zeros(search.rows.num_rows, dtype=np.float64)
     theta = STEP_START
+    prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = flow
-    rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), 2, LAGRANGE_ROUNDS))
+    rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
+    done = 0
+    stalled = 0
     for round_no in range(rounds):
+        if _gap(best_obj, bound) <= STOP_GAP or stalled >= STALL_ROUNDS:
+            break
+        rows = search.rows
+        if len(row_price) != rows.num_rows:  # the lists widened: new rows, fresh prices
+            row_price = np.zeros(rows.num_rows, dtype=np.float64)
         excess = (last.used_minutes - arr.v_budget).astype(np.float64)
         step_dir = np.where((price > 0) | (excess > 0), excess, 0.0)
-        norm = float(step_dir @ step_dir)
-        if norm == 0.0 or _gap(best_obj, bound) <= STOP_GAP:
+        row_excess = (rows.scale * (rows.usage(last.chosen) - 1)).astype(np.float64)
+        row_dir = np.where((row_price > 0) | (row_excess > 0), row_excess, 0.0)
+        if DEFLECT and prev_dir is not None and len(prev_dir[1]) == len(row_dir):
+            step_dir = step_dir + DEFLECT * prev_dir[0]
+            row_dir = row_dir + DEFLECT * prev_dir[1]
+        prev_dir = (step_dir, row_dir)
+        norm = float(step_dir @ step_dir) + float(row_dir @ row_dir)
+        if norm == 0.0:
             break
-        target = max(best_obj - (last.bound + const), 1)
+        target = max(TARGET_SHARE * (best_obj - (last.bound + const)), 1)
         price = np.maximum(0.0, price + theta * target / norm * step_dir)
+        row_price = np.maximum(0.0, row_price + theta * target / norm * row_dir)
         previous = last.bound
         mu = np.rint(price * PRICE_SCALE).astype(np.int64)
+        search.set_row_prices(row_price)
         last = search.flow(mu, resolve=False, widen=round_no < WIDEN_IN_ROUNDS)
-        if last.bound < previous:  # overshot: shorter steps
-            theta /= 2.0
+        done += 1
+        gained = last.bound + const - bound
+        if last.bound < previous:  # overshot: shorter steps (not a stall: the step was wrong)
+            theta *= SHRINK
+        else:
+            stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         bound = max(bound, last.bound + const)
+        if DEBUG:
+            print(
+                round_no,
+                bound,
+                best_obj,
+                round(_gap(best_obj, bound) * 100, 3),
+                round(time.perf_counter() - started, 2),
+                flush=True,
+            )
+        if round_no % PRIMAL_EVERY and round_no < rounds - 1:
+            continue  # the bound every round; repairing a primal costs more, so less often
         chosen, obj = search.primal(last, best_obj)
         if obj < best_obj:
             best_obj = obj
@@ -225,6 +296,8 @@ def solve_volunteers(
     cands = search.cands
     best = search.mask(best_v, best_n)
     timings["lagrange"] = time.perf_counter() - t
+    stages["lagrange_rounds"] = done
+    stages["conflict_rows"] = search.rows.num_rows
 
     proven = False
     improvement = 0
@@ -233,8 +306,10 @@ def solve_volunteers(
     if polish and _gap(best_obj, bound) > 0:
         t = time.perf_counter()
         wall = max(0.5, time_limit_s - (time.perf_counter() - started))
-        out = polish_neighbourhood(arr, cands, best, wall_time=wall)
-        polished = True
+        out = polish_neighbourhood(arr, cands, best, sched, wall_time=wall)
+        polished = out.pairs > 0
+        if polished:
+            stages["cpsat_whole" if out.whole else "cpsat_neighbourhood"] = out.pairs
         if out.improved:
             obj = volunteer_objective(arr, cands, out.chosen)
             if obj < best_obj:
@@ -249,7 +324,9 @@ def solve_volunteers(
         timings["polish"] = time.perf_counter() - t
     if best_obj == bound:
         proven = True
-    return VolunteerSolution(cands, best, best_obj, bound, proven, polished, improvement, timings)
+    return VolunteerSolution(
+        cands, best, best_obj, bound, proven, polished, improvement, timings, stages
+    )
 
 
 def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) -> Result:
@@ -260,8 +337,11 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
     arr = build_arrays(problem)
     index = build_index(arr)
     pool = build_pool(arr, k=problem.candidates_per_need, index=index)
+    sched = Scheduler(arr)
     timings["candidates"] = time.perf_counter() - t
-    vs = solve_volunteers(arr, pool, polish=polish, time_limit_s=time_limit_s, started=started)
+    vs = solve_volunteers(
+        arr, pool, sched, polish=polish, time_limit_s=time_limit_s, started=started
+    )
     timings |= vs.timings
     t = time.perf_counter()
     res_plan = allocate_resources(problem)
@@ -269,7 +349,10 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
     timings["resources_helpers"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    assignments = _assignments(arr, vs.cands, vs.chosen)
+    all_v = np.concatenate([vs.cands.v[vs.chosen], arr.pinned_v])
+    all_n = np.concatenate([vs.cands.n[vs.chosen], arr.pinned_n])
+    starts = book(arr, sched, all_v.tolist(), all_n.tolist())
+    assignments = _assignments(arr, all_v, all_n, len(arr.pinned_v), starts)
     allocations = _allocations(problem, res_plan)
     helpers = _helper_assignments(problem, helper_plan)
     evaluation = evaluate(
@@ -278,12 +361,17 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
         [(a.need_id, a.resource_id, a.quantity) for a in allocations],
         [(h.task_id, h.volunteer_id) for h in helpers],
         arrays=arr,
+        slots={
+            (a.need_id, a.volunteer_id): (a.slot_start, a.slot_end)
+            for a in assignments
+            if a.slot_start is not None and a.slot_end is not None
+        },
     )
     terms = dict(evaluation.terms)
     volunteer_part = sum(terms[k] for k in model_terms_volunteers())
     # Resources and helpers come from exact flows: their optimum is their bound.
     bound = vs.bound + (evaluation.objective - volunteer_part)
-    unmatched = _unmatched_needs(arr, pool, vs.cands, vs.chosen, res_plan, index)
+    unmatched = _unmatched_needs(arr, pool, vs.cands, vs.chosen, res_plan, index, sched, starts)
     unmatched_tasks = _unmatched_tasks(problem, helpers)
     timings["explain"] = time.perf_counter() - t
     objective = evaluation.objective
@@ -307,6 +395,7 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
             pruned_pairs=int(vs.cands.pruned_count.sum()),
             polished=vs.polished,
             polish_improvement=vs.polish_improvement,
+            stages=tuple(vs.stages.items()),
         ),
         terms=evaluation.terms,
         timings=tuple(timings.items()),
@@ -319,11 +408,14 @@ def model_terms_volunteers() -> tuple[str, ...]:
 
 
 def _assignments(
-    arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]
+    arr: ProblemArrays,
+    v: NDArray[np.int64],
+    n: NDArray[np.int64],
+    num_pinned: int,
+    starts: dict[tuple[int, int], int],
 ) -> tuple[Assignment, ...]:
-    v = np.concatenate([cands.v[chosen], arr.pinned_v])
-    n = np.concatenate([cands.n[chosen], arr.pinned_n])
-    pinned = np.concatenate([np.zeros(int(chosen.sum()), bool), np.ones(len(arr.pinned_v), bool)])
+    """Assignments (pinned ones last in v, n) with their booked slots."""
+    pinned = np.arange(len(v)) >= len(v) - num_pinned
     facts = pair_facts(arr, v, n)
     load = np.bincount(v, minlength=arr.num_volunteers)
     used = np.bincount(v, weights=arr.n_duration[n], minlength=arr.num_volunteers).astype(int)
@@ -332,6 +424,8 @@ def _assignments(
     out = []
     for i in order.tolist():
         vi, ni = int(v[i]), int(n[i])
+        slot_start = arr.moment(starts[(vi, ni)])
+        slot_end = arr.moment(starts[(vi, ni)] + int(arr.n_duration[ni]))
         out.append(
             Assignment(
                 need_id=int(arr.n_ids[ni]),
@@ -350,8 +444,11 @@ def _assignments(
                     load=int(load[vi]),
                     used_minutes=int(used[vi]),
                     pinned=bool(pinned[i]),
+                    slot=(slot_start, slot_end),
                     cache=cache,
                 ),
+                slot_start=slot_start,
+                slot_end=slot_end,
             )
         )
     return tuple(out)
@@ -413,6 +510,8 @@ def _unmatched_needs(
     chosen: NDArray[np.bool_],
     res_plan: ResourcePlan,
     index: VolunteerIndex,
+    sched: Scheduler,
+    starts: dict[tuple[int, int], int],
 ) -> tuple[UnmatchedNeed, ...]:
     problem = arr.problem
     filled = np.bincount(cands.n[chosen], minlength=arr.num_needs)
@@ -443,6 +542,7 @@ def _unmatched_needs(
         reason = explain_resource_shortfall(kind, missing, in_reach)
         shortfalls.setdefault(need_pos, []).append((kind, missing, reason))
 
+    held = by_volunteer(cands, chosen, arr.num_volunteers)
     out = []
     for n in sorted(set(np.flatnonzero(open_seats > 0).tolist()) | set(shortfalls)):
         reasons: tuple[Reason, ...] = ()
@@ -457,6 +557,7 @@ def _unmatched_needs(
                 free,
                 counts,
                 missing_skills,
+                _busy_candidates(arr, cands, chosen, free, n, sched, held, starts),
             )
         short = shortfalls.get(n, [])
         out.append(
@@ -468,6 +569,38 @@ def _unmatched_needs(
             )
         )
     return tuple(out)
+
+
+def _busy_candidates(
+    arr: ProblemArrays,
+    cands: Candidates,
+    chosen: NDArray[np.bool_],
+    free: NDArray[np.int64],
+    n: int,
+    sched: Scheduler,
+    held: dict[int, list[int]],
+    starts: dict[tuple[int, int], int],
+) -> list[tuple[int, int, datetime, datetime]]:
+    """Candidates of need n with minutes left whose visits (or earlier work) leave no slot for
+    it: (volunteer id, need id they serve then or -1, from, to), nearest clash first."""
+    lo, hi = cands.ptr[n], cands.ptr[n + 1]
+    out: list[tuple[int, int, datetime, datetime]] = []
+    for p in range(lo, hi):
+        v = int(cands.v[p])
+        if chosen[p] or free[v] < arr.n_duration[n]:
+            continue
+        mine = held.get(v, []) + sched.pinned_of.get(v, [])
+        if (not mine and not arr.v_has_busy[v]) or sched.fits(v, [*held.get(v, []), n]):
+            continue
+        clashes = [(starts[(v, m)], starts[(v, m)] + int(arr.n_duration[m]), m) for m in mine]
+        clashes += [(b_lo, b_hi, -1) for b_lo, b_hi, _, _ in arr.v_busy[v]]
+        if not clashes:
+            continue
+        a, b, m = min(clashes, key=lambda c: abs(c[0] - int(arr.n_lo[n])))
+        out.append(
+            (int(arr.v_ids[v]), int(arr.n_ids[m]) if m >= 0 else -1, arr.moment(a), arr.moment(b))
+        )
+    return out
 
 
 def _unmatched_tasks(
@@ -497,11 +630,16 @@ def rank_candidates(problem: Problem, need_id: int, limit: int = 10) -> tuple[Ra
     order = np.lexsort((arr.v_ids[v], score))[:limit]
     v = v[order]
     facts = pair_facts(arr, v, np.full(len(v), n, dtype=np.int64))
+    sched = Scheduler(arr)
     used = np.bincount(
         arr.pinned_v, weights=arr.n_duration[arr.pinned_n], minlength=arr.num_volunteers
     ).astype(int)
     out = []
     for j, vi in enumerate(v.tolist()):
+        plan = sched.plan(vi, [n])
+        if plan is None:  # the visit clashes with this person's pinned visits
+            continue
+        slot = (arr.moment(plan[n]), arr.moment(plan[n] + int(arr.n_duration[n])))
         out.append(
             RankedCandidate(
                 volunteer_id=int(arr.v_ids[vi]),
@@ -518,7 +656,10 @@ def rank_candidates(problem: Problem, need_id: int, limit: int = 10) -> tuple[Ra
                     load=int(arr.v_pinned_load[vi]) + 1,
                     used_minutes=int(used[vi] + arr.n_duration[n]),
                     pinned=False,
+                    slot=slot,
                 ),
+                slot_start=slot[0],
+                slot_end=slot[1],
             )
         )
     return tuple(out)

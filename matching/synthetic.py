@@ -54,6 +54,9 @@ DURATIONS = {
     "complex": (np.array([60, 90, 120, 180, 240]), np.array([0.2, 0.25, 0.25, 0.15, 0.15])),
     "major": (np.array([120, 180, 240]), np.array([0.3, 0.3, 0.4])),
 }
+# Scheduled visits: minutes a window is longer than the visit (0: a fixed time), and how often.
+WINDOW_SLACK = np.array([0, 60, 120, 240])
+WINDOW_SLACK_P = np.array([0.55, 0.2, 0.15, 0.1])
 WEEKLY_CAPACITY = np.array([240, 360, 480, 600, 720, 960])
 URBAN_COMMUNITIES_PER_REF = 14
 TOWNSHIPS_PER_REF = 18
@@ -190,16 +193,23 @@ def make_instance(
     n_lat, n_lon = around(n_place, np.full(needs, 0.5))
     n_tier = rng.choice(3, size=needs, p=[0.70, 0.25, 0.05])
     earlier_case = 1_000_000  # ids of earlier needs (outside this batch) for continuity
+    # Scheduled visits: some may be made any time in a wider window (the solver picks the slot).
+    # Drawn from a stream of their own, so the rest of the county is as it always was.
+    slack_rng = np.random.default_rng([seed, 17])
     need_list: list[Need] = []
     for i in range(needs):
         tier = tiers[n_tier[i]]
         urgency = int(rng.choice(5, p=[0.15, 0.25, 0.3, 0.2, 0.1]) + 1 + (tier == "major"))
         k = int(rng.choice(3, p=[0.3, 0.5, 0.2]))
         req = frozenset(SKILLS[j] for j in rng.choice(len(SKILLS), k, replace=False, p=skill_p))
+        window_end = None
         if rng.random() < 0.25:  # reported now: as soon as possible
             starts = now
         else:  # a planned activity or a booked visit later this week, on the quarter hour
             starts = now + timedelta(minutes=int(rng.integers(0, 7 * 24 * 4)) * 15)
+            slack = int(slack_rng.choice(WINDOW_SLACK, p=WINDOW_SLACK_P))
+            if slack:
+                window_end = starts + timedelta(minutes=slack)  # + duration, below
         resources_needed: tuple[tuple[str, int], ...] = ()
         if rng.random() < 0.12:
             resources_needed = ((str(rng.choice(RESOURCE_KINDS)), int(rng.integers(1, 4))),)
@@ -211,6 +221,8 @@ def make_instance(
             d = (v_lat - n_lat[i]) ** 2 + (v_lon - n_lon[i]) ** 2
             j = int(np.argmin(d))
             vol_list[j] = _with_current(vol_list[j], earlier_case)
+        headcount = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
+        duration = int(rng.choice(DURATIONS[tier][0], p=DURATIONS[tier][1]))
         need_list.append(
             Need(
                 id=i + 1,
@@ -220,9 +232,10 @@ def make_instance(
                 tier=tier,
                 urgency=min(urgency, 5),
                 required_skills=req,
-                headcount=int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])),
-                duration_minutes=int(rng.choice(DURATIONS[tier][0], p=DURATIONS[tier][1])),
+                headcount=headcount,
+                duration_minutes=duration,
                 starts_at=starts,
+                window_end=None if window_end is None else window_end + timedelta(minutes=duration),
                 emergency=bool(rng.random() < emergency_share),
                 required_resources=resources_needed,
                 related_need_ids=related,

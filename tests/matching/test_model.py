@@ -88,7 +88,10 @@ def test_capacity_ok_keeps_hours_within_free_minutes() -> None:
 
 def test_capacity_ok_allows_both_when_minutes_suffice() -> None:
     vol = volunteer(1, weekly_capacity_minutes=150, committed_minutes=0)
-    p = problem([vol], [need(1, duration_minutes=60), need(2, duration_minutes=90)])
+    later = NOW + timedelta(hours=3)
+    p = problem(
+        [vol], [need(1, duration_minutes=60), need(2, duration_minutes=90, starts_at=later)]
+    )
     assert pairs(solve(p)) == {(1, 1), (2, 1)}
 
 
@@ -203,13 +206,14 @@ def test_pairing_bonus_loses_to_a_much_nearer_resource() -> None:
 
 def test_fairness_cost_spreads_load() -> None:
     vols = [volunteer(1, 0.0, weekly_capacity_minutes=600), volunteer(2, 0.3)]
-    p = problem(vols, [need(1), need(2)])
+    p = problem(vols, [need(1), need(2, starts_at=NOW + timedelta(hours=3))])
     assert pairs(solve(p)) == {(1, 1), (2, 2)} or pairs(solve(p)) == {(1, 2), (2, 1)}
 
 
 def test_fairness_cost_without_weight_lets_the_cheapest_take_both() -> None:
     vols = [volunteer(1, 0.0, weekly_capacity_minutes=600), volunteer(2, 0.3)]
-    p = problem(vols, [need(1), need(2)], weights=Weights(fairness=0.0))
+    later = NOW + timedelta(hours=3)
+    p = problem(vols, [need(1), need(2, starts_at=later)], weights=Weights(fairness=0.0))
     assert pairs(solve(p)) == {(1, 1), (2, 1)}
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from matching.evaluate import evaluate
 from matching.result import ReasonCode
 from matching.solver import rank_candidates, solve
 from matching.synthetic import make_instance
-from tests.matching.factories import brute_force, need, problem, volunteer
+from tests.matching.factories import NOW, brute_force, need, problem, volunteer
 
 
 def small_contested():
@@ -199,9 +200,16 @@ def test_rank_candidates_orders_by_cost() -> None:
 
 def test_rank_candidates_skips_forbidden_and_counts_pinned_load() -> None:
     vols = [volunteer(1, 0.2), volunteer(2, 0.3), volunteer(3, 0.4)]
-    p = problem(vols, [need(1), need(2)], pinned=frozenset({(2, 1)}), forbidden=frozenset({(1, 2)}))
+    later = need(2, starts_at=NOW + timedelta(hours=3))
+    p = problem(vols, [need(1), later], pinned=frozenset({(2, 1)}), forbidden=frozenset({(1, 2)}))
     ranked = rank_candidates(p, 1)
     assert [c.volunteer_id for c in ranked] == [3, 1]  # 1 already holds a need: fairness
+
+
+def test_rank_candidates_skips_people_busy_with_a_pinned_visit_then() -> None:
+    vols = [volunteer(1, 0.2), volunteer(2, 0.3)]
+    p = problem(vols, [need(1), need(2)], pinned=frozenset({(2, 1)}))
+    assert [c.volunteer_id for c in rank_candidates(p, 1)] == [2]
 
 
 def test_baselines_agree_with_solver_on_small_instance() -> None:

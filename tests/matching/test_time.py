@@ -1,0 +1,261 @@
+"""Time as a resource: visits inside windows, no double booking, existing work, chosen slots.
+
+The property tests check answers with a checker of their own (local time through zoneinfo,
+travel through `matching.travel`), not with the solver's scheduler, for Luling and for greedy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching import travel
+from matching.baselines import greedy
+from matching.evaluate import evaluate
+from matching.problem import Busy, Need, Problem, Volunteer
+from matching.result import ReasonCode
+from matching.solver import solve
+from tests.matching.factories import NOW, at, brute_force, need, problem, volunteer
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+place = st.floats(min_value=-1.5, max_value=1.5, allow_nan=False)
+# Monday 09:00 local is NOW: windows on Monday (day 0) from 08:00 for a few hours
+window = st.tuples(st.integers(8, 14), st.integers(1, 6)).map(
+    lambda t: (0, t[0] * 60, min(24 * 60, (t[0] + t[1]) * 60))
+)
+
+
+@st.composite
+def volunteers(draw: st.DrawFn, vid: int) -> Volunteer:
+    busy: tuple[Busy, ...] = ()
+    if draw(st.booleans()) and draw(st.booleans()):
+        start = NOW + timedelta(minutes=15 * draw(st.integers(0, 24)))
+        east, north = draw(place), draw(place)
+        lat, lon = at(east, north)
+        busy = (Busy(start, start + timedelta(minutes=60), lat, lon),)
+    return volunteer(
+        vid,
+        draw(place),
+        draw(place),
+        travel_mode=draw(st.sampled_from(["foot", "ebike", "car"])),
+        weekly_capacity_minutes=draw(st.sampled_from([90, 180, 600])),
+        availability=draw(
+            st.one_of(st.just(()), st.lists(window, min_size=1, max_size=2).map(tuple))
+        ),
+        busy=busy,
+    )
+
+
+@st.composite
+def needs(draw: st.DrawFn, nid: int) -> Need:
+    start = NOW + timedelta(minutes=15 * draw(st.integers(0, 24)))  # the next six hours
+    duration = draw(st.sampled_from([30, 60, 90]))
+    slack = draw(st.sampled_from([None, 0, 30, 120]))
+    return need(
+        nid,
+        draw(place),
+        draw(place),
+        tier=draw(st.sampled_from(["ordinary", "complex", "major"])),
+        urgency=draw(st.integers(1, 5)),
+        headcount=draw(st.integers(1, 2)),
+        duration_minutes=duration,
+        starts_at=start,
+        window_end=None if slack is None else start + timedelta(minutes=duration + slack),
+        reach_limit_minutes=draw(st.sampled_from([None, 30.0, 60.0])),
+    )
+
+
+@st.composite
+def busy_problems(draw: st.DrawFn) -> Problem:
+    """Few people, many needs close in time: people must be shared out over the hours."""
+    vols = [draw(volunteers(i + 1)) for i in range(draw(st.integers(1, 4)))]
+    ns = [draw(needs(i + 1)) for i in range(draw(st.integers(2, 7)))]
+    return problem(vols, ns)
+
+
+def _travel(p: Problem, vol: Volunteer, a: Need, b: Need) -> float:
+    km = travel.haversine_km(a.lat, a.lon, b.lat, b.lon)
+    return float(travel.travel_minutes(km, travel.MODE_CODE[vol.travel_mode]))
+
+
+def _in_hours(vol: Volunteer, start: datetime, end: datetime) -> bool:
+    if not vol.availability:
+        return True
+    a, b = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    if a.date() != b.date() and not (b.hour == 0 and b.minute == 0):
+        return False
+    lo = a.hour * 60 + a.minute
+    hi = lo + round((end - start).total_seconds() / 60)
+    return any(d == a.weekday() and w0 <= lo and hi <= w1 for d, w0, w1 in vol.availability)
+
+
+def check_schedule(p: Problem, visits: list[tuple[int, int, datetime, datetime]]) -> None:
+    """(need_id, volunteer_id, start, end): every rule of time, checked independently."""
+    need_by = {n.id: n for n in p.needs}
+    vol_by = {v.id: v for v in p.volunteers}
+    per_person: dict[int, list[tuple[datetime, datetime, Need]]] = {}
+    for nid, vid, start, end in visits:
+        n, v = need_by[nid], vol_by[vid]
+        assert end - start == timedelta(minutes=n.duration_minutes)
+        first = max(n.starts_at or p.now, p.now)
+        last = n.window_end or first + timedelta(minutes=n.duration_minutes + 1)
+        assert first - timedelta(minutes=1) < start and end <= last, (nid, vid, start, end)
+        assert _in_hours(v, start, end), (nid, vid, start)
+        for b in v.busy:
+            gap = 0.0
+            if b.lat is not None and b.lon is not None:
+                km = travel.haversine_km(b.lat, b.lon, n.lat, n.lon)
+                gap = float(travel.travel_minutes(km, travel.MODE_CODE[v.travel_mode]))
+            apart = (
+                end + timedelta(minutes=gap) <= b.start or b.end + timedelta(minutes=gap) <= start
+            )
+            assert apart, (nid, vid, "overlaps existing work")
+        per_person.setdefault(vid, []).append((start, end, n))
+    for vid, mine in per_person.items():
+        vol = vol_by[vid]
+        mine.sort(key=lambda x: x[0])
+        minutes = sum(n.duration_minutes for _, _, n in mine)
+        assert minutes <= vol.remaining_minutes, (vid, "hours")
+        for (_, e1, n1), (s2, _, n2) in itertools.pairwise(mine):
+            gap = math.ceil(_travel(p, vol, n1, n2) - 1e-9)
+            assert e1 + timedelta(minutes=gap) <= s2, (vid, n1.id, n2.id, "double-booked")
+
+
+PROPERTY = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+
+@PROPERTY
+@given(busy_problems())
+def test_luling_never_double_books_and_keeps_visits_in_windows(p: Problem) -> None:
+    r = solve(p, polish=False)
+    assert not r.violations
+    visits = []
+    for a in r.assignments:
+        assert a.slot_start is not None and a.slot_end is not None
+        visits.append((a.need_id, a.volunteer_id, a.slot_start, a.slot_end))
+    check_schedule(p, visits)
+    assert r.bound <= r.objective
+
+
+@PROPERTY
+@given(busy_problems())
+def test_greedy_never_double_books_and_keeps_visits_in_windows(p: Problem) -> None:
+    g = greedy(p)
+    assert not g.violations
+    assert len(g.slots) == len(g.assignments)
+    check_schedule(p, [(nid, vid, a, b) for (nid, vid), a, b in g.slots])
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(busy_problems())
+def test_bound_holds_against_the_brute_force_optimum_with_time(p: Problem) -> None:
+    if len(p.needs) * len(p.volunteers) > 12:
+        return  # brute force: small only
+    best, _ = brute_force(p)
+    r = solve(p)
+    assert r.bound <= best <= r.objective
+
+
+# ---------------------------------------------------------------- the rules, one by one
+
+
+def test_two_visits_at_the_same_time_go_to_two_people() -> None:
+    vols = [volunteer(1, 0.1, weekly_capacity_minutes=600), volunteer(2, 0.4)]
+    p = problem(vols, [need(1), need(2, 0.05)])
+    r = solve(p)
+    assert {a.volunteer_id for a in r.assignments} == {1, 2}
+
+
+def test_one_person_cannot_take_two_visits_at_once() -> None:
+    p = problem([volunteer(1, weekly_capacity_minutes=600)], [need(1, urgency=5), need(2)])
+    r = solve(p)
+    assert [a.need_id for a in r.assignments] == [1]
+    (u,) = r.unmatched_needs
+    assert u.reasons[0].code == ReasonCode.BUSY
+    assert "need 1" in u.reasons[0].message
+
+
+def test_travel_between_visits_counts() -> None:
+    # visit 1 ends at 10:00; visit 2 starts 10:05 but 3 km away on foot (~48 min)
+    vol = volunteer(1, travel_mode="foot", weekly_capacity_minutes=600)
+    n1 = need(1, tier="major", duration_minutes=60)
+    n2 = need(2, 3.0, tier="major", duration_minutes=60, starts_at=NOW + timedelta(minutes=65))
+    r = solve(problem([vol], [n1, n2]))
+    assert len(r.assignments) == 1
+    near = need(2, 0.2, tier="major", duration_minutes=60, starts_at=NOW + timedelta(minutes=65))
+    assert len(solve(problem([vol], [n1, near])).assignments) == 2
+
+
+def test_the_solver_chooses_the_slot_inside_a_wider_window() -> None:
+    vol = volunteer(1, weekly_capacity_minutes=600)
+    fixed = need(1, duration_minutes=60)  # 09:00-10:00 local
+    flexible = need(
+        2, 0.1, duration_minutes=60, window_end=NOW + timedelta(hours=3)
+    )  # any hour 09:00-12:00
+    r = solve(problem([vol], [fixed, flexible]))
+    slots = {a.need_id: (a.slot_start, a.slot_end) for a in r.assignments}
+    assert set(slots) == {1, 2}
+    assert slots[2][0] >= slots[1][1]
+    assert slots[2][1] <= NOW + timedelta(hours=3)
+    reason = next(x for x in r.assignments[1].explanation.reasons if x.code == ReasonCode.AVAILABLE)
+    assert "booked Mon 10:" in reason.message and "window Mon 09:00–12:00" in reason.message
+    assert dict(reason.data)["slot_start"] == slots[2][0].isoformat()
+
+
+def test_a_visit_must_end_inside_the_persons_window() -> None:
+    # available 09:00-09:30 local; the visit lasts an hour from 09:00
+    vol = volunteer(1, availability=((0, 9 * 60, 9 * 60 + 30),))
+    p = problem([vol], [need(1, duration_minutes=60)])
+    r = solve(p)
+    assert not r.assignments
+    assert r.unmatched_needs[0].reasons[0].code == ReasonCode.NOT_AVAILABLE
+
+
+def test_existing_work_blocks_its_time() -> None:
+    busy = (Busy(NOW - timedelta(minutes=30), NOW + timedelta(minutes=30)),)
+    p = problem([volunteer(1, busy=busy)], [need(1)])
+    r = solve(p)
+    assert not r.assignments
+    assert r.unmatched_needs[0].reasons[0].code == ReasonCode.BUSY
+    later = need(1, duration_minutes=60, window_end=NOW + timedelta(hours=2))
+    (a,) = solve(problem([volunteer(1, busy=busy)], [later])).assignments
+    assert a.slot_start is not None and a.slot_start >= NOW + timedelta(minutes=30)
+
+
+def test_reach_limit_from_the_caller_is_honoured() -> None:
+    vol = volunteer(1, 2.0, travel_mode="foot")  # ~32 min on foot
+    assert not solve(problem([vol], [need(1, tier="major", reach_limit_minutes=20.0)])).assignments
+    assert solve(problem([vol], [need(1, reach_limit_minutes=40.0)])).assignments
+
+
+def test_evaluator_flags_overlapping_and_out_of_window_slots() -> None:
+    vol = volunteer(1, weekly_capacity_minutes=600)
+    p = problem([vol], [need(1), need(2, window_end=NOW + timedelta(hours=3))])
+    pairs = [(1, 1), (2, 1)]
+    overlapping = {(1, 1): (NOW, NOW + timedelta(hours=1)), (2, 1): (NOW, NOW + timedelta(hours=1))}
+    ev = evaluate(p, pairs, slots=overlapping)
+    assert ev.overlaps == 1 and not ev.feasible
+    late = {
+        (1, 1): (NOW, NOW + timedelta(hours=1)),
+        (2, 1): (NOW + timedelta(hours=2, minutes=30), NOW + timedelta(hours=3, minutes=30)),
+    }
+    assert evaluate(p, pairs, slots=late).outside_window == 1
+    fine = {
+        (1, 1): (NOW, NOW + timedelta(hours=1)),
+        (2, 1): (NOW + timedelta(hours=1, minutes=10), NOW + timedelta(hours=2, minutes=10)),
+    }
+    assert evaluate(p, pairs, slots=fine).feasible
+
+
+def test_stages_say_what_ran() -> None:
+    p = problem([volunteer(1)], [need(1)])
+    stages = dict(solve(p, polish=False).stats.stages)
+    assert stages["flow"] == 1 and "cpsat_whole" not in stages
+    assert not solve(p, polish=False).stats.polished
