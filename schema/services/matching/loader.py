@@ -11,7 +11,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from matching import travel
 from matching.problem import (
+    Busy,
     EnterpriseTask,
     Need,
     Problem,
@@ -28,7 +29,7 @@ from matching.problem import (
 )
 from matching.result import Assignment, Explanation, Reason, ReasonCode, Result
 from schema import sla
-from schema.base import utcnow
+from schema.base import aware, utcnow
 from schema.enums import (
     AreaMode,
     EnterpriseRequestStatus,
@@ -36,8 +37,10 @@ from schema.enums import (
     PersonKind,
     ProposalKind,
     ProposalStatus,
+    SignUpStatus,
 )
 from schema.models import (
+    Activity,
     Availability,
     Community,
     Enterprise,
@@ -50,6 +53,7 @@ from schema.models import (
     Person,
     PersonSkill,
     Proposal,
+    SignUp,
     Skill,
     TeamMembership,
     UnmatchedItem,
@@ -222,7 +226,14 @@ def load_problem(
         conn.execute(sa.select(col(TeamMembership.person_id), col(TeamMembership.team_id))).all()
     )
     serving = conn.execute(
-        sa.select(col(NeedAssignment.person_id), col(NeedRow.id), col(NeedRow.duration_minutes))
+        sa.select(
+            col(NeedAssignment.person_id),
+            col(NeedRow.id),
+            col(NeedRow.duration_minutes),
+            col(NeedRow.arrive_by),
+            col(NeedRow.latitude),
+            col(NeedRow.longitude),
+        )
         .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
         .where(
             col(NeedAssignment.active),
@@ -232,10 +243,31 @@ def load_problem(
     ).all()
     committed: dict[int, int] = defaultdict(int)
     current: dict[int, set[int]] = defaultdict(set)
+    busy: dict[int, list[Busy]] = defaultdict(list)
     # person_id IS NOT NULL in the query, need.id is the primary key: no None here
-    for person_id, need_id, minutes in cast(Sequence[tuple[int, int, int]], serving):
+    rows = cast(Sequence[tuple[int, int, int, datetime | None, float, float]], serving)
+    for person_id, need_id, minutes, arrive_by, lat, lon in rows:
         committed[person_id] += minutes
         current[person_id].add(need_id)
+        if arrive_by is not None:  # the visit dispatch booked: on site then, for its duration
+            start = aware(arrive_by)
+            busy[person_id].append(Busy(start, start + timedelta(minutes=minutes), lat, lon))
+    # Activities they signed up for or are at, still to end, block their time too.
+    for person_id, starts_at, ends_at, lat, lon in conn.execute(
+        sa.select(
+            col(SignUp.person_id),
+            col(Activity.starts_at),
+            col(Activity.ends_at),
+            col(Activity.latitude),
+            col(Activity.longitude),
+        )
+        .join(Activity, col(Activity.id) == col(SignUp.activity_id))
+        .where(
+            col(SignUp.status).in_((SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN)),
+            col(Activity.ends_at) > now,
+        )
+    ):
+        busy[person_id].append(Busy(aware(starts_at), aware(ends_at), lat, lon))
     expertise = _group(
         (p, k.value)
         for p, k in conn.execute(
@@ -277,6 +309,7 @@ def load_problem(
                 expertise=frozenset(expertise.get(p.id, ())),
                 max_open_requests=p.max_open_requests if is_helper else 0,
                 open_requests=open_requests.get(p.id, 0),
+                busy=tuple(sorted(busy.get(p.id, ()), key=lambda b: b.start)),
             )
         )
 
