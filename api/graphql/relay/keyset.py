@@ -389,6 +389,10 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
         stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
         plan = _ONE_PLANS[key] = (stmt, build)
     stmt, build = plan
+    # The plan is shared by every caller; the row rule is the caller's own.
+    rule = visible(info.context, type_cls.__model__)
+    if rule:
+        stmt = stmt.where(*rule)
     async with info.context.db.session() as session:
         rows = (await session.execute(stmt, {"pk": pk})).all()
     found = build(rows)

@@ -269,6 +269,13 @@ NESTED = """query($c: ID!, $e: ID!, $a: ID!) {
   activity(id: $a) { signUps { id } }
 }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+# The root fields that fetch one object by its ID (each has its own fast path).
+SINGLE = {
+    "Need": "query($id: ID!) { need(id: $id) { id } }",
+    "Person": "query($id: ID!) { person(id: $id) { id } }",
+    "MatchingJob": "query($id: ID!) { matchingJob(id: $id) { id } }",
+    "EnterpriseRequest": "query($id: ID!) { enterpriseRequest(id: $id) { id } }",
+}
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
 
 
@@ -308,6 +315,7 @@ def _reads(client: TestClient, token: str | None, far: dict[str, Any]) -> dict[s
     nested = {"c": far["community"], "e": far["enterprise"], "a": far["activity"]}
     return {
         "node": [_read(client, token, NODE, {"id": g}) for g in gids],
+        "single": [_read(client, token, q, {"id": far["gids"][t]}) for t, q in SINGLE.items()],
         "nodes": _read(client, token, NODES, {"ids": gids}),
         "needs": _read(client, token, LISTS, {"c": [far["community"]]}),
         "people": _read(client, token, PEOPLE, {"c": [far["community"]]}),
