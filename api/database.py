@@ -27,13 +27,16 @@ from schema.db import async_session_factory, make_async_engine
 class _RequestReads:
     """The connection one request's reads share, checked out on first use."""
 
-    __slots__ = ("conn", "db", "lock", "owner")
+    __slots__ = ("closed", "conn", "db", "lock", "owner")
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.conn: AsyncConnection | None = None
         self.lock = asyncio.Lock()
         self.owner: asyncio.Task[Any] | None = None
+        # Set when the request has answered: a field still resolving after an error nulled its
+        # parent (graphql-core does not cancel siblings) reads on a connection of its own.
+        self.closed = False
 
 
 _READS: ContextVar[_RequestReads | None] = ContextVar("luling_request_reads", default=None)
@@ -60,6 +63,10 @@ class Database:
                 yield session
             return
         async with reads.lock:
+            if reads.closed:
+                async with self._sessions() as session:
+                    yield session
+                return
             reads.owner = task
             try:
                 if reads.conn is None:
@@ -79,8 +86,12 @@ class Database:
             yield
         finally:
             _READS.reset(token)
-            if reads.conn is not None:
-                await reads.conn.close()
+            # Wait for a read in flight before the connection goes back to the pool.
+            async with reads.lock:
+                reads.closed = True
+                if reads.conn is not None:
+                    await reads.conn.close()
+                    reads.conn = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

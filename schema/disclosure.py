@@ -217,7 +217,8 @@ FIELDS: list[tuple[str, Callable[[Viewer], str]]] = [
     ("`Need.reporterName`, `Need.reporter`", lambda v: _need_cell(v, sees_reporter_name)),
     ("`Need.reporterPhone`", lambda v: _need_cell(v, sees_reporter_phone)),
     (
-        "`Need.latitude`/`longitude`/`address`/`title`, opportunity place and title",
+        "`Need.latitude`/`longitude`/`address`/`title`/`description`/`mediaUrls`, "
+        "opportunity place and title",
         lambda v: _need_cell(v, sees_need_place),
     ),
     (

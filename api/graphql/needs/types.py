@@ -126,6 +126,8 @@ class Need(RowType, _NeedAttributes, Node):
             "latitude": ("latitude", *_PRIVATE_COLUMNS),
             "longitude": ("longitude", *_PRIVATE_COLUMNS),
             "address": ("address", *_PRIVATE_COLUMNS),
+            "description": ("description", *_PRIVATE_COLUMNS),
+            "media_urls": ("media_urls", *_PRIVATE_COLUMNS),
             "overdue": NEED_OVERDUE_COLUMNS,
             "arrived_on_time": ("arrive_by", "arrived_at"),
             "resolved_on_time": ("resolve_by", "resolved_at"),
@@ -133,7 +135,6 @@ class Need(RowType, _NeedAttributes, Node):
         }
     )
 
-    description: str = strawberry.field(description="What the resident wrote.")
     category: NeedCategory = strawberry.field(description="What it is about.")
     source: NeedSource = strawberry.field(description="Where it came from (吹哨, 12345, 前哨点 …).")
     tier: NeedTier = strawberry.field(description='"1341" tier: ordinary, complex or major.')
@@ -143,7 +144,6 @@ class Need(RowType, _NeedAttributes, Node):
     )
     status: NeedStatus = strawberry.field(description="Where it is in the closed loop.")
     urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
-    media_urls: list[str] = strawberry.field(description="Photo and video links.")
     headcount: int = strawberry.field(description="How many people it needs.")
     duration_minutes: int = strawberry.field(description="How long the work takes, in minutes.")
     window_start: datetime | None = strawberry.field(
@@ -243,6 +243,19 @@ class Need(RowType, _NeedAttributes, Node):
     )
     async def address(self, info: Info) -> str:
         return self.__dict__["address"] if await self._place(info) else ""
+
+    @strawberry.field(
+        description="What the reporter wrote (it names people and places); empty unless you "
+        "handle the need or reported it."
+    )
+    async def description(self, info: Info) -> str:
+        return self.__dict__["description"] if await self._place(info) else ""
+
+    @strawberry.field(
+        description="Photo and video links; empty unless you handle the need or reported it."
+    )
+    async def media_urls(self, info: Info) -> list[str]:
+        return list(self.__dict__["media_urls"]) if await self._place(info) else []
 
     @strawberry.field(
         description="Who reported it; masked (张**) unless you reported it or handle it "

@@ -179,6 +179,8 @@ def test_snap_a_need_for_a_volunteer_who_only_signed_up(
         county.quantang.id,
         title="安居小区21栋老人就医需要陪护",
         address="安居小区21栋302",
+        description="安居小区21栋王奶奶就医需要陪护",
+        media_urls=["https://example.org/a.jpg"],
         latitude=27.051234,
         longitude=114.921234,
     )
@@ -187,17 +189,22 @@ def test_snap_a_need_for_a_volunteer_who_only_signed_up(
             m.SignUp(person_id=county.volunteer.id, need_id=need.id, status=SignUpStatus.SIGNED_UP)
         )
         s.commit()
-    q = "query($id: ID!) { need(id: $id) { title address latitude longitude } }"
+    q = """query($id: ID!) { need(id: $id) {
+        title address description mediaUrls latitude longitude } }"""
     nid = to_global_id("Need", need.id)
     seen = gql(client, q, {"id": nid}, token=county.token("volunteer"))["data"]["need"]
     assert seen == {
         "title": "基础设施求助",
         "address": "",
+        "description": "",  # the reporter's own words name the person and the place
+        "mediaUrls": [],
         "latitude": 27.0504,
         "longitude": 114.922,
     }
     staff = gql(client, q, {"id": nid}, token=county.token("grid_worker"))["data"]["need"]
     assert staff["address"] == "安居小区21栋302" and staff["latitude"] == 27.051234
+    assert staff["description"] == "安居小区21栋王奶奶就医需要陪护"
+    assert staff["mediaUrls"] == ["https://example.org/a.jpg"]
     titles = [o["title"] for o in find(client)["nodes"]]
     assert "安居小区21栋老人就医需要陪护" not in titles and "基础设施求助" in titles
 
