@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from schema.base import LOCAL_ZONE, local_midnight, utcnow
+from schema.enums import Role
 from tests import factories as f
 from tests.conftest import gql
 
@@ -21,7 +22,7 @@ def test_times_are_local_and_any_offset_is_read(client: TestClient, engine: sa.E
     midnight = local_midnight(utcnow())
     f.need(engine, home.id, title="今天", reported_at=midnight + timedelta(minutes=1))
     f.need(engine, home.id, title="昨天", reported_at=midnight - timedelta(minutes=1))
-    token = f.signed_in_token(engine)
+    token = f.signed_in_token(engine, Role.ADMIN)  # sees every need (least privilege)
     local = midnight.astimezone(LOCAL_ZONE)
     for after in (
         local.replace(tzinfo=None).isoformat(),  # no offset: local time
