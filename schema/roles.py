@@ -7,6 +7,9 @@ from schema.enums import Role
 
 STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
 COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+# Who gives enterprise requests to helpers (分派): coordinators in their area, and the county
+# business office (营商办) county-wide.
+ENTERPRISE_ASSIGNING_ROLES = COORDINATION_ROLES | {Role.BUSINESS_OFFICE}
 
 
 def scope_includes(role: Role, home_community_id: int | None, community_id: int | None) -> bool:

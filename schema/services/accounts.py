@@ -22,6 +22,7 @@ from sqlmodel import col, func, select
 
 from schema.accounts import Account
 from schema.areas import Community
+from schema.enterprise import Enterprise
 from schema.enums import Role
 from schema.passwords import hash_password, verify_password
 from schema.people import Person
@@ -66,8 +67,10 @@ async def create_account(
     display_name: str = "",
     community_id: int | None = None,
     person_id: int | None = None,
+    enterprise_id: int | None = None,
 ) -> Account:
-    """Insert an active account with an argon2 hash of `password` (never stored in clear)."""
+    """Insert an active account with an argon2 hash of `password` (never stored in clear).
+    An enterprise account (role enterprise) names the enterprise it speaks for."""
     username = username.strip()
     if not USERNAME.match(username):
         raise Invalid(
@@ -84,6 +87,10 @@ async def create_account(
         raise NotFound("community", community_id, field="community_id")
     if person_id is not None and await session.get(Person, person_id) is None:
         raise NotFound("person", person_id, field="person_id")
+    if (role is Role.ENTERPRISE) != (enterprise_id is not None):
+        raise Invalid("enterprise_id", "an enterprise account, and only one, names its enterprise")
+    if enterprise_id is not None and await session.get(Enterprise, enterprise_id) is None:
+        raise NotFound("enterprise", enterprise_id, field="enterprise_id")
     account = Account(
         username=username,
         password_hash=await run_hash(hash_password, password),
@@ -91,6 +98,7 @@ async def create_account(
         display_name=display_name.strip(),
         community_id=community_id,
         person_id=person_id,
+        enterprise_id=enterprise_id,
     )
     session.add(account)
     await session.flush()

@@ -24,6 +24,7 @@ from api.graphql.relay import (
     ordering,
 )
 from schema import models as m
+from schema.enums import Role
 from schema.sla import enterprise_overdue_clause
 from schema.workflow import OPEN_ENTERPRISE_STATUSES
 
@@ -68,6 +69,11 @@ class EnterpriseRequestFilter:
     helper: strawberry.ID | None = strawberry.field(
         default=None, description="Assigned to this helper (Person ID)."
     )
+    assigned: bool | None = strawberry.field(
+        default=None,
+        description="Carried by a helper (true), or by nobody yet (false: with `open: true`, "
+        "the requests a helper may claim).",
+    )
     enterprise: strawberry.ID | None = strawberry.field(
         default=None, description="From this enterprise (ID)."
     )
@@ -89,6 +95,8 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
         where.append(R.kind.in_(f.kind))
     if f.helper is not None:
         where.append(R.helper_id == decode_id(f.helper, "Person"))
+    if f.assigned is not None:
+        where.append(R.helper_id.is_not(None) if f.assigned else R.helper_id.is_(None))
     if f.enterprise is not None:
         where.append(R.enterprise_id == decode_id(f.enterprise, "Enterprise"))
     if f.overdue is not None:
@@ -97,15 +105,30 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
     return where
 
 
+def _speaks_for(info: Info) -> int | None:
+    """The enterprise an enterprise account speaks for (None for every other caller)."""
+    account = info.context.account
+    if account is None or account.role is not Role.ENTERPRISE:
+        return None
+    return account.enterprise_id or -1  # an unlinked enterprise account sees nothing
+
+
+def _own_enterprise_only(info: Info) -> list[Any]:
+    enterprise_id = _speaks_for(info)
+    return [] if enterprise_id is None else [R.enterprise_id == enterprise_id]
+
+
 @strawberry.type
 class EnterpriseQuery:
     @connection_field(
         EnterpriseRequest,
-        description="Enterprise requests (营商气象站诉求), newest first by default.",
+        description="Enterprise requests (营商气象站诉求), newest first by default; an "
+        "enterprise account lists its own enterprise's requests.",
         permission_classes=[Can("enterprise.read")],
     )
     async def enterprise_requests(
         self,
+        info: Info,
         filter: Annotated[
             EnterpriseRequestFilter | None, strawberry.argument(description="Which ones.")
         ] = None,
@@ -117,7 +140,7 @@ class EnterpriseQuery:
         return RowsPage(
             EnterpriseRequest,
             ordering(order.field.value, _SORT_KEYS[order.field], R.id, order.direction),
-            request_conditions(filter),
+            [*request_conditions(filter), *_own_enterprise_only(info)],
         )
 
     @strawberry.field(
@@ -127,7 +150,11 @@ class EnterpriseQuery:
     async def enterprise_request(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> EnterpriseRequest | None:
-        return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
+        found = await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
+        enterprise_id = _speaks_for(info)
+        if found is not None and enterprise_id is not None and found.enterprise_id != enterprise_id:
+            return None  # an enterprise follows its own requests only
+        return found
 
     @connection_field(
         Enterprise,
