@@ -207,6 +207,10 @@ def user_create(
     person_id: Annotated[
         int | None, typer.Option("--person-id", help="The person this account belongs to.")
     ] = None,
+    enterprise_id: Annotated[
+        int | None,
+        typer.Option("--enterprise-id", help="The enterprise an enterprise account speaks for."),
+    ] = None,
     display_name: Annotated[str, typer.Option("--display-name", help="Name shown.")] = "",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -228,7 +232,16 @@ def user_create(
     upgrade(url)
     try:
         account = asyncio.run(
-            _create_user(url, username, password, role_value, community, person_id, display_name)
+            _create_user(
+                url,
+                username,
+                password,
+                role_value,
+                community,
+                person_id,
+                display_name,
+                enterprise_id=enterprise_id,
+            )
         )
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -245,6 +258,8 @@ async def _create_user(
     community: str | None,
     person_id: int | None,
     display_name: str,
+    *,
+    enterprise_id: int | None = None,
 ) -> object:
     import asyncio
 
@@ -278,6 +293,7 @@ async def _create_user(
                     display_name=display_name,
                     community_id=community_id,
                     person_id=person_id,
+                    enterprise_id=enterprise_id,
                 )
     finally:
         await db.dispose()

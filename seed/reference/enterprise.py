@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from schema.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
-from schema.sla import enterprise_deadline
+from schema.sla import ENTERPRISE_RESOLVE_WITHIN, enterprise_deadline
 from seed import vocab
 from seed.figures import REFERENCE
 from seed.identity import credit_code
@@ -89,8 +89,8 @@ class _EnterpriseBuilder(_CountyBase):
                 submitted = self.ago(4, 15)
             else:
                 submitted = self.ago(25, 364)
-            if i in demo_open:
-                kind = self.helper_kinds[demo_helper][0]
+            if i in demo_open:  # the kind they handle with the most time: not overdue at once
+                kind = max(self.helper_kinds[demo_helper], key=ENTERPRISE_RESOLVE_WITHIN.get)
                 submitted = self.now - timedelta(hours=3 + i % 5)
             specs.append((submitted, kind, final, i))
         specs.sort(key=lambda s: (s[0], s[3]))
