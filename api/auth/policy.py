@@ -74,6 +74,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "enterprise.rate": ENTERPRISE_DESK | {R.ENTERPRISE},
     # Enterprise accounts read their own enterprise's requests (the resolvers restrict them).
     "enterprise.read": ENTERPRISE_DESK | {R.ENTERPRISE},
+    # Reads that reach any enterprise's requests (by global ID, through an enterprise or a
+    # helper): the desk only, until read visibility per object exists.
+    "enterprise.read_all": ENTERPRISE_DESK,
     # --- volunteering ----------------------------------------------------------------------
     "volunteer.sign_up": VOLUNTEERING,  # coordinators may sign a member up on their behalf
     "volunteer.cancel_sign_up": VOLUNTEERING,

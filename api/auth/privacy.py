@@ -4,6 +4,7 @@ Phones, ID numbers and exact home locations are shown in full only to
 - administrators,
 - the owner themself (the resident who reported a need, the person an account belongs to),
 - the person handling it (the grid worker or helper assigned, `handler_person_id`),
+- an enterprise account for its own enterprise (`owner_enterprise_id`), and for no other,
 - staff whose role may (`person.read_private` / `need.read_private`) and whose area covers it
   (a scoped coordinator or grid worker only in their community; county-level staff everywhere).
 Everybody else gets the masked form. Field resolvers call, e.g.:
@@ -72,6 +73,7 @@ def can_see_personal(
     community_id: int | None = None,
     owner_person_id: int | None = None,
     handler_person_id: int | None = None,
+    owner_enterprise_id: int | None = None,
     operation: str = "person.read_private",
 ) -> bool:
     """Whether the caller may see this object's personal data unmasked (see module doc)."""
@@ -84,4 +86,7 @@ def can_see_personal(
         return True
     if is_self(info, person_id=handler_person_id):
         return True
+    if account.role is Role.ENTERPRISE:
+        # An enterprise account sees its own enterprise's contact data, nobody else's.
+        return owner_enterprise_id is not None and account.enterprise_id == owner_enterprise_id
     return allowed(operation, account.role) and in_scope(info, community_id)

@@ -41,7 +41,12 @@ class Enterprise(RowType, Node):
     community_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
-        return can_see_personal(info, community_id=self.community_id, operation="enterprise.read")
+        return can_see_personal(
+            info,
+            community_id=self.community_id,
+            owner_enterprise_id=self.pk,
+            operation="enterprise.read",
+        )
 
     @strawberry.field(description="Contact person; masked (张**) unless you may see it.")
     def contact_name(self, info: Info) -> str:
@@ -58,8 +63,9 @@ class Enterprise(RowType, Node):
         return await load_one(info, CommunityT, self.community_id)
 
     @strawberry.field(
-        description="Its requests, latest first.",
-        permission_classes=[Can("enterprise.read")],
+        description="Its requests, latest first (the desk; an enterprise account lists its own "
+        "with `enterpriseRequests`).",
+        permission_classes=[Can("enterprise.read_all")],
         extensions=[MaxItems(200)],
     )
     async def requests(self, info: Info) -> list[EnterpriseRequest]:
@@ -180,5 +186,5 @@ class EnterpriseRequestEvent(RowType, Node):
 
 
 register_node(Enterprise, "reference.read")
-register_node(EnterpriseRequest, "enterprise.read")
-register_node(EnterpriseRequestEvent, "enterprise.read")
+register_node(EnterpriseRequest, "enterprise.read_all")
+register_node(EnterpriseRequestEvent, "enterprise.read_all")

@@ -180,7 +180,7 @@ class Person(RowType, Node):
 
     @strawberry.field(
         description="Helpers (小赣事): enterprise requests assigned to them, latest first.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=[Can("enterprise.read_all")],
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:

@@ -208,3 +208,26 @@ def test_enterprise_submits_follows_and_rates_its_own(
     )
     assert ok(rated)["enterpriseRequest"]["status"] == "CLOSED"
     assert request_row(engine, county.ids["req_late"]).satisfaction == 4
+
+
+def test_enterprise_sees_no_other_enterprise(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    own = county.token("enterprise")
+    other: Enterprise = f.enterprise(
+        engine, community_id=county.quantang.id, contact_name="王经理", contact_phone="13900001111"
+    )
+    theirs = f.enterprise_request(engine, enterprise_id=other.id, title="别家的诉求")
+    listed = gql(
+        client, "{ enterprises(first: 10) { nodes { name contactName contactPhone } } }", token=own
+    )["data"]["enterprises"]["nodes"]
+    contacts = {n["name"]: (n["contactName"], n["contactPhone"]) for n in listed}
+    assert contacts[county.rows["enterprise"].name] == ("周经理", "13600001234")
+    assert contacts[other.name] == ("王**", "139****1111")
+    for query in (
+        '{ node(id: "' + gid("EnterpriseRequest", theirs.id) + '") { id } }',
+        "{ enterprises(first: 10) { nodes { requests { title } } } }",
+        "{ enterpriseRequests(first: 5) { nodes { helper { assignedRequests { title } } } } }",
+    ):
+        body = gql(client, query, token=own, expect_errors=True)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", query
