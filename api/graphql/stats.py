@@ -38,6 +38,9 @@ from api.graphql.relay import as_utc
 from schema.county_figures import Period, check_period, headline_figures
 from schema.services.errors import Invalid
 
+# The dated figures that scan a year of needs or sign-ups cost extra (public: anyone can ask).
+SCANS_A_YEAR = 1_000
+
 
 @strawberry.type(
     description="The county's dashboard: the article's headline figures, then figures by area, "
@@ -87,10 +90,12 @@ class CountyStats:
     )
     team_problems_solved: int = strawberry.field(
         description="Dated (reported): needs resolved by the new-business teams and other teams "
-        "dispatched as a team (problems solved)."
+        "dispatched as a team (problems solved).",
+        extensions=[Cost(SCANS_A_YEAR)],
     )
     hotline_tickets: int = strawberry.field(
-        description="Dated (reported): 12345 hotline tickets (12345热线工单)."
+        description="Dated (reported): 12345 hotline tickets (12345热线工单).",
+        extensions=[Cost(SCANS_A_YEAR)],
     )
     sentinel_suggestions: int = strawberry.field(
         description="Dated (reported): suggestions from sentinel posts (民声前哨点)."
@@ -105,7 +110,8 @@ class CountyStats:
         description="Dated (started): finished volunteer activities (义善庐陵)."
     )
     volunteer_person_times: int = strawberry.field(
-        description="Dated (started): person-times served at them (checked-out sign-ups)."
+        description="Dated (started): person-times served at them (checked-out sign-ups).",
+        extensions=[Cost(SCANS_A_YEAR)],
     )
     _period: strawberry.Private[Period] = (None, None)
 
