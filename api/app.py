@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL over HTTP and WebSocket at /graphql, and /healthz."""
+"""The Starlette application: GraphQL over HTTP and WebSocket at /graphql, /healthz, and the
+operators' console at / (api/console)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from api.auth.audit import RefusalTally
 from api.auth.caller import AuthenticationFailed, Caller, authenticate
 from api.auth.ratelimit import RateLimits
 from api.broadcast import Broadcaster, make_broadcaster
+from api.console import console_routes
 from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
@@ -222,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz, methods=["GET"]),
+            *console_routes(),
         ],
         middleware=[
             Middleware(SecurityHeaders),  # outermost: every response gets them

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,17 +14,22 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_imports import export, import_app
 from api.settings import get_settings
-from schema.enums import Role
+from schema.enums import AccountScope, Role
 
 app = typer.Typer(
     help="Luling (庐陵善治): grassroots-governance matching service.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-user_app = typer.Typer(help="Accounts: create the first administrator, list, deactivate.")
+user_app = typer.Typer(
+    help="Accounts: create the first administrator, list, change a role, deactivate."
+)
 app.add_typer(user_app, name="user")
 console = Console(stderr=True)
+app.add_typer(import_app, name="import")
+app.command("export")(export)
 
 
 def _database_url(url: str | None) -> str:
@@ -196,14 +202,63 @@ def _read_password(password_stdin: bool) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
+CommunityOpt = Annotated[
+    str | None,
+    typer.Option("--community", help="Scope a coordinator or grid worker to this community."),
+]
+CountyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--county", help="A county-wide coordinator or grid worker (instead of --community)."
+    ),
+]
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role.strip().lower())
+    except ValueError:
+        console.print(f"[red]error:[/red] unknown role '{role}' (one of: {ROLE_NAMES})")
+        raise typer.Exit(2) from None
+
+
+@dataclass(frozen=True)
+class _Area:
+    """`--community NAME` or `--county`, as the account services take them."""
+
+    community: str | None
+    county: bool
+
+    @property
+    def scope(self) -> AccountScope | None:
+        return AccountScope.COUNTY if self.county else None
+
+    async def community_id(self, session: Any) -> int | None:
+        from sqlmodel import col, select
+
+        from schema.models import Community
+
+        if self.community is None:
+            return None
+        rows = await session.execute(
+            select(Community.id).where(col(Community.name) == self.community)
+        )
+        ids = list(rows.scalars())
+        if len(ids) != 1:
+            found = "no" if not ids else "several"
+            raise ValueError(f"{found} communities named '{self.community}'")
+        return int(ids[0])
+
+    def __str__(self) -> str:
+        return f" in {self.community}" if self.community else " county-wide" if self.county else ""
+
+
 @user_app.command("create")
 def user_create(
     username: Annotated[str, typer.Argument(help="Login name (a-z 0-9 . _ -).")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {ROLE_NAMES}.")],
-    community: Annotated[
-        str | None,
-        typer.Option("--community", help="Scope a coordinator or grid worker to this community."),
-    ] = None,
+    community: CommunityOpt = None,
+    county: CountyOpt = False,
     person_id: Annotated[
         int | None, typer.Option("--person-id", help="The person this account belongs to.")
     ] = None,
@@ -222,14 +277,11 @@ def user_create(
 
     from schema.migrate import upgrade
 
-    try:
-        role_value = Role(role.strip().lower())
-    except ValueError:
-        console.print(f"[red]error:[/red] unknown role '{role}' (one of: {ROLE_NAMES})")
-        raise typer.Exit(2) from None
+    role_value = _role(role)
     password = _read_password(password_stdin)
     url = _database_url(database_url)
     upgrade(url)
+    area = _Area(community, county)
     try:
         account = asyncio.run(
             _create_user(
@@ -237,7 +289,7 @@ def user_create(
                 username,
                 password,
                 role_value,
-                community,
+                area,
                 person_id,
                 display_name,
                 enterprise_id=enterprise_id,
@@ -246,8 +298,7 @@ def user_create(
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
-    scope = f" in {community}" if community else ""
-    console.print(f"created [bold]{account.username}[/bold] ({account.role.value}{scope})")
+    console.print(f"created [bold]{account.username}[/bold] ({account.role.value}{area})")
 
 
 async def _create_user(
@@ -255,7 +306,7 @@ async def _create_user(
     username: str,
     password: str,
     role: Role,
-    community: str | None,
+    area: _Area,
     person_id: int | None,
     display_name: str,
     *,
@@ -263,25 +314,13 @@ async def _create_user(
 ) -> object:
     import asyncio
 
-    from sqlmodel import col, select
-
     from api.database import Database
-    from schema.models import Community
     from schema.services.accounts import create_account
 
     db = Database(url)
     try:
         async with db.transaction() as session:
-            community_id = None
-            if community is not None:
-                rows = await session.execute(
-                    select(Community.id).where(col(Community.name) == community)
-                )
-                ids = list(rows.scalars())
-                if len(ids) != 1:
-                    found = "no" if not ids else "several"
-                    raise ValueError(f"{found} communities named '{community}'")
-                community_id = ids[0]
+            community_id = await area.community_id(session)
             with _domain_errors_as_value_errors():
                 # One command, one hash: a worker thread, without the API's concurrency cap.
                 return await create_account(
@@ -294,7 +333,52 @@ async def _create_user(
                     community_id=community_id,
                     person_id=person_id,
                     enterprise_id=enterprise_id,
+                    scope=area.scope,
                 )
+    finally:
+        await db.dispose()
+
+
+@user_app.command("set-role")
+def user_set_role(
+    username: Annotated[str, typer.Argument(help="The account.")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {ROLE_NAMES}.")],
+    community: CommunityOpt = None,
+    county: CountyOpt = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Give an account another role or area: its tokens stop working, its sockets close."""
+    import asyncio
+
+    role_value, area = _role(role), _Area(community, county)
+    try:
+        account_id = asyncio.run(_set_role(_database_url(database_url), username, role_value, area))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    _announce_account_change(account_id, "role")
+    console.print(f"[bold]{username}[/bold] is now {role_value.value}{area}")
+
+
+async def _set_role(url: str, username: str, role: Role, area: _Area) -> int:
+    from api.database import Database
+    from schema.services.accounts import account_named, change_account_role
+
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            community_id = await area.community_id(session)
+            with _domain_errors_as_value_errors():
+                account = await account_named(session, username)
+                assert account.id is not None
+                await change_account_role(
+                    session=session,
+                    account_id=account.id,
+                    role=role,
+                    community_id=community_id,
+                    scope=area.scope,
+                )
+                return account.id
     finally:
         await db.dispose()
 
@@ -523,3 +607,11 @@ def export_schema(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("privacy-table")
+def privacy_table() -> None:
+    """Print the README's privacy table: what each role sees of each personal field."""
+    from schema.disclosure import privacy_table as table
+
+    sys.stdout.write(table())

@@ -2,16 +2,12 @@
 
 Every response (GraphQL, /healthz, errors, 404s, CORS preflights) gets `X-Content-Type-Options:
 nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and a Content-Security-Policy:
-`API_CSP` (nothing may load, nothing may frame it) unless the response brought its own. The one
-that does is the GraphiQL page (`graphiql_csp`): it loads React and GraphiQL from unpkg.com and
-runs one inline script, which its policy allows by hash rather than with 'unsafe-inline'.
+`API_CSP` (nothing may load, nothing may frame it) unless the response brought its own. The ones
+that do are the console's pages and GraphiQL (`api.console.CONSOLE_CSP`: files from this origin
+only, nothing inline, no eval).
 """
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import re
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,31 +20,6 @@ SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": API_CSP,
 }
-GRAPHIQL_CDN = "https://unpkg.com"
-_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-
-
-def graphiql_csp(html: str) -> str:
-    """The policy for the GraphiQL page `html`: its CDN scripts and styles, its inline scripts
-    by hash, requests (HTTP and WebSocket) to this origin only."""
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
-        for s in _INLINE_SCRIPT.findall(html)
-    )
-    return "; ".join(
-        [
-            "default-src 'none'",
-            f"script-src {GRAPHIQL_CDN} {hashes}".rstrip(),
-            # The page's own <style> block, and style attributes React and CodeMirror set.
-            f"style-src {GRAPHIQL_CDN} 'unsafe-inline'",
-            f"font-src {GRAPHIQL_CDN} data:",
-            "img-src 'self' data:",  # the favicon is a data: SVG
-            "connect-src 'self'",  # CSP 3: 'self' includes ws(s):// to this host
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'none'",
-        ]
-    )
 
 
 class SecurityHeaders:

@@ -12,7 +12,8 @@ from schema.enums import Role
 
 
 class Account(SQLModel, table=True):
-    """A login. Coordinators and grid workers are scoped to a community, or the county if none."""
+    """A login. Coordinators and grid workers are scoped to a community, or the county if none
+    (which account services allow only when asked for explicitly: `AccountScope.COUNTY`)."""
 
     __tablename__ = "account"
 
@@ -26,8 +27,8 @@ class Account(SQLModel, table=True):
     # An enterprise account (role enterprise) speaks for this enterprise only.
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     is_active: bool = True
-    # Carried in every token; a password change, deactivation or reactivation moves it on, so
-    # the tokens issued before stop working at once.
+    # Carried in every token; a password change, deactivation, reactivation or change of role or
+    # area moves it on, so the tokens issued before stop working at once (and sockets close).
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     last_login_at: datetime | None = Field(default=None, sa_column=utc_column())

@@ -39,6 +39,8 @@ class EnterpriseRequest(SQLModel, table=True):
         sa.CheckConstraint("length(title) > 0", name="title_not_empty"),
         sa.CheckConstraint("version >= 1", name="version"),
         sa.Index("ix_enterprise_request_status_helper", "status", "helper_id"),
+        # Idempotency keys are each submitter's own, as needs' are each reporter's.
+        sa.UniqueConstraint("submitted_by_account_id", "idempotency_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -52,9 +54,9 @@ class EnterpriseRequest(SQLModel, table=True):
     urgency: int = 3
     helper_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     submitted_by_account_id: int | None = Field(default=None, foreign_key="account.id")
-    idempotency_key: str | None = Field(
-        default=None, max_length=64, sa_column_kwargs={"unique": True}
-    )
+    idempotency_key: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the request as first sent under the key (see `Need.idempotency_hash`).
+    idempotency_hash: str | None = Field(default=None, max_length=64)
     submitted_at: datetime = Field(
         default_factory=utcnow, sa_column=utc_column(nullable=False, index=True)
     )

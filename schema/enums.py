@@ -194,6 +194,13 @@ class ProposalKind(LabelledEnum):
     HELPER = ("helper", "小赣事")
 
 
+class AccountScope(LabelledEnum):
+    """Where a coordinator or grid worker acts: one community, or (said explicitly) the county."""
+
+    COMMUNITY = ("community", "社区")
+    COUNTY = ("county", "全县")
+
+
 class Role(LabelledEnum):
     RESIDENT = ("resident", "居民")
     VOLUNTEER = ("volunteer", "志愿者")

@@ -1,14 +1,13 @@
-"""Consultations (赣事好商量·吉事广议) and the shared registry ("一表同享") of imported records."""
+"""Consultations (赣事好商量·吉事广议); the shared registry lives in `schema/registry.py`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from schema.base import json_column, utc_column, utcnow
+from schema.base import utc_column
 
 
 class Consultation(SQLModel, table=True):
@@ -27,18 +26,3 @@ class Consultation(SQLModel, table=True):
     participants: int = 0
     disputes_settled: int = 0
     outcome: str = Field(default="", sa_type=sa.Text)
-
-
-class RegistryRecord(SQLModel, table=True):
-    """One imported record of people, houses or enterprises, keyed by its source system."""
-
-    __tablename__ = "registry_record"
-    __table_args__ = (sa.UniqueConstraint("source", "external_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16, index=True)
-    source: str = Field(max_length=32)
-    external_id: str = Field(max_length=64)
-    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
-    imported_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))

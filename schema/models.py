@@ -6,7 +6,7 @@ from schema.accounts import Account, AuditLog
 from schema.activities import Activity, ActivitySkill, SignUp
 from schema.areas import Community, Compound, Grid, GridStaff, Venue
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
-from schema.governance import Consultation, RegistryRecord
+from schema.governance import Consultation
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
 from schema.people import (
@@ -18,6 +18,7 @@ from schema.people import (
     Team,
     TeamMembership,
 )
+from schema.registry import RegistryRecord
 from schema.units import PairedUnit, Pairing, Resource
 
 metadata = SQLModel.metadata

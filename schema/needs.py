@@ -32,6 +32,8 @@ class Need(SQLModel, table=True):
         ),
         sa.Index("ix_need_status_community", "status", "community_id"),
         sa.Index("ix_need_status_tier", "status", "tier"),
+        # Idempotency keys are each reporter's own: another reporter's key is a new key.
+        sa.UniqueConstraint("reporter_account_id", "idempotency_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -61,9 +63,10 @@ class Need(SQLModel, table=True):
     duration_minutes: int = 60
     window_start: datetime | None = Field(default=None, sa_column=utc_column())
     window_end: datetime | None = Field(default=None, sa_column=utc_column())
-    idempotency_key: str | None = Field(
-        default=None, max_length=64, sa_column_kwargs={"unique": True}
-    )
+    idempotency_key: str | None = Field(default=None, max_length=64)
+    # SHA-256 of the report as first sent under the key: the same key with another body is
+    # refused instead of answered with the first need.
+    idempotency_hash: str | None = Field(default=None, max_length=64)
     # A suspected duplicate (same category, nearby, recent) flagged for a coordinator to merge.
     duplicate_of_id: int | None = Field(default=None, foreign_key="need.id", index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="need.id", index=True)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+# The check characters are the domain's rules (schema/registry_rules.py): one definition.
+from schema.registry_rules import credit_code_check_char as uscc_check_char
+from schema.registry_rules import credit_code_problem, id_number_problem
+from schema.registry_rules import id_number_check_char as id_check_digit
+
 # 吉安县's administrative division code (GB/T 2260), the first six digits of local ID numbers.
 JIAN_COUNTY_CODE = "360821"
 
@@ -14,11 +19,6 @@ MOBILE_PREFIXES = (
     "183", "185", "186", "187", "188", "189", "191", "198", "199",
 )  # fmt: skip
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -27,16 +27,8 @@ def mobile_number(rng: random.Random) -> str:
     return rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(100_000_000):08d}"
 
 
-def id_check_digit(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of a resident ID number (GB 11643)."""
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
-
-
 def id_number_valid(number: str) -> bool:
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    return id_check_digit(number[:17]) == number[17]
+    return id_number_problem(number) is None
 
 
 def resident_id_number(rng: random.Random, *, born: date, sequence: int) -> str:
@@ -58,11 +50,6 @@ def _org_code(serial: int) -> str:
     return body + ("X" if c == 10 else "0" if c == 11 else str(c))
 
 
-def uscc_check_char(first17: str) -> str:
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARS[(31 - total % 31) % 31]
-
-
 def credit_code(serial: int) -> str:
     """A unified social credit code (GB 32100, 18 chars) of a 吉安县 company; unique per serial."""
     first17 = "91" + JIAN_COUNTY_CODE + _org_code(36_000_000 + serial)
@@ -70,6 +57,4 @@ def credit_code(serial: int) -> str:
 
 
 def credit_code_valid(code: str) -> bool:
-    if len(code) != 18 or any(c not in _USCC_CHARS for c in code):
-        return False
-    return uscc_check_char(code[:17]) == code[17]
+    return credit_code_problem(code) is None

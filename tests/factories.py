@@ -33,6 +33,7 @@ from schema.models import (
     Grid,
     GridStaff,
     Need,
+    NeedAssignment,
     Person,
     Team,
     TeamMembership,
@@ -106,6 +107,11 @@ def need_values(community_id: int, **kw: Any) -> dict[str, Any]:
 
 def need(engine: sa.Engine, community_id: int, **kw: Any) -> Need:
     return _add(engine, Need(**need_values(community_id, **kw)))
+
+
+def assignment(engine: sa.Engine, need_id: int, **kw: Any) -> NeedAssignment:
+    """A person (`person_id=`) or team (`team_id=`) dispatched to a need."""
+    return _add(engine, NeedAssignment(need_id=need_id, **kw))
 
 
 def password_hash(password: str) -> str:

@@ -6,7 +6,7 @@ A test walks the schema and fails when a mutation or sensitive field has no rule
 The matrix decides by ROLE only. What depends on the object (a scoped coordinator's area, a
 resident's own report, a helper's assigned request) is checked in the resolver with
 `api.auth.scope` (`require_scope`, `in_scope`, `is_self`) and `api.auth.privacy`
-(`can_see_personal`) once the object is loaded.
+(`schema.disclosure`) once the object is loaded.
 """
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ POLICY: dict[str, frozenset[Role]] = {
     # non-staff act only on needs they are actively dispatched to (closed-loop engineer).
     "need.arrive": STAFF | {R.VOLUNTEER},
     "need.resolve": STAFF | {R.VOLUNTEER},
-    # The reporter rates their own need (resolver checks); coordinators record hotline callers'
-    # ratings (回访).
-    "need.rate": frozenset({R.RESIDENT, R.VOLUNTEER, R.COORDINATOR, R.ADMIN}),
+    # Whoever reported a need rates it, whatever their role (helpers and grid workers report
+    # too, and an unrated need never closes); coordinators of its area record hotline callers'
+    # ratings (回访). The service checks which.
+    "need.rate": EVERYONE,
     "need.escalate": COORDINATION,
     "need.return": COORDINATION,
     "need.merge": COORDINATION,
     # Any signed-in caller reads needs; personal data (reporter phone, exact location) only
-    # with need.read_private or as the reporter (`can_see_personal`).
+    # with need.read_private or as the reporter (`schema.disclosure`).
     "need.read": EVERYONE,
     "need.read_private": STAFF,
     # Subscribing to a community's board of need events (needEvents); scope-checked.
@@ -77,6 +78,10 @@ POLICY: dict[str, frozenset[Role]] = {
     # Reads that reach any enterprise's requests (by global ID, through an enterprise or a
     # helper): the desk only, until read visibility per object exists.
     "enterprise.read_all": ENTERPRISE_DESK,
+    # --- the shared registry (一表同享) ----------------------------------------------------
+    # Staff look people and houses up; helpers look enterprises up. Personal data is masked by
+    # the people rules (person.read_private in the record's community).
+    "registry.read": STAFF | {R.ENTERPRISE_HELPER},
     # --- volunteering ----------------------------------------------------------------------
     "volunteer.sign_up": VOLUNTEERING,  # coordinators may sign a member up on their behalf
     "volunteer.cancel_sign_up": VOLUNTEERING,

@@ -1,25 +1,29 @@
-"""Personal data: who may see it in full, and how it looks to everybody else.
+"""Personal data through the API: the masks, and the caller's facts the rules of
+`schema.disclosure` read (who the caller is, whether they are dispatched to a need).
 
-Phones, ID numbers and exact home locations are shown in full only to
-- administrators,
-- the owner themself (the resident who reported a need, the person an account belongs to),
-- the person handling it (the grid worker or helper assigned, `handler_person_id`),
-- an enterprise account for its own enterprise (`owner_enterprise_id`), and for no other,
-- staff whose role may (`person.read_private` / `need.read_private`) and whose area covers it
-  (a scoped coordinator or grid worker only in their community; county-level staff everywhere).
-Everybody else gets the masked form. Field resolvers call, e.g.:
+Which fields a caller sees in full is decided per (caller, row) by `schema.disclosure`; field
+resolvers ask it and mask the rest here, e.g. `Need.reporterPhone`:
 
-    phone = need.reporter_phone if can_see_personal(
-        info, owner_account_id=need.reporter_account_id, community_id=need.community_id,
-        operation="need.read_private") else mask_phone(need.reporter_phone)
+    facts = await need_facts(info, self.__dict__)
+    return raw if sees_reporter_phone(viewer(info), facts) else mask_phone(raw)
+
+Nothing decided is stored on a shared object (a loader's cached row): an object reached
+through a grant (a need's reporter) is a copy carrying that grant.
 """
 
 from __future__ import annotations
 
-from api.auth.policy import allowed
-from api.auth.scope import in_scope, is_self
-from api.graphql.context import Info
-from schema.enums import Role
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any
+
+from sqlmodel import col
+
+from api.graphql.context import Context, Info
+from api.graphql.relay.loaders import loader
+from schema import models as m
+from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, NeedFacts, snap
+from schema.visibility import Viewer, dispatched_need_ids
+from schema.workflow import OPEN_NEED_STATUSES
 
 # 0.01° is 1.1 km north–south and about 1.0 km east–west at Ji'an's latitude (27°N).
 COARSE_DEGREES = 0.01
@@ -66,27 +70,67 @@ def coarse_location(latitude: float, longitude: float) -> tuple[float, float]:
     return (round(latitude, 2), round(longitude, 2))
 
 
-def can_see_personal(
-    info: Info,
-    *,
-    owner_account_id: int | None = None,
-    community_id: int | None = None,
-    owner_person_id: int | None = None,
-    handler_person_id: int | None = None,
-    owner_enterprise_id: int | None = None,
-    operation: str = "person.read_private",
-) -> bool:
-    """Whether the caller may see this object's personal data unmasked (see module doc)."""
+def viewer(info: Info) -> Viewer:
+    return Viewer.of(info.context.account)
+
+
+def snap_point(latitude: float, longitude: float) -> tuple[float, float]:
+    """A point snapped to the ~200 m public grid (`schema.disclosure`)."""
+    return snap(latitude, PUBLIC_LAT_STEP), snap(longitude, PUBLIC_LON_STEP)
+
+
+async def _dispatched_batch(ctx: Context, keys: list[int]) -> list[bool]:
+    person_id = ctx.account.person_id if ctx.account is not None else None
+    if person_id is None:
+        return [False for _ in keys]
+    stmt = dispatched_need_ids(person_id).where(col(m.NeedAssignment.need_id).in_(keys))
+    async with ctx.db.session() as session:
+        found = set((await session.execute(stmt)).scalars().all())
+    return [k in found for k in keys]
+
+
+async def dispatched_to(info: Info, need_id: int) -> bool:
+    """The caller is actively dispatched to this need (batched per request)."""
     account = info.context.account
-    if account is None:
+    if account is None or account.person_id is None:
         return False
-    if account.role is Role.ADMIN:
-        return True
-    if is_self(info, account_id=owner_account_id, person_id=owner_person_id):
-        return True
-    if is_self(info, person_id=handler_person_id):
-        return True
-    if account.role is Role.ENTERPRISE:
-        # An enterprise account sees its own enterprise's contact data, nobody else's.
-        return owner_enterprise_id is not None and account.enterprise_id == owner_enterprise_id
-    return allowed(operation, account.role) and in_scope(info, community_id)
+    return bool(await loader(info, "need.dispatched", _dispatched_batch).load(need_id))
+
+
+async def share_dispatched(
+    info: Info,
+    need_id: int,
+    version: int,
+    share: Callable[[Hashable, Callable[[], Awaitable[list[bool]]]], Awaitable[list[bool]]],
+) -> None:
+    """Subscriptions: read whether the caller is dispatched to a need once per version and
+    reader for every socket of that reader (`api.ws.shared`), and prime the request's loader."""
+    account = info.context.account
+    if account is None or account.person_id is None:
+        return
+    ctx = info.context
+    key = ("need.dispatched", need_id, version, account.person_id)
+    found = await share(key, lambda: _dispatched_batch(ctx, [need_id]))
+    loader(info, "need.dispatched", _dispatched_batch).prime(need_id, found[0])
+
+
+# The need's columns the disclosure rules read.
+NEED_FACT_COLUMNS = ("community_id", "reporter_account_id", "reporter_person_id", "status")
+
+
+async def need_facts(info: Info, need_id: int, need: Mapping[str, Any]) -> NeedFacts:
+    """What `schema.disclosure` reads of a need (`NEED_FACT_COLUMNS`) and of the caller's
+    tie to it."""
+    v = viewer(info)
+    facts = NeedFacts(
+        community_id=need["community_id"],
+        reporter_account_id=need["reporter_account_id"],
+        reporter_person_id=need["reporter_person_id"],
+        is_open=need["status"] in OPEN_NEED_STATUSES,
+        dispatched=False,
+    )
+    if v.is_admin or v.staff_of(facts.community_id):
+        return facts  # staff of the area handle it anyway: no query
+    if await dispatched_to(info, need_id):
+        return NeedFacts(**{**facts.__dict__, "dispatched": True})
+    return facts

@@ -10,6 +10,7 @@ import strawberry
 
 from schema.base import LabelledEnum
 from schema.enums import (
+    AccountScope,
     ActivityStatus,
     AreaKind,
     AreaMode,
@@ -61,6 +62,7 @@ _DESCRIPTIONS: dict[type[LabelledEnum], str] = {
     ProposalStatus: "Status of a matching proposal.",
     ProposalKind: "What a proposal assigns: a volunteer, a resource or a helper.",
     Role: "An account's role.",
+    AccountScope: "Where a coordinator or grid worker acts: one community or the county.",
 }
 
 
@@ -77,6 +79,7 @@ for _cls, _description in _DESCRIPTIONS.items():
     _register(_cls, _description)
 
 __all__ = [
+    "AccountScope",
     "ActivityStatus",
     "AreaKind",
     "AreaMode",

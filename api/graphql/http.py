@@ -12,8 +12,9 @@
   `query` missing or not a string, mutation over GET …) gets 400 (405 for a mutation over GET)
   with a JSON body and a `code`, under either media type; so does an `operationName` that
   names no operation of the document (OPERATION_RESOLUTION_FAILURE).
-- The GraphiQL page carries its own Content-Security-Policy (`api.http_security.graphiql_csp`);
-  every other response gets the strict one from the `SecurityHeaders` middleware.
+- The GraphiQL page is our own (`api.console.graphiql_page`: its assets served by the app, under
+  the console's Content-Security-Policy); every other response gets the strict one from the
+  `SecurityHeaders` middleware.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from api.console import graphiql_page
 from api.graphql.protection import add_codes, is_request_error
 from api.graphql.text_input import OPERATION_RESOLUTION_FAILURE
-from api.http_security import graphiql_csp
 from api.inputs import excerpt
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -149,8 +150,7 @@ class GraphQLOverHTTP:
         return value
 
     async def render_graphql_ide(self, request: Any) -> Response:
-        html: str = self.graphql_ide_html  # type: ignore[attr-defined]  # a mixin: the view class it joins has it
-        return HTMLResponse(html, headers={"Content-Security-Policy": graphiql_csp(html)})
+        return graphiql_page()
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:

@@ -40,6 +40,7 @@ from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
+from api.graphql.registry.queries import RegistryQuery
 from api.graphql.relay import NodeQuery
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
@@ -59,6 +60,7 @@ QUERY_TYPES: tuple[type, ...] = (
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,
+    RegistryQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,

@@ -5,7 +5,8 @@ A socket's rights are what its `connection_init` token granted: the account's st
 withdrawn, and the socket closed, when
 - the token expires: 4401 (a timer at `exp`, and a check before every event sent);
 - the account is deactivated (or gone): 4403;
-- its password, role, community or person changed: 4401 (log in again).
+- its token version moved on (password, role or area changed, reactivated), or its password,
+  role, community or person changed: 4401 (log in again).
 Changes are learnt from the `account:<id>` broadcast that account mutations and
 `luling user deactivate` publish after committing (`publish_account_change`), from a re-read of
 the account before every operation a socket starts, and from a periodic re-read of every watched
@@ -52,6 +53,7 @@ class Grant:
     """The account state a socket was authenticated with; any change withdraws its rights."""
 
     is_active: bool
+    token_version: int
     password_hash: str
     role: Role
     community_id: int | None
@@ -61,6 +63,7 @@ class Grant:
     def of(cls, account: Any) -> Grant:
         return cls(
             is_active=bool(account.is_active),
+            token_version=int(account.token_version),
             password_hash=account.password_hash,
             role=Role(account.role),
             community_id=account.community_id,
@@ -71,6 +74,7 @@ class Grant:
 _GRANT_COLUMNS = (
     Account.id,
     Account.is_active,
+    Account.token_version,
     Account.password_hash,
     Account.role,
     Account.community_id,

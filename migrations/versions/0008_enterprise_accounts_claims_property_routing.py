@@ -5,7 +5,7 @@ enterprise) and one enterprise-request action (claim) join their CHECK constrain
 records the property company it was routed to (`need.property_unit_id`).
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 Create Date: 2026-11-30 19:45:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

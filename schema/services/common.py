@@ -3,6 +3,8 @@ the steps of the closed loops and their recorded events."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,16 +142,30 @@ async def get_current(
     return row
 
 
+def body_hash(**fields: Any) -> str:
+    """SHA-256 of a write's normalized input (stripped texts, enum values, ids), so that a
+    reused idempotency key can tell the same request from another."""
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 async def by_idempotency_key(
-    session: AsyncSession, model: type[R], key: str, *, actor: Actor, owner: str, others: str
+    session: AsyncSession, model: type[R], key: str, *, actor: Actor, owner: str, digest: str
 ) -> R | None:
-    """The row stored earlier under this idempotency key, if any: Conflict when it is not the
-    actor's (its `owner` column holds another account; `others` names them in the message)."""
+    """The row the actor stored earlier under this idempotency key, if any. Keys are each
+    actor's own (the `owner` column holds the account): another's key is simply a new key, and
+    nothing tells whether it exists. The same key with another body (`digest`, `body_hash`) is
+    a Conflict: answering with the first row would silently drop the second request."""
     key_column = col(model.idempotency_key)  # type: ignore[attr-defined]  # tables with idempotency
-    row = (await session.execute(select(model).where(key_column == key))).scalar_one_or_none()
-    if row is not None and getattr(row, owner) != actor.account_id:
+    owner_column = col(getattr(model, owner))
+    stmt = select(model).where(key_column == key, owner_column == actor.account_id)
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    stored = None if row is None else getattr(row, "idempotency_hash", None)
+    if stored is not None and stored != digest:
         raise Conflict(
-            f"this idempotency key was already used by {others}", field="idempotency_key"
+            "this idempotency key was already used for a different request: resend the same "
+            "request, or use a new key for a new one",
+            field="idempotency_key",
         )
     return row
 

@@ -31,6 +31,7 @@ from schema.services.common import (
     TITLE_MAX,
     Actor,
     Loop,
+    body_hash,
     by_idempotency_key,
     check_rating,
     clean_text,
@@ -80,14 +81,11 @@ _REQUESTS = Loop(
 )
 
 
-async def _by_key(session: AsyncSession, key: str, actor: Actor) -> EnterpriseRequest | None:
+async def _by_key(
+    session: AsyncSession, key: str, actor: Actor, digest: str
+) -> EnterpriseRequest | None:
     return await by_idempotency_key(
-        session,
-        EnterpriseRequest,
-        key,
-        actor=actor,
-        owner="submitted_by_account_id",
-        others="someone else",
+        session, EnterpriseRequest, key, actor=actor, owner="submitted_by_account_id", digest=digest
     )
 
 
@@ -107,12 +105,19 @@ async def submit_enterprise_request(
     account submits for its own enterprise (`enterprise_id` may then be omitted)."""
     now = now_or(now)
     enterprise_id = _submitting_for(actor, enterprise_id)
+    title, description = title.strip(), description.strip()
+    digest = body_hash(
+        enterprise_id=enterprise_id,
+        kind=kind.value,
+        title=title,
+        description=description,
+        urgency=urgency,
+    )
     if idempotency_key is not None and 0 < len(idempotency_key) <= KEY_MAX:
-        existing = await _by_key(session, idempotency_key, actor)
+        existing = await _by_key(session, idempotency_key, actor, digest)
         if existing is not None:
             return existing
     p = Problems()
-    title, description = title.strip(), description.strip()
     p.check(bool(title), "title", "title must not be empty")
     p.check(len(title) <= TITLE_MAX, "title", f"title is longer than {TITLE_MAX} characters")
     p.check(
@@ -139,12 +144,13 @@ async def submit_enterprise_request(
         urgency=urgency,
         submitted_by_account_id=actor.account_id,
         idempotency_key=idempotency_key,
+        idempotency_hash=digest if idempotency_key is not None else None,
         submitted_at=now,
         deadline=enterprise_deadline(kind, now),
         updated_at=now,
     )
     request, inserted = await insert_once(
-        session, request, idempotency_key, lambda key: _by_key(session, key, actor)
+        session, request, idempotency_key, lambda key: _by_key(session, key, actor, digest)
     )
     if not inserted:
         return request

@@ -3,6 +3,16 @@
 Places left (`schema.places`) are checked under a row lock on the activity (or need), so that
 concurrent sign-ups cannot overfill it; a sign-up's own changes are guarded by its status
 (`WHERE status = :read`).
+
+Service time counts only real work:
+- on a need, only someone dispatched to it (in person or with their team) checks in: signing
+  up offers help, a coordinator's dispatch accepts it;
+- one check-in at a time per person, checked under a lock on the person's row (so two
+  concurrent check-ins cannot both pass); a check-in whose time can no longer count (its
+  activity ended, its need's window closed) does not block the next;
+- the minutes credited stop at the activity's end, at the need's window end or resolution,
+  and after `MAX_SERVICE` (a need: after twice its planned duration), whatever the check-out
+  time: credited intervals of one person never overlap.
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ from schema.people import Person
 from schema.places import holds_a_place, places_left
 from schema.services.common import Actor, lock_row, now_or, to_publish
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
+from schema.services.needs.shared import is_assignee
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition, next_sign_up_status
 
 OPEN_ACTIVITY_STATUSES = frozenset({ActivityStatus.PLANNED, ActivityStatus.ONGOING})
-CHECK_IN_EARLY = timedelta(hours=1)  # volunteers may check in up to an hour before the start
-MAX_NEED_SERVICE = timedelta(hours=12)  # one check-in on a need counts for at most 12 hours
+CHECK_IN_EARLY = timedelta(hours=1)  # check-in opens an hour before the start (or window)
+MAX_SERVICE = timedelta(hours=12)  # one check-in counts for at most 12 hours
+NEED_OVERRUN = 2  # work on a need counts for at most twice its planned duration
 
 
 async def _target(
@@ -191,28 +203,76 @@ async def cancel_sign_up(
 async def check_in(
     *, session: AsyncSession, sign_up_id: int, actor: Actor, now: datetime | None = None
 ) -> SignUp:
-    """签到: from an hour before an activity starts until it ends; while a need is open."""
+    """签到: from an hour before an activity starts until it ends; on a need, only someone
+    dispatched to it, while it is open and within its window; one check-in at a time."""
     now = now_or(now)
     row = await _get_sign_up(session, sign_up_id)
     await _require_own_or_staff(session, row, actor)
     target = await _target(session, row.activity_id, row.need_id)
     _require_open(target, "check_in", now)
-    if isinstance(target, Activity) and now < target.starts_at - CHECK_IN_EARLY:
-        raise Invalid("sign_up_id", "check-in opens an hour before the activity starts")
+    if isinstance(target, Need):
+        assert target.id is not None
+        if not await is_assignee(session, target.id, row.person_id):
+            raise Forbidden(
+                "only people dispatched to this need may check in on it "
+                "(signing up offers help; a coordinator's dispatch accepts it)",
+                field="sign_up_id",
+            )
+        if target.window_end is not None and now >= target.window_end:
+            raise Invalid("sign_up_id", "the need's time window has ended")
+    starts = target.starts_at if isinstance(target, Activity) else target.window_start
+    if starts is not None and now < starts - CHECK_IN_EARLY:
+        raise Invalid("sign_up_id", "check-in opens an hour before the start")
+    # Under the person's row lock: a concurrent check-in of the same person waits here and
+    # then sees this one.
+    await lock_row(session, Person, row.person_id)
+    await _require_no_other_check_in(session, row, now)
     updated = await _move(session, row, "check_in", {"checked_in_at": now})
     _publish(session, updated, "check_in")
     return updated
 
 
+async def _require_no_other_check_in(session: AsyncSession, row: SignUp, now: datetime) -> None:
+    others = (
+        await session.execute(
+            select(SignUp).where(
+                col(SignUp.person_id) == row.person_id,
+                col(SignUp.status) == SignUpStatus.CHECKED_IN,
+                col(SignUp.id) != row.id,
+            )
+        )
+    ).scalars()
+    for other in others:
+        assert other.checked_in_at is not None
+        target = await _target(session, other.activity_id, other.need_id)
+        if credit_end(other.checked_in_at, target) > now:
+            what = "an activity" if isinstance(target, Activity) else "a need"
+            raise Conflict(
+                f"already checked in on {what} (「{target.title[:40]}」); check out there first",
+                field="sign_up_id",
+            )
+
+
+def credit_end(checked_in_at: datetime, target: Activity | Need) -> datetime:
+    """The last moment a check-in at `checked_in_at` can count until, whenever it checks out."""
+    ends = [checked_in_at + MAX_SERVICE]
+    if isinstance(target, Activity):
+        ends.append(target.ends_at)
+    else:
+        ends.append(checked_in_at + NEED_OVERRUN * timedelta(minutes=target.duration_minutes))
+        ends += [t for t in (target.window_end, target.resolved_at, target.closed_at) if t]
+    return min(ends)
+
+
 def service_minutes(
     checked_in_at: datetime, checked_out_at: datetime, target: Activity | Need
 ) -> int:
-    """Minutes served: within the activity's time, or at most 12 hours on a need."""
-    start, end = checked_in_at, checked_out_at
+    """Minutes served: from check-in (not before an activity starts) to check-out, capped at
+    `credit_end`."""
+    start = checked_in_at
     if isinstance(target, Activity):
-        start, end = max(start, target.starts_at), min(end, target.ends_at)
-    else:
-        end = min(end, start + MAX_NEED_SERVICE)
+        start = max(start, target.starts_at)
+    end = min(checked_out_at, credit_end(checked_in_at, target))
     return max(0, int((end - start).total_seconds() // 60))
 
 

@@ -1,4 +1,4 @@
-"""`luling user create | list | deactivate`."""
+"""`luling user create | list | set-role | deactivate`."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ def test_refuse_bad_user_create(engine: sa.Engine, database_url: str) -> None:
         (["taken", "--role", "resident"], "long-enough-pw", "already taken"),
         (["newbie", "--role", "emperor"], "long-enough-pw", "unknown role"),
         (["newbie", "--role", "resident"], "short", "at least 10"),
+        (["newbie", "--role", "resident"], "1234567890", "sequence"),
+        (["newbie", "--role", "resident"], " " * 10, "repeated"),
+        (["newbie", "--role", "resident"], "newbie-2026!", "username"),
+        (["newbie", "--role", "resident"], "password123", "common or breached"),
+        (["newbie", "--role", "coordinator"], "long-enough-pw", "--county"),
+        (["newbie", "--role", "grid_worker"], "long-enough-pw", "--county"),
         (["newbie", "--role", "resident", "--community", "无此社区"], "long-enough-pw", "no"),
     ]
     for args, password, message in cases:
@@ -78,3 +84,30 @@ def test_list_and_deactivate_users(engine: sa.Engine, database_url: str) -> None
         assert s.exec(select(Account).where(Account.username == "grid.li")).one().is_active is False
     missing = runner.invoke(app, ["user", "deactivate", "nobody", "--database-url", database_url])
     assert missing.exit_code == 1
+
+
+def test_create_county_wide_coordinator_only_with_county(
+    engine: sa.Engine, database_url: str
+) -> None:
+    args = ["user", "create", "county.coord", "--role", "coordinator", "--county"]
+    result = runner.invoke(
+        app, [*args, "--password-stdin", "--database-url", database_url], input="long-enough-pw\n"
+    )
+    assert result.exit_code == 0 and "county-wide" in result.output, result.output
+    with Session(engine) as s:
+        account = s.exec(select(Account).where(Account.username == "county.coord")).one()
+    assert account.role is Role.COORDINATOR and account.community_id is None
+
+
+def test_set_role_revokes_tokens(engine: sa.Engine, database_url: str) -> None:
+    c = f.community(engine, name="泉塘社区")
+    account = f.account(engine, Role.VOLUNTEER, username="li.lei")
+    args = ["user", "set-role", "li.lei", "--role", "grid_worker", "--database-url", database_url]
+    refused = runner.invoke(app, args)  # a grid worker needs an area
+    assert refused.exit_code == 1 and "--county" in refused.output
+    done = runner.invoke(app, [*args, "--community", "泉塘社区"])
+    assert done.exit_code == 0, done.output
+    with Session(engine) as s:
+        now = s.exec(select(Account).where(Account.username == "li.lei")).one()
+    assert (now.role, now.community_id) == (Role.GRID_WORKER, c.id)
+    assert now.token_version == account.token_version + 1

@@ -19,17 +19,16 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.served import serving
 
 AUDIT_DIR = Path(__file__).resolve().parent / "http_audit"
 LOCK_FILE = AUDIT_DIR / "package-lock.json"
@@ -89,56 +88,13 @@ def _install() -> Path:
     return target
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`luling serve` on a free port over a fresh, migrated, unseeded SQLite database; yields
     its GraphQL URL."""
     tmp = tmp_path_factory.mktemp("http-audit")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp}/audit.db",
-        "LULING_SEED_ON_EMPTY": "false",
-        "LULING_LOG_LEVEL": "WARNING",
-    }
-    luling = [sys.executable, "-c", "from api.cli import app; app()"]
-    subprocess.run([*luling, "db", "upgrade"], env=env, cwd=tmp, check=True, timeout=120)
-    port = _free_port()
-    log_path = tmp / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*luling, "serve", "--port", str(port), "--no-seed-if-empty"],
-            env=env,
-            cwd=tmp,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log_tail = log_path.read_text(errors="replace")[-2000:]
-                pytest.fail(f"luling serve did not become healthy:\n{log_tail}")
-            time.sleep(0.2)
+    with serving(f"sqlite:///{tmp}/audit.db", tmp) as base:
         yield f"{base}/graphql"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

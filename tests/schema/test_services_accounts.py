@@ -14,11 +14,13 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from schema.accounts import Account
-from schema.enums import Role
+from schema.enums import AccountScope, Role
 from schema.services import accounts as svc
 from schema.services.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated
 from tests import factories as f
 from tests.loop import run
+
+COUNTY = AccountScope.COUNTY
 
 
 class CountingRunner:
@@ -69,10 +71,21 @@ def test_create_and_change_password_through_the_callers_runner(
     [
         ({"username": "X"}, Invalid, "username"),
         ({"password": "short"}, Invalid, "password"),
+        ({"password": "1234567890"}, Invalid, "password"),
+        ({"password": "newbie-secret"}, Invalid, "password"),  # contains the username
+        ({"password": "password123"}, Invalid, "password"),  # a common password
         ({"display_name": "名" * 65}, Invalid, "display_name"),
         ({"username": "taken"}, Conflict, "username"),
         ({"community_id": 999_999}, NotFound, "community_id"),
         ({"person_id": 999_999}, NotFound, "person_id"),
+        ({"person_id": "linked"}, Conflict, "person_id"),  # that person has an account
+        ({"role": Role.COORDINATOR}, Invalid, "community_id"),  # no area, county not asked
+        ({"role": Role.GRID_WORKER}, Invalid, "community_id"),
+        (
+            {"role": Role.COORDINATOR, "community_id": "one", "scope": COUNTY},
+            Invalid,
+            "community_id",
+        ),
     ],
 )
 def test_refuse_bad_account(
@@ -82,7 +95,10 @@ def test_refuse_bad_account(
     error: type[DomainError],
     field: str,
 ) -> None:
-    f.account(engine, Role.RESIDENT, username="taken")
+    linked = f.person(engine)
+    f.account(engine, Role.RESIDENT, username="taken", person_id=linked.id)
+    named = {"linked": linked.id, "one": f.community(engine).id}
+    arguments = {k: named.get(v, v) if isinstance(v, str) else v for k, v in arguments.items()}
     values = {"username": "newbie", "password": "long-enough-pw", "role": Role.RESIDENT}
     with pytest.raises(error) as refused:
         run(database_url, svc.create_account, run_hash=asyncio.to_thread, **(values | arguments))
@@ -113,3 +129,17 @@ def test_keep_the_last_admin_from_the_cli_too(engine: sa.Engine, database_url: s
     with Session(engine) as s:
         active = {a.username: a.is_active for a in s.exec(select(Account)).all()}
     assert active == {"root": False, "root.two": True}
+
+
+def test_create_county_wide_staff_only_when_asked(engine: sa.Engine, database_url: str) -> None:
+    for role in (Role.COORDINATOR, Role.GRID_WORKER):
+        account = run(
+            database_url,
+            svc.create_account,
+            username=f"county.{role.value}",
+            password="long-enough-pw",
+            role=role,
+            scope=AccountScope.COUNTY,
+            run_hash=asyncio.to_thread,
+        )
+        assert account.community_id is None

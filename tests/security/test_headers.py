@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +15,7 @@ from api.app import LulingGraphQL, create_app
 from schema.enums import Role
 from tests import factories as f
 from tests.conftest import make_settings
+from tests.served import serving
 
 STRICT_CSP = "default-src 'none'"
 
@@ -89,32 +83,26 @@ def test_answer_unexpected_failures_with_json_and_headers(
     assert_secured(r)
 
 
-def test_let_graphiql_load_under_its_own_policy(raw_client: TestClient) -> None:
-    r = raw_client.get("/graphql", headers={"accept": "text/html"})
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert_secured(r, csp="default-src 'none'")
-    policy = dict(
-        (d.split()[0], d.split()[1:]) for d in r.headers["content-security-policy"].split("; ")
-    )
-    html = r.text
-    # Every script and stylesheet the page names comes from a source its policy allows.
-    scripts = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html)
-    styles = re.findall(r"<link[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", html, re.S)
-    styles += re.findall(r"<link[^>]*href=\"([^\"]+)\"[^>]*rel=\"stylesheet\"", html, re.S)
-    assert scripts and styles
-    for url in scripts:
-        assert any(url.startswith(s) for s in policy["script-src"] if s.startswith("https:")), url
-    for url in styles:
-        assert any(url.startswith(s) for s in policy["style-src"] if s.startswith("https:")), url
-    # Its inline scripts run by hash; nothing else inline, and no eval.
-    inline = re.findall(r"<script>(.*?)</script>", html, re.S)
-    assert inline
-    for body in inline:
-        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-        assert f"'sha256-{digest}'" in policy["script-src"]
-    assert "'unsafe-inline'" not in policy["script-src"]
-    assert "'unsafe-eval'" not in policy["script-src"]
-    assert "'self'" in policy["connect-src"]  # its fetches and WebSocket go to this origin
+def test_let_graphiql_and_the_console_load_from_this_origin_only(raw_client: TestClient) -> None:
+    for page in (raw_client.get("/graphql", headers={"accept": "text/html"}), raw_client.get("/")):
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert_secured(page, csp="default-src 'self'")
+        policy = dict(
+            (d.split()[0], d.split()[1:])
+            for d in page.headers["content-security-policy"].split("; ")
+        )
+        assert "'unsafe-inline'" not in str(policy) and "'unsafe-eval'" not in str(policy)
+        assert "script-src" not in policy and "connect-src" not in policy  # 'self' for both
+        html = page.text
+        # Every script and stylesheet the page names is a file this app serves; none inline.
+        scripts = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", html)
+        styles = re.findall(r"<link[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", html, re.S)
+        assert scripts and styles
+        for url in scripts + styles:
+            assert url.startswith("/static/"), url
+            assert raw_client.get(url).status_code == 200, url
+        assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", html)
+        assert "<style" not in html and " style=" not in html
     # The API's own answers keep the strict policy.
     api = raw_client.get("/graphql", params={"query": "{ __typename }"})
     assert api.headers["content-security-policy"].startswith(STRICT_CSP)
@@ -128,51 +116,11 @@ def test_configure_uvicorn_without_server_banner() -> None:
     assert options["date_header"] is True  # RFC 9110: an origin server with a clock sends Date
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`luling serve` on a free port over a fresh SQLite database; yields its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path}/served.db",
-        "LULING_SEED_ON_EMPTY": "false",
-        "LULING_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-c", "from api.cli import app; app()", "serve"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    _, stderr = process.communicate()
-                    pytest.fail(f"luling serve did not start: {stderr.decode()[-2000:]}")
-                time.sleep(0.2)
+    with serving(f"sqlite:///{tmp_path}/served.db", tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_serve_without_server_banner(served: str) -> None:

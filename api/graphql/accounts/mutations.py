@@ -1,6 +1,6 @@
-"""`login`, `changePassword`, and for administrators `createAccount`, `deactivateAccount`,
-`reactivateAccount`: web-level checks (rate limits, tokens, the hashing cap, telling open sockets)
-around the account services (`schema.services.accounts`)."""
+"""`login`, `changePassword`, and for administrators `createAccount`, `changeAccountRole`,
+`deactivateAccount`, `reactivateAccount`: web-level checks (rate limits, tokens, the hashing
+cap, telling open sockets) around the account services (`schema.services.accounts`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.auth.tokens import issue_token
 from api.graphql.accounts.types import (
     AccountNode,
     AccountPayload,
+    ChangeAccountRoleInput,
     CreateAccountInput,
     LoginPayload,
 )
@@ -130,11 +131,45 @@ class AccountsMutation:
                 community_id=opt_pk(input.community_id, "Community", "community_id"),
                 person_id=opt_pk(input.person_id, "Person", "person_id"),
                 enterprise_id=opt_pk(input.enterprise_id, "Enterprise", "enterprise_id"),
+                scope=input.scope,
             )
 
         account, errors = await write(info, work, prefix=NO_PREFIX)
         if account is None:
             return AccountPayload(account=None, user_errors=errors)
+        return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
+
+    @strawberry.mutation(
+        description="Give an account another role or area (administrators): the tokens it was "
+        "issued before stop working and its open sockets close.",
+        permission_classes=[Can("account.manage")],
+    )
+    async def change_account_role(
+        self,
+        info: Info,
+        input: Annotated[
+            ChangeAccountRoleInput, strawberry.argument(description="The account and its role.")
+        ],
+    ) -> AccountPayload:
+        caller = info.context.account
+        assert caller is not None  # Can("account.manage")
+
+        async def work(session: AsyncSession) -> Account:
+            return await svc.change_account_role(
+                session=session,
+                account_id=pk(input.id, "Account", "id"),
+                role=input.role,
+                community_id=opt_pk(input.community_id, "Community", "community_id"),
+                scope=input.scope,
+                actor_account_id=caller.id,
+            )
+
+        account, errors = await write(info, work, prefix=NO_PREFIX)
+        if account is None:
+            return AccountPayload(account=None, user_errors=errors)
+        assert account.id is not None
+        # Committed: the account's open sockets (in every API process) close with 4401.
+        await publish_account_change(broadcaster_of(info), account.id, "role")
         return AccountPayload(account=AccountNode.from_row(account), user_errors=[])
 
     @strawberry.mutation(
@@ -157,9 +192,14 @@ class AccountsMutation:
 
 
 async def _set_active(info: Info, id: strawberry.ID, *, active: bool) -> AccountPayload:
+    caller = info.context.account
+    assert caller is not None  # Can("account.manage")
+
     async def work(session: AsyncSession) -> Account:
         account_id = pk(id, "Account", "id")
-        return await svc.set_account_active(session=session, account_id=account_id, active=active)
+        return await svc.set_account_active(
+            session=session, account_id=account_id, active=active, actor_account_id=caller.id
+        )
 
     account, errors = await write(info, work, prefix=NO_PREFIX)
     if account is None:

@@ -7,7 +7,7 @@ from typing import Any, Self
 
 import strawberry
 
-from api.graphql.enums import Role
+from api.graphql.enums import AccountScope, Role
 from api.graphql.errors import UserError
 from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, register_node, to_global_id
@@ -151,15 +151,37 @@ class AccountPayload:
 @strawberry.input(description="A new account.")
 class CreateAccountInput:
     username: str = strawberry.field(description="3–64 of a-z 0-9 . _ - (the login name).")
-    password: str = strawberry.field(description="At least 10 characters.")
+    password: str = strawberry.field(
+        description="At least 10 characters; not a common or breached password, not containing "
+        "the username, not one character repeated or a sequence."
+    )
     role: Role = strawberry.field(description="What the account may do.")
     display_name: str = strawberry.field(default="", description="The name shown to people.")
     community_id: strawberry.ID | None = strawberry.field(
         default=None, description="Scope a coordinator or grid worker to this community."
     )
+    scope: AccountScope | None = strawberry.field(
+        default=None,
+        description="COUNTY: a county-wide coordinator or grid worker (without communityId); "
+        "one of the two is required for those roles.",
+    )
     person_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The person this account belongs to."
+        default=None, description="The person this account belongs to (one account each)."
     )
     enterprise_id: strawberry.ID | None = strawberry.field(
         default=None, description="The enterprise an ENTERPRISE account speaks for (required)."
+    )
+
+
+@strawberry.input(description="An account's new role and area.")
+class ChangeAccountRoleInput:
+    id: strawberry.ID = strawberry.field(description="The account.")
+    role: Role = strawberry.field(description="Its new role.")
+    community_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Scope a coordinator or grid worker to this community."
+    )
+    scope: AccountScope | None = strawberry.field(
+        default=None,
+        description="COUNTY: county-wide (without communityId); a coordinator or grid worker "
+        "needs one of the two.",
     )

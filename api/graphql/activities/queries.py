@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
+from api.auth.privacy import need_facts, viewer
 from api.graphql.activities.types import Activity
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus
@@ -36,12 +37,13 @@ from api.graphql.relay import (
     load_linked,
     load_one,
     may,
-    one_future,
     to_global_id,
 )
 from api.graphql.type_refs import CommunityT, NeedT, SkillT
 from schema import models as m
 from schema.base import UTCDateTime
+from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, public_need_title, sees_need_place
+from schema.enums import NeedCategory
 from schema.geo import haversine_m
 from schema.places import places_left_sql
 from schema.workflow import OPEN_NEED_STATUSES
@@ -75,19 +77,71 @@ class VolunteerOpportunity:
         description="Global ID of the need or activity (pass it to sign up)."
     )
     kind: OpportunityKind = strawberry.field(description="Need or activity.")
-    distance_km: float | None = strawberry.field(
-        description="Distance from `near`, kilometres (null without `near`)."
-    )
     places_left: int = strawberry.field(description="How many more people it takes.")
     urgency: int = strawberry.field(description="Urgency, 1 to 5 (activities count as 2).")
     deadline: datetime | None = strawberry.field(
         description="Need: its resolution deadline or window end; activity: its start (UTC)."
     )
-    latitude: float = strawberry.field(description="Where (latitude).")
-    longitude: float = strawberry.field(description="Where (longitude).")
-    title: str = strawberry.field(description="Title of the need or activity.")
+    starts_at: datetime | None = strawberry.field(
+        description="When it starts (activities) or may start (needs), UTC."
+    )
+    ends_at: datetime | None = strawberry.field(
+        description="When it ends (activities) or must end (needs' window), UTC."
+    )
     _pk: strawberry.Private[int]
     _community_id: strawberry.Private[int]
+    _row: strawberry.Private[Any]  # the candidate's columns, exact place included
+    _near: strawberry.Private[NearInput | None]
+
+    async def _exact(self, info: Info) -> bool:
+        """Activities are public places; a need's exact place and own title only for those
+        handling it (`schema.disclosure.sees_need_place`)."""
+        if self.kind is OpportunityKind.ACTIVITY:
+            return True
+        r = self._row
+        facts = {
+            "community_id": r.community_id,
+            "reporter_account_id": r.reporter_account_id,
+            "reporter_person_id": r.reporter_person_id,
+            "status": r.status,
+        }
+        return sees_need_place(viewer(info), await need_facts(info, self._pk, facts))
+
+    async def _point(self, info: Info) -> tuple[float, float]:
+        r = self._row
+        return (r.xlat, r.xlon) if await self._exact(info) else (r.lat, r.lon)
+
+    @strawberry.field(
+        description="Distance from `near`, kilometres (null without `near`); from the "
+        "snapped point when the exact one is not yours to see."
+    )
+    async def distance_km(self, info: Info) -> float | None:
+        if self._near is None:
+            return None
+        lat, lon = await self._point(info)
+        metres = haversine_m(self._near.latitude, self._near.longitude, lat, lon)
+        return round(metres / 1000, 3)
+
+    @strawberry.field(
+        description="Where (latitude). A need's point is snapped to a ~200 m grid unless you "
+        "handle it (staff of its area, people dispatched to it)."
+    )
+    async def latitude(self, info: Info) -> float:
+        return (await self._point(info))[0]
+
+    @strawberry.field(description="Where (longitude), snapped like `latitude`.")
+    async def longitude(self, info: Info) -> float:
+        return (await self._point(info))[1]
+
+    @strawberry.field(
+        description="Title of the activity; of a need, one made from its category (no personal "
+        "circumstances) unless you handle it."
+    )
+    async def title(self, info: Info) -> str:
+        r = self._row
+        if await self._exact(info):
+            return str(r.title)
+        return public_need_title(NeedCategory(r.category))
 
     @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
@@ -122,21 +176,6 @@ class VolunteerOpportunity:
         if self.kind is not OpportunityKind.NEED or not may(info, "need.read"):
             return None
         return await load_one(info, NeedT, self._pk)
-
-    async def _target(self, info: Info) -> Any:
-        if self.kind is OpportunityKind.NEED:
-            return await one_future(info, NeedT, self._pk)
-        return await one_future(info, Activity, self._pk)
-
-    @strawberry.field(description="When it starts (activities) or may start (needs), UTC.")
-    async def starts_at(self, info: Info) -> datetime | None:
-        target = await self._target(info)
-        return target.starts_at if self.kind is OpportunityKind.ACTIVITY else target.window_start
-
-    @strawberry.field(description="When it ends (activities) or must end (needs' window), UTC.")
-    async def ends_at(self, info: Info) -> datetime | None:
-        target = await self._target(info)
-        return target.ends_at if self.kind is OpportunityKind.ACTIVITY else target.window_end
 
 
 def _skills_fit(link: Any, owner_col: Any, owner_id: Any, codes: list[str]) -> Any:
@@ -174,7 +213,11 @@ def _candidates(
     need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES)]
     act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.ends_at > now]
     if near is not None:
-        need_where += _bbox(n.latitude, n.longitude, near)
+        need_where += _bbox(
+            sa.func.round(n.latitude / PUBLIC_LAT_STEP) * PUBLIC_LAT_STEP,
+            sa.func.round(n.longitude / PUBLIC_LON_STEP) * PUBLIC_LON_STEP,
+            near,
+        )
         act_where += _bbox(act.latitude, act.longitude, near)
     if skills is not None:
         need_where.append(_skills_fit(m.NeedSkill, m.NeedSkill.need_id, n.id, skills))
@@ -186,7 +229,11 @@ def _candidates(
         ]
         act_where += [act.starts_at <= at, act.ends_at >= at]
     no_deadline = sa.literal(_NO_DEADLINE, UTCDateTime())
-    need_d2 = _distance_sq(n.latitude, n.longitude, near) if near else sa.literal(0.0)
+    # Needs are found, filtered and ordered by their public (snapped) point only: a radius
+    # or distance over the exact point would locate it however it is shown.
+    n_lat = sa.func.round(n.latitude / PUBLIC_LAT_STEP) * PUBLIC_LAT_STEP
+    n_lon = sa.func.round(n.longitude / PUBLIC_LON_STEP) * PUBLIC_LON_STEP
+    need_d2 = _distance_sq(n_lat, n_lon, near) if near else sa.literal(0.0)
     act_d2 = _distance_sq(act.latitude, act.longitude, near) if near else sa.literal(0.0)
     needs = sa.select(
         sa.literal(0).label("k"),
@@ -194,12 +241,20 @@ def _candidates(
         (n.id * 2).label("uid"),
         n.title.label("title"),
         n.community_id.label("community_id"),
-        n.latitude.label("lat"),
-        n.longitude.label("lon"),
+        n_lat.label("lat"),
+        n_lon.label("lon"),
         n.urgency.label("urgency"),
         sa.func.coalesce(n.resolve_by, n.window_end, no_deadline).label("deadline"),
         places_left_sql(n).label("places"),
         need_d2.label("d2"),
+        n.latitude.label("xlat"),
+        n.longitude.label("xlon"),
+        n.window_start.label("starts"),
+        n.window_end.label("ends"),
+        sa.cast(n.category, sa.String).label("category"),
+        n.status.label("status"),
+        n.reporter_account_id.label("reporter_account_id"),
+        n.reporter_person_id.label("reporter_person_id"),
     ).where(*need_where)
     activities = sa.select(
         sa.literal(1).label("k"),
@@ -213,6 +268,14 @@ def _candidates(
         act.starts_at.label("deadline"),
         places_left_sql(act).label("places"),
         act_d2.label("d2"),
+        act.latitude.label("xlat"),
+        act.longitude.label("xlon"),
+        act.starts_at.label("starts"),
+        act.ends_at.label("ends"),
+        sa.cast(sa.null(), sa.String).label("category"),
+        sa.null().label("status"),
+        sa.null().label("reporter_account_id"),
+        sa.null().label("reporter_person_id"),
     ).where(*act_where)
     return sa.union_all(needs, activities).subquery("opportunity")
 
@@ -221,6 +284,8 @@ def _candidates(
 _COLUMNS = (
     *("k", "oid", "uid", "title", "community_id"),
     *("lat", "lon", "urgency", "deadline", "places"),
+    *("xlat", "xlon", "starts", "ends", "category", "status"),
+    *("reporter_account_id", "reporter_person_id"),
 )
 
 
@@ -252,24 +317,20 @@ def opportunities_page(
         out = []
         for r in rows:
             kind = OpportunityKind.NEED if r.k == 0 else OpportunityKind.ACTIVITY
-            distance = None
-            if near is not None:
-                metres = haversine_m(near.latitude, near.longitude, r.lat, r.lon)
-                distance = round(metres / 1000, 3)
             deadline = None if r.deadline == _NO_DEADLINE else r.deadline
             out.append(
                 VolunteerOpportunity(
                     id=strawberry.ID(to_global_id(kind.name.title(), r.oid)),
                     kind=kind,
-                    distance_km=distance,
                     places_left=int(r.places),
                     urgency=int(r.urgency),
                     deadline=deadline,
-                    latitude=r.lat,
-                    longitude=r.lon,
-                    title=r.title,
+                    starts_at=as_utc(r.starts),
+                    ends_at=as_utc(r.ends),
                     _pk=r.oid,
                     _community_id=r.community_id,
+                    _row=r,
+                    _near=near,
                 )
             )
         return out

@@ -8,13 +8,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.auth.permissions import Can
-from api.auth.privacy import can_see_personal, mask_name, mask_phone
+from api.auth.privacy import mask_name, mask_phone, viewer
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
 from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, ToOne, frozen, load_children, load_one, register_node
 from api.graphql.type_refs import CommunityT, PersonT
 from schema import models as m
+from schema.disclosure import sees_enterprise_contact
 from schema.sla import enterprise_overdue
 from schema.workflow import ENTERPRISE_TRANSITIONS
 
@@ -41,12 +42,7 @@ class Enterprise(RowType, Node):
     community_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
-        return can_see_personal(
-            info,
-            community_id=self.community_id,
-            owner_enterprise_id=self.pk,
-            operation="enterprise.read",
-        )
+        return sees_enterprise_contact(viewer(info), self.community_id, self.pk)
 
     @strawberry.field(description="Contact person; masked (张**) unless you may see it.")
     def contact_name(self, info: Info) -> str:
@@ -164,21 +160,41 @@ class EnterpriseRequest(RowType, _RequestAttributes, Node):
         )
 
 
+# Steps the enterprise's contact takes themself: their events carry the contact's name.
+_CONTACT_ACTIONS = frozenset({EnterpriseAction.SUBMIT, EnterpriseAction.RATE})
+
+
 @strawberry.type(description="One step of an enterprise request's life.")
 class EnterpriseRequestEvent(RowType, Node):
     __model__ = m.EnterpriseRequestEvent
     __node_name__ = "EnterpriseRequestEvent"
+    __needs__ = frozen({"actor_name": ("actor_name", "action", "request_id")})
 
     action: EnterpriseAction = strawberry.field(description="What was done.")
     from_status: EnterpriseRequestStatus | None = strawberry.field(
         description="Status before the step."
     )
     to_status: EnterpriseRequestStatus = strawberry.field(description="Status after the step.")
-    actor_name: str = strawberry.field(description="Who did it.")
     note: str = strawberry.field(description="What was done or said.")
     data: JSON = strawberry.field(description="Details of the step.")
     at: datetime = strawberry.field(description="When (UTC).")
     request_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Who did it; the enterprise contact's own steps (submit, rate) show the "
+        "name masked (张**) like `Enterprise.contactName`, unless you may see the contact."
+    )
+    async def actor_name(self, info: Info) -> str:
+        raw: str = self.__dict__["actor_name"]
+        if self.__dict__["action"] not in _CONTACT_ACTIONS:
+            return raw
+        request = await load_one(info, EnterpriseRequest, self.request_id)
+        if request is None:
+            return mask_name(raw) or ""
+        enterprise = await load_one(info, Enterprise, request.enterprise_id)
+        if enterprise is not None and enterprise._private(info):
+            return raw
+        return mask_name(raw) or ""
 
     @strawberry.field(description="The request.")
     async def request(self, info: Info) -> EnterpriseRequest:

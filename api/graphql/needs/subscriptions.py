@@ -16,16 +16,18 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import col
 
 from api.auth.permissions import Can
+from api.auth.privacy import share_dispatched
 from api.auth.scope import in_scope
 from api.broadcast import community_needs_channel, need_channel
 from api.database import Database
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.needs.types import Need, NeedEvent
-from api.graphql.relay import decode_id, prime, table_columns
+from api.graphql.relay import decode_id, load_one, prime, table_columns
+from api.graphql.relay.visible import visible_row
 from api.graphql.writes import broadcaster_of
 from api.ws.shared import Columns, shared_reads_of
 from schema import models as m
@@ -58,14 +60,6 @@ async def _read_need(db: Database, need_id: int) -> Row | None:
             await session.execute(sa.select(*_NEED_COLUMNS).where(col(m.Need.id) == need_id))
         ).first()
     return dict(row._mapping) if row is not None else None
-
-
-async def _need(info: Info, need_id: int) -> Need | None:
-    async with info.context.db.session() as session:
-        row = (
-            await session.execute(select(m.Need).where(col(m.Need.id) == need_id))
-        ).scalar_one_or_none()
-    return Need.from_row(row) if row is not None else None
 
 
 def _fresh(info: Info) -> None:
@@ -101,6 +95,8 @@ class NeedsSubscription:
                 if found is None:
                     continue
                 event, need = found
+                if not await visible_row(info.context, m.Need, need["id"], need, shared.get):
+                    continue
                 _fresh(info)
                 # The event's need (its `need` field, the masking of `actorName`) is the one
                 # read with it: no further statement for it.
@@ -118,7 +114,8 @@ class NeedsSubscription:
         id: Annotated[strawberry.ID, strawberry.argument(description="The need's ID.")],
     ) -> AsyncGenerator[Need, None]:
         need_id = decode_id(id, "Need")
-        if await _need(info, need_id) is None:
+        # Through the need's row rule: one the caller may not see is "not found" too.
+        if await load_one(info, Need, need_id) is None:
             raise CodedError(f"no need with ID '{id}'", ErrorCode.NOT_FOUND)
         shared, db = shared_reads_of(info), info.context.db
         async with broadcaster_of(info).subscribe(need_channel(need_id)) as messages:
@@ -126,6 +123,12 @@ class NeedsSubscription:
                 event_id = message.get("eventId")
                 load = partial(_read_need, db, need_id)
                 row = await (load() if event_id is None else shared.get(("need", event_id), load))
-                if row is not None:
+                # Visibility can change while subscribed (a volunteer taken off the need).
+                visible = row is not None and await visible_row(
+                    info.context, m.Need, need_id, row, shared.get
+                )
+                if visible:
                     _fresh(info)
+                    assert row is not None
+                    await share_dispatched(info, need_id, row["version"], shared.get)
                     yield Need.from_row(Columns(row))

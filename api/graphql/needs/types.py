@@ -9,7 +9,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.auth.permissions import Can
-from api.auth.privacy import can_see_personal, mask_name, mask_phone
+from api.auth.privacy import (
+    NEED_FACT_COLUMNS,
+    mask_name,
+    mask_phone,
+    need_facts,
+    viewer,
+)
 from api.graphql.context import Info
 from api.graphql.enums import (
     NeedAction,
@@ -44,11 +50,21 @@ from api.graphql.type_refs import (
     TeamT,
 )
 from schema import models as m
+from schema.disclosure import (
+    PUBLIC_LAT_STEP,
+    PUBLIC_LON_STEP,
+    NeedFacts,
+    public_need_title,
+    sees_need_place,
+    sees_reporter_name,
+    sees_reporter_phone,
+    snap,
+)
 from schema.sla import met, need_overdue
 from schema.workflow import allowed_need_actions
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
-_PRIVATE_COLUMNS = ("reporter_account_id", "reporter_person_id", "community_id")
+_PRIVATE_COLUMNS = NEED_FACT_COLUMNS
 # Steps the reporter takes themself: their events carry the reporter's name.
 _REPORTER_ACTIONS = frozenset({NeedAction.REPORT, NeedAction.RATE})
 
@@ -105,6 +121,10 @@ class Need(RowType, _NeedAttributes, Node):
             "reporter": ("reporter_person_id", *_PRIVATE_COLUMNS),
             "reporter_name": ("reporter_name", *_PRIVATE_COLUMNS),
             "reporter_phone": ("reporter_phone", *_PRIVATE_COLUMNS),
+            "title": ("title", "category", *_PRIVATE_COLUMNS),
+            "latitude": ("latitude", *_PRIVATE_COLUMNS),
+            "longitude": ("longitude", *_PRIVATE_COLUMNS),
+            "address": ("address", *_PRIVATE_COLUMNS),
             "overdue": ("status", "arrive_by", "resolve_by", "arrived_at"),
             "arrived_on_time": ("arrive_by", "arrived_at"),
             "resolved_on_time": ("resolve_by", "resolved_at"),
@@ -112,16 +132,12 @@ class Need(RowType, _NeedAttributes, Node):
         }
     )
 
-    title: str = strawberry.field(description="Short title.")
     description: str = strawberry.field(description="What the resident wrote.")
     category: NeedCategory = strawberry.field(description="What it is about.")
     source: NeedSource = strawberry.field(description="Where it came from (吹哨, 12345, 前哨点 …).")
     tier: NeedTier = strawberry.field(description='"1341" tier: ordinary, complex or major.')
     status: NeedStatus = strawberry.field(description="Where it is in the closed loop.")
     urgency: int = strawberry.field(description="Urgency, 1 (low) to 5 (highest).")
-    latitude: float = strawberry.field(description="Where the problem is (latitude).")
-    longitude: float = strawberry.field(description="Where the problem is (longitude).")
-    address: str = strawberry.field(description="Address of the problem.")
     media_urls: list[str] = strawberry.field(description="Photo and video links.")
     headcount: int = strawberry.field(description="How many people it needs.")
     duration_minutes: int = strawberry.field(description="How long the work takes, in minutes.")
@@ -190,38 +206,74 @@ class Need(RowType, _NeedAttributes, Node):
     async def merged_into(self, info: Info) -> Need | None:
         return await load_one(info, Need, self.merged_into_id)
 
-    def _private(self, info: Info) -> bool:
-        return can_see_personal(
-            info,
-            owner_account_id=self.reporter_account_id,
-            owner_person_id=self.reporter_person_id,
-            community_id=self.community_id,
-            operation="need.read_private",
-        )
+    async def facts(self, info: Info) -> NeedFacts:
+        """The need's side of the disclosure rules, for this caller (`schema.disclosure`)."""
+        return await need_facts(info, self.pk, self.__dict__)
 
-    @strawberry.field(description="Who reported it; masked (张**) unless you may see it.")
-    def reporter_name(self, info: Info) -> str:
+    async def _place(self, info: Info) -> bool:
+        return sees_need_place(viewer(info), await self.facts(info))
+
+    @strawberry.field(
+        description="Short title; callers not handling the need get one made from its "
+        "category (no personal circumstances)."
+    )
+    async def title(self, info: Info) -> str:
+        d = self.__dict__
+        return d["title"] if await self._place(info) else public_need_title(d["category"])
+
+    @strawberry.field(
+        description="Where the problem is (latitude); snapped to a ~200 m grid unless you "
+        "handle the need (staff of its area, people dispatched) or reported it."
+    )
+    async def latitude(self, info: Info) -> float:
+        d = self.__dict__
+        exact = await self._place(info)
+        return d["latitude"] if exact else snap(d["latitude"], PUBLIC_LAT_STEP)
+
+    @strawberry.field(description="Where the problem is (longitude); snapped like `latitude`.")
+    async def longitude(self, info: Info) -> float:
+        d = self.__dict__
+        exact = await self._place(info)
+        return d["longitude"] if exact else snap(d["longitude"], PUBLIC_LON_STEP)
+
+    @strawberry.field(
+        description="Address of the problem; empty unless you handle the need or reported it."
+    )
+    async def address(self, info: Info) -> str:
+        return self.__dict__["address"] if await self._place(info) else ""
+
+    @strawberry.field(
+        description="Who reported it; masked (张**) unless you reported it or handle it "
+        "(staff of its area, people dispatched to it)."
+    )
+    async def reporter_name(self, info: Info) -> str:
         raw: str = self.__dict__["reporter_name"]
-        return raw if self._private(info) else (mask_name(raw) or "")
+        shown = sees_reporter_name(viewer(info), await self.facts(info))
+        return raw if shown else (mask_name(raw) or "")
 
-    @strawberry.field(description="The reporter's phone; masked unless you may see it.")
-    def reporter_phone(self, info: Info) -> str | None:
+    @strawberry.field(
+        description="The reporter's phone; masked unless you reported it, or handle it while "
+        "it is open."
+    )
+    async def reporter_phone(self, info: Info) -> str | None:
         raw: str | None = self.__dict__["reporter_phone"]
-        return raw if self._private(info) else mask_phone(raw)
+        shown = sees_reporter_phone(viewer(info), await self.facts(info))
+        return raw if shown else mask_phone(raw)
 
     @strawberry.field(
         description="The reporting person, when on record and you may see who reported it "
-        "(null otherwise, like the masked `reporterName`).",
+        "(null otherwise, like the masked `reporterName`). Reached this way the person shows "
+        "what handling the need allows: the name, the phone while the need is open.",
         permission_classes=[Can("person.read")],
     )
     async def reporter(self, info: Info) -> PersonT | None:
-        if not self._private(info):
+        from api.graphql.people.loaders import reporter_of
+
+        facts = await self.facts(info)
+        v = viewer(info)
+        if not sees_reporter_name(v, facts):
             return None
-        person = await load_one(info, PersonT, self.reporter_person_id)
-        if person is not None:
-            # Whoever may see this need's personal data may see its reporter's name too.
-            person.__dict__["personal_via_need"] = True
-        return person
+        return await reporter_of(info, self.reporter_person_id, phone=sees_reporter_phone(v, facts))
 
     overdue: bool = strawberry.field(
         description="Past a 1341 deadline while still open (arrival or resolution)."
@@ -323,7 +375,7 @@ class NeedEvent(RowType, Node):
         if self.__dict__["action"] not in _REPORTER_ACTIONS:
             return raw
         need = await load_one(info, Need, self.need_id)
-        if need is not None and need._private(info):
+        if need is not None and sees_reporter_name(viewer(info), await need.facts(info)):
             return raw
         return mask_name(raw) or ""
 

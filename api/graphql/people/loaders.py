@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ from api.graphql.relay import (
     Ordering,
     SortKey,
     loader,
+    row_class,
+    table_columns,
 )
 from api.graphql.type_refs import PersonT
 from schema import models as m
@@ -79,3 +82,36 @@ async def _member_counts(ctx: Context, keys: list[int]) -> list[int]:
 
 async def member_count_of_team(info: Info, team_id: int) -> int:
     return await loader(info, "team.member_count", _member_counts).load(team_id)
+
+
+async def _people_by_pk_unruled(ctx: Context, keys: list[int]) -> list[Any]:
+    p = m.Person
+    stmt = sa.select(*table_columns(p)).where(p.id.in_(keys))  # type: ignore[union-attr]  # a column
+    async with ctx.db.session() as session:
+        found = {r.id: r for r in (await session.execute(stmt)).all()}
+    return [found.get(k) for k in keys]
+
+
+async def reporter_of(info: Info, person_id: int | None, *, phone: bool) -> Any:
+    """A need's reporter for a caller the need's rules let see them (`Need.reporter`).
+
+    The grant comes from the need, not from the people rule (the reporter may live in
+    another community), so the row is read without that rule; the object returned is a fresh
+    copy carrying the grant, never the request's cached Person, so `node(id:)` on the same
+    person in the same request stays masked."""
+    if person_id is None:
+        return None
+    row = await loader(info, "person.reporter", _people_by_pk_unruled).load(person_id)
+    if row is None:
+        return None
+    person = row_class(PersonT).from_row(row)
+    person.__dict__["_grant"] = ReporterGrant(name=True, phone=phone)
+    return person
+
+
+@dataclass(frozen=True)
+class ReporterGrant:
+    """What a copy of a person reached as a need's reporter shows beyond the people rule."""
+
+    name: bool
+    phone: bool

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
+from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import PersonKind, TeamKind
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.people.types import Person, Skill, Team
 from api.graphql.relay import (
@@ -23,6 +25,8 @@ from api.graphql.relay import (
     table_columns,
 )
 from schema import models as m
+from schema.disclosure import may_search_names, name_shown_sql
+from schema.visibility import Viewer
 
 P = m.Person
 
@@ -49,7 +53,7 @@ class PersonFilter:
     )
 
 
-def person_conditions(f: PersonFilter | None) -> list[object]:
+def person_conditions(f: PersonFilter | None, v: Viewer) -> list[object]:
     if f is None:
         return []
     where: list[object] = []
@@ -76,7 +80,14 @@ def person_conditions(f: PersonFilter | None) -> list[object]:
     if f.is_commando is not None:
         where.append(P.is_commando == f.is_commando)
     if f.name_contains:
-        where.append(P.name.contains(f.name_contains, autoescape=True))
+        if not may_search_names(v, f.kind):
+            raise CodedError(
+                "nameContains matches residents' names, which you see masked: limit `kind` to "
+                "kinds that serve",
+                ErrorCode.FORBIDDEN,
+            )
+        # Only names the caller sees in full can match (whatever the people rule allows).
+        where += [P.name.contains(f.name_contains, autoescape=True), name_shown_sql(v)]
     return where
 
 
@@ -89,10 +100,11 @@ class PeopleQuery:
     )
     async def people(
         self,
+        info: Info,
         filter: Annotated[PersonFilter | None, strawberry.argument(description="Who.")] = None,
     ) -> PageQuery:
         name = Ordering("NAME", (SortKey(P.name, "str"),), P.id)
-        return RowsPage(Person, name, person_conditions(filter))
+        return RowsPage(Person, name, person_conditions(filter, viewer(info)))
 
     @strawberry.field(description="One person by ID.", permission_classes=[Can("person.read")])
     async def person(

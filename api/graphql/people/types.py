@@ -9,11 +9,11 @@ import strawberry
 
 from api.auth.permissions import Can
 from api.auth.privacy import (
-    can_see_personal,
     coarse_coordinate,
     mask_id_number,
     mask_name,
     mask_phone,
+    viewer,
 )
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
@@ -40,6 +40,7 @@ from api.graphql.type_refs import (
     SignUpT,
 )
 from schema import models as m
+from schema.disclosure import PersonFacts, sees_id_number, sees_person_contact, sees_person_name
 
 
 @strawberry.type(
@@ -52,10 +53,10 @@ class Person(RowType, Node):
     __needs__ = frozen(
         {
             "name": ("name", "kind", "registered_community_id"),
-            "phone": ("phone", "registered_community_id"),
-            "id_number": ("id_number", "registered_community_id"),
-            "latitude": ("latitude", "registered_community_id"),
-            "longitude": ("longitude", "registered_community_id"),
+            "phone": ("phone", "kind", "registered_community_id"),
+            "id_number": ("id_number",),
+            "latitude": ("latitude", "kind", "registered_community_id"),
+            "longitude": ("longitude", "kind", "registered_community_id"),
             "registered_community": ("registered_community_id",),
             "employer_unit": ("employer_unit_id",),
         }
@@ -77,46 +78,55 @@ class Person(RowType, Node):
     registered_community_id: strawberry.Private[int | None]
     employer_unit_id: strawberry.Private[int | None]
 
-    def _private(self, info: Info) -> bool:
-        if self.__dict__.get("personal_via_need"):
+    def _facts(self) -> PersonFacts:
+        d = self.__dict__
+        return PersonFacts(self.pk, d.get("kind"), d.get("registered_community_id"))
+
+    def _contact(self, info: Info) -> bool:
+        grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
+        if grant is not None and grant.phone:
             return True
-        return can_see_personal(
-            info, owner_person_id=self.pk, community_id=self.registered_community_id
-        )
+        return sees_person_contact(viewer(info), self._facts())
 
     @strawberry.field(
-        description="Name. Residents' names are masked (王**) unless you may see their personal "
-        "data; those who serve (party members, grid workers, helpers …) show theirs (亮身份)."
+        description="Name. Those who serve (party members, grid workers, helpers …) show theirs "
+        "(亮身份); residents' names are masked (王**) except to themselves, administrators, "
+        "staff of their community and those handling a need they reported."
     )
     def name(self, info: Info) -> str:
         raw: str = self.__dict__["name"]
-        if self.__dict__.get("kind") is not PersonKind.RESIDENT or self._private(info):
+        grant = self.__dict__.get("_grant")
+        if (grant is not None and grant.name) or sees_person_name(viewer(info), self._facts()):
             return raw
         return mask_name(raw) or ""
 
-    @strawberry.field(description="Mobile phone; masked (138****5678) unless you may see it.")
+    @strawberry.field(
+        description="Mobile phone; masked (138****5678) except to the person, administrators, "
+        "staff of their community, and the handler of an open need they reported."
+    )
     def phone(self, info: Info) -> str | None:
         raw: str | None = self.__dict__["phone"]
-        return raw if self._private(info) else mask_phone(raw)
+        return raw if self._contact(info) else mask_phone(raw)
 
-    @strawberry.field(description="ID card number; masked unless you may see it.")
+    @strawberry.field(description="ID card number; masked for everyone but administrators.")
     def id_number(self, info: Info) -> str | None:
         raw: str | None = self.__dict__["id_number"]
-        return raw if self._private(info) else mask_id_number(raw)
+        return raw if sees_id_number(viewer(info)) else mask_id_number(raw)
 
     @strawberry.field(
-        description="Home latitude; rounded to about 1 km unless you may see the exact place."
+        description="Home latitude; rounded to about 1 km except for the person, "
+        "administrators and staff of their community."
     )
     def latitude(self, info: Info) -> float:
         raw: float = self.__dict__["latitude"]
-        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        exact = sees_person_contact(viewer(info), self._facts())
+        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
-    @strawberry.field(
-        description="Home longitude; rounded to about 1 km unless you may see the exact place."
-    )
+    @strawberry.field(description="Home longitude; rounded like `latitude`.")
     def longitude(self, info: Info) -> float:
         raw: float = self.__dict__["longitude"]
-        return raw if self._private(info) else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        exact = sees_person_contact(viewer(info), self._facts())
+        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
     @strawberry.field(
         description="The community they registered with (报到), where they serve first."

@@ -8,8 +8,6 @@ relations it selects into the same statement.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import json
 import math
@@ -24,6 +22,7 @@ import strawberry
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay.connections import Connection, PageArgs, PageInfo, connection
+from api.graphql.relay.cursors import BadCursor, seal, unseal
 from api.graphql.relay.rows import RowType, column_names, make_row, row_class, table_columns
 from api.graphql.relay.selection import (
     Selection,
@@ -32,7 +31,9 @@ from api.graphql.relay.selection import (
     graphql_to_python,
     node_selection,
 )
+from api.graphql.relay.visible import visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
+from schema.visibility import rule_for
 
 
 @dataclass(frozen=True)
@@ -77,24 +78,24 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Cursors: base64 JSON of the ordering's name and the row's key values
+# Cursors: the ordering's name and the row's key values as JSON, sealed (`cursors`)
 
 
-def _encode_cursor(ordering: str, values: Sequence[Any]) -> str:
+def _encode_cursor(ordering: str, values: Sequence[Any], secret: str) -> str:
     out: list[Any] = [ordering]
     for v in values:
         out.append(v.isoformat() if isinstance(v, datetime) else v)
     raw = json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii")
+    return seal(raw, secret)
 
 
-def _decode_cursor(cursor: str, ordering: Ordering) -> list[Any]:
+def _decode_cursor(cursor: str, ordering: Ordering, secret: str) -> list[Any]:
     bad = CodedError(
         f"invalid cursor '{excerpt(cursor)}' for this ordering", ErrorCode.BAD_USER_INPUT
     )
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        data = json.loads(unseal(cursor, secret))
+    except (BadCursor, ValueError, UnicodeError, RecursionError):
         raise bad from None
     kinds = [k.kind for k in ordering.keys] + ["int"]
     if not isinstance(data, list) or len(data) != len(kinds) + 1 or data[0] != ordering.name:
@@ -157,7 +158,7 @@ def order_by(ordering: Ordering, reverse: bool) -> list[Any]:
 
 
 def page_of(
-    rows: Sequence[sa.Row[Any]], size: int, backward: bool, ordering: Ordering
+    rows: Sequence[sa.Row[Any]], size: int, backward: bool, ordering: Ordering, secret: str
 ) -> tuple[list[sa.Row[Any]], bool, Callable[[int], str]]:
     """From the rows of a page read one over its size (sort keys labelled as
     `page_statement` labels them): the page's rows in order, whether more rows follow, and
@@ -171,7 +172,7 @@ def page_of(
     keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
 
     def cursor_at(i: int) -> str:
-        return _encode_cursor(ordering.name, keys[i])
+        return _encode_cursor(ordering.name, keys[i], secret)
 
     return page, more, cursor_at
 
@@ -223,10 +224,13 @@ async def paginate(
     `base` is that statement already built (`page_statement`) without WHERE and LIMIT.
     """
     size, backward = page.checked()
+    secret = info.context.settings.secret_key
     cursor = page.before if backward else page.after
     where = list(filters)
     if cursor is not None:
-        where.append(_keyset_condition(ordering, _decode_cursor(cursor, ordering), not backward))
+        where.append(
+            _keyset_condition(ordering, _decode_cursor(cursor, ordering, secret), not backward)
+        )
     if base is None:
         base = page_statement(columns, select_from, ordering, backward)
     stmt = base.where(*where).limit(size + 1) if where else base.limit(size + 1)
@@ -236,7 +240,7 @@ async def paginate(
             rows = list((await session.execute(stmt)).all())
     else:
         rows = []
-    rows, more, cursor_at = page_of(rows, size, backward, ordering)
+    rows, more, cursor_at = page_of(rows, size, backward, ordering, secret)
     nodes = build(rows)
     info_ = page_info(
         len(rows),
@@ -289,7 +293,7 @@ async def select_page(
         info,
         columns=(),
         select_from=select_from,
-        filters=filters,
+        filters=[*filters, *visible(info.context, model)],
         ordering=ordering,
         page=page,
         build=build,
@@ -321,6 +325,8 @@ def _page_plan(
             continue
         target = row_class(ref)
         target_model = target.__model__
+        # A joined row skips the by-key loader and its row rule: only reference data joins.
+        assert rule_for(target_model) is None, f"{relation}: a ruled table cannot be joined"
         alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]  # SQLModel tables have __table__
         target_names = columns_for(target, sub) or list(column_names(target_model))
         start = len(columns)

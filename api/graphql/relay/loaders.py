@@ -17,6 +17,7 @@ from api.graphql.relay.connections import Connection, PageArgs, connection
 from api.graphql.relay.keyset import Ordering, page_info, page_of, paginate
 from api.graphql.relay.keyset import order_by as keyset_order
 from api.graphql.relay.rows import RowRef, RowType, row_class, table_columns
+from api.graphql.relay.visible import visible
 
 Batch = Callable[[Context, list[Any]], Awaitable[Sequence[Any]]]
 
@@ -51,7 +52,9 @@ def _by_pk_batch(type_cls: type[RowType]) -> Callable[[Context, list[int]], Awai
     async def batch(ctx: Context, keys: list[int]) -> list[Any]:
         async with ctx.db.session() as session:
             rows = (
-                await session.execute(sa.select(*table_columns(model)).where(pk.in_(keys)))
+                await session.execute(
+                    sa.select(*table_columns(model)).where(pk.in_(keys), *visible(ctx, model))
+                )
             ).all()
         found = {r._mapping[type_cls.__pk__]: type_cls.from_row(r) for r in rows}
         return [found.get(k) for k in keys]
@@ -142,7 +145,11 @@ def _by_fk_batch(
     order = list(order) or [getattr(model, type_cls.__pk__)]
 
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
-        stmt = sa.select(*table_columns(model)).where(fk_col.in_(keys), *where).order_by(*order)
+        stmt = (
+            sa.select(*table_columns(model))
+            .where(fk_col.in_(keys), *where, *visible(ctx, model))
+            .order_by(*order)
+        )
         async with ctx.db.session() as session:
             rows = (await session.execute(stmt)).all()
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
@@ -183,7 +190,7 @@ def _link_batch(
         stmt = (
             sa.select(*table_columns(model), parent_col.label("_parent"))
             .join(link_model, target_col == pk)
-            .where(parent_col.in_(keys))
+            .where(parent_col.in_(keys), *visible(ctx, model))
             .order_by(*(list(order) or [pk]))
         )
         async with ctx.db.session() as session:
@@ -246,7 +253,7 @@ async def child_connection(
             info,
             columns=table_columns(model),
             select_from=model,
-            filters=[*filters, fk_col == parent],
+            filters=[*filters, fk_col == parent, *visible(info.context, model)],
             ordering=ordering,
             page=page,
             build=row_cls.from_rows,
@@ -257,7 +264,9 @@ async def child_connection(
         f"{name}:{size}:{backward}",
         _window_batch(row_cls, fk, ordering, filters, size, backward),
     )
-    rows, more, cursor_at = page_of(await pages.load(parent), size, backward, ordering)
+    rows, more, cursor_at = page_of(
+        await pages.load(parent), size, backward, ordering, info.context.settings.secret_key
+    )
     info_ = page_info(
         len(rows), cursor_at, has_next=more and not backward, has_previous=more and backward
     )
@@ -275,7 +284,7 @@ def _count_batch(
         stmt = (
             sa.select(fk_col, sa.func.count())
             .select_from(model)
-            .where(fk_col.in_(keys), *filters)
+            .where(fk_col.in_(keys), *filters, *visible(ctx, model))
             .group_by(fk_col)
         )
         async with ctx.db.session() as session:
@@ -308,7 +317,7 @@ def _window_batch(
                 *(k.expr.label(f"_k{i}") for i, k in enumerate(ordering.keys)),
                 rn.label("_rn"),
             )
-            .where(fk_col.in_(keys), *filters)
+            .where(fk_col.in_(keys), *filters, *visible(ctx, model))
             .subquery()
         )
         stmt = sa.select(inner).where(inner.c._rn <= size + 1).order_by(inner.c[fk], inner.c._rn)

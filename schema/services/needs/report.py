@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from schema.enums import NeedAction, NeedCategory, NeedSource, NeedStatus, NeedTier
 from schema.geo import in_county
 from schema.needs import Need
-from schema.services.common import Actor, by_idempotency_key, insert_once, now_or, record_event
+from schema.services.common import (
+    Actor,
+    body_hash,
+    by_idempotency_key,
+    insert_once,
+    now_or,
+    record_event,
+)
 from schema.services.errors import Problems
 from schema.services.needs.limits import (
     _MEDIA_URL,
@@ -82,9 +89,9 @@ def _validate_report(
     return p
 
 
-async def _by_key(session: AsyncSession, key: str, actor: Actor) -> Need | None:
+async def _by_key(session: AsyncSession, key: str, actor: Actor, digest: str) -> Need | None:
     return await by_idempotency_key(
-        session, Need, key, actor=actor, owner="reporter_account_id", others="another reporter"
+        session, Need, key, actor=actor, owner="reporter_account_id", digest=digest
     )
 
 
@@ -116,11 +123,26 @@ async def report_need(
     same category reported within the window is flagged as `duplicate_of_id`.
     """
     now = now_or(now)
+    description, address = description.strip(), address.strip()
+    digest = body_hash(
+        title=title.strip(),
+        category=category.value,
+        latitude=latitude,
+        longitude=longitude,
+        description=description,
+        source=source.value,
+        media_urls=list(media_urls),
+        address=address,
+        urgency=urgency,
+        community_id=community_id,
+        grid_id=grid_id,
+        compound_id=compound_id,
+        reporter_phone=reporter_phone or None,
+    )
     if idempotency_key is not None and 0 < len(idempotency_key) <= KEY_MAX:
-        existing = await _by_key(session, idempotency_key, actor)
+        existing = await _by_key(session, idempotency_key, actor, digest)
         if existing is not None:
             return existing
-    description, address = description.strip(), address.strip()
     _validate_report(
         actor=actor,
         title=title,
@@ -162,12 +184,13 @@ async def report_need(
         address=address,
         media_urls=list(media_urls),
         idempotency_key=idempotency_key,
+        idempotency_hash=digest if idempotency_key is not None else None,
         duplicate_of_id=duplicate.id if duplicate else None,
         reported_at=now,
         updated_at=now,
     )
     need, inserted = await insert_once(
-        session, need, idempotency_key, lambda key: _by_key(session, key, actor)
+        session, need, idempotency_key, lambda key: _by_key(session, key, actor, digest)
     )
     if not inserted:
         return need

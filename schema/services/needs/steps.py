@@ -106,12 +106,17 @@ async def rate_need(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Need:
-    """评价: the reporter rates the result (1–5) and the need is closed."""
+    """评价: whoever reported the need (any role) rates the result (1–5) and it is closed. A
+    need reported without an account (an imported hotline ticket) is rated by a coordinator of
+    its area on the caller's behalf (回访); nobody else rates someone's report for them."""
     now = now_or(now)
     comment = check_rating(satisfaction, comment)
     need = await get_need(session, need_id)
-    if actor.account_id is None or need.reporter_account_id != actor.account_id:
-        raise Forbidden("only the person who reported this need may rate it")
+    if need.reporter_account_id is None:
+        if not (actor.is_coordination and actor.in_scope(need.community_id)):
+            raise Forbidden("only a coordinator of its area may record this caller's rating")
+    elif need.reporter_account_id != actor.account_id:
+        raise Forbidden("only whoever reported this need may rate it")
     return await step(
         session,
         _NEEDS,

@@ -1,8 +1,7 @@
-"""Personal data: the masking helpers, `can_see_personal`, and what responses really contain."""
+"""Personal data: the masking helpers, the disclosure rules, and what responses really contain."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,7 +9,6 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.auth.privacy import (
-    can_see_personal,
     coarse_coordinate,
     coarse_location,
     mask_id_number,
@@ -18,7 +16,16 @@ from api.auth.privacy import (
     mask_phone,
 )
 from api.graphql.relay import to_global_id
-from schema.enums import NeedStatus, Role
+from schema.disclosure import (
+    NeedFacts,
+    PersonFacts,
+    sees_id_number,
+    sees_person_contact,
+    sees_reporter_name,
+    sees_reporter_phone,
+)
+from schema.enums import NeedStatus, PersonKind, Role
+from schema.visibility import Viewer
 from tests import factories as f
 from tests.api.graphql.mutate import mutate, ok, report_input
 from tests.conftest import gql
@@ -57,33 +64,42 @@ def test_round_location_to_about_a_kilometre() -> None:
     assert abs(coarse_coordinate(27.0449) - 27.0449) <= 0.005
 
 
-def _info(role: Role | None, **account: Any) -> Any:
-    caller = None
-    if role is not None:
-        values = {"id": 7, "role": role, "person_id": None, "community_id": None} | account
-        caller = SimpleNamespace(**values)
-    return SimpleNamespace(context=SimpleNamespace(account=caller))
+def _viewer(role: Role | None, **account: Any) -> Viewer:
+    return Viewer(role, account.get("id", 7), account.get("person_id"), account.get("community_id"))
+
+
+def _need(community_id: int | None = 1, *, open_: bool = True, **kw: Any) -> NeedFacts:
+    facts = {"reporter_account_id": 99, "reporter_person_id": 99, "dispatched": False} | kw
+    return NeedFacts(community_id=community_id, is_open=open_, **facts)
 
 
 def test_decide_who_sees_personal_data() -> None:
-    see = can_see_personal
-    assert not see(_info(None), community_id=1)
-    assert see(_info(Role.ADMIN, community_id=2), community_id=1)
-    # owners: the account itself, or the person it belongs to
-    assert see(_info(Role.RESIDENT), owner_account_id=7)
-    assert see(_info(Role.VOLUNTEER, person_id=3), owner_person_id=3)
-    assert not see(_info(Role.RESIDENT), owner_account_id=8, community_id=1)
-    # the person handling it
-    assert see(_info(Role.ENTERPRISE_HELPER, person_id=5), handler_person_id=5)
-    assert not see(_info(Role.ENTERPRISE_HELPER, person_id=5), handler_person_id=6)
-    # staff by role and area; county-level staff everywhere
-    assert see(_info(Role.GRID_WORKER, community_id=1), community_id=1)
-    assert not see(_info(Role.GRID_WORKER, community_id=1), community_id=2)
-    assert not see(_info(Role.COORDINATOR, community_id=1), community_id=None)
-    assert see(_info(Role.COORDINATOR), community_id=2)
-    assert not see(_info(Role.VOLUNTEER), community_id=1)
-    assert not see(_info(Role.ENTERPRISE_HELPER), community_id=1)
-    assert see(_info(Role.ENTERPRISE_HELPER), community_id=1, operation="enterprise.read")
+    resident = PersonFacts(3, PersonKind.RESIDENT, 1)
+    assert not sees_person_contact(_viewer(None), resident)
+    assert sees_person_contact(_viewer(Role.ADMIN, community_id=2), resident)
+    assert sees_person_contact(_viewer(Role.VOLUNTEER, person_id=3), resident)
+    assert sees_person_contact(_viewer(Role.GRID_WORKER, community_id=1), resident)
+    assert not sees_person_contact(_viewer(Role.GRID_WORKER, community_id=2), resident)
+    assert sees_person_contact(_viewer(Role.COORDINATOR), resident)  # county-level
+    assert not sees_person_contact(_viewer(Role.VOLUNTEER), resident)
+    assert not sees_person_contact(_viewer(Role.ENTERPRISE_HELPER), resident)
+    # ID numbers: administrators only, not even the person or county-level staff
+    assert sees_id_number(_viewer(Role.ADMIN))
+    assert not sees_id_number(_viewer(Role.COORDINATOR))
+    assert not sees_id_number(_viewer(Role.RESIDENT, person_id=3))
+
+
+def test_show_reporter_phone_to_the_handler_only_while_open() -> None:
+    dispatched = _viewer(Role.VOLUNTEER, person_id=5)
+    assert sees_reporter_phone(dispatched, _need(dispatched=True))
+    assert not sees_reporter_phone(dispatched, _need(dispatched=True, open_=False))
+    assert sees_reporter_name(dispatched, _need(dispatched=True, open_=False))
+    assert not sees_reporter_name(dispatched, _need())
+    worker = _viewer(Role.GRID_WORKER, community_id=1)
+    assert sees_reporter_phone(worker, _need(1)) and not sees_reporter_phone(worker, _need(2))
+    assert not sees_reporter_phone(worker, _need(1, open_=False))
+    reporter = _viewer(Role.RESIDENT, id=99)
+    assert sees_reporter_phone(reporter, _need(2, open_=False))
 
 
 # --- over HTTP: a resident's responses never carry another resident's personal data ------------
@@ -158,7 +174,8 @@ def test_hide_other_residents_personal_data(client: TestClient, world: dict[str,
         texts.append(r.text)
     everything = "\n".join(texts)
     assert PHONE_B not in everything and ID_B not in everything and "李大红" not in everything
-    assert mask_phone(PHONE_B) in everything  # the other report is listed, masked
+    # Another resident's report is not theirs to see at all (least privilege: issue 10).
+    assert to_global_id("Need", world["need_b"].id) not in everything
     assert PHONE_A in everything  # the resident sees their own report in full
 
 
@@ -168,11 +185,11 @@ def test_show_reporter_phone_to_staff_in_area_only(
     q = "query($id: ID!) { need(id: $id) { reporterPhone } }"
     variables = {"id": to_global_id("Need", world["need_b"].id)}
 
-    def phone(who: str) -> str:
-        return gql(client, q, variables, token=county.token(who))["data"]["need"]["reporterPhone"]
+    def need(who: str) -> Any:
+        return gql(client, q, variables, token=county.token(who))["data"]["need"]
 
-    assert phone("grid_worker") == PHONE_B and phone("county_coordinator") == PHONE_B
-    assert phone("outsider") == mask_phone(PHONE_B)
+    assert need("grid_worker") == need("county_coordinator") == {"reporterPhone": PHONE_B}
+    assert need("outsider") is None  # another community's need is not theirs to see
 
 
 def test_mask_reporter_name_in_need_events(
@@ -183,14 +200,17 @@ def test_mask_reporter_name_in_need_events(
     neighbour = f.account(engine, Role.RESIDENT, display_name="赵邻居")
     q = "query($id: ID!) { need(id: $id) { events { action actorName } } }"
 
-    def names(token: str) -> list[tuple[str, str]]:
-        events = gql(client, q, {"id": need["id"]}, token=token)["data"]["need"]["events"]
-        return [(e["action"], e["actorName"]) for e in events]
+    def names(token: str) -> list[tuple[str, str]] | None:
+        found = gql(client, q, {"id": need["id"]}, token=token)["data"]["need"]
+        return None if found is None else [(e["action"], e["actorName"]) for e in found["events"]]
 
-    assert names(f.token_for(neighbour)) == [("REPORT", "李**"), ("ACCEPT", "泉塘协调员")]
+    # A volunteer signed up for the need sees it, but not who reported it.
+    sign_up = {"needId": need["id"]}
+    ok(mutate(client, "signUp", sign_up, county.token("volunteer")))
+    assert names(county.token("volunteer")) == [("REPORT", "李**"), ("ACCEPT", "泉塘协调员")]
     assert names(county.token("resident")) == [("REPORT", "李阿姨"), ("ACCEPT", "泉塘协调员")]
     assert names(county.token("coordinator"))[0] == ("REPORT", "李阿姨")
-    assert names(county.token("outsider"))[0] == ("REPORT", "李**")
+    assert names(f.token_for(neighbour)) is None and names(county.token("outsider")) is None
 
 
 def test_hide_reporter_person_from_callers_who_see_the_name_masked(
@@ -202,7 +222,7 @@ def test_hide_reporter_person_from_callers_who_see_the_name_masked(
     def seen(who: str) -> dict[str, Any]:
         return gql(client, q, variables, token=county.token(who))["data"]["need"]
 
-    assert seen("volunteer") == {"reporterName": "李**", "reporter": None}
+    assert seen("volunteer") is None  # not theirs to see at all
     assert seen("grid_worker") == {"reporterName": "李大红", "reporter": {"name": "李大红"}}
 
 
@@ -230,6 +250,6 @@ def test_mask_residents_names_in_people_lists(
         nodes = gql(client, q, token=county.token(who))["data"]["people"]["nodes"]
         return {n["name"] for n in nodes}
 
-    # The volunteer, a party member, serves: their name shows; residents' names are masked.
-    assert names("volunteer") == {"王**", "李**", "王建国"}
+    # The volunteer, a party member, serves: their name shows; residents are not theirs to see.
+    assert names("volunteer") == {"王建国"}
     assert names("admin") == {"王小明", "李大红", "王建国"}

@@ -103,7 +103,7 @@ def test_filter_paired_units_and_resources(client: TestClient, county: County) -
 def requests(client: TestClient, county: County, filter: dict[str, Any], **kw: Any) -> list[str]:
     query = """query($f: EnterpriseRequestFilter, $o: EnterpriseRequestOrder) {
       enterpriseRequests(filter: $f, orderBy: $o) { nodes { title } } }"""
-    data = gql(client, query, {"f": filter, **kw}, token=county.token("helper"))
+    data = gql(client, query, {"f": filter, **kw}, token=county.token("county_coordinator"))
     return [r["title"] for r in data["data"]["enterpriseRequests"]["nodes"]]
 
 

@@ -207,6 +207,8 @@ def test_submit_twice_with_key_creates_one(database_url: str, desk: dict[str, An
     a = submit(database_url, desk, idempotency_key="k1")
     b = submit(database_url, desk, idempotency_key="k1")
     assert a.id == b.id
+    with pytest.raises(Conflict, match="different request"):  # same key, another body
+        submit(database_url, desk, idempotency_key="k1", title="另一件事")
     with pytest.raises(Invalid) as err:
         submit(database_url, desk, title="", urgency=7)
     assert {field for field, _ in err.value.problems} == {"title", "urgency"}

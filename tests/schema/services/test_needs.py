@@ -67,19 +67,29 @@ def test_report_need_twice_with_key_creates_one(
     database_url: str, engine: sa.Engine, area: dict[str, Any]
 ) -> None:
     first = report(database_url, area["resident"], idempotency_key="k-1")
-    again = report(database_url, area["resident"], idempotency_key="k-1", title="重复提交")
+    again = report(database_url, area["resident"], idempotency_key="k-1", title=" 路灯不亮 ")
     assert again.id == first.id and again.title == "路灯不亮"
     with Session(engine) as s:
         assert len(s.exec(select(Need)).all()) == 1
     assert len(need_events(engine, first.id)) == 1
 
 
-def test_report_need_with_someone_elses_key_conflicts(
-    database_url: str, area: dict[str, Any]
+def test_refuse_a_key_reused_for_another_report(
+    database_url: str, engine: sa.Engine, area: dict[str, Any]
 ) -> None:
-    report(database_url, area["resident"], idempotency_key="k-2")
-    with pytest.raises(Conflict):
-        report(database_url, area["volunteer_actor"], idempotency_key="k-2")
+    report(database_url, area["resident"], idempotency_key="k-1")
+    with pytest.raises(Conflict, match="different request"):
+        report(database_url, area["resident"], idempotency_key="k-1", title="重复提交")
+    with Session(engine) as s:
+        assert len(s.exec(select(Need)).all()) == 1
+
+
+def test_keep_keys_per_reporter(database_url: str, engine: sa.Engine, area: dict[str, Any]) -> None:
+    mine = report(database_url, area["resident"], idempotency_key="k-2")
+    # Another reporter's key is a new key: a new need, and nothing tells the key was used.
+    theirs = report(database_url, area["volunteer_actor"], idempotency_key="k-2")
+    assert theirs.id != mine.id
+    assert report(database_url, area["volunteer_actor"], idempotency_key="k-2").id == theirs.id
 
 
 def test_report_need_flags_duplicate_nearby(database_url: str, area: dict[str, Any]) -> None:

@@ -41,10 +41,14 @@ def test_minutes_within_activity_time() -> None:
     assert svc.service_minutes(late, late + timedelta(hours=1), act) == 0
 
 
-def test_minutes_on_need_capped_at_twelve_hours() -> None:
-    need = Need()
+def test_minutes_on_need_capped_at_twice_its_work_and_twelve_hours() -> None:
+    need = Need(duration_minutes=60)
     assert svc.service_minutes(T0, T0 + timedelta(minutes=90), need) == 90
-    assert svc.service_minutes(T0, T0 + timedelta(days=2), need) == 12 * 60
+    assert svc.service_minutes(T0, T0 + timedelta(days=2), need) == 120
+    long = Need(duration_minutes=1440)
+    assert svc.service_minutes(T0, T0 + timedelta(days=2), long) == 12 * 60
+    windowed = Need(duration_minutes=1440, window_end=T0 + timedelta(minutes=45))
+    assert svc.service_minutes(T0, T0 + timedelta(days=2), windowed) == 45
 
 
 def test_sign_up_transitions() -> None:

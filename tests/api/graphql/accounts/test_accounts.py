@@ -82,14 +82,17 @@ def test_deactivate_account_stops_its_tokens(client: TestClient, engine: sa.Engi
     assert _code(gql(client, ME, token=token, expect_errors=True)) == "UNAUTHENTICATED"
 
 
-def test_keep_last_admin_active(client: TestClient, engine: sa.Engine) -> None:
+def test_refuse_deactivating_oneself(client: TestClient, engine: sa.Engine) -> None:
     from api.graphql.relay import to_global_id
 
     admin = f.account(engine, Role.ADMIN)
+    f.account(engine, Role.ADMIN)  # not the last administrator: still refused
     out = gql(
         client, DEACTIVATE, {"id": to_global_id("Account", admin.id)}, token=f.token_for(admin)
     )
-    assert out["data"]["deactivateAccount"]["userErrors"] == [{"field": ["id"], "code": "CONFLICT"}]
+    assert out["data"]["deactivateAccount"]["userErrors"] == [
+        {"field": ["id"], "code": "FORBIDDEN"}
+    ]
 
 
 def test_list_accounts_as_admin(client: TestClient, engine: sa.Engine) -> None:

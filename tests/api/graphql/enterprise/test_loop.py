@@ -129,9 +129,17 @@ def test_submit_enterprise_request_twice_with_key(
     client: TestClient, engine: sa.Engine, county: County, firm: Enterprise
 ) -> None:
     a = submit(client, county, firm, idempotencyKey="weather-station-0001")
-    b = submit(client, county, firm, idempotencyKey="weather-station-0001", title="重复")
+    b = submit(client, county, firm, idempotencyKey="weather-station-0001")
     assert a["id"] == b["id"]
     assert _count(engine, EnterpriseRequest) == 1 and _count(engine, EnterpriseRequestEvent) == 1
+    changed = {
+        "enterpriseId": gid("Enterprise", firm.id),
+        "kind": "UTILITIES",
+        "title": "重复",
+        "idempotencyKey": "weather-station-0001",
+    }
+    refused = mutate(client, "submitEnterpriseRequest", changed, county.token("helper"))
+    assert [e["code"] for e in refused["userErrors"]] == ["CONFLICT"]
 
 
 @pytest.mark.parametrize(

@@ -139,9 +139,35 @@ def test_report_need_twice_with_idempotency_key(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
     first = report(client, county, idempotencyKey="4b9d1c1e-app-retry")
-    again = report(client, county, idempotencyKey="4b9d1c1e-app-retry", title="再次提交")
+    again = report(client, county, idempotencyKey="4b9d1c1e-app-retry")
     assert again["id"] == first["id"] and again["title"] == "楼道灯坏了"
     assert _count(engine, Need) == 1 and _count(engine, NeedEvent) == 1
+
+
+def test_refuse_an_idempotency_key_reused_for_another_report(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    report(client, county, idempotencyKey="4b9d1c1e-app-retry")
+    changed = report_input(idempotencyKey="4b9d1c1e-app-retry", title="再次提交")
+    refused = mutate(client, "reportNeed", changed, county.token("resident"))
+    assert refused["need"] is None
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["input", "idempotencyKey"], "CONFLICT")
+    ]
+    assert "different request" in refused["userErrors"][0]["message"]
+    assert _count(engine, Need) == 1
+
+
+def test_keep_idempotency_keys_per_reporter(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    mine = report(client, county, idempotencyKey="shared-key-1")
+    # Another reporter's key: a new need, no CONFLICT telling that the key was used.
+    theirs = mutate(
+        client, "reportNeed", report_input(idempotencyKey="shared-key-1"), county.token("volunteer")
+    )
+    assert ok(theirs)["need"]["id"] != mine["id"]
+    assert _count(engine, Need) == 2
 
 
 def test_report_need_flags_duplicate(client: TestClient, county: County) -> None:
@@ -434,7 +460,12 @@ def test_merge_needs(client: TestClient, engine: sa.Engine, county: County) -> N
     third = ok(
         mutate(client, "reportNeed", report_input(title="路灯也不亮"), f.token_for(neighbour))
     )["need"]
-    assert second["duplicateOf"] == {"id": first["id"]} == third["duplicateOf"]
+    assert second["duplicateOf"] == {"id": first["id"]}
+    # The neighbour may not see the resident's need their report duplicates (issue 10).
+    assert third["duplicateOf"] is None
+    q = "query($id: ID!) { need(id: $id) { duplicateOf { id } } }"
+    seen = gql(client, q, {"id": third["id"]}, token=county.token("coordinator"))
+    assert seen["data"]["need"]["duplicateOf"] == {"id": first["id"]}
     payload = ok(
         mutate(
             client,

@@ -1,0 +1,228 @@
+"""Reports upward (`luling export needs|requests|hours`): rows of a period and area, without
+personal data (no reporters' names or phones), times in county time.
+
+A period is whole county-time days, `start` to `end` inclusive; an area is a community (or
+village) by name, or the whole county.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import col
+
+from schema.activities import Activity, SignUp
+from schema.areas import Community
+from schema.enterprise import Enterprise, EnterpriseRequest
+from schema.enums import (
+    EnterpriseRequestKind,
+    EnterpriseRequestStatus,
+    NeedCategory,
+    NeedSource,
+    NeedStatus,
+    NeedTier,
+    PersonKind,
+)
+from schema.needs import Need
+from schema.people import Person
+from schema.services.hotline import COUNTY_TIME, TICKET_PREFIX
+
+EXPORTS = ("needs", "requests", "hours")
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date | None = None
+    end: date | None = None  # inclusive
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[start 00:00, the day after end 00:00) in county time."""
+        lo = datetime.combine(self.start, time(), COUNTY_TIME) if self.start else None
+        hi = (
+            datetime.combine(self.end + timedelta(days=1), time(), COUNTY_TIME)
+            if self.end
+            else None
+        )
+        return lo, hi
+
+
+def _local(value: datetime | None) -> str:
+    return value.astimezone(COUNTY_TIME).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _label(enum_cls: Any, value: Any) -> str:
+    return str(enum_cls(value).label) if value is not None else ""
+
+
+def _within(column: Any, period: Period) -> list[Any]:
+    lo, hi = period.bounds()
+    where = []
+    if lo is not None:
+        where.append(column >= lo)
+    if hi is not None:
+        where.append(column < hi)
+    return where
+
+
+def community_id_named(conn: Connection, name: str) -> int:
+    found = conn.execute(sa.select(col(Community.id)).where(col(Community.name) == name)).scalar()
+    if found is None:
+        raise ValueError(f"no community or village named '{name}'")
+    return int(found)
+
+
+NEEDS_HEADER = [
+    "编号",
+    "工单编号",
+    "标题",
+    "类别",
+    "来源",
+    "响应等级",
+    "状态",
+    "紧急程度",
+    "社区",
+    "上报时间",
+    "派单时间",
+    "到场时间",
+    "办结时间",
+    "关闭时间",
+    "满意度",
+]
+
+
+def need_rows(conn: Connection, period: Period, community_id: int | None) -> Iterator[list[Any]]:
+    n = Need.__table__.c  # type: ignore[attr-defined]  # SQLModel tables have __table__
+    stmt = (
+        sa.select(n, col(Community.name).label("community_name"))
+        .join(Community, col(Community.id) == n.community_id)
+        .where(*_within(n.reported_at, period))
+        .order_by(n.reported_at, n.id)
+    )
+    if community_id is not None:
+        stmt = stmt.where(n.community_id == community_id)
+    for r in conn.execution_options(stream_results=True).execute(stmt).mappings():
+        key = r["idempotency_key"] or ""
+        yield [
+            r["id"],
+            key[len(TICKET_PREFIX) :] if key.startswith(TICKET_PREFIX) else "",
+            r["title"],
+            _label(NeedCategory, r["category"]),
+            _label(NeedSource, r["source"]),
+            _label(NeedTier, r["tier"]),
+            _label(NeedStatus, r["status"]),
+            r["urgency"],
+            r["community_name"],
+            _local(r["reported_at"]),
+            _local(r["dispatched_at"]),
+            _local(r["arrived_at"]),
+            _local(r["resolved_at"]),
+            _local(r["closed_at"]),
+            r["satisfaction"] if r["satisfaction"] is not None else "",
+        ]
+
+
+REQUESTS_HEADER = [
+    "编号",
+    "企业",
+    "统一社会信用代码",
+    "类别",
+    "标题",
+    "状态",
+    "紧急程度",
+    "帮办人",
+    "社区",
+    "提交时间",
+    "办理时限",
+    "办结时间",
+    "关闭时间",
+    "满意度",
+]
+
+
+def request_rows(conn: Connection, period: Period, community_id: int | None) -> Iterator[list[Any]]:
+    q = EnterpriseRequest.__table__.c  # type: ignore[attr-defined]  # SQLModel tables have __table__
+    stmt = (
+        sa.select(
+            q,
+            col(Enterprise.name).label("enterprise_name"),
+            col(Enterprise.credit_code),
+            col(Person.name).label("helper_name"),
+            col(Community.name).label("community_name"),
+        )
+        .join(Enterprise, col(Enterprise.id) == q.enterprise_id)
+        .outerjoin(Person, col(Person.id) == q.helper_id)
+        .outerjoin(Community, col(Community.id) == col(Enterprise.community_id))
+        .where(*_within(q.submitted_at, period))
+        .order_by(q.submitted_at, q.id)
+    )
+    if community_id is not None:
+        stmt = stmt.where(col(Enterprise.community_id) == community_id)
+    for r in conn.execution_options(stream_results=True).execute(stmt).mappings():
+        yield [
+            r["id"],
+            r["enterprise_name"],
+            r["credit_code"],
+            _label(EnterpriseRequestKind, r["kind"]),
+            r["title"],
+            _label(EnterpriseRequestStatus, r["status"]),
+            r["urgency"],
+            r["helper_name"] or "",
+            r["community_name"] or "",
+            _local(r["submitted_at"]),
+            _local(r["deadline"]),
+            _local(r["resolved_at"]),
+            _local(r["closed_at"]),
+            r["satisfaction"] if r["satisfaction"] is not None else "",
+        ]
+
+
+HOURS_HEADER = ["人员编号", "姓名", "身份", "服务社区", "服务次数", "服务分钟", "服务小时"]
+
+
+def hours_rows(conn: Connection, period: Period, community_id: int | None) -> Iterator[list[Any]]:
+    """Service time per person and community where it was given (checked-out sign-ups)."""
+    need = sa.alias(Need.__table__, "served_need")  # type: ignore[attr-defined]  # a table
+    where_served = sa.func.coalesce(col(Activity.community_id), need.c.community_id)
+    stmt: Any = (
+        sa.select(
+            col(Person.id),
+            col(Person.name),
+            col(Person.kind),
+            col(Community.name).label("community_name"),
+            sa.func.count().label("services"),
+            sa.func.sum(col(SignUp.minutes)).label("minutes"),
+        )
+        .select_from(SignUp)
+        .join(Person, col(Person.id) == col(SignUp.person_id))
+        .outerjoin(Activity, col(Activity.id) == col(SignUp.activity_id))
+        .outerjoin(need, need.c.id == col(SignUp.need_id))
+        .join(Community, col(Community.id) == where_served)
+        .where(col(SignUp.minutes).is_not(None), *_within(col(SignUp.checked_out_at), period))
+        .group_by(col(Person.id), col(Person.name), col(Person.kind), col(Community.name))
+        .order_by(col(Community.name), col(Person.id))
+    )
+    if community_id is not None:
+        stmt = stmt.where(where_served == community_id)
+    for r in conn.execute(stmt).mappings():
+        minutes = int(r["minutes"] or 0)
+        yield [
+            r["id"],
+            r["name"],
+            _label(PersonKind, r["kind"]),
+            r["community_name"],
+            r["services"],
+            minutes,
+            round(minutes / 60, 2),
+        ]
+
+
+TABLES = {
+    "needs": (NEEDS_HEADER, need_rows),
+    "requests": (REQUESTS_HEADER, request_rows),
+    "hours": (HOURS_HEADER, hours_rows),
+}

@@ -1,0 +1,224 @@
+"""Loading a registry file: validate every row, stage the good ones, merge them in one statement.
+
+One pass over the file, in one transaction:
+
+1. each row is checked (`schema.registry.parse_row`); a refused row goes to the report with its
+   reason, so is a second row with a natural key already seen in the file;
+2. good rows are streamed into a temporary staging table (PostgreSQL: `COPY … FROM STDIN`
+   through psycopg 3; SQLite: batched inserts);
+3. one `INSERT … SELECT … ON CONFLICT (kind, natural_key) DO UPDATE … WHERE row_hash differs`
+   merges them: new keys are inserted, changed rows updated, identical rows left alone, so a
+   second run of the same file changes nothing.
+
+Any failure (an unreadable file, too many refused rows, the database) rolls the whole run back:
+the registry is as it was before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
+
+from schema.areas import Community
+from schema.base import UTCDateTime, utcnow
+from schema.registry import (
+    RegistryKind,
+    RegistryRow,
+    canonical_header,
+    missing_columns,
+)
+from schema.services.registry_parse import checked_rows
+from schema.services.tabular import ReportWriter, TableFileError, open_table
+
+# (stage, rows done, rows expected or None)
+Progress = Callable[[str, int, int | None], None]
+
+_STAGING = "registry_staging"
+_COLUMNS = RegistryRow._fields  # the staging table holds the parsed rows as they are
+_BATCH = 5000
+_PROGRESS_EVERY = 5000
+
+
+class ImportAborted(Exception):
+    """The run was refused as a whole; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    read: int
+    refused: int
+    inserted: int
+    updated: int
+    unchanged: int
+    seconds: float
+    merge_seconds: float  # of `seconds`, the one merging statement
+    report: Path
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+def import_registry(
+    engine: Engine,
+    kind: RegistryKind,
+    path: Path,
+    report_path: Path,
+    *,
+    max_refused: float = 1.0,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    workers: int = 1,
+) -> ImportResult:
+    """Imports one registry file; see the module doc. `max_refused` is the largest share of
+    refused rows (0–1) the run accepts: above it, nothing is written (ImportAborted).
+    `workers` > 1 checks rows in that many processes (`schema/services/registry_parse.py`)."""
+    started = time.perf_counter()
+    table = open_table(path)
+    header = [canonical_header(h) for h in table.header]
+    missing = missing_columns(kind, header)
+    if missing:
+        raise TableFileError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    report = ReportWriter(report_path, table.header)
+    try:
+        with engine.begin() as conn:
+            names = conn.execute(sa.select(col(Community.name))).scalars()
+            communities = {str(n) for n in names}
+            good = _validated(
+                kind, header, table.rows, communities, report, table.total, progress, workers
+            )
+            _create_staging(conn)
+            staged = _stage(conn, good)
+            read = staged + report.count
+            if read and report.count / read > max_refused:
+                raise ImportAborted(
+                    f"{report.count} of {read} rows refused, more than {max_refused:.1%}: "
+                    "nothing imported"
+                )
+            if progress:
+                progress("merging", 0, 1)
+            merge_started = time.perf_counter()
+            inserted, updated = _merge(conn, now or utcnow())
+            merge_seconds = time.perf_counter() - merge_started
+            _drop_staging(conn)
+            if progress:
+                progress("merging", 1, 1)
+    finally:
+        report.close()
+    return ImportResult(
+        read=read,
+        refused=report.count,
+        inserted=inserted,
+        updated=updated,
+        unchanged=staged - inserted - updated,
+        seconds=time.perf_counter() - started,
+        merge_seconds=merge_seconds,
+        report=report_path,
+    )
+
+
+def _validated(
+    kind: RegistryKind,
+    header: list[str],
+    rows: Iterator[tuple[int, list[str]]],
+    communities: set[str],
+    report: ReportWriter,
+    total: int | None,
+    progress: Progress | None,
+    workers: int,
+) -> Iterator[tuple[Any, ...]]:
+    """The staging tuples of the good rows; refused rows go to the report on the way."""
+    first_line: dict[str, int] = {}
+    done = 0
+    for line, cells, parsed in checked_rows(kind, header, rows, communities, workers=workers):
+        done += 1
+        if progress and done % _PROGRESS_EVERY == 0:
+            progress("reading", done, total)
+        if isinstance(parsed, str):
+            report.refuse(line, parsed, cells)
+            continue
+        seen = first_line.setdefault(parsed.natural_key, line)
+        if seen != line:
+            report.refuse(line, f"duplicate key {parsed.natural_key} (first at line {seen})", cells)
+            continue
+        yield parsed
+    if progress:
+        progress("reading", done, done)
+
+
+def _create_staging(conn: Connection) -> None:
+    float_type = "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "REAL"
+    columns = ", ".join(
+        f"{c} {float_type if c in ('latitude', 'longitude') else 'TEXT'}" for c in _COLUMNS
+    )
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGING} ({columns}) ON COMMIT DROP")
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_STAGING}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGING} ({columns})")
+
+
+def _drop_staging(conn: Connection) -> None:
+    if conn.dialect.name != "postgresql":  # PostgreSQL drops it at commit
+        conn.exec_driver_sql(f"DROP TABLE temp.{_STAGING}")
+
+
+def _stage(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> int:
+    """Streams the rows into the staging table; returns how many."""
+    count = 0
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    insert = f"INSERT INTO {_STAGING} VALUES ({', '.join('?' * len(_COLUMNS))})"
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            conn.exec_driver_sql(insert, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(insert, batch)
+        count += len(batch)
+    return count
+
+
+# What the registry stores: the same, with the community resolved from its name.
+_STORED = tuple("community_id" if c == "community" else c for c in _COLUMNS)
+
+
+def _merge(conn: Connection, now: datetime) -> tuple[int, int]:
+    """One upsert from staging; returns (inserted, updated)."""
+    data = "CAST(s.data AS JSON)" if conn.dialect.name == "postgresql" else "s.data"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*_STORED[2:], "updated_at"))
+    merge = sa.text(
+        f"INSERT INTO registry_record ({', '.join(_STORED)}, imported_at, updated_at) "
+        "SELECT s.kind, s.natural_key, s.name, s.phone, s.address, c.id, s.latitude, "
+        f"s.longitude, s.source, s.source_key, {data}, s.row_hash, :now, :now "
+        f"FROM {_STAGING} s LEFT JOIN community c ON c.name = s.community "
+        # SQLite needs a WHERE before ON CONFLICT to tell the upsert from a join's ON.
+        "WHERE true "
+        f"ON CONFLICT (kind, natural_key) DO UPDATE SET {updates} "
+        "WHERE registry_record.row_hash <> excluded.row_hash"
+    ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+    count = sa.text("SELECT count(*) FROM registry_record")
+    before = int(conn.execute(count).scalar_one())
+    changed = conn.execute(merge, {"now": now}).rowcount
+    inserted = int(conn.execute(count).scalar_one()) - before
+    return inserted, changed - inserted

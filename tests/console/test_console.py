@@ -1,0 +1,222 @@
+"""The console and GraphiQL in Chromium, as their users work with them (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.console.conftest import SCREENSHOTS, Watched, open_page, screenshot, sign_in
+
+# The article's figures, as the dashboard prints them (seed/figures.py reproduces them).
+ARTICLE = {
+    "pairedUnits": "159",
+    "partyMembers": "3,500",
+    "urbanGrids": "106",
+    "ruralGrids": "1,869",
+    "serviceStations": "37",
+    "enterpriseHelpers": "112",
+    "volunteerTeams": "7",
+    "enterpriseRequests": "477",
+}
+
+
+def test_graphiql_loads_from_the_server_and_runs_county_stats(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-coordinator")
+    page.get_by_role("link", name="GraphiQL").click()  # same tab: it takes the console's token
+    page.get_by_role("button", name=re.compile("Execute query")).click()
+    result = page.locator(".result-window")
+    expect(result).to_contain_text('"pairedUnits": 159')
+    expect(result).to_contain_text('"enterpriseRequests": 477')
+    page.get_by_role("button", name="Headers").click()
+    expect(page.locator(".graphiql-editor-tool")).to_contain_text("Bearer")
+    screenshot(page, "graphiql")
+
+
+def test_dashboard_shows_the_article_figures(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-resident")  # every role gets the dashboard
+    expect(page.get_by_role("navigation", name="主菜单").get_by_role("link")).to_have_text(
+        ["数据看板", "GraphiQL"]
+    )
+    for key, shown in ARTICLE.items():
+        expect(page.locator(f'[data-figure="{key}"] dd')).to_have_text(shown)
+    expect(page.locator(".chart-box[data-ready]")).to_have_count(5, timeout=30_000)
+    screenshot(page, "dashboard", full_page=True)
+
+
+def test_coordinator_runs_reviews_and_commits_a_matching_job(
+    page: Any, console_url: str, browser: Any, watched: Watched
+) -> None:
+    sign_in(page, console_url, "demo-coordinator")
+    menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
+    expect(menu).to_have_text(
+        ["社区工作台", "智能匹配", "营商气象站", "数据看板", "平急转换", "GraphiQL"]
+    )
+    # The board, open beside: it must see the commit live (needEvents), without reloading.
+    board = open_page(browser, console_url, watched)
+    sign_in(board, console_url, "demo-coordinator")
+    expect(board.get_by_role("heading", name="社区工作台 · 泉塘社区")).to_be_visible()
+    expect(board.locator(".live.on")).to_be_visible()
+
+    page.get_by_role("link", name="智能匹配").click()
+    page.get_by_label("时限（秒）").fill("3")
+    page.get_by_label("资源").uncheck()
+    page.get_by_role("button", name="开始匹配").click()
+    expect(page.locator("[data-job-status]")).to_have_attribute(
+        "data-job-status", "SUCCEEDED", timeout=60_000
+    )
+    expect(page.get_by_label("匹配结果")).to_contain_text("已安排席位")
+    expect(page.locator(".chart-box[data-ready]")).to_have_count(1)
+
+    # Volunteers only, cheapest first: accept two, reject one, pin two in bulk.
+    page.get_by_label("建议类型").select_option("VOLUNTEER")
+    rows = page.locator("tr[data-proposal]")
+    expect(rows.first).to_be_visible()
+    assert rows.count() >= 5, "the job should propose at least five volunteers in Quantang"
+    expect(rows.first.locator("td.explain")).to_contain_text("公里")  # reasons in Chinese
+    for i in range(2):
+        rows.nth(i).get_by_role("button", name=re.compile("^采纳")).click()
+        expect(rows.nth(i).locator("td.status")).to_have_text("已采纳")
+    rows.nth(2).get_by_role("button", name=re.compile("^否决")).click()
+    expect(rows.nth(2).locator("td.status")).to_have_text("已否决")
+    for i in (3, 4):
+        rows.nth(i).get_by_role("checkbox").check()
+    page.get_by_role("button", name="批量锁定").click()
+    for i in (3, 4):
+        expect(rows.nth(i).locator("td.status")).to_have_text("已锁定")
+    screenshot(page, "matching")
+    page.locator(".chart").screenshot(path=str(SCREENSHOTS / "matching-map.png"))
+
+    # Re-run from these decisions: the accepted and pinned pairs are kept (pinned), the rejected
+    # pair is not proposed again.
+    rejected = (
+        rows.nth(2).locator("td").nth(2).inner_text(),
+        rows.nth(2).locator("td").nth(3).inner_text(),
+    )
+    page.get_by_role("button", name="按现有决定重新计算").click()
+    expect(page.get_by_role("link", name="上一轮")).to_be_visible()
+    expect(page.locator("[data-job-status]")).to_have_attribute(
+        "data-job-status", "SUCCEEDED", timeout=60_000
+    )
+    page.get_by_label("建议类型").select_option("VOLUNTEER")
+    expect(page.locator("tr[data-proposal] td.status").filter(has_text="已锁定")).to_have_count(4)
+    page.get_by_label("建议状态").select_option("PROPOSED")
+    expect(rows.first).to_be_visible()
+    fresh = [rows.nth(i).get_attribute("data-proposal") for i in range(2)]
+    accepted = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(2)]
+    pairs = [
+        (r.locator("td").nth(2).inner_text(), r.locator("td").nth(3).inner_text())
+        for r in rows.all()
+    ]
+    assert rejected not in pairs
+    page.get_by_label("建议状态").select_option("")
+    for proposal in fresh:
+        row = page.locator(f'tr[data-proposal="{proposal}"]')
+        row.get_by_role("button", name=re.compile("^采纳")).click()
+        expect(row.locator("td.status")).to_have_text("已采纳")
+
+    page.get_by_role("button", name=re.compile("^提交派单")).click()
+    page.get_by_role("dialog", name="提交派单").get_by_role("button", name="提交").click()
+    expect(page.locator(".flash").filter(has_text="已派单")).to_be_visible()
+    expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status", "COMMITTED")
+
+    # The board shows the dispatched needs, with their 1341 countdowns.
+    for title in accepted:
+        row = board.locator("tr[data-need]").filter(
+            has=board.get_by_role("link", name=title, exact=True)
+        )
+        expect(row.first.locator("td.status")).to_have_text("已派单")
+        expect(row.first.locator(".countdown")).to_contain_text("到场")
+    screenshot(board, "board")
+    board.context.close()
+
+
+def test_board_accepts_a_need_and_its_page_shows_the_timeline(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-coordinator")
+    # First paint of the board, from navigation to its rows (the issue asks for under 1 s on
+    # loopback; the bound here leaves room for a loaded CI machine).
+    page.reload()
+    page.locator("tr[data-need]").first.wait_for()
+    first_paint_ms = page.evaluate("performance.now()")
+    print(f"board first paint: {first_paint_ms:.0f} ms")
+    assert first_paint_ms < 3000
+    status = page.get_by_label("状态", exact=True)
+    shown = page.locator("tr[data-need] td.status")
+    status.select_option("REPORTED")
+    expect(shown.filter(has_not_text="已上报")).to_have_count(0)
+    first = page.locator("tr[data-need]").first
+    need, title = first.get_attribute("data-need"), first.get_by_role("link").first.inner_text()
+    row = page.locator(f'tr[data-need="{need}"]')
+    row.get_by_role("button", name=re.compile("^受理")).click()
+    expect(page.locator(".flash").filter(has_text="已受理")).to_be_visible()
+    expect(row).to_have_count(0)  # the board reloaded: it is no longer a reported need
+    status.select_option("ACCEPTED")
+    expect(shown.filter(has_not_text="已受理")).to_have_count(0)
+    row.get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    timeline = page.get_by_role("list", name="办理过程")
+    expect(timeline).to_contain_text("上报")
+    expect(timeline).to_contain_text("受理")
+    page.get_by_label("原因").fill("涉及多个部门，需要升级处理")
+    page.get_by_role("button", name="升级", exact=True).click()
+    expect(timeline).to_contain_text("升级")
+    screenshot(page, "need")
+
+
+def test_helper_works_through_their_queue(page: Any, console_url: str) -> None:
+    page.set_viewport_size({"width": 1024, "height": 768})  # a tablet
+    sign_in(page, console_url, "demo-helper")
+    expect(page.get_by_role("heading", name="营商气象站 · 我的诉求")).to_be_visible()
+    rows = page.locator("tr[data-request]")
+    expect(rows.first).to_be_visible()
+    # Overdue first.
+    overdue = [
+        ("overdue" in (rows.nth(i).get_attribute("class") or "")) for i in range(rows.count())
+    ]
+    assert overdue == sorted(overdue, reverse=True)
+    rows.first.get_by_role("button").click()
+    detail = page.locator("aside.detail")
+    detail.get_by_label("办理记录").fill("已电话联系企业，材料齐全")
+    detail.get_by_role("button", name="记录进展").click()
+    expect(detail.get_by_role("list", name="办理过程")).to_contain_text("已电话联系企业")
+    detail.get_by_label("办理记录").fill("已协调相关部门办结")
+    detail.get_by_role("button", name="办结").click()
+    expect(page.locator(".flash").filter(has_text="已办结")).to_be_visible()
+    expect(detail.locator(".status").first).to_have_text("已办结")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "enterprise")
+
+
+def test_coordinator_switches_the_area_mode_after_confirming(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-coordinator")
+    page.get_by_role("link", name="平急转换").click()
+    row = page.locator("tr[data-area]")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="切换为急时").click()
+    dialog = page.get_by_role("dialog", name="确认平急转换")
+    dialog.get_by_role("button", name="取消").click()  # nothing happens without confirming
+    expect(row.locator("td").nth(2)).to_have_text("平时")
+    row.get_by_role("button", name="切换为急时").click()
+    dialog.get_by_label("原因").fill("暴雨红色预警")
+    dialog.get_by_role("button", name="切换为急时").click()
+    expect(row.locator("td").nth(2)).to_have_text("急时")
+    screenshot(page, "mode")
+    row.get_by_role("button", name="切换为平时").click()  # back, for the other tests
+    dialog.get_by_label("原因").fill("预警解除")
+    dialog.get_by_role("button", name="切换为平时").click()
+    expect(row.locator("td").nth(2)).to_have_text("平时")
+
+
+def test_grid_worker_gets_the_board_without_coordinators_steps(page: Any, console_url: str) -> None:
+    sign_in(page, console_url, "demo-gridworker")
+    menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
+    expect(menu).to_have_text(["社区工作台", "数据看板", "GraphiQL"])
+    page.get_by_label("状态", exact=True).select_option("DISPATCHED")
+    shown = page.locator("tr[data-need] td.status")
+    expect(shown.filter(has_not_text="已派单")).to_have_count(0)
+    expect(shown.first).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^派给网格员"))).to_have_count(0)
+    page.locator("tr[data-need]").first.get_by_role("link", name=re.compile("^详情")).click()
+    expect(page.get_by_role("button", name="到场")).to_be_visible()  # staff may arrive
+    expect(page.get_by_role("form", name="派单")).to_have_count(0)

@@ -1,0 +1,142 @@
+"""`luling import hotline` (12345 tickets into needs, once each) and `luling export`."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from api.cli import app
+from schema.activities import SignUp
+from schema.enums import NeedCategory, NeedSource, NeedStatus, Role, SignUpStatus
+from schema.needs import Need, NeedEvent
+from tests import factories as f
+
+runner = CliRunner()
+SAMPLES = Path(__file__).resolve().parents[2] / "seed" / "samples"
+
+
+def _county(engine: sa.Engine) -> dict[str, int]:
+    ids = {}
+    for name, lat, lon in (("城南社区", 27.041, 114.903), ("泉塘社区", 27.05, 114.913)):
+        c = f.community(engine, name=name, latitude=lat, longitude=lon)
+        f.grid(engine, c.id, latitude=lat, longitude=lon)
+        ids[name] = c.id
+    return ids
+
+
+def _hotline(database_url: str, path: Path, *extra: str) -> str:
+    result = runner.invoke(
+        app, ["import", "hotline", str(path), "--database-url", database_url, *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def test_hotline_tickets_become_needs_once(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    ids = _county(engine)
+    path = tmp_path / "tickets.csv"
+    shutil.copy(SAMPLES / "hotline_12345.csv", path)
+    out = _hotline(database_url, path)
+    assert "read 5 tickets: 4 needs created, 0 already imported, 1 refused" in out
+    with Session(engine) as s:
+        needs = s.exec(select(Need).order_by(Need.reported_at)).all()
+        events = s.exec(select(NeedEvent)).all()
+    assert [n.idempotency_key for n in needs] == [f"12345:JA2026110200{i}" for i in (1, 2, 3, 4)]
+    first = needs[0]
+    assert first.source is NeedSource.HOTLINE_12345 and first.status is NeedStatus.REPORTED
+    assert first.category is NeedCategory.INFRASTRUCTURE and first.community_id == ids["城南社区"]
+    assert first.reported_at == datetime(2026, 11, 2, 1, 15, tzinfo=UTC)  # 09:15 county time
+    assert first.reporter_phone == "13807961234" and first.reporter_name == "12345热线"
+    assert needs[1].category is NeedCategory.ENVIRONMENT  # by value as well as by label
+    assert len(events) == 4  # each recorded as reported, like a report through the API
+    report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
+    assert "6,location: the location is outside Ji'an County" in report
+
+    again = _hotline(database_url, path)
+    assert "0 needs created, 4 already imported, 1 refused" in again
+    with Session(engine) as s:
+        assert len(s.exec(select(Need)).all()) == 4
+
+
+def test_hotline_xlsx_filed_under_a_staff_account(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    _county(engine)
+    f.account(engine, Role.COORDINATOR, username="hotline.desk", display_name="热线专席")
+    path = tmp_path / "tickets.xlsx"
+    shutil.copy(SAMPLES / "hotline_12345.xlsx", path)
+    assert "3 needs created" in _hotline(database_url, path, "--as", "hotline.desk")
+    with Session(engine) as s:
+        names = {n.reporter_name for n in s.exec(select(Need)).all()}
+    assert names == {"热线专席"}
+    missing = runner.invoke(
+        app, ["import", "hotline", str(path), "--as", "nobody", "--database-url", database_url]
+    )
+    assert missing.exit_code == 2 and "no account named" in missing.output
+
+
+def test_export_needs_and_hours_by_period_and_community(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    ids = _county(engine)
+    path = tmp_path / "tickets.csv"
+    shutil.copy(SAMPLES / "hotline_12345.csv", path)
+    _hotline(database_url, path)
+    out = tmp_path / "needs.csv"
+    args = ["export", "needs", "--from", "2026-11-02", "--to", "2026-11-02", "-o", str(out)]
+    result = runner.invoke(app, [*args, "--community", "泉塘社区", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # the third ticket named no community: it was placed by its nearest grid
+    assert [r["工单编号"] for r in rows] == ["JA20261102002", "JA20261102003", "JA20261102004"]
+    assert rows[0]["类别"] == "环境卫生" and rows[0]["上报时间"] == "2026-11-02 10:40"
+    assert "13907965678" not in out.read_text(encoding="utf-8-sig")  # no personal data
+    none = runner.invoke(
+        app, [*args[:2], "--from", "2026-11-03", "-o", str(out), "--database-url", database_url]
+    )
+    assert none.exit_code == 0 and "wrote 0 needs rows" in none.output
+
+    volunteer = f.person(engine, name="李志愿")
+    activity = f.activity(engine, ids["泉塘社区"])
+    with Session(engine) as s:
+        s.add(
+            SignUp(
+                person_id=volunteer.id,
+                activity_id=activity.id,
+                status=SignUpStatus.CHECKED_OUT,
+                checked_out_at=datetime(2026, 11, 5, 4, 0, tzinfo=UTC),
+                minutes=90,
+            )
+        )
+        s.commit()
+    xlsx = tmp_path / "hours.xlsx"
+    hours = runner.invoke(
+        app,
+        ["export", "hours", "--format", "xlsx", "-o", str(xlsx), "--database-url", database_url],
+    )
+    assert hours.exit_code == 0, hours.output
+    sheet = load_workbook(xlsx, read_only=True).worksheets[0]
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[0][:3] == ["人员编号", "姓名", "身份"]
+    assert table[1][1:] == ["李志愿", "在职党员", "泉塘社区", 1, 90, 1.5]
+
+
+def test_export_refuses_unknown_things(engine: sa.Engine, database_url: str) -> None:
+    for args in (
+        ["export", "cars"],
+        ["export", "needs", "--format", "pdf"],
+        ["export", "needs", "--from", "yesterday"],
+        ["export", "needs", "--community", "无此社区"],
+    ):
+        result = runner.invoke(app, [*args, "--database-url", database_url])
+        assert result.exit_code == 2, (args, result.output)
