@@ -73,11 +73,9 @@ POLICY: dict[str, frozenset[Role]] = {
     # Only the enterprise rates (the service checks it is the request's own enterprise); the
     # desk is let through so that helpers and staff learn why they may not (a userError).
     "enterprise.rate": ENTERPRISE_DESK | {R.ENTERPRISE},
-    # Enterprise accounts read their own enterprise's requests (the resolvers restrict them).
+    # Which requests each reads is the row rule (`schema.visibility`): an enterprise account
+    # its own enterprise's, a helper those it carries and the claim pool, and so on.
     "enterprise.read": ENTERPRISE_DESK | {R.ENTERPRISE},
-    # Reads that reach any enterprise's requests (by global ID, through an enterprise or a
-    # helper): the desk only, until read visibility per object exists.
-    "enterprise.read_all": ENTERPRISE_DESK,
     # --- the shared registry (一表同享) ----------------------------------------------------
     # Staff look people and houses up; helpers look enterprises up. Personal data is masked by
     # the people rules (person.read_private in the record's community).

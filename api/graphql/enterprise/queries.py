@@ -24,7 +24,6 @@ from api.graphql.relay import (
     ordering,
 )
 from schema import models as m
-from schema.enums import Role
 from schema.sla import enterprise_overdue_clause
 from schema.workflow import OPEN_ENTERPRISE_STATUSES
 
@@ -105,19 +104,6 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
     return where
 
 
-def _speaks_for(info: Info) -> int | None:
-    """The enterprise an enterprise account speaks for (None for every other caller)."""
-    account = info.context.account
-    if account is None or account.role is not Role.ENTERPRISE:
-        return None
-    return account.enterprise_id or -1  # an unlinked enterprise account sees nothing
-
-
-def _own_enterprise_only(info: Info) -> list[Any]:
-    enterprise_id = _speaks_for(info)
-    return [] if enterprise_id is None else [R.enterprise_id == enterprise_id]
-
-
 @strawberry.type
 class EnterpriseQuery:
     @connection_field(
@@ -140,7 +126,7 @@ class EnterpriseQuery:
         return RowsPage(
             EnterpriseRequest,
             ordering(order.field.value, _SORT_KEYS[order.field], R.id, order.direction),
-            [*request_conditions(filter), *_own_enterprise_only(info)],
+            request_conditions(filter),
         )
 
     @strawberry.field(
@@ -150,11 +136,8 @@ class EnterpriseQuery:
     async def enterprise_request(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> EnterpriseRequest | None:
-        found = await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
-        enterprise_id = _speaks_for(info)
-        if found is not None and enterprise_id is not None and found.enterprise_id != enterprise_id:
-            return None  # an enterprise follows its own requests only
-        return found
+        # The row rule (`schema.visibility`): an enterprise follows its own requests only.
+        return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
 
     @connection_field(
         Enterprise,

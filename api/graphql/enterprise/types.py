@@ -59,9 +59,9 @@ class Enterprise(RowType, Node):
         return await load_one(info, CommunityT, self.community_id)
 
     @strawberry.field(
-        description="Its requests, latest first (the desk; an enterprise account lists its own "
-        "with `enterpriseRequests`).",
-        permission_classes=[Can("enterprise.read_all")],
+        description="Its requests you may see, latest first (an enterprise account: its own "
+        "enterprise's only).",
+        permission_classes=[Can("enterprise.read")],
         extensions=[MaxItems(200)],
     )
     async def requests(self, info: Info) -> list[EnterpriseRequest]:
@@ -202,5 +202,5 @@ class EnterpriseRequestEvent(RowType, Node):
 
 
 register_node(Enterprise, "reference.read")
-register_node(EnterpriseRequest, "enterprise.read_all")
-register_node(EnterpriseRequestEvent, "enterprise.read_all")
+register_node(EnterpriseRequest, "enterprise.read")
+register_node(EnterpriseRequestEvent, "enterprise.read")

@@ -189,8 +189,9 @@ class Person(RowType, Node):
         return round(await service_minutes_of_person(info, self.pk) / 60, 2)
 
     @strawberry.field(
-        description="Helpers (小赣事): enterprise requests assigned to them, latest first.",
-        permission_classes=[Can("enterprise.read_all")],
+        description="Helpers (小赣事): enterprise requests assigned to them that you may see, "
+        "latest first.",
+        permission_classes=[Can("enterprise.read")],
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:

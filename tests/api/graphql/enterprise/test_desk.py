@@ -156,7 +156,14 @@ def test_enterprise_submits_follows_and_rates_its_own(
     own = county.token("enterprise")
     mine = county.rows["enterprise"]
     other: Enterprise = f.enterprise(engine, community_id=county.quantang.id)
-    theirs = f.enterprise_request(engine, enterprise_id=other.id, title="别家的诉求")
+    # carried by the helper who carries one of ours too
+    theirs = f.enterprise_request(
+        engine,
+        enterprise_id=other.id,
+        title="别家的诉求",
+        helper_id=county.helper.id,
+        status=EnterpriseRequestStatus.ASSIGNED,
+    )
     submitted = ok(
         mutate(
             client,
@@ -217,17 +224,42 @@ def test_enterprise_sees_no_other_enterprise(
     other: Enterprise = f.enterprise(
         engine, community_id=county.quantang.id, contact_name="王经理", contact_phone="13900001111"
     )
-    theirs = f.enterprise_request(engine, enterprise_id=other.id, title="别家的诉求")
+    # carried by the helper who carries one of ours too
+    theirs = f.enterprise_request(
+        engine,
+        enterprise_id=other.id,
+        title="别家的诉求",
+        helper_id=county.helper.id,
+        status=EnterpriseRequestStatus.ASSIGNED,
+    )
     listed = gql(
         client, "{ enterprises(first: 10) { nodes { name contactName contactPhone } } }", token=own
     )["data"]["enterprises"]["nodes"]
     contacts = {n["name"]: (n["contactName"], n["contactPhone"]) for n in listed}
     assert contacts[county.rows["enterprise"].name] == ("周经理", "13600001234")
     assert contacts[other.name] == ("王**", "139****1111")
-    for query in (
-        '{ node(id: "' + gid("EnterpriseRequest", theirs.id) + '") { id } }',
-        "{ enterprises(first: 10) { nodes { requests { title } } } }",
+    # Every path to another enterprise's request finds nothing (the row rule, not a refusal).
+    node = gql(
+        client, '{ node(id: "' + gid("EnterpriseRequest", theirs.id) + '") { id } }', token=own
+    )
+    assert node["data"]["node"] is None
+    firms = gql(
+        client, "{ enterprises(first: 10) { nodes { name requests { title } } } }", token=own
+    )
+    by_firm = {
+        n["name"]: [r["title"] for r in n["requests"]]
+        for n in firms["data"]["enterprises"]["nodes"]
+    }
+    assert by_firm[other.name] == [] and by_firm[county.rows["enterprise"].name]
+    helpers = gql(
+        client,
         "{ enterpriseRequests(first: 5) { nodes { helper { assignedRequests { title } } } } }",
-    ):
-        body = gql(client, query, token=own, expect_errors=True)
-        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", query
+        token=own,
+    )
+    carried = [
+        r["title"]
+        for n in helpers["data"]["enterpriseRequests"]["nodes"]
+        if n["helper"]
+        for r in n["helper"]["assignedRequests"]
+    ]
+    assert "别家的诉求" not in carried and carried
