@@ -318,6 +318,10 @@ def user_create(
     person_id: Annotated[
         int | None, typer.Option("--person-id", help="The person this account belongs to.")
     ] = None,
+    enterprise_id: Annotated[
+        int | None,
+        typer.Option("--enterprise-id", help="The enterprise an enterprise account speaks for."),
+    ] = None,
     display_name: Annotated[str, typer.Option("--display-name", help="Name shown.")] = "",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -336,7 +340,16 @@ def user_create(
     area = _Area(community, county)
     try:
         account = asyncio.run(
-            _create_user(url, username, password, role_value, area, person_id, display_name)
+            _create_user(
+                url,
+                username,
+                password,
+                role_value,
+                area,
+                person_id,
+                display_name,
+                enterprise_id=enterprise_id,
+            )
         )
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
@@ -352,6 +365,8 @@ async def _create_user(
     area: _Area,
     person_id: int | None,
     display_name: str,
+    *,
+    enterprise_id: int | None = None,
 ) -> object:
     import asyncio
 
@@ -373,6 +388,7 @@ async def _create_user(
                     display_name=display_name,
                     community_id=community_id,
                     person_id=person_id,
+                    enterprise_id=enterprise_id,
                     scope=area.scope,
                 )
     finally:

@@ -24,6 +24,8 @@ class Account(SQLModel, table=True):
     display_name: str = Field(default="", max_length=64)
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    # An enterprise account (role enterprise) speaks for this enterprise only.
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     is_active: bool = True
     # Carried in every token; a password change, deactivation, reactivation or change of role or
     # area moves it on, so the tokens issued before stop working at once (and sockets close).

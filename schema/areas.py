@@ -66,6 +66,11 @@ class GridStaff(SQLModel, table=True):
     role: GridRole = Field(sa_column=enum_column(GridRole))
 
 
+# A compound has no outline in the data, only its centre: a point within this distance of a
+# compound's centre is inside it (the nearest compound, when several are that close).
+COMPOUND_RADIUS_M = 300.0
+
+
 class Compound(SQLModel, table=True):
     """A residential compound (小区), some with a red-property (红色物业) management company."""
 

@@ -91,12 +91,16 @@ def sees_id_number(v: Viewer) -> bool:
     return v.is_admin
 
 
-ENTERPRISE_DESK = frozenset({Role.ENTERPRISE_HELPER, Role.COORDINATOR, Role.ADMIN})
+ENTERPRISE_DESK = frozenset(
+    {Role.ENTERPRISE_HELPER, Role.COORDINATOR, Role.BUSINESS_OFFICE, Role.ADMIN}
+)
 
 
-def sees_enterprise_contact(v: Viewer, community_id: int | None) -> bool:
+def sees_enterprise_contact(v: Viewer, community_id: int | None, enterprise_id: int | None) -> bool:
     """The business desk (helpers, coordinators) of the enterprise's area; county-level desk
-    accounts (no community) everywhere."""
+    accounts (no community, the business office) everywhere; an enterprise account its own."""
+    if v.role is Role.ENTERPRISE:
+        return enterprise_id is not None and enterprise_id == v.enterprise_id
     if v.role not in ENTERPRISE_DESK:
         return False
     return v.is_admin or v.community_id is None or community_id == v.community_id
@@ -136,6 +140,7 @@ def snap(value: float, step: float) -> float:
 
 HOME, OTHER = 1, 2  # the caller's community, another one
 ME_ACCOUNT, ME_PERSON, SOMEONE = 10, 20, 30
+MY_ENTERPRISE, OTHER_ENTERPRISE = 40, 50
 
 # Callers of the table: (column, viewer). Scoped staff work in HOME.
 CALLERS: list[tuple[str, Viewer]] = [
@@ -146,6 +151,8 @@ CALLERS: list[tuple[str, Viewer]] = [
     ("grid worker", Viewer(Role.GRID_WORKER, ME_ACCOUNT, ME_PERSON, HOME)),
     ("coordinator", Viewer(Role.COORDINATOR, ME_ACCOUNT, ME_PERSON, HOME)),
     ("county coordinator", Viewer(Role.COORDINATOR, ME_ACCOUNT, ME_PERSON)),
+    ("business office", Viewer(Role.BUSINESS_OFFICE, ME_ACCOUNT, ME_PERSON)),
+    ("enterprise", Viewer(Role.ENTERPRISE, ME_ACCOUNT, None, None, MY_ENTERPRISE)),
     ("admin", Viewer(Role.ADMIN, ME_ACCOUNT, ME_PERSON)),
 ]
 
@@ -193,13 +200,19 @@ def _person_cell(
     return _cell([n for n, p in cases if rule(v, p)], names)
 
 
-def _area_cell(v: Viewer, rule: Callable[[Viewer, int], bool]) -> str:
+# An enterprise account's own enterprise lies in another community than the desk's HOME.
+_ENTERPRISE_CASES = [
+    ("own", OTHER, MY_ENTERPRISE),
+    ("area", HOME, OTHER_ENTERPRISE),
+    ("other area", OTHER, OTHER_ENTERPRISE),
+]
+
+
+def _enterprise_cell(v: Viewer) -> str:
+    names = [name for name, _, _ in _ENTERPRISE_CASES]
     return _cell(
-        [n for n, c in (("area", HOME), ("other area", OTHER)) if rule(v, c)],
-        [
-            "area",
-            "other area",
-        ],
+        [n for n, c, e in _ENTERPRISE_CASES if sees_enterprise_contact(v, c, e)],
+        names,
     )
 
 
@@ -223,7 +236,7 @@ FIELDS: list[tuple[str, Callable[[Viewer], str]]] = [
     ),
     (
         "`Enterprise.contactName`/`contactPhone`, request event `actorName`",
-        lambda v: _area_cell(v, sees_enterprise_contact),
+        _enterprise_cell,
     ),
 ]
 

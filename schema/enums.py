@@ -157,6 +157,7 @@ class EnterpriseRequestStatus(LabelledEnum):
 class EnterpriseAction(LabelledEnum):
     SUBMIT = ("submit", "提交")
     ASSIGN = ("assign", "分派小赣事")
+    CLAIM = ("claim", "抢单")
     NOTE = ("note", "办理记录")
     RESOLVE = ("resolve", "办结")
     RATE = ("rate", "评价")
@@ -214,4 +215,8 @@ class Role(LabelledEnum):
     GRID_WORKER = ("grid_worker", "网格员")
     COORDINATOR = ("coordinator", "协调员")
     ENTERPRISE_HELPER = ("enterprise_helper", "小赣事")
+    # The county business office (营商办): assigns enterprise requests county-wide.
+    BUSINESS_OFFICE = ("business_office", "营商办")
+    # An enterprise's own account: submits, follows and rates its requests.
+    ENTERPRISE = ("enterprise", "企业")
     ADMIN = ("admin", "管理员")

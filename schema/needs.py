@@ -61,6 +61,9 @@ class Need(SQLModel, table=True):
     community_id: int = Field(foreign_key="community.id", index=True)
     grid_id: int | None = Field(default=None, foreign_key="grid.id", index=True)
     compound_id: int | None = Field(default=None, foreign_key="compound.id", index=True)
+    # A property matter in a compound is routed to a property company (物业公司): the compound's
+    # own, else the state-owned fallback (兜底); see schema/services/needs/location.py.
+    property_unit_id: int | None = Field(default=None, foreign_key="paired_unit.id", index=True)
     consultation_id: int | None = Field(default=None, foreign_key="consultation.id", index=True)
     reporter_account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     reporter_person_id: int | None = Field(default=None, foreign_key="person.id", index=True)

@@ -7,6 +7,9 @@ from schema.enums import AccountScope, Role
 
 STAFF_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR, Role.ADMIN})
 COORDINATION_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN})
+# Who gives enterprise requests to helpers (分派): coordinators in their area, and the county
+# business office (营商办) county-wide.
+ENTERPRISE_ASSIGNING_ROLES = COORDINATION_ROLES | {Role.BUSINESS_OFFICE}
 # Roles that work in an area: without a community they act county-wide, so that must be asked
 # for (`scope: COUNTY`, `--county`), never the silent result of a forgotten community.
 AREA_ROLES = frozenset({Role.GRID_WORKER, Role.COORDINATOR})

@@ -19,9 +19,10 @@ the same rule without the field naming it.
   themselves, to administrators and county-level staff, and to staff of their community.
 - Matching jobs, their proposals and unmatched items: administrators and county-level
   coordinators all; a scoped coordinator the jobs of their community.
-- Enterprise requests and their events: administrators and county-level coordinators (the
-  county's business desk); coordinators of the enterprise's community; the helper assigned;
-  the account that submitted it.
+- Enterprise requests and their events: administrators, county-level coordinators and the
+  county business office (营商办); coordinators of the enterprise's community; the helper
+  assigned, and every helper while it is open and nobody carries it (the claim pool, 抢单);
+  the account that submitted it. An enterprise account sees its own enterprise's, no other.
 - Sign-ups: the volunteer themself; staff of the activity's or need's community; county-level
   staff and administrators.
 Activities, areas, units, teams and enterprises are reference data: no row rule.
@@ -43,6 +44,7 @@ from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent
 from schema.people import Person, TeamMembership
 from schema.roles import COORDINATION_ROLES, STAFF_ROLES
+from schema.workflow import OPEN_ENTERPRISE_STATUSES
 
 Row = Mapping[str, Any]
 
@@ -52,6 +54,7 @@ class AccountLike(Protocol):
     role: Role
     person_id: int | None
     community_id: int | None
+    enterprise_id: int | None
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,19 @@ class Viewer:
     account_id: int | None = None
     person_id: int | None = None
     community_id: int | None = None
+    enterprise_id: int | None = None  # an enterprise account's own enterprise
 
     @classmethod
     def of(cls, account: AccountLike | None) -> Viewer:
         if account is None:
             return ANONYMOUS
-        return cls(account.role, account.id, account.person_id, account.community_id)
+        return cls(
+            account.role,
+            account.id,
+            account.person_id,
+            account.community_id,
+            account.enterprise_id,
+        )
 
     @property
     def is_admin(self) -> bool:
@@ -243,17 +253,30 @@ def _of_visible_job(fk: Any) -> Callable[[Viewer], Any]:
 # --- enterprise requests -----------------------------------------------------------------------
 
 
+def _sees_every_request(v: Viewer) -> bool:
+    """County-level coordination and the county business office (营商办)."""
+    return v.county_wide_coordination or v.role is Role.BUSINESS_OFFICE
+
+
 def request_sql(v: Viewer) -> Any:
     if v.role is None:
         return NOBODY
-    if v.county_wide_coordination:
+    if _sees_every_request(v):
         return EVERY
     r = EnterpriseRequest
+    if v.role is Role.ENTERPRISE:
+        # An enterprise account speaks for its own enterprise and sees nobody else's requests.
+        return NOBODY if v.enterprise_id is None else col(r.enterprise_id) == v.enterprise_id
     conditions: list[Any] = []
     if v.person_id is not None:
         conditions.append(col(r.helper_id) == v.person_id)
     if v.account_id is not None:
         conditions.append(col(r.submitted_by_account_id) == v.account_id)
+    if v.role is Role.ENTERPRISE_HELPER:
+        # The claim pool (抢单): open requests nobody carries yet, county-wide.
+        conditions.append(
+            sa.and_(col(r.helper_id).is_(None), col(r.status).in_(list(OPEN_ENTERPRISE_STATUSES)))
+        )
     if v.role in COORDINATION_ROLES:
         in_area = sa.select(col(Enterprise.id)).where(
             col(Enterprise.community_id) == v.community_id
@@ -265,15 +288,19 @@ def request_sql(v: Viewer) -> Any:
 def request_check(v: Viewer, row: Row) -> bool:
     if v.role is None:
         return False
+    if v.role is Role.ENTERPRISE:
+        return v.enterprise_id is not None and row["enterprise_id"] == v.enterprise_id
+    in_pool = row["helper_id"] is None and row["status"] in OPEN_ENTERPRISE_STATUSES
     return (
-        v.county_wide_coordination
+        _sees_every_request(v)
         or v.is_person(row["helper_id"])
         or v.is_account(row["submitted_by_account_id"])
+        or (v.role is Role.ENTERPRISE_HELPER and in_pool)
     )
 
 
 def _request_event_sql(v: Viewer) -> Any:
-    if v.county_wide_coordination:
+    if _sees_every_request(v):
         return EVERY
     if v.role is None:
         return NOBODY
@@ -327,7 +354,10 @@ RULES: dict[type[SQLModel], Rule] = {
         "unmatched_item", _of_visible_job(col(UnmatchedItem.job_id)), _through_parent, ()
     ),
     EnterpriseRequest: Rule(
-        "enterprise_request", request_sql, request_check, ("helper_id", "submitted_by_account_id")
+        "enterprise_request",
+        request_sql,
+        request_check,
+        ("enterprise_id", "helper_id", "status", "submitted_by_account_id"),
     ),
     EnterpriseRequestEvent: Rule(
         "enterprise_request_event", _request_event_sql, _through_parent, ()

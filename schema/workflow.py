@@ -52,6 +52,8 @@ ENTERPRISE_TRANSITIONS: dict[
 ] = {
     # Reassigning a helper is allowed while the request is open.
     EnterpriseAction.ASSIGN: (OPEN_ENTERPRISE_STATUSES, E.ASSIGNED),
+    # A helper claims (抢单) only a request nobody carries yet.
+    EnterpriseAction.CLAIM: (frozenset({E.SUBMITTED}), E.ASSIGNED),
     # The first note of the assigned helper moves the request into progress.
     EnterpriseAction.NOTE: (frozenset({E.ASSIGNED, E.IN_PROGRESS}), E.IN_PROGRESS),
     EnterpriseAction.RESOLVE: (frozenset({E.ASSIGNED, E.IN_PROGRESS}), E.RESOLVED),

@@ -13,6 +13,8 @@ from schema.base import utcnow
 from schema.enums import (
     ActivityStatus,
     AreaKind,
+    EnterpriseRequestKind,
+    EnterpriseRequestStatus,
     GridKind,
     NeedCategory,
     NeedSource,
@@ -27,6 +29,7 @@ from schema.models import (
     Activity,
     Community,
     Enterprise,
+    EnterpriseRequest,
     Grid,
     GridStaff,
     Need,
@@ -152,6 +155,21 @@ def enterprise(engine: sa.Engine, **kw: Any) -> Enterprise:
         "longitude": LON,
     }
     return _add(engine, Enterprise(**(values | kw)))
+
+
+def enterprise_request(engine: sa.Engine, enterprise_id: int, **kw: Any) -> EnterpriseRequest:
+    """A request just submitted, nobody carrying it (no events: the tests' own steps add them)."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "enterprise_id": enterprise_id,
+        "kind": EnterpriseRequestKind.POLICY,
+        "title": "政策咨询",
+        "status": EnterpriseRequestStatus.SUBMITTED,
+        "submitted_at": now,
+        "deadline": now + timedelta(days=1),
+        "updated_at": now,
+    }
+    return _add(engine, EnterpriseRequest(**(values | kw)))
 
 
 def activity(engine: sa.Engine, community_id: int, **kw: Any) -> Activity:

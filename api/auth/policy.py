@@ -19,7 +19,7 @@ EVERYONE = frozenset(Role)
 # Who is staff and who coordinates is a domain rule the services apply too: one definition.
 STAFF = STAFF_ROLES
 COORDINATION = COORDINATION_ROLES
-ENTERPRISE_DESK = frozenset({R.ENTERPRISE_HELPER, R.COORDINATOR, R.ADMIN})
+ENTERPRISE_DESK = frozenset({R.ENTERPRISE_HELPER, R.COORDINATOR, R.BUSINESS_OFFICE, R.ADMIN})
 VOLUNTEERING = frozenset({R.VOLUNTEER, R.COORDINATOR, R.ADMIN})
 ADMIN_ONLY = frozenset({R.ADMIN})
 
@@ -61,12 +61,21 @@ POLICY: dict[str, frozenset[Role]] = {
     # Subscribing to a community's board of need events (needEvents); scope-checked.
     "need.watch": STAFF,
     # --- enterprise requests (营商气象站), handled by helpers (小赣事) --------------------
-    "enterprise.submit": ENTERPRISE_DESK,  # entered at the weather station for an enterprise
-    "enterprise.assign": COORDINATION,
+    # An enterprise account submits for its own enterprise; the desk enters requests brought
+    # to the weather station in person.
+    "enterprise.submit": ENTERPRISE_DESK | {R.ENTERPRISE},
+    # Coordinators in their area; the county business office (营商办) county-wide.
+    "enterprise.assign": frozenset({R.COORDINATOR, R.BUSINESS_OFFICE, R.ADMIN}),
+    # 抢单: a helper takes an unassigned request within their limit (service: helpers only).
+    "enterprise.claim": frozenset({R.ENTERPRISE_HELPER, R.ADMIN}),
     "enterprise.note": ENTERPRISE_DESK,  # helpers only on requests assigned to them
     "enterprise.resolve": ENTERPRISE_DESK,
-    "enterprise.rate": COORDINATION,  # the enterprise's rating, recorded on callback
-    "enterprise.read": ENTERPRISE_DESK,
+    # Only the enterprise rates (the service checks it is the request's own enterprise); the
+    # desk is let through so that helpers and staff learn why they may not (a userError).
+    "enterprise.rate": ENTERPRISE_DESK | {R.ENTERPRISE},
+    # Which requests each reads is the row rule (`schema.visibility`): an enterprise account
+    # its own enterprise's, a helper those it carries and the claim pool, and so on.
+    "enterprise.read": ENTERPRISE_DESK | {R.ENTERPRISE},
     # --- the shared registry (一表同享) ----------------------------------------------------
     # Staff look people and houses up; helpers look enterprises up. Personal data is masked by
     # the people rules (person.read_private in the record's community).
@@ -84,7 +93,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "matching.commit": COORDINATION,
     "matching.read": COORDINATION,
     # --- people ----------------------------------------------------------------------------
-    "person.read": frozenset({R.VOLUNTEER, R.GRID_WORKER, R.COORDINATOR, R.ENTERPRISE_HELPER})
+    "person.read": frozenset(
+        {R.VOLUNTEER, R.GRID_WORKER, R.COORDINATOR, R.ENTERPRISE_HELPER, R.BUSINESS_OFFICE}
+    )
     | ADMIN_ONLY,
     # personal data (phones, ID numbers, exact home locations); owners see their own
     "person.read_private": STAFF,

@@ -1,7 +1,8 @@
 """`countyStats`: the county's dashboard.
 
-The first row (paired units … enterprise requests) is one SELECT of scalar subqueries; every
-other part is resolved only when selected, each with one statement of its own:
+The headline figures (paired units … volunteer person-times, the article's table) are one SELECT
+of scalar subqueries, counted in schema/county_figures.py; every other part is resolved only
+when selected, each with one statement of its own:
 - `areas`: per community or village, its grids, registered members, paired units, open and
   overdue needs;
 - `needsByTier`: per "1341" tier, open and overdue needs and the on-time rates (staff on site
@@ -9,18 +10,17 @@ other part is resolved only when selected, each with one statement of its own:
 - `satisfaction`: rated needs satisfied (rating 4 or 5) overall, for 12345 hotline tickets and
   per community, and enterprise requests' ratings;
 - `enterpriseRequestsByStatus`, `serviceHoursByTeam`.
-`reportedFrom`/`reportedTo` limit the need figures to needs reported in that period (the article
-reports a year: over the reference county, the year before its reference "now").
+`reportedFrom`/`reportedTo` limit the dated figures to that period (the article reports a year:
+over the reference county, the year before its reference "now"); a reversed, empty or absurd
+period is a BAD_USER_INPUT error.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-import sqlalchemy as sa
 import strawberry
-from sqlmodel import col, func, select
 
 from api.auth.permissions import Can
 from api.graphql import dashboard
@@ -32,23 +32,20 @@ from api.graphql.dashboard import (
     TeamHours,
     TierFigures,
 )
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import as_utc
-from schema.base import local_midnight, utcnow
-from schema.enums import GridKind, PersonKind, TeamKind, VenueKind
-from schema.models import EnterpriseRequest, Grid, Need, PairedUnit, Person, Team, Venue
+from schema.county_figures import Period, check_period, headline_figures
+from schema.services.errors import Invalid
 
-NEW_BUSINESS_TEAM_KINDS = (
-    TeamKind.NEW_BUSINESS,
-    TeamKind.ANT_ACTION,
-    TeamKind.FOOD_SAFETY,
-    TeamKind.LIVE_STREAMING,
-)
+# The dated figures that scan a year of needs or sign-ups cost extra (public: anyone can ask).
+SCANS_A_YEAR = 1_000
 
 
 @strawberry.type(
-    description="The county's dashboard: headline counts, then figures by area, tier, "
-    "satisfaction, enterprise-request status and team."
+    description="The county's dashboard: the article's headline figures, then figures by area, "
+    "tier, satisfaction, enterprise-request status and team. Dated figures (marked) count over "
+    "the period `reportedFrom`/`reportedTo` when given."
 )
 class CountyStats:
     paired_units: int = strawberry.field(
@@ -57,22 +54,69 @@ class CountyStats:
     party_members: int = strawberry.field(
         description="在职党员: in-service party members registered with communities."
     )
+    cadres: int = strawberry.field(description="县管干部: county-managed cadres.")
+    enterprise_helpers: int = strawberry.field(description="小赣事: enterprise helpers.")
     urban_grids: int = strawberry.field(description="城市网格: urban grids.")
     rural_grids: int = strawberry.field(description="农村网格: rural grids.")
+    compounds: int = strawberry.field(description="小区: residential compounds.")
     service_stations: int = strawberry.field(
         description="小区党群服务站: compound service stations."
     )
-    enterprise_helpers: int = strawberry.field(description="小赣事: enterprise helpers.")
+    village_venues: int = strawberry.field(
+        description="村级组织活动场所: village organisation venues."
+    )
+    elder_care_sites: int = strawberry.field(
+        description="互助养老服务设施: mutual-aid elder-care sites."
+    )
+    property_companies: int = strawberry.field(description="物业公司: property companies.")
+    red_property_sites: int = strawberry.field(
+        description="红色物业示范点: compounds run as red-property sites."
+    )
     volunteer_teams: int = strawberry.field(
         description="新业态“吉先锋”服务队: new-business volunteer teams."
+    )
+    ant_action_riders: int = strawberry.field(
+        description="蚂蚁行动: riders and couriers in the Ant Action teams."
+    )
+    food_safety_monitors: int = strawberry.field(
+        description="食品质量监督队伍: food-safety monitors (delivery riders)."
+    )
+    live_streamers: int = strawberry.field(description="网络主播: live-streamers.")
+    live_stream_sales_yuan: int = strawberry.field(
+        description="助农销售: live-streamers' farm-produce sales, in yuan."
     )
     enterprise_requests: int = strawberry.field(
         description="营商气象站诉求: enterprise requests received."
     )
+    team_problems_solved: int = strawberry.field(
+        description="Dated (reported): needs resolved by the new-business teams and other teams "
+        "dispatched as a team (problems solved).",
+        extensions=[Cost(SCANS_A_YEAR)],
+    )
+    hotline_tickets: int = strawberry.field(
+        description="Dated (reported): 12345 hotline tickets (12345热线工单).",
+        extensions=[Cost(SCANS_A_YEAR)],
+    )
+    sentinel_suggestions: int = strawberry.field(
+        description="Dated (reported): suggestions from sentinel posts (民声前哨点)."
+    )
+    consultations: int = strawberry.field(
+        description="Dated (held): consultations (赣事好商量·吉事广议)."
+    )
+    disputes_settled: int = strawberry.field(
+        description="Dated (held): disputes the consultations settled."
+    )
+    volunteer_activities: int = strawberry.field(
+        description="Dated (started): finished volunteer activities (义善庐陵)."
+    )
+    volunteer_person_times: int = strawberry.field(
+        description="Dated (started): person-times served at them (checked-out sign-ups).",
+        extensions=[Cost(SCANS_A_YEAR)],
+    )
     needs_reported_today: int = strawberry.field(
         description="Needs reported today, in the county's local day (since 00:00 UTC+8)."
     )
-    _period: strawberry.Private[tuple[datetime | None, datetime | None]] = (None, None)
+    _period: strawberry.Private[Period] = (None, None)
 
     @strawberry.field(
         description="Per community or village: grids, members, units, needs.",
@@ -106,32 +150,13 @@ class CountyStats:
         return await dashboard.team_hours(info)
 
 
-async def load_county_stats(
-    info: Info, period: tuple[datetime | None, datetime | None] = (None, None)
-) -> CountyStats:
-    # One round-trip: every figure is a scalar subquery of a single SELECT.
-    grids = lambda kind: select(func.count()).where(col(Grid.kind) == kind)  # noqa: E731
-    figures = {
-        "paired_units": select(func.count()).select_from(PairedUnit),
-        "party_members": select(func.count()).where(col(Person.kind) == PersonKind.PARTY_MEMBER),
-        "urban_grids": grids(GridKind.URBAN),
-        "rural_grids": grids(GridKind.RURAL),
-        "service_stations": select(func.count()).where(
-            col(Venue.kind) == VenueKind.SERVICE_STATION
-        ),
-        "enterprise_helpers": select(func.count()).where(
-            col(Person.kind) == PersonKind.ENTERPRISE_HELPER
-        ),
-        "volunteer_teams": select(func.count()).where(col(Team.kind).in_(NEW_BUSINESS_TEAM_KINDS)),
-        "enterprise_requests": select(func.count()).select_from(EnterpriseRequest),
-        "needs_reported_today": select(func.count()).where(
-            col(Need.reported_at) >= local_midnight(utcnow())
-        ),
-    }
-    stmt = sa.select(*(q.scalar_subquery().label(name) for name, q in figures.items()))
+async def load_county_stats(info: Info, period: Period = (None, None)) -> CountyStats:
+    """Every headline figure in one round-trip (schema/county_figures.py counts them)."""
     async with info.context.db.session() as session:
-        row = (await session.execute(stmt)).one()
-    return CountyStats(**row._asdict(), _period=period)
+        row = (await session.execute(headline_figures(period))).one()
+    return CountyStats(
+        **{name: int(value) for name, value in row._asdict().items()}, _period=period
+    )
 
 
 @strawberry.type
@@ -147,11 +172,18 @@ class StatsQuery:
         info: Info,
         reported_from: Annotated[
             datetime | None,
-            strawberry.argument(description="Need figures: only needs reported from this time."),
+            strawberry.argument(
+                description="Dated figures from this time (needs reported, activities started, "
+                "consultations held)."
+            ),
         ] = None,
         reported_to: Annotated[
             datetime | None,
-            strawberry.argument(description="Need figures: only needs reported before this time."),
+            strawberry.argument(description="Dated figures before this time."),
         ] = None,
     ) -> CountyStats:
-        return await load_county_stats(info, (as_utc(reported_from), as_utc(reported_to)))
+        try:
+            period = check_period(as_utc(reported_from), as_utc(reported_to), now=datetime.now(UTC))
+        except Invalid as bad:
+            raise CodedError(bad.message, ErrorCode.BAD_USER_INPUT) from bad
+        return await load_county_stats(info, period)

@@ -22,6 +22,7 @@ from sqlmodel import col, func, select
 
 from schema.accounts import Account
 from schema.areas import Community
+from schema.enterprise import Enterprise
 from schema.enums import AccountScope, Role
 from schema.passwords import MAX_LENGTH, hash_password, password_problem, verify_password
 from schema.people import Person
@@ -67,11 +68,13 @@ async def create_account(
     community_id: int | None = None,
     person_id: int | None = None,
     scope: AccountScope | None = None,
+    enterprise_id: int | None = None,
 ) -> Account:
     """Insert an active account with an argon2 hash of `password` (never stored in clear).
 
     A coordinator or grid worker needs a community, or `scope=COUNTY` said explicitly; a person
-    has at most one account (it is who the privacy rules see as that person)."""
+    has at most one account (it is who the privacy rules see as that person). An enterprise
+    account (role enterprise) names the enterprise it speaks for."""
     username = username.strip()
     if not USERNAME.match(username):
         raise Invalid(
@@ -93,6 +96,10 @@ async def create_account(
         )
         if linked.first() is not None:
             raise Conflict("this person already has an account", field="person_id")
+    if (role is Role.ENTERPRISE) != (enterprise_id is not None):
+        raise Invalid("enterprise_id", "an enterprise account, and only one, names its enterprise")
+    if enterprise_id is not None and await session.get(Enterprise, enterprise_id) is None:
+        raise NotFound("enterprise", enterprise_id, field="enterprise_id")
     account = Account(
         username=username,
         password_hash=await run_hash(hash_password, password),
@@ -100,6 +107,7 @@ async def create_account(
         display_name=display_name.strip(),
         community_id=community_id,
         person_id=person_id,
+        enterprise_id=enterprise_id,
     )
     session.add(account)
     await session.flush()
@@ -215,11 +223,16 @@ async def change_account_role(
     """Give an account another role or area (the same rule for its area as at creation).
 
     Its tokens issued before are revoked when anything changed: they carried the old rights.
-    Nobody changes their own role, and the last active administrator keeps the role."""
+    Nobody changes their own role, and the last active administrator keeps the role; enterprise
+    accounts keep theirs."""
     account = await get_account(session, account_id)
     if actor_account_id == account_id:
         raise Forbidden("you cannot change your own role or area", field="id")
     await _check_area(session, role, community_id, scope)
+    if (role is Role.ENTERPRISE) != (account.enterprise_id is not None):
+        # An enterprise account speaks for its enterprise only: it is neither made from nor
+        # turned into a personal account.
+        raise Invalid("role", "an enterprise account stays one; create another account instead")
     if role is not Role.ADMIN:
         await _require_another_admin(session, account, "given another role")
     if (account.role, account.community_id) != (role, community_id):

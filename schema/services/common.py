@@ -49,6 +49,7 @@ class Actor:
     role: Role
     person_id: int | None = None
     community_id: int | None = None
+    enterprise_id: int | None = None  # the enterprise an enterprise account speaks for
 
     @classmethod
     def of(cls, account: Account) -> Actor:
@@ -58,6 +59,7 @@ class Actor:
             role=account.role,
             person_id=account.person_id,
             community_id=account.community_id,
+            enterprise_id=account.enterprise_id,
         )
 
     @property

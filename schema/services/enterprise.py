@@ -1,5 +1,10 @@
-"""The business weather station's loop (营商气象站): submit → assign a helper (小赣事) → notes →
-resolve → rate. Same rules as needs: version-checked updates and an event per change."""
+"""The business weather station's loop (营商气象站): submit → assign a helper (小赣事), or a helper
+claims it (抢单) → notes → resolve → rate. Same rules as needs: version-checked updates and an
+event per change.
+
+Who does what: an enterprise account submits and rates its own enterprise's requests; a helper
+claims unassigned requests within their open-request limit and works the ones assigned to them;
+coordinators assign in their area, the business office (营商办) county-wide."""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from schema.enums import (
     EnterpriseRequestKind,
     EnterpriseRequestStatus,
     PersonKind,
+    Role,
 )
 from schema.people import Person
+from schema.roles import ENTERPRISE_ASSIGNING_ROLES
 from schema.services.common import (
     DESCRIPTION_MAX,
     KEY_MAX,
@@ -35,7 +42,14 @@ from schema.services.common import (
     record_event,
     step,
 )
-from schema.services.errors import Forbidden, Invalid, LimitReached, NotFound, Problems
+from schema.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    LimitReached,
+    NotFound,
+    Problems,
+)
 from schema.sla import enterprise_deadline
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, next_enterprise_status
 
@@ -79,7 +93,7 @@ async def submit_enterprise_request(
     *,
     session: AsyncSession,
     actor: Actor,
-    enterprise_id: int,
+    enterprise_id: int | None,
     kind: EnterpriseRequestKind,
     title: str,
     description: str = "",
@@ -87,8 +101,10 @@ async def submit_enterprise_request(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> EnterpriseRequest:
-    """A new request from an enterprise; its deadline follows from its kind."""
+    """A new request from an enterprise; its deadline follows from its kind. An enterprise
+    account submits for its own enterprise (`enterprise_id` may then be omitted)."""
     now = now_or(now)
+    enterprise_id = _submitting_for(actor, enterprise_id)
     title, description = title.strip(), description.strip()
     digest = body_hash(
         enterprise_id=enterprise_id,
@@ -143,6 +159,22 @@ async def submit_enterprise_request(
     return request
 
 
+def _submitting_for(actor: Actor, enterprise_id: int | None) -> int:
+    """The enterprise a submission is for: an enterprise account's own, else the one named."""
+    if actor.role is Role.ENTERPRISE:
+        if actor.enterprise_id is None:
+            raise Forbidden("this enterprise account is not linked to an enterprise")
+        if enterprise_id is not None and enterprise_id != actor.enterprise_id:
+            raise Forbidden(
+                "an enterprise account submits requests for its own enterprise only",
+                field="enterprise_id",
+            )
+        return actor.enterprise_id
+    if enterprise_id is None:
+        raise Invalid("enterprise_id", "name the enterprise the request is for")
+    return enterprise_id
+
+
 async def open_request_count(session: AsyncSession, helper_id: int) -> int:
     stmt = select(func.count()).where(
         col(EnterpriseRequest.helper_id) == helper_id,
@@ -165,25 +197,19 @@ async def assign_enterprise_helper(
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
     request = await get_request(session, request_id)
-    if not actor.is_coordination:
-        raise Forbidden("only coordinators and administrators assign helpers")
-    actor.require_scope(await _community_of(session, request))
-    helper = await session.get(Person, helper_id)
-    if helper is None:
-        raise NotFound("person", helper_id, field="helper_id")
-    if helper.kind is not PersonKind.ENTERPRISE_HELPER:
-        raise Invalid("helper_id", "this person is not an enterprise helper (小赣事)")
+    if actor.role not in ENTERPRISE_ASSIGNING_ROLES:
+        raise Forbidden(
+            "only coordinators (in their area), the business office (营商办) and administrators "
+            "assign helpers; a helper claims an unassigned request instead"
+        )
+    if not actor.in_scope(await _community_of(session, request)):
+        raise Forbidden(
+            "the enterprise is outside your area; the business office (营商办) assigns "
+            "requests county-wide"
+        )
     if request.helper_id == helper_id and request.status in OPEN_ENTERPRISE_STATUSES:
         raise Invalid("helper_id", "the request is already assigned to this helper")
-    # Lock the helper, so that two assignments at once cannot both slip under the limit.
-    await lock_row(session, Person, helper_id)
-    carrying = await open_request_count(session, helper_id)
-    if carrying >= helper.max_open_requests:
-        raise LimitReached(
-            "helper_id",
-            f"the helper already carries {carrying} open requests "
-            f"(limit {helper.max_open_requests})",
-        )
+    await _take_on(session, helper_id, field="helper_id", carries="the helper already carries")
     return await step(
         session,
         _REQUESTS,
@@ -198,6 +224,78 @@ async def assign_enterprise_helper(
     )
 
 
+async def _take_on(session: AsyncSession, helper_id: int, *, field: str, carries: str) -> Person:
+    """The helper, checked to be one and below their open-request limit.
+
+    Locks the helper's row first, so that two assignments or claims at once cannot both slip
+    under the limit."""
+    helper = await session.get(Person, helper_id)
+    if helper is None:
+        raise NotFound("person", helper_id, field=field)
+    if helper.kind is not PersonKind.ENTERPRISE_HELPER:
+        raise Invalid(field, "this person is not an enterprise helper (小赣事)")
+    await lock_row(session, Person, helper_id)
+    carrying = await open_request_count(session, helper_id)
+    if carrying >= helper.max_open_requests:
+        raise LimitReached(
+            field,
+            f"{carries} {carrying} open request{'' if carrying == 1 else 's'} "
+            f"(limit {helper.max_open_requests}); resolve one first",
+        )
+    return helper
+
+
+async def claim_enterprise_request(
+    *,
+    session: AsyncSession,
+    request_id: int,
+    actor: Actor,
+    expected_version: int | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> EnterpriseRequest:
+    """抢单: a helper takes an unassigned request for themself, within their open-request limit.
+
+    Two helpers claiming the same request at once: the version-checked update lets one win; the
+    other gets a Conflict naming what happened."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    if actor.role is not Role.ENTERPRISE_HELPER or actor.person_id is None:
+        raise Forbidden(
+            "only enterprise helpers (小赣事) claim requests; coordinators and the business "
+            "office (营商办) assign them"
+        )
+    request = await get_request(session, request_id)
+    if request.helper_id == actor.person_id and request.status in OPEN_ENTERPRISE_STATUSES:
+        raise Invalid("request_id", "you already carry this request")
+    if request.helper_id is not None or request.status is not EnterpriseRequestStatus.SUBMITTED:
+        raise Conflict(
+            "another helper already took this request; pick another unassigned one",
+            field="request_id",
+        )
+    await _take_on(session, actor.person_id, field="request_id", carries="you already carry")
+    try:
+        return await step(
+            session,
+            _REQUESTS,
+            request,
+            action=EnterpriseAction.CLAIM,
+            expected_version=expected_version,
+            actor=actor,
+            now=now,
+            values={"helper_id": actor.person_id, "assigned_at": now},
+            note=note,
+            data={"helper_id": actor.person_id},
+        )
+    except Conflict as lost:
+        if expected_version is not None and expected_version != request.version:
+            raise
+        raise Conflict(
+            "another helper claimed this request at the same moment; pick another one",
+            field="request_id",
+        ) from lost
+
+
 def _is_helper(request: EnterpriseRequest, actor: Actor) -> bool:
     return actor.person_id is not None and request.helper_id == actor.person_id
 
@@ -207,9 +305,13 @@ async def _require_helper_or_coordinator(
 ) -> None:
     if _is_helper(request, actor):
         return
-    if actor.is_coordination and actor.in_scope(await _community_of(session, request)):
+    if actor.role in ENTERPRISE_ASSIGNING_ROLES and actor.in_scope(
+        await _community_of(session, request)
+    ):
         return
-    raise Forbidden("only the assigned helper or a coordinator may do this")
+    raise Forbidden(
+        "only the assigned helper, a coordinator of the area or the business office may do this"
+    )
 
 
 async def add_enterprise_request_note(
@@ -277,18 +379,17 @@ async def rate_enterprise_request(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> EnterpriseRequest:
-    """The enterprise's rating (1–5) closes the request: entered by whoever submitted it, or by
-    a coordinator of its area on the callback (回访)."""
+    """The enterprise's rating (1–5) closes the request. The 营商气象站 is where enterprises
+    speak: only the enterprise's own account rates, never the helper who did the work nor the
+    staff who assigned it."""
     now = now_or(now)
     comment = check_rating(satisfaction, comment)
     request = await get_request(session, request_id)
-    is_submitter = (
-        actor.account_id is not None and request.submitted_by_account_id == actor.account_id
-    )
-    if not is_submitter and not (
-        actor.is_coordination and actor.in_scope(await _community_of(session, request))
-    ):
-        raise Forbidden("only whoever submitted this request or a coordinator may rate it")
+    if actor.role is not Role.ENTERPRISE or actor.enterprise_id != request.enterprise_id:
+        raise Forbidden(
+            "only the enterprise that brought this request rates it, through its enterprise "
+            "account; helpers, coordinators and the business office cannot"
+        )
     return await step(
         session,
         _REQUESTS,
@@ -306,6 +407,7 @@ async def rate_enterprise_request(
 __all__ = [
     "add_enterprise_request_note",
     "assign_enterprise_helper",
+    "claim_enterprise_request",
     "get_request",
     "open_request_count",
     "rate_enterprise_request",

@@ -17,7 +17,6 @@ class _AccountsBuilder(_CountyBase):
         self.account_ids: dict[str, int] = {}
         if self.copy != 0:
             return
-        pw = self.password_hash or demo_password_hash()
         q = self.quantang
         q_grid = self.grids_by_community[q["id"]][0]
         links: dict[str, tuple[int | None, int | None, str]] = {
@@ -31,18 +30,40 @@ class _AccountsBuilder(_CountyBase):
             "demo-coordinator": (None, q["id"], f"{QUANTANG}协调员"),
             "demo-helper": (self.helpers[0]["id"], None, self.helpers[0]["name"]),
             "demo-admin": (None, None, "系统管理员"),
+            "demo-business-office": (None, None, "县营商办"),
         }
         for username, role in DEMO_ACCOUNTS:
-            person_id, community_id, display = links[username]
-            row = self.add(
-                "account",
-                username=username,
-                password_hash=pw,
-                role=role,
-                display_name=display,
-                person_id=person_id,
-                community_id=community_id,
-                is_active=True,
-                created_at=self.now - timedelta(days=200),
-            )
-            self.account_ids[username] = row["id"]
+            if username in links:
+                person_id, community_id, display = links[username]
+                self._demo_account(username, role, display, person_id, community_id)
+
+    def build_enterprise_account(self) -> None:
+        """The demo enterprise's own account (copy 0 only): it follows and rates its requests."""
+        if self.copy != 0:
+            return
+        firm = self.demo_enterprise
+        role = dict(DEMO_ACCOUNTS)["demo-enterprise"]
+        self._demo_account("demo-enterprise", role, firm["contact_name"], None, None, firm["id"])
+
+    def _demo_account(
+        self,
+        username: str,
+        role: object,
+        display: str,
+        person_id: int | None,
+        community_id: int | None,
+        enterprise_id: int | None = None,
+    ) -> None:
+        row = self.add(
+            "account",
+            username=username,
+            password_hash=self.password_hash or demo_password_hash(),
+            role=role,
+            display_name=display,
+            person_id=person_id,
+            community_id=community_id,
+            enterprise_id=enterprise_id,
+            is_active=True,
+            created_at=self.now - timedelta(days=200),
+        )
+        self.account_ids[username] = row["id"]

@@ -44,6 +44,7 @@ class _County(
         self.build_accounts()
         self.build_consultations()
         self.build_enterprises()
+        self.build_enterprise_account()
         self.build_needs()
         self.build_activities()
         return self.t

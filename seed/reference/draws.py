@@ -27,6 +27,9 @@ DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
     ("demo-coordinator", Role.COORDINATOR),
     ("demo-helper", Role.ENTERPRISE_HELPER),
     ("demo-admin", Role.ADMIN),
+    ("demo-business-office", Role.BUSINESS_OFFICE),
+    # Linked to an enterprise, so made once the enterprises exist (build_enterprise_account).
+    ("demo-enterprise", Role.ENTERPRISE),
 )
 
 # In-service party members living out in the villages (the rest live in the county town).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from schema.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
-from schema.sla import enterprise_deadline
+from schema.sla import ENTERPRISE_RESOLVE_WITHIN, enterprise_deadline
 from seed import vocab
 from seed.figures import REFERENCE
 from seed.identity import credit_code
@@ -74,6 +74,9 @@ class _EnterpriseBuilder(_CountyBase):
         )
         load: dict[int, int] = {h["id"]: 0 for h in self.helpers}
         demo_helper = self.helpers[0]["id"]
+        # The demo helper carries two fresh open requests of a kind they handle, below their
+        # limit of three: room to claim one (抢单). No other open request goes to them.
+        demo_open = (12, 30)
         helper_account = self.account_ids.get("demo-helper")
         specs = []
         for i, final in enumerate(statuses):
@@ -86,14 +89,16 @@ class _EnterpriseBuilder(_CountyBase):
                 submitted = self.ago(4, 15)
             else:
                 submitted = self.ago(25, 364)
-            # The demo helper carries three open requests of a kind they handle.
-            if i in (12, 30, 31):
-                kind = self.helper_kinds[demo_helper][0]
+            if i in demo_open:  # the kind they handle with the most time: not overdue at once
+                kind = max(self.helper_kinds[demo_helper], key=ENTERPRISE_RESOLVE_WITHIN.get)
+                submitted = self.now - timedelta(hours=3 + i % 5)
             specs.append((submitted, kind, final, i))
         specs.sort(key=lambda s: (s[0], s[3]))
         events: list[tuple[datetime, int, int, Row]] = []
+        finals: dict[int, list[EnterpriseRequestStatus]] = {}
         for submitted, kind, final, i in specs:
             enterprise = _pick(rng, self.enterprises)
+            finals.setdefault(enterprise["id"], []).append(final)
             deadline = enterprise_deadline(kind, submitted)
             hist = _History.submitted(submitted, enterprise["contact_name"])
             helper: Row | None = None
@@ -101,7 +106,7 @@ class _EnterpriseBuilder(_CountyBase):
             satisfaction = None
             comment = ""
             if final is not EnterpriseRequestStatus.SUBMITTED:
-                if i in (12, 30, 31):
+                if i in demo_open:
                     helper = self.helpers[0]
                 else:
                     pool = by_kind[kind]
@@ -109,7 +114,11 @@ class _EnterpriseBuilder(_CountyBase):
                         EnterpriseRequestStatus.ASSIGNED,
                         EnterpriseRequestStatus.IN_PROGRESS,
                     ):
-                        pool = [h for h in pool if load[h["id"]] < h["max_open_requests"]] or pool
+                        pool = [
+                            h
+                            for h in pool
+                            if load[h["id"]] < h["max_open_requests"] and h["id"] != demo_helper
+                        ] or pool
                     helper = _pick(rng, pool)
                 open_now = final in (
                     EnterpriseRequestStatus.ASSIGNED,
@@ -220,3 +229,18 @@ class _EnterpriseBuilder(_CountyBase):
         events.sort(key=lambda e: (e[0], e[1], e[2]))
         for *_, values in events:
             self.add("enterprise_request_event", **values)
+        self.demo_enterprise = self._pick_demo_enterprise(park["id"], finals)
+
+    def _pick_demo_enterprise(
+        self, park_id: int, finals: dict[int, list[EnterpriseRequestStatus]]
+    ) -> Row:
+        """The demo enterprise (demo-enterprise's): in the industrial park (工业园社区, outside the
+        泉塘 coordinator's area), with a resolved request waiting for its rating and the most
+        history among such."""
+        resolved = EnterpriseRequestStatus.RESOLVED
+        candidates = [
+            e
+            for e in self.enterprises
+            if e["community_id"] == park_id and resolved in finals.get(e["id"], [])
+        ]
+        return max(candidates, key=lambda e: (len(finals[e["id"]]), -e["id"]))

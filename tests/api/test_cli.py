@@ -38,6 +38,22 @@ def test_create_scoped_coordinator_with_prompt(engine: sa.Engine, database_url: 
     assert account.community_id == c.id and account.person_id == p.id
 
 
+def test_create_enterprise_account(engine: sa.Engine, database_url: str) -> None:
+    firm = f.enterprise(engine)
+    args = ["user", "create", "firm.zhou", "--role", "enterprise", "--password-stdin"]
+    args += ["--enterprise-id", str(firm.id), "--database-url", database_url]
+    result = runner.invoke(app, args, input="a-long-secret\n")
+    assert result.exit_code == 0, result.output
+    with Session(engine) as s:
+        account = s.exec(select(Account).where(Account.username == "firm.zhou")).one()
+    assert account.role is Role.ENTERPRISE and account.enterprise_id == firm.id
+    unlinked = ["user", "create", "firm.nobody", "--role", "enterprise", "--password-stdin"]
+    result = runner.invoke(
+        app, [*unlinked, "--database-url", database_url], input="a-long-secret\n"
+    )
+    assert result.exit_code != 0 and "names its enterprise" in result.output
+
+
 def test_refuse_bad_user_create(engine: sa.Engine, database_url: str) -> None:
     f.account(engine, Role.RESIDENT, username="taken")
     cases = [

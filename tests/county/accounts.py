@@ -25,6 +25,7 @@ def build(s: Session, c: County) -> None:
         ("coordinator", Role.COORDINATOR, qt, None, "泉塘协调员"),
         ("outsider", Role.COORDINATOR, hx, None, "横溪协调员"),
         ("county_coordinator", Role.COORDINATOR, None, None, "县协调员"),
+        ("business_office", Role.BUSINESS_OFFICE, None, None, "县营商办"),
         ("admin", Role.ADMIN, None, None, "管理员"),
     ]
     password_hash = f.password_hash("secret-pass")

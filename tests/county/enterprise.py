@@ -1,5 +1,6 @@
 """The business weather station: an enterprise in Quantang with a new request, an overdue one
-assigned to the helper (with its events), and a closed, rated one."""
+assigned to the helper (with its events), and a closed, rated one; the enterprise's own account
+(`county.token("enterprise")`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from schema import models as m
-from schema.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
+from schema.enums import (
+    EnterpriseAction,
+    EnterpriseRequestKind,
+    EnterpriseRequestStatus,
+    Role,
+)
 from tests.county.core import A_LAT, A_LON, NOW, County, add
 
-REQUIRES = ("people",)
+REQUIRES = ("people", "accounts")
 
 
 def build(s: Session, c: County) -> None:
@@ -72,6 +78,16 @@ def build(s: Session, c: County) -> None:
         ),
     )
     c.rows |= {"enterprise": firm, "req_new": new, "req_late": late, "req_done": done}
+    c.accounts["enterprise"] = add(
+        s,
+        m.Account(
+            username="county.enterprise",
+            password_hash=c.accounts["admin"].password_hash,
+            role=Role.ENTERPRISE,
+            enterprise_id=firm.id,
+            display_name="周经理",
+        ),
+    )
     add(
         s,
         m.EnterpriseRequestEvent(

@@ -80,3 +80,33 @@ def test_show_open_backlog_by_tier(year: dict[str, Any]) -> None:
 def test_show_service_hours_by_team(year: dict[str, Any]) -> None:
     hours = year["serviceHoursByTeam"]
     assert len(hours) == 8 and hours == sorted(hours, key=lambda t: -t["hours"])
+
+
+ARTICLE = """query($from: DateTime, $to: DateTime) {
+  countyStats(reportedFrom: $from, reportedTo: $to) {
+    cadres compounds villageVenues elderCareSites propertyCompanies redPropertySites
+    antActionRiders foodSafetyMonitors liveStreamers liveStreamSalesYuan
+    teamProblemsSolved hotlineTickets sentinelSuggestions consultations disputesSettled
+    volunteerActivities volunteerPersonTimes
+  }
+}"""
+
+
+def test_match_every_article_figure_over_the_year(reference: TestClient) -> None:
+    """One query answers the article's table (245 took 185 page requests before)."""
+    period = {"from": (NOW - timedelta(days=365)).isoformat(), "to": NOW.isoformat()}
+    s = gql(reference, ARTICLE, period)["data"]["countyStats"]
+    floors = figures.ARTICLE_FLOORS
+    assert s["teamProblemsSolved"] == REFERENCE.team_problems_solved == 245
+    assert s["volunteerPersonTimes"] == REFERENCE.activity_person_times > 30_000
+    assert s["volunteerActivities"] == REFERENCE.activities > floors["activities"]
+    assert s["hotlineTickets"] > floors["hotline_tickets"]
+    assert s["sentinelSuggestions"] == REFERENCE.sentinel_suggestions > 60
+    assert (s["consultations"], s["disputesSettled"]) == (46, REFERENCE.disputes_settled)
+    assert s["disputesSettled"] > floors["disputes_settled"]
+    assert s["cadres"] == 11 and s["compounds"] == 37
+    assert (s["villageVenues"], s["elderCareSites"]) == (284, 268)
+    assert (s["propertyCompanies"], s["redPropertySites"]) == (8, 5)
+    assert s["antActionRiders"] == REFERENCE.ant_action_riders > 30
+    assert s["foodSafetyMonitors"] == 167 and s["liveStreamers"] == 8
+    assert s["liveStreamSalesYuan"] == REFERENCE.live_stream_sales_yuan > 500_000

@@ -130,6 +130,7 @@ class AccountsMutation:
                 display_name=input.display_name,
                 community_id=opt_pk(input.community_id, "Community", "community_id"),
                 person_id=opt_pk(input.person_id, "Person", "person_id"),
+                enterprise_id=opt_pk(input.enterprise_id, "Enterprise", "enterprise_id"),
                 scope=input.scope,
             )
 

@@ -21,6 +21,7 @@ ACCOUNT_COLUMNS = (
     "role",
     "person_id",
     "community_id",
+    "enterprise_id",
     "is_active",
     "created_at",
     "last_login_at",
@@ -42,6 +43,7 @@ class AccountNode(RowType, Node):
     )
     community_id: strawberry.Private[int | None]
     person_id: strawberry.Private[int | None]
+    enterprise_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: Any) -> Self:
@@ -64,6 +66,14 @@ class AccountNode(RowType, Node):
     def person_global_id(self) -> strawberry.ID | None:
         pid = self.person_id
         return None if pid is None else strawberry.ID(to_global_id("Person", pid))
+
+    @strawberry.field(
+        name="enterpriseId",
+        description="The enterprise an enterprise account speaks for (营商气象站).",
+    )
+    def enterprise_global_id(self) -> strawberry.ID | None:
+        eid = self.enterprise_id
+        return None if eid is None else strawberry.ID(to_global_id("Enterprise", eid))
 
 
 @strawberry.type(description="One mutation as it was called: who, what, when, from where.")
@@ -157,6 +167,9 @@ class CreateAccountInput:
     )
     person_id: strawberry.ID | None = strawberry.field(
         default=None, description="The person this account belongs to (one account each)."
+    )
+    enterprise_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The enterprise an ENTERPRISE account speaks for (required)."
     )
 
 

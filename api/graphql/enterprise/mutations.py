@@ -1,5 +1,6 @@
-"""The business weather station's loop (营商气象站): submit a request, assign a helper (小赣事),
-record notes, resolve, rate. Each answers `{ enterpriseRequest, userErrors }`."""
+"""The business weather station's loop (营商气象站): submit a request, assign a helper (小赣事)
+or claim it as one (抢单), record notes, resolve, rate. Each answers
+`{ enterpriseRequest, userErrors }`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ EXPECTED_VERSION = (
 
 @strawberry.input(description="A request an enterprise brings to the business weather station.")
 class SubmitEnterpriseRequestInput:
-    enterprise_id: strawberry.ID = strawberry.field(description="The enterprise.")
+    enterprise_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The enterprise; an enterprise account may omit it (its own enterprise).",
+    )
     kind: EnterpriseRequestKind = strawberry.field(
         description="What it is about; sets the deadline."
     )
@@ -48,6 +52,13 @@ class AssignEnterpriseHelperInput:
     helper_id: strawberry.ID = strawberry.field(
         description="The helper (a person of kind ENTERPRISE_HELPER below their load limit)."
     )
+    expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
+    note: str = strawberry.field(default="", description="A note for the log.")
+
+
+@strawberry.input(description="抢单: take an unassigned request yourself (enterprise helpers).")
+class ClaimEnterpriseRequestInput:
+    request_id: strawberry.ID = strawberry.field(description=REQUEST_ID)
     expected_version: int | None = strawberry.field(default=None, description=EXPECTED_VERSION)
     note: str = strawberry.field(default="", description="A note for the log.")
 
@@ -134,7 +145,9 @@ class EnterpriseMutation:
             return await svc.submit_enterprise_request(
                 session=session,
                 actor=actor_of(info),
-                enterprise_id=pk(input.enterprise_id, "Enterprise", "enterprise_id"),
+                enterprise_id=None
+                if input.enterprise_id is None
+                else pk(input.enterprise_id, "Enterprise", "enterprise_id"),
                 kind=input.kind,
                 title=input.title,
                 description=input.description,
@@ -145,8 +158,9 @@ class EnterpriseMutation:
         return _payload(*await write(info, work))
 
     @strawberry.mutation(
-        description="分派: assign (or reassign) an enterprise helper (小赣事); refused with "
-        "CAPACITY_REACHED when the helper carries as many open requests as they may.",
+        description="分派: assign (or reassign) an enterprise helper (小赣事): coordinators in "
+        "their area, the business office (营商办) county-wide; refused with CAPACITY_REACHED "
+        "when the helper carries as many open requests as they may.",
         permission_classes=[Can("enterprise.assign")],
     )
     async def assign_enterprise_helper(
@@ -163,6 +177,17 @@ class EnterpriseMutation:
             )
 
         return _payload(*await write(info, work))
+
+    @strawberry.mutation(
+        description="抢单: an enterprise helper (小赣事) takes an unassigned request for "
+        "themself. Refused with CAPACITY_REACHED at their open-request limit, and with CONFLICT "
+        "when another helper took it first (two at once: one wins).",
+        permission_classes=[Can("enterprise.claim")],
+    )
+    async def claim_enterprise_request(
+        self, info: Info, input: Annotated[ClaimEnterpriseRequestInput, Input]
+    ) -> EnterpriseRequestPayload:
+        return await _on_request(info, svc.claim_enterprise_request, input, note=input.note)
 
     @strawberry.mutation(
         description="办理记录: the assigned helper (or a coordinator) records progress.",
@@ -183,7 +208,8 @@ class EnterpriseMutation:
         return await _on_request(info, svc.resolve_enterprise_request, input, note=input.note)
 
     @strawberry.mutation(
-        description="评价: record the enterprise's rating (1–5); the request is closed.",
+        description="评价: the enterprise rates the result (1–5) through its own account; the "
+        "request is closed. Helpers and staff are refused (FORBIDDEN userError).",
         permission_classes=[Can("enterprise.rate")],
     )
     async def rate_enterprise_request(

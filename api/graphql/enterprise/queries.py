@@ -68,6 +68,11 @@ class EnterpriseRequestFilter:
     helper: strawberry.ID | None = strawberry.field(
         default=None, description="Assigned to this helper (Person ID)."
     )
+    assigned: bool | None = strawberry.field(
+        default=None,
+        description="Carried by a helper (true), or by nobody yet (false: with `open: true`, "
+        "the requests a helper may claim).",
+    )
     enterprise: strawberry.ID | None = strawberry.field(
         default=None, description="From this enterprise (ID)."
     )
@@ -89,6 +94,8 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
         where.append(R.kind.in_(f.kind))
     if f.helper is not None:
         where.append(R.helper_id == decode_id(f.helper, "Person"))
+    if f.assigned is not None:
+        where.append(R.helper_id.is_not(None) if f.assigned else R.helper_id.is_(None))
     if f.enterprise is not None:
         where.append(R.enterprise_id == decode_id(f.enterprise, "Enterprise"))
     if f.overdue is not None:
@@ -101,11 +108,13 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
 class EnterpriseQuery:
     @connection_field(
         EnterpriseRequest,
-        description="Enterprise requests (营商气象站诉求), newest first by default.",
+        description="Enterprise requests (营商气象站诉求), newest first by default; an "
+        "enterprise account lists its own enterprise's requests.",
         permission_classes=[Can("enterprise.read")],
     )
     async def enterprise_requests(
         self,
+        info: Info,
         filter: Annotated[
             EnterpriseRequestFilter | None, strawberry.argument(description="Which ones.")
         ] = None,
@@ -127,6 +136,7 @@ class EnterpriseQuery:
     async def enterprise_request(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> EnterpriseRequest | None:
+        # The row rule (`schema.visibility`): an enterprise follows its own requests only.
         return await load_one(info, EnterpriseRequest, decode_id(id, "EnterpriseRequest"))
 
     @connection_field(

@@ -42,7 +42,7 @@ class Enterprise(RowType, Node):
     community_id: strawberry.Private[int | None]
 
     def _private(self, info: Info) -> bool:
-        return sees_enterprise_contact(viewer(info), self.community_id)
+        return sees_enterprise_contact(viewer(info), self.community_id, self.pk)
 
     @strawberry.field(description="Contact person; masked (张**) unless you may see it.")
     def contact_name(self, info: Info) -> str:
@@ -59,7 +59,8 @@ class Enterprise(RowType, Node):
         return await load_one(info, CommunityT, self.community_id)
 
     @strawberry.field(
-        description="Its requests, latest first.",
+        description="Its requests you may see, latest first (an enterprise account: its own "
+        "enterprise's only).",
         permission_classes=[Can("enterprise.read")],
         extensions=[MaxItems(200)],
     )

@@ -84,6 +84,13 @@ class NeedFilter:
     grid: list[strawberry.ID] | None = strawberry.field(
         default=None, description="In these grids (IDs)."
     )
+    compound: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In these residential compounds (IDs)."
+    )
+    property_company: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="Routed to these property companies (PairedUnit IDs): a company's queue.",
+    )
     overdue: bool | None = strawberry.field(
         default=None, description="Past a 1341 deadline while open (true), or not (false)."
     )
@@ -114,6 +121,11 @@ def need_conditions(f: NeedFilter | None) -> list[Any]:
         where.append(N.community_id.in_([decode_id(c, "Community") for c in f.community]))
     if f.grid is not None:
         where.append(N.grid_id.in_([decode_id(g, "Grid") for g in f.grid]))
+    if f.compound is not None:
+        where.append(N.compound_id.in_([decode_id(c, "Compound") for c in f.compound]))
+    if f.property_company is not None:
+        units = [decode_id(u, "PairedUnit") for u in f.property_company]
+        where.append(N.property_unit_id.in_(units))
     if f.overdue is not None:
         clause = need_overdue_clause(datetime.now(UTC))
         where.append(clause if f.overdue else sa.not_(clause))

@@ -43,6 +43,7 @@ from api.graphql.type_refs import (
     CompoundT,
     ConsultationT,
     GridT,
+    PairedUnitT,
     PersonT,
     ResourceT,
     SignUpT,
@@ -116,6 +117,7 @@ class Need(RowType, _NeedAttributes, Node):
             "community": ("community_id",),
             "grid": ("grid_id",),
             "compound": ("compound_id",),
+            "property_company": ("property_unit_id",),
             "consultation": ("consultation_id",),
             "duplicate_of": ("duplicate_of_id",),
             "merged_into": ("merged_into_id",),
@@ -183,6 +185,7 @@ class Need(RowType, _NeedAttributes, Node):
     community_id: strawberry.Private[int]
     grid_id: strawberry.Private[int | None]
     compound_id: strawberry.Private[int | None]
+    property_unit_id: strawberry.Private[int | None]
     consultation_id: strawberry.Private[int | None]
     duplicate_of_id: strawberry.Private[int | None]
     merged_into_id: strawberry.Private[int | None]
@@ -195,6 +198,14 @@ class Need(RowType, _NeedAttributes, Node):
     @strawberry.field(description="The residential compound it is in, if any.")
     async def compound(self, info: Info) -> CompoundT | None:
         return await load_one(info, CompoundT, self.compound_id)
+
+    @strawberry.field(
+        description="The property company (物业公司) a property matter inside a compound was "
+        "routed to: the compound's own (红色物业 where it is one), else the state-owned company "
+        "(兜底)."
+    )
+    async def property_company(self, info: Info) -> PairedUnitT | None:
+        return await load_one(info, PairedUnitT, self.property_unit_id)
 
     @strawberry.field(description="The consultation it came out of, if any.")
     async def consultation(self, info: Info) -> ConsultationT | None:

@@ -189,7 +189,8 @@ class Person(RowType, Node):
         return round(await service_minutes_of_person(info, self.pk) / 60, 2)
 
     @strawberry.field(
-        description="Helpers (小赣事): enterprise requests assigned to them, latest first.",
+        description="Helpers (小赣事): enterprise requests assigned to them that you may see, "
+        "latest first.",
         permission_classes=[Can("enterprise.read")],
         extensions=[MaxItems(500)],
     )

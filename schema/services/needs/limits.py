@@ -29,6 +29,9 @@ SOURCES_BY_ROLE: dict[Role, frozenset[NeedSource]] = {
     Role.RESIDENT: frozenset({NeedSource.RESIDENT_APP}),
     Role.VOLUNTEER: _SELF_SOURCES,
     Role.ENTERPRISE_HELPER: _SELF_SOURCES,
+    # An enterprise or the business office reports a problem as anyone in the county would.
+    Role.ENTERPRISE: frozenset({NeedSource.RESIDENT_APP}),
+    Role.BUSINESS_OFFICE: frozenset({NeedSource.RESIDENT_APP}),
     Role.GRID_WORKER: frozenset(NeedSource),
     Role.COORDINATOR: frozenset(NeedSource),
     Role.ADMIN: frozenset(NeedSource),

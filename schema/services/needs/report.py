@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,7 @@ from schema.services.needs.limits import (
     SOURCES_BY_ROLE,
     TITLE_MAX,
 )
-from schema.services.needs.location import _locate, find_duplicate
+from schema.services.needs.location import _locate, find_duplicate, route_property_matter
 from schema.services.needs.shared import _NEEDS
 from schema.sla import default_need_kind
 
@@ -156,8 +157,10 @@ async def report_need(
     `kind` or its source and category say otherwise (sla.default_need_kind); a scheduled need
     must have a window with room for its visit, still to come.
 
-    Its community and grid come from the location (the nearest grid) when not given; a nearby
-    open need of the same category reported within the window is flagged as `duplicate_of_id`.
+    Its community and grid come from the location (the nearest grid) when not given, and so
+    does its compound (the one the point is inside); a property matter inside a compound is
+    routed to the compound's property company (`property_unit_id`). A nearby open need of the
+    same category reported within the window is flagged as `duplicate_of_id`.
     """
     now = now_or(now)
     description, address = description.strip(), address.strip()
@@ -199,9 +202,10 @@ async def report_need(
     kind = kind or default_need_kind(source, category, has_window=window is not None)
     duration = _check_timing(problems, kind, window, duration_minutes, now)
     problems.raise_if_any()
-    community, grid = await _locate(
+    community, grid, compound_id = await _locate(
         session, latitude, longitude, community_id, grid_id, compound_id
     )
+    routed = await route_property_matter(session, category, compound_id)
     duplicate = await find_duplicate(
         session, category=category, lat=latitude, lon=longitude, now=now
     )
@@ -216,6 +220,7 @@ async def report_need(
         community_id=community,
         grid_id=grid,
         compound_id=compound_id,
+        property_unit_id=routed[0].id if routed else None,
         reporter_account_id=actor.account_id,
         reporter_person_id=actor.person_id,
         reporter_name=actor.name[:32],
@@ -239,8 +244,15 @@ async def report_need(
     )
     if not inserted:
         return need
-    note = f"疑似重复: #{duplicate.id}" if duplicate else ""
-    data = {"duplicate_of_id": duplicate.id} if duplicate else {}
+    notes: list[str] = []
+    data: dict[str, Any] = {}
+    if duplicate:
+        notes.append(f"疑似重复: #{duplicate.id}")
+        data["duplicate_of_id"] = duplicate.id
+    if routed:
+        notes.append(f"转物业: {routed[0].name}")
+        data |= {"property_unit_id": routed[0].id, "routing": routed[1]}
+    note = "; ".join(notes)
     record_event(session, _NEEDS, need, NeedAction.REPORT, None, actor, now, note, data)
     await session.flush()
     return need

@@ -101,6 +101,10 @@ def test_refuse_deactivating_or_re_roling_oneself(
 
 
 def create(client: TestClient, county: County, **input: Any) -> dict[str, Any]:
+    return create_account(client, county, **input)
+
+
+def create_account(client: TestClient, county: County, **input: Any) -> dict[str, Any]:
     values = {"username": "new.account", "password": "long-enough-pw", "role": "RESIDENT"}
     body = gql(client, CREATE, {"input": values | input}, token=county.token("admin"))
     payload: dict[str, Any] = body["data"]["createAccount"]
@@ -116,8 +120,18 @@ def test_refuse_a_second_account_for_a_person(client: TestClient, county: County
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
 def test_refuse_area_staff_without_area_unless_county_is_explicit(
-    client: TestClient, county: County, role: Role
+    client: TestClient, county: County, engine: sa.Engine, role: Role
 ) -> None:
+    # An enterprise account must name its enterprise; the area rule is the same for it.
+    speaks_for = (
+        {"enterpriseId": gid("Enterprise", f.enterprise(engine).id)}
+        if role is Role.ENTERPRISE
+        else {}
+    )
+
+    def create(client: TestClient, county: County, **input: Any) -> dict[str, Any]:
+        return create_account(client, county, **speaks_for, **input)
+
     bare = create(client, county, role=role.name)
     if role in AREA_ROLES:
         assert [(e["field"], e["code"]) for e in bare["userErrors"]] == [

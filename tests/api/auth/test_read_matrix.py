@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from api.graphql.relay import NODE_TYPES, to_global_id
+from api.graphql.relay import NODE_TYPES, from_global_id, to_global_id
 from api.graphql.schema import build_schema
 from api.settings import Settings
 from schema import models as m
@@ -43,6 +43,8 @@ from tests import factories as f
 from tests.conftest import gql
 from tests.county import County
 
+pytestmark = pytest.mark.county("enterprise")  # the enterprise's own account
+
 REFUSALS = {"FORBIDDEN", "UNAUTHENTICATED"}
 # Every caller of the test county that is neither an administrator nor county-level staff.
 SCOPED_CALLERS = [
@@ -53,6 +55,7 @@ SCOPED_CALLERS = [
     "grid_worker_hengxi",
     "coordinator",
     "outsider",
+    "enterprise",  # an enterprise account: its own enterprise's requests only
     None,  # anonymous
 ]
 TYPES = {
@@ -196,7 +199,9 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
                 enterprise_id=firm.id,
                 kind=EnterpriseRequestKind.POLICY,
                 title="远村企业政策咨询",
-                status=EnterpriseRequestStatus.SUBMITTED,
+                # carried by someone else: out of the helpers' claim pool
+                status=EnterpriseRequestStatus.ASSIGNED,
+                helper_id=worker.id,
                 deadline=now + timedelta(days=3),
             ),
         )
@@ -338,6 +343,31 @@ def test_hide_rows_of_another_community_on_every_path(
     for name in ("needs", "people"):
         scoped = (reads[name] or {}).get("scoped")
         assert scoped is None or scoped["totalCount"] == 0, (who, name)
+
+
+def test_show_every_enterprise_request_to_the_business_office(
+    client: TestClient, county: County, far: dict[str, Any]
+) -> None:
+    reads = _reads(client, county.token("business_office"), far)
+    requests = {far["gids"]["EnterpriseRequest"], far["gids"]["EnterpriseRequestEvent"]}
+    assert requests <= set(_ids(reads["node"]))
+    assert far["gids"]["EnterpriseRequest"] in set(_ids(reads["requests"]))
+    assert far["gids"]["EnterpriseRequest"] in set(_ids(reads["nested"]))
+    # and no other table's rows of another community
+    others = set(far["gids"].values()) - requests
+    assert not set(_ids(reads)) & others
+
+
+def test_show_the_claim_pool_to_helpers_and_no_enterprise_another_ones_requests(
+    client: TestClient, engine: sa.Engine, county: County, far: dict[str, Any]
+) -> None:
+    firm = from_global_id(far["enterprise"])[1]
+    pool = to_global_id("EnterpriseRequest", f.enterprise_request(engine, firm).id)
+    for who, sees in (("helper", True), ("enterprise", False), ("coordinator", False)):
+        found = _read(client, county.token(who), NODE, {"id": pool})
+        assert (found["node"] is not None) is sees, who
+        listed = set(_ids(_read(client, county.token(who), REQUESTS, {})))
+        assert (pool in listed) is sees, who
 
 
 def test_show_every_row_to_administrators(

@@ -30,6 +30,7 @@ INPUT_TYPES = {
     "mergeNeeds": "MergeNeedsInput",
     "submitEnterpriseRequest": "SubmitEnterpriseRequestInput",
     "assignEnterpriseHelper": "AssignEnterpriseHelperInput",
+    "claimEnterpriseRequest": "ClaimEnterpriseRequestInput",
     "addEnterpriseRequestNote": "AddEnterpriseRequestNoteInput",
     "resolveEnterpriseRequest": "ResolveEnterpriseRequestInput",
     "rateEnterpriseRequest": "RateEnterpriseRequestInput",

@@ -85,3 +85,43 @@ def test_limit_need_figures_to_a_period(client: TestClient, county: County) -> N
     assert s["satisfaction"]["overall"] == rate(0, 0)  # the rated needs are older
     assert sum(t["open"] for t in s["needsByTier"]) == 3
     assert s["pairedUnits"] == 2  # the headline counts are not about needs
+
+
+ARTICLE_FIGURES = """query($from: DateTime, $to: DateTime) {
+  countyStats(reportedFrom: $from, reportedTo: $to) {
+    cadres compounds villageVenues elderCareSites propertyCompanies redPropertySites
+    antActionRiders foodSafetyMonitors liveStreamers liveStreamSalesYuan
+    teamProblemsSolved hotlineTickets sentinelSuggestions consultations disputesSettled
+    volunteerActivities volunteerPersonTimes
+  }
+}"""
+
+
+def test_show_article_figures(client: TestClient, county: County) -> None:
+    s = gql(client, ARTICLE_FIGURES)["data"]["countyStats"]
+    assert s["compounds"] == 1 and s["redPropertySites"] == 1 and s["propertyCompanies"] == 1
+    assert s["hotlineTickets"] == 2
+    assert s["volunteerActivities"] == 1 and s["volunteerPersonTimes"] == 1
+    assert (s["teamProblemsSolved"], s["consultations"], s["disputesSettled"]) == (1, 1, 2)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    none = gql(client, ARTICLE_FIGURES, {"from": later})["data"]["countyStats"]
+    assert none["hotlineTickets"] == 0 and none["volunteerPersonTimes"] == 0
+    assert none["compounds"] == 1  # standing counts are not dated
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-06-01T00:00:00Z", "2026-01-01T00:00:00Z", "reportedFrom"),  # reversed
+        ("2026-06-01T00:00:00Z", "2026-06-01T00:00:00Z", "reportedFrom"),  # empty
+        ("1900-01-01T00:00:00Z", None, "1900"),  # before the county's records
+        (None, "2999-01-01T00:00:00Z", "2999"),  # centuries ahead
+    ],
+)
+def test_refuse_bad_period(
+    client: TestClient, county: County, start: str | None, end: str | None, field: str
+) -> None:
+    body = gql(client, ARTICLE_FIGURES, {"from": start, "to": end}, expect_errors=True)
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and field in error["message"]

@@ -169,13 +169,14 @@ def test_notes_helper_moves_coordinator_keeps(
     assert_request_log_consistent(engine, req.id or 0)
 
 
-def test_rate_by_submitter_or_coordinator_only(
+def test_rate_by_the_enterprise_only(
     database_url: str, engine: sa.Engine, desk: dict[str, Any]
 ) -> None:
     req = submit(database_url, desk)
     c, h = desk["coordinator"], desk["helper_actor"]
+    own = actor(f.account(engine, Role.ENTERPRISE, enterprise_id=desk["firm"].id))
     with pytest.raises(IllegalTransition):
-        run(database_url, svc.rate_enterprise_request, request_id=req.id, actor=h, satisfaction=5)
+        run(database_url, svc.rate_enterprise_request, request_id=req.id, actor=own, satisfaction=5)
     run(
         database_url,
         svc.assign_enterprise_helper,
@@ -184,17 +185,20 @@ def test_rate_by_submitter_or_coordinator_only(
         actor=c,
     )
     run(database_url, svc.resolve_enterprise_request, request_id=req.id, actor=h)
-    stranger = actor(f.account(engine, Role.ENTERPRISE_HELPER))
-    with pytest.raises(Forbidden):
-        run(
-            database_url,
-            svc.rate_enterprise_request,
-            request_id=req.id,
-            actor=stranger,
-            satisfaction=5,
-        )
+    other_firm = f.enterprise(engine, community_id=desk["firm"].community_id)
+    others = actor(f.account(engine, Role.ENTERPRISE, enterprise_id=other_firm.id))
+    # The helper who submitted it at the desk, the coordinator, another enterprise: refused.
+    for who in (h, c, others):
+        with pytest.raises(Forbidden, match="only the enterprise that brought this request"):
+            run(
+                database_url,
+                svc.rate_enterprise_request,
+                request_id=req.id,
+                actor=who,
+                satisfaction=5,
+            )
     closed = run(
-        database_url, svc.rate_enterprise_request, request_id=req.id, actor=h, satisfaction=4
+        database_url, svc.rate_enterprise_request, request_id=req.id, actor=own, satisfaction=4
     )
     assert closed.status is EnterpriseRequestStatus.CLOSED and closed.satisfaction == 4
 

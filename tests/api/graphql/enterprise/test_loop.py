@@ -31,6 +31,13 @@ def firm(engine: sa.Engine, county: County) -> Enterprise:
     return f.enterprise(engine, name="吉安县赣绿食品有限公司", community_id=county.quantang.id)
 
 
+@pytest.fixture
+def firm_token(engine: sa.Engine, firm: Enterprise) -> str:
+    """The firm's own enterprise account: the one caller who rates its requests."""
+    own = f.account(engine, Role.ENTERPRISE, enterprise_id=firm.id, display_name="赣绿食品")
+    return f.token_for(own)
+
+
 def submit(client: TestClient, county: County, firm: Enterprise, **kw: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "enterpriseId": gid("Enterprise", firm.id),
@@ -43,7 +50,8 @@ def submit(client: TestClient, county: County, firm: Enterprise, **kw: Any) -> d
 
 
 def act(client: TestClient, county: County, name: str, who: str, **input: Any) -> dict[str, Any]:
-    return mutate(client, name, input, county.token(who))
+    """`name` called by `who`: an account of the test county, or a bearer token itself."""
+    return mutate(client, name, input, county.token(who) if who in county.accounts else who)
 
 
 def _count(engine: sa.Engine, model: Any) -> int:
@@ -52,7 +60,7 @@ def _count(engine: sa.Engine, model: Any) -> int:
 
 
 def test_walk_enterprise_request_through_loop(
-    client: TestClient, engine: sa.Engine, county: County, firm: Enterprise
+    client: TestClient, engine: sa.Engine, county: County, firm: Enterprise, firm_token: str
 ) -> None:
     request = submit(client, county, firm)
     assert request["status"] == "SUBMITTED" and request["version"] == 1
@@ -91,7 +99,7 @@ def test_walk_enterprise_request_through_loop(
             client,
             county,
             "rateEnterpriseRequest",
-            "coordinator",
+            firm_token,
             requestId=rid,
             satisfaction=5,
             comment="效率很高",
@@ -110,7 +118,7 @@ def test_walk_enterprise_request_through_loop(
         ("NOTE", "IN_PROGRESS", "赵小赣"),
         ("NOTE", "IN_PROGRESS", "泉塘协调员"),
         ("RESOLVE", "RESOLVED", "赵小赣"),
-        ("RATE", "CLOSED", "泉塘协调员"),
+        ("RATE", "CLOSED", "赣绿食品"),
     ]
     submitted = datetime.fromisoformat(request["deadline"]) - timedelta(days=2)
     assert abs((submitted - datetime.fromisoformat(resolved["resolvedAt"])).total_seconds()) < 60
@@ -228,6 +236,7 @@ def test_refuse_illegal_enterprise_transition(
     engine: sa.Engine,
     county: County,
     firm: Enterprise,
+    firm_token: str,
     status: str,
     name: str,
     input: dict[str, Any],
@@ -248,9 +257,8 @@ def test_refuse_illegal_enterprise_transition(
     if input.get("helperId") == "HELPER2":
         input = {"helperId": gid("Person", other.id)}
     before = request_row(engine, row.id or 0).model_dump()
-    payload = act(
-        client, county, name, "coordinator", requestId=gid("EnterpriseRequest", row.id), **input
-    )
+    who = firm_token if name == "rateEnterpriseRequest" else "coordinator"
+    payload = act(client, county, name, who, requestId=gid("EnterpriseRequest", row.id), **input)
     assert error_codes(payload) == ["ILLEGAL_TRANSITION"], payload
     assert request_row(engine, row.id or 0).model_dump() == before
     assert request_events(engine, row.id or 0) == []
@@ -287,14 +295,12 @@ def test_forbid_other_helper_and_outsider(
 
 
 def test_refuse_empty_note_and_bad_rating(
-    client: TestClient, engine: sa.Engine, county: County, firm: Enterprise
+    client: TestClient, engine: sa.Engine, county: County, firm: Enterprise, firm_token: str
 ) -> None:
     rid = submit(client, county, firm)["id"]
     empty = act(client, county, "addEnterpriseRequestNote", "coordinator", requestId=rid, note="")
     assert empty["userErrors"][0]["field"] == ["input", "note"]
-    rating = act(
-        client, county, "rateEnterpriseRequest", "coordinator", requestId=rid, satisfaction=9
-    )
+    rating = act(client, county, "rateEnterpriseRequest", firm_token, requestId=rid, satisfaction=9)
     assert rating["userErrors"][0]["field"] == ["input", "satisfaction"]
     stale = act(
         client,
