@@ -186,6 +186,18 @@ def test_helper_works_through_their_queue(page: Any, console_url: str) -> None:
     expect(detail.locator(".status").first).to_have_text("已办结")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "enterprise")
+    # 抢单: the pool of requests nobody carries; claiming one puts it in the helper's queue.
+    page.get_by_role("button", name="待认领").click()
+    expect(page.get_by_role("heading", name="营商气象站 · 待认领")).to_be_visible()
+    # (rows nobody carries: the helper column shows "—"; the old queue may still be on screen)
+    pool = page.locator("tr[data-request]").filter(has=page.locator("td:last-child", has_text="—"))
+    expect(pool.first).to_be_visible()
+    title = pool.first.get_by_role("button").inner_text()
+    pool.first.get_by_role("button").click()
+    page.locator("aside.detail").get_by_role("button", name="认领（抢单）").click()
+    expect(page.locator(".flash").filter(has_text="已认领")).to_be_visible()
+    page.get_by_role("button", name="我的诉求").click()
+    expect(page.locator("tr[data-request]").filter(has_text=title)).to_be_visible()
 
 
 def test_coordinator_switches_the_area_mode_after_confirming(page: Any, console_url: str) -> None:

@@ -1,5 +1,6 @@
-// 营商气象站: a helper's queue of enterprise requests (overdue first), a request's history, notes
-// and resolution; coordinators see every open request and assign helpers to new ones.
+// 营商气象站: a helper's queue of enterprise requests (overdue first), the pool of requests nobody
+// carries yet to claim (抢单), a request's history, notes and resolution; coordinators and the
+// business office see every open request they may and assign helpers to new ones.
 import { html, useState, useData, Loading, label, fmtTime, attempt, useNow, fmtDuration, EnumSelect } from "./ui.js";
 import { gql, mutate } from "./api.js";
 
@@ -29,6 +30,9 @@ const NOTE = `mutation Note($input: AddEnterpriseRequestNoteInput!) {
 const RESOLVE = `mutation Resolve($input: ResolveEnterpriseRequestInput!) {
   resolveEnterpriseRequest(input: $input) { enterpriseRequest { id status version } userErrors { message code } }
 }`;
+const CLAIM = `mutation Claim($input: ClaimEnterpriseRequestInput!) {
+  claimEnterpriseRequest(input: $input) { enterpriseRequest { id status version } userErrors { message code } }
+}`;
 const ASSIGN = `mutation Assign($input: AssignEnterpriseHelperInput!) {
   assignEnterpriseHelper(input: $input) { enterpriseRequest { id status version } userErrors { message code } }
 }`;
@@ -49,7 +53,7 @@ function Deadline({ request }) {
   return html`<span class=${"countdown " + cls}>${left < 0 ? "超期 " : "剩 "}${fmtDuration(left)}</span>`;
 }
 
-function Detail({ id, onChanged, helpers }) {
+function Detail({ id, onChanged, helpers, helperView }) {
   const state = useData(() => gql(DETAIL, { id }), [id]);
   const [note, setNote] = useState("");
   const [helper, setHelper] = useState("");
@@ -69,6 +73,9 @@ function Detail({ id, onChanged, helpers }) {
       <p>${r.enterprise.name}（${r.enterprise.industry}）联系人 ${r.enterprise.contactName} ${r.enterprise.contactPhone || ""}</p>
       <p>${r.description}</p>
       <p>小赣事：${r.helper ? r.helper.name : "未分派"}</p>
+      ${helperView && !r.helper && acts.includes("CLAIM") &&
+      html`<div class="buttons"><button type="button" class="primary" onClick=${() =>
+        attempt(() => mutate(CLAIM, { input: base }, "claimEnterpriseRequest"), "已认领").then(done)}>认领（抢单）</button></div>`}
       ${helpers && acts.includes("ASSIGN") &&
       html`<form class="row" aria-label="分派小赣事" onSubmit=${(e) => {
         e.preventDefault();
@@ -103,15 +110,20 @@ function Detail({ id, onChanged, helpers }) {
 export function Enterprise({ account }) {
   const helperView = account.role === "ENTERPRISE_HELPER";
   const [status, setStatus] = useState(helperView ? "" : "SUBMITTED");
+  const [pool, setPool] = useState(false); // a helper's view: the unclaimed requests
   const [selected, setSelected] = useState(null);
   const filter = { open: true };
-  if (helperView) filter.helper = account.personId;
+  if (helperView && pool) filter.assigned = false;
+  else if (helperView) filter.helper = account.personId;
   if (status) filter.status = [status];
-  const queue = useData(() => gql(QUEUE, { filter }), [status]);
+  const queue = useData(() => gql(QUEUE, { filter }), [status, pool]);
   const helpers = useData(() => (helperView ? Promise.resolve(null) : gql(HELPERS)), []);
   const helperList = helpers.data ? helpers.data.people.edges.map((e) => e.node) : null;
   return html`<section aria-labelledby="ent-title">
-    <div class="page-head"><h1 id="ent-title">营商气象站 · ${helperView ? "我的诉求" : "企业诉求"}</h1>
+    <div class="page-head"><h1 id="ent-title">营商气象站 · ${helperView ? (pool ? "待认领" : "我的诉求") : "企业诉求"}</h1>
+      ${helperView && html`<div class="buttons" role="group" aria-label="诉求范围">
+        <button type="button" aria-pressed=${!pool} onClick=${() => { setPool(false); setSelected(null); }}>我的诉求</button>
+        <button type="button" aria-pressed=${pool} onClick=${() => { setPool(true); setSelected(null); }}>待认领</button></div>`}
       <label>状态 <${EnumSelect} name="诉求状态" enumName="EnterpriseRequestStatus" value=${status} onChange=${setStatus}
         only=${["SUBMITTED", "ASSIGNED", "IN_PROGRESS", "RESOLVED"]} any="全部未关闭" /></label>
     </div>
@@ -129,7 +141,7 @@ export function Enterprise({ account }) {
             <td><${Deadline} request=${r} /></td><td>${r.helper ? r.helper.name : "—"}</td></tr>`)}</tbody>
           </table></div>`;
       }}<//>
-      ${selected ? html`<${Detail} key=${selected} id=${selected} onChanged=${queue.reload} helpers=${helperList} />`
+      ${selected ? html`<${Detail} key=${selected} id=${selected} onChanged=${queue.reload} helpers=${helperList} helperView=${helperView} />`
         : html`<p class="muted">选择一件诉求查看详情。</p>`}
     </div>
   </section>`;
