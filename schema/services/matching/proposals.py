@@ -64,6 +64,30 @@ async def decide_proposal(
     return proposal
 
 
+# A child job in these statuses replaces its parent: the parent can no longer be committed.
+SUPERSEDING = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.COMMITTED)
+
+
+async def refuse_superseded(session: AsyncSession, job_id: int) -> None:
+    """A job re-run by a child is replaced by it: committing both would dispatch twice."""
+    child = (
+        await session.execute(
+            select(MatchingJob.id)
+            .where(
+                col(MatchingJob.parent_job_id) == job_id,
+                col(MatchingJob.status).in_(SUPERSEDING),
+            )
+            .order_by(col(MatchingJob.id).desc())
+            .limit(1)
+        )
+    ).scalar()
+    if child is not None:
+        raise Invalid(
+            "job_id",
+            f"job {job_id} was re-run as job {child}; commit job {child} instead",
+        )
+
+
 @dataclass
 class CommitOutcome:
     job: MatchingJob
@@ -78,6 +102,7 @@ async def commit_matching_job(
     now = now_or(now)
     job = await get_job(session, job_id)
     require_coordinator(actor, job.scope_community_id)
+    await refuse_superseded(session, job_id)
     # Take the job first, so that two commits at once cannot both dispatch.
     job = await move(session, job_id, "commit", now=now)
     proposals = list(
