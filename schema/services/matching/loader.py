@@ -66,6 +66,7 @@ from schema.models import (
 )
 from schema.people import SERVING_KINDS
 from schema.services.errors import Invalid
+from schema.services.matching.wording import name_things
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 # Needs still waiting for people: the matcher proposes their dispatch.
@@ -742,6 +743,7 @@ def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Re
         ),
     ]
     if proposals:
+        name_things(conn, proposals)
         conn.execute(sa.insert(Proposal), proposals)
     unmatched = [
         *(
