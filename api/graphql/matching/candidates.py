@@ -13,7 +13,7 @@ from api.auth.permissions import Can
 from api.auth.scope import require_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
-from api.graphql.lists import Cost
+from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import decode_id, load_one
 from api.graphql.type_refs import PersonT
 from matching.problem import Problem
@@ -41,7 +41,9 @@ class Candidate:
 
 @strawberry.type(description="The ranking for one need, and why it is empty when it is.")
 class CandidateRanking:
-    candidates: list[Candidate] = strawberry.field(description="Best first.")
+    candidates: list[Candidate] = strawberry.field(
+        description="Best first.", extensions=[MaxItems(MAX_CANDIDATES)]
+    )
     empty_reason: str | None = strawberry.field(
         description="Why nobody can serve the need now (null when someone can), in words."
     )
