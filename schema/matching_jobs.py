@@ -41,6 +41,11 @@ class MatchingJob(SQLModel, table=True):
     seconds: float | None = None
     seats_filled: int | None = None
     seats_total: int | None = None
+    # Each kind's own figures, so a resource- or helper-only job reports what it matched.
+    resources_allocated: int | None = None
+    resources_requested: int | None = None
+    helper_tasks_matched: int | None = None
+    helper_tasks_total: int | None = None
     error: str | None = Field(default=None, sa_type=sa.Text)
 
 
@@ -77,6 +82,12 @@ class Proposal(SQLModel, table=True):
     message: str = Field(default="", sa_type=sa.Text)
     decided_by_account_id: int | None = Field(default=None, foreign_key="account.id")
     decided_at: datetime | None = Field(default=None, sa_column=utc_column())
+    # Why the coordinator decided so (a rejection's reason is carried to re-runs).
+    decision_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # Earlier decisions a coordinator explicitly changed: [{status, reason, by, at}, ...].
+    decision_history: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=json_column(server_default="[]")
+    )
 
 
 class UnmatchedItem(SQLModel, table=True):

@@ -31,6 +31,7 @@ from api.ws.shared import shared_reads_of
 from matching.problem import Weights
 from schema import models as m
 from schema.enums import ProposalStatus
+from schema.services.errors import Invalid
 from schema.services.matching import jobs, proposals
 from schema.services.matching.loader import KINDS
 from schema.workflow import FINAL_JOB_STATUSES
@@ -112,6 +113,39 @@ class ProposalPayload:
     proposal: Proposal | None = strawberry.field(description="The proposal; null on error.")
     user_errors: list[UserError] = strawberry.field(
         description="Why nothing was changed.", extensions=[MaxItems(100)]
+    )
+
+
+@strawberry.enum(description="A coordinator's decision on a proposal.")
+class ProposalDecision(enum.Enum):
+    ACCEPT = strawberry.enum_value("accepted", description="Dispatch it on commit.")
+    REJECT = strawberry.enum_value("rejected", description="Never propose this pair again.")
+    PIN = strawberry.enum_value("pinned", description="Keep it whatever a re-run changes.")
+
+
+ReasonArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Why (at most 500 characters); shown on the proposal, and a rejection's "
+        "reason is carried to re-runs."
+    ),
+]
+ChangeArg = Annotated[
+    bool,
+    strawberry.argument(
+        description="Change a decision already taken (e.g. reject after accept); without it "
+        "such a change is refused. The change is recorded in `decisionHistory`."
+    ),
+]
+
+
+@strawberry.type(description="Proposals after a bulk decision, or why none was decided.")
+class ProposalsPayload:
+    proposals: list[Proposal] = strawberry.field(
+        description="The decided proposals; empty on error.", extensions=[MaxItems(500)]
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed, one per refused ID.", extensions=[MaxItems(500)]
     )
 
 
@@ -199,11 +233,14 @@ class MatchingMutation:
         proposal_id: Annotated[
             strawberry.ID, strawberry.argument(description="The proposal's ID.")
         ],
+        reason: ReasonArg = None,
+        change: ChangeArg = False,
     ) -> ProposalPayload:
-        return await _decide(info, proposal_id, ProposalStatus.ACCEPTED)
+        return await _decide(info, proposal_id, ProposalStatus.ACCEPTED, reason, change)
 
     @strawberry.mutation(
-        description="Reject a proposal: a re-run never proposes this pair again.",
+        description="Reject a proposal, optionally saying why: a re-run never proposes this pair "
+        "again and shows the rejection with its reason.",
         permission_classes=[Can("matching.decide")],
     )
     async def reject_proposal(
@@ -212,8 +249,10 @@ class MatchingMutation:
         proposal_id: Annotated[
             strawberry.ID, strawberry.argument(description="The proposal's ID.")
         ],
+        reason: ReasonArg = None,
+        change: ChangeArg = False,
     ) -> ProposalPayload:
-        return await _decide(info, proposal_id, ProposalStatus.REJECTED)
+        return await _decide(info, proposal_id, ProposalStatus.REJECTED, reason, change)
 
     @strawberry.mutation(
         description="Pin a proposal: a re-run keeps it whatever else changes; it is dispatched "
@@ -226,8 +265,41 @@ class MatchingMutation:
         proposal_id: Annotated[
             strawberry.ID, strawberry.argument(description="The proposal's ID.")
         ],
+        reason: ReasonArg = None,
+        change: ChangeArg = False,
     ) -> ProposalPayload:
-        return await _decide(info, proposal_id, ProposalStatus.PINNED)
+        return await _decide(info, proposal_id, ProposalStatus.PINNED, reason, change)
+
+    @strawberry.mutation(
+        description="One decision on many proposals at once, all or nothing: each refused ID is "
+        "reported (field `ids.<index>`) and then none is decided.",
+        permission_classes=[Can("matching.decide")],
+    )
+    async def decide_proposals(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="The proposals' IDs (at most 500)."),
+        ],
+        decision: Annotated[
+            ProposalDecision, strawberry.argument(description="Accept, reject or pin.")
+        ],
+        reason: ReasonArg = None,
+        change: ChangeArg = False,
+    ) -> ProposalsPayload:
+        async def work(session: AsyncSession) -> list[m.Proposal]:
+            return await proposals.decide_proposals(
+                session=session,
+                proposal_ids=[_proposal_pk(gid) for gid in ids],
+                decision=ProposalStatus(decision.value),
+                actor=actor_of(info),
+                reason=reason,
+                change=change,
+            )
+
+        rows, errors = await write(info, work, prefix=())
+        return ProposalsPayload(proposals=Proposal.from_rows(rows or []), user_errors=errors)
 
     @strawberry.mutation(
         description="Dispatch the job's accepted and pinned proposals through the closed loop "
@@ -256,13 +328,24 @@ class MatchingMutation:
         )
 
 
-async def _decide(info: Info, proposal_id: str, decision: ProposalStatus) -> ProposalPayload:
+def _proposal_pk(global_id: str) -> int | None:
+    try:
+        return pk(global_id, "Proposal", "ids")
+    except Invalid:
+        return None
+
+
+async def _decide(
+    info: Info, proposal_id: str, decision: ProposalStatus, reason: str | None, change: bool
+) -> ProposalPayload:
     async def work(session: AsyncSession) -> m.Proposal:
         return await proposals.decide_proposal(
             session=session,
             proposal_id=pk(proposal_id, "Proposal", "proposal_id"),
             decision=decision,
             actor=actor_of(info),
+            reason=reason,
+            change=change,
         )
 
     row, errors = await write(info, work, prefix=())

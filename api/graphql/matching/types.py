@@ -49,8 +49,13 @@ class MatchingJob(RowType, Node):
 
     status: JobStatus = strawberry.field(description="Queued, running, succeeded …")
     kinds: list[str] = strawberry.field(description="What it matches: volunteer, resource, helper.")
-    weights: JSON = strawberry.field(description="Objective weights used.")
-    emergency: bool = strawberry.field(description="Solved in emergency mode (speed first).")
+    weights: JSON = strawberry.field(
+        description="Objective weights: those asked for until it runs, then every weight used."
+    )
+    emergency: bool = strawberry.field(
+        description="Emergency mode (speed first): asked for, or, once run, the mode it ran in "
+        "(also on when its scope is in emergency mode)."
+    )
     time_limit_s: float = strawberry.field(description="Solver time limit, seconds.")
     created_at: datetime = strawberry.field(description="When it was created.")
     started_at: datetime | None = strawberry.field(description="When solving started.")
@@ -61,8 +66,24 @@ class MatchingJob(RowType, Node):
     gap: float | None = strawberry.field(description="Relative gap between objective and bound.")
     optimal: bool | None = strawberry.field(description="Proved optimal.")
     seconds: float | None = strawberry.field(description="Solve time, seconds.")
-    seats_filled: int | None = strawberry.field(description="Places filled by the proposals.")
-    seats_total: int | None = strawberry.field(description="Places there were to fill.")
+    seats_filled: int | None = strawberry.field(
+        description="Volunteer places filled by the proposals; null if it matched no volunteers."
+    )
+    seats_total: int | None = strawberry.field(
+        description="Volunteer places there were to fill; null if it matched no volunteers."
+    )
+    resources_allocated: int | None = strawberry.field(
+        description="Resource units allocated (kept ones included); null if it matched none."
+    )
+    resources_requested: int | None = strawberry.field(
+        description="Resource units the needs asked for; null if it matched no resources."
+    )
+    helper_tasks_matched: int | None = strawberry.field(
+        description="Enterprise requests given a helper; null if it matched no helpers."
+    )
+    helper_tasks_total: int | None = strawberry.field(
+        description="Enterprise requests waiting for a helper; null if it matched no helpers."
+    )
     error: str | None = strawberry.field(description="Why it failed, if it failed.")
     scope_community_id: strawberry.Private[int | None]
     parent_job_id: strawberry.Private[int | None]
@@ -112,6 +133,12 @@ class Proposal(RowType, Node):
     )
     message: str = strawberry.field(description="The reasons, in words.")
     decided_at: datetime | None = strawberry.field(description="When a coordinator decided on it.")
+    decision_reason: str | None = strawberry.field(
+        description="Why the coordinator decided so (a rejection's reason); re-runs carry it."
+    )
+    decision_history: JSON = strawberry.field(
+        description="Earlier decisions explicitly changed: a list of {status, reason, by, at}."
+    )
     slot_start: datetime | None = strawberry.field(
         description="A scheduled need: the start of the visit it books (commit dispatches for "
         "this slot: arriveBy)."

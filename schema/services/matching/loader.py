@@ -66,12 +66,37 @@ from schema.models import (
 )
 from schema.people import SERVING_KINDS
 from schema.services.errors import Invalid
+from schema.services.matching.wording import name_things
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 # Needs still waiting for people: the matcher proposes their dispatch.
 MATCHABLE_NEED_STATUSES = (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
 # What a job matches: people to needs, resources to needs, helpers to enterprise requests.
 KINDS = ("volunteer", "resource", "helper")
+# Decisions a re-run keeps.
+KEEP = (ProposalStatus.PINNED, ProposalStatus.ACCEPTED)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A parent job's decision a re-run carries over as a proposal of its own: an accepted or
+    pinned resource (the solver has no pinned resources, so it is kept beside the solve), or a
+    rejection with its reason (the pair is forbidden; the row says why it is not proposed)."""
+
+    kind: ProposalKind
+    status: ProposalStatus
+    need_id: int | None
+    enterprise_request_id: int | None
+    person_id: int | None
+    resource_id: int | None
+    quantity: int
+    cost: float
+    reasons: list[dict[str, Any]]
+    message: str
+    decision_reason: str | None
+    decided_by_account_id: int | None
+    decided_at: datetime | None
+    job_id: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,10 @@ class Snapshot:
     problem: Problem
     need_versions: Mapping[int, int]
     request_versions: Mapping[int, int]
+    # The mode it was solved in (asked for, or the scope's own), recorded on the job.
+    emergency: bool = False
+    # A re-run's decisions kept from its parent: accepted resources, rejections with reasons.
+    carried: tuple[Carried, ...] = ()
 
 
 def weights_from(overrides: Mapping[str, float] | None, *, emergency: bool) -> Weights:
@@ -137,11 +166,18 @@ def load_problem(
     forbidden: Iterable[tuple[int, int]] = (),
     pinned_helpers: Iterable[tuple[int, int]] = (),
     forbidden_helpers: Iterable[tuple[int, int]] = (),
+    carried: Iterable[Carried] = (),
     now: datetime | None = None,
 ) -> Snapshot:
-    """The open work of a scope (one community, or the county) and everyone who could serve it."""
+    """The open work of a scope (one community, or the county) and everyone who could serve it.
+
+    `carried`: a parent job's kept decisions; its kept resources are taken off what the needs
+    still want and what the units still have, so the solve works around them."""
     now = now or utcnow()
     kinds = set(kinds)
+    kept = [c for c in carried if c.resource_id is not None and c.status in KEEP]
+    kept_by_need: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    kept_by_resource: dict[int, int] = defaultdict(int)
     mode_rows = conn.execute(sa.select(col(Community.id), col(Community.mode))).all()
     emergency_areas = {cid for cid, mode in mode_rows if mode == AreaMode.EMERGENCY}
     if emergency is None:
@@ -155,6 +191,8 @@ def load_problem(
 
     # --- needs waiting for people
     need_q = select(NeedRow).where(col(NeedRow.status).in_(MATCHABLE_NEED_STATUSES))
+    if not kinds & {"volunteer", "resource"}:
+        need_q = need_q.where(sa.false())  # a helper-only job has no needs to report on
     if scope_community_id is not None:
         need_q = need_q.where(col(NeedRow.community_id) == scope_community_id)
     need_rows = conn.execute(need_q).all()
@@ -184,7 +222,8 @@ def load_problem(
             tier=r.tier.value,
             urgency=r.urgency,
             required_skills=frozenset(need_skills.get(r.id, ())),
-            headcount=r.headcount,
+            # A resource-only job fills no seats, so it reports no volunteer shortfall.
+            headcount=r.headcount if "volunteer" in kinds else 0,
             duration_minutes=r.duration_minutes,
             emergency=r.community_id in emergency_areas,
             required_resources=tuple(need_resources.get(r.id, ())) if "resource" in kinds else (),
@@ -192,6 +231,24 @@ def load_problem(
         )
         for r in need_rows
     )
+    if kept:
+        kind_of = dict(
+            conn.execute(
+                sa.select(col(ResourceRow.id), col(ResourceRow.kind)).where(
+                    col(ResourceRow.id).in_([c.resource_id for c in kept])
+                )
+            ).all()
+        )
+        for c in kept:
+            assert c.need_id is not None and c.resource_id is not None
+            kept_by_need[c.need_id].append((kind_of[c.resource_id].value, c.quantity))
+            kept_by_resource[c.resource_id] += c.quantity
+        needs = tuple(
+            dataclasses.replace(
+                n, required_resources=_still_wanted(n.required_resources, kept_by_need[n.id])
+            )
+            for n in needs
+        )
 
     # --- people: skills, windows, teams, hours already committed on open needs
     people = conn.execute(
@@ -378,7 +435,9 @@ def load_problem(
             Resource(
                 id=r.id,
                 kind=r.kind.value,
-                quantity=max(0, r.quantity - int(lent.get(r.id, 0))),
+                quantity=max(
+                    0, r.quantity - int(lent.get(r.id, 0)) - kept_by_resource.get(r.id, 0)
+                ),
                 lat=r.latitude,
                 lon=r.longitude,
                 paired_unit_id=r.unit_id,
@@ -401,7 +460,34 @@ def load_problem(
         forbidden_helpers=frozenset(forbidden_helpers),
         now=now,
     )
-    return Snapshot(problem, {r.id: r.version for r in need_rows}, request_versions)
+    versions = {r.id: r.version for r in need_rows}
+    return Snapshot(
+        problem,
+        versions,
+        request_versions,
+        emergency=emergency,
+        carried=tuple(c for c in carried if _still_open(c, versions, request_versions)),
+    )
+
+
+def _still_wanted(
+    wanted: Iterable[tuple[str, int]], kept: Iterable[tuple[str, int]]
+) -> tuple[tuple[str, int], ...]:
+    """What a need still wants of each resource kind once kept allocations are counted."""
+    left: dict[str, int] = defaultdict(int)
+    for kind, quantity in wanted:
+        left[kind] += quantity
+    for kind, quantity in kept:
+        left[kind] -= quantity
+    return tuple((k, q) for k, q in left.items() if q > 0)
+
+
+def _still_open(
+    c: Carried, need_versions: Mapping[int, int], request_versions: Mapping[int, int]
+) -> bool:
+    if c.need_id is not None:
+        return c.need_id in need_versions
+    return c.enterprise_request_id in request_versions
 
 
 # ---------------------------------------------------------------- a job's inputs and outputs
@@ -414,6 +500,7 @@ class Decisions(TypedDict, total=False):
     forbidden: set[tuple[int, int]]
     pinned_helpers: set[tuple[int, int]]
     forbidden_helpers: set[tuple[int, int]]
+    carried: list[Carried]
 
 
 def decisions_of(conn: sa.Connection, job_id: int) -> Decisions:
@@ -432,8 +519,9 @@ def decisions_of(conn: sa.Connection, job_id: int) -> Decisions:
         "forbidden": set(),
         "pinned_helpers": set(),
         "forbidden_helpers": set(),
+        "carried": carried_of(conn, job_id),
     }
-    keep = (ProposalStatus.PINNED, ProposalStatus.ACCEPTED)
+    keep = KEEP
     for kind, need_id, request_id, person_id, status in rows:
         helper = kind == ProposalKind.HELPER
         # person_id IS NOT NULL in the query; CHECK one_target: helpers have a request, else a need
@@ -443,6 +531,73 @@ def decisions_of(conn: sa.Connection, job_id: int) -> Decisions:
         elif status == ProposalStatus.REJECTED:
             out["forbidden_helpers" if helper else "forbidden"].add(pair)
     return out
+
+
+def carried_of(conn: sa.Connection, job_id: int) -> list[Carried]:
+    """The parent's kept resources and its rejections (with their reasons)."""
+    rows = conn.execute(
+        select(Proposal)
+        .where(
+            col(Proposal.job_id) == job_id,
+            sa.or_(
+                col(Proposal.status) == ProposalStatus.REJECTED,
+                sa.and_(
+                    col(Proposal.kind) == ProposalKind.RESOURCE, col(Proposal.status).in_(KEEP)
+                ),
+            ),
+        )
+        .order_by(col(Proposal.id))
+    ).all()
+    return [
+        Carried(
+            kind=p.kind,
+            status=p.status,
+            need_id=p.need_id,
+            enterprise_request_id=p.enterprise_request_id,
+            person_id=p.person_id,
+            resource_id=p.resource_id,
+            quantity=p.quantity,
+            cost=p.cost,
+            reasons=p.reasons,
+            message=p.message,
+            decision_reason=p.decision_reason,
+            decided_by_account_id=p.decided_by_account_id,
+            decided_at=p.decided_at,
+            job_id=job_id,
+        )
+        for p in (Proposal.model_validate(row._mapping) for row in rows)
+    ]
+
+
+def _carried_row(job_id: int, c: Carried, snapshot: Snapshot) -> dict[str, Any]:
+    kept = "rejected" if c.status is ProposalStatus.REJECTED else "kept"
+    note = f"{kept} in job {c.job_id}" + (f": {c.decision_reason}" if c.decision_reason else "")
+    code = "rejected" if c.status is ProposalStatus.REJECTED else ReasonCode.PINNED.value
+    reason = {"code": code, "message": note, "data": {"job_id": c.job_id}}
+    version = (
+        snapshot.need_versions[c.need_id]
+        if c.need_id is not None
+        else snapshot.request_versions[cast(int, c.enterprise_request_id)]
+    )
+    return {
+        "slot_start": None,
+        "slot_end": None,
+        "job_id": job_id,
+        "kind": c.kind,
+        "need_id": c.need_id,
+        "enterprise_request_id": c.enterprise_request_id,
+        "person_id": c.person_id,
+        "resource_id": c.resource_id,
+        "quantity": c.quantity,
+        "cost": c.cost,
+        "target_version": version,
+        "status": c.status,
+        "reasons": [reason, *(r for r in c.reasons if r.get("message") != note)],
+        "message": f"{note}; {c.message}" if c.message else note,
+        "decision_reason": c.decision_reason,
+        "decided_by_account_id": c.decided_by_account_id,
+        "decided_at": c.decided_at,
+    }
 
 
 def _proposal(
@@ -470,6 +625,9 @@ def _proposal(
         "status": ProposalStatus.PINNED if pinned else ProposalStatus.PROPOSED,
         "reasons": [r.as_dict() for r in explanation.reasons],
         "message": explanation.message,
+        "decision_reason": None,
+        "decided_by_account_id": None,
+        "decided_at": None,
     }
 
 
@@ -548,7 +706,13 @@ def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Re
     nv, rv = snapshot.need_versions, snapshot.request_versions
     kind = ProposalKind
     index = _Index.of(snapshot.problem)
+    refused = {
+        (c.need_id, c.resource_id)
+        for c in snapshot.carried
+        if c.kind is kind.RESOURCE and c.status is ProposalStatus.REJECTED
+    }
     proposals = [
+        *(_carried_row(job_id, c, snapshot) for c in snapshot.carried),
         *(_volunteer_proposal(job_id, snapshot, a, index) for a in result.assignments),
         *(
             _proposal(
@@ -562,6 +726,7 @@ def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Re
                 quantity=r.quantity,
             )
             for r in result.resource_allocations
+            if (r.need_id, r.resource_id) not in refused
         ),
         *(
             _proposal(
@@ -578,6 +743,7 @@ def save_result(conn: sa.Connection, job_id: int, snapshot: Snapshot, result: Re
         ),
     ]
     if proposals:
+        name_things(conn, proposals)
         conn.execute(sa.insert(Proposal), proposals)
     unmatched = [
         *(

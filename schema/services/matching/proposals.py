@@ -8,6 +8,7 @@ target changed since the solve (its version moved on) is refused as stale, never
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
 from schema.models import Availability, EnterpriseRequest, MatchingJob, Need, Proposal
 from schema.services.common import Actor, now_or
 from schema.services.enterprise import assign_enterprise_helper
-from schema.services.errors import Invalid, NotFound
+from schema.services.errors import DomainError, Invalid, NotFound, Problems
 from schema.services.matching.jobs import get_job, move, require_coordinator
 from schema.services.needs import accept_need, allocate_resources, dispatch_need
 from schema.sla import Slot
@@ -32,6 +33,8 @@ DECIDABLE = (
     ProposalStatus.PINNED,
 )
 TO_COMMIT = (ProposalStatus.ACCEPTED, ProposalStatus.PINNED)
+MAX_REASON = 500
+MAX_BULK = 500
 
 
 async def decide_proposal(
@@ -40,12 +43,20 @@ async def decide_proposal(
     proposal_id: int,
     decision: ProposalStatus,
     actor: Actor,
+    reason: str | None = None,
+    change: bool = False,
     now: datetime | None = None,
 ) -> Proposal:
-    """Accept, reject or pin one proposal of a finished, not yet committed job."""
+    """Accept, reject or pin one proposal of a finished, not yet committed job.
+
+    A decision already taken is changed only on purpose (`change`), and the change is recorded
+    in the proposal's decision history (what it was, who changed it, when, why)."""
     now = now_or(now)
     if decision not in (ProposalStatus.ACCEPTED, ProposalStatus.REJECTED, ProposalStatus.PINNED):
         raise Invalid("decision", "decide accepted, rejected or pinned")
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise Invalid("reason", f"a reason is at most {MAX_REASON} characters")
     proposal = await session.get(Proposal, proposal_id, populate_existing=True)
     if proposal is None:
         raise NotFound("proposal", proposal_id, field="proposal_id")
@@ -57,11 +68,95 @@ async def decide_proposal(
         )
     if proposal.status not in DECIDABLE:
         raise Invalid("proposal_id", f"the proposal is {proposal.status.value}")
+    before = proposal.status
+    if before is decision and reason in (None, proposal.decision_reason):
+        return proposal  # the same decision again: nothing to record
+    if before is not ProposalStatus.PROPOSED:
+        if not change:
+            raise Invalid(
+                "proposal_id",
+                f"the proposal is already {before.value}; to change the decision, "
+                "ask for the change explicitly (change: true)",
+            )
+        entry = {
+            "status": before.value,
+            "reason": proposal.decision_reason,
+            "by": proposal.decided_by_account_id,
+            "at": proposal.decided_at.isoformat() if proposal.decided_at else None,
+            "changed_to": decision.value,
+            "changed_by": actor.account_id,
+            "changed_at": now.isoformat(),
+        }
+        proposal.decision_history = [*proposal.decision_history, entry]
     proposal.status = decision
+    proposal.decision_reason = reason
     proposal.decided_by_account_id = actor.account_id
     proposal.decided_at = now
     await session.flush()
     return proposal
+
+
+async def decide_proposals(
+    *,
+    session: AsyncSession,
+    proposal_ids: Sequence[int | None],
+    decision: ProposalStatus,
+    actor: Actor,
+    reason: str | None = None,
+    change: bool = False,
+    now: datetime | None = None,
+) -> list[Proposal]:
+    """The same decision on many proposals, all or none: every refused one is reported
+    (`ids.<index>`; None stands for an ID that named no proposal), and then nothing is written."""
+    now = now_or(now)
+    if not 1 <= len(proposal_ids) <= MAX_BULK:
+        raise Invalid("ids", f"decide between 1 and {MAX_BULK} proposals at once")
+    problems = Problems()
+    decided = []
+    for i, proposal_id in enumerate(proposal_ids):
+        if proposal_id is None:
+            problems.add(f"ids.{i}", "not a proposal's ID")
+            continue
+        try:
+            decided.append(
+                await decide_proposal(
+                    session=session,
+                    proposal_id=proposal_id,
+                    decision=decision,
+                    actor=actor,
+                    reason=reason,
+                    change=change,
+                    now=now,
+                )
+            )
+        except DomainError as exc:
+            problems.add(f"ids.{i}", exc.message)
+    problems.raise_if_any()
+    return decided
+
+
+# A child job in these statuses replaces its parent: the parent can no longer be committed.
+SUPERSEDING = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED, JobStatus.COMMITTED)
+
+
+async def refuse_superseded(session: AsyncSession, job_id: int) -> None:
+    """A job re-run by a child is replaced by it: committing both would dispatch twice."""
+    child = (
+        await session.execute(
+            select(MatchingJob.id)
+            .where(
+                col(MatchingJob.parent_job_id) == job_id,
+                col(MatchingJob.status).in_(SUPERSEDING),
+            )
+            .order_by(col(MatchingJob.id).desc())
+            .limit(1)
+        )
+    ).scalar()
+    if child is not None:
+        raise Invalid(
+            "job_id",
+            f"job {job_id} was re-run as job {child}; commit job {child} instead",
+        )
 
 
 @dataclass
@@ -78,6 +173,7 @@ async def commit_matching_job(
     now = now_or(now)
     job = await get_job(session, job_id)
     require_coordinator(actor, job.scope_community_id)
+    await refuse_superseded(session, job_id)
     # Take the job first, so that two commits at once cannot both dispatch.
     job = await move(session, job_id, "commit", now=now)
     proposals = list(

@@ -7,10 +7,12 @@ goes through `jobs.move_job`, so a cancel from another request, or a crash, is a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +21,7 @@ from matching.solver import solve
 from schema.enums import JobStatus
 from schema.services.matching.jobs import move_job, read_job
 from schema.services.matching.loader import (
+    KEEP,
     Decisions,
     Snapshot,
     decisions_of,
@@ -83,8 +86,9 @@ def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) 
                     gap=result.gap,
                     optimal=result.optimal,
                     seconds=round(seconds, 4),
-                    seats_filled=result.stats.seats_filled,
-                    seats_total=result.stats.seats_total,
+                    emergency=snapshot.emergency,
+                    weights=dataclasses.asdict(snapshot.problem.weights),
+                    **figures(job.kinds, snapshot, result),
                 )
             except IllegalTransition:
                 finished = False  # a cancel that arrived while solving wins: nothing is saved
@@ -102,6 +106,37 @@ def run_job(engine: sa.Engine, job_id: int, *, on_progress: ProgressFn = _noop) 
         return JobOutcome(job_id, JobStatus.CANCELLED, None)
     on_progress(job_id, JobStatus.SUCCEEDED, 1.0, "done")
     return JobOutcome(job_id, JobStatus.SUCCEEDED, result)
+
+
+def figures(kinds: list[str], snapshot: Snapshot, result: Result) -> dict[str, Any]:
+    """Each kind's own figures (None for a kind the job did not match): seats filled of seats,
+    resource units allocated of units requested (kept ones included), helper tasks matched."""
+    kept = sum(
+        c.quantity for c in snapshot.carried if c.resource_id is not None and c.status in KEEP
+    )
+    out: dict[str, Any] = dict.fromkeys(
+        (
+            "seats_filled",
+            "seats_total",
+            "resources_allocated",
+            "resources_requested",
+            "helper_tasks_matched",
+            "helper_tasks_total",
+        )
+    )
+    problem = snapshot.problem
+    if "volunteer" in kinds:
+        out["seats_filled"] = result.stats.seats_filled
+        out["seats_total"] = result.stats.seats_total
+    if "resource" in kinds:
+        out["resources_allocated"] = kept + sum(r.quantity for r in result.resource_allocations)
+        out["resources_requested"] = kept + sum(
+            q for n in problem.needs for _, q in n.required_resources
+        )
+    if "helper" in kinds:
+        out["helper_tasks_matched"] = len(result.helper_assignments)
+        out["helper_tasks_total"] = len(problem.enterprise_tasks)
+    return out
 
 
 def _progress(engine: sa.Engine, job_id: int, progress: float) -> None:

@@ -220,7 +220,8 @@ def test_rerun_keeps_pinned_and_never_repeats_rejected(client: TestClient, world
     pairs = {(p["need"]["id"], p["person"]["id"]): p for p in rerun["proposals"]["nodes"]}
     assert (pinned["need"]["id"], pinned["person"]["id"]) in pairs
     assert pairs[(pinned["need"]["id"], pinned["person"]["id"])]["status"] == "PINNED"
-    assert (rejected["need"]["id"], rejected["person"]["id"]) not in pairs
+    # Carried over as a rejection (with its reason), never proposed again.
+    assert pairs[(rejected["need"]["id"], rejected["person"]["id"])]["status"] == "REJECTED"
     assert rerun["seatsFilled"] == 3  # the rejected need got someone else
 
 
