@@ -45,6 +45,7 @@ from api.graphql.relay import NodeQuery
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
 from api.graphql.text_input import TextInput
+from api.graphql.units.mutations import UnitsMutation
 from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
 
@@ -69,6 +70,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     VolunteeringMutation,
     AreasMutation,
     MatchingMutation,
+    UnitsMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
 
