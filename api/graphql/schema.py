@@ -26,6 +26,8 @@ from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.governance.mutations import GovernanceMutation
+from api.graphql.governance.queries import GovernanceQuery
 from api.graphql.limits import (
     LimitsConfig,
     QueryLimits,
@@ -62,6 +64,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
+    GovernanceQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
@@ -71,6 +74,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     AreasMutation,
     MatchingMutation,
     UnitsMutation,
+    GovernanceMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
 
