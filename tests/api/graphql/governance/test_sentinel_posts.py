@@ -101,6 +101,13 @@ def test_a_keepers_suggestion_enters_the_loop_from_the_post(
     listed = gql(client, POSTS, {"c": [gid("Community", county.quantang.id)]}, token=coordinator)
     (node,) = listed["data"]["sentinelPosts"]["nodes"]
     assert {s["id"] for s in node["suggestions"]} == {need["id"], staff["id"]}
+    by_id = gql(
+        client,
+        "query($id: ID!) { node(id: $id) { __typename id } }",
+        {"id": post["id"]},
+        token=coordinator,
+    )["data"]["node"]
+    assert by_id == {"__typename": "SentinelPost", "id": post["id"]}
     after = gql(client, STATS, token=coordinator)["data"]["countyStats"]["sentinelSuggestions"]
     assert after == before + 2
     with Session(engine) as s:
