@@ -84,6 +84,13 @@ def test_add_change_and_retire_a_resource(
         call(client, "retireResource", {"resourceId": hall["id"], "expectedVersion": 3}, token)
     )["resource"]
     assert retired["retiredAt"] and retired["isAvailable"] is False and retired["version"] == 4
+    listed = gql(
+        client,
+        "query($u: ID) { resources(unit: $u, retired: false, first: 10) { nodes { id } } }",
+        {"u": county.gid("PairedUnit", "gov")},
+        token=token,
+    )["data"]["resources"]["nodes"]
+    assert listed == [{"id": county.gid("Resource", "van")}]
     for name, input in (
         ("retireResource", {"resourceId": hall["id"]}),
         ("updateResource", {"resourceId": hall["id"], "quantity": 1}),
