@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.graphql.relay import from_global_id
 from schema.enums import NeedAction, NeedSource, NeedStatus, Role
 from schema.models import Need, NeedEvent, SentinelPost
 from tests import factories as f
-from tests.api.graphql.admin_calls import at_once, call
+from tests.api.graphql.admin_calls import at_once, call, document
 from tests.api.graphql.mutate import error_codes, gid, ok
-from tests.conftest import gql
+from tests.conftest import gql, make_settings
 from tests.county import A_LAT, A_LON, B_LAT, B_LON, County
 
 STATS = "{ countyStats { sentinelSuggestions } }"
@@ -269,3 +270,27 @@ def test_two_offices_set_up_the_same_post_at_once(
     assert outcomes["OK"] == 1 and set(outcomes) <= {"OK", "BAD_USER_INPUT", "CONFLICT"}, results
     with Session(engine) as s:
         assert len(s.exec(select(SentinelPost)).all()) == 1
+
+
+def test_limit_a_keepers_suggestions_like_reports(
+    county: County, keeper: Keeper, engine: sa.Engine, database_url: str
+) -> None:
+    with TestClient(create_app(make_settings(database_url, report_rate_limit=2))) as c:
+        post = ok(call(c, "createSentinelPost", _post(county, keeper), county.token("coordinator")))
+        post_id = post["post"]["id"]
+        for i in range(2):
+            ok(
+                call(
+                    c, "submitSentinelSuggestion", _suggest(post_id, title=f"建议{i}"), keeper.token
+                )
+            )
+        body = gql(
+            c,
+            document("submitSentinelSuggestion"),
+            {"input": _suggest(post_id)},
+            token=keeper.token,
+            expect_errors=True,
+        )
+        assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    with Session(engine) as s:
+        assert len(s.exec(select(Need).where(Need.sentinel_post_id.is_not(None))).all()) == 2  # type: ignore[union-attr]
