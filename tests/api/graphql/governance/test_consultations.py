@@ -10,12 +10,19 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from api.graphql.relay import from_global_id
 from schema.enums import NeedAction, NeedSource, NeedStatus
-from schema.models import Consultation, ConsultationSession, Need, NeedEvent, SettledDispute
+from schema.models import (
+    AuditLog,
+    Consultation,
+    ConsultationSession,
+    Need,
+    NeedEvent,
+    SettledDispute,
+)
 from tests.api.graphql.admin_calls import at_once, call
 from tests.api.graphql.mutate import error_codes, gid, ok
 from tests.conftest import gql
@@ -194,6 +201,15 @@ def test_consultations_in_own_area_only(
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     row = _consultation(engine, c["id"])
     assert (row.disputes_settled, row.outcome, row.version) == (0, "", 1)
+    # Refusals are audited too, with what came of them.
+    with Session(engine) as s:
+        refused = s.exec(
+            select(AuditLog).where(
+                AuditLog.account_id == county.account("outsider").id,
+                col(AuditLog.root_fields).like("%,settleDisputes,%"),
+            )
+        ).one()
+        assert not refused.ok and refused.outcomes[0]["code"] == "FORBIDDEN"
 
 
 def test_refuse_bad_consultation_input(
