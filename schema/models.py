@@ -6,7 +6,13 @@ from schema.accounts import Account, AuditLog
 from schema.activities import Activity, ActivitySkill, SignUp
 from schema.areas import Community, Compound, Grid, GridStaff, Venue
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
-from schema.governance import Consultation
+from schema.governance import (
+    Consultation,
+    ConsultationParty,
+    ConsultationSession,
+    SentinelPost,
+    SettledDispute,
+)
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
 from schema.people import (
@@ -32,6 +38,8 @@ __all__ = [
     "Community",
     "Compound",
     "Consultation",
+    "ConsultationParty",
+    "ConsultationSession",
     "Enterprise",
     "EnterpriseRequest",
     "EnterpriseRequestEvent",
@@ -51,6 +59,8 @@ __all__ = [
     "Proposal",
     "RegistryRecord",
     "Resource",
+    "SentinelPost",
+    "SettledDispute",
     "SignUp",
     "Skill",
     "Team",

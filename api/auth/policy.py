@@ -92,6 +92,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "matching.decide": COORDINATION,  # accept / reject / pin proposals
     "matching.commit": COORDINATION,
     "matching.read": COORDINATION,
+    # --- administration: paired units and resources, consultations, sentinel posts ----------
+    # Coordinators in their area (the services check the community), administrators anywhere.
+    "unit.manage": COORDINATION,  # 结对共建, 资源联用
+    "consultation.manage": COORDINATION,  # 赣事好商量·吉事广议
+    "sentinel.manage": COORDINATION,  # 民声前哨点: posts and their keepers
+    # A keeper passes on a suggestion from their post (the service checks they keep it); staff
+    # of the post's area enter one brought to them.
+    "sentinel.suggest": EVERYONE,
     # --- people ----------------------------------------------------------------------------
     "person.read": frozenset(
         {R.VOLUNTEER, R.GRID_WORKER, R.COORDINATOR, R.ENTERPRISE_HELPER, R.BUSINESS_OFFICE}

@@ -26,6 +26,8 @@ from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.governance.mutations import GovernanceMutation
+from api.graphql.governance.queries import GovernanceQuery
 from api.graphql.limits import (
     LimitsConfig,
     QueryLimits,
@@ -45,6 +47,7 @@ from api.graphql.relay import NodeQuery
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
 from api.graphql.text_input import TextInput
+from api.graphql.units.mutations import UnitsMutation
 from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
 
@@ -61,6 +64,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
+    GovernanceQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
@@ -69,6 +73,8 @@ MUTATION_TYPES: tuple[type, ...] = (
     VolunteeringMutation,
     AreasMutation,
     MatchingMutation,
+    UnitsMutation,
+    GovernanceMutation,
 )
 SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
 

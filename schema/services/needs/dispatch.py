@@ -13,7 +13,7 @@ from schema.areas import GridStaff
 from schema.enums import GridRole, NeedAction, NeedKind, NeedTier
 from schema.needs import Need, NeedAssignment
 from schema.people import Person, Team
-from schema.services.common import Actor, clean_text, now_or, step
+from schema.services.common import Actor, clean_text, lock_row, now_or, step
 from schema.services.errors import Forbidden, Invalid, NotFound
 from schema.services.needs.limits import DISPATCH_MAX_PEOPLE, NOTE_MAX
 from schema.services.needs.shared import (
@@ -101,12 +101,20 @@ async def allocate_resources(
         raise Forbidden("only coordinators and administrators allocate resources")
     actor.require_scope(need.community_id)
     ids = [resource_id for resource_id, _ in allocations]
-    found = set(
-        (await session.execute(select(Resource.id).where(col(Resource.id).in_(ids)))).scalars()
-    )
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise NotFound("resource", missing[0], field="allocations")
+    # Locked first, so that a resource retired at the same moment is either seen retired here
+    # or retired after this lending (and then refused: schema/services/units.py).
+    for resource_id in sorted(set(ids)):
+        if not await lock_row(session, Resource, resource_id):
+            raise NotFound("resource", resource_id, field="allocations")
+    retired = (
+        await session.execute(
+            select(Resource.id).where(
+                col(Resource.id).in_(ids), col(Resource.retired_at).is_not(None)
+            )
+        )
+    ).first()
+    if retired is not None:
+        raise Invalid("allocations", f"resource {retired[0]} was retired; it is lent no more")
     updated = await step(
         session,
         _NEEDS,

@@ -84,6 +84,8 @@ UNRULED = {
     "Grid": "reference.read",
     "PairedUnit": "reference.read",
     "Resource": "reference.read",
+    # a public place; its keeper (a person) is read under person.read
+    "SentinelPost": "reference.read",
     "Team": "reference.read",
     "Venue": "reference.read",
     "Account": "account.manage",
