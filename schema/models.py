@@ -9,6 +9,12 @@ from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEv
 from schema.governance import Consultation
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
+from schema.notifications import (
+    Notification,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from schema.people import (
     Availability,
     HelperExpertise,
@@ -44,6 +50,10 @@ __all__ = [
     "NeedEvent",
     "NeedResource",
     "NeedSkill",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationPreference",
     "PairedUnit",
     "Pairing",
     "Person",
