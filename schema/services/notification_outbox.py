@@ -137,9 +137,14 @@ def claim(
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
+        # Two statements, not `UPDATE … WHERE id IN (SELECT … LIMIT n)`: PostgreSQL may run
+        # such a subquery more than once and update more than n rows.
+        candidates = list(conn.execute(due).scalars())
+        if not candidates:
+            return []
         claimed = conn.execute(
             sa.update(NotificationDelivery)
-            .where(D.id.in_(due.scalar_subquery()), _claimable(now))
+            .where(D.id.in_(candidates), _claimable(now))
             .values(
                 status=DeliveryStatus.SENDING,
                 claimed_by=worker,
