@@ -34,7 +34,7 @@ def policy_of(settings: Settings) -> Policy:
 
 
 def senders_of(settings: Settings) -> dict[Channel, Sender]:
-    """The channels that are configured; a delivery on another one is a dead letter."""
+    """The channels that are configured; deliveries on the others wait until one is."""
     senders: dict[Channel, Sender] = {}
     if settings.smtp_host:
         senders[Channel.EMAIL] = SmtpChannel(

@@ -25,7 +25,7 @@ excepted). The channels themselves (SMTP, the provider's HTTP API) live in api/n
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -129,11 +129,25 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def claim(
-    engine: sa.Engine, worker: str, *, limit: int, policy: Policy, now: datetime | None = None
+    engine: sa.Engine,
+    worker: str,
+    *,
+    limit: int,
+    policy: Policy,
+    channels: Collection[Channel] = tuple(Channel),
+    now: datetime | None = None,
 ) -> list[Claimed]:
-    """Takes up to `limit` due deliveries for this worker (one transaction, committed)."""
+    """Takes up to `limit` due deliveries on these channels for this worker (one transaction,
+    committed). A channel that is not configured is not claimed: its deliveries wait."""
     now = now or utcnow()
-    due = sa.select(D.id).where(_claimable(now)).order_by(D.next_attempt_at, D.id).limit(limit)
+    if not channels:
+        return []
+    due = (
+        sa.select(D.id)
+        .where(_claimable(now), D.channel.in_(list(channels)))
+        .order_by(D.next_attempt_at, D.id)
+        .limit(limit)
+    )
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
@@ -380,7 +394,7 @@ def dispatch_round(
     the rest of the round (its deliveries go back until its Retry-After)."""
     out = Round()
     resting: dict[Channel, datetime] = {}
-    for d in claim(engine, worker, limit=limit, policy=policy, now=now()):
+    for d in claim(engine, worker, limit=limit, policy=policy, channels=list(senders), now=now()):
         out.claimed.append(d.id)
         t = now()
         if d.channel in resting:
@@ -400,11 +414,8 @@ def dispatch_round(
             postpone(engine, d, worker, held[0], t, AttemptOutcome.DEFERRED, held[1])
             out.deferred.append(d.id)
             continue
-        sender = senders.get(d.channel)
         try:
-            if sender is None:
-                raise DeliveryFailed(f"no {d.channel.value} channel is configured", permanent=True)
-            provider_id = sender(d)
+            provider_id = senders[d.channel](d)
         except Throttled as slow:
             until = t + timedelta(seconds=slow.retry_after or policy.backoff_base.total_seconds())
             resting[d.channel] = until
