@@ -38,6 +38,9 @@ from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
+from api.graphql.notifications.mutations import NotificationsMutation
+from api.graphql.notifications.queries import NotificationsQuery
+from api.graphql.notifications.subscriptions import NotificationsSubscription
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -61,6 +64,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
+    NotificationsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
@@ -69,8 +73,13 @@ MUTATION_TYPES: tuple[type, ...] = (
     VolunteeringMutation,
     AreasMutation,
     MatchingMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    NeedsSubscription,
+    MatchingSubscription,
+    NotificationsSubscription,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
