@@ -7,7 +7,9 @@ only: they carry addresses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,11 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from schema.enums import Role
-from schema.notifications import DeliveryStatus, Notification, NotificationDelivery
+from schema.notifications import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from schema.people import Person
 from schema.services.common import Actor, now_or
 from schema.services.errors import Forbidden, Invalid, Problems
+from schema.services.notify import CHANNELS, DEFAULT_CHANNELS
 
 MARK_MAX = 500  # notifications marked read at once, by ids
+EMAIL_MAX = 254
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def mine(actor: Actor) -> sa.ColumnElement[bool]:
@@ -174,3 +186,86 @@ async def retry_deliveries(
         .execution_options(populate_existing=True)
     )
     return list(rows.scalars())
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@dataclass(frozen=True)
+class Preferences:
+    channels: list[Channel]
+    email: str | None
+    wechat_open_id: str | None
+
+
+def _owner(actor: Actor) -> sa.ColumnElement[bool]:
+    """A caller's preferences are their person's, or their account's when it has no person."""
+    if actor.person_id is not None:
+        return col(NotificationPreference.person_id) == actor.person_id
+    return col(NotificationPreference.account_id) == actor.account_id
+
+
+async def preferences(session: AsyncSession, actor: Actor) -> Preferences:
+    """The caller's preferences; without any, SMS to their phone when they have one."""
+    row = (
+        await session.execute(select(NotificationPreference).where(_owner(actor)))
+    ).scalar_one_or_none()
+    if row is not None:
+        return Preferences([CHANNELS[c] for c in row.channels], row.email, row.wechat_open_id)
+    phone = None
+    if actor.person_id is not None:
+        person = await session.get(Person, actor.person_id)
+        phone = person.phone if person is not None else None
+    return Preferences(list(DEFAULT_CHANNELS) if phone else [], None, None)
+
+
+async def set_preferences(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    channels: Sequence[Channel],
+    email: str | None = None,
+    wechat_open_id: str | None = None,
+    now: datetime | None = None,
+) -> Preferences:
+    """How the caller wants to be told besides the inbox: external channels in order of
+    preference (the next takes over when one fails for good), with their addresses."""
+    now = now_or(now)
+    email = (email or "").strip() or None
+    wechat_open_id = (wechat_open_id or "").strip() or None
+    p = Problems()
+    p.check(Channel.IN_APP not in channels, "channels", "the inbox (in-app) is always on")
+    p.check(len(set(channels)) == len(channels), "channels", "name each channel once")
+    if email is not None:
+        p.check(
+            len(email) <= EMAIL_MAX and EMAIL.fullmatch(email) is not None,
+            "email",
+            "not an e-mail address",
+        )
+    if wechat_open_id is not None:
+        p.check(len(wechat_open_id) <= 64, "wechat_open_id", "at most 64 characters")
+    p.check(Channel.EMAIL not in channels or email is not None, "email", "give the e-mail address")
+    p.check(
+        Channel.WECHAT not in channels or wechat_open_id is not None,
+        "wechat_open_id",
+        "give the WeChat open id",
+    )
+    if Channel.SMS in channels:
+        person = None if actor.person_id is None else await session.get(Person, actor.person_id)
+        p.check(
+            person is not None and bool(person.phone), "channels", "no phone number is on record"
+        )
+    p.raise_if_any()
+    row = (
+        await session.execute(select(NotificationPreference).where(_owner(actor)))
+    ).scalar_one_or_none()
+    if row is None:
+        row = NotificationPreference(
+            person_id=actor.person_id,
+            account_id=None if actor.person_id is not None else actor.account_id,
+        )
+    row.channels = [c.value for c in channels]
+    row.email, row.wechat_open_id, row.updated_at = email, wechat_open_id, now
+    session.add(row)
+    await session.flush()
+    return Preferences(list(channels), email, wechat_open_id)

@@ -12,10 +12,11 @@ from api.auth.permissions import Can
 from api.graphql.context import Info
 from api.graphql.errors import UserError
 from api.graphql.lists import MaxItems
-from api.graphql.notifications.types import DeliveryItem
+from api.graphql.notifications.types import DeliveryItem, NotificationPreferences
 from api.graphql.relay import from_global_id
 from api.graphql.writes import actor_of, write
 from schema import models as m
+from schema.notifications import Channel
 from schema.services import inbox as svc
 
 
@@ -64,6 +65,25 @@ class RetryNotificationDeliveriesPayload:
     )
 
 
+@strawberry.input(description="How to be told besides the inbox.")
+class SetNotificationPreferencesInput:
+    channels: list[Channel] = strawberry.field(
+        description="E-mail, SMS and/or WeChat, in order of preference (empty: the inbox only)."
+    )
+    email: str | None = strawberry.field(default=None, description="For EMAIL.")
+    wechat_open_id: str | None = strawberry.field(default=None, description="For WECHAT.")
+
+
+@strawberry.type(description="The preferences now, or why they were not changed.")
+class SetNotificationPreferencesPayload:
+    preferences: NotificationPreferences | None = strawberry.field(
+        description="The preferences now; null on error."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed (empty on success).", extensions=[MaxItems(100)]
+    )
+
+
 Input = strawberry.argument(description="The mutation's input.")
 
 
@@ -108,4 +128,31 @@ class NotificationsMutation:
         rows, errors = await write(info, work)
         return RetryNotificationDeliveriesPayload(
             deliveries=[DeliveryItem.from_row(r) for r in rows or []], user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Choose how you are told besides the inbox: channels in order of "
+        "preference with their addresses (SMS goes to the phone on record).",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def set_notification_preferences(
+        self, info: Info, input: Annotated[SetNotificationPreferencesInput, Input]
+    ) -> SetNotificationPreferencesPayload:
+        async def work(session: AsyncSession) -> svc.Preferences:
+            return await svc.set_preferences(
+                session,
+                actor_of(info),
+                channels=input.channels,
+                email=input.email,
+                wechat_open_id=input.wechat_open_id,
+            )
+
+        found, errors = await write(info, work)
+        return SetNotificationPreferencesPayload(
+            preferences=None
+            if found is None
+            else NotificationPreferences(
+                channels=found.channels, email=found.email, wechat_open_id=found.wechat_open_id
+            ),
+            user_errors=errors,
         )

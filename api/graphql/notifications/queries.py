@@ -14,6 +14,7 @@ from api.graphql.notifications.types import (
     DeliveryItem,
     NotificationConnection,
     NotificationItem,
+    NotificationPreferences,
 )
 from api.graphql.relay.connections import After, First, PageArgs, PageInfo
 from api.graphql.relay.cursors import BadCursor, seal, unseal
@@ -104,4 +105,15 @@ class NotificationsQuery:
             nodes=[DeliveryItem.from_row(r) for r in page],
             page_info=_info(info, ids, size, len(rows) > size, after),
             total_count=total,
+        )
+
+    @strawberry.field(
+        description="How you are told besides the inbox (without a choice: SMS to your phone).",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def my_notification_preferences(self, info: Info) -> NotificationPreferences:
+        async with info.context.db.session() as session:
+            found = await svc.preferences(session, actor_of(info))
+        return NotificationPreferences(
+            channels=found.channels, email=found.email, wechat_open_id=found.wechat_open_id
         )

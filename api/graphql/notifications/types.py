@@ -107,3 +107,13 @@ class DeliveryConnection:
     nodes: list[DeliveryItem] = strawberry.field(description="The page's deliveries.")
     page_info: PageInfo = strawberry.field(description="Pagination state of this page.")
     total_count: int = strawberry.field(description="How many match (all pages).")
+
+
+@strawberry.type(
+    description="How the caller is told besides the inbox: external channels in order of "
+    "preference (the next takes over when one fails for good), and their addresses."
+)
+class NotificationPreferences:
+    channels: list[Channel] = strawberry.field(description="E-mail, SMS, WeChat, in order.")
+    email: str | None = strawberry.field(description="The e-mail address.")
+    wechat_open_id: str | None = strawberry.field(description="The WeChat open id.")

@@ -143,3 +143,45 @@ def test_administrators_see_and_retry_dead_letters(
         "ids",
         "0",
     ]
+
+
+PREFS = """mutation($input: SetNotificationPreferencesInput!) {
+  setNotificationPreferences(input: $input) {
+    preferences { channels email wechatOpenId } userErrors { field code } } }"""
+
+
+def test_preferences_choose_the_channel_of_the_next_notice(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    token = county.token("volunteer")
+    mine = "{ myNotificationPreferences { channels email } }"
+    assert gql(client, mine, token=token)["data"]["myNotificationPreferences"] == {
+        "channels": ["SMS"],
+        "email": None,
+    }  # the default: SMS to the phone on record
+    missing = gql(client, PREFS, {"input": {"channels": ["EMAIL"]}}, token=token)
+    assert missing["data"]["setNotificationPreferences"]["userErrors"] == [
+        {"field": ["input", "email"], "code": "BAD_USER_INPUT"}
+    ]
+    no_phone = gql(
+        client, PREFS, {"input": {"channels": ["SMS"]}}, token=county.token("coordinator")
+    )
+    assert no_phone["data"]["setNotificationPreferences"]["userErrors"][0]["field"] == [
+        "input",
+        "channels",
+    ]
+    chosen = gql(
+        client,
+        PREFS,
+        {"input": {"channels": ["EMAIL", "SMS"], "email": "wang@example.org"}},
+        token=token,
+    )
+    assert chosen["data"]["setNotificationPreferences"]["preferences"] == {
+        "channels": ["EMAIL", "SMS"],
+        "email": "wang@example.org",
+        "wechatOpenId": None,
+    }
+    tell(engine, "after", person_ids=[county.volunteer.id])
+    with Session(engine) as s:
+        (delivery,) = s.exec(sa.select(m.NotificationDelivery)).scalars()  # type: ignore[call-overload]
+        assert (delivery.channel, delivery.address) == (Channel.EMAIL, "wang@example.org")
