@@ -49,7 +49,7 @@ def _info(info: Info, ids: list[int], size: int, more: bool, after: str | None) 
 class NotificationsQuery:
     @strawberry.field(
         description="The caller's notifications (站内信), newest first: those to their account "
-        "and to the person it belongs to. Also reached as `me { notifications }`.",
+        "and to the person it belongs to.",
         permission_classes=[Can("notification.read_own")],
     )
     async def my_notifications(
