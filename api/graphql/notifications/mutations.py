@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.permissions import Can
 from api.graphql.context import Info
-from api.graphql.errors import UserError
+from api.graphql.errors import CodedError, UserError
 from api.graphql.lists import MaxItems
 from api.graphql.notifications.types import DeliveryItem, NotificationPreferences
 from api.graphql.relay import from_global_id
@@ -26,7 +26,7 @@ def _ids(global_ids: list[strawberry.ID], type_name: str) -> list[int | None]:
     for g in global_ids:
         try:
             kind, pk = from_global_id(g)
-        except Exception:  # a malformed ID: the service names it as `ids.<index>`
+        except CodedError:  # a malformed ID: the service names it as `ids.<index>`
             out.append(None)
             continue
         out.append(pk if kind == type_name else None)
