@@ -28,7 +28,7 @@ from sqlmodel import col
 from schema.accounts import Account
 from schema.areas import Community
 from schema.enterprise import Enterprise, EnterpriseRequest
-from schema.enums import NeedCategory, NeedKind, Role
+from schema.enums import AreaMode, NeedCategory, NeedKind, Role
 from schema.needs import Need, NeedAssignment
 from schema.notification_texts import local_span, local_time, render
 from schema.notifications import (
@@ -247,6 +247,7 @@ def need_data_on(conn: sa.Connection, need_id: int) -> dict[str, Any]:
             n.resolve_by,
             n.community_id,
             col(Community.name).label("community"),
+            col(Community.mode).label("mode"),
         )
         .join_from(Need, Community, n.community_id == col(Community.id))
         .where(n.id == need_id)
@@ -262,7 +263,8 @@ def need_data_on(conn: sa.Connection, need_id: int) -> dict[str, Any]:
         "deadline": local_time(row.resolve_by),
         "status": row.status.label,
         "tier": row.tier.label,
-        "emergency": row.category == NeedCategory.EMERGENCY,
+        # An emergency, or any need of an area switched to emergency mode (平急转换): urgent.
+        "emergency": row.category == NeedCategory.EMERGENCY or row.mode == AreaMode.EMERGENCY,
     }
 
 

@@ -252,3 +252,28 @@ def test_committing_a_job_tells_each_committed_person_once(
     assert mine.urgent  # one of them is an emergency
     helper_notice = next(n for n in rows if n.person_id == county.helper.id)
     assert "政策咨询" in helper_notice.body
+
+
+def test_in_an_area_in_emergency_mode_every_need_notice_is_urgent(
+    engine: sa.Engine, database_url: str, county: County
+) -> None:
+    from schema.enums import AreaMode
+
+    need = f.need(
+        engine, county.quantang.id, title="排水沟堵塞", urgency=2, status=NeedStatus.ACCEPTED
+    )
+    with Session(engine) as s:
+        area = s.get(m.Community, county.quantang.id)
+        assert area is not None
+        area.mode = AreaMode.EMERGENCY  # 平急转换
+        s.add(area)
+        s.commit()
+    run(
+        database_url,
+        svc.dispatch_need,
+        need_id=need.id,
+        actor=ADMIN,
+        to_person_ids=[county.volunteer.id],
+    )
+    (notice,) = notifications(engine)
+    assert notice.urgent and notice.data["emergency"]
