@@ -113,18 +113,73 @@ def addresses_of(
     return _addresses(conn, [who])[who]
 
 
-def _insert_ignoring_duplicates(conn: sa.Connection, values: dict[str, Any]) -> int | None:
-    """Inserts the notification unless its key exists; its id, or None when it did."""
+def _insert_ignoring_duplicates(conn: sa.Connection, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Inserts the notifications whose keys are new, in one statement; {key: id} of those."""
     table = Notification.__table__  # type: ignore[attr-defined]
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         dialect_insert(table)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.id)
+        .returning(table.c.key, table.c.id)
     )
-    new_id: int | None = conn.execute(stmt).scalar()
-    return new_id
+    return {key: new_id for key, new_id in conn.execute(stmt).all()}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event's message to some recipients (`notify_each_on` writes many at once)."""
+
+    data: Mapping[str, Any]
+    person_ids: Iterable[int] = ()
+    account_ids: Iterable[int] = ()
+    urgent: bool = False
+
+
+def notify_each_on(
+    conn: sa.Connection,
+    kind: NotificationKind,
+    *,
+    key: str,
+    notices: Iterable[Notice],
+    now: datetime | None = None,
+) -> list[Notification]:
+    """Writes the notifications (and their first deliveries) on this connection's transaction,
+    in a few statements however many recipients; those new this time (a key already written
+    is skipped). Each recipient's key is `key` and who they are."""
+    now = now_or(now)
+    planned: list[tuple[Recipient, Notification]] = []
+    for notice in notices:
+        title, body = render(kind, notice.data)
+        for r in _recipients(conn, notice.person_ids, notice.account_ids):
+            row = Notification(
+                key=f"{key}:{r.suffix}"[:160],
+                kind=kind,
+                person_id=r.person_id,
+                account_id=r.account_id,
+                title=title,
+                body=body,
+                data=dict(notice.data),
+                urgent=notice.urgent,
+                created_at=now,
+            )
+            planned.append((r, row))
+    if not planned:
+        return []
+    ids = _insert_ignoring_duplicates(
+        conn, [row.model_dump(exclude={"id", "read_at"}) for _, row in planned]
+    )
+    written = [(r, row) for r, row in planned if row.key in ids]
+    chains = _addresses(conn, [r for r, _ in written]) if written else {}
+    deliveries = []
+    for r, row in written:
+        row.id = ids[row.key]
+        if chains[r]:
+            channel, address = chains[r][0]
+            deliveries.append(_delivery(row.id, CHANNELS[channel], address, now))
+    if deliveries:
+        conn.execute(sa.insert(NotificationDelivery), deliveries)
+    return [row for _, row in written]
 
 
 def notify_on(
@@ -138,51 +193,30 @@ def notify_on(
     urgent: bool = False,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Writes the notifications (and their first deliveries) on this connection's transaction;
-    those new this time (a key already written is skipped)."""
-    now = now_or(now)
-    who = _recipients(conn, person_ids, account_ids)
-    if not who:
-        return []
-    title, body = render(kind, data)
-    chains = _addresses(conn, who)
-    written = []
-    for r in who:
-        row = Notification(
-            key=f"{key}:{r.suffix}"[:160],
-            kind=kind,
-            person_id=r.person_id,
-            account_id=r.account_id,
-            title=title,
-            body=body,
-            data=dict(data),
-            urgent=urgent,
-            created_at=now,
-        )
-        values = row.model_dump(exclude={"id", "read_at"})
-        row.id = _insert_ignoring_duplicates(conn, values)
-        if row.id is None:
-            continue
-        written.append(row)
-        if chains[r]:
-            channel, address = chains[r][0]
-            add_delivery(conn, row.id, CHANNELS[channel], address, now)
-    return written
+    """`notify_each_on` for one message to its recipients."""
+    notice = Notice(data, person_ids, account_ids, urgent)
+    return notify_each_on(conn, kind, key=key, notices=[notice], now=now)
+
+
+def _delivery(
+    notification_id: int, channel: Channel, address: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "notification_id": notification_id,
+        "channel": channel,
+        "address": address,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def add_delivery(
     conn: sa.Connection, notification_id: int, channel: Channel, address: str, now: datetime
 ) -> None:
     conn.execute(
-        sa.insert(NotificationDelivery).values(
-            notification_id=notification_id,
-            channel=channel,
-            address=address,
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        sa.insert(NotificationDelivery).values(_delivery(notification_id, channel, address, now))
     )
 
 

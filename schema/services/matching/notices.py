@@ -15,7 +15,13 @@ from schema.enums import ProposalKind
 from schema.models import Proposal
 from schema.notifications import Notification, NotificationKind
 from schema.services.common import to_publish
-from schema.services.notify import need_data_on, notify_on, published, request_data_on
+from schema.services.notify import (
+    Notice,
+    need_data_on,
+    notify_each_on,
+    published,
+    request_data_on,
+)
 
 
 def _tasks(committed: Iterable[Proposal]) -> dict[int, dict[str, list[int]]]:
@@ -41,7 +47,7 @@ def _write(
 ) -> list[Notification]:
     needs: dict[int, dict[str, Any]] = {}
     requests: dict[int, dict[str, Any]] = {}
-    written: list[Notification] = []
+    notices: list[Notice] = []
     for person_id, mine in sorted(tasks.items()):
         for n in mine["needs"]:
             needs.setdefault(n, need_data_on(conn, n))
@@ -53,16 +59,14 @@ def _write(
             "requests": [requests[r] for r in mine["requests"]],
         }
         emergency = any(needs[n]["emergency"] for n in mine["needs"])
-        written += notify_on(
-            conn,
-            NotificationKind.MATCH_COMMITTED,
-            key=f"job:{job_id}:committed",
-            data=data,
-            person_ids=[person_id],
-            urgent=urgent or emergency,
-            now=now,
-        )
-    return written
+        notices.append(Notice(data, [person_id], urgent=urgent or emergency))
+    return notify_each_on(
+        conn,
+        NotificationKind.MATCH_COMMITTED,
+        key=f"job:{job_id}:committed",
+        notices=notices,
+        now=now,
+    )
 
 
 async def notify_committed(

@@ -290,3 +290,30 @@ def test_quiet_hours_are_configurable(engine: sa.Engine, database_url: str, serv
     from schema.services.notification_outbox import quiet_until
 
     assert quiet_until(NIGHT, d.policy) is None  # start == end: no quiet hours
+
+
+def test_wechat_template_messages_go_to_the_open_id(
+    engine: sa.Engine, database_url: str, county: County, servers: Any
+) -> None:
+    with Session(engine) as s:
+        s.add(
+            m.NotificationPreference(
+                person_id=county.volunteer.id, channels=["wechat", "sms"], wechat_open_id="oWang123"
+            )
+        )
+        s.commit()
+    tell(engine, county.volunteer.id)
+    url = servers[2]
+    d = dispatcher(
+        engine,
+        database_url,
+        servers,
+        wechat_api_url=url,
+        wechat_api_key="test-key",
+        wechat_templates={"need_dispatched": "WX-TPL-9"},
+    )
+    assert run_round(d, Clock(DAY)).sent
+    (request,) = servers[3].requests
+    assert request["body"]["channel"] == "wechat" and request["body"]["to"] == "oWang123"
+    assert request["body"]["template"] == "WX-TPL-9"
+    assert [r.channel for r in rows(engine)] == [Channel.WECHAT]  # SMS only if WeChat fails
