@@ -40,6 +40,7 @@ from api.http_limits import AddressConcurrency, BodyTimeout
 from api.http_security import SecurityHeaders, internal_error
 from api.logs import configure_logging, log
 from api.matching_runner import MatchingRunner
+from api.notify.dispatcher import Dispatcher
 from api.settings import Settings, get_settings
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
@@ -215,7 +216,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
     matching = MatchingRunner(settings.database_url, broadcaster)
-    clock = Clock(lambda: matching.engine, settings.clock_seconds, matching.running)
+    clock = Clock(
+        lambda: matching.engine,
+        settings.clock_seconds,
+        matching.running,
+        publish=broadcaster.publish_many,
+        dispatcher=Dispatcher(lambda: matching.engine, settings),
+        dispatch_seconds=settings.notify_dispatch_seconds,
+    )
 
     async def healthz(_: Request) -> Response:
         try:

@@ -15,6 +15,12 @@ from schema.governance import (
 )
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
+from schema.notifications import (
+    Notification,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from schema.people import (
     Availability,
     HelperExpertise,
@@ -52,6 +58,10 @@ __all__ = [
     "NeedEvent",
     "NeedResource",
     "NeedSkill",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationPreference",
     "PairedUnit",
     "Pairing",
     "Person",

@@ -31,6 +31,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "account.me": EVERYONE,
     "account.manage": ADMIN_ONLY,  # create, deactivate and list accounts
     "audit.read": ADMIN_ONLY,
+    # --- notifications: each caller's own inbox; deliveries and dead letters carry addresses
+    "notification.read_own": EVERYONE,
+    "notification.admin": ADMIN_ONLY,
     # --- public figures ------------------------------------------------------------------
     "stats.read": EVERYONE,
     "opportunity.read": EVERYONE,  # public volunteer opportunities

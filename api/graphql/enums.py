@@ -69,7 +69,8 @@ _DESCRIPTIONS: dict[type[LabelledEnum], str] = {
 }
 
 
-def _register(enum_cls: type[LabelledEnum], description: str) -> None:
+def register_enum(enum_cls: type[LabelledEnum], description: str) -> None:
+    """Expose a domain enum (a feature module's own) once, labels as value descriptions."""
     if hasattr(enum_cls, "__strawberry_definition__"):
         return
     strawberry.enum(enum_cls, description=description)
@@ -79,7 +80,7 @@ def _register(enum_cls: type[LabelledEnum], description: str) -> None:
 
 
 for _cls, _description in _DESCRIPTIONS.items():
-    _register(_cls, _description)
+    register_enum(_cls, _description)
 
 __all__ = [
     "AccountScope",

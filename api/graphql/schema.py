@@ -40,6 +40,9 @@ from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
+from api.graphql.notifications.mutations import NotificationsMutation
+from api.graphql.notifications.queries import NotificationsQuery
+from api.graphql.notifications.subscriptions import NotificationsSubscription
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -65,6 +68,7 @@ QUERY_TYPES: tuple[type, ...] = (
     AccountsQuery,
     RegistryQuery,
     GovernanceQuery,
+    NotificationsQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
@@ -75,8 +79,13 @@ MUTATION_TYPES: tuple[type, ...] = (
     MatchingMutation,
     UnitsMutation,
     GovernanceMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    NeedsSubscription,
+    MatchingSubscription,
+    NotificationsSubscription,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.utils.str_converters import to_camel_case
 
-from api.broadcast import Broadcaster, community_needs_channel, need_channel
+from api.broadcast import Broadcaster, community_needs_channel, inbox_messages, need_channel
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.relay import decode_id
@@ -151,6 +151,8 @@ def messages_for(published: list[dict[str, Any]]) -> list[tuple[str, dict[str, A
             }
             out.append((need_channel(item["need_id"]), message))
             out.append((community_needs_channel(item["community_id"]), message))
+        elif item["kind"] == "notification":
+            out.extend(inbox_messages(item["items"]))
     return out
 
 

@@ -30,6 +30,7 @@ from schema.services.common import Actor, now_or
 from schema.services.enterprise import assign_enterprise_helper
 from schema.services.errors import DomainError, Invalid, NotFound, Problems
 from schema.services.matching.jobs import get_job, move, require_coordinator
+from schema.services.matching.notices import notify_committed
 from schema.services.needs import accept_need, allocate_resources, dispatch_need
 from schema.sla import Slot
 
@@ -209,6 +210,7 @@ async def commit_matching_job(
     for p in outcome.stale:
         p.status = ProposalStatus.STALE
     await session.flush()
+    await notify_committed(session, job_id, outcome.committed, urgent=job.emergency, now=now)
     return outcome
 
 
@@ -248,6 +250,7 @@ async def _commit_need(
             slot=await _slot_to_book(session, need, volunteers, now),
             note=note,
             now=now,
+            notify_people=False,  # notify_committed tells each person once, of all their tasks
         )
     if resources:
         await allocate_resources(
@@ -339,5 +342,6 @@ async def _commit_helper(
         expected_version=p.target_version,
         note=f"matching job {p.job_id}",
         now=now,
+        notify_helper=False,  # notify_committed tells each person once, of all their tasks
     )
     outcome.committed.append(p)

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from schema.areas import GridStaff
 from schema.enums import GridRole, NeedAction, NeedKind, NeedTier
 from schema.needs import Need, NeedAssignment
+from schema.notifications import NotificationKind
 from schema.people import Person, Team
 from schema.services.common import Actor, clean_text, lock_row, now_or, step
 from schema.services.errors import Forbidden, Invalid, NotFound
@@ -22,6 +23,7 @@ from schema.services.needs.shared import (
     _require_staff_in_scope,
     get_need,
 )
+from schema.services.notify import URGENT_FROM, assignees, notify_need
 from schema.sla import Slot, dispatch_deadlines
 from schema.units import Resource
 
@@ -169,12 +171,15 @@ async def dispatch_need(
     slot: Slot | None = None,
     note: str = "",
     now: datetime | None = None,
+    notify_people: bool = True,
 ) -> Need:
     """派单/转派: to people, a team and/or the grid's worker; sets the deadlines (schema/sla.py).
 
     A response need gets the 1341 deadlines from this dispatch; a scheduled need is booked for
     `slot` (or the first slot of its window reachable from now) and must be on site by its start
-    and done by its end. Dispatching again deactivates the earlier assignments.
+    and done by its end. Dispatching again deactivates the earlier assignments. Everyone sent
+    (a team's members too) is notified, unless the caller tells them itself (`notify_people`:
+    a matching job's commit sends each person one notice of all their tasks).
     """
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
@@ -255,4 +260,14 @@ async def dispatch_need(
         )
     session.add_all(rows)
     await session.flush()
+    if notify_people:
+        await notify_need(
+            session,
+            NotificationKind.NEED_DISPATCHED,
+            need_id,
+            key=f"need:{need_id}:v{updated.version}:dispatched",
+            person_ids=await assignees(session, need_id),
+            urgent=updated.urgency >= URGENT_FROM,
+            now=now,
+        )
     return updated
