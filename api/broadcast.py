@@ -309,3 +309,13 @@ def community_needs_channel(community_id: int) -> str:
 def account_channel(account_id: int) -> str:
     """An account's changes (deactivated, reactivated, password): its open sockets re-check."""
     return f"account:{account_id}"
+
+
+def activity_channel(activity_id: int) -> str:
+    """An activity's administration (published, updated, cancelled, finished)."""
+    return f"activity:{activity_id}"
+
+
+def mobilisation_channel(person_id: int) -> str:
+    """A person's commando mobilisations (党员突击队): mobilised, stood down."""
+    return f"person:{person_id}:mobilisation"

@@ -3,10 +3,11 @@
 from sqlmodel import SQLModel
 
 from schema.accounts import Account, AuditLog
-from schema.activities import Activity, ActivitySkill, SignUp
+from schema.activities import Activity, ActivitySkill, ServiceOrganiser, SignUp
 from schema.areas import Community, Compound, Grid, GridStaff, Venue
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
 from schema.governance import Consultation
+from schema.in_service import InServiceMember, MemberEvaluation, MemberReport
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
 from schema.people import (
@@ -38,7 +39,10 @@ __all__ = [
     "Grid",
     "GridStaff",
     "HelperExpertise",
+    "InServiceMember",
     "MatchingJob",
+    "MemberEvaluation",
+    "MemberReport",
     "Need",
     "NeedAssignment",
     "NeedEvent",
@@ -51,6 +55,7 @@ __all__ = [
     "Proposal",
     "RegistryRecord",
     "Resource",
+    "ServiceOrganiser",
     "SignUp",
     "Skill",
     "Team",

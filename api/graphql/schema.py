@@ -17,6 +17,7 @@ from strawberry.types.base import get_object_definition
 from api.auth.audit import AuditMutations, AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
+from api.graphql.activities.admin import ActivityAdminMutation, ActivityAdminSubscription
 from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
@@ -67,10 +68,15 @@ MUTATION_TYPES: tuple[type, ...] = (
     NeedsMutation,
     EnterpriseMutation,
     VolunteeringMutation,
+    ActivityAdminMutation,
     AreasMutation,
     MatchingMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    NeedsSubscription,
+    MatchingSubscription,
+    ActivityAdminSubscription,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
