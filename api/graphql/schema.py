@@ -39,6 +39,7 @@ from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
+from api.graphql.people.admin import TeamsMutation, TeamsSubscription
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -69,6 +70,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     EnterpriseMutation,
     VolunteeringMutation,
     ActivityAdminMutation,
+    TeamsMutation,
     AreasMutation,
     MatchingMutation,
 )
@@ -76,6 +78,7 @@ SUBSCRIPTION_TYPES: tuple[type, ...] = (
     NeedsSubscription,
     MatchingSubscription,
     ActivityAdminSubscription,
+    TeamsSubscription,
 )
 
 

@@ -5,7 +5,6 @@ the last seat of a level); a cancellation reaches subscribers."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -15,14 +14,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from schema.base import utcnow
 from schema.enums import ActivityStatus, Role, ServiceLevel, SignUpStatus
 from schema.models import Activity, AuditLog, ServiceOrganiser, SignUp
 from tests import factories as f
-from tests.api.graphql.mutate import error_codes, gid, mutate, ok
+from tests.api.graphql.mutate import error_codes, gid, mutate, ok, race
 from tests.api.graphql.needs.test_subscriptions import next_data, subscribe, wait_for_subscriber
-from tests.conftest import gql, make_settings
+from tests.conftest import gql
 from tests.county import County
 
 pytestmark = pytest.mark.county("units", "skills")
@@ -250,27 +248,11 @@ def test_fill_organiser_levels_up_to_their_seats(
     assert mine["organiser"]["community"] == {"id": qt}
 
 
-def _race(database_url: str, calls: list[Callable[[TestClient], dict[str, Any]]]) -> list[Any]:
-    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
-
-    def run(i: int) -> None:
-        with TestClient(create_app(make_settings(database_url))) as c:
-            barrier.wait()
-            results[i] = calls[i](c)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_two_offices_cancel_at_once(engine: sa.Engine, database_url: str, county: County) -> None:
     act = f.activity(engine, county.quantang.id, starts_at=utcnow() + timedelta(hours=2))
     aid = gid("Activity", act.id)
     tokens = [county.token("coordinator"), county.token("county_coordinator")]
-    results = _race(
+    results = race(
         database_url,
         [
             lambda c, t=t: call(c, "cancelActivity", {"activityId": aid, "reason": "两处同时"}, t)
@@ -301,7 +283,7 @@ def test_capacity_cut_races_sign_ups(engine: sa.Engine, database_url: str, count
     calls.append(
         lambda c: call(c, "updateActivity", {"activityId": aid, "capacity": 2}, coordinator)
     )
-    _race(database_url, calls)
+    race(database_url, calls)
     with Session(engine) as s:
         capacity = s.exec(select(Activity.capacity)).one()
         taken = len(s.exec(select(SignUp).where(SignUp.status == SignUpStatus.SIGNED_UP)).all())
@@ -312,7 +294,7 @@ def test_two_offices_take_the_last_seat_of_a_level(
     engine: sa.Engine, database_url: str, county: County
 ) -> None:
     tokens = [county.token("county_coordinator"), county.token("admin")]
-    results = _race(
+    results = race(
         database_url,
         [lambda c, t=t, i=i: organiser(c, t, f"中心{i}", "CENTRE") for i, t in enumerate(tokens)],
     )
