@@ -40,6 +40,7 @@ from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.admin import TeamsMutation, TeamsSubscription
+from api.graphql.people.members import MembersMutation, MembersQuery
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -63,6 +64,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
+    MembersQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
@@ -71,6 +73,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     VolunteeringMutation,
     ActivityAdminMutation,
     TeamsMutation,
+    MembersMutation,
     AreasMutation,
     MatchingMutation,
 )
