@@ -17,7 +17,11 @@ from strawberry.types.base import get_object_definition
 from api.auth.audit import AuditMutations, AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
-from api.graphql.activities.admin import ActivityAdminMutation, ActivityAdminSubscription
+from api.graphql.activities.admin import (
+    ActivityAdminMutation,
+    ActivityAdminQuery,
+    ActivityAdminSubscription,
+)
 from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
@@ -60,6 +64,7 @@ QUERY_TYPES: tuple[type, ...] = (
     NeedsQuery,
     EnterpriseQuery,
     ActivitiesQuery,
+    ActivityAdminQuery,
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,

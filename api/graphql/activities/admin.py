@@ -22,7 +22,16 @@ from api.graphql.context import Info
 from api.graphql.enums import ServiceLevel
 from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.lists import MaxItems
-from api.graphql.relay import as_utc, decode_id, load_one
+from api.graphql.relay import (
+    Ordering,
+    PageQuery,
+    RowsPage,
+    SortKey,
+    as_utc,
+    connection_field,
+    decode_id,
+    load_one,
+)
 from api.graphql.writes import actor_of, opt_pk, pk, pks, write
 from schema import models as m
 from schema.services import activity_admin as svc
@@ -262,6 +271,28 @@ class ActivityAdminMutation:
             )
 
         return _payload(*await write(info, work))
+
+
+ORGANISERS_BY_NAME = Ordering(
+    "NAME", (SortKey(m.ServiceOrganiser.name, "str"),), m.ServiceOrganiser.id
+)
+
+
+@strawberry.type
+class ActivityAdminQuery:
+    @connection_field(
+        ServiceOrganiser,
+        description='Organisers of the "1+6+12+N" system, by name.',
+        permission_classes=[Can("opportunity.read")],
+    )
+    async def service_organisers(
+        self,
+        level: Annotated[
+            ServiceLevel | None, strawberry.argument(description="Of this level only.")
+        ] = None,
+    ) -> PageQuery:
+        where = [] if level is None else [m.ServiceOrganiser.level == level]
+        return RowsPage(ServiceOrganiser, ORGANISERS_BY_NAME, where)
 
 
 @strawberry.type

@@ -246,6 +246,10 @@ def test_fill_organiser_levels_up_to_their_seats(
     ]
     mine = ok(organiser(client, county.token("coordinator"), "泉塘志愿队", communityId=qt))
     assert mine["organiser"]["community"] == {"id": qt}
+    listed = gql(
+        client, "{ serviceOrganisers(first: 20, level: SIX) { totalCount nodes { level } } }"
+    )["data"]["serviceOrganisers"]
+    assert listed["totalCount"] == 6 and {n["level"] for n in listed["nodes"]} == {"SIX"}
 
 
 def test_two_offices_cancel_at_once(engine: sa.Engine, database_url: str, county: County) -> None:
