@@ -321,3 +321,13 @@ def inbox_messages(items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any
     return [
         (inbox_channel(i["person_id"], i["account_id"]), {"notificationId": i["id"]}) for i in items
     ]
+
+
+def activity_channel(activity_id: int) -> str:
+    """An activity's administration (published, updated, cancelled, finished)."""
+    return f"activity:{activity_id}"
+
+
+def mobilisation_channel(person_id: int) -> str:
+    """A person's commando mobilisations (党员突击队): mobilised, stood down."""
+    return f"person:{person_id}:mobilisation"

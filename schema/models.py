@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from schema.accounts import Account, AuditLog
-from schema.activities import Activity, ActivitySkill, SignUp
+from schema.activities import Activity, ActivitySkill, ServiceOrganiser, SignUp
 from schema.areas import Community, Compound, Grid, GridStaff, Venue
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
 from schema.governance import (
@@ -13,6 +13,7 @@ from schema.governance import (
     SentinelPost,
     SettledDispute,
 )
+from schema.in_service import InServiceMember, MemberEvaluation, MemberReport
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
 from schema.notifications import (
@@ -52,7 +53,10 @@ __all__ = [
     "Grid",
     "GridStaff",
     "HelperExpertise",
+    "InServiceMember",
     "MatchingJob",
+    "MemberEvaluation",
+    "MemberReport",
     "Need",
     "NeedAssignment",
     "NeedEvent",
@@ -70,6 +74,7 @@ __all__ = [
     "RegistryRecord",
     "Resource",
     "SentinelPost",
+    "ServiceOrganiser",
     "SettledDispute",
     "SignUp",
     "Skill",

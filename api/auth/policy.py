@@ -88,6 +88,19 @@ POLICY: dict[str, frozenset[Role]] = {
     "volunteer.cancel_sign_up": VOLUNTEERING,
     "volunteer.check_in": VOLUNTEERING,
     "volunteer.check_out": VOLUNTEERING,
+    # --- administration (issue 15): activities, teams, in-service members -----------------
+    # Coordinators in their area, county-level coordinators county-wide (the service checks).
+    "activity.manage": COORDINATION,  # organisers; publish, update, cancel, finish activities
+    "team.manage": COORDINATION,  # teams and members; form commando teams (党员突击队)
+    # A person's own mobilisations; staff of the person's area theirs (the resolver checks).
+    "team.watch_mobilisation": EVERYONE,
+    "member.register": COORDINATION,  # 下沉报到
+    # 双述: the member themself, or a coordinator of their community on their behalf.
+    "member.report": VOLUNTEERING,
+    "member.evaluate": COORDINATION,  # the community rates the member
+    "member.evaluate_community": VOLUNTEERING,  # the member rates the community
+    # Reports and scores: row rule `schema.visibility` (the member, their unit, their area).
+    "member.read": EVERYONE,
     # --- areas and matching ----------------------------------------------------------------
     "area.set_mode": COORDINATION,  # normal ↔ emergency (平急转换)
     "matching.start": COORDINATION,

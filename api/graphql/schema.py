@@ -17,6 +17,11 @@ from strawberry.types.base import get_object_definition
 from api.auth.audit import AuditMutations, AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
+from api.graphql.activities.admin import (
+    ActivityAdminMutation,
+    ActivityAdminQuery,
+    ActivityAdminSubscription,
+)
 from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
@@ -43,6 +48,8 @@ from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.notifications.mutations import NotificationsMutation
 from api.graphql.notifications.queries import NotificationsQuery
 from api.graphql.notifications.subscriptions import NotificationsSubscription
+from api.graphql.people.admin import TeamsMutation, TeamsSubscription
+from api.graphql.people.members import MembersMutation, MembersQuery
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -63,18 +70,23 @@ QUERY_TYPES: tuple[type, ...] = (
     NeedsQuery,
     EnterpriseQuery,
     ActivitiesQuery,
+    ActivityAdminQuery,
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
     GovernanceQuery,
     NotificationsQuery,
+    MembersQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
     NeedsMutation,
     EnterpriseMutation,
     VolunteeringMutation,
+    ActivityAdminMutation,
+    TeamsMutation,
+    MembersMutation,
     AreasMutation,
     MatchingMutation,
     UnitsMutation,
@@ -85,6 +97,8 @@ SUBSCRIPTION_TYPES: tuple[type, ...] = (
     NeedsSubscription,
     MatchingSubscription,
     NotificationsSubscription,
+    ActivityAdminSubscription,
+    TeamsSubscription,
 )
 
 
