@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 
-from schema.registry import RegistryKind, RegistryRow, parse_row
+from schema.registry import RegistryKind, RegistryRow, row_checker
 
 Chunked = tuple[int, list[str]]  # (line, cells as read)
 # (line, cells as read, the row's stored values or the reason it is refused)
@@ -27,14 +27,8 @@ CHUNK = 2000
 def _check(
     kind: RegistryKind, header: list[str], communities: frozenset[str], chunk: list[Chunked]
 ) -> list[Checked]:
-    width = len(header)
-    out: list[Checked] = []
-    for line, cells in chunk:
-        if len(cells) < width:
-            cells = [*cells, *([""] * (width - len(cells)))]
-        row = dict(zip(header, cells, strict=False))  # extra cells beyond the header: ignored
-        out.append((line, cells, parse_row(kind, row, communities)))
-    return out
+    check = row_checker(kind, header, communities)
+    return [(line, cells, check(cells)) for line, cells in chunk]
 
 
 _WORKER: tuple[RegistryKind, list[str], frozenset[str]] | None = None
