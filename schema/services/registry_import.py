@@ -204,21 +204,55 @@ _STORED = tuple("community_id" if c == "community" else c for c in _COLUMNS)
 
 
 def _merge(conn: Connection, now: datetime) -> tuple[int, int]:
-    """One upsert from staging; returns (inserted, updated)."""
-    data = "CAST(s.data AS JSON)" if conn.dialect.name == "postgresql" else "s.data"
+    """One statement from staging into the registry; returns (inserted, updated)."""
+    if conn.dialect.name == "postgresql" and (conn.dialect.server_version_info or (0,)) >= (15,):
+        # Imports are the registry's only writers: one at a time (until commit), so MERGE
+        # meets no race and the count below is this run's own.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        conn.exec_driver_sql(f"ANALYZE {_STAGING}")  # a temp table has no statistics
+        merge = _pg_merge()
+    else:  # SQLite (one writer at a time anyway), PostgreSQL before 15 (no MERGE)
+        merge = _upsert(conn.dialect.name)
+    count = sa.text("SELECT count(*) FROM registry_record")
+    before = int(conn.execute(count).scalar_one())
+    changed = conn.execute(merge.bindparams(sa.bindparam("now", type_=UTCDateTime())), {"now": now})
+    inserted = int(conn.execute(count).scalar_one()) - before
+    return inserted, changed.rowcount - inserted
+
+
+# pg_advisory_xact_lock's key for registry imports (any constant no other lock uses).
+_LOCK_KEY = 0x1E617E1  # "一表"
+_SOURCE = (
+    "s.kind, s.natural_key, s.name, s.phone, s.address, c.id AS community_id, s.latitude, "
+    "s.longitude, s.source, s.source_key, {data} AS data, s.row_hash"
+)
+_FROM = f"FROM {_STAGING} s LEFT JOIN community c ON c.name = s.community"
+
+
+def _pg_merge() -> sa.TextClause:
+    """MERGE joins staging and registry set-wise (a hash join): about 2x faster than as many
+    ON CONFLICT probes when most rows are already there, and plain inserts for new keys."""
+    source = _SOURCE.format(data="CAST(s.data AS JSON)")
+    changes = ", ".join(f"{c} = x.{c}" for c in _STORED[2:])
+    return sa.text(
+        f"MERGE INTO registry_record r USING (SELECT {source} {_FROM}) x "
+        "ON r.kind = x.kind AND r.natural_key = x.natural_key "
+        f"WHEN MATCHED AND r.row_hash <> x.row_hash THEN UPDATE SET {changes}, updated_at = :now "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(_STORED)}, imported_at, updated_at) "
+        f"VALUES ({', '.join(f'x.{c}' for c in _STORED)}, :now, :now)"
+    )
+
+
+def _upsert(dialect: str) -> sa.TextClause:
+    """INSERT … ON CONFLICT … WHERE changed: SQLite (and PostgreSQL before 15, which has no
+    MERGE)."""
+    source = _SOURCE.format(data="CAST(s.data AS JSON)" if dialect == "postgresql" else "s.data")
     updates = ", ".join(f"{c} = excluded.{c}" for c in (*_STORED[2:], "updated_at"))
-    merge = sa.text(
+    return sa.text(
         f"INSERT INTO registry_record ({', '.join(_STORED)}, imported_at, updated_at) "
-        "SELECT s.kind, s.natural_key, s.name, s.phone, s.address, c.id, s.latitude, "
-        f"s.longitude, s.source, s.source_key, {data}, s.row_hash, :now, :now "
-        f"FROM {_STAGING} s LEFT JOIN community c ON c.name = s.community "
+        f"SELECT {source}, :now, :now {_FROM} "
         # SQLite needs a WHERE before ON CONFLICT to tell the upsert from a join's ON.
         "WHERE true "
         f"ON CONFLICT (kind, natural_key) DO UPDATE SET {updates} "
         "WHERE registry_record.row_hash <> excluded.row_hash"
-    ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-    count = sa.text("SELECT count(*) FROM registry_record")
-    before = int(conn.execute(count).scalar_one())
-    changed = conn.execute(merge, {"now": now}).rowcount
-    inserted = int(conn.execute(count).scalar_one()) - before
-    return inserted, changed - inserted
+    )
