@@ -2,13 +2,15 @@
 
 One pass over the file, in one transaction:
 
-1. each row is checked (`schema.registry.parse_row`); a refused row goes to the report with its
-   reason, so is a second row with a natural key already seen in the file;
+1. each row is checked (`schema.registry.row_checker`, the rules of `parse_row`); a refused row
+   goes to the report with its reason, so is a second row with a natural key already seen in
+   the file;
 2. good rows are streamed into a temporary staging table (PostgreSQL: `COPY … FROM STDIN`
    through psycopg 3; SQLite: batched inserts);
-3. one `INSERT … SELECT … ON CONFLICT (kind, natural_key) DO UPDATE … WHERE row_hash differs`
-   merges them: new keys are inserted, changed rows updated, identical rows left alone, so a
-   second run of the same file changes nothing.
+3. one statement merges them: new keys are inserted, changed rows (another `row_hash`) updated,
+   identical rows left alone, so a second run of the same file changes nothing. On PostgreSQL
+   15+ it is a `MERGE` (one hash join rather than a conflict probe per row), imports taking
+   turns by an advisory lock; elsewhere `INSERT … SELECT … ON CONFLICT … DO UPDATE … WHERE`.
 
 Any failure (an unreadable file, too many refused rows, the database) rolls the whole run back:
 the registry is as it was before.
