@@ -140,20 +140,27 @@ def _validated(
     """The staging tuples of the good rows; refused rows go to the report on the way."""
     first_line: dict[str, int] = {}
     done = 0
+    width = len(header)
     for line, cells, parsed in checked_rows(kind, header, rows, communities, workers=workers):
         done += 1
         if progress and done % _PROGRESS_EVERY == 0:
             progress("reading", done, total)
         if isinstance(parsed, str):
-            report.refuse(line, parsed, cells)
+            report.refuse(line, parsed, _padded(cells, width))
             continue
         seen = first_line.setdefault(parsed.natural_key, line)
         if seen != line:
-            report.refuse(line, f"duplicate key {parsed.natural_key} (first at line {seen})", cells)
+            why = f"duplicate key {parsed.natural_key} (first at line {seen})"
+            report.refuse(line, why, _padded(cells, width))
             continue
         yield parsed
     if progress:
         progress("reading", done, done)
+
+
+def _padded(cells: list[str], width: int) -> list[str]:
+    """A short row as the report shows it: one cell per header column."""
+    return cells if len(cells) >= width else [*cells, *[""] * (width - len(cells))]
 
 
 def _create_staging(conn: Connection) -> None:

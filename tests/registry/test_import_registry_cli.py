@@ -241,3 +241,14 @@ def test_the_row_checker_reads_any_column_order_as_parse_row(kind: RegistryKind)
         mapping = dict(zip(shuffled, [*moved, *[""] * (len(shuffled) - cut)], strict=True))
         verdict = row_checker(kind, shuffled, {COMMUNITY})(moved)
         assert verdict == parse_row(kind, mapping, {COMMUNITY})
+
+
+def test_a_short_refused_row_is_reported_with_a_cell_per_column(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("来源系统,来源编号,姓名,身份证号,联系电话\nA,1,张三\n", encoding="utf-8")
+    assert _import(database_url, "people", path).exit_code == 0
+    with path.with_name(path.name + ".refused.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[1] == ["2", "id_number is required", "A", "1", "张三", "", ""]
