@@ -18,6 +18,7 @@ the registry is as it was before.
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,13 +39,15 @@ from schema.registry import (
     missing_columns,
 )
 from schema.services.registry_parse import checked_rows
-from schema.services.tabular import ReportWriter, TableFileError, open_table
+from schema.services.tabular import ReportWriter, TableFileError, TableRows, open_table
 
 # (stage, rows done, rows expected or None)
 Progress = Callable[[str, int, int | None], None]
 
 _STAGING = "registry_staging"
-_COLUMNS = RegistryRow._fields  # the staging table holds the parsed rows as they are
+# The staging table holds the parsed rows as they are, after their line in the file.
+_COLUMNS = RegistryRow._fields
+_STAGED = ("line", *_COLUMNS)
 _BATCH = 5000
 _PROGRESS_EVERY = 5000
 
@@ -100,9 +103,14 @@ def import_registry(
             _create_staging(conn)
             staged = _stage(conn, good)
             read = staged + report.count
-            if read and report.count / read > max_refused:
+            duplicates = _duplicates(conn)
+            if duplicates:  # read again for their cells: duplicates are rare
+                report.close()
+                _report_duplicates(report_path, open_table(path), duplicates)
+            refused = report.count + len(duplicates)
+            if read and refused / read > max_refused:
                 raise ImportAborted(
-                    f"{report.count} of {read} rows refused, more than {max_refused:.1%}: "
+                    f"{refused} of {read} rows refused, more than {max_refused:.1%}: "
                     "nothing imported"
                 )
             if progress:
@@ -117,10 +125,10 @@ def import_registry(
         report.close()
     return ImportResult(
         read=read,
-        refused=report.count,
+        refused=refused,
         inserted=inserted,
         updated=updated,
-        unchanged=staged - inserted - updated,
+        unchanged=staged - len(duplicates) - inserted - updated,
         seconds=time.perf_counter() - started,
         merge_seconds=merge_seconds,
         report=report_path,
@@ -137,8 +145,8 @@ def _validated(
     progress: Progress | None,
     workers: int,
 ) -> Iterator[tuple[Any, ...]]:
-    """The staging tuples of the good rows; refused rows go to the report on the way."""
-    first_line: dict[str, int] = {}
+    """The staging tuples of the good rows, each after its line; refused rows go to the report
+    on the way. Keys seen twice are left to the database (`_duplicates`): memory stays flat."""
     done = 0
     width = len(header)
     for line, cells, parsed in checked_rows(kind, header, rows, communities, workers=workers):
@@ -148,14 +156,41 @@ def _validated(
         if isinstance(parsed, str):
             report.refuse(line, parsed, _padded(cells, width))
             continue
-        seen = first_line.setdefault(parsed.natural_key, line)
-        if seen != line:
-            why = f"duplicate key {parsed.natural_key} (first at line {seen})"
-            report.refuse(line, why, _padded(cells, width))
-            continue
-        yield parsed
+        yield (line, *parsed)
     if progress:
         progress("reading", done, done)
+
+
+def _duplicates(conn: Connection) -> dict[int, str]:
+    """Rows whose key an earlier good row of the file already has, as {line: reason}; they are
+    taken out of staging, so the first row of each key is the one imported."""
+    found = conn.exec_driver_sql(
+        "SELECT line, natural_key, first FROM (SELECT line, natural_key, "
+        f"min(line) OVER (PARTITION BY natural_key) AS first FROM {_STAGING}) d "
+        "WHERE line > first ORDER BY line"
+    ).all()
+    if found:
+        conn.exec_driver_sql(
+            f"DELETE FROM {_STAGING} WHERE line IN (SELECT line FROM (SELECT line, "
+            f"min(line) OVER (PARTITION BY natural_key) AS first FROM {_STAGING}) d "
+            "WHERE line > first)"
+        )
+    return {int(line): f"duplicate key {key} (first at line {first})" for line, key, first in found}
+
+
+def _report_duplicates(report_path: Path, table: TableRows, duplicates: dict[int, str]) -> None:
+    """Adds the duplicate rows to the report, every row in line order as the file has them."""
+    with report_path.open(newline="", encoding="utf-8-sig") as fh:
+        reported = list(csv.reader(fh))
+    width = len(table.header)
+    extra = [
+        [str(line), duplicates[line], *_padded(cells, width)]
+        for line, cells in table.rows
+        if line in duplicates
+    ]
+    body = sorted([*reported[1:], *extra], key=lambda row: int(row[0]))
+    with report_path.open("w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh).writerows([reported[0], *body])
 
 
 def _padded(cells: list[str], width: int) -> list[str]:
@@ -165,9 +200,8 @@ def _padded(cells: list[str], width: int) -> list[str]:
 
 def _create_staging(conn: Connection) -> None:
     float_type = "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "REAL"
-    columns = ", ".join(
-        f"{c} {float_type if c in ('latitude', 'longitude') else 'TEXT'}" for c in _COLUMNS
-    )
+    types = {"line": "INTEGER", "latitude": float_type, "longitude": float_type}
+    columns = ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in _STAGED)
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"CREATE TEMP TABLE {_STAGING} ({columns}) ON COMMIT DROP")
     else:
@@ -188,13 +222,13 @@ def _stage(conn: Connection, rows: Iterator[tuple[Any, ...]]) -> int:
         assert raw is not None
         with (
             raw.cursor() as cur,
-            cur.copy(f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
+            cur.copy(f"COPY {_STAGING} ({', '.join(_STAGED)}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)
                 count += 1
         return count
-    insert = f"INSERT INTO {_STAGING} VALUES ({', '.join('?' * len(_COLUMNS))})"
+    insert = f"INSERT INTO {_STAGING} VALUES ({', '.join('?' * len(_STAGED))})"
     batch: list[tuple[Any, ...]] = []
     for row in rows:
         batch.append(row)

@@ -252,3 +252,39 @@ def test_a_short_refused_row_is_reported_with_a_cell_per_column(
     with path.with_name(path.name + ".refused.csv").open(encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[1] == ["2", "id_number is required", "A", "1", "张三", "", ""]
+
+
+def test_duplicates_are_reported_in_line_order_among_the_bad_rows(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The database finds keys seen twice; the report still lists every refused row once, in
+    file order, and the first good row of each key is the one stored."""
+    path = tmp_path / "people.csv"
+    write_registry(path, "people", 20, seed=3)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    key = header.index("身份证号")
+    spoiled = [*rows[7]]
+    spoiled[header.index("姓名")] = ""  # bad: refused for its own reason, claims no key
+    moved = [*rows[9]]
+    moved[header.index("住址")] = "吉安县另一条路1号"
+    lines = [rows[0], rows[1], rows[1], spoiled, rows[2], rows[7], rows[9], moved, rows[1]]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *lines])
+    result = _import(database_url, "people", path)
+    assert result.exit_code == 0, result.output
+    assert "5 inserted, 0 updated, 0 unchanged, 4 refused" in " ".join(result.output.split())
+    report = path.with_name(path.name + ".refused.csv")
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        refused = [(int(r["line"]), r["reason"], r["姓名"]) for r in csv.DictReader(fh)]
+    assert refused == [
+        (4, f"duplicate key {rows[1][key]} (first at line 3)", rows[1][2]),
+        (5, "name is required", ""),
+        (9, f"duplicate key {rows[9][key]} (first at line 8)", rows[9][2]),
+        (10, f"duplicate key {rows[1][key]} (first at line 3)", rows[1][2]),
+    ]
+    with engine.connect() as conn:
+        query = sa.select(RegistryRecord.natural_key, RegistryRecord.address)
+        stored = {k: a for k, a in conn.execute(query)}
+    assert sorted(stored) == sorted(rows[i][key] for i in (0, 1, 2, 7, 9))
+    assert stored[rows[9][key]] == rows[9][header.index("住址")]
