@@ -3,10 +3,11 @@
 One pass over the file, in one transaction:
 
 1. each row is checked (`schema.registry.row_checker`, the rules of `parse_row`); a refused row
-   goes to the report with its reason, so is a second row with a natural key already seen in
-   the file;
-2. good rows are streamed into a temporary staging table (PostgreSQL: `COPY … FROM STDIN`
-   through psycopg 3; SQLite: batched inserts);
+   goes to the report with its reason;
+2. good rows are streamed into a temporary staging table with their line (PostgreSQL:
+   `COPY … FROM STDIN` through psycopg 3; SQLite: batched inserts); the database then finds the
+   rows whose natural key an earlier row of the file has, takes them out and they join the
+   report (in line order), so no process holds every key in memory;
 3. one statement merges them: new keys are inserted, changed rows (another `row_hash`) updated,
    identical rows left alone, so a second run of the same file changes nothing. On PostgreSQL
    15+ it is a `MERGE` (one hash join rather than a conflict probe per row), imports taking
