@@ -4,9 +4,9 @@ Checking is most of an import's work and pure Python; with `workers` > 1 it is d
 processes in chunks while this process reads the file and feeds the database. Results come back
 in file order, so the report and the first-of-duplicates rule are the same either way; at most a
 few chunks are in flight, so memory stays flat. One process is the default: on the shared
-2-core development machine, 2 workers were about 2x slower for 50,000 rows, and no faster for
-300,000 once checking a row took about 8 µs (passing rows between processes costs about as
-much as the checking they take over, and the database wants the second core).
+2-core development machine, 2 workers were about 2x slower for 50,000 rows, and still about 2x
+slower for 300,000 once checking a row took about 8 µs (passing rows between processes costs
+about as much as the checking they take over, and the database wants the second core).
 """
 
 from __future__ import annotations
