@@ -20,6 +20,7 @@ the registry is as it was before.
 from __future__ import annotations
 
 import csv
+import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -180,18 +181,33 @@ def _duplicates(conn: Connection) -> dict[int, str]:
 
 
 def _report_duplicates(report_path: Path, table: TableRows, duplicates: dict[int, str]) -> None:
-    """Adds the duplicate rows to the report, every row in line order as the file has them."""
-    with report_path.open(newline="", encoding="utf-8-sig") as fh:
-        reported = list(csv.reader(fh))
+    """Adds the duplicate rows to the report, every row in line order as the file has them;
+    both are streamed (a report of many bad rows costs no more memory than a short one)."""
     width = len(table.header)
-    extra = [
+    extra: Iterator[list[str]] = (
         [str(line), duplicates[line], *_padded(cells, width)]
         for line, cells in table.rows
         if line in duplicates
-    ]
-    body = sorted([*reported[1:], *extra], key=lambda row: int(row[0]))
-    with report_path.open("w", newline="", encoding="utf-8-sig") as fh:
-        csv.writer(fh).writerows([reported[0], *body])
+    )
+    merged = report_path.with_name(report_path.name + ".part")
+    try:
+        with (
+            report_path.open(newline="", encoding="utf-8-sig") as old,
+            merged.open("w", newline="", encoding="utf-8-sig") as new,
+        ):
+            reported: Iterator[list[str]] = csv.reader(old)
+            writer = csv.writer(new)
+            writer.writerow(next(reported))
+            in_order: Iterator[list[str]] = heapq.merge(reported, extra, key=_report_line)
+            writer.writerows(in_order)
+    except BaseException:  # the file became unreadable: the run fails, no half-written part
+        merged.unlink(missing_ok=True)
+        raise
+    merged.replace(report_path)
+
+
+def _report_line(row: list[str]) -> int:
+    return int(row[0])
 
 
 def _padded(cells: list[str], width: int) -> list[str]:
