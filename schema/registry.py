@@ -12,7 +12,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -155,6 +155,9 @@ class RegistryRow(NamedTuple):
 
 _COLUMNS = {kind: (*REQUIRED[kind], *OPTIONAL[kind]) for kind in RegistryKind}
 _DATA_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_ABSENT = 1 << 30  # the cell index of a column the file lacks: past any row's end
+
+RowChecker = Callable[[Sequence[str]], "RegistryRow | str"]
 
 
 def parse_row(
@@ -164,56 +167,84 @@ def parse_row(
 
     `row` maps canonical headers to cell text; `communities` are the known community names.
     """
-    problems: list[str] = []
-    get = {c: (row.get(c) or "").strip() for c in _COLUMNS[kind]}
-    for column in REQUIRED[kind]:
-        if not get[column]:
-            problems.append(f"{column} is required")
-    for column, limit in (("source", SOURCE_MAX), ("source_key", SOURCE_KEY_MAX)):
-        if len(get[column]) > limit:
-            problems.append(f"{column} is longer than {limit} characters")
-    key = get[_KEY_FIELD[kind]].upper()
-    data: dict[str, Any] = {}
-    if key:
-        _check_key(kind, key, problems, data)
-    name = get["address"] if kind is RegistryKind.HOUSE else get["name"]
-    if len(name) > NAME_MAX:
-        problems.append(f"name is longer than {NAME_MAX} characters")
-    address = get.get("address", "")
-    if len(address) > ADDRESS_MAX:
-        problems.append(f"address is longer than {ADDRESS_MAX} characters")
-    phone = get.get("phone") or None
-    if phone is not None:
-        phone = phone.replace(" ", "")
-        if (why := phone_problem(phone)) is not None:
-            problems.append(why)
-    latitude, longitude = _point(get["latitude"], get["longitude"], problems)
-    community = get["community"] or None
-    if community is not None and community not in communities:
-        problems.append(f"unknown community '{community}'")
-    _extras(kind, get, problems, data)
-    if problems:
-        return "; ".join(problems)
-    data_text = _DATA_JSON.encode(data)
-    stored = (key, name, phone or "", address, community or "", get["latitude"], get["longitude"])
-    digest = hashlib.blake2b(
-        "\x1f".join((*stored, get["source"], get["source_key"], data_text)).encode(),
-        digest_size=8,
-    ).hexdigest()
-    return RegistryRow(
-        kind.value,
-        key,
-        name,
-        phone,
-        address,
-        community,
-        latitude,
-        longitude,
-        get["source"],
-        get["source_key"],
-        data_text,
-        digest,
-    )
+    columns = _COLUMNS[kind]
+    return row_checker(kind, columns, communities)([row.get(c) or "" for c in columns])
+
+
+def row_checker(
+    kind: RegistryKind, header: Sequence[str], communities: Collection[str]
+) -> RowChecker:
+    """`parse_row` for rows read as lists of cells under `header` (canonical names), as the
+    importer reads them: the column positions, messages and lookups are worked out once here,
+    not once per row. A cell missing at a row's end is empty; cells beyond the header are
+    ignored; of two columns with the same name, the last counts."""
+    where = {c: i for i, c in enumerate(header)}
+    positions = tuple((c, where.get(c, _ABSENT)) for c in _COLUMNS[kind])
+    required = tuple((c, f"{c} is required") for c in REQUIRED[kind])
+    known = frozenset(communities)
+    key_field = _KEY_FIELD[kind]
+    person = kind is RegistryKind.PERSON
+    house = kind is RegistryKind.HOUSE
+    kind_value = kind.value
+    blake2b = hashlib.blake2b
+
+    def check(cells: Sequence[str]) -> RegistryRow | str:
+        n = len(cells)
+        get = {c: cells[i].strip() if i < n else "" for c, i in positions}
+        problems = [message for c, message in required if not get[c]]
+        source, source_key = get["source"], get["source_key"]
+        if len(source) > SOURCE_MAX:
+            problems.append(f"source is longer than {SOURCE_MAX} characters")
+        if len(source_key) > SOURCE_KEY_MAX:
+            problems.append(f"source_key is longer than {SOURCE_KEY_MAX} characters")
+        key = get[key_field].upper()
+        data: dict[str, Any] = {}
+        if key:
+            _check_key(kind, key, problems, data)
+        address = get.get("address", "")
+        name = address if house else get["name"]
+        if len(name) > NAME_MAX:
+            problems.append(f"name is longer than {NAME_MAX} characters")
+        if len(address) > ADDRESS_MAX:
+            problems.append(f"address is longer than {ADDRESS_MAX} characters")
+        phone = get.get("phone") or None
+        if phone is not None:
+            phone = phone.replace(" ", "")
+            if (why := phone_problem(phone)) is not None:
+                problems.append(why)
+        lat_text, lon_text = get["latitude"], get["longitude"]
+        latitude, longitude = _point(lat_text, lon_text, problems)
+        community = get["community"] or None
+        if community is not None and community not in known:
+            problems.append(f"unknown community '{community}'")
+        if not person:
+            _extras(kind, get, problems, data)
+        if problems:
+            return "; ".join(problems)
+        if person:  # digits and two fixed words: the JSON encoder's output, written directly
+            data_text = f'{{"birth_date":"{data["birth_date"]}","gender":"{data["gender"]}"}}'
+        else:
+            data_text = _DATA_JSON.encode(data)
+        stored = (key, name, phone or "", address, community or "", lat_text, lon_text)
+        digest = blake2b(
+            "\x1f".join((*stored, source, source_key, data_text)).encode(), digest_size=8
+        ).hexdigest()
+        return RegistryRow(
+            kind_value,
+            key,
+            name,
+            phone,
+            address,
+            community,
+            latitude,
+            longitude,
+            source,
+            source_key,
+            data_text,
+            digest,
+        )
+
+    return check
 
 
 def _check_key(kind: RegistryKind, key: str, problems: list[str], data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from operator import mul
 
 from schema.geo import in_county
@@ -49,12 +50,17 @@ def id_number_birth_date(id_number: str) -> date | None:
         return None
 
 
+@lru_cache(maxsize=1 << 16)  # a registry has some tens of thousands of distinct birth dates
+def _birth_date_ok(yyyymmdd: str) -> bool:
+    born = id_number_birth_date(f"{'':6}{yyyymmdd}")
+    return born is not None and born.year >= 1900
+
+
 def id_number_problem(value: str) -> str | None:
     """Why this is not a valid 18-character resident ID number, or None."""
     if not _ID_SHAPE.match(value):
         return "ID number must be 17 digits and a digit or X"
-    born = id_number_birth_date(value)
-    if born is None or born.year < 1900:
+    if not _birth_date_ok(value[6:14]):
         return "ID number carries no valid birth date"
     if id_number_check_char(value[:17]) != value[17]:
         return "ID number check digit is wrong (GB 11643)"
