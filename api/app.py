@@ -38,8 +38,8 @@ from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
 from api.http_limits import AddressConcurrency, BodyTimeout
 from api.http_security import SecurityHeaders, internal_error
+from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
-from api.matching_runner import MatchingRunner
 from api.settings import Settings, get_settings
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
@@ -214,8 +214,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
-    matching = MatchingRunner(settings.database_url, broadcaster)
-    clock = Clock(lambda: matching.engine, settings.clock_seconds, matching.running)
+    matching = make_runner(settings, broadcaster)
+    clock = Clock(
+        lambda: matching.engine,
+        settings.clock_seconds,
+        matching.running,
+        matching.sweep if isinstance(matching, QueueRunner) else None,
+        broadcaster,
+    )
 
     async def healthz(_: Request) -> Response:
         try:

@@ -219,6 +219,30 @@ def serve(
     uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers))
 
 
+@app.command()
+def worker() -> None:
+    """Solve queued matching jobs (LULING_JOB_RUNNER=queue, PostgreSQL); stop with SIGTERM."""
+    import asyncio
+
+    from api.jobqueue import is_postgresql, run_worker
+    from api.logs import configure_logging
+    from schema.migrate import is_up_to_date
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    if not is_postgresql(settings.database_url):
+        console.print("[red]refusing to start:[/red] the job queue needs PostgreSQL (DATABASE_URL)")
+        raise typer.Exit(1)
+    if not is_up_to_date(settings.database_url):
+        console.print(
+            "[red]refusing to start:[/red] the database is not migrated: luling db upgrade"
+        )
+        raise typer.Exit(1)
+    if settings.broadcast_url.startswith("memory"):
+        console.print("warning: LULING_BROADCAST_URL is memory://: progress reaches no API process")
+    asyncio.run(run_worker(settings))
+
+
 def uvicorn_options(*, host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """The keyword arguments `luling serve` gives `uvicorn.run` (also `uvicorn.Config`)."""
     return {

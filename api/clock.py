@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection
+from datetime import datetime
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from api.broadcast import Broadcaster
 from api.logs import log
+from api.matching_runner import failed_message
 from schema.services.clock import Tick, tick
 
 
@@ -24,14 +27,23 @@ class Clock:
         engine: Callable[[], sa.Engine],
         seconds: float,
         running_here: Callable[[], Collection[int]] = frozenset,
+        sweep_jobs: Callable[[sa.Connection, datetime], list[int]] | None = None,
+        broadcaster: Broadcaster | None = None,
     ) -> None:
         self._engine = engine
         self._seconds = seconds
         self._running_here = running_here
+        self._sweep_jobs = sweep_jobs
+        self._broadcaster = broadcaster
         self._scheduler: AsyncIOScheduler | None = None
 
     async def tick(self) -> Tick:
-        out = await asyncio.to_thread(tick, self._engine(), running_here=set(self._running_here()))
+        out = await asyncio.to_thread(
+            tick,
+            self._engine(),
+            running_here=set(self._running_here()),
+            sweep_jobs=self._sweep_jobs,
+        )
         if out.ran and (out.started or out.finished or out.flagged or out.failed_jobs):
             log.info(
                 "clock",
@@ -41,6 +53,9 @@ class Clock:
                 needs_flagged_overdue=out.flagged,
                 jobs_failed=out.failed_jobs,
             )
+        if self._broadcaster is not None and out.failed_jobs:
+            # Their subscribers, on any API process, learn that the job ended.
+            await self._broadcaster.publish_many([failed_message(j) for j in out.failed_jobs])
         return out
 
     async def _safe_tick(self) -> None:

@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     # The county's clock (api/clock.py): every N seconds finish activities, flag overdue
     # scheduled needs, fail matching jobs past their limit. 0 turns it off.
     clock_seconds: float = Field(default=60.0, ge=0)
+    # Where matching jobs run: "process" (a thread of the API process that took the request;
+    # the embedded default, SQLite or PostgreSQL) or "queue" (PostgreSQL only: the job is queued
+    # with its row in one transaction and `luling worker` processes solve it; api/jobqueue.py).
+    job_runner: Literal["process", "queue"] = "process"
+    # `luling worker`: jobs solved at once per worker (the solver is CPU-bound: 1 per core),
+    # how often it beats its heartbeat, after how long without one its jobs are failed (by any
+    # worker's or API process's sweep, which runs every heartbeat), and how often it polls the
+    # queue besides being woken by NOTIFY.
+    worker_concurrency: int = Field(default=1, ge=1)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    worker_stalled_seconds: float = Field(default=60.0, gt=0)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,12 @@ from alembic.script import ScriptDirectory
 from schema.db import make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic compares our models with the database; the job queue's tables (procrastinate_*,
+    created by migration 0014 from procrastinate's own SQL) are not among our models."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
 
 
 def alembic_config(url: str) -> Config:
