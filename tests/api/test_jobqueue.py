@@ -33,7 +33,9 @@ def _queue_tables(engine: sa.Engine) -> Iterator[None]:
 
 
 def new_job(conn: sa.Connection) -> int:
-    return create_job(conn, scope_community_id=None, kinds=["volunteer"], weights={}, time_limit_s=5)
+    return create_job(
+        conn, scope_community_id=None, kinds=["volunteer"], weights={}, time_limit_s=5
+    )
 
 
 def entries(conn: sa.Connection) -> list[Any]:
@@ -90,9 +92,7 @@ def test_sweep_fails_jobs_of_silent_or_gone_workers_with_a_reason(engine: sa.Eng
         assert sorted(sweep(conn, stalled_seconds=10)) == sorted([silent, gone])
     with engine.begin() as conn:
         assert sweep(conn, stalled_seconds=10) == []  # idempotent
-        rows = conn.execute(
-            sa.text("SELECT id, status, error FROM matching_job ORDER BY id")
-        ).all()
+        rows = conn.execute(sa.text("SELECT id, status, error FROM matching_job ORDER BY id")).all()
         states = {row.id: (row.status, row.error) for row in rows}
         assert states[alive] == ("running", None) and states[waiting] == ("queued", None)
         for job_id in (silent, gone):
