@@ -187,7 +187,10 @@ class Topology:
             time.sleep(0.1)
 
     def live_workers(self) -> int:
-        query = "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '2 seconds'"
+        query = (
+            "SELECT count(*) FROM procrastinate_workers "
+            "WHERE last_heartbeat > now() - interval '2 seconds'"
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(sa.text(query)).scalar_one())
 
