@@ -212,7 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         prepared_statements=settings.db_prepared_statements,
     )
     # Connects on first use; shared by every request and subscription of this process.
-    broadcaster = make_broadcaster(settings.broadcast_url)
+    broadcaster = make_broadcaster(settings.broadcast_backend_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
     matching = make_runner(settings, broadcaster)
     clock = Clock(

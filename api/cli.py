@@ -238,7 +238,7 @@ def worker() -> None:
             "[red]refusing to start:[/red] the database is not migrated: luling db upgrade"
         )
         raise typer.Exit(1)
-    if settings.broadcast_url.startswith("memory"):
+    if settings.broadcast_backend_url.startswith("memory"):
         console.print("warning: LULING_BROADCAST_URL is memory://: progress reaches no API process")
     asyncio.run(run_worker(settings))
 
@@ -555,7 +555,7 @@ def _announce_account_change(account_id: int, change: str) -> None:
     from api.broadcast import make_broadcaster
     from api.ws.sessions import publish_account_change
 
-    url = get_settings().broadcast_url
+    url = get_settings().broadcast_backend_url
     if url.lower().startswith("memory:"):
         return
 

@@ -176,7 +176,7 @@ class Worker:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
-        self.broadcaster: Broadcaster = make_broadcaster(settings.broadcast_url)
+        self.broadcaster: Broadcaster = make_broadcaster(settings.broadcast_backend_url)
         self.app = procrastinate_app(settings.database_url)
         self.app.task(name=TASK_NAME, queue=QUEUE_NAME)(self.run_matching_job)
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=5.0, gt=0)
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
+    # One Redis for everything several processes share: the broadcaster (unless
+    # LULING_BROADCAST_URL names another), rate limits and cost budgets (unless
+    # LULING_RATE_LIMIT_URL does). Unset: each process keeps its own in memory.
+    redis_url: str | None = None
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)
     # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
     login_rate_limit: int = 10  # per username and client IP
@@ -123,6 +127,21 @@ class Settings(BaseSettings):
     report_rate_limit: int = 20  # reportNeed per caller
     report_rate_window_seconds: float = 3600
     rate_limit_url: str | None = None
+
+    @property
+    def broadcast_backend_url(self) -> str:
+        """The broadcaster's URL: LULING_BROADCAST_URL, else LULING_REDIS_URL, else memory://."""
+        if self.broadcast_url.lower().startswith("memory:") and self.redis_url:
+            return self.redis_url
+        return self.broadcast_url
+
+    @property
+    def shared_limits_url(self) -> str | None:
+        """Where rate limits and cost budgets are shared (a redis:// URL), or None: in memory."""
+        for url in (self.rate_limit_url, self.redis_url, self.broadcast_url):
+            if url and url.startswith(("redis://", "rediss://", "unix://")):
+                return url
+        return None
 
     @property
     def is_production(self) -> bool:

@@ -161,9 +161,7 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        url = settings.rate_limit_url
-        if url is None and settings.broadcast_url.startswith(("redis://", "rediss://")):
-            url = settings.broadcast_url
+        url = settings.shared_limits_url
         rules = {**_LOGIN_RULES, **PER_CALLER}
 
         def make(name: str, limit: int, window: float) -> RateLimiter:

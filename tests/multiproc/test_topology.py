@@ -1,6 +1,7 @@
 """Beyond one process: 2 API processes and 2 workers on PostgreSQL and Redis (the `topology`
 fixture). A job started through one API process is solved on a worker, followed and committed
-through the other; a worker killed mid-solve leaves its job FAILED with the reason within the
+through the other; rate limits count across processes; a worker killed mid-solve leaves its job
+FAILED with the reason within the
 stalled timeout; a cancel through either process reaches the worker; an API process restarted
 under an open socket is reconnected to and the subscription resumes."""
 
@@ -19,7 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from schema.models import Account
 from tests import factories as f
-from tests.multiproc.topology import HEARTBEAT_S, STALLED_S, Topology
+from tests.multiproc.topology import HEARTBEAT_S, LOGIN_LIMIT, STALLED_S, Topology
 
 START = """mutation($input: StartMatchingJobInput!) { startMatchingJob(input: $input) {
   job { id status } userErrors { message } } }"""
@@ -147,34 +148,6 @@ def test_job_started_on_one_api_is_followed_and_committed_on_the_other(
     assert [p["id"] for p in committed["committed"]] == [first]
 
 
-def test_killed_worker_leaves_its_job_failed_with_a_reason_in_bounded_time(
-    topology: Topology, token: str
-) -> None:
-    job_id = start(topology, 0, token, timeLimitSeconds=30)  # county-wide: a long solve
-    job = pk(job_id)
-    with subscribe(topology, 1, token, job_id) as ws:
-        victim = topology.worker_of(job)
-        wait_status(topology, job, {"RUNNING"})
-        time.sleep(1.0)  # well into the load and solve
-        killed_at = time.monotonic()
-        topology.workers[victim].kill()
-        states = follow(ws, timeout=STALLED_S + 15)
-    failed_after = time.monotonic() - killed_at
-    assert states[-1]["status"] == "FAILED", states
-    assert "its worker stopped while it ran" in states[-1]["error"]
-    # Bounded: the stalled timeout, plus a heartbeat for a sweep to run, plus slack.
-    assert failed_after < STALLED_S + 2 * HEARTBEAT_S + 5, failed_after
-    assert proposal_count(topology, job) == 0  # nothing half-saved
-    with topology.engine.connect() as conn:
-        entry = conn.execute(
-            sa.text("SELECT status FROM procrastinate_jobs WHERE (args->>'job_id')::int = :j"),
-            {"j": job},
-        ).scalar_one()
-    assert entry == "failed"
-    topology.replace_worker(victim)
-    topology.wait_workers(2)
-
-
 def test_cancel_through_either_api_reaches_the_worker(
     topology: Topology, token: str, community: int
 ) -> None:
@@ -207,6 +180,42 @@ def test_client_reconnects_to_a_restarted_api_and_resumes(
     with subscribe(topology, 1, token, job_id) as again:  # the client reconnects and resumes
         states = follow(again)
     assert states[-1]["status"] == "SUCCEEDED", states
+
+
+def test_rate_limits_are_counted_across_api_processes(topology: Topology) -> None:
+    login = 'mutation { login(username: "demo-admin", password: "wrong") { token } }'
+    codes = []
+    for attempt in range(LOGIN_LIMIT + 1):  # alternately through each process
+        response = httpx.post(f"{topology.url(attempt % 2)}/graphql", json={"query": login})
+        errors = response.json().get("errors") or [{}]
+        codes.append(errors[0].get("extensions", {}).get("code"))
+    assert codes == [None] * LOGIN_LIMIT + ["RATE_LIMITED"], codes
+
+
+def test_killed_worker_leaves_its_job_failed_with_a_reason_in_bounded_time(
+    topology: Topology, token: str
+) -> None:
+    job_id = start(topology, 0, token, timeLimitSeconds=30)  # county-wide: a long solve
+    job = pk(job_id)
+    with subscribe(topology, 1, token, job_id) as ws:
+        victim = topology.worker_of(job)
+        wait_status(topology, job, {"RUNNING"})
+        time.sleep(1.0)  # well into the load and solve
+        killed_at = time.monotonic()
+        topology.workers[victim].kill()
+        states = follow(ws, timeout=STALLED_S + 15)
+    failed_after = time.monotonic() - killed_at
+    assert states[-1]["status"] == "FAILED", states
+    assert "its worker stopped while it ran" in states[-1]["error"]
+    # Bounded: the stalled timeout, plus a heartbeat for a sweep to run, plus slack.
+    assert failed_after < STALLED_S + 2 * HEARTBEAT_S + 5, failed_after
+    assert proposal_count(topology, job) == 0  # nothing half-saved
+    with topology.engine.connect() as conn:
+        entry = conn.execute(
+            sa.text("SELECT status FROM procrastinate_jobs WHERE (args->>'job_id')::int = :j"),
+            {"j": job},
+        ).scalar_one()
+    assert entry == "failed"
 
 
 def _community_gid(community: int) -> str:

@@ -4,8 +4,9 @@ the broadcaster and the rate limits. Heartbeats are short (env vars), so a kille
 failed within seconds.
 
 The reference county takes ~30 s to load, so it is loaded once into a template database
-(`luling_mp_<key>`, the key naming the migrations, the seed code and the day) and each topology
-starts from a copy of it (CREATE DATABASE … TEMPLATE: a file copy, about a second).
+(`luling_mp_<key>`, the key naming the migrations and the seed code; it stays on the server for
+the next run) and each topology starts from a copy of it (CREATE DATABASE … TEMPLATE: a file
+copy, about a second).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from tests.served import LULING, free_port
 ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT_S = 0.5
 STALLED_S = 3.0
+LOGIN_LIMIT = 3  # failed logins per username, counted across both API processes
 REDIS_URL = os.environ.get("LULING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -41,7 +42,6 @@ def _template_key() -> str:
     for folder in ("migrations", "seed"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             digest.update(path.read_bytes())
-    digest.update(datetime.now(UTC).strftime("%Y-%m-%d").encode())
     return digest.hexdigest()[:12]
 
 
@@ -54,7 +54,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> None:
 
 
 def seeded_template(base_url: str, folder: Path) -> str:
-    """The name of a database holding the migrated reference county (built once a day)."""
+    """The name of a database holding the migrated reference county (built once)."""
     admin = make_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     name = f"luling_mp_{_template_key()}"
     try:
@@ -143,7 +143,8 @@ class Topology:
             "DATABASE_URL": database_url,
             "LULING_JOB_RUNNER": "queue",
             "LULING_BROADCAST_URL": f"{REDIS_URL}?channel_prefix={prefix}ev:",
-            "LULING_RATE_LIMIT_URL": REDIS_URL,
+            "LULING_REDIS_URL": REDIS_URL,  # rate limits and cost budgets
+            "LULING_LOGIN_USERNAME_RATE_LIMIT": str(LOGIN_LIMIT),
             "LULING_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
             "LULING_WORKER_STALLED_SECONDS": str(STALLED_S),
             "LULING_WORKER_POLL_SECONDS": "0.5",
@@ -225,6 +226,10 @@ class Topology:
         pytest.fail(f"no worker took job {job_id}")
 
     def stop(self) -> None:
-        for p in [*self.apis, *self.workers]:
+        processes = [*self.apis, *self.workers]
+        for p in processes:  # all at once: each takes a moment to finish
+            if p.popen is not None and p.popen.poll() is None:
+                p.popen.terminate()
+        for p in processes:
             p.stop()
         self.engine.dispose()
