@@ -45,6 +45,7 @@ from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
 from api.ws.sessions import SocketRegistry
 from api.ws.shared import SharedReads
+from schema.migrate import is_behind
 
 
 class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
@@ -232,6 +233,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    migrated = False  # once the database has caught up it does not fall behind again
+
+    async def readyz(_: Request) -> Response:
+        """Ready to take traffic: database up, migrated at least to this code's revision, and
+        the broadcaster connected. A reverse proxy sends requests only to ready processes."""
+        nonlocal migrated
+        checks: dict[str, str] = {}
+        try:
+            async with db.session() as session:
+                await session.execute(sa.select(1))
+            checks["database"] = "up"
+            if not migrated:
+                migrated = not await asyncio.to_thread(is_behind, settings.database_url)
+            checks["migrations"] = "current" if migrated else "behind"
+        except Exception as exc:  # the probe reports, it never raises
+            log.warning("readyz: database", error=str(exc))
+            checks["database"] = "down"
+        try:
+            await asyncio.wait_for(broadcaster.start(), timeout=2)
+            checks["broadcaster"] = "up"
+        except Exception as exc:
+            log.warning("readyz: broadcaster", error=str(exc))
+            checks["broadcaster"] = "down"
+        ready = checks == {"database": "up", "migrations": "current", "broadcaster": "up"}
+        body = {"status": "ready" if ready else "unavailable", **checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment)
@@ -257,6 +285,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             *console_routes(),
         ],
         middleware=[

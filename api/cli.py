@@ -220,7 +220,12 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    health_port: Annotated[
+        int | None,
+        typer.Option(help="Answer GET /healthz on this port (LULING_WORKER_HEALTH_PORT)."),
+    ] = None,
+) -> None:
     """Solve queued matching jobs (LULING_JOB_RUNNER=queue, PostgreSQL); stop with SIGTERM."""
     import asyncio
 
@@ -229,6 +234,8 @@ def worker() -> None:
     from schema.migrate import is_up_to_date
 
     settings = get_settings()
+    if health_port is not None:
+        settings = settings.model_copy(update={"worker_health_port": health_port})
     configure_logging(settings.log_level, json=settings.log_json)
     if not is_postgresql(settings.database_url):
         console.print("[red]refusing to start:[/red] the job queue needs PostgreSQL (DATABASE_URL)")

@@ -179,6 +179,7 @@ class Worker:
         self.broadcaster: Broadcaster = make_broadcaster(settings.broadcast_backend_url)
         self.app = procrastinate_app(settings.database_url)
         self.app.task(name=TASK_NAME, queue=QUEUE_NAME)(self.run_matching_job)
+        self.last_sweep: float | None = None  # monotonic time of the last sweep that reached the DB
 
     async def run_matching_job(self, job_id: int) -> None:
         loop = asyncio.get_running_loop()
@@ -202,6 +203,7 @@ class Worker:
         while True:
             try:
                 failed = await asyncio.to_thread(self.sweep_once)
+                self.last_sweep = time.monotonic()
                 if failed:
                     log.warning("failed matching jobs of stopped workers", jobs=failed)
                     await self.broadcaster.publish_many([failed_message(j) for j in failed])
@@ -209,9 +211,43 @@ class Worker:
                 log.warning("queue sweep failed", error=str(exc))
             await asyncio.sleep(self.settings.worker_heartbeat_seconds)
 
+    def healthy(self) -> bool:
+        """Its loop turns and its database answers: a sweep reached it within 3 heartbeats."""
+        if self.last_sweep is None:
+            return False
+        return time.monotonic() - self.last_sweep < 3 * self.settings.worker_heartbeat_seconds + 5
+
+    async def _answer_probe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """GET /healthz on `LULING_WORKER_HEALTH_PORT`: 200 when healthy, else 503."""
+        with contextlib.suppress(Exception):
+            request = await asyncio.wait_for(reader.readline(), timeout=5)
+            if request.split(b" ")[1:2] != [b"/healthz"]:
+                status, body = "404 Not Found", {"status": "not found"}
+            elif self.healthy():
+                status, body = "200 OK", {"status": "ok", "database": "up"}
+            else:
+                status, body = "503 Service Unavailable", {"status": "unavailable"}
+            payload = json.dumps(body).encode()
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + payload)
+            await writer.drain()
+        writer.close()
+
     async def run(self) -> None:
         await self.broadcaster.start()
         sweeper = asyncio.create_task(self._sweeper(), name="luling-queue-sweep")
+        probe = None
+        if self.settings.worker_health_port is not None:
+            probe = await asyncio.start_server(
+                self._answer_probe,
+                self.settings.worker_health_host,
+                self.settings.worker_health_port,
+            )
         try:
             async with self.app.open_async():
                 await self.app.run_worker_async(
@@ -225,6 +261,8 @@ class Worker:
                     install_signal_handlers=True,
                 )
         finally:
+            if probe is not None:
+                probe.close()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper

@@ -103,12 +103,17 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     worker_stalled_seconds: float = Field(default=60.0, gt=0)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # A worker answers GET /healthz on this port (unset: no probe endpoint).
+    worker_health_port: int | None = None
+    worker_health_host: str = "127.0.0.1"
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
     # One Redis for everything several processes share: the broadcaster (unless
     # LULING_BROADCAST_URL names another), rate limits and cost budgets (unless
     # LULING_RATE_LIMIT_URL does). Unset: each process keeps its own in memory.
     redis_url: str | None = None
+    # Rate limit and budget keys start with this: deployments sharing one Redis keep apart.
+    redis_key_prefix: str = "luling:"
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)
     # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
     login_rate_limit: int = 10  # per username and client IP

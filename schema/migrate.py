@@ -55,3 +55,14 @@ def head_revision() -> str | None:
 
 def is_up_to_date(url: str) -> bool:
     return current_revision(url) == head_revision()
+
+
+def is_behind(url: str) -> bool:
+    """The database is at an older revision of ours (it needs `luling db upgrade`). A revision
+    this code does not know is newer: a rolling upgrade migrated ahead of this process, and
+    migrations only add (docs/deploy.md), so it still serves."""
+    current = current_revision(url)
+    if current == head_revision():
+        return False
+    known = {rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+    return current is None or current in known

@@ -81,7 +81,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # (its memoised walk is linear; validation rules would expand every fragment spread).
     limits = LimitsConfig(
         limits=limits_from(settings),
-        budget=make_budget(settings.shared_limits_url),
+        budget=make_budget(settings.shared_limits_url, settings.redis_key_prefix),
         anonymous_per_minute=settings.cost_budget_anonymous_per_minute,
         signed_in_per_minute=settings.cost_budget_per_minute,
         max_bytes=settings.max_query_bytes,

@@ -182,6 +182,15 @@ def test_client_reconnects_to_a_restarted_api_and_resumes(
     assert states[-1]["status"] == "SUCCEEDED", states
 
 
+def test_every_process_answers_its_probes(topology: Topology) -> None:
+    for i in range(2):
+        ready = httpx.get(f"{topology.url(i)}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+    for port in topology.worker_ports:
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+
+
 def test_rate_limits_are_counted_across_api_processes(topology: Topology) -> None:
     login = 'mutation { login(username: "demo-admin", password: "wrong") { token } }'
     codes = []
@@ -216,6 +225,8 @@ def test_killed_worker_leaves_its_job_failed_with_a_reason_in_bounded_time(
             {"j": job},
         ).scalar_one()
     assert entry == "failed"
+    with pytest.raises(httpx.TransportError):  # the dead worker's probe is gone with it
+        httpx.get(f"http://127.0.0.1:{topology.worker_ports[victim]}/healthz", timeout=2)
 
 
 def _community_gid(community: int) -> str:

@@ -32,7 +32,7 @@ from tests.served import LULING, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT_S = 0.5
-STALLED_S = 3.0
+STALLED_S = 4.0  # a busy worker's beat can lag ~1.5 s behind its 0.5 s interval (GIL)
 LOGIN_LIMIT = 3  # failed logins per username, counted across both API processes
 REDIS_URL = os.environ.get("LULING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -144,6 +144,7 @@ class Topology:
             "LULING_JOB_RUNNER": "queue",
             "LULING_BROADCAST_URL": f"{REDIS_URL}?channel_prefix={prefix}ev:",
             "LULING_REDIS_URL": REDIS_URL,  # rate limits and cost budgets
+            "LULING_REDIS_KEY_PREFIX": prefix,
             "LULING_LOGIN_USERNAME_RATE_LIMIT": str(LOGIN_LIMIT),
             "LULING_WORKER_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
             "LULING_WORKER_STALLED_SECONDS": str(STALLED_S),
@@ -155,6 +156,7 @@ class Topology:
         }
         self.engine = make_engine(database_url)
         self.ports = [free_port(), free_port()]
+        self.worker_ports: list[int] = []
         self.apis = [self._api(port) for port in self.ports]
         self.workers = [self._worker(i) for i in range(2)]
         for port, api in zip(self.ports, self.apis, strict=True):
@@ -166,7 +168,10 @@ class Topology:
         return Process(args, self.env, self.folder / f"api-{port}.log")
 
     def _worker(self, i: int) -> Process:
-        return Process(["worker"], self.env, self.folder / f"worker-{i}.log")
+        port = free_port()
+        self.worker_ports.append(port)
+        args = ["worker", "--health-port", str(port)]
+        return Process(args, self.env, self.folder / f"worker-{i}.log")
 
     def url(self, i: int) -> str:
         return f"http://127.0.0.1:{self.ports[i]}"
@@ -231,5 +236,10 @@ class Topology:
             if p.popen is not None and p.popen.poll() is None:
                 p.popen.terminate()
         for p in processes:
-            p.stop()
+            if p.popen is not None:
+                try:
+                    p.popen.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.popen.kill()
+                    p.popen.wait()
         self.engine.dispose()
