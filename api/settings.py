@@ -142,9 +142,14 @@ class Settings(BaseSettings):
 
     @property
     def shared_limits_url(self) -> str | None:
-        """Where rate limits and cost budgets are shared (a redis:// URL), or None: in memory."""
-        for url in (self.rate_limit_url, self.redis_url, self.broadcast_url):
-            if url and url.startswith(("redis://", "rediss://", "unix://")):
+        """Where rate limits and cost budgets are shared (a redis:// URL), or None: in memory.
+        LULING_RATE_LIMIT_URL decides when set (memory:// keeps them in memory), else
+        LULING_REDIS_URL, else the broadcast URL when it is a redis:// one."""
+        redis_schemes = ("redis://", "rediss://", "unix://")
+        if self.rate_limit_url is not None:
+            return self.rate_limit_url if self.rate_limit_url.startswith(redis_schemes) else None
+        for url in (self.redis_url, self.broadcast_url):
+            if url and url.startswith(redis_schemes):
                 return url
         return None
 
