@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from schema.models import Account
 from tests import factories as f
@@ -80,15 +83,16 @@ def pk(global_id: str) -> int:
     return decode_id(global_id, "MatchingJob")
 
 
-def subscribe(topology: Topology, i: int, token: str, job_id: str) -> ClientConnection:
-    ws = connect(topology.ws_url(i), subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-    ws.send(
-        json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-    )
-    assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-    query = {"query": PROGRESS, "variables": {"id": job_id}}
-    ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
-    return ws
+@contextmanager
+def subscribe(topology: Topology, i: int, token: str, job_id: str) -> Iterator[ClientConnection]:
+    """A graphql-transport-ws socket to API process `i`, subscribed to the job's progress."""
+    with connect(topology.ws_url(i), subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        ws.send(json.dumps(init))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        query = {"query": PROGRESS, "variables": {"id": job_id}}
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": query}))
+        yield ws
 
 
 def follow(ws: ClientConnection, timeout: float = 60) -> list[dict[str, Any]]:
@@ -169,14 +173,13 @@ def test_client_reconnects_to_a_restarted_api_and_resumes(
     topology: Topology, token: str, community: int
 ) -> None:
     job_id = start(topology, 0, token, scopeCommunityId=_community_gid(community))
-    ws = subscribe(topology, 1, token, job_id)
-    first = json.loads(ws.recv(timeout=10))
-    assert first["type"] == "next"
-    topology.restart_api(1)
-    with pytest.raises(ConnectionClosed):  # the restart closed the socket
-        while True:
-            ws.recv(timeout=10)
-    ws.close()
+    with subscribe(topology, 1, token, job_id) as ws:
+        first = json.loads(ws.recv(timeout=10))
+        assert first["type"] == "next"
+        topology.restart_api(1)
+        with pytest.raises(ConnectionClosed):  # the restart closed the socket
+            while True:
+                ws.recv(timeout=10)
     with subscribe(topology, 1, token, job_id) as again:  # the client reconnects and resumes
         states = follow(again)
     assert states[-1]["status"] == "SUCCEEDED", states
