@@ -257,7 +257,7 @@ class Worker:
                     update_heartbeat_interval=self.settings.worker_heartbeat_seconds,
                     stalled_worker_timeout=self.settings.worker_stalled_seconds,
                     fetch_job_polling_interval=self.settings.worker_poll_seconds,
-                    # SIGTERM/SIGINT: take no more jobs, finish the one in hand; twice: exit at once.
+                    # SIGTERM/SIGINT: take no new job, finish the one in hand; twice: exit at once.
                     install_signal_handlers=True,
                 )
         finally:
