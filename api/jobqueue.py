@@ -7,7 +7,8 @@ with SKIP LOCKED, beat a heartbeat, and are woken by NOTIFY.
 
 What procrastinate does not decide, the matching job's row does: `run_job` moves it by compare-
 and-set, so a cancel from any API process (the row goes CANCELLED) is seen by whichever worker
-solves it, which then saves nothing. A worker killed mid-solve stops beating; `sweep` (run by
+solves it, which kills the solve (`api.solve_process`: each job solves in a child process) and
+saves nothing. A worker killed mid-solve stops beating; `sweep` (run by
 every worker and by the API's clock) finds its jobs once the heartbeat is older than
 `LULING_WORKER_STALLED_SECONDS`, marks the queue entry failed and the job FAILED with the reason.
 Its results were never half-saved: they are written in one transaction at the end of the solve.
@@ -30,12 +31,11 @@ from api.broadcast import Broadcaster, make_broadcaster
 from api.logs import log
 from api.matching_runner import MatchingRunner, failed_message, job_channel
 from api.settings import Settings
+from api.solve_process import solve_in_child
 from schema.base import utcnow
 from schema.db import make_engine, normalise_url
-from schema.enums import JobStatus
 from schema.matching_jobs import MatchingJob
 from schema.services.matching.jobs import fail_jobs
-from schema.services.matching.runner import run_job
 from schema.workflow import FINAL_JOB_STATUSES, LIVE_JOB_STATUSES
 
 TASK_NAME = "luling.run_matching_job"
@@ -182,18 +182,24 @@ class Worker:
         self.last_sweep: float | None = None  # monotonic time of the last sweep that reached the DB
 
     async def run_matching_job(self, job_id: int) -> None:
-        loop = asyncio.get_running_loop()
-
-        def progress(jid: int, status: JobStatus, value: float, stage: str) -> None:
-            message = {"jobId": jid, "status": status.value, "progress": value, "stage": stage}
-            asyncio.run_coroutine_threadsafe(
-                self.broadcaster.publish_many([(job_channel(jid), message)]), loop
-            )
+        async def progress(status: str, value: float, stage: str) -> None:
+            message = {"jobId": job_id, "status": status, "progress": value, "stage": stage}
+            await self.broadcaster.publish_many([(job_channel(job_id), message)])
 
         log.info("matching job taken", job_id=job_id, worker=os.getpid())
-        # A thread, so heartbeats and NOTIFY keep going while the solver holds the CPU.
-        outcome = await asyncio.to_thread(run_job, self.engine, job_id, on_progress=progress)
-        log.info("matching job ended", job_id=job_id, status=outcome.status.value)
+        ended = await solve_in_child(
+            self.settings.database_url,
+            self.engine,
+            job_id,
+            on_progress=progress,
+            check_every=self.settings.worker_heartbeat_seconds,
+        )
+        if ended.startswith("killed"):
+            reason = f"interrupted: {ended.removeprefix('killed: ')}; start it again"
+            with self.engine.begin() as conn:
+                if fail_jobs(conn, [job_id], reason):
+                    await self.broadcaster.publish_many([failed_message(job_id)])
+        log.info("matching job ended", job_id=job_id, status=ended)
 
     def sweep_once(self) -> list[int]:
         with self.engine.begin() as conn:
