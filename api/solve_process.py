@@ -1,10 +1,9 @@
 """A worker solves each job in a child process, so that a cancel stops the solve at once.
 
-The solver is pure Python and numpy with no way to be interrupted, and it holds the interpreter:
-in a thread it could not be stopped, and it delayed the worker's heartbeats by a second or more.
-In a child process the worker's loop stays free (heartbeats on time, NOTIFY heard), a cancel
-(the job's row CANCELLED, by any API process) kills the child, and a solve that runs out of
-memory takes only the child with it. Killing it never leaves half a result: results are written
+The solver is pure Python and numpy with no way to be interrupted: in a thread it could not be
+stopped. In a child process a cancel (the job's row CANCELLED, by any API process) kills it, the
+worker's loop shares no interpreter with it, and a solve that runs out of memory takes only the
+child with it. Killing it never leaves half a result: results are written
 in one transaction at the end (`run_job`). Children come from a forkserver that has imported the
 solver once, so starting one costs milliseconds, and each dies with its worker (PDEATHSIG).
 """
