@@ -40,6 +40,7 @@ from api.http_limits import AddressConcurrency, BodyTimeout
 from api.http_security import SecurityHeaders, internal_error
 from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
+from api.notify.dispatcher import Dispatcher
 from api.settings import Settings, get_settings
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
@@ -220,8 +221,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lambda: matching.engine,
         settings.clock_seconds,
         matching.running,
-        matching.sweep if isinstance(matching, QueueRunner) else None,
-        broadcaster,
+        sweep_jobs=matching.sweep if isinstance(matching, QueueRunner) else None,
+        publish=broadcaster.publish_many,
+        dispatcher=Dispatcher(lambda: matching.engine, settings),
+        dispatch_seconds=settings.notify_dispatch_seconds,
     )
 
     async def healthz(_: Request) -> Response:

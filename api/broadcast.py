@@ -309,3 +309,25 @@ def community_needs_channel(community_id: int) -> str:
 def account_channel(account_id: int) -> str:
     """An account's changes (deactivated, reactivated, password): its open sockets re-check."""
     return f"account:{account_id}"
+
+
+def inbox_channel(person_id: int | None, account_id: int | None) -> str:
+    """A recipient's new notifications (`myNotifications`): a person's, or an account's own."""
+    return f"inbox:person:{person_id}" if person_id is not None else f"inbox:account:{account_id}"
+
+
+def inbox_messages(items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(channel, message) for new notifications ({"id", "person_id", "account_id"} each)."""
+    return [
+        (inbox_channel(i["person_id"], i["account_id"]), {"notificationId": i["id"]}) for i in items
+    ]
+
+
+def activity_channel(activity_id: int) -> str:
+    """An activity's administration (published, updated, cancelled, finished)."""
+    return f"activity:{activity_id}"
+
+
+def mobilisation_channel(person_id: int) -> str:
+    """A person's commando mobilisations (党员突击队): mobilised, stood down."""
+    return f"person:{person_id}:mobilisation"

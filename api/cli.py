@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli_imports import export, import_app
+from api.cli_notifications import notifications_app
 from api.settings import get_settings
 from schema.enums import AccountScope, Role
 
@@ -31,6 +32,7 @@ app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 app.add_typer(import_app, name="import")
 app.command("export")(export)
+app.add_typer(notifications_app, name="notifications")
 
 
 def _database_url(url: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -106,6 +107,38 @@ class Settings(BaseSettings):
     # A worker answers GET /healthz on this port (unset: no probe endpoint).
     worker_health_port: int | None = None
     worker_health_host: str = "127.0.0.1"
+    # Notifications (api/notify/, README "Notifications (通知)"): the dispatcher runs every N
+    # seconds in `luling serve` (0: off; `luling notifications dispatch` runs it on its own).
+    notify_dispatch_seconds: float = Field(default=5.0, ge=0)
+    notify_batch: int = Field(default=50, ge=1)  # deliveries one dispatcher claims per round
+    notify_max_attempts: int = Field(default=5, ge=1)  # then a dead letter (and failover)
+    notify_backoff_seconds: float = Field(default=30.0, gt=0)  # doubled after each failure
+    notify_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    notify_lease_seconds: float = Field(default=120.0, gt=0)  # a killed dispatcher's rows return
+    # Quiet hours (免打扰, county local time): SMS and WeChat wait, unless urgent or emergency.
+    notify_quiet_start: time = time(22, 0)
+    notify_quiet_end: time = time(7, 0)
+    notify_emergency_mode: bool = False
+    notify_rate_limit: int = Field(default=10, ge=0)  # external messages per person per window
+    notify_rate_window_seconds: float = Field(default=3600.0, gt=0)
+    # E-mail over SMTP (off without a host).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "luling@localhost"
+    smtp_timeout_seconds: float = 10.0
+    # SMS and WeChat template messages through the provider's HTTP JSON API (off without a
+    # URL); templates map a notification kind (need_dispatched …) to the provider's template id.
+    sms_api_url: str | None = None
+    sms_api_key: str | None = None
+    sms_sign_name: str = "庐陵善治"
+    sms_templates: dict[str, str] = {}
+    wechat_api_url: str | None = None
+    wechat_api_key: str | None = None
+    wechat_templates: dict[str, str] = {}
+    provider_timeout_seconds: float = 10.0
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
     # One Redis for everything several processes share: the broadcaster (unless

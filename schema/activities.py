@@ -8,7 +8,30 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from schema.base import enum_column, in_county_check, utc_column, utcnow
-from schema.enums import ActivityStatus, SignUpStatus
+from schema.enums import ActivityStatus, ServiceLevel, SignUpStatus
+
+# How many organisers each level of "1+6+12+N" holds (N: no limit).
+LEVEL_SEATS: dict[ServiceLevel, int | None] = {
+    ServiceLevel.CENTRE: 1,
+    ServiceLevel.SIX: 6,
+    ServiceLevel.TWELVE: 12,
+    ServiceLevel.N: None,
+}
+
+
+class ServiceOrganiser(SQLModel, table=True):
+    """An organiser of volunteer activities at one level of "1+6+12+N"; one with a community
+    organises there only, one without organises county-wide."""
+
+    __tablename__ = "service_organiser"
+    __table_args__ = (sa.CheckConstraint("length(name) > 0", name="name_not_empty"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=96, sa_column_kwargs={"unique": True})
+    level: ServiceLevel = Field(sa_column=enum_column(ServiceLevel, index=True))
+    community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 
 
 class Activity(SQLModel, table=True):
@@ -35,6 +58,14 @@ class Activity(SQLModel, table=True):
     latitude: float
     longitude: float
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    # Administration (publish, update, cancel, finish): who organises it, and its version
+    # (updates are checked against it, so two offices cannot overwrite each other).
+    organiser_id: int | None = Field(default=None, foreign_key="service_organiser.id", index=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    updated_at: datetime | None = Field(default=None, sa_column=utc_column())
+    cancelled_at: datetime | None = Field(default=None, sa_column=utc_column())
+    cancel_reason: str = Field(default="", max_length=1000, sa_column_kwargs={"server_default": ""})
+    finished_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class ActivitySkill(SQLModel, table=True):

@@ -14,6 +14,8 @@ table is generated from these functions (`privacy_table`), so the table and the 
 - A need's exact place (coordinates, address) and its own title: the reporter, administrators,
   staff of its area and the people dispatched to it; everyone else gets the point snapped to a
   ~200 m grid and a title made from its category (`public_need_title`).
+- An evaluation's comment and the evaluator's name (双向评议): the member themself,
+  administrators and staff of the member's community; the member's unit sees the scores only.
 - An enterprise's contact (name, phone, and the name on the steps the contact took: submit,
   rate): the business desk (helpers, coordinators, administrators) of the enterprise's area.
 """
@@ -89,6 +91,11 @@ def sees_person_contact(v: Viewer, person: PersonFacts) -> bool:
 
 def sees_id_number(v: Viewer) -> bool:
     return v.is_admin
+
+
+def sees_evaluation_comment(v: Viewer, member_person_id: int | None, community_id: int) -> bool:
+    """Comments may name residents and colleagues: the member, their community's staff."""
+    return v.is_admin or v.is_person(member_person_id) or v.staff_of(community_id)
 
 
 ENTERPRISE_DESK = frozenset(
@@ -208,6 +215,15 @@ _ENTERPRISE_CASES = [
 ]
 
 
+# A member registered in another community than the caller's HOME (own), in HOME, elsewhere.
+_MEMBER_CASES = [("own", ME_PERSON, OTHER), ("area", SOMEONE, HOME), ("other area", SOMEONE, OTHER)]
+
+
+def _evaluation_cell(v: Viewer) -> str:
+    names = [name for name, _, _ in _MEMBER_CASES]
+    return _cell([n for n, p, c in _MEMBER_CASES if sees_evaluation_comment(v, p, c)], names)
+
+
 def _enterprise_cell(v: Viewer) -> str:
     names = [name for name, _, _ in _ENTERPRISE_CASES]
     return _cell(
@@ -238,6 +254,7 @@ FIELDS: list[tuple[str, Callable[[Viewer], str]]] = [
         "`Enterprise.contactName`/`contactPhone`, request event `actorName`",
         _enterprise_cell,
     ),
+    ("`MemberEvaluation.comment`/`byName`", _evaluation_cell),
 ]
 
 

@@ -170,6 +170,23 @@ class ActivityStatus(LabelledEnum):
     CANCELLED = ("cancelled", "已取消")
 
 
+class ServiceLevel(LabelledEnum):
+    """The "1+6+12+N" volunteer service system (志愿服务体系). The article gives the four levels
+    by their counts only: one county volunteer service centre, then 6, 12 and N organisers."""
+
+    CENTRE = ("centre", "“1”: 县志愿服务中心")
+    SIX = ("six", "“6”")
+    TWELVE = ("twelve", "“12”")
+    N = ("n", "“N”")
+
+
+class EvaluationDirection(LabelledEnum):
+    """三亮三比·双述 two-way evaluation (双向评议)."""
+
+    COMMUNITY_RATES_MEMBER = ("community_rates_member", "社区评党员")
+    MEMBER_RATES_COMMUNITY = ("member_rates_community", "党员评社区")
+
+
 class SignUpStatus(LabelledEnum):
     SIGNED_UP = ("signed_up", "已报名")
     CANCELLED = ("cancelled", "已取消")

@@ -3,12 +3,25 @@
 from sqlmodel import SQLModel
 
 from schema.accounts import Account, AuditLog
-from schema.activities import Activity, ActivitySkill, SignUp
+from schema.activities import Activity, ActivitySkill, ServiceOrganiser, SignUp
 from schema.areas import Community, Compound, Grid, GridStaff, Venue
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
-from schema.governance import Consultation
+from schema.governance import (
+    Consultation,
+    ConsultationParty,
+    ConsultationSession,
+    SentinelPost,
+    SettledDispute,
+)
+from schema.in_service import InServiceMember, MemberEvaluation, MemberReport
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
+from schema.notifications import (
+    Notification,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from schema.people import (
     Availability,
     HelperExpertise,
@@ -32,18 +45,27 @@ __all__ = [
     "Community",
     "Compound",
     "Consultation",
+    "ConsultationParty",
+    "ConsultationSession",
     "Enterprise",
     "EnterpriseRequest",
     "EnterpriseRequestEvent",
     "Grid",
     "GridStaff",
     "HelperExpertise",
+    "InServiceMember",
     "MatchingJob",
+    "MemberEvaluation",
+    "MemberReport",
     "Need",
     "NeedAssignment",
     "NeedEvent",
     "NeedResource",
     "NeedSkill",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationPreference",
     "PairedUnit",
     "Pairing",
     "Person",
@@ -51,6 +73,9 @@ __all__ = [
     "Proposal",
     "RegistryRecord",
     "Resource",
+    "SentinelPost",
+    "ServiceOrganiser",
+    "SettledDispute",
     "SignUp",
     "Skill",
     "Team",

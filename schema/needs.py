@@ -65,6 +65,8 @@ class Need(SQLModel, table=True):
     # own, else the state-owned fallback (兜底); see schema/services/needs/location.py.
     property_unit_id: int | None = Field(default=None, foreign_key="paired_unit.id", index=True)
     consultation_id: int | None = Field(default=None, foreign_key="consultation.id", index=True)
+    # A keeper's suggestion from a sentinel post (民声前哨点) names its post.
+    sentinel_post_id: int | None = Field(default=None, foreign_key="sentinel_post.id", index=True)
     reporter_account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     reporter_person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     reporter_name: str = Field(default="", max_length=32)

@@ -114,6 +114,8 @@ class Team(SQLModel, table=True):
     # Live-streamers' farm-produce sales (助农销售), in yuan.
     sales_yuan: int = 0
     founded_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    # A commando team (党员突击队) stands down when its area returns to normal mode.
+    disbanded_at: datetime | None = Field(default=None, sa_column=utc_column())
 
 
 class TeamMembership(SQLModel, table=True):
@@ -123,3 +125,6 @@ class TeamMembership(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
     is_leader: bool = False
     joined_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    # Set while the member serves on a mobilised commando team (away from this team); cleared
+    # when the commando stands down and they return.
+    away_with_team_id: int | None = Field(default=None, foreign_key="team.id", index=True)

@@ -26,6 +26,8 @@ class PairedUnit(SQLModel, table=True):
     latitude: float
     longitude: float
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+    # Bumped on every change, so two offices editing the same unit cannot overwrite each other.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class Pairing(SQLModel, table=True):
@@ -63,3 +65,6 @@ class Resource(SQLModel, table=True):
     is_available: bool = True
     available_from: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
     available_until: datetime | None = Field(default=None, sa_column=utc_column())
+    # Retired (退出): kept for the history of the needs it served, never lent again.
+    retired_at: datetime | None = Field(default=None, sa_column=utc_column())
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

@@ -25,6 +25,10 @@ the same rule without the field naming it.
   the account that submitted it. An enterprise account sees its own enterprise's, no other.
 - Sign-ups: the volunteer themself; staff of the activity's or need's community; county-level
   staff and administrators.
+- In-service members (下沉报到), their reports and two-way evaluations (三亮三比·双述): the member
+  themself; staff of the community they registered with; the people of their unit (结对共建
+  employer: accounts of persons employed there), who take the scores into their own review;
+  county-level staff and administrators.
 Activities, areas, units, teams and enterprises are reference data: no row rule.
 """
 
@@ -40,6 +44,7 @@ from sqlmodel import SQLModel, col
 from schema.activities import Activity, SignUp
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
 from schema.enums import PersonKind, Role, SignUpStatus
+from schema.in_service import InServiceMember, MemberEvaluation, MemberReport
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent
 from schema.people import Person, TeamMembership
@@ -333,6 +338,40 @@ def sign_up_check(v: Viewer, row: Row) -> bool:
     return v.county_wide_staff or v.is_person(row["person_id"])
 
 
+# --- in-service members ----------------------------------------------------------------------
+
+
+def member_sql(v: Viewer) -> Any:
+    if v.role is None:
+        return NOBODY
+    if v.county_wide_staff:
+        return EVERY
+    s = InServiceMember
+    conditions: list[Any] = []
+    if v.person_id is not None:
+        my_unit = sa.select(col(Person.employer_unit_id)).where(col(Person.id) == v.person_id)
+        conditions += [col(s.person_id) == v.person_id, col(s.unit_id).in_(my_unit)]
+    if v.is_staff:
+        conditions.append(col(s.community_id) == v.community_id)
+    return _any(conditions)
+
+
+def member_check(v: Viewer, row: Row) -> bool:
+    # The unit's grant reads the viewer's person row: `sql` decides that one.
+    return v.is_person(row["person_id"]) or v.staff_of(row["community_id"])
+
+
+def _of_visible_member(fk: Any) -> Callable[[Viewer], Any]:
+    def sql(v: Viewer) -> Any:
+        if v.county_wide_staff:
+            return EVERY
+        if v.role is None:
+            return NOBODY
+        return fk.in_(sa.select(col(InServiceMember.id)).where(member_sql(v)))
+
+    return sql
+
+
 def _through_parent(v: Viewer, row: Row) -> bool:
     """Row-local check of tables whose grant goes through a parent row: county-level readers
     see them all; anyone else is decided by `sql`."""
@@ -363,6 +402,18 @@ RULES: dict[type[SQLModel], Rule] = {
         "enterprise_request_event", _request_event_sql, _through_parent, ()
     ),
     SignUp: Rule("sign_up", sign_up_sql, sign_up_check, ("person_id",)),
+    InServiceMember: Rule(
+        "in_service_member", member_sql, member_check, ("person_id", "community_id")
+    ),
+    MemberReport: Rule(
+        "member_report", _of_visible_member(col(MemberReport.member_id)), _through_parent, ()
+    ),
+    MemberEvaluation: Rule(
+        "member_evaluation",
+        _of_visible_member(col(MemberEvaluation.member_id)),
+        _through_parent,
+        (),
+    ),
 }
 
 

@@ -31,6 +31,9 @@ POLICY: dict[str, frozenset[Role]] = {
     "account.me": EVERYONE,
     "account.manage": ADMIN_ONLY,  # create, deactivate and list accounts
     "audit.read": ADMIN_ONLY,
+    # --- notifications: each caller's own inbox; deliveries and dead letters carry addresses
+    "notification.read_own": EVERYONE,
+    "notification.admin": ADMIN_ONLY,
     # --- public figures ------------------------------------------------------------------
     "stats.read": EVERYONE,
     "opportunity.read": EVERYONE,  # public volunteer opportunities
@@ -85,6 +88,19 @@ POLICY: dict[str, frozenset[Role]] = {
     "volunteer.cancel_sign_up": VOLUNTEERING,
     "volunteer.check_in": VOLUNTEERING,
     "volunteer.check_out": VOLUNTEERING,
+    # --- administration (issue 15): activities, teams, in-service members -----------------
+    # Coordinators in their area, county-level coordinators county-wide (the service checks).
+    "activity.manage": COORDINATION,  # organisers; publish, update, cancel, finish activities
+    "team.manage": COORDINATION,  # teams and members; form commando teams (党员突击队)
+    # A person's own mobilisations; staff of the person's area theirs (the resolver checks).
+    "team.watch_mobilisation": EVERYONE,
+    "member.register": COORDINATION,  # 下沉报到
+    # 双述: the member themself, or a coordinator of their community on their behalf.
+    "member.report": VOLUNTEERING,
+    "member.evaluate": COORDINATION,  # the community rates the member
+    "member.evaluate_community": VOLUNTEERING,  # the member rates the community
+    # Reports and scores: row rule `schema.visibility` (the member, their unit, their area).
+    "member.read": EVERYONE,
     # --- areas and matching ----------------------------------------------------------------
     "area.set_mode": COORDINATION,  # normal ↔ emergency (平急转换)
     "matching.start": COORDINATION,
@@ -92,6 +108,14 @@ POLICY: dict[str, frozenset[Role]] = {
     "matching.decide": COORDINATION,  # accept / reject / pin proposals
     "matching.commit": COORDINATION,
     "matching.read": COORDINATION,
+    # --- administration: paired units and resources, consultations, sentinel posts ----------
+    # Coordinators in their area (the services check the community), administrators anywhere.
+    "unit.manage": COORDINATION,  # 结对共建, 资源联用
+    "consultation.manage": COORDINATION,  # 赣事好商量·吉事广议
+    "sentinel.manage": COORDINATION,  # 民声前哨点: posts and their keepers
+    # A keeper passes on a suggestion from their post (the service checks they keep it); staff
+    # of the post's area enter one brought to them.
+    "sentinel.suggest": EVERYONE,
     # --- people ----------------------------------------------------------------------------
     "person.read": frozenset(
         {R.VOLUNTEER, R.GRID_WORKER, R.COORDINATOR, R.ENTERPRISE_HELPER, R.BUSINESS_OFFICE}

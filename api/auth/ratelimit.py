@@ -142,6 +142,8 @@ class RedisRateLimiter(RateLimiter):
 # operation -> (settings attribute of the limit, settings attribute of the window in seconds).
 PER_CALLER: dict[str, tuple[str, str]] = {
     "need.report": ("report_rate_limit", "report_rate_window_seconds"),
+    # A keeper's suggestions are reports too (any signed-in keeper may send them).
+    "sentinel.suggest": ("report_rate_limit", "report_rate_window_seconds"),
 }
 LOGIN = "login"  # per (username, client IP)
 LOGIN_ADDRESS = "login.address"  # per client IP, whatever the username: password spraying

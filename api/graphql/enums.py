@@ -17,6 +17,7 @@ from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestKind,
     EnterpriseRequestStatus,
+    EvaluationDirection,
     GridKind,
     GridRole,
     JobStatus,
@@ -31,6 +32,7 @@ from schema.enums import (
     ProposalStatus,
     ResourceKind,
     Role,
+    ServiceLevel,
     SignUpStatus,
     TeamKind,
     TravelMode,
@@ -60,6 +62,8 @@ _DESCRIPTIONS: dict[type[LabelledEnum], str] = {
     EnterpriseRequestStatus: "Where an enterprise request is in its loop.",
     EnterpriseAction: "A step of an enterprise request's loop.",
     ActivityStatus: "Status of a volunteer activity.",
+    ServiceLevel: 'A level of the "1+6+12+N" volunteer service system (志愿服务体系).',
+    EvaluationDirection: "Who rates whom in the two-way evaluation (双向评议).",
     SignUpStatus: "Status of a sign-up.",
     JobStatus: "Status of a matching job.",
     ProposalStatus: "Status of a matching proposal.",
@@ -69,7 +73,8 @@ _DESCRIPTIONS: dict[type[LabelledEnum], str] = {
 }
 
 
-def _register(enum_cls: type[LabelledEnum], description: str) -> None:
+def register_enum(enum_cls: type[LabelledEnum], description: str) -> None:
+    """Expose a domain enum (a feature module's own) once, labels as value descriptions."""
     if hasattr(enum_cls, "__strawberry_definition__"):
         return
     strawberry.enum(enum_cls, description=description)
@@ -79,7 +84,7 @@ def _register(enum_cls: type[LabelledEnum], description: str) -> None:
 
 
 for _cls, _description in _DESCRIPTIONS.items():
-    _register(_cls, _description)
+    register_enum(_cls, _description)
 
 __all__ = [
     "AccountScope",
@@ -89,6 +94,7 @@ __all__ = [
     "EnterpriseAction",
     "EnterpriseRequestKind",
     "EnterpriseRequestStatus",
+    "EvaluationDirection",
     "GridKind",
     "GridRole",
     "JobStatus",
@@ -102,6 +108,7 @@ __all__ = [
     "ProposalStatus",
     "ResourceKind",
     "Role",
+    "ServiceLevel",
     "SignUpStatus",
     "TeamKind",
     "TravelMode",

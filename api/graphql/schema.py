@@ -17,6 +17,11 @@ from strawberry.types.base import get_object_definition
 from api.auth.audit import AuditMutations, AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
+from api.graphql.activities.admin import (
+    ActivityAdminMutation,
+    ActivityAdminQuery,
+    ActivityAdminSubscription,
+)
 from api.graphql.activities.mutations import VolunteeringMutation
 from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
@@ -26,6 +31,8 @@ from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
 from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.governance.mutations import GovernanceMutation
+from api.graphql.governance.queries import GovernanceQuery
 from api.graphql.limits import (
     LimitsConfig,
     QueryLimits,
@@ -38,6 +45,11 @@ from api.graphql.matching.queries import MatchingQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
+from api.graphql.notifications.mutations import NotificationsMutation
+from api.graphql.notifications.queries import NotificationsQuery
+from api.graphql.notifications.subscriptions import NotificationsSubscription
+from api.graphql.people.admin import TeamsMutation, TeamsSubscription
+from api.graphql.people.members import MembersMutation, MembersQuery
 from api.graphql.people.queries import PeopleQuery
 from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
@@ -45,6 +57,7 @@ from api.graphql.relay import NodeQuery
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
 from api.graphql.text_input import TextInput
+from api.graphql.units.mutations import UnitsMutation
 from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
 
@@ -57,20 +70,36 @@ QUERY_TYPES: tuple[type, ...] = (
     NeedsQuery,
     EnterpriseQuery,
     ActivitiesQuery,
+    ActivityAdminQuery,
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,
     RegistryQuery,
+    GovernanceQuery,
+    NotificationsQuery,
+    MembersQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
     NeedsMutation,
     EnterpriseMutation,
     VolunteeringMutation,
+    ActivityAdminMutation,
+    TeamsMutation,
+    MembersMutation,
     AreasMutation,
     MatchingMutation,
+    UnitsMutation,
+    GovernanceMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_TYPES: tuple[type, ...] = (NeedsSubscription, MatchingSubscription)
+SUBSCRIPTION_TYPES: tuple[type, ...] = (
+    NeedsSubscription,
+    MatchingSubscription,
+    NotificationsSubscription,
+    ActivityAdminSubscription,
+    TeamsSubscription,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

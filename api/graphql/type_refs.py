@@ -24,6 +24,12 @@ if TYPE_CHECKING:
         Venue,
     )
     from api.graphql.enterprise.types import Enterprise, EnterpriseRequest
+    from api.graphql.governance.types import (
+        ConsultationParty,
+        ConsultationSession,
+        SentinelPost,
+        SettledDispute,
+    )
     from api.graphql.matching.types import Proposal
     from api.graphql.needs.types import Need, NeedEvent
     from api.graphql.people.types import Person, Skill, Team
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 _ACTIVITIES = "api.graphql.activities.types"
 _AREAS = "api.graphql.areas.types"
 _ENTERPRISE = "api.graphql.enterprise.types"
+_GOVERNANCE = "api.graphql.governance.types"
 _MATCHING = "api.graphql.matching.types"
 _NEEDS = "api.graphql.needs.types"
 _PEOPLE = "api.graphql.people.types"
@@ -49,6 +56,11 @@ VenueT = Annotated["Venue", strawberry.lazy(_AREAS)]
 
 EnterpriseT = Annotated["Enterprise", strawberry.lazy(_ENTERPRISE)]
 EnterpriseRequestT = Annotated["EnterpriseRequest", strawberry.lazy(_ENTERPRISE)]
+
+ConsultationPartyT = Annotated["ConsultationParty", strawberry.lazy(_GOVERNANCE)]
+ConsultationSessionT = Annotated["ConsultationSession", strawberry.lazy(_GOVERNANCE)]
+SentinelPostT = Annotated["SentinelPost", strawberry.lazy(_GOVERNANCE)]
+SettledDisputeT = Annotated["SettledDispute", strawberry.lazy(_GOVERNANCE)]
 
 ProposalT = Annotated["Proposal", strawberry.lazy(_MATCHING)]
 

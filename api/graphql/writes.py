@@ -18,7 +18,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.utils.str_converters import to_camel_case
 
-from api.broadcast import Broadcaster, community_needs_channel, need_channel
+from api.broadcast import (
+    Broadcaster,
+    activity_channel,
+    community_needs_channel,
+    inbox_messages,
+    mobilisation_channel,
+    need_channel,
+)
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.relay import decode_id
@@ -151,6 +158,20 @@ def messages_for(published: list[dict[str, Any]]) -> list[tuple[str, dict[str, A
             }
             out.append((need_channel(item["need_id"]), message))
             out.append((community_needs_channel(item["community_id"]), message))
+        elif item["kind"] == "notification":
+            out.extend(inbox_messages(item["items"]))
+        elif item["kind"] == "activity":
+            message = {
+                "activityId": item["activity_id"],
+                "action": item["action"],
+                "version": item["version"],
+                "notified": len(item.get("person_ids", ())),
+            }
+            out.append((activity_channel(item["activity_id"]), message))
+        elif item["kind"] == "mobilisation":
+            for person_id in item["person_ids"]:
+                message = {"teamId": item["team_id"], "action": item["action"]}
+                out.append((mobilisation_channel(person_id), message))
     return out
 
 

@@ -6,7 +6,7 @@ same whatever procrastinate is installed later; a later procrastinate's schema c
 later revisions running its migration files.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-30 22:50:00
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

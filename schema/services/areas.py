@@ -12,6 +12,7 @@ from schema.areas import Community
 from schema.enums import AreaMode
 from schema.services.common import Actor, clean_text, now_or, to_publish
 from schema.services.errors import Conflict, Forbidden, NotFound
+from schema.services.teams import stand_down_commandos
 from schema.workflow import IllegalTransition
 
 
@@ -24,7 +25,8 @@ async def set_area_mode(
     reason: str = "",
     now: datetime | None = None,
 ) -> Community:
-    """Switches the mode; switching to the mode the area is already in is an illegal step."""
+    """Switches the mode; switching to the mode the area is already in is an illegal step.
+    Back to normal, the area's commando (formed by `form_commando`) stands down."""
     now = now_or(now)
     reason = clean_text(reason, "reason", max_length=1000, required=False)
     community = await session.get(Community, community_id, populate_existing=True)
@@ -47,6 +49,8 @@ async def set_area_mode(
     updated = (await session.execute(stmt)).scalars().one_or_none()
     if updated is None:
         raise Conflict("the area's mode was switched at the same time; reload and retry")
+    if mode is AreaMode.NORMAL:
+        await stand_down_commandos(session, community_id, now)  # 平急转换: back to their teams
     to_publish(session).append(
         {
             "kind": "area_mode",

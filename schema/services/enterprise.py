@@ -50,6 +50,7 @@ from schema.services.errors import (
     NotFound,
     Problems,
 )
+from schema.services.notify import notify_request_taken
 from schema.sla import enterprise_deadline
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, next_enterprise_status
 
@@ -192,8 +193,10 @@ async def assign_enterprise_helper(
     expected_version: int | None = None,
     note: str = "",
     now: datetime | None = None,
+    notify_helper: bool = True,
 ) -> EnterpriseRequest:
-    """分派: an enterprise helper (小赣事) below their open-request limit takes the request."""
+    """分派: an enterprise helper (小赣事) below their open-request limit takes the request. The
+    helper is told (unless the caller tells them itself: a matching commit), the enterprise too."""
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
     request = await get_request(session, request_id)
@@ -210,7 +213,7 @@ async def assign_enterprise_helper(
     if request.helper_id == helper_id and request.status in OPEN_ENTERPRISE_STATUSES:
         raise Invalid("helper_id", "the request is already assigned to this helper")
     await _take_on(session, helper_id, field="helper_id", carries="the helper already carries")
-    return await step(
+    assigned = await step(
         session,
         _REQUESTS,
         request,
@@ -222,6 +225,10 @@ async def assign_enterprise_helper(
         note=note,
         data={"helper_id": helper_id, "from_helper_id": request.helper_id},
     )
+    await notify_request_taken(
+        session, request_id, assigned.version, helper_id, tell_helper=notify_helper, now=now
+    )
+    return assigned
 
 
 async def _take_on(session: AsyncSession, helper_id: int, *, field: str, carries: str) -> Person:
@@ -275,7 +282,7 @@ async def claim_enterprise_request(
         )
     await _take_on(session, actor.person_id, field="request_id", carries="you already carry")
     try:
-        return await step(
+        claimed = await step(
             session,
             _REQUESTS,
             request,
@@ -294,6 +301,11 @@ async def claim_enterprise_request(
             "another helper claimed this request at the same moment; pick another one",
             field="request_id",
         ) from lost
+    # The enterprise hears who took it; the helper took it themself and needs no notice.
+    await notify_request_taken(
+        session, request_id, claimed.version, actor.person_id, tell_helper=False, now=now
+    )
+    return claimed
 
 
 def _is_helper(request: EnterpriseRequest, actor: Actor) -> bool:

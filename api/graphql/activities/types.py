@@ -9,7 +9,7 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.activities.loaders import places_left, taken_places
 from api.graphql.context import Info
-from api.graphql.enums import ActivityStatus, SignUpStatus
+from api.graphql.enums import ActivityStatus, ServiceLevel, SignUpStatus
 from api.graphql.lists import MaxItems
 from api.graphql.relay import (
     Node,
@@ -23,6 +23,28 @@ from api.graphql.relay import (
 )
 from api.graphql.type_refs import CommunityT, NeedT, PersonT, SkillT, TeamT, VenueT
 from schema import models as m
+
+
+@strawberry.type(
+    description='An organiser of volunteer activities at one level of the "1+6+12+N" system.'
+)
+class ServiceOrganiser(RowType, Node):
+    __model__ = m.ServiceOrganiser
+    __node_name__ = "ServiceOrganiser"
+
+    name: str = strawberry.field(description="Name.")
+    level: ServiceLevel = strawberry.field(description="Its level: 1, 6, 12 or N.")
+    created_at: datetime = strawberry.field(description="When it was added.")
+    community_id: strawberry.Private[int | None]
+    team_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The community it organises in; null: county-wide.")
+    async def community(self, info: Info) -> CommunityT | None:
+        return await load_one(info, CommunityT, self.community_id)
+
+    @strawberry.field(description="The team that runs it, if any.")
+    async def team(self, info: Info) -> TeamT | None:
+        return await load_one(info, TeamT, self.team_id)
 
 
 class _ActivityAttributes:
@@ -40,6 +62,7 @@ class Activity(RowType, _ActivityAttributes, Node):
             "community": ("community_id",),
             "venue": ("venue_id",),
             "organiser_team": ("organiser_team_id",),
+            "organiser": ("organiser_id",),
         }
     )
 
@@ -52,6 +75,14 @@ class Activity(RowType, _ActivityAttributes, Node):
     latitude: float = strawberry.field(description="Where (latitude).")
     longitude: float = strawberry.field(description="Where (longitude).")
     created_at: datetime = strawberry.field(description="When it was published.")
+    version: int = strawberry.field(
+        description="Changes with every update; pass it back as expectedVersion."
+    )
+    updated_at: datetime | None = strawberry.field(description="Last change.")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
+    cancel_reason: str = strawberry.field(description="Why it was cancelled (empty otherwise).")
+    finished_at: datetime | None = strawberry.field(description="When it was finished.")
+    organiser_id: strawberry.Private[int | None]
     community_id: strawberry.Private[int]
     venue_id: strawberry.Private[int | None]
     organiser_team_id: strawberry.Private[int | None]
@@ -61,6 +92,10 @@ class Activity(RowType, _ActivityAttributes, Node):
     @strawberry.field(description="Where it takes place, if at a venue.")
     async def venue(self, info: Info) -> VenueT | None:
         return await load_one(info, VenueT, self.venue_id)
+
+    @strawberry.field(description='Its organiser in the "1+6+12+N" system, if any.')
+    async def organiser(self, info: Info) -> ServiceOrganiser | None:
+        return await load_one(info, ServiceOrganiser, self.organiser_id)
 
     @strawberry.field(description="The team organising it, if any.")
     async def organiser_team(self, info: Info) -> TeamT | None:
@@ -128,4 +163,5 @@ class SignUp(RowType, Node):
 
 
 register_node(Activity)
+register_node(ServiceOrganiser)
 register_node(SignUp, "person.read")

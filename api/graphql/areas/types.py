@@ -22,7 +22,17 @@ from api.graphql.relay import (
     load_one,
     register_node,
 )
-from api.graphql.type_refs import ActivityT, NeedT, PairedUnitT, PersonT, ResourceT, TeamT
+from api.graphql.type_refs import (
+    ActivityT,
+    ConsultationPartyT,
+    ConsultationSessionT,
+    NeedT,
+    PairedUnitT,
+    PersonT,
+    ResourceT,
+    SettledDisputeT,
+    TeamT,
+)
 from api.graphql.units.loaders import units_of_community
 from schema import models as m
 
@@ -239,7 +249,39 @@ class Consultation(RowType, Node):
     participants: int = strawberry.field(description="How many took part.")
     disputes_settled: int = strawberry.field(description="Disputes it settled.")
     outcome: str = strawberry.field(description="What was agreed.")
+    concluded_at: datetime | None = strawberry.field(
+        description="When the outcome was recorded (no more sessions then); null while open."
+    )
+    version: int = strawberry.field(
+        description="Bumped by every change; pass it as `expectedVersion` to refuse stale edits."
+    )
     community_id: strawberry.Private[int]
+
+    @strawberry.field(description="Its parties, in the order given.", extensions=[MaxItems(100)])
+    async def parties(self, info: Info) -> list[ConsultationPartyT]:
+        return await load_children(
+            info, ConsultationPartyT, "consultation_id", self.pk, order_by=[m.ConsultationParty.id]
+        )
+
+    @strawberry.field(description="Its sittings, earliest first.", extensions=[MaxItems(200)])
+    async def sessions(self, info: Info) -> list[ConsultationSessionT]:
+        return await load_children(
+            info,
+            ConsultationSessionT,
+            "consultation_id",
+            self.pk,
+            order_by=[m.ConsultationSession.held_at, m.ConsultationSession.id],
+        )
+
+    @strawberry.field(
+        description="The disputes it settled, as recorded one by one (`disputesSettled` also "
+        "counts those recorded only as a number).",
+        extensions=[MaxItems(200)],
+    )
+    async def settled_disputes(self, info: Info) -> list[SettledDisputeT]:
+        return await load_children(
+            info, SettledDisputeT, "consultation_id", self.pk, order_by=[m.SettledDispute.id]
+        )
 
     @strawberry.field(description="Where it was held.")
     async def community(self, info: Info) -> Community:

@@ -46,6 +46,7 @@ from api.graphql.type_refs import (
     PairedUnitT,
     PersonT,
     ResourceT,
+    SentinelPostT,
     SignUpT,
     SkillT,
     TeamT,
@@ -119,6 +120,7 @@ class Need(RowType, _NeedAttributes, Node):
             "compound": ("compound_id",),
             "property_company": ("property_unit_id",),
             "consultation": ("consultation_id",),
+            "sentinel_post": ("sentinel_post_id",),
             "duplicate_of": ("duplicate_of_id",),
             "merged_into": ("merged_into_id",),
             "reporter": ("reporter_person_id", *_PRIVATE_COLUMNS),
@@ -187,6 +189,7 @@ class Need(RowType, _NeedAttributes, Node):
     compound_id: strawberry.Private[int | None]
     property_unit_id: strawberry.Private[int | None]
     consultation_id: strawberry.Private[int | None]
+    sentinel_post_id: strawberry.Private[int | None]
     duplicate_of_id: strawberry.Private[int | None]
     merged_into_id: strawberry.Private[int | None]
     reporter_person_id: strawberry.Private[int | None]
@@ -210,6 +213,10 @@ class Need(RowType, _NeedAttributes, Node):
     @strawberry.field(description="The consultation it came out of, if any.")
     async def consultation(self, info: Info) -> ConsultationT | None:
         return await load_one(info, ConsultationT, self.consultation_id)
+
+    @strawberry.field(description="The sentinel post (民声前哨点) it was suggested at, if any.")
+    async def sentinel_post(self, info: Info) -> SentinelPostT | None:
+        return await load_one(info, SentinelPostT, self.sentinel_post_id)
 
     @strawberry.field(description="The need this one probably duplicates, flagged for merging.")
     async def duplicate_of(self, info: Info) -> Need | None:

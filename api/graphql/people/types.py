@@ -245,6 +245,9 @@ class Team(RowType, Node):
         description="Live-streamers: farm produce sold (助农销售), in yuan."
     )
     founded_at: datetime = strawberry.field(description="When it was founded.")
+    disbanded_at: datetime | None = strawberry.field(
+        description="When it stood down (a commando, when its area returned to normal mode)."
+    )
     community_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Its home community, if it has one.")
@@ -281,6 +284,13 @@ class TeamMembership(RowType):
     joined_at: datetime = strawberry.field(description="When they joined.")
     team_id: strawberry.Private[int]
     person_id: strawberry.Private[int]
+    away_with_team_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The commando team (党员突击队) they serve on meanwhile, while mobilised."
+    )
+    async def away_with_team(self, info: Info) -> Team | None:
+        return await load_one(info, Team, self.away_with_team_id)
 
     @strawberry.field(description="The team.")
     async def team(self, info: Info) -> Team:

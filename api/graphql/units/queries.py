@@ -65,9 +65,14 @@ class UnitsQuery:
         available: Annotated[
             bool | None, strawberry.argument(description="Available for matching now, or not.")
         ] = None,
+        retired: Annotated[
+            bool | None, strawberry.argument(description="Retired (退出) ones only, or none.")
+        ] = None,
     ) -> PageQuery:
         r = m.Resource
         where: list[object] = []
+        if retired is not None:
+            where.append(r.retired_at.is_not(None) if retired else r.retired_at.is_(None))
         if kind:
             where.append(r.kind.in_(kind))
         if unit is not None:

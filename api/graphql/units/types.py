@@ -41,6 +41,9 @@ class PairedUnit(RowType, Node):
     latitude: float = strawberry.field(description="Latitude.")
     longitude: float = strawberry.field(description="Longitude.")
     created_at: datetime = strawberry.field(description="When the record was created.")
+    version: int = strawberry.field(
+        description="Bumped by every change; pass it as `expectedVersion` to refuse stale edits."
+    )
 
     @strawberry.field(
         description="Communities it is twinned with; its resources go there first.",
@@ -120,6 +123,12 @@ class Resource(RowType, Node):
     available_from: datetime = strawberry.field(description="Available from.")
     available_until: datetime | None = strawberry.field(
         description="Available until (UTC); null means open-ended."
+    )
+    retired_at: datetime | None = strawberry.field(
+        description="When it was retired (退出): never lent again; null while in service."
+    )
+    version: int = strawberry.field(
+        description="Bumped by every change; pass it as `expectedVersion` to refuse stale edits."
     )
     unit_id: strawberry.Private[int | None]
     venue_id: strawberry.Private[int | None]

@@ -424,6 +424,7 @@ def load_problem(
         res_rows = conn.execute(
             select(ResourceRow).where(
                 col(ResourceRow.is_available),
+                col(ResourceRow.retired_at).is_(None),
                 col(ResourceRow.available_from) <= now,
                 sa.or_(
                     col(ResourceRow.available_until).is_(None),

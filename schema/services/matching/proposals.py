@@ -18,11 +18,19 @@ from sqlmodel import col, select
 from matching.result import ReasonCode
 from schema import sla
 from schema.enums import JobStatus, NeedStatus, ProposalKind, ProposalStatus
-from schema.models import Availability, EnterpriseRequest, MatchingJob, Need, Proposal
+from schema.models import (
+    Availability,
+    EnterpriseRequest,
+    MatchingJob,
+    Need,
+    Proposal,
+    Resource,
+)
 from schema.services.common import Actor, now_or
 from schema.services.enterprise import assign_enterprise_helper
 from schema.services.errors import DomainError, Invalid, NotFound, Problems
 from schema.services.matching.jobs import get_job, move, require_coordinator
+from schema.services.matching.notices import notify_committed
 from schema.services.needs import accept_need, allocate_resources, dispatch_need
 from schema.sla import Slot
 
@@ -202,6 +210,7 @@ async def commit_matching_job(
     for p in outcome.stale:
         p.status = ProposalStatus.STALE
     await session.flush()
+    await notify_committed(session, job_id, outcome.committed, urgent=job.emergency, now=now)
     return outcome
 
 
@@ -225,6 +234,10 @@ async def _commit_need(
     volunteers = [p for p in group if p.kind is ProposalKind.VOLUNTEER and p.person_id]
     people = [p.person_id for p in volunteers if p.person_id]
     resources = [p for p in group if p.kind is ProposalKind.RESOURCE]
+    # A resource retired since the solve is lent no more: its proposals are stale, the rest go.
+    gone = await _retired(session, [p.resource_id for p in resources if p.resource_id])
+    outcome.stale.extend(p for p in resources if p.resource_id in gone)
+    resources = [p for p in resources if p.resource_id not in gone]
     note = f"matching job {group[0].job_id}"
     if people:
         if need.status is NeedStatus.REPORTED:
@@ -237,6 +250,7 @@ async def _commit_need(
             slot=await _slot_to_book(session, need, volunteers, now),
             note=note,
             now=now,
+            notify_people=False,  # notify_committed tells each person once, of all their tasks
         )
     if resources:
         await allocate_resources(
@@ -247,7 +261,18 @@ async def _commit_need(
             note=note,
             now=now,
         )
-    outcome.committed.extend(group)
+    outcome.committed.extend(
+        p for p in group if not (p.kind is ProposalKind.RESOURCE and p.resource_id in gone)
+    )
+
+
+async def _retired(session: AsyncSession, resource_ids: list[int]) -> set[int]:
+    if not resource_ids:
+        return set()
+    stmt = select(Resource.id).where(
+        col(Resource.id).in_(resource_ids), col(Resource.retired_at).is_not(None)
+    )
+    return {int(i) for i in (await session.execute(stmt)).scalars() if i is not None}
 
 
 async def _slot_to_book(
@@ -317,5 +342,6 @@ async def _commit_helper(
         expected_version=p.target_version,
         note=f"matching job {p.job_id}",
         now=now,
+        notify_helper=False,  # notify_committed tells each person once, of all their tasks
     )
     outcome.committed.append(p)

@@ -25,7 +25,7 @@ from schema.services.needs.limits import (
 )
 from schema.services.needs.location import find_duplicate, nearest_grid
 from schema.services.needs.merge import merge_needs
-from schema.services.needs.report import report_need
+from schema.services.needs.report import LinkedOrigin, report_need
 from schema.services.needs.shared import get_need, is_assignee
 from schema.services.needs.steps import (
     arrive_need,
@@ -47,6 +47,7 @@ __all__ = [
     "PHONE_MAX",
     "SOURCES_BY_ROLE",
     "TITLE_MAX",
+    "LinkedOrigin",
     "accept_need",
     "allocate_resources",
     "arrive_need",

@@ -12,8 +12,9 @@ from sqlmodel import col, select
 from schema.areas import GridStaff
 from schema.enums import GridRole, NeedAction, NeedKind, NeedTier
 from schema.needs import Need, NeedAssignment
+from schema.notifications import NotificationKind
 from schema.people import Person, Team
-from schema.services.common import Actor, clean_text, now_or, step
+from schema.services.common import Actor, clean_text, lock_row, now_or, step
 from schema.services.errors import Forbidden, Invalid, NotFound
 from schema.services.needs.limits import DISPATCH_MAX_PEOPLE, NOTE_MAX
 from schema.services.needs.shared import (
@@ -22,6 +23,7 @@ from schema.services.needs.shared import (
     _require_staff_in_scope,
     get_need,
 )
+from schema.services.notify import URGENT_FROM, assignees, notify_need
 from schema.sla import Slot, dispatch_deadlines
 from schema.units import Resource
 
@@ -101,12 +103,20 @@ async def allocate_resources(
         raise Forbidden("only coordinators and administrators allocate resources")
     actor.require_scope(need.community_id)
     ids = [resource_id for resource_id, _ in allocations]
-    found = set(
-        (await session.execute(select(Resource.id).where(col(Resource.id).in_(ids)))).scalars()
-    )
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise NotFound("resource", missing[0], field="allocations")
+    # Locked first, so that a resource retired at the same moment is either seen retired here
+    # or retired after this lending (and then refused: schema/services/units.py).
+    for resource_id in sorted(set(ids)):
+        if not await lock_row(session, Resource, resource_id):
+            raise NotFound("resource", resource_id, field="allocations")
+    retired = (
+        await session.execute(
+            select(Resource.id).where(
+                col(Resource.id).in_(ids), col(Resource.retired_at).is_not(None)
+            )
+        )
+    ).first()
+    if retired is not None:
+        raise Invalid("allocations", f"resource {retired[0]} was retired; it is lent no more")
     updated = await step(
         session,
         _NEEDS,
@@ -161,12 +171,15 @@ async def dispatch_need(
     slot: Slot | None = None,
     note: str = "",
     now: datetime | None = None,
+    notify_people: bool = True,
 ) -> Need:
     """派单/转派: to people, a team and/or the grid's worker; sets the deadlines (schema/sla.py).
 
     A response need gets the 1341 deadlines from this dispatch; a scheduled need is booked for
     `slot` (or the first slot of its window reachable from now) and must be on site by its start
-    and done by its end. Dispatching again deactivates the earlier assignments.
+    and done by its end. Dispatching again deactivates the earlier assignments. Everyone sent
+    (a team's members too) is notified, unless the caller tells them itself (`notify_people`:
+    a matching job's commit sends each person one notice of all their tasks).
     """
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
@@ -247,4 +260,14 @@ async def dispatch_need(
         )
     session.add_all(rows)
     await session.flush()
+    if notify_people:
+        await notify_need(
+            session,
+            NotificationKind.NEED_DISPATCHED,
+            need_id,
+            key=f"need:{need_id}:v{updated.version}:dispatched",
+            person_ids=await assignees(session, need_id),
+            urgent=updated.urgency >= URGENT_FROM,
+            now=now,
+        )
     return updated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,17 @@ from schema.sla import default_need_kind
 # ---------------------------------------------------------------- report
 
 
+@dataclass(frozen=True)
+class LinkedOrigin:
+    """A need filed by another service for what it came out of: a consultation's outcome or a
+    sentinel post's suggestion. That service has checked who may file it (a post's keeper need
+    not be staff), so the source follows from the link rather than from the reporter's role."""
+
+    source: NeedSource
+    consultation_id: int | None = None
+    sentinel_post_id: int | None = None
+
+
 def _validate_report(
     *,
     actor: Actor,
@@ -54,6 +66,7 @@ def _validate_report(
     urgency: int,
     idempotency_key: str | None,
     reporter_phone: str | None,
+    source_checked: bool = False,
 ) -> Problems:
     p = Problems()
     text = title.strip()
@@ -87,7 +100,7 @@ def _validate_report(
         )
     if reporter_phone:
         p.check(bool(_PHONE.match(reporter_phone)), "reporter_phone", "not a phone number")
-    if source not in SOURCES_BY_ROLE.get(actor.role, frozenset()):
+    if not source_checked and source not in SOURCES_BY_ROLE.get(actor.role, frozenset()):
         p.add("source", f"your role may not report needs from source '{source.value}'")
     return p
 
@@ -149,6 +162,7 @@ async def report_need(
     kind: NeedKind | None = None,
     window: tuple[datetime, datetime] | None = None,
     duration_minutes: int | None = None,
+    origin: LinkedOrigin | None = None,
     now: datetime | None = None,
 ) -> Need:
     """吹哨: a new need, or the one already reported with the same idempotency key.
@@ -164,7 +178,14 @@ async def report_need(
     """
     now = now_or(now)
     description, address = description.strip(), address.strip()
+    source = origin.source if origin is not None else source
+    links = {
+        "consultation_id": origin.consultation_id if origin else None,
+        "sentinel_post_id": origin.sentinel_post_id if origin else None,
+    }
+    # Linked reports hash their links too; plain ones hash as they always did (stored keys).
     digest = body_hash(
+        **({k: v for k, v in links.items() if v is not None}),
         title=title.strip(),
         category=category.value,
         latitude=latitude,
@@ -198,6 +219,7 @@ async def report_need(
         urgency=urgency,
         idempotency_key=idempotency_key,
         reporter_phone=reporter_phone,
+        source_checked=origin is not None,
     )
     kind = kind or default_need_kind(source, category, has_window=window is not None)
     duration = _check_timing(problems, kind, window, duration_minutes, now)
@@ -233,6 +255,8 @@ async def report_need(
         idempotency_hash=digest if idempotency_key is not None else None,
         duplicate_of_id=duplicate.id if duplicate else None,
         kind=kind,
+        consultation_id=links["consultation_id"],
+        sentinel_post_id=links["sentinel_post_id"],
         window_start=window[0] if window else None,
         window_end=window[1] if window else None,
         duration_minutes=duration,

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.enums import NeedAction, NeedStatus
+from schema.enums import NeedAction, NeedStatus, NeedTier
 from schema.needs import Need
+from schema.notifications import NotificationKind
 from schema.services.common import Actor, check_rating, check_version, clean_text, now_or, step
 from schema.services.errors import Forbidden
 from schema.services.needs.limits import NOTE_MAX
@@ -19,6 +20,7 @@ from schema.services.needs.shared import (
     _require_staff_in_scope,
     get_need,
 )
+from schema.services.notify import assignees, coordinators, notify_need
 from schema.sla import escalated_resolve_by
 from schema.workflow import escalated_tier, next_need_status
 
@@ -83,8 +85,9 @@ async def resolve_need(
     note: str = "",
     now: datetime | None = None,
 ) -> Need:
-    """办结: the problem is solved (or, for a major need, a plan is made)."""
-    return await _handler_step(
+    """办结: the problem is solved (or, for a major need, a plan is made); whoever reported it
+    is told (a resident's account, or the person who reported it)."""
+    need = await _handler_step(
         session=session,
         need_id=need_id,
         actor=actor,
@@ -94,6 +97,16 @@ async def resolve_need(
         note=note,
         now=now,
     )
+    await notify_need(
+        session,
+        NotificationKind.NEED_RESOLVED,
+        need_id,
+        key=f"need:{need_id}:v{need.version}:resolved",
+        person_ids=[p for p in (need.reporter_person_id,) if p is not None],
+        account_ids=[a for a in (need.reporter_account_id,) if a is not None],
+        now=now,
+    )
+    return need
 
 
 async def rate_need(
@@ -161,7 +174,7 @@ async def escalate_need(
         if resolve_by is not None and resolve_by != need.resolve_by:
             values["resolve_by"] = resolve_by
             data["resolve_by"] = resolve_by.isoformat()
-    return await step(
+    escalated = await step(
         session,
         _NEEDS,
         need,
@@ -173,6 +186,22 @@ async def escalate_need(
         note=reason,
         data=data,
     )
+    # The area's coordinators answer for it now, and whoever works on it must know the new
+    # deadline; the one who escalated it needs no notice.
+    await notify_need(
+        session,
+        NotificationKind.NEED_ESCALATED,
+        need_id,
+        key=f"need:{need_id}:v{escalated.version}:escalated",
+        person_ids=await assignees(session, need_id),
+        account_ids=[
+            a for a in await coordinators(session, need.community_id) if a != actor.account_id
+        ],
+        urgent=tier is NeedTier.MAJOR,
+        extra={"reason": reason},
+        now=now,
+    )
+    return escalated
 
 
 async def return_need(

@@ -30,6 +30,7 @@ from schema.enums import (
     EnterpriseAction,
     EnterpriseRequestKind,
     EnterpriseRequestStatus,
+    EvaluationDirection,
     JobStatus,
     NeedAction,
     NeedStatus,
@@ -69,6 +70,9 @@ TYPES = {
     m.EnterpriseRequest: "EnterpriseRequest",
     m.EnterpriseRequestEvent: "EnterpriseRequestEvent",
     m.SignUp: "SignUp",
+    m.InServiceMember: "InServiceMember",
+    m.MemberReport: "MemberReport",
+    m.MemberEvaluation: "MemberEvaluation",
 }
 
 
@@ -77,6 +81,7 @@ TYPES = {
 UNRULED = {
     "Activity": "public",
     "Skill": "public",
+    "ServiceOrganiser": "public",  # "1+6+12+N" organisers, like the activities they run
     "Community": "reference.read",
     "Compound": "reference.read",
     "Consultation": "reference.read",
@@ -84,6 +89,8 @@ UNRULED = {
     "Grid": "reference.read",
     "PairedUnit": "reference.read",
     "Resource": "reference.read",
+    # a public place; its keeper (a person) is read under person.read
+    "SentinelPost": "reference.read",
     "Team": "reference.read",
     "Venue": "reference.read",
     "Account": "account.manage",
@@ -233,6 +240,24 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
             s,
             m.SignUp(person_id=worker.id, activity_id=activity.id, status=SignUpStatus.SIGNED_UP),
         )
+        member = _add(
+            s,
+            m.InServiceMember(
+                person_id=worker.id, community_id=other.id, post="联络员", responsibility="走访"
+            ),
+        )
+        report = _add(s, m.MemberReport(member_id=member.id, period="2026", summary="述职"))
+        evaluation = _add(
+            s,
+            m.MemberEvaluation(
+                member_id=member.id,
+                community_id=other.id,
+                period="2026",
+                direction=EvaluationDirection.COMMUNITY_RATES_MEMBER,
+                score=90,
+                comment="远村评语",
+            ),
+        )
         s.commit()
     ids = {
         "Need": need.id,
@@ -245,6 +270,9 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
         "EnterpriseRequest": request.id,
         "EnterpriseRequestEvent": request_event.id,
         "SignUp": sign_up.id,
+        "InServiceMember": member.id,
+        "MemberReport": report.id,
+        "MemberEvaluation": evaluation.id,
     }
     return {
         "gids": {t: to_global_id(t, pk) for t, pk in ids.items()},
@@ -265,6 +293,8 @@ PEOPLE = """query($c: [ID!]) {
 }"""
 JOBS = "{ matchingJobs(first: 20) { totalCount nodes { id proposals(first: 5) { totalCount } } } }"
 REQUESTS = "{ enterpriseRequests(first: 100) { totalCount nodes { id } } }"
+MEMBERS = """query($c: ID) { inServiceMembers(first: 20, communityId: $c) {
+  totalCount nodes { id reports { id } evaluations { id } } } }"""
 NESTED = """query($c: ID!, $e: ID!, $a: ID!) {
   community(id: $c) {
     openNeeds(first: 100) { totalCount nodes { id } }
@@ -326,6 +356,7 @@ def _reads(client: TestClient, token: str | None, far: dict[str, Any]) -> dict[s
         "people": _read(client, token, PEOPLE, {"c": [far["community"]]}),
         "jobs": _read(client, token, JOBS, {}),
         "requests": _read(client, token, REQUESTS, {}),
+        "members": _read(client, token, MEMBERS, {"c": far["community"]}),
         "nested": _read(client, token, NESTED, nested),
     }
 

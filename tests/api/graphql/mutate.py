@@ -3,12 +3,15 @@ payloads."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.graphql.relay import to_global_id
-from tests.conftest import gql
+from tests.conftest import gql, make_settings
 
 NEED = """id status version tier category source title description address mediaUrls
   urgency arriveBy resolveBy dispatchedAt arrivedAt resolvedAt closedAt satisfaction
@@ -90,3 +93,21 @@ def report_input(**kw: Any) -> dict[str, Any]:
         "mediaUrls": ["https://img.example.cn/luling/1.jpg"],
     }
     return values | kw
+
+
+def race(database_url: str, calls: list[Callable[[TestClient], dict[str, Any]]]) -> list[Any]:
+    """Runs each call at the same moment from its own app instance (as two offices would),
+    and returns what each got back."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i: int) -> None:
+        with TestClient(create_app(make_settings(database_url))) as c:
+            barrier.wait()
+            results[i] = calls[i](c)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

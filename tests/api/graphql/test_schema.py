@@ -271,8 +271,11 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
     assert [n["__typename"] for n in nodes] == list(ids)
     assert [n["id"] for n in nodes] == gids
     children = {"NeedEvent", "NeedAssignment", "EnterpriseRequestEvent", "Proposal"}
-    # accounts: tested with auth; registry records: tests/registry/test_registry_search.py
-    others = {"Account", "AuditLogEntry", "RegistryRecord"}
+    # accounts: tested with auth; registry records: tests/registry/test_registry_search.py;
+    # sentinel posts: tests/api/graphql/governance/test_sentinel_posts.py
+    others = {"Account", "AuditLogEntry", "RegistryRecord", "SentinelPost"}
+    # administration: tests/api/graphql/activities/test_administration.py, people/test_members.py
+    others |= {"ServiceOrganiser", "InServiceMember", "MemberReport", "MemberEvaluation"}
     assert set(NODE_TYPES) - set(ids) <= children | {"UnmatchedItem"} | others
 
 

@@ -1,0 +1,1 @@
+"""GraphQL: consultations' parties, sessions and settled disputes, and sentinel posts."""

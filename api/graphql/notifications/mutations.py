@@ -1,0 +1,158 @@
+"""`markNotificationsRead` (the caller's own) and `retryNotificationDeliveries` (administrators:
+dead letters back to the outbox)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.permissions import Can
+from api.graphql.context import Info
+from api.graphql.errors import CodedError, UserError
+from api.graphql.lists import MaxItems
+from api.graphql.notifications.types import DeliveryItem, NotificationPreferences
+from api.graphql.relay import from_global_id
+from api.graphql.writes import actor_of, write
+from schema import models as m
+from schema.notifications import Channel
+from schema.services import inbox as svc
+
+
+def _ids(global_ids: list[strawberry.ID], type_name: str) -> list[int | None]:
+    """Primary keys; None for an ID that is not one of `type_name` (refused by the service)."""
+    out: list[int | None] = []
+    for g in global_ids:
+        try:
+            kind, pk = from_global_id(g)
+        except CodedError:  # a malformed ID: the service names it as `ids.<index>`
+            out.append(None)
+            continue
+        out.append(pk if kind == type_name else None)
+    return out
+
+
+@strawberry.input(description="Which of your notifications to mark read.")
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="These notifications (at most 500)."
+    )
+    all: bool = strawberry.field(default=False, description="Every unread one instead.")
+
+
+@strawberry.type(description="How many notifications were marked read, or why none were.")
+class MarkNotificationsReadPayload:
+    marked: int = strawberry.field(description="Notifications marked read now.")
+    unread_count: int = strawberry.field(description="The caller's unread notifications left.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed (empty on success).", extensions=[MaxItems(500)]
+    )
+
+
+@strawberry.input(description="Dead letters to send again.")
+class RetryNotificationDeliveriesInput:
+    ids: list[strawberry.ID] = strawberry.field(description="The deliveries (at most 500).")
+
+
+@strawberry.type(description="The deliveries queued again, or why none were.")
+class RetryNotificationDeliveriesPayload:
+    deliveries: list[DeliveryItem] = strawberry.field(
+        description="The deliveries, pending again.", extensions=[MaxItems(500)]
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed (empty on success).", extensions=[MaxItems(500)]
+    )
+
+
+@strawberry.input(description="How to be told besides the inbox.")
+class SetNotificationPreferencesInput:
+    channels: list[Channel] = strawberry.field(
+        description="E-mail, SMS and/or WeChat, in order of preference (empty: the inbox only)."
+    )
+    email: str | None = strawberry.field(default=None, description="For EMAIL.")
+    wechat_open_id: str | None = strawberry.field(default=None, description="For WECHAT.")
+
+
+@strawberry.type(description="The preferences now, or why they were not changed.")
+class SetNotificationPreferencesPayload:
+    preferences: NotificationPreferences | None = strawberry.field(
+        description="The preferences now; null on error."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was changed (empty on success).", extensions=[MaxItems(100)]
+    )
+
+
+Input = strawberry.argument(description="The mutation's input.")
+
+
+@strawberry.type
+class NotificationsMutation:
+    @strawberry.mutation(
+        description="Mark your notifications read: these `ids`, or `all` unread ones. All or "
+        "none: an ID that is not one of yours is refused.",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def mark_notifications_read(
+        self, info: Info, input: Annotated[MarkNotificationsReadInput, Input]
+    ) -> MarkNotificationsReadPayload:
+        actor = actor_of(info)
+
+        async def work(session: AsyncSession) -> tuple[int, int]:
+            ids = None if input.all else _ids(input.ids or [], "Notification")
+            marked = await svc.mark_read(session, actor, ids=ids)
+            return marked, await svc.inbox_count(session, actor, unread_only=True)
+
+        result, errors = await write(info, work)
+        if result is None:
+            async with info.context.db.session() as session:
+                unread = await svc.inbox_count(session, actor, unread_only=True)
+            return MarkNotificationsReadPayload(marked=0, unread_count=unread, user_errors=errors)
+        return MarkNotificationsReadPayload(
+            marked=result[0], unread_count=result[1], user_errors=[]
+        )
+
+    @strawberry.mutation(
+        description="Send dead letters again (administrators): back to pending, their count of "
+        "attempts starting over. All or none.",
+        permission_classes=[Can("notification.admin")],
+    )
+    async def retry_notification_deliveries(
+        self, info: Info, input: Annotated[RetryNotificationDeliveriesInput, Input]
+    ) -> RetryNotificationDeliveriesPayload:
+        async def work(session: AsyncSession) -> list[m.NotificationDelivery]:
+            ids = _ids(input.ids, "NotificationDelivery")
+            return await svc.retry_deliveries(session, actor_of(info), ids=ids)
+
+        rows, errors = await write(info, work)
+        return RetryNotificationDeliveriesPayload(
+            deliveries=[DeliveryItem.from_row(r) for r in rows or []], user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description="Choose how you are told besides the inbox: channels in order of "
+        "preference with their addresses (SMS goes to the phone on record).",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def set_notification_preferences(
+        self, info: Info, input: Annotated[SetNotificationPreferencesInput, Input]
+    ) -> SetNotificationPreferencesPayload:
+        async def work(session: AsyncSession) -> svc.Preferences:
+            return await svc.set_preferences(
+                session,
+                actor_of(info),
+                channels=input.channels,
+                email=input.email,
+                wechat_open_id=input.wechat_open_id,
+            )
+
+        found, errors = await write(info, work)
+        return SetNotificationPreferencesPayload(
+            preferences=None
+            if found is None
+            else NotificationPreferences(
+                channels=found.channels, email=found.email, wechat_open_id=found.wechat_open_id
+            ),
+            user_errors=errors,
+        )

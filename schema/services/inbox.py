@@ -1,0 +1,271 @@
+"""The in-app inbox and the outbox's dead letters, as callers may see and change them.
+
+A caller's inbox is what was written to their account, or to the person their account belongs
+to; nobody reads or marks another's. Deliveries (dead letters among them) are administrators'
+only: they carry addresses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from schema.enums import Role
+from schema.notifications import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
+from schema.people import Person
+from schema.services.common import Actor, now_or
+from schema.services.errors import Forbidden, Invalid, Problems
+from schema.services.notify import CHANNELS, DEFAULT_CHANNELS
+
+MARK_MAX = 500  # notifications marked read at once, by ids
+EMAIL_MAX = 254
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def mine(actor: Actor) -> sa.ColumnElement[bool]:
+    """The caller's notifications: to their account, or to their person."""
+    own = [col(Notification.account_id) == actor.account_id]
+    if actor.person_id is not None:
+        own.append(col(Notification.person_id) == actor.person_id)
+    return sa.or_(*own)
+
+
+def _unread(unread_only: bool) -> sa.ColumnElement[bool]:
+    return col(Notification.read_at).is_(None) if unread_only else sa.true()
+
+
+async def inbox(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    unread_only: bool = False,
+    before_id: int | None = None,
+    limit: int = 20,
+) -> list[Notification]:
+    """Newest first; `before_id` pages on from the last one seen."""
+    stmt = select(Notification).where(mine(actor), _unread(unread_only))
+    if before_id is not None:
+        stmt = stmt.where(col(Notification.id) < before_id)
+    rows = await session.execute(stmt.order_by(col(Notification.id).desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def inbox_count(session: AsyncSession, actor: Actor, *, unread_only: bool) -> int:
+    stmt = sa.select(sa.func.count()).where(mine(actor), _unread(unread_only))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def own_notification(
+    session: AsyncSession, actor: Actor, notification_id: int
+) -> Notification | None:
+    stmt = select(Notification).where(col(Notification.id) == notification_id, mine(actor))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def mark_read(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    ids: Sequence[int | None] | None,
+    now: datetime | None = None,
+) -> int:
+    """Marks the caller's notifications read: these (all or none: an id that is not the
+    caller's is refused, as `ids.<index>`), or every unread one when `ids` is None. How many
+    changed (already read ones stay as they were)."""
+    now = now_or(now)
+    where = [mine(actor), col(Notification.read_at).is_(None)]
+    if ids is not None:
+        if not 1 <= len(ids) <= MARK_MAX:
+            raise Invalid("ids", f"mark between 1 and {MARK_MAX} notifications at once")
+        wanted = [i for i in ids if i is not None]
+        own = set(
+            (
+                await session.execute(
+                    sa.select(col(Notification.id)).where(
+                        col(Notification.id).in_(wanted), mine(actor)
+                    )
+                )
+            ).scalars()
+        )
+        problems = Problems()
+        for index, i in enumerate(ids):
+            if i is None or i not in own:
+                problems.add(f"ids.{index}", "not one of your notifications")
+        problems.raise_if_any()
+        where.append(col(Notification.id).in_(wanted))
+    done = await session.execute(
+        sa.update(Notification)
+        .where(*where)
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result is a cursor
+
+
+# ---------------------------------------------------------------- administrators: deliveries
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("only administrators see and retry notification deliveries")
+
+
+async def deliveries(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status: DeliveryStatus,
+    before_id: int | None = None,
+    limit: int = 20,
+) -> list[NotificationDelivery]:
+    require_admin(actor)
+    stmt = select(NotificationDelivery).where(col(NotificationDelivery.status) == status)
+    if before_id is not None:
+        stmt = stmt.where(col(NotificationDelivery.id) < before_id)
+    rows = await session.execute(stmt.order_by(col(NotificationDelivery.id).desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def delivery_count(session: AsyncSession, actor: Actor, *, status: DeliveryStatus) -> int:
+    require_admin(actor)
+    stmt = sa.select(sa.func.count()).where(col(NotificationDelivery.status) == status)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def retry_deliveries(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    ids: Sequence[int | None],
+    now: datetime | None = None,
+) -> list[NotificationDelivery]:
+    """Dead letters back to pending, attempts counted afresh; all or none (an id that is not
+    a dead letter is refused as `ids.<index>`)."""
+    require_admin(actor)
+    now = now_or(now)
+    if not 1 <= len(ids) <= MARK_MAX:
+        raise Invalid("ids", f"retry between 1 and {MARK_MAX} deliveries at once")
+    wanted = [i for i in ids if i is not None]
+    dead = set(
+        (
+            await session.execute(
+                sa.select(col(NotificationDelivery.id)).where(
+                    col(NotificationDelivery.id).in_(wanted),
+                    col(NotificationDelivery.status) == DeliveryStatus.DEAD,
+                )
+            )
+        ).scalars()
+    )
+    problems = Problems()
+    for index, i in enumerate(ids):
+        if i is None or i not in dead:
+            problems.add(f"ids.{index}", "not a dead letter")
+    problems.raise_if_any()
+    await session.execute(
+        sa.update(NotificationDelivery)
+        .where(col(NotificationDelivery.id).in_(wanted))
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.execute(
+        select(NotificationDelivery)
+        .where(col(NotificationDelivery.id).in_(wanted))
+        .order_by(col(NotificationDelivery.id))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.scalars())
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@dataclass(frozen=True)
+class Preferences:
+    channels: list[Channel]
+    email: str | None
+    wechat_open_id: str | None
+
+
+def _owner(actor: Actor) -> sa.ColumnElement[bool]:
+    """A caller's preferences are their person's, or their account's when it has no person."""
+    if actor.person_id is not None:
+        return col(NotificationPreference.person_id) == actor.person_id
+    return col(NotificationPreference.account_id) == actor.account_id
+
+
+async def preferences(session: AsyncSession, actor: Actor) -> Preferences:
+    """The caller's preferences; without any, SMS to their phone when they have one."""
+    row = (
+        await session.execute(select(NotificationPreference).where(_owner(actor)))
+    ).scalar_one_or_none()
+    if row is not None:
+        return Preferences([CHANNELS[c] for c in row.channels], row.email, row.wechat_open_id)
+    phone = None
+    if actor.person_id is not None:
+        person = await session.get(Person, actor.person_id)
+        phone = person.phone if person is not None else None
+    return Preferences(list(DEFAULT_CHANNELS) if phone else [], None, None)
+
+
+async def set_preferences(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    channels: Sequence[Channel],
+    email: str | None = None,
+    wechat_open_id: str | None = None,
+    now: datetime | None = None,
+) -> Preferences:
+    """How the caller wants to be told besides the inbox: external channels in order of
+    preference (the next takes over when one fails for good), with their addresses."""
+    now = now_or(now)
+    email = (email or "").strip() or None
+    wechat_open_id = (wechat_open_id or "").strip() or None
+    p = Problems()
+    p.check(Channel.IN_APP not in channels, "channels", "the inbox (in-app) is always on")
+    p.check(len(set(channels)) == len(channels), "channels", "name each channel once")
+    if email is not None:
+        p.check(
+            len(email) <= EMAIL_MAX and EMAIL.fullmatch(email) is not None,
+            "email",
+            "not an e-mail address",
+        )
+    if wechat_open_id is not None:
+        p.check(len(wechat_open_id) <= 64, "wechat_open_id", "at most 64 characters")
+    p.check(Channel.EMAIL not in channels or email is not None, "email", "give the e-mail address")
+    p.check(
+        Channel.WECHAT not in channels or wechat_open_id is not None,
+        "wechat_open_id",
+        "give the WeChat open id",
+    )
+    if Channel.SMS in channels:
+        person = None if actor.person_id is None else await session.get(Person, actor.person_id)
+        p.check(
+            person is not None and bool(person.phone), "channels", "no phone number is on record"
+        )
+    p.raise_if_any()
+    row = (
+        await session.execute(select(NotificationPreference).where(_owner(actor)))
+    ).scalar_one_or_none()
+    if row is None:
+        row = NotificationPreference(
+            person_id=actor.person_id,
+            account_id=None if actor.person_id is not None else actor.account_id,
+        )
+    row.channels = [c.value for c in channels]
+    row.email, row.wechat_open_id, row.updated_at = email, wechat_open_id, now
+    session.add(row)
+    await session.flush()
+    return Preferences(list(channels), email, wechat_open_id)
