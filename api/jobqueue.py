@@ -31,7 +31,7 @@ from api.broadcast import Broadcaster, make_broadcaster
 from api.logs import log
 from api.matching_runner import MatchingRunner, failed_message, job_channel
 from api.settings import Settings
-from api.solve_process import solve_in_child
+from api.solve_process import solve_in_child, warm_up
 from schema.base import utcnow
 from schema.db import make_engine, normalise_url
 from schema.matching_jobs import MatchingJob
@@ -245,6 +245,7 @@ class Worker:
         writer.close()
 
     async def run(self) -> None:
+        await asyncio.to_thread(warm_up)
         await self.broadcaster.start()
         sweeper = asyncio.create_task(self._sweeper(), name="luling-queue-sweep")
         probe = None

@@ -40,6 +40,15 @@ def _context_once() -> Any:
     return _context
 
 
+def warm_up() -> None:
+    """Start the forkserver (it imports the solver: seconds) before the first job needs it.
+    Blocking: run it in a thread, never on the worker's event loop (heartbeats would stop)."""
+    from multiprocessing import forkserver
+
+    _context_once()
+    forkserver.ensure_running()
+
+
 def _die_with(worker_pid: int) -> None:
     """End this child, saving nothing, as soon as its worker is gone: its parent is the
     forkserver, so PDEATHSIG alone (for the forkserver's death) is not enough."""
@@ -96,7 +105,8 @@ async def solve_in_child(
     child = ctx.Process(
         target=_child, args=(database_url, job_id, writer, os.getpid()), daemon=True
     )
-    child.start()
+    # Off the loop: starting a child talks to the forkserver (and may have to start it).
+    await asyncio.to_thread(child.start)
     writer.close()
     try:
         while True:
