@@ -38,14 +38,15 @@ from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
 from api.http_limits import AddressConcurrency, BodyTimeout
 from api.http_security import SecurityHeaders, internal_error
+from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
-from api.matching_runner import MatchingRunner
 from api.notify.dispatcher import Dispatcher
 from api.settings import Settings, get_settings
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
 from api.ws.sessions import SocketRegistry
 from api.ws.shared import SharedReads
+from schema.migrate import is_behind
 
 
 class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
@@ -213,13 +214,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         prepared_statements=settings.db_prepared_statements,
     )
     # Connects on first use; shared by every request and subscription of this process.
-    broadcaster = make_broadcaster(settings.broadcast_url)
+    broadcaster = make_broadcaster(settings.broadcast_backend_url)
     graphql_app = LulingGraphQL(settings, db, broadcaster)
-    matching = MatchingRunner(settings.database_url, broadcaster)
+    matching = make_runner(settings, broadcaster)
     clock = Clock(
         lambda: matching.engine,
         settings.clock_seconds,
         matching.running,
+        sweep_jobs=matching.sweep if isinstance(matching, QueueRunner) else None,
         publish=broadcaster.publish_many,
         dispatcher=Dispatcher(lambda: matching.engine, settings),
         dispatch_seconds=settings.notify_dispatch_seconds,
@@ -233,6 +235,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("healthz failed", error=str(exc))
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
+
+    migrated = False  # once the database has caught up it does not fall behind again
+
+    async def readyz(_: Request) -> Response:
+        """Ready to take traffic: database up, migrated at least to this code's revision, and
+        the broadcaster connected. A reverse proxy sends requests only to ready processes."""
+        nonlocal migrated
+        checks: dict[str, str] = {}
+        try:
+            async with db.session() as session:
+                await session.execute(sa.select(1))
+            checks["database"] = "up"
+            if not migrated:
+                migrated = not await asyncio.to_thread(is_behind, settings.database_url)
+            checks["migrations"] = "current" if migrated else "behind"
+        except Exception as exc:  # the probe reports, it never raises
+            log.warning("readyz: database", error=str(exc))
+            checks["database"] = "down"
+        try:
+            await asyncio.wait_for(broadcaster.start(), timeout=2)
+            checks["broadcaster"] = "up"
+        except Exception as exc:
+            log.warning("readyz: broadcaster", error=str(exc))
+            checks["broadcaster"] = "down"
+        ready = checks == {"database": "up", "migrations": "current", "broadcaster": "up"}
+        body = {"status": "ready" if ready else "unavailable", **checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -259,6 +288,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             *console_routes(),
         ],
         middleware=[

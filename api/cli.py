@@ -221,6 +221,37 @@ def serve(
     uvicorn.run(**uvicorn_options(host=host, port=port, workers=workers))
 
 
+@app.command()
+def worker(
+    health_port: Annotated[
+        int | None,
+        typer.Option(help="Answer GET /healthz on this port (LULING_WORKER_HEALTH_PORT)."),
+    ] = None,
+) -> None:
+    """Solve queued matching jobs (LULING_JOB_RUNNER=queue, PostgreSQL); stop with SIGTERM."""
+    import asyncio
+
+    from api.jobqueue import is_postgresql, run_worker
+    from api.logs import configure_logging
+    from schema.migrate import is_up_to_date
+
+    settings = get_settings()
+    if health_port is not None:
+        settings = settings.model_copy(update={"worker_health_port": health_port})
+    configure_logging(settings.log_level, json=settings.log_json)
+    if not is_postgresql(settings.database_url):
+        console.print("[red]refusing to start:[/red] the job queue needs PostgreSQL (DATABASE_URL)")
+        raise typer.Exit(1)
+    if not is_up_to_date(settings.database_url):
+        console.print(
+            "[red]refusing to start:[/red] the database is not migrated: luling db upgrade"
+        )
+        raise typer.Exit(1)
+    if settings.broadcast_backend_url.startswith("memory"):
+        console.print("warning: LULING_BROADCAST_URL is memory://: progress reaches no API process")
+    asyncio.run(run_worker(settings))
+
+
 def uvicorn_options(*, host: str, port: int, workers: int = 1) -> dict[str, Any]:
     """The keyword arguments `luling serve` gives `uvicorn.run` (also `uvicorn.Config`)."""
     return {
@@ -533,7 +564,7 @@ def _announce_account_change(account_id: int, change: str) -> None:
     from api.broadcast import make_broadcaster
     from api.ws.sessions import publish_account_change
 
-    url = get_settings().broadcast_url
+    url = get_settings().broadcast_backend_url
     if url.lower().startswith("memory:"):
         return
 

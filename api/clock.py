@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api.broadcast import inbox_messages
 from api.logs import log
+from api.matching_runner import failed_message
 from api.notify.dispatcher import Dispatcher
 from schema.services.clock import Tick, tick
 from schema.services.notify import published
@@ -34,6 +36,7 @@ class Clock:
         seconds: float,
         running_here: Callable[[], Collection[int]] = frozenset,
         *,
+        sweep_jobs: Callable[[sa.Connection, datetime], list[int]] | None = None,
         publish: Publish | None = None,
         dispatcher: Dispatcher | None = None,
         dispatch_seconds: float = 0,
@@ -41,13 +44,19 @@ class Clock:
         self._engine = engine
         self._seconds = seconds
         self._running_here = running_here
+        self._sweep_jobs = sweep_jobs
         self._publish = publish
         self._dispatcher = dispatcher
         self._dispatch_seconds = dispatch_seconds if dispatcher is not None else 0
         self._scheduler: AsyncIOScheduler | None = None
 
     async def tick(self) -> Tick:
-        out = await asyncio.to_thread(tick, self._engine(), running_here=set(self._running_here()))
+        out = await asyncio.to_thread(
+            tick,
+            self._engine(),
+            running_here=set(self._running_here()),
+            sweep_jobs=self._sweep_jobs,
+        )
         changed = out.started or out.finished or out.flagged or out.failed_jobs
         if out.ran and (changed or out.notifications):
             log.info(
@@ -62,6 +71,9 @@ class Clock:
             )
         if out.notifications and self._publish is not None:
             await self._publish(inbox_messages(published(out.notifications)["items"]))
+        if out.failed_jobs and self._publish is not None:
+            # Their subscribers, on any API process, learn that the job ended.
+            await self._publish([failed_message(j) for j in out.failed_jobs])
         return out
 
     async def _safe_dispatch(self) -> None:

@@ -3,7 +3,7 @@ server, and no body may trickle in forever.
 
 - `AddressConcurrency`: at most `limit` requests in flight per client address (as the ASGI
   server sees it: behind a proxy run uvicorn with --proxy-headers); more get 429 at once, with
-  `Retry-After: 1`. `/healthz` is exempt, so probes see the server, not the queue.
+  `Retry-After: 1`. `/healthz` and `/readyz` are exempt, so probes see the server, not the queue.
 - `BodyTimeout`: each chunk of a request body must arrive within `seconds`, else 408. A client
   that opens hundreds of requests and sends their bodies a byte at a time ("slowloris") holds
   nothing for long.
@@ -19,7 +19,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-EXEMPT_PATHS = frozenset({"/healthz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _refusal(message: str, code: str) -> dict[str, Any]:

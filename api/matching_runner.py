@@ -25,7 +25,21 @@ def job_channel(job_id: int) -> str:
     return f"matching-job:{job_id}"
 
 
+def failed_message(job_id: int) -> tuple[str, dict[str, Any]]:
+    """The broadcast that tells a job's subscribers it was failed from outside its run."""
+    message = {
+        "jobId": job_id,
+        "status": JobStatus.FAILED.value,
+        "progress": 1.0,
+        "stage": "failed",
+    }
+    return job_channel(job_id), message
+
+
 class MatchingRunner:
+    # Jobs run here, started after their row commits: nothing to queue with the row.
+    enqueue = None
+
     def __init__(self, database_url: str, broadcaster: Broadcaster) -> None:
         self._url = database_url
         self._engine: sa.Engine | None = None

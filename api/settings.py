@@ -92,6 +92,21 @@ class Settings(BaseSettings):
     # The county's clock (api/clock.py): every N seconds finish activities, flag overdue
     # scheduled needs, fail matching jobs past their limit. 0 turns it off.
     clock_seconds: float = Field(default=60.0, ge=0)
+    # Where matching jobs run: "process" (a thread of the API process that took the request;
+    # the embedded default, SQLite or PostgreSQL) or "queue" (PostgreSQL only: the job is queued
+    # with its row in one transaction and `luling worker` processes solve it; api/jobqueue.py).
+    job_runner: Literal["process", "queue"] = "process"
+    # `luling worker`: jobs solved at once per worker (the solver is CPU-bound: 1 per core),
+    # how often it beats its heartbeat, after how long without one its jobs are failed (by any
+    # worker's or API process's sweep, which runs every heartbeat), and how often it polls the
+    # queue besides being woken by NOTIFY.
+    worker_concurrency: int = Field(default=1, ge=1)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    worker_stalled_seconds: float = Field(default=60.0, gt=0)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # A worker answers GET /healthz on this port (unset: no probe endpoint).
+    worker_health_port: int | None = None
+    worker_health_host: str = "127.0.0.1"
     # Notifications (api/notify/, README "Notifications (通知)"): the dispatcher runs every N
     # seconds in `luling serve` (0: off; `luling notifications dispatch` runs it on its own).
     notify_dispatch_seconds: float = Field(default=5.0, ge=0)
@@ -126,6 +141,12 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = 10.0
     # memory:// (one process), redis://host:6379/0, or postgresql://… for several API processes.
     broadcast_url: str = "memory://"
+    # One Redis for everything several processes share: the broadcaster (unless
+    # LULING_BROADCAST_URL names another), rate limits and cost budgets (unless
+    # LULING_RATE_LIMIT_URL does). Unset: each process keeps its own in memory.
+    redis_url: str | None = None
+    # Rate limit and budget keys start with this: deployments sharing one Redis keep apart.
+    redis_key_prefix: str = "luling:"
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)
     # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
     login_rate_limit: int = 10  # per username and client IP
@@ -144,6 +165,26 @@ class Settings(BaseSettings):
     report_rate_limit: int = 20  # reportNeed per caller
     report_rate_window_seconds: float = 3600
     rate_limit_url: str | None = None
+
+    @property
+    def broadcast_backend_url(self) -> str:
+        """The broadcaster's URL: LULING_BROADCAST_URL, else LULING_REDIS_URL, else memory://."""
+        if self.broadcast_url.lower().startswith("memory:") and self.redis_url:
+            return self.redis_url
+        return self.broadcast_url
+
+    @property
+    def shared_limits_url(self) -> str | None:
+        """Where rate limits and cost budgets are shared (a redis:// URL), or None: in memory.
+        LULING_RATE_LIMIT_URL decides when set (memory:// keeps them in memory), else
+        LULING_REDIS_URL, else the broadcast URL when it is a redis:// one."""
+        redis_schemes = ("redis://", "rediss://", "unix://")
+        if self.rate_limit_url is not None:
+            return self.rate_limit_url if self.rate_limit_url.startswith(redis_schemes) else None
+        for url in (self.redis_url, self.broadcast_url):
+            if url and url.startswith(redis_schemes):
+                return url
+        return None
 
     @property
     def is_production(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,12 @@ from alembic.script import ScriptDirectory
 from schema.db import make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic compares our models with the database; the job queue's tables (procrastinate_*,
+    created by migration 0014 from procrastinate's own SQL) are not among our models."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
 
 
 def alembic_config(url: str) -> Config:
@@ -48,3 +55,14 @@ def head_revision() -> str | None:
 
 def is_up_to_date(url: str) -> bool:
     return current_revision(url) == head_revision()
+
+
+def is_behind(url: str) -> bool:
+    """The database is at an older revision of ours (it needs `luling db upgrade`). A revision
+    this code does not know is newer: a rolling upgrade migrated ahead of this process, and
+    migrations only add (docs/deploy.md), so it still serves."""
+    current = current_revision(url)
+    if current == head_revision():
+        return False
+    known = {rev.revision for rev in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+    return current is None or current in known

@@ -163,14 +163,12 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        url = settings.rate_limit_url
-        if url is None and settings.broadcast_url.startswith(("redis://", "rediss://")):
-            url = settings.broadcast_url
+        url, prefix = settings.shared_limits_url, settings.redis_key_prefix
         rules = {**_LOGIN_RULES, **PER_CALLER}
 
         def make(name: str, limit: int, window: float) -> RateLimiter:
             if url and url.startswith(("redis://", "rediss://", "unix://")):
-                return RedisRateLimiter(limit, window, url=url, prefix=f"luling:rl:{name}")
+                return RedisRateLimiter(limit, window, url=url, prefix=f"{prefix}rl:{name}")
             return RateLimiter(limit, window)
 
         return cls(

@@ -115,7 +115,7 @@ class RedisCostBudget(CostBudget):
             self._redis.delete(k)
 
 
-def make_budget(url: str | None) -> CostBudget:
+def make_budget(url: str | None, key_prefix: str = "luling:") -> CostBudget:
     if url and url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisCostBudget(url)
+        return RedisCostBudget(url, prefix=f"{key_prefix}cost")
     return CostBudget()

@@ -110,7 +110,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # (its memoised walk is linear; validation rules would expand every fragment spread).
     limits = LimitsConfig(
         limits=limits_from(settings),
-        budget=make_budget(_budget_url(settings)),
+        budget=make_budget(settings.shared_limits_url, settings.redis_key_prefix),
         anonymous_per_minute=settings.cost_budget_anonymous_per_minute,
         signed_in_per_minute=settings.cost_budget_per_minute,
         max_bytes=settings.max_query_bytes,
@@ -153,14 +153,6 @@ def _audit_outcomes(types: tuple[type, ...]) -> None:
         for field in definition.fields:
             if not any(isinstance(e, AuditOutcome) for e in field.extensions):
                 field.extensions.append(AuditOutcome())
-
-
-def _budget_url(settings: Settings) -> str | None:
-    """Where cost budgets are shared between processes (as the rate limits)."""
-    url = settings.rate_limit_url
-    if url is None and settings.broadcast_url.startswith(("redis://", "rediss://")):
-        url = settings.broadcast_url
-    return url
 
 
 def export_sdl() -> str:

@@ -18,7 +18,7 @@ writer at a time anyway; run one process on it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -185,9 +185,14 @@ def warn_deadlines(conn: sa.Connection, now: datetime, tick: Tick) -> None:
 
 
 def tick(
-    engine: sa.Engine, *, now: datetime | None = None, running_here: Collection[int] = ()
+    engine: sa.Engine,
+    *,
+    now: datetime | None = None,
+    running_here: Collection[int] = (),
+    sweep_jobs: Callable[[sa.Connection, datetime], list[int]] | None = None,
 ) -> Tick:
-    """One tick, in one transaction."""
+    """One tick, in one transaction. Jobs nobody will finish are found by `sweep_jobs` when
+    given (a job queue knows which of its workers died), else by their age (`fail_stale_jobs`)."""
     now = now or utcnow()
     with engine.begin() as conn:
         if not take_lock(conn):
@@ -195,7 +200,10 @@ def tick(
         out = Tick()
         move_activities(conn, now, out)
         flag_overdue_needs(conn, now, out)
-        out.failed_jobs = fail_stale_jobs(conn, running_here=running_here, now=now)
+        if sweep_jobs is not None:
+            out.failed_jobs = sweep_jobs(conn, now)
+        else:
+            out.failed_jobs = fail_stale_jobs(conn, running_here=running_here, now=now)
         remind_slots(conn, now, out)
         warn_deadlines(conn, now, out)
         return out

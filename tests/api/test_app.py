@@ -46,6 +46,30 @@ def test_report_health_with_database_down(tmp_path: Path) -> None:
     assert r.status_code == 503 and r.json()["database"] == "down"
 
 
+def test_report_ready_when_migrated_and_connected(client: TestClient) -> None:
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.json()
+    assert r.json() == {
+        "status": "ready",
+        "database": "up",
+        "migrations": "current",
+        "broadcaster": "up",
+    }
+
+
+def test_report_unready_while_database_is_behind(tmp_path: Path) -> None:
+    from schema.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0009")  # an older revision: this code waits for `luling db upgrade`
+    with TestClient(create_app(make_settings(url))) as c:
+        behind = c.get("/readyz")
+        upgrade(url)
+        caught_up = c.get("/readyz")
+    assert behind.status_code == 503 and behind.json()["migrations"] == "behind"
+    assert caught_up.status_code == 200
+
+
 def test_refuse_oversized_body(client: TestClient) -> None:
     r = client.post(
         "/graphql", content=b"x" * 1_100_000, headers={"content-type": "application/json"}

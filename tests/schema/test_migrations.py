@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from schema.db import make_engine
-from schema.migrate import current_revision, downgrade, head_revision, upgrade
+from schema.migrate import current_revision, downgrade, head_revision, include_name, upgrade
 from schema.models import metadata
 from tests.dbutil import fresh_database
 
@@ -24,7 +24,9 @@ def _diff(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
             return compare_metadata(ctx, metadata)
     finally:
         engine.dispose()

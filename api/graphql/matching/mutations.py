@@ -1,9 +1,11 @@
 """Coordinators' matching jobs: start, cancel, decide on proposals, commit; and live progress.
 
-A job returns at once (`QUEUED`); the solve runs in a worker thread (`api.matching_runner`) and
-its progress is pushed over `matchingJobProgress`. The job's rules are the job service's
-(`schema.services.matching`): starting, cancelling, deciding, and committing, which dispatches
-the accepted and pinned proposals through the closed loop's own services.
+A job returns at once (`QUEUED`); the solve runs in a worker thread of this process
+(`api.matching_runner`) or, with `LULING_JOB_RUNNER=queue`, on a `luling worker` (`api.jobqueue`,
+queued in the same transaction as the job's row); its progress is pushed over
+`matchingJobProgress`. The job's rules are the job service's (`schema.services.matching`):
+starting, cancelling, deciding, and committing, which dispatches the accepted and pinned
+proposals through the closed loop's own services.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from api.graphql.lists import MaxItems
 from api.graphql.matching.types import MatchingJob, Proposal
 from api.graphql.relay import decode_id
 from api.graphql.writes import actor_of, opt_pk, pk, write
+from api.jobqueue import QueueRunner
 from api.matching_runner import MatchingRunner, job_channel
 from api.ws.shared import shared_reads_of
 from matching.problem import Weights
@@ -164,7 +167,7 @@ class CommitMatchingJobPayload:
     )
 
 
-def runner_of(info: Info) -> MatchingRunner:
+def runner_of(info: Info) -> MatchingRunner | QueueRunner:
     return info.context.request.app.state.matching
 
 
@@ -180,6 +183,7 @@ def _weights(value: Any) -> dict[str, float]:
 
 async def _start(session: AsyncSession, info: Info, input: StartMatchingJobInput) -> m.MatchingJob:
     return await jobs.start_job(
+        enqueue=runner_of(info).enqueue,
         session=session,
         actor=actor_of(info),
         scope_community_id=opt_pk(input.scope_community_id, "Community", "scope_community_id"),

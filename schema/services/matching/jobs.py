@@ -10,7 +10,7 @@ through `move` (`AsyncSession.run_sync`), in their own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -159,8 +159,10 @@ async def start_job(
     emergency: bool = False,
     parent_job_id: int | None = None,
     now: datetime | None = None,
+    enqueue: Callable[[sa.Connection, int], None] | None = None,
 ) -> MatchingJob:
-    """A queued job over the open work of a scope (the caller then has it run).
+    """A queued job over the open work of a scope (the caller then has it run). `enqueue`, if
+    given, queues it for a worker on the same connection, so job and queue entry commit together.
 
     A community's coordinator who names no scope matches their own community; a re-run
     (`parent_job_id`) starts from a succeeded job's decisions.
@@ -176,9 +178,10 @@ async def start_job(
         actor.require_scope(parent.scope_community_id)
         if parent.status is not JobStatus.SUCCEEDED:
             raise Invalid("parent_job_id", "re-run only a finished, uncommitted job")
-    job_id = await session.run_sync(
-        lambda s: create_job(
-            s.connection(),
+
+    def create(conn: sa.Connection) -> int:
+        job_id = create_job(
+            conn,
             scope_community_id=scope,
             kinds=kinds,
             weights=weights,
@@ -188,7 +191,11 @@ async def start_job(
             account_id=actor.account_id,
             now=now,
         )
-    )
+        if enqueue is not None:
+            enqueue(conn, job_id)
+        return job_id
+
+    job_id = await session.run_sync(lambda s: create(s.connection()))
     return await get_job(session, job_id)
 
 

@@ -1,0 +1,35 @@
+"""The 2 API + 2 worker topology (tests/multiproc/topology.py), once per module: PostgreSQL and
+Redis only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from schema.db import is_sqlite
+from tests.multiproc.topology import REDIS_URL, Topology, copy_of, seeded_template
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    base = os.environ.get("DATABASE_URL", "")
+    if not base or is_sqlite(base):
+        pytest.skip(
+            "several processes share PostgreSQL (the job queue) and Redis: "
+            "run with DATABASE_URL=postgresql://…"
+        )
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} does not answer ({exc}): .ci/run starts it")
+    folder = tmp_path_factory.mktemp("multiproc")
+    template = seeded_template(base, folder)
+    with copy_of(base, template) as url:
+        topology = Topology(url, folder)
+        try:
+            yield topology
+        finally:
+            topology.stop()
