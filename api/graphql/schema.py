@@ -35,6 +35,7 @@ from api.graphql.limits import (
 from api.graphql.matching.candidates import CandidatesQuery
 from api.graphql.matching.mutations import MatchingMutation, MatchingSubscription
 from api.graphql.matching.queries import MatchingQuery
+from api.graphql.me.queries import MeQuery
 from api.graphql.needs.mutations import NeedsMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
@@ -60,6 +61,7 @@ QUERY_TYPES: tuple[type, ...] = (
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,
+    MeQuery,
     RegistryQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (

@@ -26,6 +26,7 @@ from api.graphql.enums import (
     NeedTier,
     ResourceKind,
 )
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.needs.loaders import latest_events
 from api.graphql.relay import (
@@ -36,6 +37,7 @@ from api.graphql.relay import (
     load_children,
     load_linked,
     load_one,
+    may,
     register_node,
 )
 from api.graphql.type_refs import (
@@ -59,6 +61,7 @@ from schema.disclosure import (
     sees_need_place,
     sees_reporter_name,
     sees_reporter_phone,
+    sees_serving_people,
     snap,
 )
 from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
@@ -423,6 +426,14 @@ class NeedResourceRequirement(RowType):
 class NeedAssignment(RowType, Node):
     __model__ = m.NeedAssignment
     __node_name__ = "NeedAssignment"
+    __needs__ = frozen(
+        {
+            "need": ("need_id",),
+            "person": ("person_id", "need_id"),
+            "team": ("team_id",),
+            "resource": ("resource_id",),
+        }
+    )
 
     quantity: int = strawberry.field(description="Quantity (of a resource; 1 for people).")
     active: bool = strawberry.field(description="Still assigned (false once handed over).")
@@ -433,9 +444,17 @@ class NeedAssignment(RowType, Node):
     resource_id: strawberry.Private[int | None]
 
     @strawberry.field(
-        description="The assigned person, if a person.", permission_classes=[Can("person.read")]
+        description="The assigned person, if a person. A need's reporter sees who serves it "
+        "(亮身份): the name, with the phone masked as on any person they may not contact.",
+        permission_classes=[Can("need.read")],
     )
     async def person(self, info: Info) -> PersonT | None:
+        if self.person_id is None:
+            return None
+        if not may(info, "person.read"):
+            need = await load_one(info, Need, self.need_id)
+            if need is None or not sees_serving_people(viewer(info), await need.facts(info)):
+                raise CodedError("not allowed: person.read", ErrorCode.FORBIDDEN)
         return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The assigned team, if a team.")
