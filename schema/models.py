@@ -9,6 +9,7 @@ from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEv
 from schema.governance import Consultation
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent, NeedResource, NeedSkill
+from schema.offers import NeedOffer
 from schema.people import (
     Availability,
     HelperExpertise,
@@ -42,6 +43,7 @@ __all__ = [
     "Need",
     "NeedAssignment",
     "NeedEvent",
+    "NeedOffer",
     "NeedResource",
     "NeedSkill",
     "PairedUnit",

@@ -37,6 +37,7 @@ from api.graphql.matching.mutations import MatchingMutation, MatchingSubscriptio
 from api.graphql.matching.queries import MatchingQuery
 from api.graphql.me.queries import MeQuery
 from api.graphql.needs.mutations import NeedsMutation
+from api.graphql.needs.offers import OffersMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.people.queries import PeopleQuery
@@ -67,6 +68,7 @@ QUERY_TYPES: tuple[type, ...] = (
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
     NeedsMutation,
+    OffersMutation,
     EnterpriseMutation,
     VolunteeringMutation,
     AreasMutation,

@@ -13,20 +13,22 @@ import strawberry
 from api.auth.permissions import Can
 from api.graphql.accounts.types import AccountNode
 from api.graphql.context import Info
-from api.graphql.enums import EnterpriseRequestStatus, NeedStatus, SignUpStatus
+from api.graphql.enums import EnterpriseRequestStatus, NeedStatus, OfferStatus, SignUpStatus
 from api.graphql.me.hours import ServiceHours, service_hours_of
+from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.needs.queries import NeedFilter, need_conditions
 from api.graphql.needs.types import NeedAssignment
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, load_one
 from api.graphql.type_refs import EnterpriseRequestT, NeedT, PersonT, SignUpT
 from schema import models as m
 
-N, A, S, R = m.Need, m.NeedAssignment, m.SignUp, m.EnterpriseRequest
+N, A, S, R, OF = m.Need, m.NeedAssignment, m.SignUp, m.EnterpriseRequest, m.NeedOffer
 NEWEST_NEEDS = Ordering("MY_NEEDS", (SortKey(N.reported_at, "dt"),), N.id, descending=True)
 NEWEST_ASSIGNMENTS = Ordering(
     "MY_ASSIGNMENTS", (SortKey(A.assigned_at, "dt"),), A.id, descending=True
 )
 NEWEST_SIGN_UPS = Ordering("MY_SIGN_UPS", (SortKey(S.signed_up_at, "dt"),), S.id, descending=True)
+NEWEST_OFFERS = Ordering("MY_OFFERS", (SortKey(OF.offered_at, "dt"),), OF.id, descending=True)
 NEWEST_REQUESTS = Ordering("MY_REQUESTS", (SortKey(R.submitted_at, "dt"),), R.id, descending=True)
 
 
@@ -121,6 +123,23 @@ class Me(AccountNode):
         if status:
             where.append(S.status.in_(status))  # type: ignore[attr-defined]  # a column
         return RowsPage(SignUpT, NEWEST_SIGN_UPS, where)
+
+    @connection_field(
+        NeedOffer,
+        description="My offers to take needs (请缨), newest first.",
+        permission_classes=[Can("need.read")],
+    )
+    async def my_offers(
+        self,
+        status: Annotated[
+            list[OfferStatus] | None, strawberry.argument(description="In these statuses.")
+        ] = None,
+    ) -> PageQuery:
+        person = self._person()
+        where: list[Any] = [OF.person_id == person if person is not None else sa.false()]
+        if status:
+            where.append(OF.status.in_(status))  # type: ignore[attr-defined]  # a column
+        return RowsPage(NeedOffer, NEWEST_OFFERS, where)
 
     @connection_field(
         EnterpriseRequestT,

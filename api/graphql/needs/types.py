@@ -29,6 +29,7 @@ from api.graphql.enums import (
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.needs.loaders import latest_events
+from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.relay import (
     Node,
     RowType,
@@ -320,7 +321,7 @@ class Need(RowType, _NeedAttributes, Node):
 
     @strawberry.field(
         description="How many more people it takes: headcount minus the people dispatched to it "
-        "in person and those signed up (someone both counts once); never below zero."
+        "in person (offers hold no place until accepted); never below zero."
     )
     async def places_left(self, info: Info) -> int:
         from api.graphql.activities.loaders import places_left
@@ -374,7 +375,18 @@ class Need(RowType, _NeedAttributes, Node):
         return events[-1] if events else None
 
     @strawberry.field(
-        description="Volunteers who signed up to serve it.", extensions=[MaxItems(200)]
+        description="Offers to take it (请缨), oldest first: staff of its area see all, a "
+        "volunteer their own.",
+        extensions=[MaxItems(200)],
+    )
+    async def offers(self, info: Info) -> list[NeedOffer]:
+        return await load_children(
+            info, NeedOffer, "need_id", self.pk, order_by=[m.NeedOffer.offered_at, m.NeedOffer.id]
+        )
+
+    @strawberry.field(
+        description="People dispatched to it who signed up on it to log their time.",
+        extensions=[MaxItems(200)],
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         return await load_children(info, SignUpT, "need_id", self.pk, name="signup:need")

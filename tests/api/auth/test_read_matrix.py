@@ -33,6 +33,7 @@ from schema.enums import (
     JobStatus,
     NeedAction,
     NeedStatus,
+    OfferStatus,
     PersonKind,
     ProposalKind,
     ProposalStatus,
@@ -69,6 +70,7 @@ TYPES = {
     m.EnterpriseRequest: "EnterpriseRequest",
     m.EnterpriseRequestEvent: "EnterpriseRequestEvent",
     m.SignUp: "SignUp",
+    m.NeedOffer: "NeedOffer",
 }
 
 
@@ -233,6 +235,9 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
             s,
             m.SignUp(person_id=worker.id, activity_id=activity.id, status=SignUpStatus.SIGNED_UP),
         )
+        offer = _add(
+            s, m.NeedOffer(need_id=need.id, person_id=worker.id, status=OfferStatus.OFFERED)
+        )
         s.commit()
     ids = {
         "Need": need.id,
@@ -245,6 +250,7 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
         "EnterpriseRequest": request.id,
         "EnterpriseRequestEvent": request_event.id,
         "SignUp": sign_up.id,
+        "NeedOffer": offer.id,
     }
     return {
         "gids": {t: to_global_id(t, pk) for t, pk in ids.items()},

@@ -271,6 +271,7 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
     assert [n["__typename"] for n in nodes] == list(ids)
     assert [n["id"] for n in nodes] == gids
     children = {"NeedEvent", "NeedAssignment", "EnterpriseRequestEvent", "Proposal"}
+    children |= {"NeedOffer"}  # tests/api/graphql/needs/test_offers.py
     # accounts: tested with auth; registry records: tests/registry/test_registry_search.py
     others = {"Account", "AuditLogEntry", "RegistryRecord"}
     assert set(NODE_TYPES) - set(ids) <= children | {"UnmatchedItem"} | others
