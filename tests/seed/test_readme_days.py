@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.graphql.relay import from_global_id
 from schema.base import utcnow
 from schema.db import make_engine
 from schema.migrate import upgrade
@@ -181,15 +182,7 @@ def test_everyones_own_day(client: TestClient, county_url: str) -> None:
 
 
 def _pk(global_id: str) -> int:
-    from api.graphql.relay import decode_id
-
-    return decode_id(global_id, global_id and _type_of(global_id))
-
-
-def _type_of(global_id: str) -> str:
-    import base64
-
-    return base64.b64decode(global_id).decode().split(":", 1)[0]
+    return from_global_id(global_id)[1]
 
 
 def test_helper_and_enterprise_days(client: TestClient) -> None:

@@ -174,4 +174,5 @@ class _Row:
     """A mapping in the shape `from_row` reads (`_mapping`)."""
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self._mapping = {k: v for k, v in values.items() if k not in ("id", "pk")}
+        # `id` holds the global ID on a built object; a row carries the key there.
+        self._mapping = {k: v for k, v in values.items() if k != "pk"} | {"id": values["pk"]}

@@ -18,8 +18,8 @@ from tests.conftest import gql
 from tests.county import County
 
 ME = """query($status: [NeedStatus!]) { me {
-  username role personId
-  account { username }
+  id username role personId
+  account { id username }
   person { name }
   myNeeds(first: 10) { totalCount nodes { id title status } }
   myAssignments(first: 10, filter: { needStatus: $status }) {
@@ -55,7 +55,9 @@ def test_me_lists_my_own_work_only(client: TestClient, engine: sa.Engine, county
         )
 
     me = gql(client, ME, token=county.token("resident"))["data"]["me"]
-    assert me["username"] == "county.resident" and me["account"]["username"] == me["username"]
+    assert me["username"] == "county.resident"
+    assert me["account"] == {"id": gid("Account", resident.id), "username": me["username"]}
+    assert me["id"] == me["account"]["id"]
     assert me["person"] is None and me["personId"] is None
     assert me["myNeeds"]["totalCount"] == 1
     assert me["myNeeds"]["nodes"][0] == {
