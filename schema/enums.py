@@ -182,6 +182,7 @@ class OfferStatus(LabelledEnum):
     OFFERED = ("offered", "已请缨")
     WITHDRAWN = ("withdrawn", "已撤回")
     ACCEPTED = ("accepted", "已派单")
+    DECLINED = ("declined", "未采纳")
 
 
 class JobStatus(LabelledEnum):

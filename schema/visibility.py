@@ -13,7 +13,7 @@ the same rule without the field naming it.
 
 - Needs, their events and assignments: administrators and county-level staff everywhere;
   grid workers and coordinators in their community; anyone the need they reported, were
-  dispatched to (in person or with their team), offered to take (not withdrawn) or signed up
+  dispatched to (in person or with their team), offered to take (pending or accepted) or signed up
   for.
 - People: those who serve (party members, helpers, grid workers …) to every reader with
   `person.read` (their names are public, 亮身份; phones stay masked); residents only to
@@ -173,7 +173,7 @@ def need_sql(v: Viewer) -> Any:
         )
         offered = sa.select(col(NeedOffer.need_id)).where(
             col(NeedOffer.person_id) == v.person_id,
-            col(NeedOffer.status) != OfferStatus.WITHDRAWN,
+            col(NeedOffer.status).in_((OfferStatus.OFFERED, OfferStatus.ACCEPTED)),
         )
         conditions += [
             col(n.reporter_person_id) == v.person_id,

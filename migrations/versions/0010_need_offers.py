@@ -31,6 +31,7 @@ def upgrade() -> None:
                 "offered",
                 "withdrawn",
                 "accepted",
+                "declined",
                 name="offerstatus",
                 native_enum=False,
                 create_constraint=True,

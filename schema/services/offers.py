@@ -58,6 +58,16 @@ async def _move(
     return updated
 
 
+async def _to_decide(session: AsyncSession, actor: Actor, offer_id: int) -> NeedOffer:
+    """The offer, for an actor who may dispatch its need (coordination in the need's area)."""
+    offer = await _get_offer(session, offer_id)
+    if not actor.is_coordination:
+        raise Forbidden("only coordinators and administrators accept or decline offers")
+    need = await get_need(session, offer.need_id)
+    actor.require_scope(need.community_id)
+    return offer
+
+
 async def offer_need(
     *,
     session: AsyncSession,
@@ -86,6 +96,8 @@ async def offer_need(
     ).scalar_one_or_none()
     if existing is not None and existing.status is OfferStatus.OFFERED:
         return existing
+    if existing is not None and existing.status is OfferStatus.DECLINED:
+        raise Conflict("your offer on this need was declined by its coordinator", field="need_id")
     if await places_left(session, need) <= 0:
         raise LimitReached("need_id", "no places left on this need")
     if existing is not None:
@@ -127,11 +139,7 @@ async def accept_offer(
     """接受请缨: dispatch the volunteer who offered (accepting a reported need first), if the
     need still has a place for them; only those who may dispatch the need."""
     now = now_or(now)
-    offer = await _get_offer(session, offer_id)
-    if not actor.is_coordination:
-        raise Forbidden("only coordinators and administrators accept offers")
-    need = await get_need(session, offer.need_id)
-    actor.require_scope(need.community_id)
+    offer = await _to_decide(session, actor, offer_id)
     need_id = offer.need_id
     await lock_row(session, Need, need_id)  # the last place goes to one acceptance only
     offer = await _get_offer(session, offer_id)
@@ -157,3 +165,24 @@ async def accept_offer(
         )
     values = {"decided_at": now, "decided_by_account_id": actor.account_id}
     return await _move(session, offer, OfferStatus.ACCEPTED, values), need
+
+
+async def decline_offer(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    offer_id: int,
+    note: str = "",
+    now: datetime | None = None,
+) -> NeedOffer:
+    """不采纳: whoever may dispatch the need declines an offer still pending (final: the
+    volunteer cannot offer on that need again)."""
+    now = now_or(now)
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    offer = await _to_decide(session, actor, offer_id)
+    if offer.status is not OfferStatus.OFFERED:
+        raise IllegalTransition("decline", f"offer {offer.status.value}", ("offered",))
+    values: dict[str, Any] = {"decided_at": now, "decided_by_account_id": actor.account_id}
+    if note:
+        values["note"] = note
+    return await _move(session, offer, OfferStatus.DECLINED, values)

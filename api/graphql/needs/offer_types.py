@@ -21,10 +21,14 @@ class NeedOffer(RowType, Node):
     __node_name__ = "NeedOffer"
     __needs__ = frozen({"need": ("need_id",), "person": ("person_id",)})
 
-    status: OfferStatus = strawberry.field(description="Offered, withdrawn or accepted.")
-    note: str = strawberry.field(description="What the volunteer said with it.")
+    status: OfferStatus = strawberry.field(description="Offered, withdrawn, accepted or declined.")
+    note: str = strawberry.field(
+        description="What the volunteer said with it (declined: the reason given)."
+    )
     offered_at: datetime = strawberry.field(description="When it was (last) offered.")
-    decided_at: datetime | None = strawberry.field(description="When it was accepted or withdrawn.")
+    decided_at: datetime | None = strawberry.field(
+        description="When it was accepted, declined or withdrawn."
+    )
     need_id: strawberry.Private[int]
     person_id: strawberry.Private[int]
 

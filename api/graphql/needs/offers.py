@@ -1,6 +1,6 @@
-"""Offers (请缨): `offerNeed`, `withdrawOffer` (the volunteer) and `acceptOffer` (whoever may
-dispatch the need: it dispatches the volunteer through the closed loop). Each answers
-`{ offer, need, userErrors }`; the rules are in schema/services/offers.py."""
+"""Offers (请缨): `offerNeed`, `withdrawOffer` (the volunteer), `acceptOffer` (whoever may
+dispatch the need: it dispatches the volunteer through the closed loop) and `declineOffer`.
+Each answers `{ offer, need, userErrors }`; the rules are in schema/services/offers.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from api.graphql.lists import MaxItems
 from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.needs.types import Need
 from api.graphql.relay import load_one
-from api.graphql.writes import actor_of, pk, write
+from api.graphql.writes import actor_of, pk, write, write_on
 from schema.models import Need as NeedRow
 from schema.models import NeedOffer as OfferRow
 from schema.services import offers as svc
@@ -28,10 +28,13 @@ class OfferNeedInput:
     note: str = strawberry.field(default="", description="A word to the coordinator (≤ 500).")
 
 
-@strawberry.input(description="An offer to withdraw or accept.")
+@strawberry.input(description="An offer to withdraw, accept or decline.")
 class OfferStepInput:
     offer_id: strawberry.ID = strawberry.field(description="The offer's ID.")
-    note: str = strawberry.field(default="", description="Accepting: the dispatch's note (≤ 1000).")
+    note: str = strawberry.field(
+        default="",
+        description="Accepting: the dispatch's note (≤ 1000); declining: the reason (≤ 500).",
+    )
 
 
 @strawberry.type(description="The offer a mutation changed (and its need), or why it did not.")
@@ -81,14 +84,8 @@ class OffersMutation:
     async def withdraw_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]
     ) -> OfferPayload:
-        async def work(session: AsyncSession) -> OfferRow:
-            offer_id = pk(input.offer_id, "NeedOffer", "offer_id")
-            return await svc.withdraw_offer(
-                session=session, actor=actor_of(info), offer_id=offer_id
-            )
-
-        offer, errors = await write(info, work)
-        return await _payload_of(info, offer, errors)
+        step = await write_on(info, svc.withdraw_offer, "offer_id", input.offer_id, "NeedOffer")
+        return await _payload_of(info, *step)
 
     @strawberry.mutation(
         description="接受请缨: dispatch the volunteer who offered (a reported need is accepted "
@@ -109,6 +106,19 @@ class OffersMutation:
         if done is None:
             return _payload(None, None, errors)
         return _payload(*done, errors)
+
+    @strawberry.mutation(
+        description="不采纳: decline an offer still pending (the volunteer cannot offer on that "
+        "need again); `note` replaces the offer's note with the reason.",
+        permission_classes=[Can("need.dispatch")],
+    )
+    async def decline_offer(
+        self, info: Info, input: Annotated[OfferStepInput, Input]
+    ) -> OfferPayload:
+        step = await write_on(
+            info, svc.decline_offer, "offer_id", input.offer_id, "NeedOffer", note=input.note
+        )
+        return await _payload_of(info, *step)
 
 
 async def _payload_of(info: Info, offer: OfferRow | None, errors: list[UserError]) -> OfferPayload:

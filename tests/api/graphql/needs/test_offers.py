@@ -26,6 +26,8 @@ PAYLOAD = """offer { id status person { name } } need { id status placesLeft }
   userErrors { field message code }"""
 OFFER = f"mutation($input: OfferNeedInput!) {{ offerNeed(input: $input) {{ {PAYLOAD} }} }}"
 WITHDRAW = f"mutation($input: OfferStepInput!) {{ withdrawOffer(input: $input) {{ {PAYLOAD} }} }}"
+DECLINE = """mutation { declineOffer(input: {offerId: "OFFER", note: "本次人手已够"}) {
+  offer { status note } userErrors { code } } }"""
 ACCEPT = f"mutation($input: OfferStepInput!) {{ acceptOffer(input: $input) {{ {PAYLOAD} }} }}"
 
 
@@ -113,6 +115,15 @@ def test_places_are_counted_one_way(client: TestClient, engine: sa.Engine, count
     assert error_codes(offer(client, late, nid)) == ["CAPACITY_REACHED"]
     body = gql(client, WITHDRAW, {"input": {"offerId": offers[2]}}, token=tokens[2])
     assert body["data"]["withdrawOffer"]["offer"]["status"] == "WITHDRAWN"
+    # Declining is for a pending offer, and final for that need.
+    other = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
+    pending = ok(offer(client, late, gid("Need", other.id)))["offer"]["id"]
+    decline = DECLINE.replace("OFFER", pending)
+    declined = gql(client, decline, token=coordinator)["data"]["declineOffer"]
+    assert ok(declined)["offer"] == {"status": "DECLINED", "note": "本次人手已够"}
+    again = gql(client, decline, token=coordinator)["data"]["declineOffer"]
+    assert error_codes(again) == ["ILLEGAL_TRANSITION"]
+    assert error_codes(offer(client, late, gid("Need", other.id))) == ["CONFLICT"]
     opportunities = gql(
         client, "{ volunteerOpportunities(first: 50) { nodes { id } } }", token=tokens[2]
     )["data"]["volunteerOpportunities"]["nodes"]
