@@ -9,6 +9,9 @@ table is generated from these functions (`privacy_table`), so the table and the 
   handling the need).
 - Phones and exact home locations: the person themself, administrators, staff of their area.
 - ID numbers: administrators only, through the API.
+- Who serves a need (the people dispatched to it, `NeedAssignment.person`): whoever may see the
+  need at all, its reporter included, since those who serve show their identity (亮身份); their
+  phones stay under the person's own rule (`sees_person_contact`).
 - A need's reporter name: the reporter, administrators, staff of the need's area and the people
   dispatched to it (those handling it). The reporter's phone: the same, while the need is open.
 - A need's exact place (coordinates, address) and its own title: the reporter, administrators,
@@ -71,6 +74,11 @@ def sees_reporter_name(v: Viewer, need: NeedFacts) -> bool:
 
 def sees_reporter_phone(v: Viewer, need: NeedFacts) -> bool:
     return v.is_admin or _reporter(v, need) or (handles_need(v, need) and need.is_open)
+
+
+def sees_serving_people(v: Viewer, need: NeedFacts) -> bool:
+    """The people sent to a need, by name: its reporter and those handling it (亮身份)."""
+    return v.is_admin or _reporter(v, need) or handles_need(v, need)
 
 
 def sees_need_place(v: Viewer, need: NeedFacts) -> bool:
@@ -245,6 +253,10 @@ FIELDS: list[tuple[str, Callable[[Viewer], str]]] = [
     ("`Person.idNumber`", lambda v: "full" if sees_id_number(v) else "masked"),
     ("`Need.reporterName`, `Need.reporter`", lambda v: _need_cell(v, sees_reporter_name)),
     ("`Need.reporterPhone`", lambda v: _need_cell(v, sees_reporter_phone)),
+    (
+        "`NeedAssignment.person` (who serves it: name; phone as `Person.phone`)",
+        lambda v: _need_cell(v, sees_serving_people),
+    ),
     (
         "`Need.latitude`/`longitude`/`address`/`title`/`description`/`mediaUrls`, "
         "opportunity place and title",

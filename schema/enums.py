@@ -195,6 +195,13 @@ class SignUpStatus(LabelledEnum):
     NO_SHOW = ("no_show", "未到场")
 
 
+class OfferStatus(LabelledEnum):
+    OFFERED = ("offered", "已请缨")
+    WITHDRAWN = ("withdrawn", "已撤回")
+    ACCEPTED = ("accepted", "已派单")
+    DECLINED = ("declined", "未采纳")
+
+
 class JobStatus(LabelledEnum):
     QUEUED = ("queued", "排队中")
     RUNNING = ("running", "计算中")

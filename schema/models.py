@@ -22,6 +22,7 @@ from schema.notifications import (
     NotificationDelivery,
     NotificationPreference,
 )
+from schema.offers import NeedOffer
 from schema.people import (
     Availability,
     HelperExpertise,
@@ -60,6 +61,7 @@ __all__ = [
     "Need",
     "NeedAssignment",
     "NeedEvent",
+    "NeedOffer",
     "NeedResource",
     "NeedSkill",
     "Notification",

@@ -1,13 +1,15 @@
 """Places left on an activity or a need: how many more people it takes.
 
-An activity takes `capacity` people, a need `headcount`. A place is held by everyone signed up
-and not cancelled (checking in and out keeps it), and on a need also by everyone dispatched to it
-in person (an active assignment); someone both dispatched and signed up holds one place. Teams
-and resources dispatched hold none. Never below zero: a need dispatched to more people than it
-asked for has no place left.
+An activity takes `capacity` people, a need `headcount`. On an activity a place is held by
+everyone signed up and not cancelled (checking in and out keeps it). On a need a place is held
+by everyone dispatched to it in person (an active assignment), and by nothing else: an offer
+(schema/offers.py) holds none until it is accepted, which dispatches; teams and resources
+dispatched hold none. Never below zero: a need dispatched to more people than it asked for has
+no place left.
 
 The rule is written once, in SQL (`places_left_sql`: over the activity or need row, for queries to
-filter and sort on and loaders to batch), and `places_left` runs it for one row (the sign-up check).
+filter and sort on and loaders to batch), and `places_left` runs it for one row (the sign-up and
+offer checks): dispatch, offers and opportunities count a need's places this one way.
 """
 
 from __future__ import annotations
@@ -65,20 +67,11 @@ def taken_sql(model: type[Activity] | type[Need]) -> sa.ColumnElement[int]:
             .scalar_subquery()
         )
     a, need_id = NeedAssignment, col(Need.id)
-    dispatched = (
+    return (
         sa.select(sa.func.count(sa.distinct(col(a.person_id))))
         .where(_dispatched(need_id))
         .scalar_subquery()
     )
-    signed_up_only = (
-        sa.select(sa.func.count())
-        .where(
-            _signed_up(col(SignUp.need_id), need_id),
-            ~sa.exists().where(_dispatched(col(SignUp.need_id), col(SignUp.person_id))),
-        )
-        .scalar_subquery()
-    )
-    return dispatched + signed_up_only
 
 
 def places_left_sql(model: type[Activity] | type[Need]) -> sa.ColumnElement[int]:
@@ -92,11 +85,3 @@ async def places_left(session: AsyncSession, target: Activity | Need) -> int:
     model = type(target)
     stmt = sa.select(places_left_sql(model)).where(col(model.id) == target.id)
     return int((await session.execute(stmt)).scalar_one())
-
-
-async def holds_a_place(session: AsyncSession, target: Activity | Need, person_id: int) -> bool:
-    """Whether the person already holds a place without signing up (dispatched to the need)."""
-    if not isinstance(target, Need):
-        return False
-    stmt = sa.select(sa.literal(1)).where(_dispatched(target.id, person_id))
-    return (await session.execute(stmt.limit(1))).first() is not None

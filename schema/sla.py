@@ -163,6 +163,29 @@ def local(t: datetime) -> datetime:
     return _aware(t).astimezone(LOCAL_ZONE)
 
 
+WEEKS_AHEAD = 8  # how far ahead a person's weekly windows are laid out as concrete times
+
+
+def weekly_windows(
+    windows: Iterable[tuple[int, int, int]], now: datetime, weeks: int = WEEKS_AHEAD
+) -> list[tuple[datetime, datetime]]:
+    """A person's weekly availability (weekday 0 = Monday, start and end minute, county local
+    time) laid out as concrete UTC intervals from this week on, for `weeks` weeks; intervals
+    that have already ended are left out. Across a change of offset the wall-clock times hold."""
+    today = local(now).date()
+    monday = today - timedelta(days=today.weekday())
+    out: list[tuple[datetime, datetime]] = []
+    for week in range(weeks + 1):
+        for weekday, start_minute, end_minute in windows:
+            day = monday + timedelta(days=7 * week + weekday)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=LOCAL_ZONE)
+            start = (midnight + timedelta(minutes=start_minute)).astimezone(UTC)
+            end = (midnight + timedelta(minutes=end_minute)).astimezone(UTC)
+            if end > now:
+                out.append((start, end))
+    return sorted(out)
+
+
 def promise_words(slot: Slot | None) -> str:
     """What dispatch will promise, in the words explanations use."""
     if slot is None:

@@ -13,7 +13,8 @@ the same rule without the field naming it.
 
 - Needs, their events and assignments: administrators and county-level staff everywhere;
   grid workers and coordinators in their community; anyone the need they reported, were
-  dispatched to (in person or with their team) or signed up for.
+  dispatched to (in person or with their team), offered to take (pending or accepted) or signed up
+  for.
 - People: those who serve (party members, helpers, grid workers …) to every reader with
   `person.read` (their names are public, 亮身份; phones stay masked); residents only to
   themselves, to administrators and county-level staff, and to staff of their community.
@@ -23,6 +24,8 @@ the same rule without the field naming it.
   county business office (营商办); coordinators of the enterprise's community; the helper
   assigned, and every helper while it is open and nobody carries it (the claim pool, 抢单);
   the account that submitted it. An enterprise account sees its own enterprise's, no other.
+- Offers (请缨): the volunteer themself; staff of the need's community; county-level staff and
+  administrators.
 - Sign-ups: the volunteer themself; staff of the activity's or need's community; county-level
   staff and administrators.
 - In-service members (下沉报到), their reports and two-way evaluations (三亮三比·双述): the member
@@ -43,10 +46,11 @@ from sqlmodel import SQLModel, col
 
 from schema.activities import Activity, SignUp
 from schema.enterprise import Enterprise, EnterpriseRequest, EnterpriseRequestEvent
-from schema.enums import PersonKind, Role, SignUpStatus
+from schema.enums import OfferStatus, PersonKind, Role, SignUpStatus
 from schema.in_service import InServiceMember, MemberEvaluation, MemberReport
 from schema.matching_jobs import MatchingJob, Proposal, UnmatchedItem
 from schema.needs import Need, NeedAssignment, NeedEvent
+from schema.offers import NeedOffer
 from schema.people import Person, TeamMembership
 from schema.roles import COORDINATION_ROLES, STAFF_ROLES
 from schema.workflow import OPEN_ENTERPRISE_STATUSES
@@ -172,10 +176,15 @@ def need_sql(v: Viewer) -> Any:
             col(SignUp.need_id).is_not(None),
             col(SignUp.status) != SignUpStatus.CANCELLED,
         )
+        offered = sa.select(col(NeedOffer.need_id)).where(
+            col(NeedOffer.person_id) == v.person_id,
+            col(NeedOffer.status).in_((OfferStatus.OFFERED, OfferStatus.ACCEPTED)),
+        )
         conditions += [
             col(n.reporter_person_id) == v.person_id,
             col(n.id).in_(dispatched_need_ids(v.person_id)),
             col(n.id).in_(signed_up),
+            col(n.id).in_(offered),
         ]
     return _any(conditions)
 
@@ -372,6 +381,28 @@ def _of_visible_member(fk: Any) -> Callable[[Viewer], Any]:
     return sql
 
 
+# --- offers ------------------------------------------------------------------------------------
+
+
+def offer_sql(v: Viewer) -> Any:
+    if v.role is None:
+        return NOBODY
+    if v.county_wide_staff:
+        return EVERY
+    o = NeedOffer
+    conditions: list[Any] = []
+    if v.person_id is not None:
+        conditions.append(col(o.person_id) == v.person_id)
+    if v.is_staff:
+        area_needs = sa.select(col(Need.id)).where(col(Need.community_id) == v.community_id)
+        conditions.append(col(o.need_id).in_(area_needs))
+    return _any(conditions)
+
+
+def offer_check(v: Viewer, row: Row) -> bool:
+    return v.county_wide_staff or v.is_person(row["person_id"])
+
+
 def _through_parent(v: Viewer, row: Row) -> bool:
     """Row-local check of tables whose grant goes through a parent row: county-level readers
     see them all; anyone else is decided by `sql`."""
@@ -414,6 +445,7 @@ RULES: dict[type[SQLModel], Rule] = {
         _through_parent,
         (),
     ),
+    NeedOffer: Rule("need_offer", offer_sql, offer_check, ("person_id",)),
 }
 
 

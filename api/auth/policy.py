@@ -57,6 +57,8 @@ POLICY: dict[str, frozenset[Role]] = {
     "need.escalate": COORDINATION,
     "need.return": COORDINATION,
     "need.merge": COORDINATION,
+    # 请缨: volunteers offer to take a need (and withdraw); accepting dispatches (need.dispatch).
+    "need.offer": frozenset({R.VOLUNTEER, R.ADMIN}),
     # Any signed-in caller reads needs; personal data (reporter phone, exact location) only
     # with need.read_private or as the reporter (`schema.disclosure`).
     "need.read": EVERYONE,

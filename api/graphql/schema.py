@@ -42,7 +42,9 @@ from api.graphql.limits import (
 from api.graphql.matching.candidates import CandidatesQuery
 from api.graphql.matching.mutations import MatchingMutation, MatchingSubscription
 from api.graphql.matching.queries import MatchingQuery
+from api.graphql.me.queries import MeQuery
 from api.graphql.needs.mutations import NeedsMutation
+from api.graphql.needs.offers import OffersMutation
 from api.graphql.needs.queries import NeedsQuery
 from api.graphql.needs.subscriptions import NeedsSubscription
 from api.graphql.notifications.mutations import NotificationsMutation
@@ -74,6 +76,7 @@ QUERY_TYPES: tuple[type, ...] = (
     MatchingQuery,
     CandidatesQuery,
     AccountsQuery,
+    MeQuery,
     RegistryQuery,
     GovernanceQuery,
     NotificationsQuery,
@@ -82,6 +85,7 @@ QUERY_TYPES: tuple[type, ...] = (
 MUTATION_TYPES: tuple[type, ...] = (
     AccountsMutation,
     NeedsMutation,
+    OffersMutation,
     EnterpriseMutation,
     VolunteeringMutation,
     ActivityAdminMutation,

@@ -1,4 +1,8 @@
-"""Volunteering (义善庐陵): sign up for an activity or a need, cancel, check in, check out.
+"""Volunteering (义善庐陵): sign up for an activity, cancel, check in, check out.
+
+A need is not signed up for: a volunteer offers to take it (`offerNeed`, schema/services/
+offers.py) and a coordinator's acceptance dispatches them. Someone dispatched to a need may sign
+up on it only to log their time there (check in, check out); that takes no place.
 
 Places left (`schema.places`) are checked under a row lock on the activity (or need), so that
 concurrent sign-ups cannot overfill it; a sign-up's own changes are guarded by its status
@@ -29,7 +33,7 @@ from schema.activities import Activity, SignUp
 from schema.enums import ActivityStatus, SignUpStatus
 from schema.needs import Need
 from schema.people import Person
-from schema.places import holds_a_place, places_left
+from schema.places import places_left
 from schema.services.common import Actor, lock_row, now_or, to_publish
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound
 from schema.services.needs.shared import is_assignee
@@ -115,6 +119,14 @@ async def sign_up(
         if await session.get(Person, person_id) is None:
             raise NotFound("person", person_id, field="person_id")
     _require_open(target, "sign_up", now)
+    if isinstance(target, Need):
+        assert target.id is not None
+        if not await is_assignee(session, target.id, person_id):
+            raise Invalid(
+                "need_id",
+                "sign-ups are for activities: to serve a need, offer to take it (offerNeed); "
+                "once a coordinator accepts the offer you are dispatched to it",
+            )
     model = type(target)
     assert target.id is not None
     # The row lock makes count-then-insert safe when many sign up for the last places at once.
@@ -128,11 +140,9 @@ async def sign_up(
     ).scalar_one_or_none()
     if existing is not None and existing.status is not SignUpStatus.CANCELLED:
         return existing
-    # Someone already dispatched to the need holds their place: signing up takes no other.
-    if await places_left(session, target) <= 0 and not await holds_a_place(
-        session, target, person_id
-    ):
-        raise LimitReached("activity_id" if activity_id else "need_id", "no places left")
+    # On a need the person is dispatched, so holds their place already: signing up takes none.
+    if isinstance(target, Activity) and await places_left(session, target) <= 0:
+        raise LimitReached("activity_id", "no places left")
     if existing is not None:
         row = await _move(
             session, existing, "sign_up", {"signed_up_at": now, "checked_in_at": None}

@@ -1,6 +1,6 @@
 """Places left (`schema.places`): one number through every path that shows or enforces it, the
-`placesLeft` fields of Need and Activity, `volunteerOpportunities`, and the sign-up that is
-refused once none is left, on a real database."""
+`placesLeft` fields of Need and Activity, `volunteerOpportunities`, and the sign-up, offer and
+acceptance that are refused once none is left, on a real database."""
 
 from __future__ import annotations
 
@@ -28,14 +28,15 @@ SHOWN = """query($need: ID!, $activity: ID!) {
 
 
 class World:
-    """A need for four people: two dispatched in person (one of them also signed up), one
-    signed up, one cancelled, an ended assignment and a team (neither holds a place): one place
-    left. An activity for two with one sign-up and one cancelled: one place left."""
+    """A need for three people: two dispatched in person (one of them also signed up, to log
+    time), an old sign-up of someone not dispatched, one cancelled, an ended assignment and a
+    team (none of those holds a place): one place left. An activity for two with one sign-up
+    and one cancelled: one place left."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.county: County = build(engine)
         home = self.county.quantang.id
-        self.need = f.need(engine, home, status=NeedStatus.DISPATCHED, headcount=4)
+        self.need = f.need(engine, home, status=NeedStatus.DISPATCHED, headcount=3)
         start = utcnow() + timedelta(hours=1)
         self.activity = f.activity(
             engine, home, starts_at=start, ends_at=start + timedelta(hours=2), capacity=2
@@ -90,29 +91,49 @@ def sign_up(client: TestClient, token: str, target: Need | Activity) -> dict[str
     return mutate(client, "signUp", {key: gid(type(target).__name__, target.id)}, token)
 
 
+OFFER = """mutation($input: OfferNeedInput!) { offerNeed(input: $input) {
+  offer { id } userErrors { code } } }"""
+ACCEPT = """mutation($input: OfferStepInput!) { acceptOffer(input: $input) {
+  need { placesLeft } userErrors { code } } }"""
+
+
+def offer(client: TestClient, token: str, need: Need) -> dict[str, Any]:
+    variables = {"input": {"needId": gid("Need", need.id)}}
+    return gql(client, OFFER, variables, token=token)["data"]["offerNeed"]
+
+
 def test_places_left_is_one_number_on_every_path(client: TestClient, world: World) -> None:
     assert shown(client, world) == {"need": (1, 1), "activity": (1, 1)}
 
-    for target in (world.need, world.activity):
-        ok(sign_up(client, world.volunteer(world.joiners[0]), target))
-    # None left: the fields say 0, the opportunities no longer list them, sign-ups are refused.
+    ok(sign_up(client, world.volunteer(world.joiners[0]), world.activity))
+    offered = ok(offer(client, world.volunteer(world.joiners[0]), world.need))["offer"]
+    accepted = gql(
+        client,
+        ACCEPT,
+        {"input": {"offerId": offered["id"]}},
+        token=world.county.token("coordinator"),
+    )["data"]["acceptOffer"]
+    assert ok(accepted)["need"] == {"placesLeft": 0}
+    # None left: the fields say 0, the opportunities no longer list them, sign-ups and offers
+    # are refused.
     assert shown(client, world) == {"need": (0, None), "activity": (0, None)}
-    for target in (world.need, world.activity):
-        refused = sign_up(client, world.volunteer(world.joiners[1]), target)
-        assert error_codes(refused) == ["CAPACITY_REACHED"], refused
+    refused = sign_up(client, world.volunteer(world.joiners[1]), world.activity)
+    assert error_codes(refused) == ["CAPACITY_REACHED"], refused
+    assert error_codes(offer(client, world.volunteer(world.joiners[1]), world.need)) == [
+        "CAPACITY_REACHED"
+    ]
 
-    # Someone dispatched to the need already holds a place: signing up takes no other.
+    # Someone dispatched to the need may sign up on it to log time: that takes no other place.
     ok(sign_up(client, world.volunteer(world.dispatched), world.need))
     assert shown(client, world)["need"] == (0, None)
 
-    # Cancelling frees the place on every path at once.
+    # Cancelling frees the activity's place on every path at once.
     with Session(world.engine) as s:
         joined = s.exec(select(SignUp.id).where(SignUp.person_id == world.joiners[0].id)).all()
-    assert len(joined) == 2
-    for sign_up_id in joined:
-        step = {"signUpId": gid("SignUp", sign_up_id)}
-        ok(mutate(client, "cancelSignUp", step, world.county.token("coordinator")))
-    assert shown(client, world) == {"need": (1, 1), "activity": (1, 1)}
+    assert len(joined) == 1
+    step = {"signUpId": gid("SignUp", joined[0])}
+    ok(mutate(client, "cancelSignUp", step, world.county.token("coordinator")))
+    assert shown(client, world)["activity"] == (1, 1)
 
 
 def test_over_dispatched_need_has_no_place_left(client: TestClient, world: World) -> None:
@@ -121,5 +142,5 @@ def test_over_dispatched_need_has_no_place_left(client: TestClient, world: World
             s.add(NeedAssignment(need_id=world.need.id, person_id=p.id))
         s.commit()
     assert shown(client, world)["need"] == (0, None)  # never below zero
-    refused = sign_up(client, world.volunteer(world.joiners[2]), world.need)
+    refused = offer(client, world.volunteer(world.joiners[2]), world.need)
     assert error_codes(refused) == ["CAPACITY_REACHED"]

@@ -429,7 +429,9 @@ def publish(client: TestClient, channel: str, message: dict[str, Any]) -> None:
 def test_fan_out_one_read_per_event(engine: sa.Engine, county: County, database_url: str) -> None:
     with app_client(database_url, websocket_max_per_account=20) as client:
         need = report(client, county)
-        ok(mutate(client, "signUp", {"needId": need["id"]}, county.token("volunteer")))
+        offer = "mutation($id: ID!) { offerNeed(input: { needId: $id }) { userErrors { code } } }"
+        offered = gql(client, offer, {"id": need["id"]}, token=county.token("volunteer"))
+        ok(offered["data"]["offerNeed"])
         with engine.connect() as conn:
             event_id = conn.execute(sa.text("SELECT id FROM need_event")).scalar_one()
             version = conn.execute(sa.text("SELECT version FROM need")).scalar_one()
@@ -444,7 +446,7 @@ def test_fan_out_one_read_per_event(engine: sa.Engine, county: County, database_
         with contextlib.ExitStack() as stack:
             # Ten board watchers (a coordinator and the county's administrator, who may see the
             # reporter's name) and ten followers (the reporter, and volunteers who may not: they
-            # signed up for the need, so they may follow it).
+            # offered to take the need, so they may follow it).
             board = [
                 stack.enter_context(socket(client, county.token(who)))
                 for who in ["coordinator"] * 5 + ["admin"] * 5

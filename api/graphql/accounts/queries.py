@@ -1,4 +1,4 @@
-"""`me`, `accounts` and `auditLog`."""
+"""`accounts` and `auditLog` (`me` is in api.graphql.me)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import strawberry
 
 from api.auth.permissions import Can
 from api.graphql.accounts.types import ACCOUNT_COLUMNS, AccountNode, AuditLogEntry
-from api.graphql.context import Info
 from api.graphql.enums import Role
 from api.graphql.relay import (
     Ordering,
@@ -18,7 +17,6 @@ from api.graphql.relay import (
     SqlPage,
     connection_field,
     decode_id,
-    load_one,
     table_columns,
 )
 from schema import models as m
@@ -29,14 +27,6 @@ AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), m.AuditLog.__table__.c.id, descend
 
 @strawberry.type
 class AccountsQuery:
-    @strawberry.field(description="The calling account.", permission_classes=[Can("account.me")])
-    async def me(self, info: Info) -> AccountNode:
-        account = info.context.account
-        assert account is not None  # Can("account.me") refuses anonymous callers
-        # Read fresh: the caller's row may come from the token check's cache (seconds old).
-        fresh = await load_one(info, AccountNode, account.id)
-        return fresh if fresh is not None else AccountNode.from_row(account)
-
     @connection_field(
         AccountNode,
         description="Accounts, oldest first (administrators).",

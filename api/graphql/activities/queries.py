@@ -46,7 +46,7 @@ from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, public_need_titl
 from schema.enums import NeedCategory
 from schema.geo import haversine_m
 from schema.places import places_left_sql
-from schema.sla import need_overdue_clause
+from schema.sla import need_overdue_clause, weekly_windows
 from schema.workflow import OPEN_NEED_STATUSES
 
 MAX_RADIUS_KM = 100.0
@@ -205,16 +205,50 @@ def _bbox(lat: Any, lon: Any, near: NearInput) -> list[Any]:
     ]
 
 
+def _within_windows(
+    windows: list[tuple[datetime, datetime]], now: datetime
+) -> tuple[list[Any], list[Any]]:
+    """(need conditions, activity conditions) of fitting a person's windows (concrete times,
+    `schema.sla.weekly_windows`): an activity lies wholly inside one; a need with a service
+    window overlaps one; a need without one (a response need: go now) fits while one is open."""
+    n, act = m.Need, m.Activity
+    ws, we = n.window_start, n.window_end
+    open_now = any(a <= now < b for a, b in windows)
+    has_window = sa.or_(ws.is_not(None), we.is_not(None))  # type: ignore[union-attr]  # a column
+    overlaps = [
+        sa.and_(sa.or_(ws.is_(None), ws < b), sa.or_(we.is_(None), we > a))  # type: ignore[union-attr, operator]  # columns
+        for a, b in windows
+    ]
+    inside = [sa.and_(act.starts_at >= a, act.ends_at <= b) for a, b in windows]
+    need = sa.or_(
+        sa.and_(has_window, sa.or_(*overlaps, sa.false())), sa.and_(~has_window, open_now)
+    )
+    return [need], [sa.or_(*inside, sa.false())]
+
+
 def _candidates(
-    near: NearInput | None, skills: list[str] | None, at: datetime | None, now: datetime
+    near: NearInput | None,
+    skills: list[str] | None,
+    at: datetime | None,
+    now: datetime,
+    windows: list[tuple[datetime, datetime]] | None = None,
 ) -> Any:
     """Open needs and planned activities (UNION ALL) with their places left and, with `near`,
     squared distance; `opportunities_page` filters on both over this subquery, so each is
     computed once per candidate."""
     n, act = m.Need, m.Activity
-    # Past deadlines are no opportunity: overdue needs (schema/sla.py) and activities under way.
-    need_where: list[Any] = [n.status.in_(OPEN_NEED_STATUSES), sa.not_(need_overdue_clause(now))]
+    # Past deadlines are no opportunity: overdue needs (schema/sla.py), needs whose service
+    # window has ended, and activities under way.
+    need_where: list[Any] = [
+        n.status.in_(OPEN_NEED_STATUSES),
+        sa.not_(need_overdue_clause(now)),
+        sa.or_(n.window_end.is_(None), n.window_end > now),  # type: ignore[union-attr]  # a column
+    ]
     act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.starts_at > now]
+    if windows is not None:
+        fits_need, fits_activity = _within_windows(windows, now)
+        need_where += fits_need
+        act_where += fits_activity
     if near is not None:
         need_where += _bbox(
             sa.func.round(n.latitude / PUBLIC_LAT_STEP) * PUBLIC_LAT_STEP,
@@ -297,18 +331,65 @@ def _ring(d2: Any, radius_km: float) -> Any:
     return sa.case(*((d2 < (i + 1) ** 2, i) for i in range(rings)), else_=rings)
 
 
-def opportunities_page(
-    *, near: NearInput | None, skills: list[str] | None, available_at: datetime | None
-) -> SqlPage:
+def _check_radius(near: NearInput | None) -> None:
     if near is not None and not 0 < near.radius_km <= MAX_RADIUS_KM:
         raise CodedError(
             f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}", ErrorCode.BAD_USER_INPUT
         )
-    now = datetime.now(UTC)
-    sub = _candidates(near, skills, as_utc(available_at), now)
+
+
+async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | None:
+    """The skill codes, each one of the catalogue's (`skills`); an unknown one is an error that
+    names it (a typo would otherwise filter silently)."""
+    if codes is None:
+        return None
+    wanted = list(dict.fromkeys(c.strip() for c in codes))
+    async with info.context.db.session() as session:
+        stmt = sa.select(m.Skill.code).where(m.Skill.code.in_(wanted))  # type: ignore[attr-defined]  # a column
+        known = set((await session.execute(stmt)).scalars())
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise CodedError(
+            f"unknown skill code(s): {', '.join(unknown)} (see `skills` for the catalogue)",
+            ErrorCode.BAD_USER_INPUT,
+        )
+    return wanted
+
+
+async def my_windows(info: Info, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The caller's weekly availability, laid out as concrete times (`schema.sla`)."""
+    account = info.context.account
+    if account is None or account.person_id is None:
+        raise CodedError(
+            "fitsMyWindows needs a signed-in volunteer whose account is linked to a person",
+            ErrorCode.BAD_USER_INPUT,
+        )
+    av = m.Availability
+    stmt = sa.select(av.weekday, av.start_minute, av.end_minute).where(
+        av.person_id == account.person_id
+    )
+    async with info.context.db.session() as session:
+        rows = [(int(d), int(s), int(e)) for d, s, e in (await session.execute(stmt)).all()]
+    return weekly_windows(rows, now)
+
+
+def opportunities_page(
+    *,
+    near: NearInput | None,
+    skills: list[str] | None,
+    available_at: datetime | None,
+    kind: OpportunityKind | None = None,
+    windows: list[tuple[datetime, datetime]] | None = None,
+    now: datetime | None = None,
+) -> SqlPage:
+    _check_radius(near)
+    now = now or datetime.now(UTC)
+    sub = _candidates(near, skills, as_utc(available_at), now, windows)
     c = sub.c
     keys: list[SortKey] = []
     filters: list[Any] = [c.places > 0]
+    if kind is not None:
+        filters.append(c.k == (0 if kind is OpportunityKind.NEED else 1))
     if near is not None:
         filters.append(c.d2 <= near.radius_km**2)
         keys.append(SortKey(_ring(c.d2, near.radius_km), "int"))
@@ -352,6 +433,7 @@ class ActivitiesQuery:
     @connection_field(Activity, description="Volunteer activities, soonest first.")
     async def activities(
         self,
+        info: Info,
         status: Annotated[
             list[ActivityStatus] | None, strawberry.argument(description="In these statuses.")
         ] = None,
@@ -364,9 +446,26 @@ class ActivitiesQuery:
         starts_before: Annotated[
             datetime | None, strawberry.argument(description="Starting before this time.")
         ] = None,
+        near: Annotated[
+            NearInput | None, strawberry.argument(description="Only within this radius.")
+        ] = None,
+        skills: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Skill codes: only activities whose required skills are all among "
+                "them (an unknown code is an error)."
+            ),
+        ] = None,
     ) -> PageQuery:
         a = m.Activity
+        _check_radius(near)
+        codes = await checked_skills(info, skills)
         where: list[Any] = []
+        if near is not None:
+            where += _bbox(a.latitude, a.longitude, near)
+            where.append(_distance_sq(a.latitude, a.longitude, near) <= near.radius_km**2)
+        if codes is not None:
+            where.append(_skills_fit(m.ActivitySkill, m.ActivitySkill.activity_id, a.id, codes))
         if status:
             where.append(a.status.in_(status))
         if community is not None:
@@ -387,12 +486,15 @@ class ActivitiesQuery:
         VolunteerOpportunity,
         permission_classes=[Can("opportunity.read")],
         description="Open needs and planned activities that still need people and fit the "
-        "volunteer: within `near`, wanting only skills among `skills`, running at `availableAt`. "
-        "Nearest (1-km rings) and most urgent first, then soonest deadline.",
+        "volunteer: of `kind`, within `near`, wanting only skills among `skills`, running at "
+        "`availableAt`, inside their own weekly windows (`fitsMyWindows`). Needs past their "
+        "deadline or service window are never listed. Nearest (1-km rings) and most urgent "
+        "first, then soonest deadline.",
         backward=False,
     )
     async def volunteer_opportunities(
         self,
+        info: Info,
         near: Annotated[
             NearInput | None, strawberry.argument(description="Only within this radius.")
         ] = None,
@@ -407,5 +509,28 @@ class ActivitiesQuery:
             datetime | None,
             strawberry.argument(description="Only opportunities the volunteer can serve then."),
         ] = None,
+        kind: Annotated[
+            OpportunityKind | None,
+            strawberry.argument(description="Only needs (NEED) or only activities (ACTIVITY)."),
+        ] = None,
+        fits_my_windows: Annotated[
+            bool,
+            strawberry.argument(
+                description="Only what fits your weekly availability (county local time, the "
+                "next 8 weeks): an activity wholly inside one of your windows, a need whose "
+                "service window overlaps one, a need to go to now while one is open. Needs a "
+                "signed-in volunteer."
+            ),
+        ] = False,
     ) -> PageQuery:
-        return opportunities_page(near=near, skills=skills, available_at=available_at)
+        now = datetime.now(UTC)
+        codes = await checked_skills(info, skills)
+        windows = await my_windows(info, now) if fits_my_windows else None
+        return opportunities_page(
+            near=near,
+            skills=codes,
+            available_at=available_at,
+            kind=kind,
+            windows=windows,
+            now=now,
+        )

@@ -136,6 +136,9 @@ class Activity(RowType, _ActivityAttributes, Node):
 class SignUp(RowType, Node):
     __model__ = m.SignUp
     __node_name__ = "SignUp"
+    __needs__ = frozen(
+        {"person": ("person_id",), "activity": ("activity_id",), "need": ("need_id",)}
+    )
 
     status: SignUpStatus = strawberry.field(description="Signed up, cancelled, checked in or out.")
     signed_up_at: datetime = strawberry.field(description="When they signed up.")

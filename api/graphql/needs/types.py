@@ -26,8 +26,10 @@ from api.graphql.enums import (
     NeedTier,
     ResourceKind,
 )
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.needs.loaders import latest_events
+from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.relay import (
     Node,
     RowType,
@@ -36,6 +38,7 @@ from api.graphql.relay import (
     load_children,
     load_linked,
     load_one,
+    may,
     register_node,
 )
 from api.graphql.type_refs import (
@@ -60,6 +63,7 @@ from schema.disclosure import (
     sees_need_place,
     sees_reporter_name,
     sees_reporter_phone,
+    sees_serving_people,
     snap,
 )
 from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
@@ -324,7 +328,7 @@ class Need(RowType, _NeedAttributes, Node):
 
     @strawberry.field(
         description="How many more people it takes: headcount minus the people dispatched to it "
-        "in person and those signed up (someone both counts once); never below zero."
+        "in person (offers hold no place until accepted); never below zero."
     )
     async def places_left(self, info: Info) -> int:
         from api.graphql.activities.loaders import places_left
@@ -378,7 +382,18 @@ class Need(RowType, _NeedAttributes, Node):
         return events[-1] if events else None
 
     @strawberry.field(
-        description="Volunteers who signed up to serve it.", extensions=[MaxItems(200)]
+        description="Offers to take it (请缨), oldest first: staff of its area see all, a "
+        "volunteer their own.",
+        extensions=[MaxItems(200)],
+    )
+    async def offers(self, info: Info) -> list[NeedOffer]:
+        return await load_children(
+            info, NeedOffer, "need_id", self.pk, order_by=[m.NeedOffer.offered_at, m.NeedOffer.id]
+        )
+
+    @strawberry.field(
+        description="People dispatched to it who signed up on it to log their time.",
+        extensions=[MaxItems(200)],
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         return await load_children(info, SignUpT, "need_id", self.pk, name="signup:need")
@@ -430,6 +445,14 @@ class NeedResourceRequirement(RowType):
 class NeedAssignment(RowType, Node):
     __model__ = m.NeedAssignment
     __node_name__ = "NeedAssignment"
+    __needs__ = frozen(
+        {
+            "need": ("need_id",),
+            "person": ("person_id", "need_id"),
+            "team": ("team_id",),
+            "resource": ("resource_id",),
+        }
+    )
 
     quantity: int = strawberry.field(description="Quantity (of a resource; 1 for people).")
     active: bool = strawberry.field(description="Still assigned (false once handed over).")
@@ -440,9 +463,17 @@ class NeedAssignment(RowType, Node):
     resource_id: strawberry.Private[int | None]
 
     @strawberry.field(
-        description="The assigned person, if a person.", permission_classes=[Can("person.read")]
+        description="The assigned person, if a person. A need's reporter sees who serves it "
+        "(亮身份): the name, with the phone masked as on any person they may not contact.",
+        permission_classes=[Can("need.read")],
     )
     async def person(self, info: Info) -> PersonT | None:
+        if self.person_id is None:
+            return None
+        if not may(info, "person.read"):
+            need = await load_one(info, Need, self.need_id)
+            if need is None or not sees_serving_people(viewer(info), await need.facts(info)):
+                raise CodedError("not allowed: person.read", ErrorCode.FORBIDDEN)
         return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The assigned team, if a team.")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from schema.areas import GridStaff
-from schema.enums import GridRole, NeedAction, NeedKind, NeedTier
+from schema.enums import GridRole, NeedAction, NeedKind, NeedStatus, NeedTier
 from schema.needs import Need, NeedAssignment
 from schema.notifications import NotificationKind
 from schema.people import Person, Team
@@ -172,14 +172,17 @@ async def dispatch_need(
     note: str = "",
     now: datetime | None = None,
     notify_people: bool = True,
+    add: bool = False,
 ) -> Need:
     """派单/转派: to people, a team and/or the grid's worker; sets the deadlines (schema/sla.py).
 
     A response need gets the 1341 deadlines from this dispatch; a scheduled need is booked for
     `slot` (or the first slot of its window reachable from now) and must be on site by its start
-    and done by its end. Dispatching again deactivates the earlier assignments. Everyone sent
-    (a team's members too) is notified, unless the caller tells them itself (`notify_people`:
-    a matching job's commit sends each person one notice of all their tasks).
+    and done by its end. Dispatching again deactivates the earlier assignments, unless `add`
+    (加派, an accepted offer): then a dispatched (or arrived) need keeps its status, its people and
+    the deadlines already running, and the new people join them. Everyone sent (a team's members
+    too) is notified, unless the caller tells them itself (`notify_people`: a matching job's
+    commit sends each person one notice of all their tasks).
     """
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
@@ -205,6 +208,8 @@ async def dispatch_need(
         worker = await _grid_worker(session, need.grid_id)
         if worker not in person_ids:
             person_ids.append(worker)
+    if add and need.status is not NeedStatus.ACCEPTED:
+        return await _add_people(session, need, actor, person_ids, expected_version, note, now)
     if slot is not None:
         slot = _checked_slot(slot, need, now)
     deadlines, booked = dispatch_deadlines(
@@ -270,4 +275,59 @@ async def dispatch_need(
             urgent=updated.urgency >= URGENT_FROM,
             now=now,
         )
+    return updated
+
+
+async def _add_people(
+    session: AsyncSession,
+    need: Need,
+    actor: Actor,
+    person_ids: list[int],
+    expected_version: int | None,
+    note: str,
+    now: datetime,
+) -> Need:
+    """加派: people join a dispatched or arrived need; its status, assignments and deadlines stay
+    as they are (the step is a dispatch that keeps the status, recorded as such)."""
+    assert need.id is not None
+    updated = await step(
+        session,
+        _NEEDS,
+        need,
+        action=NeedAction.DISPATCH,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        note=note,
+        data={"person_ids": person_ids, "added": True},
+        keep_status=True,
+    )
+    active = set(
+        (
+            await session.execute(
+                select(NeedAssignment.person_id).where(
+                    col(NeedAssignment.need_id) == need.id,
+                    col(NeedAssignment.active).is_(True),
+                )
+            )
+        ).scalars()
+    )
+    joining = [p for p in person_ids if p not in active]
+    session.add_all(
+        NeedAssignment(
+            need_id=need.id, person_id=p, assigned_at=now, assigned_by_account_id=actor.account_id
+        )
+        for p in joining
+    )
+    await session.flush()
+    # Only those joining are told: the people already there heard of the first dispatch.
+    await notify_need(
+        session,
+        NotificationKind.NEED_DISPATCHED,
+        need.id,
+        key=f"need:{need.id}:v{updated.version}:dispatched",
+        person_ids=joining,
+        urgent=updated.urgency >= URGENT_FROM,
+        now=now,
+    )
     return updated

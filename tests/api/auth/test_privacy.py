@@ -204,9 +204,9 @@ def test_mask_reporter_name_in_need_events(
         found = gql(client, q, {"id": need["id"]}, token=token)["data"]["need"]
         return None if found is None else [(e["action"], e["actorName"]) for e in found["events"]]
 
-    # A volunteer signed up for the need sees it, but not who reported it.
-    sign_up = {"needId": need["id"]}
-    ok(mutate(client, "signUp", sign_up, county.token("volunteer")))
+    # A volunteer who offered to take the need sees it, but not who reported it.
+    offer = "mutation($id: ID!) { offerNeed(input: { needId: $id }) { userErrors { code } } }"
+    ok(gql(client, offer, {"id": need["id"]}, token=county.token("volunteer"))["data"]["offerNeed"])
     assert names(county.token("volunteer")) == [("REPORT", "李**"), ("ACCEPT", "泉塘协调员")]
     assert names(county.token("resident")) == [("REPORT", "李阿姨"), ("ACCEPT", "泉塘协调员")]
     assert names(county.token("coordinator"))[0] == ("REPORT", "李阿姨")

@@ -34,6 +34,7 @@ from schema.enums import (
     JobStatus,
     NeedAction,
     NeedStatus,
+    OfferStatus,
     PersonKind,
     ProposalKind,
     ProposalStatus,
@@ -73,6 +74,7 @@ TYPES = {
     m.InServiceMember: "InServiceMember",
     m.MemberReport: "MemberReport",
     m.MemberEvaluation: "MemberEvaluation",
+    m.NeedOffer: "NeedOffer",
 }
 
 
@@ -258,6 +260,9 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
                 comment="远村评语",
             ),
         )
+        offer = _add(
+            s, m.NeedOffer(need_id=need.id, person_id=worker.id, status=OfferStatus.OFFERED)
+        )
         s.commit()
     ids = {
         "Need": need.id,
@@ -273,6 +278,7 @@ def far(engine: sa.Engine, county: County) -> dict[str, Any]:
         "InServiceMember": member.id,
         "MemberReport": report.id,
         "MemberEvaluation": evaluation.id,
+        "NeedOffer": offer.id,
     }
     return {
         "gids": {t: to_global_id(t, pk) for t, pk in ids.items()},

@@ -271,6 +271,7 @@ def test_read_skills_and_every_node_type_by_id(client: TestClient, county: Count
     assert [n["__typename"] for n in nodes] == list(ids)
     assert [n["id"] for n in nodes] == gids
     children = {"NeedEvent", "NeedAssignment", "EnterpriseRequestEvent", "Proposal"}
+    children |= {"NeedOffer"}  # tests/api/graphql/needs/test_offers.py
     # accounts: tested with auth; registry records: tests/registry/test_registry_search.py;
     # sentinel posts: tests/api/graphql/governance/test_sentinel_posts.py
     others = {"Account", "AuditLogEntry", "RegistryRecord", "SentinelPost"}

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from api.graphql.relay import decode_id
 from schema.base import utcnow
+from schema.enums import SignUpStatus
 from schema.models import Activity, Need, SignUp
 from tests import factories as f
 from tests.api.graphql.mutate import error_codes, gid, mutate, ok
@@ -55,7 +56,15 @@ def test_refuse_check_in_on_need_without_dispatch(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
     need, token = open_need(engine, county), county.token("volunteer")
-    su = sign_up(client, token, needId=gid("Need", need.id))
+    # Signing up on a need one is not dispatched to is refused (offer to take it instead) ...
+    offered = mutate(client, "signUp", {"needId": gid("Need", need.id)}, token)
+    assert error_codes(offered) == ["BAD_USER_INPUT"]
+    # ... and a sign-up from before that rule does not let them check in either.
+    with Session(engine) as s:
+        row = SignUp(person_id=county.volunteer.id, need_id=need.id, status=SignUpStatus.SIGNED_UP)
+        s.add(row)
+        s.commit()
+        su = {"id": gid("SignUp", row.id)}
     refused = step(client, "checkIn", token, su["id"])
     assert error_codes(refused) == ["FORBIDDEN"]
     assert "dispatched" in refused["userErrors"][0]["message"]

@@ -148,16 +148,19 @@ def test_fill_last_places_under_concurrent_sign_ups(
     assert len(_sign_ups(engine)) == 3
 
 
-def test_sign_up_for_need_up_to_headcount(
+def test_sign_up_on_a_need_only_to_log_time_there(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
     need = f.need(engine, county.quantang.id, status="dispatched", headcount=1)
     nid = gid("Need", need.id)
+    # Not dispatched: a sign-up is no way to serve a need; the error says what is (offerNeed).
+    refused = sign_up(client, county.token("volunteer"), needId=nid)
+    assert error_codes(refused) == ["BAD_USER_INPUT"]
+    assert "offerNeed" in refused["userErrors"][0]["message"]
+    f.assignment(engine, need.id, person_id=county.volunteer.id)  # a coordinator dispatched them
     su = ok(sign_up(client, county.token("volunteer"), needId=nid))["signUp"]
-    other = f.token_for(f.account(engine, Role.VOLUNTEER, person_id=f.person(engine).id))
-    assert error_codes(sign_up(client, other, needId=nid)) == ["CAPACITY_REACHED"]
-    f.assignment(engine, need.id, person_id=county.volunteer.id)  # the coordinator accepts
     ok(step(client, "checkIn", county.token("volunteer"), su["id"]))
+    other = f.token_for(f.account(engine, Role.VOLUNTEER, person_id=f.person(engine).id))
     closed = f.need(engine, county.quantang.id, status="closed")
     refused = sign_up(client, other, needId=gid("Need", closed.id))
     assert error_codes(refused) == ["ILLEGAL_TRANSITION"]

@@ -1,0 +1,123 @@
+"""`me` over HTTP: each caller's own work (reports, assignments, sign-ups, enterprise requests,
+service hours) through the row rules, and a reporter seeing who serves their need (names, not
+phones)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from schema.base import utcnow
+from schema.enums import NeedStatus, Role, SignUpStatus
+from schema.models import SignUp
+from tests import factories as f
+from tests.api.graphql.mutate import gid
+from tests.conftest import gql
+from tests.county import County
+
+ME = """query($status: [NeedStatus!]) { me {
+  id username role personId
+  account { id username }
+  person { name }
+  myNeeds(first: 10) { totalCount nodes { id title status } }
+  myAssignments(first: 10, filter: { needStatus: $status }) {
+    totalCount nodes { active need { id status title } } }
+  mySignUps(first: 10) { totalCount nodes { status minutes activity { title } } }
+  serviceHours { minutes hours checkOuts byMonth { month minutes checkOuts } }
+} }"""
+
+
+def test_me_lists_my_own_work_only(client: TestClient, engine: sa.Engine, county: County) -> None:
+    qt = county.quantang.id
+    resident = county.account("resident")
+    mine = f.need(engine, qt, reporter_account_id=resident.id, title="我家门口路灯坏了")
+    f.need(engine, qt, title="别人的诉求")  # someone else's report
+    dispatched = f.need(engine, qt, status=NeedStatus.DISPATCHED, title="独居老人送药")
+    f.assignment(engine, dispatched.id, person_id=county.volunteer.id)
+    done = f.need(engine, qt, status=NeedStatus.RESOLVED, title="清理楼道")
+    f.assignment(engine, done.id, person_id=county.volunteer.id)
+    handed_over = f.need(engine, qt, status=NeedStatus.DISPATCHED, title="转派走的")
+    f.assignment(engine, handed_over.id, person_id=county.volunteer.id, active=False)
+    activity = f.activity(engine, qt, title="敬老助餐")
+    with engine.begin() as conn:  # 90 minutes served, checked out an hour ago
+        conn.execute(
+            sa.insert(SignUp).values(
+                person_id=county.volunteer.id,
+                activity_id=activity.id,
+                status=SignUpStatus.CHECKED_OUT,
+                signed_up_at=utcnow() - timedelta(hours=3),
+                checked_in_at=utcnow() - timedelta(hours=3),
+                checked_out_at=utcnow() - timedelta(hours=1),
+                minutes=90,
+            )
+        )
+
+    me = gql(client, ME, token=county.token("resident"))["data"]["me"]
+    assert me["username"] == "county.resident"
+    assert me["account"] == {"id": gid("Account", resident.id), "username": me["username"]}
+    assert me["id"] == me["account"]["id"]
+    assert me["person"] is None and me["personId"] is None
+    assert me["myNeeds"]["totalCount"] == 1
+    assert me["myNeeds"]["nodes"][0] == {
+        "id": gid("Need", mine.id),
+        "title": "我家门口路灯坏了",
+        "status": "REPORTED",
+    }
+    assert me["myAssignments"]["totalCount"] == 0 and me["mySignUps"]["totalCount"] == 0
+    assert me["serviceHours"]["minutes"] == 0
+
+    me = gql(client, ME, token=county.token("volunteer"))["data"]["me"]
+    assert me["person"] == {"name": "王建国"} and me["myNeeds"]["totalCount"] == 0
+    titles = {n["need"]["title"]: n["active"] for n in me["myAssignments"]["nodes"]}
+    # A need handed to someone else is no longer theirs to see (the row rules), so not listed.
+    assert titles == {"独居老人送药": True, "清理楼道": True}
+    only_open = gql(client, ME, {"status": ["DISPATCHED"]}, token=county.token("volunteer"))
+    assert only_open["data"]["me"]["myAssignments"]["totalCount"] == 1
+    assert me["mySignUps"]["nodes"] == [
+        {"status": "CHECKED_OUT", "minutes": 90, "activity": {"title": "敬老助餐"}}
+    ]
+    hours = me["serviceHours"]
+    assert (hours["minutes"], hours["hours"], hours["checkOuts"]) == (90, 1.5, 1)
+    assert hours["byMonth"][0]["minutes"] == 90
+
+
+def test_me_enterprise_requests(client: TestClient, engine: sa.Engine, county: County) -> None:
+    firm, other = f.enterprise(engine), f.enterprise(engine)
+    carried = f.enterprise_request(engine, firm.id, helper_id=county.helper.id, title="用工")
+    f.enterprise_request(engine, other.id, title="融资")  # in the claim pool: not mine
+    enterprise = f.account(engine, Role.ENTERPRISE, enterprise_id=firm.id)
+    q = "{ me { myEnterpriseRequests(first: 10) { totalCount nodes { id title } } } }"
+    helper = gql(client, q, token=county.token("helper"))["data"]["me"]["myEnterpriseRequests"]
+    assert helper["nodes"] == [{"id": gid("EnterpriseRequest", carried.id), "title": "用工"}]
+    own = gql(client, q, token=f.token_for(enterprise))["data"]["me"]["myEnterpriseRequests"]
+    assert own["totalCount"] == 1 and own["nodes"][0]["title"] == "用工"
+    refused = gql(client, q, token=county.token("resident"), expect_errors=True)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+ASSIGNEES = """query($id: ID!) { need(id: $id) {
+  assignments { person { name phone kind } } } }"""
+
+
+def test_reporter_sees_who_serves_not_their_phone(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    qt = county.quantang.id
+    resident = county.account("resident")
+    need = f.need(engine, qt, reporter_account_id=resident.id, status=NeedStatus.DISPATCHED)
+    f.assignment(engine, need.id, person_id=county.worker.id)
+    body = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=county.token("resident"))
+    (assignment,) = body["data"]["need"]["assignments"]
+    person = assignment["person"]
+    assert person["name"] == county.worker.name
+    assert county.worker.phone and person["phone"] != county.worker.phone
+    assert person["phone"] is None or "****" in person["phone"]
+    # Staff of the area see the phone.
+    staff = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=county.token("coordinator"))
+    assert staff["data"]["need"]["assignments"][0]["person"]["phone"] == county.worker.phone
+    # Another resident does not see the need at all (nor who serves it).
+    stranger = f.token_for(f.account(engine, resident.role))
+    other = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=stranger)
+    assert other["data"]["need"] is None
