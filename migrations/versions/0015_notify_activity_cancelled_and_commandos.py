@@ -36,7 +36,15 @@ KINDS_AFTER = (*KINDS_BEFORE, *NEW_KINDS)
 
 def _allow_kinds(values: tuple[str, ...]) -> None:
     """Replace the CHECK on notification.kind (a VARCHAR enum) with one listing `values`, and
-    size the column to the longest (SQLite rebuilds the table in batch mode)."""
+    size the column to the longest.
+
+    SQLite rebuilds the table (batch mode); deliveries reference it, so its foreign keys must
+    be off meanwhile, and SQLite ignores that pragma inside a transaction: the rebuild runs
+    between two autocommit blocks, and the keys are checked before they are enforced again."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=OFF")
     listed = ", ".join(f"'{v}'" for v in values)
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notification_notificationkind"), type_="check")
@@ -49,6 +57,12 @@ def _allow_kinds(values: tuple[str, ...]) -> None:
         batch_op.create_check_constraint(
             op.f("ck_notification_notificationkind"), f"kind IN ({listed})"
         )
+    if sqlite:
+        broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by rebuilding notification: {broken}")
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=ON")
 
 
 def upgrade() -> None:
