@@ -111,6 +111,31 @@ def _warning(d: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
+def _activity_cancelled(d: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        f"【活动取消】{d.get('title', '')}",
+        f"您报名的志愿活动「{d.get('title', '')}」（{d.get('time', '')}，"
+        f"地点：{d.get('place', '')}）已取消。原因：{d.get('reason', '')}。"
+        "给您带来不便，敬请谅解。",
+    )
+
+
+def _commando_mobilised(d: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        f"【紧急集结】{d.get('team', '')}",
+        f"紧急通知：{d.get('community', '')}已转入应急状态，您已于{d.get('time', '')}编入"
+        f"{d.get('team', '')}，请立即集结，服从社区统一调度。",
+    )
+
+
+def _commando_stood_down(d: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        f"【突击队解散】{d.get('team', '')}",
+        f"{d.get('community', '')}已恢复常态，{d.get('team', '')}解散，感谢您的付出。"
+        "您已回到原所在队伍。",
+    )
+
+
 _TEXTS = {
     K.NEED_DISPATCHED: _dispatched,
     K.MATCH_COMMITTED: _committed,
@@ -120,6 +145,9 @@ _TEXTS = {
     K.NEED_ESCALATED: _escalated,
     K.SLOT_REMINDER: _reminder,
     K.DEADLINE_WARNING: _warning,
+    K.ACTIVITY_CANCELLED: _activity_cancelled,
+    K.COMMANDO_MOBILISED: _commando_mobilised,
+    K.COMMANDO_STOOD_DOWN: _commando_stood_down,
 }
 
 

@@ -29,6 +29,9 @@ class NotificationKind(LabelledEnum):
     NEED_ESCALATED = ("need_escalated", "诉求升级")
     SLOT_REMINDER = ("slot_reminder", "上门服务提醒")
     DEADLINE_WARNING = ("deadline_warning", "办理时限预警")
+    ACTIVITY_CANCELLED = ("activity_cancelled", "活动取消")
+    COMMANDO_MOBILISED = ("commando_mobilised", "突击队集结")
+    COMMANDO_STOOD_DOWN = ("commando_stood_down", "突击队解散")
 
 
 class Channel(LabelledEnum):

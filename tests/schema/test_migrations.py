@@ -5,12 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, col
 
+from schema.base import utcnow
 from schema.db import make_engine
+from schema.enums import PersonKind
 from schema.migrate import current_revision, downgrade, head_revision, include_name, upgrade
 from schema.models import metadata
+from schema.notifications import (
+    AttemptOutcome,
+    Notification,
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationKind,
+)
+from schema.people import Person
+from schema.services.notify import notify_on
 from tests.dbutil import fresh_database
 
 
@@ -42,5 +55,55 @@ def test_downgrade_to_base_and_back(empty_url: str) -> None:
     upgrade(empty_url)
     downgrade(empty_url, "base")
     assert current_revision(empty_url) is None
+    upgrade(empty_url)
+    assert _diff(empty_url) == []
+
+
+def test_0015_kinds_downgrade_deletes_their_notifications(empty_url: str) -> None:
+    """0015 widens notification.kind; going back deletes the notifications of its kinds (with
+    their deliveries and attempts), keeps the others, and refuses the new kinds again."""
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        with Session(engine) as s:
+            row = Person(name="王建国", kind=PersonKind.PARTY_MEMBER, phone="13812345678")
+            row.latitude, row.longitude = 27.05, 114.92
+            s.add(row)
+            s.commit()
+            person = row.id
+        assert person is not None
+        with engine.begin() as conn:
+            data = {"title": "敬老助餐", "place": "泉塘社区", "reason": "暴雨"}
+            for kind in (NotificationKind.ACTIVITY_CANCELLED, NotificationKind.NEED_RESOLVED):
+                notify_on(conn, kind, key=kind.value, data=data, person_ids=[person])
+            delivery = conn.execute(
+                sa.select(col(NotificationDelivery.id))
+                .join(Notification, col(Notification.id) == NotificationDelivery.notification_id)
+                .where(col(Notification.kind) == NotificationKind.ACTIVITY_CANCELLED)
+            ).scalar_one()
+            conn.execute(
+                sa.insert(NotificationAttempt).values(
+                    delivery_id=delivery, outcome=AttemptOutcome.SENT, at=utcnow()
+                )
+            )
+        downgrade(empty_url, "0010")
+        with engine.begin() as conn:
+            kinds = conn.execute(sa.text("SELECT kind FROM notification")).scalars().all()
+            assert kinds == ["need_resolved"]
+            assert conn.execute(sa.text("SELECT count(*) FROM notification_delivery")).scalar() == 1
+            assert conn.execute(sa.text("SELECT count(*) FROM notification_attempt")).scalar() == 0
+        # Refused by the CHECK (SQLite) or the narrower VARCHAR first (PostgreSQL).
+        refused = (sa.exc.IntegrityError, sa.exc.DataError)
+        with pytest.raises(refused), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO notification (key, kind, person_id, title, body, data, urgent, "
+                    "created_at) VALUES ('k', 'commando_mobilised', :p, 't', 'b', '{}', false, "
+                    "CURRENT_TIMESTAMP)"
+                ),
+                {"p": person},
+            )
+    finally:
+        engine.dispose()
     upgrade(empty_url)
     assert _diff(empty_url) == []
