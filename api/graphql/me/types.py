@@ -18,7 +18,10 @@ from api.graphql.me.hours import ServiceHours, service_hours_of
 from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.needs.queries import NeedFilter, need_conditions
 from api.graphql.needs.types import NeedAssignment
+from api.graphql.notifications.queries import inbox_page
+from api.graphql.notifications.types import NotificationConnection
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, load_one
+from api.graphql.relay.connections import After, First
 from api.graphql.type_refs import EnterpriseRequestT, NeedT, PersonT, SignUpT
 from schema import models as m
 
@@ -168,6 +171,21 @@ class Me(AccountNode):
     @strawberry.field(description="My service hours (志愿服务时长), from my check-outs.")
     async def service_hours(self, info: Info) -> ServiceHours:
         return await service_hours_of(info, self._person())
+
+    @strawberry.field(
+        description="My notifications (站内信), newest first: as `myNotifications`.",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only those not yet marked read.")
+        ] = False,
+        first: First = None,
+        after: After = None,
+    ) -> NotificationConnection:
+        return await inbox_page(info, unread_only, first, after)
 
 
 class _Row:

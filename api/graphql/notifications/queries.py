@@ -45,6 +45,28 @@ def _info(info: Info, ids: list[int], size: int, more: bool, after: str | None) 
     )
 
 
+async def inbox_page(
+    info: Info, unread_only: bool, first: int | None, after: str | None
+) -> NotificationConnection:
+    """The caller's inbox, newest first (`myNotifications` and `me { notifications }`)."""
+    size, before_id = _page(info, first, after)
+    actor = actor_of(info)
+    async with info.context.db.session() as session:
+        rows = await svc.inbox(
+            session, actor, unread_only=unread_only, before_id=before_id, limit=size + 1
+        )
+        total = await svc.inbox_count(session, actor, unread_only=unread_only)
+        unread = await svc.inbox_count(session, actor, unread_only=True)
+    page = rows[:size]
+    ids = [r.id for r in page if r.id is not None]
+    return NotificationConnection(
+        nodes=[NotificationItem.from_row(r) for r in page],
+        page_info=_info(info, ids, size, len(rows) > size, after),
+        total_count=total,
+        unread_count=unread,
+    )
+
+
 @strawberry.type
 class NotificationsQuery:
     @strawberry.field(
@@ -61,22 +83,7 @@ class NotificationsQuery:
         first: First = None,
         after: After = None,
     ) -> NotificationConnection:
-        size, before_id = _page(info, first, after)
-        actor = actor_of(info)
-        async with info.context.db.session() as session:
-            rows = await svc.inbox(
-                session, actor, unread_only=unread_only, before_id=before_id, limit=size + 1
-            )
-            total = await svc.inbox_count(session, actor, unread_only=unread_only)
-            unread = await svc.inbox_count(session, actor, unread_only=True)
-        page = rows[:size]
-        ids = [r.id for r in page if r.id is not None]
-        return NotificationConnection(
-            nodes=[NotificationItem.from_row(r) for r in page],
-            page_info=_info(info, ids, size, len(rows) > size, after),
-            total_count=total,
-            unread_count=unread,
-        )
+        return await inbox_page(info, unread_only, first, after)
 
     @strawberry.field(
         description="Deliveries of notifications by e-mail, SMS or WeChat, newest first "

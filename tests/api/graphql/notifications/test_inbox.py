@@ -67,6 +67,19 @@ def test_each_caller_reads_their_own_newest_first_in_pages(
     assert inbox(client, county.token("resident"))["nodes"] == []
 
 
+def test_me_carries_the_same_inbox(client: TestClient, engine: sa.Engine, county: County) -> None:
+    """`me { notifications }` is the inbox of `myNotifications`, page for page."""
+    for i in range(2):
+        tell(engine, f"m{i}", person_ids=[county.volunteer.id])
+    tell(engine, "other", account_ids=[county.account("coordinator").id])
+    query = """{ me { notifications(first: 1) { totalCount unreadCount nodes { title } } } }"""
+    mine = gql(client, query, token=county.token("volunteer"))["data"]["me"]["notifications"]
+    direct = inbox(client, county.token("volunteer"), first=1)
+    assert mine["nodes"] == [{"title": n["title"]} for n in direct["nodes"]]
+    assert mine["nodes"] == [{"title": "【办结】诉求m1"}]
+    assert (mine["totalCount"], mine["unreadCount"]) == (2, 2)
+
+
 def test_mark_read_marks_the_callers_own_only(
     client: TestClient, engine: sa.Engine, county: County
 ) -> None:
