@@ -140,3 +140,41 @@ def test_export_refuses_unknown_things(engine: sa.Engine, database_url: str) -> 
     ):
         result = runner.invoke(app, [*args, "--database-url", database_url])
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_exports_and_reports_keep_formulas_as_text(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A caller's title "=HYPERLINK(…)" or a sent file's "=cmd|…" must not run when the office
+    opens the export or the refused-rows report in Excel or WPS."""
+    _county(engine)
+    evil = '=HYPERLINK("http://evil.example/x","点击查看")'
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区\n"
+        f'JA20261102101,2026-11-02 09:15,"{evil.replace(chr(34), chr(34) * 2)}",环境卫生,'
+        "27.0501,114.9127,泉塘社区\n"
+        "=cmd|' /C calc'!A0,2026-11-02 09:20,@SUM(1+1),环境卫生,27.05,114.91,泉塘社区\n",
+        encoding="utf-8",
+    )
+    assert "1 needs created" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv")
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        refused = list(csv.reader(fh))
+    assert refused[1][2] == "'=cmd|' /C calc'!A0" and refused[1][4] == "'@SUM(1+1)"
+
+    base = ["export", "needs", "--from", "2026-11-02", "--to", "2026-11-02"]
+    out = tmp_path / "needs.csv"
+    result = runner.invoke(app, [*base, "-o", str(out), "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["标题"] == "'" + evil
+
+    xlsx = tmp_path / "needs.xlsx"
+    args = [*base, "--format", "xlsx", "-o", str(xlsx), "--database-url", database_url]
+    assert runner.invoke(app, args).exit_code == 0
+    sheet = load_workbook(xlsx).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    cell = sheet[2][header.index("标题")]
+    assert cell.value == evil and cell.data_type == "s"  # text, not a formula
