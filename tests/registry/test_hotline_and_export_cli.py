@@ -178,3 +178,22 @@ def test_exports_and_reports_keep_formulas_as_text(
     header = [c.value for c in sheet[1]]
     cell = sheet[2][header.index("标题")]
     assert cell.value == evil and cell.data_type == "s"  # text, not a formula
+
+
+def test_a_ticket_received_in_the_future_is_refused(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A mistyped year (2099) would file a need reported years ahead, outside every period."""
+    _county(engine)
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区\n"
+        "JA20991102001,2099-11-02 09:15,路灯不亮,基础设施,27.0501,114.9127,泉塘社区\n"
+        "JA20251102001,2025-11-02 09:15,路灯不亮,基础设施,27.0501,114.9127,泉塘社区\n",
+        encoding="utf-8",
+    )
+    assert "1 needs created, 0 already imported, 1 refused" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
+    assert "2,received_at is in the future,JA20991102001" in report
+    with Session(engine) as s:
+        assert [n.idempotency_key for n in s.exec(select(Need)).all()] == ["12345:JA20251102001"]
