@@ -321,6 +321,9 @@ async def update_activity(
     now = now_or(now)
     row = await _get_for_change(session, activity_id, actor, "update")
     version = check_version("activity", activity_id, row.version, expected_version)
+    if changes == ActivityChanges():
+        # Nothing given: no new version (another office's edit would turn stale) and no notice.
+        raise Invalid(None, "nothing to change")
     values: dict[str, Any] = {"updated_at": now}
     problems = Problems()
     if changes.title is not None:
