@@ -137,6 +137,7 @@ def test_export_refuses_unknown_things(engine: sa.Engine, database_url: str) -> 
         ["export", "needs", "--format", "pdf"],
         ["export", "needs", "--from", "yesterday"],
         ["export", "needs", "--community", "无此社区"],
+        ["export", "needs", "--from", "2026-12-01", "--to", "2026-01-01"],  # reversed
     ):
         result = runner.invoke(app, [*args, "--database-url", database_url])
         assert result.exit_code == 2, (args, result.output)
