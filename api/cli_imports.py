@@ -244,7 +244,11 @@ def export(
     if fmt not in ("csv", "xlsx"):
         console.print(f"[red]error:[/red] unknown format '{fmt}' (csv or xlsx)")
         raise typer.Exit(2)
-    period = Period(_parse_day(start, "--from"), _parse_day(end, "--to"))
+    try:
+        period = Period(_parse_day(start, "--from"), _parse_day(end, "--to"))
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --from is after --to: {exc}")
+        raise typer.Exit(2) from exc
     path = output or Path(f"{what}.{fmt}")
     if path.suffix.lower() != f".{fmt}":
         path = path.with_name(path.name + f".{fmt}")

@@ -69,12 +69,16 @@ class IllegalTransition(Exception):
     action: str
     status: str
     allowed_from: tuple[str, ...]
+    # Said instead of the generic sentence where the obstacle is time, not a status.
+    detail: str | None = None
 
     @property
     def code(self) -> str:
         return "ILLEGAL_TRANSITION"
 
     def __str__(self) -> str:
+        if self.detail:
+            return self.detail
         allowed = ", ".join(self.allowed_from) or "no status"
         return f"cannot {self.action} from status '{self.status}' (allowed from: {allowed})"
 

@@ -227,7 +227,7 @@ def write_registry(
     data = generate_rows(
         kind, rows, bad_fraction=bad_fraction, seed=seed, communities=communities, result=result
     )
-    write_table(path, HEADERS[kind], data, sheet=kind)
+    write_table(path, HEADERS[kind], data, sheet=kind, formulas_as_text=False)
     return result
 
 

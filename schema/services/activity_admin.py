@@ -321,6 +321,9 @@ async def update_activity(
     now = now_or(now)
     row = await _get_for_change(session, activity_id, actor, "update")
     version = check_version("activity", activity_id, row.version, expected_version)
+    if changes == ActivityChanges():
+        # Nothing given: no new version (another office's edit would turn stale) and no notice.
+        raise Invalid(None, "nothing to change")
     values: dict[str, Any] = {"updated_at": now}
     problems = Problems()
     if changes.title is not None:
@@ -411,7 +414,12 @@ async def cancel_activity(
     reason = clean_text(reason, "reason", max_length=NOTE_MAX, required=True)
     row = await _get_for_change(session, activity_id, actor, "cancel")
     if row.ends_at <= now:
-        raise IllegalTransition("cancel", "activity ended", ("finish",))
+        raise IllegalTransition(
+            "cancel",
+            "activity ended",
+            (),
+            detail="the activity has ended and cannot be cancelled: finish it instead",
+        )
     version = check_version("activity", activity_id, row.version, expected_version)
     values = {"status": ActivityStatus.CANCELLED, "cancelled_at": now, "cancel_reason": reason}
     updated, told = await _close(
@@ -434,7 +442,12 @@ async def finish_activity(
     now = now_or(now)
     row = await _get_for_change(session, activity_id, actor, "finish")
     if now < row.starts_at:
-        raise IllegalTransition("finish", "activity not started", ("cancel", "update"))
+        raise IllegalTransition(
+            "finish",
+            "activity not started",
+            (),
+            detail="the activity has not started yet: change or cancel it instead",
+        )
     version = check_version("activity", activity_id, row.version, expected_version)
     values = {"status": ActivityStatus.FINISHED, "finished_at": now, "updated_at": now}
     updated, _ = await _close(session, activity_id, version, values, SignUpStatus.NO_SHOW)

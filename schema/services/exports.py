@@ -40,6 +40,11 @@ class Period:
     start: date | None = None
     end: date | None = None  # inclusive
 
+    def __post_init__(self) -> None:
+        # A reversed period is a slip of the keyboard: it would write an empty report silently.
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"the period starts ({self.start}) after it ends ({self.end})")
+
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """[start 00:00, the day after end 00:00) in county time."""
         lo = datetime.combine(self.start, time(), COUNTY_TIME) if self.start else None

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from schema.areas import Community
 from schema.enums import NeedCategory, NeedSource
 from schema.needs import Need
-from schema.services.common import Actor
+from schema.services.common import Actor, now_or
 from schema.services.errors import DomainError
 from schema.services.needs.report import report_need
 
@@ -82,8 +82,14 @@ def parse_received_at(text: str) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def parse_ticket(row: Mapping[str, str]) -> Ticket | str:
+# A ticket cannot have been received after the import runs; a few minutes allow for the clock
+# of the hotline's system being a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def parse_ticket(row: Mapping[str, str], now: datetime | None = None) -> Ticket | str:
     """The ticket in a row, or why it is refused (every problem, `; `-joined)."""
+    now = now_or(now)
     get = {k: (v or "").strip() for k, v in row.items()}
     problems = [f"{c} is required" for c in REQUIRED if not get.get(c)]
     ticket_no = get.get("ticket_no", "")
@@ -92,6 +98,10 @@ def parse_ticket(row: Mapping[str, str]) -> Ticket | str:
     received = parse_received_at(get["received_at"]) if get.get("received_at") else None
     if get.get("received_at") and received is None:
         problems.append("received_at must be a date and time like 2026-11-02 09:15")
+    elif received is not None and received > now + CLOCK_SKEW:
+        # A typo (2062 for 2026) would file a need "reported" years ahead: its 1341 clock and
+        # every period report would be wrong.
+        problems.append("received_at is in the future")
     category = _CATEGORIES.get(get.get("category", ""))
     if get.get("category") and category is None:
         problems.append(f"unknown category '{get['category']}'")
@@ -130,9 +140,13 @@ class HotlineResult:
 
 
 async def import_tickets(
-    session: AsyncSession, actor: Actor, rows: Iterable[tuple[int, Mapping[str, str]]]
+    session: AsyncSession,
+    actor: Actor,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    now: datetime | None = None,
 ) -> HotlineResult:
     """Creates a need per new ticket; returns counts and the refused (line, reason) pairs."""
+    now = now_or(now)
     communities = {
         name: cid
         for cid, name in (await session.execute(select(Community.id, Community.name))).all()
@@ -141,7 +155,7 @@ async def import_tickets(
     assert result.refused is not None
     for line, row in rows:
         result.read += 1
-        ticket = parse_ticket(row)
+        ticket = parse_ticket(row, now)
         if isinstance(ticket, str):
             result.refused.append((line, ticket))
             continue

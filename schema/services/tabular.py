@@ -16,6 +16,18 @@ from typing import IO, Any
 
 FORMATS = ("csv", "xlsx")
 
+# A cell a spreadsheet would read as a formula (OWASP "CSV injection"): a need's title or a
+# refused row's cell comes from a stranger, and "=HYPERLINK(…)" or "=cmd|…" must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that Excel and WPS show as the text it is: text that would start a formula
+    gets a leading apostrophe (which the spreadsheet hides); anything else is left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 class TableFileError(ValueError):
     """The file cannot be read as a table (unknown format, no header, unreadable)."""
@@ -133,29 +145,62 @@ def _open_xlsx(path: Path) -> TableRows:
 
 
 def write_table(
-    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "data"
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    sheet: str = "data",
+    formulas_as_text: bool = True,
 ) -> int:
     """Writes a header and rows as CSV (UTF-8 with BOM, which Excel opens right) or XLSX;
-    returns the number of data rows."""
+    returns the number of data rows. Text that looks like a formula stays text (see
+    `csv_safe`; in XLSX the cell is typed as a string); `formulas_as_text=False` writes cells
+    exactly as given, for generated test files that must read back byte for byte."""
     count = 0
     if file_format(path) == "csv":
+        safe = csv_safe if formulas_as_text else _as_is
         with path.open("w", newline="", encoding="utf-8-sig") as f:
             writer = csv.writer(f)
-            writer.writerow(header)
+            writer.writerow([safe(v) for v in header])
             for row in rows:
-                writer.writerow(row)
+                writer.writerow([safe(v) for v in row])
                 count += 1
         return count
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
     book = Workbook(write_only=True)
     ws = book.create_sheet(sheet)
-    ws.append(list(header))
+
+    def cells(values: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for value in values:
+            value = _xlsx_value(value)
+            if formulas_as_text and isinstance(value, str) and value.startswith("="):
+                out.append(_text_cell(ws, value, WriteOnlyCell))
+            else:
+                out.append(value)
+        return out
+
+    assert isinstance(ws, WriteOnlyWorksheet)
+    ws.append(cells(header))
     for row in rows:
-        ws.append([_xlsx_value(v) for v in row])
+        ws.append(cells(row))
         count += 1
     book.save(path)
     return count
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _text_cell(ws: Any, value: str, cell_type: Any) -> Any:
+    # openpyxl types any text starting with "=" as a formula; typed "s" it is written as text.
+    cell = cell_type(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -173,10 +218,11 @@ class ReportWriter:
         self.count = 0
         self._file: IO[str] = path.open("w", newline="", encoding="utf-8-sig")
         self._writer = csv.writer(self._file)
-        self._writer.writerow(["line", "reason", *header])
+        self._writer.writerow(["line", "reason", *(csv_safe(v) for v in header)])
 
     def refuse(self, line: int, reason: str, cells: Sequence[str]) -> None:
-        self._writer.writerow([line, reason, *cells])
+        # The row as read, from a file someone sent the office: kept from running as formulas.
+        self._writer.writerow([line, csv_safe(reason), *(csv_safe(v) for v in cells)])
         self.count += 1
 
     def close(self) -> None:

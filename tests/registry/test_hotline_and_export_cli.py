@@ -137,6 +137,64 @@ def test_export_refuses_unknown_things(engine: sa.Engine, database_url: str) -> 
         ["export", "needs", "--format", "pdf"],
         ["export", "needs", "--from", "yesterday"],
         ["export", "needs", "--community", "无此社区"],
+        ["export", "needs", "--from", "2026-12-01", "--to", "2026-01-01"],  # reversed
     ):
         result = runner.invoke(app, [*args, "--database-url", database_url])
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_exports_and_reports_keep_formulas_as_text(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A caller's title "=HYPERLINK(…)" or a sent file's "=cmd|…" must not run when the office
+    opens the export or the refused-rows report in Excel or WPS."""
+    _county(engine)
+    evil = '=HYPERLINK("http://evil.example/x","点击查看")'
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区\n"
+        f'JA20261102101,2026-11-02 09:15,"{evil.replace(chr(34), chr(34) * 2)}",环境卫生,'
+        "27.0501,114.9127,泉塘社区\n"
+        "=cmd|' /C calc'!A0,2026-11-02 09:20,@SUM(1+1),环境卫生,27.05,114.91,泉塘社区\n",
+        encoding="utf-8",
+    )
+    assert "1 needs created" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv")
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        refused = list(csv.reader(fh))
+    assert refused[1][2] == "'=cmd|' /C calc'!A0" and refused[1][4] == "'@SUM(1+1)"
+
+    base = ["export", "needs", "--from", "2026-11-02", "--to", "2026-11-02"]
+    out = tmp_path / "needs.csv"
+    result = runner.invoke(app, [*base, "-o", str(out), "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["标题"] == "'" + evil
+
+    xlsx = tmp_path / "needs.xlsx"
+    args = [*base, "--format", "xlsx", "-o", str(xlsx), "--database-url", database_url]
+    assert runner.invoke(app, args).exit_code == 0
+    sheet = load_workbook(xlsx).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    cell = sheet[2][header.index("标题")]
+    assert cell.value == evil and cell.data_type == "s"  # text, not a formula
+
+
+def test_a_ticket_received_in_the_future_is_refused(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A mistyped year (2099) would file a need reported years ahead, outside every period."""
+    _county(engine)
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区\n"
+        "JA20991102001,2099-11-02 09:15,路灯不亮,基础设施,27.0501,114.9127,泉塘社区\n"
+        "JA20251102001,2025-11-02 09:15,路灯不亮,基础设施,27.0501,114.9127,泉塘社区\n",
+        encoding="utf-8",
+    )
+    assert "1 needs created, 0 already imported, 1 refused" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
+    assert "2,received_at is in the future,JA20991102001" in report
+    with Session(engine) as s:
+        assert [n.idempotency_key for n in s.exec(select(Need)).all()] == ["12345:JA20251102001"]

@@ -80,8 +80,12 @@ class SentinelPost(RowType, Node):
     async def community(self, info: Info) -> CommunityT:
         return await load_one(info, CommunityT, self.community_id)
 
-    @strawberry.field(description="Its keeper.", permission_classes=[Can("person.read")])
-    async def keeper(self, info: Info) -> PersonT:
+    @strawberry.field(
+        description="Its keeper; null for a caller who may not see that person (a resident "
+        "keeper is seen by staff of the area, see the privacy table).",
+        permission_classes=[Can("person.read")],
+    )
+    async def keeper(self, info: Info) -> PersonT | None:
         return await load_one(info, PersonT, self.keeper_person_id)
 
     @strawberry.field(

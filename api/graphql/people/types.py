@@ -296,8 +296,12 @@ class TeamMembership(RowType):
     async def team(self, info: Info) -> Team:
         return await load_one(info, Team, self.team_id)
 
-    @strawberry.field(description="The member.", permission_classes=[Can("person.read")])
-    async def person(self, info: Info) -> Person:
+    @strawberry.field(
+        description="The member; null for a caller who may not see that person (a resident "
+        "member is seen by staff of the area, see the privacy table).",
+        permission_classes=[Can("person.read")],
+    )
+    async def person(self, info: Info) -> Person | None:
         return await load_one(info, Person, self.person_id)
 
 

@@ -331,3 +331,44 @@ def test_tell_subscribers_of_a_cancellation(
         change = next_data(ws)["activityChanged"]
     assert change["action"] == "CANCEL" and change["notified"] == 1
     assert change["activity"] == {"id": aid, "status": "CANCELLED", "cancelReason": "场地维修"}
+
+
+def test_too_early_or_too_late_says_why_in_words_an_office_reads(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Finishing before the start or cancelling after the end names what to do instead, not
+    actions dressed up as statuses ("allowed from: cancel, update")."""
+    admin = county.token("admin")
+    future = f.activity(engine, county.quantang.id, starts_at=utcnow() + timedelta(hours=2))
+    early = call(client, "finishActivity", {"activityId": gid("Activity", future.id)}, admin)
+    assert error_codes(early) == ["ILLEGAL_TRANSITION"]
+    message = early["userErrors"][0]["message"]
+    assert "has not started" in message and "allowed from" not in message
+    start = utcnow() - timedelta(hours=5)
+    past = f.activity(
+        engine, county.quantang.id, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    late = call(
+        client, "cancelActivity", {"activityId": gid("Activity", past.id), "reason": "雨"}, admin
+    )
+    assert error_codes(late) == ["ILLEGAL_TRANSITION"]
+    message = late["userErrors"][0]["message"]
+    assert "has ended" in message and "finish" in message and "allowed from" not in message
+
+
+def test_an_update_that_changes_nothing_is_refused_and_bumps_nothing(
+    client: TestClient, engine: sa.Engine, county: County, centre: ServiceOrganiser
+) -> None:
+    """An empty update (or one of nulls) changed the version, so another office's next edit
+    with the version it read was a CONFLICT, and told subscribers of a change that was none."""
+    coordinator = county.token("coordinator")
+    act = ok(call(client, "publishActivity", publish_input(county, centre), coordinator))
+    act_id = act["activity"]["id"]
+    for changes in ({}, {"title": None, "capacity": None}):
+        empty = call(client, "updateActivity", {"activityId": act_id, **changes}, coordinator)
+        assert error_codes(empty) == ["BAD_USER_INPUT"], changes
+        assert "nothing to change" in empty["userErrors"][0]["message"]
+    other_office = {"activityId": act_id, "expectedVersion": 1, "capacity": 20}
+    assert ok(call(client, "updateActivity", other_office, county.token("admin")))
+    with Session(engine) as s:
+        assert s.exec(select(Activity.version)).one() == 2

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.graphql.relay import from_global_id
-from schema.enums import NeedAction, NeedSource, NeedStatus, Role
+from schema.enums import NeedAction, NeedSource, NeedStatus, PersonKind, Role
 from schema.models import Need, NeedEvent, SentinelPost
 from tests import factories as f
 from tests.api.graphql.admin_calls import at_once, call, document
@@ -294,3 +294,26 @@ def test_limit_a_keepers_suggestions_like_reports(
         assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     with Session(engine) as s:
         assert len(s.exec(select(Need).where(Need.sentinel_post_id.is_not(None))).all()) == 2  # type: ignore[union-attr]
+
+
+def test_a_caller_who_may_not_see_the_keeper_reads_the_post_without_them(
+    client: TestClient, county: County, engine: sa.Engine
+) -> None:
+    """Volunteers and helpers read posts (a place on the map) but not residents: a resident
+    keeper is null for them, not an internal error that loses the whole list."""
+    shopkeeper = f.person(
+        engine,
+        name="刘阿婆",
+        kind=PersonKind.RESIDENT,
+        is_party_member=False,
+        registered_community_id=county.quantang.id,
+    )
+    keeper_id = gid("Person", shopkeeper.id)
+    post = _post(county, Keeper(engine), keeperId=keeper_id)
+    ok(call(client, "createSentinelPost", post, county.token("coordinator")))
+    for who in ("volunteer", "helper"):
+        body = gql(client, POSTS, {"c": None}, token=county.token(who))
+        (post,) = body["data"]["sentinelPosts"]["nodes"]
+        assert post["name"] == "便民超市前哨点" and post["keeper"] is None, who
+    body = gql(client, POSTS, {"c": None}, token=county.token("coordinator"))
+    assert body["data"]["sentinelPosts"]["nodes"][0]["keeper"] == {"id": keeper_id}

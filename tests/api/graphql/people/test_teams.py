@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from schema.enums import TeamKind
+from schema.enums import PersonKind, TeamKind
 from schema.models import Person, Team, TeamMembership
 from tests import factories as f
 from tests.api.graphql.mutate import error_codes, gid, mutate, ok, race
@@ -294,3 +294,34 @@ def test_two_offices_add_the_same_member_at_once(
         assert (
             len(s.exec(select(TeamMembership).where(TeamMembership.team_id == team.id)).all()) == 1
         )
+
+
+def test_a_member_the_caller_may_not_see_is_null_not_an_error(
+    client: TestClient, county: County, engine: sa.Engine
+) -> None:
+    """A resident on a team (added by the area's coordinator) is not visible to a volunteer:
+    the volunteer reads the team with that member's person null, not an INTERNAL error."""
+    resident = f.person(
+        engine,
+        name="刘阿婆",
+        kind=PersonKind.RESIDENT,
+        is_party_member=False,
+        registered_community_id=county.quantang.id,
+    )
+    qt = gid("Community", county.quantang.id)
+    coordinator = county.token("coordinator")
+    team = ok(
+        call(
+            client,
+            "createTeam",
+            {"name": "楼栋互助队", "kind": "ANT_ACTION", "communityId": qt},
+            coordinator,
+        )
+    )["team"]
+    member = gid("Person", resident.id)
+    ok(call(client, "addTeamMember", {"teamId": team["id"], "personId": member}, coordinator))
+    doc = "query($id: ID!) { node(id: $id) { ... on Team { name members { person { id } } } } }"
+    seen = gql(client, doc, {"id": team["id"]}, token=county.token("volunteer"))
+    assert seen["data"]["node"] == {"name": "楼栋互助队", "members": [{"person": None}]}
+    staff = gql(client, doc, {"id": team["id"]}, token=coordinator)
+    assert staff["data"]["node"]["members"] == [{"person": {"id": member}}]
