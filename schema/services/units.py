@@ -2,7 +2,8 @@
 
 Who: coordinators and administrators. A coordinator scoped to a community acts on its own
 community's twinnings, and on a unit (and its resources) only while the unit is twinned with
-that community; county-level staff act everywhere (`Actor.in_scope`).
+that community; a unit shared with other communities is the county's to edit or twin further
+(`require_sole_twin`); county-level staff act everywhere (`Actor.in_scope`).
 
 Matching reads resources when a job starts (schema/services/matching/loader.py), so what is
 added, changed or retired here counts from the next job on. A resource lent to a need that is
@@ -65,6 +66,15 @@ async def require_unit_scope(session: AsyncSession, actor: Actor, unit_id: int) 
         return
     if actor.community_id not in await twinned_communities(session, unit_id):
         raise Forbidden("the unit is not twinned with your community")
+
+
+async def require_sole_twin(session: AsyncSession, actor: Actor, unit_id: int, what: str) -> None:
+    """A unit twinned with other communities too is the county's to change or twin further: one
+    community's coordinator neither edits its record nor pulls it into their community."""
+    if actor.in_scope(None):
+        return
+    if any(c != actor.community_id for c in await twinned_communities(session, unit_id)):
+        raise Forbidden(f"the unit is twinned with other communities too: the county office {what}")
 
 
 async def get_unit(session: AsyncSession, unit_id: int, field: str = "unit_id") -> PairedUnit:
@@ -189,6 +199,7 @@ async def update_paired_unit(
     require_coordination(actor, "change paired units")
     unit = await get_unit(session, unit_id)
     await require_unit_scope(session, actor, unit_id)
+    await require_sole_twin(session, actor, unit_id, "changes its record")
     version = check_version("paired unit", unit_id, unit.version, expected_version)
     p = Problems()
     values: dict[str, Any] = {}
@@ -235,6 +246,7 @@ async def pair_unit(
     require_coordination(actor, "twin units with communities")
     await get_unit(session, unit_id)
     actor.require_scope(community_id)
+    await require_sole_twin(session, actor, unit_id, "twins it with more")
     await _communities_exist(session, [community_id], "community_id")
     existing = await session.get(Pairing, (unit_id, community_id))
     already = Invalid("community_id", "the unit is already twinned with this community")

@@ -133,14 +133,22 @@ def test_update_unit_in_scope_with_version_check(client: TestClient, county: Cou
         client, "updatePairedUnit", {"unitId": prop, "name": "y"}, county.token("outsider")
     )
     assert error_codes(outsider) == ["FORBIDDEN"]
-    # The organisation department is twinned with both: Hengxi's coordinator may.
+    # The organisation department is twinned with both: neither community's coordinator changes
+    # its record alone (found by attacking: one renamed a unit others share); the county does.
     gov = gid("PairedUnit", county.rows["gov"].id)
+    for token in (county.token("outsider"), coordinator):
+        shared = call(client, "updatePairedUnit", {"unitId": gov, "address": "县城"}, token)
+        assert error_codes(shared) == ["FORBIDDEN"]
+        assert "other communities" in shared["userErrors"][0]["message"]
     ok(
         call(
-            client, "updatePairedUnit", {"unitId": gov, "address": "县城"}, county.token("outsider")
+            client,
+            "updatePairedUnit",
+            {"unitId": gov, "address": "县城"},
+            county.token("county_coordinator"),
         )
     )
-    nothing = call(client, "updatePairedUnit", {"unitId": gov}, coordinator)
+    nothing = call(client, "updatePairedUnit", {"unitId": prop}, coordinator)
     assert error_codes(nothing) == ["BAD_USER_INPUT"]
     clash = call(client, "updatePairedUnit", {"unitId": prop, "name": "县委组织部"}, coordinator)
     assert error_codes(clash) == ["BAD_USER_INPUT"]
@@ -156,8 +164,19 @@ def test_pair_and_unpair_in_own_area_only(
         client, "pairUnit", {"unitId": prop, "communityId": hengxi}, county.token("coordinator")
     )
     assert error_codes(refused) == ["FORBIDDEN"]
+    # Hengxi's coordinator may not pull Quantang's unit into Hengxi (found by attacking: one
+    # community's coordinator took over a unit twinned elsewhere, then renamed it): the county may.
+    taken = call(
+        client, "pairUnit", {"unitId": prop, "communityId": hengxi}, county.token("outsider")
+    )
+    assert error_codes(taken) == ["FORBIDDEN"]
     paired = ok(
-        call(client, "pairUnit", {"unitId": prop, "communityId": hengxi}, county.token("outsider"))
+        call(
+            client,
+            "pairUnit",
+            {"unitId": prop, "communityId": hengxi},
+            county.token("county_coordinator"),
+        )
     )
     assert {c["id"] for c in paired["unit"]["communities"]} == {quantang, hengxi}
     again = call(client, "pairUnit", {"unitId": prop, "communityId": hengxi}, county.token("admin"))
@@ -177,6 +196,13 @@ def test_pair_and_unpair_in_own_area_only(
         )
     )
     assert [c["id"] for c in parted["unit"]["communities"]] == [hengxi]
+    # Shared with Hengxi only now: Quantang's coordinator no longer edits it; Hengxi's, its
+    # sole twin, does.
+    renamed = {"unitId": prop, "address": "横溪路1号"}
+    assert error_codes(call(client, "updatePairedUnit", renamed, county.token("coordinator"))) == [
+        "FORBIDDEN"
+    ]
+    assert ok(call(client, "updatePairedUnit", renamed, county.token("outsider")))
     missing = call(
         client, "unpairUnit", {"unitId": prop, "communityId": quantang}, county.token("admin")
     )
@@ -209,7 +235,7 @@ def test_two_offices_twin_the_same_pair_at_once(
         "unitId": gid("PairedUnit", prop_id),
         "communityId": gid("Community", county.hengxi.id),
     }
-    tokens = [county.token("outsider"), county.token("admin"), county.token("county_coordinator")]
+    tokens = [county.token("admin"), county.token("county_coordinator"), county.token("admin")]
     results = at_once(database_url, [lambda c, t=t: call(c, "pairUnit", input, t) for t in tokens])
     outcomes = Counter("OK" if not r["userErrors"] else error_codes(r)[0] for r in results)
     assert outcomes["OK"] == 1, results
