@@ -303,6 +303,14 @@ def backoff(attempts: int, policy: Policy) -> timedelta:
     return min(timedelta(seconds=seconds), policy.backoff_max)
 
 
+def _wait(seconds: float, policy: Policy) -> timedelta:
+    """A provider's Retry-After, at most the longest backoff: a huge one would overflow the
+    datetime (and park the channel for ever)."""
+    if not math.isfinite(seconds):
+        return policy.backoff_max
+    return min(timedelta(seconds=max(min(seconds, 10**9), 0.0)), policy.backoff_max)
+
+
 def _fail_over(conn: sa.Connection, d: Claimed, now: datetime) -> None:
     """The recipient's next preferred channel (one not tried for this notification) takes over."""
     tried = set(
@@ -348,7 +356,7 @@ def mark_failed(
             return ok
         wait = backoff(attempts, policy)
         if failure.retry_after is not None:
-            wait = max(wait, timedelta(seconds=failure.retry_after))
+            wait = max(wait, _wait(failure.retry_after, policy))
         ok = _release(
             conn,
             d,
@@ -417,12 +425,19 @@ def dispatch_round(
         try:
             provider_id = senders[d.channel](d)
         except Throttled as slow:
-            until = t + timedelta(seconds=slow.retry_after or policy.backoff_base.total_seconds())
+            until = t + _wait(slow.retry_after or policy.backoff_base.total_seconds(), policy)
             resting[d.channel] = until
             postpone(engine, d, worker, until, t, AttemptOutcome.THROTTLED, str(slow))
             out.throttled.append(d.id)
             continue
-        except DeliveryFailed as failure:
+        except Exception as exc:  # one delivery's trouble must not stall the round
+            # A delivery a channel cannot even build (a bug, odd data) is a failed attempt too:
+            # retried, at last a dead letter; never left `sending` for the next round to crash on.
+            failure = (
+                exc
+                if isinstance(exc, DeliveryFailed)
+                else DeliveryFailed(f"{type(exc).__name__}: {exc}")
+            )
             mark_failed(engine, d, worker, now(), failure, policy)
             dead = failure.permanent or d.attempts + 1 >= policy.max_attempts
             (out.dead if dead else out.failed).append(d.id)
