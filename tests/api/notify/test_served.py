@@ -108,3 +108,25 @@ def test_the_cli_lists_retries_and_dispatches(
         finally:
             get_settings.cache_clear()
     assert len(provider.accepted) == 1
+
+
+def test_the_cli_lists_titles_and_errors_as_written_not_as_markup(
+    engine: sa.Engine, database_url: str, county: County
+) -> None:
+    """A need's title is a resident's free text: "[/]" in it once made `notifications list`
+    crash (Rich read it as markup), and "[red]…" would have been drawn, not shown."""
+    from schema.services.notify import notify_on
+
+    with engine.begin() as conn:
+        notify_on(
+            conn,
+            NotificationKind.SLOT_REMINDER,
+            key="k",
+            data={"title": "[/]灯[red]坏", "place": "泉塘", "slot": "9:00"},
+            person_ids=[county.volunteer.id],
+        )
+    listed = CliRunner().invoke(
+        cli, ["notifications", "list", "--database-url", database_url], env={"COLUMNS": "200"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "[/]灯[red]坏" in listed.output
