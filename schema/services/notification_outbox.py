@@ -9,6 +9,8 @@ Several dispatchers (processes or threads) may run against one database:
   row from being claimed twice either way;
 - what a dispatcher writes afterwards names itself (`claimed_by`) and the `sending` status, so
   a dispatcher whose lease lapsed cannot overwrite the one that took the row over;
+- a round slower than half its lease renews the lease on the rows it still holds, and sends
+  none that lapsed and another dispatcher claimed meanwhile (those are the other's to send);
 - a dispatcher killed while holding rows loses nothing: once the lease lapses they are
   claimable again. Each delivery carries an idempotency key (the notification's key and the
   channel) that the channels pass on (SMTP Message-ID, the SMS provider's idempotency key), so a
@@ -116,6 +118,7 @@ class Round:
     dead: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
     throttled: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)  # lease lapsed and another took them over
 
 
 # ---------------------------------------------------------------- claiming
@@ -389,6 +392,27 @@ def postpone(
 # ---------------------------------------------------------------- one round
 
 
+def renew(
+    engine: sa.Engine, worker: str, ids: Collection[int], now: datetime, policy: Policy
+) -> set[int]:
+    """Extends this worker's lease on the deliveries it still holds (of `ids`); those whose
+    lease lapsed and that another dispatcher claimed are no longer this one's to send."""
+    if not ids:
+        return set()
+    with engine.begin() as conn:
+        kept = conn.execute(
+            sa.update(NotificationDelivery)
+            .where(
+                D.id.in_(list(ids)),
+                D.status == DeliveryStatus.SENDING,
+                D.claimed_by == worker,
+            )
+            .values(claimed_until=now + policy.lease)
+            .returning(D.id)
+        ).scalars()
+        return set(kept)
+
+
 def dispatch_round(
     engine: sa.Engine,
     senders: Mapping[Channel, Sender],
@@ -402,9 +426,18 @@ def dispatch_round(
     the rest of the round (its deliveries go back until its Retry-After)."""
     out = Round()
     resting: dict[Channel, datetime] = {}
-    for d in claim(engine, worker, limit=limit, policy=policy, channels=list(senders), now=now()):
-        out.claimed.append(d.id)
+    start = now()
+    claimed = claim(engine, worker, limit=limit, policy=policy, channels=list(senders), now=start)
+    out.claimed = [d.id for d in claimed]
+    ours, lease_end = {d.id for d in claimed}, start + policy.lease
+    for d in claimed:
         t = now()
+        if t >= lease_end - policy.lease / 2:  # a slow round: keep the rest before they lapse
+            ours, lease_end = renew(engine, worker, ours, t, policy), t + policy.lease
+        if d.id not in ours:  # lapsed, and another dispatcher has it now: not ours to send
+            out.lost.append(d.id)
+            continue
+        ours.discard(d.id)
         if d.channel in resting:
             postpone(
                 engine,

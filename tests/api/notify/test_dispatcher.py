@@ -377,3 +377,52 @@ def test_an_absurd_retry_after_rests_the_channel_at_most_the_longest_backoff(
     (sms,) = rows(engine)
     assert sms.status is DeliveryStatus.PENDING and sms.attempts == 0
     assert DAY < sms.next_attempt_at <= DAY + timedelta(hours=1)
+
+
+def test_a_slow_round_keeps_its_lease_and_never_sends_what_another_took_over(
+    engine: sa.Engine, database_url: str, county: County, servers: Any
+) -> None:
+    """A round slower than its lease (a provider taking seconds per message): once sent the
+    rest anyway although a second dispatcher had claimed them again (each sent twice)."""
+    from schema.services.notification_outbox import claim
+
+    for key, who in (
+        ("a", county.volunteer.id),
+        ("b", county.worker.id),
+        ("c", county.volunteer.id),
+    ):
+        tell(engine, who, key=key)
+    d, clock = dispatcher(engine, database_url, servers, notify_lease_seconds=60), Clock(DAY)
+    real = d.senders[Channel.SMS]
+    taken: list[int] = []
+
+    def slow(c: Any) -> str | None:
+        clock.now += timedelta(seconds=40)  # each message takes 40 s of a 60 s lease
+        if c.person_id == county.worker.id:  # meanwhile another claims what lapsed
+            taken.extend(
+                x.id for x in claim(engine, "other", limit=50, policy=d.policy, now=clock.now)
+            )
+        return real(c)
+
+    d.senders[Channel.SMS] = slow
+    out = run_round(d, clock)
+    assert taken == []  # renewed in time: nothing lapsed for another to take
+    assert len(servers[3].requests) == 3 and len(out.sent) == 3 and out.lost == []
+
+    # A message that outlasts the whole lease: another dispatcher claims the lapsed rest,
+    # and this round leaves them to it.
+    for key in ("d", "e", "f"):
+        tell(engine, county.worker.id, key=key)
+    clock.now += timedelta(hours=2)
+
+    def slower(c: Any) -> str | None:
+        clock.now += timedelta(seconds=70)
+        taken.extend(x.id for x in claim(engine, "other", limit=50, policy=d.policy, now=clock.now))
+        return real(c)
+
+    d.senders[Channel.SMS] = slower
+    out = run_round(d, clock)
+    # (the one in flight lapsed too: the other may resend it, under the same idempotency key)
+    assert len(servers[3].requests) == 4  # not the two that are the other's now
+    assert len(out.sent) == 1 and len(out.lost) == 2 and set(taken) == {*out.sent, *out.lost}
+    assert {r.claimed_by for r in rows(engine) if r.id in out.lost} == {"other"}
