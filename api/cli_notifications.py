@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from api.settings import get_settings
 from schema.notifications import DeliveryStatus, Notification, NotificationDelivery
@@ -72,14 +73,21 @@ def list_deliveries(
         engine.dispose()
     table = Table("id", "channel", "address", "attempts", "next attempt (UTC)", "title", "error")
     for r in rows:
+        # Text, not markup: titles are people's free text and errors a provider's ("[/]" in
+        # one would make Rich raise, "[red]" would be drawn).
         table.add_row(
-            str(r.id),
-            r.channel.value,
-            r.address,
-            str(r.attempts),
-            f"{r.next_attempt_at:%Y-%m-%d %H:%M:%S}",
-            r.title,
-            (r.last_error or "")[:80],
+            *(
+                Text(cell)
+                for cell in (
+                    str(r.id),
+                    r.channel.value,
+                    r.address,
+                    str(r.attempts),
+                    f"{r.next_attempt_at:%Y-%m-%d %H:%M:%S}",
+                    r.title,
+                    (r.last_error or "")[:80],
+                )
+            )
         )
     Console().print(table)
     console.print(f"{len(rows)} {status} deliver{'y' if len(rows) == 1 else 'ies'}")

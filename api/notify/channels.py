@@ -17,6 +17,8 @@ The provider's API, as configured by `LULING_SMS_API_URL` / `LULING_WECHAT_API_U
 from __future__ import annotations
 
 import json
+import math
+import re
 import smtplib
 import urllib.error
 import urllib.request
@@ -28,6 +30,13 @@ from schema.notifications import Channel
 from schema.services.notification_outbox import Claimed, DeliveryFailed, Throttled
 
 RETRYABLE_CODES = frozenset({"BUSY", "SYSTEM_ERROR", "TIMEOUT"})
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """A header value: a title may hold line breaks (a need's title is free text), and a
+    header may not (the email package refuses them; a raw one would inject headers)."""
+    return " ".join(_LINE_BREAKS.sub(" ", text).split())
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class SmtpChannel:
 
     def message(self, d: Claimed) -> EmailMessage:
         msg = EmailMessage()
-        msg["Subject"] = d.title
+        msg["Subject"] = one_line(d.title)
         msg["From"] = self.sender
         msg["To"] = d.address
         msg["Date"] = formatdate(localtime=False)
@@ -60,7 +69,8 @@ class SmtpChannel:
                     smtp.starttls()
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(msg)
+                # The envelope names the one address, whatever the To header parses into.
+                smtp.send_message(msg, to_addrs=[d.address])
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryFailed(
@@ -91,9 +101,12 @@ def _params(d: Claimed) -> dict[str, str]:
 
 def _retry_after(value: str | None) -> float | None:
     try:
-        return max(float(value), 0.0) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None  # an HTTP date: the backoff decides
+    if seconds is None or not math.isfinite(seconds):
+        return None  # "inf" or "nan": no time to wait for
+    return max(seconds, 0.0)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class Dispatcher:
                 dead=out.dead,
                 deferred=len(out.deferred),
                 throttled=len(out.throttled),
+                lost=len(out.lost),
             )
         return out
 

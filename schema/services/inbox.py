@@ -31,7 +31,13 @@ from schema.services.notify import CHANNELS, DEFAULT_CHANNELS
 
 MARK_MAX = 500  # notifications marked read at once, by ids
 EMAIL_MAX = 254
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# One plain address (ASCII, no quoting, comments or lists): the To header and the SMTP envelope
+# must name exactly it. A looser pattern let "a@b.cn,postmaster" or "a@b.cn;c" through, which a
+# mail relay reads as more than one recipient.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
+WECHAT_OPEN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # WeChat open ids are 28 such characters
 
 
 def mine(actor: Actor) -> sa.ColumnElement[bool]:
@@ -243,7 +249,11 @@ async def set_preferences(
             "not an e-mail address",
         )
     if wechat_open_id is not None:
-        p.check(len(wechat_open_id) <= 64, "wechat_open_id", "at most 64 characters")
+        p.check(
+            WECHAT_OPEN_ID.fullmatch(wechat_open_id) is not None,
+            "wechat_open_id",
+            "a WeChat open id: at most 64 letters, digits, '-' or '_'",
+        )
     p.check(Channel.EMAIL not in channels or email is not None, "email", "give the e-mail address")
     p.check(
         Channel.WECHAT not in channels or wechat_open_id is not None,

@@ -9,6 +9,8 @@ Several dispatchers (processes or threads) may run against one database:
   row from being claimed twice either way;
 - what a dispatcher writes afterwards names itself (`claimed_by`) and the `sending` status, so
   a dispatcher whose lease lapsed cannot overwrite the one that took the row over;
+- a round slower than half its lease renews the lease on the rows it still holds, and sends
+  none that lapsed and another dispatcher claimed meanwhile (those are the other's to send);
 - a dispatcher killed while holding rows loses nothing: once the lease lapses they are
   claimable again. Each delivery carries an idempotency key (the notification's key and the
   channel) that the channels pass on (SMTP Message-ID, the SMS provider's idempotency key), so a
@@ -116,6 +118,7 @@ class Round:
     dead: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
     throttled: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)  # lease lapsed and another took them over
 
 
 # ---------------------------------------------------------------- claiming
@@ -303,6 +306,14 @@ def backoff(attempts: int, policy: Policy) -> timedelta:
     return min(timedelta(seconds=seconds), policy.backoff_max)
 
 
+def _wait(seconds: float, policy: Policy) -> timedelta:
+    """A provider's Retry-After, at most the longest backoff: a huge one would overflow the
+    datetime (and park the channel for ever)."""
+    if not math.isfinite(seconds):
+        return policy.backoff_max
+    return min(timedelta(seconds=max(min(seconds, 10**9), 0.0)), policy.backoff_max)
+
+
 def _fail_over(conn: sa.Connection, d: Claimed, now: datetime) -> None:
     """The recipient's next preferred channel (one not tried for this notification) takes over."""
     tried = set(
@@ -348,7 +359,7 @@ def mark_failed(
             return ok
         wait = backoff(attempts, policy)
         if failure.retry_after is not None:
-            wait = max(wait, timedelta(seconds=failure.retry_after))
+            wait = max(wait, _wait(failure.retry_after, policy))
         ok = _release(
             conn,
             d,
@@ -381,6 +392,27 @@ def postpone(
 # ---------------------------------------------------------------- one round
 
 
+def renew(
+    engine: sa.Engine, worker: str, ids: Collection[int], now: datetime, policy: Policy
+) -> set[int]:
+    """Extends this worker's lease on the deliveries it still holds (of `ids`); those whose
+    lease lapsed and that another dispatcher claimed are no longer this one's to send."""
+    if not ids:
+        return set()
+    with engine.begin() as conn:
+        kept = conn.execute(
+            sa.update(NotificationDelivery)
+            .where(
+                D.id.in_(list(ids)),
+                D.status == DeliveryStatus.SENDING,
+                D.claimed_by == worker,
+            )
+            .values(claimed_until=now + policy.lease)
+            .returning(D.id)
+        ).scalars()
+        return set(kept)
+
+
 def dispatch_round(
     engine: sa.Engine,
     senders: Mapping[Channel, Sender],
@@ -394,9 +426,18 @@ def dispatch_round(
     the rest of the round (its deliveries go back until its Retry-After)."""
     out = Round()
     resting: dict[Channel, datetime] = {}
-    for d in claim(engine, worker, limit=limit, policy=policy, channels=list(senders), now=now()):
-        out.claimed.append(d.id)
+    start = now()
+    claimed = claim(engine, worker, limit=limit, policy=policy, channels=list(senders), now=start)
+    out.claimed = [d.id for d in claimed]
+    ours, lease_end = {d.id for d in claimed}, start + policy.lease
+    for d in claimed:
         t = now()
+        if t >= lease_end - policy.lease / 2:  # a slow round: keep the rest before they lapse
+            ours, lease_end = renew(engine, worker, ours, t, policy), t + policy.lease
+        if d.id not in ours:  # lapsed, and another dispatcher has it now: not ours to send
+            out.lost.append(d.id)
+            continue
+        ours.discard(d.id)
         if d.channel in resting:
             postpone(
                 engine,
@@ -417,12 +458,19 @@ def dispatch_round(
         try:
             provider_id = senders[d.channel](d)
         except Throttled as slow:
-            until = t + timedelta(seconds=slow.retry_after or policy.backoff_base.total_seconds())
+            until = t + _wait(slow.retry_after or policy.backoff_base.total_seconds(), policy)
             resting[d.channel] = until
             postpone(engine, d, worker, until, t, AttemptOutcome.THROTTLED, str(slow))
             out.throttled.append(d.id)
             continue
-        except DeliveryFailed as failure:
+        except Exception as exc:  # one delivery's trouble must not stall the round
+            # A delivery a channel cannot even build (a bug, odd data) is a failed attempt too:
+            # retried, at last a dead letter; never left `sending` for the next round to crash on.
+            failure = (
+                exc
+                if isinstance(exc, DeliveryFailed)
+                else DeliveryFailed(f"{type(exc).__name__}: {exc}")
+            )
             mark_failed(engine, d, worker, now(), failure, policy)
             dead = failure.permanent or d.attempts + 1 >= policy.max_attempts
             (out.dead if dead else out.failed).append(d.id)

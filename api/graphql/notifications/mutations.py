@@ -18,6 +18,7 @@ from api.graphql.writes import actor_of, write
 from schema import models as m
 from schema.notifications import Channel
 from schema.services import inbox as svc
+from schema.services.errors import Invalid
 
 
 def _ids(global_ids: list[strawberry.ID], type_name: str) -> list[int | None]:
@@ -38,7 +39,9 @@ class MarkNotificationsReadInput:
     ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="These notifications (at most 500)."
     )
-    all: bool = strawberry.field(default=False, description="Every unread one instead.")
+    all: bool = strawberry.field(
+        default=False, description="Every unread one instead (then give no `ids`)."
+    )
 
 
 @strawberry.type(description="How many notifications were marked read, or why none were.")
@@ -100,6 +103,8 @@ class NotificationsMutation:
         actor = actor_of(info)
 
         async def work(session: AsyncSession) -> tuple[int, int]:
+            if input.all and input.ids is not None:  # which did the caller mean?
+                raise Invalid("ids", "give ids or all, not both")
             ids = None if input.all else _ids(input.ids or [], "Notification")
             marked = await svc.mark_read(session, actor, ids=ids)
             return marked, await svc.inbox_count(session, actor, unread_only=True)

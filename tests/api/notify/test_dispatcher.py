@@ -317,3 +317,112 @@ def test_wechat_template_messages_go_to_the_open_id(
     assert request["body"]["channel"] == "wechat" and request["body"]["to"] == "oWang123"
     assert request["body"]["template"] == "WX-TPL-9"
     assert [r.channel for r in rows(engine)] == [Channel.WECHAT]  # SMS only if WeChat fails
+
+
+def test_a_title_with_line_breaks_is_one_subject_line_and_stalls_nothing(
+    engine: sa.Engine, database_url: str, county: County, servers: Any
+) -> None:
+    """A need's title is free text: a line break in it once made the e-mail raise, the round
+    crash, and every row it had claimed stay `sending` (and crash the next round again)."""
+    prefer(engine, county.volunteer.id, ["email"], "wang@example.org")
+    with engine.begin() as conn:
+        notify_on(
+            conn,
+            NotificationKind.NEED_RESOLVED,
+            key="evil",
+            data={"title": "路灯不亮\r\nBcc: victim@evil.example", "place": "泉塘", "need_id": 1},
+            person_ids=[county.volunteer.id],
+            now=DAY,
+        )
+    tell(engine, county.worker.id, key="plain")  # SMS, claimed in the same round
+    out = run_round(dispatcher(engine, database_url, servers), Clock(DAY))
+    assert len(out.sent) == 2 and not out.failed
+    (mail,) = servers[1].messages
+    assert mail["Subject"] == "【办结】路灯不亮 Bcc: victim@evil.example"
+    assert mail["Bcc"] is None and mail["To"] == "wang@example.org"
+
+
+def test_a_sender_that_breaks_fails_that_delivery_only(
+    engine: sa.Engine, database_url: str, county: County, servers: Any
+) -> None:
+    def broken(_: Any) -> str:
+        raise ValueError("cannot build this message")
+
+    tell(engine, county.volunteer.id, key="a")
+    tell(engine, county.worker.id, key="b")
+    d = dispatcher(engine, database_url, servers)
+    calls: list[int] = []
+
+    def flaky(c: Any) -> str | None:
+        calls.append(c.id)
+        return broken(c) if len(calls) == 1 else real(c)
+
+    real = d.senders[Channel.SMS]
+    d.senders[Channel.SMS] = flaky
+    out = run_round(d, Clock(DAY))
+    assert len(out.failed) == 1 and len(out.sent) == 1
+    failed = next(r for r in rows(engine) if r.id == out.failed[0])
+    assert failed.status is DeliveryStatus.PENDING and failed.claimed_by is None
+    assert "ValueError: cannot build this message" in (failed.last_error or "")
+
+
+@pytest.mark.parametrize("retry_after", ["1e12", "inf", "nan"])
+def test_an_absurd_retry_after_rests_the_channel_at_most_the_longest_backoff(
+    engine: sa.Engine, database_url: str, county: County, servers: Any, retry_after: str
+) -> None:
+    servers[3].script = [(429, {"code": "THROTTLED"}, {"Retry-After": retry_after})]
+    tell(engine, county.volunteer.id)
+    d, clock = dispatcher(engine, database_url, servers), Clock(DAY)
+    assert len(run_round(d, clock).throttled) == 1
+    (sms,) = rows(engine)
+    assert sms.status is DeliveryStatus.PENDING and sms.attempts == 0
+    assert DAY < sms.next_attempt_at <= DAY + timedelta(hours=1)
+
+
+def test_a_slow_round_keeps_its_lease_and_never_sends_what_another_took_over(
+    engine: sa.Engine, database_url: str, county: County, servers: Any
+) -> None:
+    """A round slower than its lease (a provider taking seconds per message): once sent the
+    rest anyway although a second dispatcher had claimed them again (each sent twice)."""
+    from schema.services.notification_outbox import claim
+
+    for key, who in (
+        ("a", county.volunteer.id),
+        ("b", county.worker.id),
+        ("c", county.volunteer.id),
+    ):
+        tell(engine, who, key=key)
+    d, clock = dispatcher(engine, database_url, servers, notify_lease_seconds=60), Clock(DAY)
+    real = d.senders[Channel.SMS]
+    taken: list[int] = []
+
+    def slow(c: Any) -> str | None:
+        clock.now += timedelta(seconds=40)  # each message takes 40 s of a 60 s lease
+        if c.person_id == county.worker.id:  # meanwhile another claims what lapsed
+            taken.extend(
+                x.id for x in claim(engine, "other", limit=50, policy=d.policy, now=clock.now)
+            )
+        return real(c)
+
+    d.senders[Channel.SMS] = slow
+    out = run_round(d, clock)
+    assert taken == []  # renewed in time: nothing lapsed for another to take
+    assert len(servers[3].requests) == 3 and len(out.sent) == 3 and out.lost == []
+
+    # A message that outlasts the whole lease: another dispatcher claims the lapsed rest,
+    # and this round leaves them to it.
+    for key in ("d", "e", "f"):
+        tell(engine, county.worker.id, key=key)
+    clock.now += timedelta(hours=2)
+
+    def slower(c: Any) -> str | None:
+        clock.now += timedelta(seconds=70)
+        taken.extend(x.id for x in claim(engine, "other", limit=50, policy=d.policy, now=clock.now))
+        return real(c)
+
+    d.senders[Channel.SMS] = slower
+    out = run_round(d, clock)
+    # (the one in flight lapsed too: the other may resend it, under the same idempotency key)
+    assert len(servers[3].requests) == 4  # not the two that are the other's now
+    assert len(out.sent) == 1 and len(out.lost) == 2 and set(taken) == {*out.sent, *out.lost}
+    assert {r.claimed_by for r in rows(engine) if r.id in out.lost} == {"other"}

@@ -67,9 +67,8 @@ def test_committing_a_job_reaches_each_person_by_sms_within_seconds(
     assert {d.status for d in deliveries(engine)} == {DeliveryStatus.SENT}
 
 
-def test_the_cli_lists_retries_and_dispatches(
-    engine: sa.Engine, database_url: str, county: County, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def remind(engine: sa.Engine, county: County, title: str) -> None:
+    """A slot reminder for the volunteer, about a need of this title."""
     from schema.services.notify import notify_on
 
     with engine.begin() as conn:
@@ -77,9 +76,15 @@ def test_the_cli_lists_retries_and_dispatches(
             conn,
             NotificationKind.SLOT_REMINDER,
             key="k",
-            data={"title": "上门理发", "place": "泉塘", "slot": "9:00"},
+            data={"title": title, "place": "泉塘", "slot": "9:00"},
             person_ids=[county.volunteer.id],
         )
+
+
+def test_the_cli_lists_retries_and_dispatches(
+    engine: sa.Engine, database_url: str, county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remind(engine, county, "上门理发")
     runner, db = CliRunner(), ["--database-url", database_url]
     listed = runner.invoke(cli, ["notifications", "list", *db])
     assert listed.exit_code == 0 and "13812345678" in listed.output and "上门" in listed.output
@@ -108,3 +113,16 @@ def test_the_cli_lists_retries_and_dispatches(
         finally:
             get_settings.cache_clear()
     assert len(provider.accepted) == 1
+
+
+def test_the_cli_lists_titles_and_errors_as_written_not_as_markup(
+    engine: sa.Engine, database_url: str, county: County
+) -> None:
+    """A need's title is a resident's free text: "[/]" in it once made `notifications list`
+    crash (Rich read it as markup), and "[red]…" would have been drawn, not shown."""
+    remind(engine, county, "[/]灯[red]坏")
+    listed = CliRunner().invoke(
+        cli, ["notifications", "list", "--database-url", database_url], env={"COLUMNS": "200"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert "[/]灯[red]坏" in listed.output

@@ -198,3 +198,63 @@ def test_preferences_choose_the_channel_of_the_next_notice(
     with Session(engine) as s:
         (delivery,) = s.exec(sa.select(m.NotificationDelivery)).scalars()  # type: ignore[call-overload]
         assert (delivery.channel, delivery.address) == (Channel.EMAIL, "wang@example.org")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["wang@example.org,postmaster", "wang@example.org;abuse", "<wang@example.org>", "王@例子.中国"],
+)
+def test_an_email_preference_is_one_plain_address(
+    client: TestClient, engine: sa.Engine, county: County, address: str
+) -> None:
+    """A list or a bracketed address would reach more than the one recipient (a relay's
+    postmaster, abuse …) through the county's mail server."""
+    token = county.token("volunteer")
+    refused = gql(client, PREFS, {"input": {"channels": ["EMAIL"], "email": address}}, token=token)
+    assert refused["data"]["setNotificationPreferences"] == {
+        "preferences": None,
+        "userErrors": [{"field": ["input", "email"], "code": "BAD_USER_INPUT"}],
+    }
+    with Session(engine) as s:
+        assert s.exec(sa.select(m.NotificationPreference)).first() is None  # type: ignore[call-overload]
+
+
+def test_a_wechat_open_id_is_letters_digits_dash_underscore(
+    client: TestClient, county: County
+) -> None:
+    token = county.token("volunteer")
+    for bad in ["../../admin", "o AbC", "o\nAbC"]:
+        refused = gql(
+            client, PREFS, {"input": {"channels": ["WECHAT"], "wechatOpenId": bad}}, token=token
+        )
+        assert refused["data"]["setNotificationPreferences"]["userErrors"] == [
+            {"field": ["input", "wechatOpenId"], "code": "BAD_USER_INPUT"}
+        ], bad
+    fine = gql(
+        client,
+        PREFS,
+        {"input": {"channels": ["WECHAT"], "wechatOpenId": "oAbC123-x_Y"}},
+        token=token,
+    )
+    assert fine["data"]["setNotificationPreferences"]["userErrors"] == []
+
+
+def test_marking_ids_and_all_at_once_is_refused(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    tell(engine, "a", person_ids=[county.volunteer.id])
+    tell(engine, "b", person_ids=[county.volunteer.id])
+    token = county.token("volunteer")
+    first = inbox(client, token)["nodes"][-1]["id"]
+    both = gql(client, MARK, {"input": {"ids": [first], "all": True}}, token=token)
+    assert both["data"]["markNotificationsRead"] == {
+        "marked": 0,
+        "unreadCount": 2,
+        "userErrors": [
+            {
+                "field": ["input", "ids"],
+                "message": "give ids or all, not both",
+                "code": "BAD_USER_INPUT",
+            }
+        ],
+    }
