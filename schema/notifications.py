@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, SQLModel, col
 
 from schema.base import LabelledEnum, enum_column, json_column, utc_column, utcnow
 
@@ -150,3 +151,18 @@ class NotificationPreference(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     wechat_open_id: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+def retryable_dead_letters() -> sa.ColumnElement[bool]:
+    """The dead letters a retry may send again: not those whose notification already reached
+    the person through another channel (failover), which a retry would tell twice."""
+    sent = aliased(NotificationDelivery)
+    delivered_elsewhere = (
+        sa.select(sa.literal(1))
+        .where(
+            col(sent.notification_id) == col(NotificationDelivery.notification_id),
+            col(sent.status) == DeliveryStatus.SENT,
+        )
+        .exists()
+    )
+    return sa.and_(col(NotificationDelivery.status) == DeliveryStatus.DEAD, ~delivered_elsewhere)

@@ -23,6 +23,7 @@ from schema.notifications import (
     Notification,
     NotificationDelivery,
     NotificationPreference,
+    retryable_dead_letters,
 )
 from schema.people import Person
 from schema.services.common import Actor, now_or
@@ -158,7 +159,8 @@ async def retry_deliveries(
     now: datetime | None = None,
 ) -> list[NotificationDelivery]:
     """Dead letters back to pending, attempts counted afresh; all or none (an id that is not
-    a dead letter is refused as `ids.<index>`)."""
+    a dead letter, or whose notification another channel delivered, is refused as
+    `ids.<index>`)."""
     require_admin(actor)
     now = now_or(now)
     if not 1 <= len(ids) <= MARK_MAX:
@@ -168,8 +170,7 @@ async def retry_deliveries(
         (
             await session.execute(
                 sa.select(col(NotificationDelivery.id)).where(
-                    col(NotificationDelivery.id).in_(wanted),
-                    col(NotificationDelivery.status) == DeliveryStatus.DEAD,
+                    col(NotificationDelivery.id).in_(wanted), retryable_dead_letters()
                 )
             )
         ).scalars()
@@ -177,7 +178,9 @@ async def retry_deliveries(
     problems = Problems()
     for index, i in enumerate(ids):
         if i is None or i not in dead:
-            problems.add(f"ids.{index}", "not a dead letter")
+            problems.add(
+                f"ids.{index}", "not a dead letter, or already delivered through another channel"
+            )
     problems.raise_if_any()
     await session.execute(
         sa.update(NotificationDelivery)

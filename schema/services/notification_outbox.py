@@ -44,6 +44,7 @@ from schema.notifications import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationKind,
+    retryable_dead_letters,
 )
 from schema.services.notify import CHANNELS, add_delivery, addresses_of
 
@@ -486,9 +487,10 @@ def dispatch_round(
 def retry_dead(
     engine: sa.Engine, ids: list[int] | None = None, *, now: datetime | None = None
 ) -> list[int]:
-    """Dead letters (these, or all) back to pending with a fresh count of attempts."""
+    """Dead letters (these, or all) back to pending with a fresh count of attempts; those whose
+    notification another channel delivered stay dead (`retryable_dead_letters`)."""
     now = now or utcnow()
-    where = D.status == DeliveryStatus.DEAD
+    where = retryable_dead_letters()
     if ids is not None:
         where = sa.and_(where, D.id.in_(ids))
     with engine.begin() as conn:

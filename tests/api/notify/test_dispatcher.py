@@ -177,6 +177,11 @@ def test_after_n_failures_a_dead_letter_fails_over_to_email(
     assert email.channel is Channel.EMAIL and email.status is DeliveryStatus.PENDING
     assert run_round(d, clock).sent == [email.id]
     assert len(servers[1].messages) == 1
+    # Found by attacking: retrying every dead letter told the person twice. The SMS that died is
+    # not retried once the e-mail got through.
+    assert retry_dead(engine, now=clock.now) == []
+    assert retry_dead(engine, [sms.id], now=clock.now) == []
+    assert rows(engine)[0].status is DeliveryStatus.DEAD
 
 
 def test_an_invalid_number_is_dead_at_once(
