@@ -55,3 +55,26 @@ def test_coordinator_lists_needs_with_offers_waiting(
 
     # The volunteer sees their own offer waiting.
     assert gid("Need", mine.id) in _ids(gql(client, WAITING, {"waiting": True}, token=volunteer))
+
+
+def test_offering_on_a_need_not_open_tells_nothing_of_it(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Offering is a way to probe any need ID: the refusal must not say where a need one may not
+    see stands (closed, merged, resolved …), only that it takes no offers."""
+    volunteer = county.token("volunteer")
+    messages = set()
+    for status in (NeedStatus.CLOSED, NeedStatus.RESOLVED, NeedStatus.MERGED):
+        hidden = f.need(engine, county.quantang.id, status=status)
+        body = gql(
+            client,
+            "mutation($i: OfferNeedInput!) { offerNeed(input: $i) { offer { id } "
+            "userErrors { field message code } } }",
+            {"i": {"needId": gid("Need", hidden.id)}},
+            token=volunteer,
+        )
+        (error,) = body["data"]["offerNeed"]["userErrors"]
+        assert status.value not in error["message"].lower()
+        assert error["field"] == ["input", "needId"]
+        messages.add((error["code"], error["message"]))
+    assert len(messages) == 1  # the same answer whatever the status
