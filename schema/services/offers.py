@@ -84,6 +84,9 @@ async def offer_need(
         raise Forbidden("your account is not linked to a person, so it cannot offer to serve")
     await lock_row(session, Need, need_id)  # offers and acceptances of one need queue here
     need = await get_need(session, need_id)
+    if need.status not in OPEN_NEED_STATUSES:
+        # Any need ID can be tried here: say no without telling where a need stands.
+        raise Invalid("need_id", "this need takes no offers; pick one from volunteerOpportunities")
     _require_offerable(need, "offer", now)
     if await is_assignee(session, need_id, person_id):
         raise Conflict("you are already dispatched to this need", field="need_id")

@@ -108,7 +108,8 @@ def test_everyones_own_day(client: TestClient, county_url: str) -> None:
     p.ids["OFFER_ID"] = offer["id"]
 
     # The coordinator sees the offer and accepts: the volunteer is dispatched.
-    offers = p.play("coordinator", next(steps), id=need["id"])["offers"]
+    waiting = p.play("coordinator", next(steps))["nodes"]
+    offers = next(n["offers"] for n in waiting if n["id"] == need["id"])
     assert [o["id"] for o in offers] == [offer["id"]]
     accepted = p.play("coordinator", next(steps))
     assert accepted["offer"]["status"] == "ACCEPTED"

@@ -44,7 +44,7 @@ from schema import models as m
 from schema.base import UTCDateTime
 from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, public_need_title, sees_need_place
 from schema.enums import NeedCategory
-from schema.geo import haversine_m
+from schema.geo import haversine_m, point_problem
 from schema.places import places_left_sql
 from schema.sla import need_overdue_clause, weekly_windows
 from schema.workflow import OPEN_NEED_STATUSES
@@ -331,11 +331,24 @@ def _ring(d2: Any, radius_km: float) -> Any:
     return sa.case(*((d2 < (i + 1) ** 2, i) for i in range(rings)), else_=rings)
 
 
-def _check_radius(near: NearInput | None) -> None:
-    if near is not None and not 0 < near.radius_km <= MAX_RADIUS_KM:
+def _check_near(near: NearInput | None) -> None:
+    if near is None:
+        return
+    problem = point_problem(near.latitude, near.longitude)
+    if problem is not None:
+        raise CodedError(problem, ErrorCode.BAD_USER_INPUT)
+    if not 0 < near.radius_km <= MAX_RADIUS_KM:
         raise CodedError(
             f"radiusKm must be above 0 and at most {MAX_RADIUS_KM:g}", ErrorCode.BAD_USER_INPUT
         )
+
+
+_NAMED_MAX = 5  # unknown codes named in the error; the rest are counted
+
+
+def _brief(code: str, limit: int = 40) -> str:
+    """A code as the error names it: a hostile megabyte is not echoed back."""
+    return code if len(code) <= limit else code[: limit - 1] + "…"
 
 
 async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | None:
@@ -349,8 +362,10 @@ async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | Non
         known = set((await session.execute(stmt)).scalars())
     unknown = [c for c in wanted if c not in known]
     if unknown:
+        named = ", ".join(_brief(c) for c in unknown[:_NAMED_MAX])
+        more = f" and {len(unknown) - _NAMED_MAX} more" if len(unknown) > _NAMED_MAX else ""
         raise CodedError(
-            f"unknown skill code(s): {', '.join(unknown)} (see `skills` for the catalogue)",
+            f"unknown skill code(s): {named}{more} (see `skills` for the catalogue)",
             ErrorCode.BAD_USER_INPUT,
         )
     return wanted
@@ -370,6 +385,12 @@ async def my_windows(info: Info, now: datetime) -> list[tuple[datetime, datetime
     )
     async with info.context.db.session() as session:
         rows = [(int(d), int(s), int(e)) for d, s, e in (await session.execute(stmt)).all()]
+    if not rows:  # an empty page would read as "nothing for you" rather than "no windows"
+        raise CodedError(
+            "fitsMyWindows: you have no weekly availability windows on record (see `me { person "
+            "{ availability } }`); ask your community to record them, or search without it",
+            ErrorCode.BAD_USER_INPUT,
+        )
     return weekly_windows(rows, now)
 
 
@@ -382,7 +403,7 @@ def opportunities_page(
     windows: list[tuple[datetime, datetime]] | None = None,
     now: datetime | None = None,
 ) -> SqlPage:
-    _check_radius(near)
+    _check_near(near)
     now = now or datetime.now(UTC)
     sub = _candidates(near, skills, as_utc(available_at), now, windows)
     c = sub.c
@@ -458,7 +479,7 @@ class ActivitiesQuery:
         ] = None,
     ) -> PageQuery:
         a = m.Activity
-        _check_radius(near)
+        _check_near(near)
         codes = await checked_skills(info, skills)
         where: list[Any] = []
         if near is not None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
+from api.auth.privacy import viewer
 from api.graphql.accounts.types import AccountNode
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestStatus, NeedStatus, OfferStatus, SignUpStatus
@@ -77,6 +78,7 @@ class Me(AccountNode):
     )
     async def my_needs(
         self,
+        info: Info,
         filter: Annotated[
             NeedFilter | None, strawberry.argument(description="Which needs.")
         ] = None,
@@ -84,7 +86,9 @@ class Me(AccountNode):
         mine: list[Any] = [N.reporter_account_id == self.pk]
         if self._person() is not None:
             mine.append(N.reporter_person_id == self._person())
-        return RowsPage(NeedT, NEWEST_NEEDS, [sa.or_(*mine), *need_conditions(filter)])
+        return RowsPage(
+            NeedT, NEWEST_NEEDS, [sa.or_(*mine), *need_conditions(filter, viewer(info))]
+        )
 
     @connection_field(
         NeedAssignment,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import strawberry
 
 from api.auth.permissions import Can
+from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedStatus, NeedTier
 from api.graphql.needs.types import Need
@@ -26,7 +27,9 @@ from api.graphql.relay import (
 )
 from schema import models as m
 from schema.base import UTCDateTime
+from schema.enums import OfferStatus
 from schema.sla import need_overdue_clause
+from schema.visibility import Viewer, visible_sql
 from schema.workflow import OPEN_NEED_STATUSES
 
 N = m.Need
@@ -100,9 +103,16 @@ class NeedFilter:
     reported_before: datetime | None = strawberry.field(
         default=None, description="Reported before this time."
     )
+    awaiting_offer: bool | None = strawberry.field(
+        default=None,
+        description="With an offer (请缨) waiting for a decision (true), or none (false): a "
+        "coordinator's queue of offers to accept. Counts only offers you may see.",
+    )
 
 
-def need_conditions(f: NeedFilter | None) -> list[Any]:
+def need_conditions(f: NeedFilter | None, reader: Viewer) -> list[Any]:
+    """The filter as WHERE conditions; `reader` decides which offers `awaitingOffer` counts (a
+    need's reporter may see the need but not who offered on it)."""
     if f is None:
         return []
     where: list[Any] = []
@@ -133,6 +143,14 @@ def need_conditions(f: NeedFilter | None) -> list[Any]:
         where.append(N.reported_at >= as_utc(f.reported_after))
     if f.reported_before is not None:
         where.append(N.reported_at < as_utc(f.reported_before))
+    if f.awaiting_offer is not None:
+        o = m.NeedOffer
+        seen = visible_sql(o, reader)
+        pending = sa.select(o.need_id).where(
+            o.status == OfferStatus.OFFERED, *([] if seen is None else [seen])
+        )
+        waiting = N.id.in_(pending)
+        where.append(waiting if f.awaiting_offer else sa.not_(waiting))
     return where
 
 
@@ -146,6 +164,7 @@ class NeedsQuery:
     )
     async def needs(
         self,
+        info: Info,
         filter: Annotated[
             NeedFilter | None, strawberry.argument(description="Which needs.")
         ] = None,
@@ -157,7 +176,7 @@ class NeedsQuery:
         return RowsPage(
             Need,
             ordering(order.field.value, _SORT_KEYS[order.field], N.id, order.direction),
-            need_conditions(filter),
+            need_conditions(filter, viewer(info)),
         )
 
     @strawberry.field(description="One need by ID.", permission_classes=[Can("need.read")])
