@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 
 import strawberry
@@ -27,6 +29,7 @@ from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
 from api.graphql.areas.queries import AreasQuery
 from api.graphql.budget import make_budget
+from api.graphql.cost import CostModel
 from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
@@ -131,6 +134,20 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection_enabled:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    built, model = _built(settings.executor == "fast")
+    # The types are the same for every app of this executor; what differs per app (limits, the
+    # budget's store, introspection) lives in the extensions, so each app gets its own copy of
+    # the schema object with its own extensions over one converted type map.
+    schema = copy.copy(built)
+    schema.extensions = tuple(extensions)
+    limits.model = model
+    return schema
+
+
+@functools.cache
+def _built(fast: bool) -> tuple[QuietSchema, CostModel]:
+    """The converted schema and its cost model, once per executor per process: converting
+    Strawberry's types takes about a second (tests build an app per test)."""
     _audit_outcomes(MUTATION_TYPES)
     query = merge_types("Query", QUERY_TYPES)
     mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
@@ -139,14 +156,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=query,
         mutation=mutation,
         subscription=subscription,
-        extensions=extensions,
-        execution_context_class=FastExecutor if settings.executor == "fast" else None,
+        execution_context_class=FastExecutor if fast else None,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]  # Strawberry's stub wants scalar defs, not classes
     )
-    if settings.executor == "fast":
+    if fast:
         fast_enums(schema)
-    limits.model = cost_model(schema)
-    return schema
+    return schema, cost_model(schema)
 
 
 def _audit_outcomes(types: tuple[type, ...]) -> None:
