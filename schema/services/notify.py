@@ -290,7 +290,7 @@ def need_data_on(conn: sa.Connection, need_id: int) -> dict[str, Any]:
     return {
         "need_id": row.id,
         "title": row.title,
-        "place": f"{row.community}{row.address}" if row.address else row.community,
+        "place": place_text(row.community, row.address),
         "community_id": row.community_id,
         "slot": local_span(row.arrive_by, row.resolve_by) if scheduled else "",
         "arrive_by": local_time(row.arrive_by),
@@ -446,3 +446,10 @@ async def notify_request_taken(
     written = await session.run_sync(lambda s: write(s.connection()))
     if written:
         to_publish(session).append(published(written))
+
+
+def place_text(community: str, address: str | None) -> str:
+    """The community, then the address, unless the address already names it."""
+    if not address:
+        return community
+    return address if address.startswith(community) else f"{community}{address}"

@@ -277,3 +277,11 @@ def test_in_an_area_in_emergency_mode_every_need_notice_is_urgent(
     )
     (notice,) = notifications(engine)
     assert notice.urgent and notice.data["emergency"]
+
+
+def test_a_place_names_its_community_once() -> None:
+    from schema.services.notify import place_text
+
+    assert place_text("泉塘社区", "泉塘社区人民路8号") == "泉塘社区人民路8号"  # found by attacking
+    assert place_text("泉塘社区", "人民路8号") == "泉塘社区人民路8号"
+    assert place_text("泉塘社区", None) == "泉塘社区"
