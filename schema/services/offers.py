@@ -37,6 +37,9 @@ def _require_offerable(need: Need, action: str, now: datetime) -> None:
         raise Invalid("need_id", "the need's time window has ended")
 
 
+FULL_NOTE = "名额已满，感谢请缨"  # what the offers still pending on a filled need are told
+
+
 async def _get_offer(session: AsyncSession, offer_id: int) -> NeedOffer:
     return await get_current(session, NeedOffer, offer_id, kind="offer", field="offer_id")
 
@@ -146,6 +149,8 @@ async def accept_offer(
     need_id = offer.need_id
     await lock_row(session, Need, need_id)  # the last place goes to one acceptance only
     offer = await _get_offer(session, offer_id)
+    if offer.status is OfferStatus.DECLINED and offer.note == FULL_NOTE:
+        raise LimitReached("offer_id", "no places left on this need: the offer was answered")
     if offer.status is not OfferStatus.OFFERED:
         raise IllegalTransition("accept", f"offer {offer.status.value}", ("offered",))
     need = await get_need(session, need_id)
@@ -167,7 +172,17 @@ async def accept_offer(
             add=True,
         )
     values = {"decided_at": now, "decided_by_account_id": actor.account_id}
-    return await _move(session, offer, OfferStatus.ACCEPTED, values), need
+    accepted = await _move(session, offer, OfferStatus.ACCEPTED, values)
+    if await places_left(session, need) <= 0:
+        # The last place is taken: the offers still pending are answered now rather than left
+        # waiting for a place that will not come.
+        await session.execute(
+            sa.update(NeedOffer)
+            .where(col(NeedOffer.need_id) == need_id, col(NeedOffer.status) == OfferStatus.OFFERED)
+            .values(status=OfferStatus.DECLINED, note=FULL_NOTE, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return accepted, need
 
 
 async def decline_offer(

@@ -117,13 +117,20 @@ def test_places_are_counted_one_way(client: TestClient, engine: sa.Engine, count
         )
     assert len(active) == 2
     assert sorted(told.values()) == [1, 1] and set(told) == {a.person_id for a in active}
+    # The need is full: the offer still pending was answered at once (found by using it: it
+    # stayed OFFERED, waiting for a place that would not come).
     full = accept(client, coordinator, offers[2])
     assert error_codes(full) == ["CAPACITY_REACHED"]
-    # A new offer on the full need is refused too; withdrawing the open one works.
+    mine = "{ me { myOffers(first: 5) { nodes { status note } } } }"
+    pending = gql(client, mine, token=tokens[2])
+    assert pending["data"]["me"]["myOffers"]["nodes"] == [
+        {"status": "DECLINED", "note": "名额已满，感谢请缨"}
+    ]
+    # A new offer on the full need is refused too; an answered offer is not withdrawn.
     late = _volunteer(engine, county, "迟到者")
     assert error_codes(offer(client, late, nid)) == ["CAPACITY_REACHED"]
     body = gql(client, WITHDRAW, {"input": {"offerId": offers[2]}}, token=tokens[2])
-    assert body["data"]["withdrawOffer"]["offer"]["status"] == "WITHDRAWN"
+    assert error_codes(body["data"]["withdrawOffer"]) == ["ILLEGAL_TRANSITION"]
     # Declining is for a pending offer, and final for that need.
     other = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
     pending = ok(offer(client, late, gid("Need", other.id)))["offer"]["id"]
