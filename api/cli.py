@@ -491,6 +491,7 @@ def user_list(
     """List accounts: username, role, scope, active, last login."""
     import sqlalchemy as sa
     from rich.table import Table
+    from rich.text import Text
 
     from schema.db import make_engine
     from schema.models import Account, Community
@@ -512,10 +513,10 @@ def user_list(
     for row in rows:
         m = row._mapping
         last = m["last_login_at"]
-        table.add_row(
-            m["username"],
+        table.add_row(  # Text, not markup: a username or community name may hold "[/]"
+            Text(m["username"]),
             str(m["role"]),
-            m["name"] or "(county)",
+            Text(m["name"] or "(county)"),
             "yes" if m["is_active"] else "no",
             last.isoformat(timespec="minutes") if last else "",
         )

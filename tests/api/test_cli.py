@@ -78,6 +78,11 @@ def test_list_and_deactivate_users(engine: sa.Engine, database_url: str) -> None
     f.account(engine, Role.GRID_WORKER, username="grid.li")
     listed = runner.invoke(app, ["user", "list", "--database-url", database_url])
     assert listed.exit_code == 0 and "grid.li" in listed.output and "grid_worker" in listed.output
+    # Names are printed as written, not read as Rich markup (found by attacking the notifications
+    # list, which had the same fault: "[/]" made it raise).
+    f.account(engine, Role.RESIDENT, username="x[/]y[red]z")
+    listed = runner.invoke(app, ["user", "list", "--database-url", database_url])
+    assert listed.exit_code == 0 and "x[/]y[red]z" in listed.output, listed.output
     off = runner.invoke(app, ["user", "deactivate", "grid.li", "--database-url", database_url])
     assert off.exit_code == 0, off.output
     with Session(engine) as s:
