@@ -149,6 +149,15 @@ class NotificationPreference(SQLModel, table=True):
     )
     channels: list[str] = Field(default_factory=list, sa_column=json_column())
     email: str | None = Field(default=None, max_length=254)
+    # An address is only used once its owner proved it is theirs by a code sent to it (else
+    # anyone could have the county mail notices to someone else's address).
+    email_verified_at: datetime | None = Field(default=None, sa_column=utc_column())
+    email_code_hash: str | None = Field(default=None, max_length=64)
+    email_code_expires_at: datetime | None = Field(default=None, sa_column=utc_column())
+    email_code_attempts: int = 0
+    # Codes sent since `email_codes_since` (at most a few an hour: no mailing others at will).
+    email_codes_sent: int = 0
+    email_codes_since: datetime | None = Field(default=None, sa_column=utc_column())
     wechat_open_id: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
 

@@ -50,19 +50,25 @@ class SmtpChannel:
     timeout: float = 10.0
 
     def message(self, d: Claimed) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = one_line(d.title)
-        msg["From"] = self.sender
-        msg["To"] = d.address
-        msg["Date"] = formatdate(localtime=False)
         # The same delivery always has the same Message-ID: a resend after a crash is a
         # duplicate that mail systems can recognise.
-        msg["Message-ID"] = f"<{d.idempotency_key.replace(':', '.')}@luling>"
-        msg.set_content(d.body)
+        return self.compose(d.address, d.title, d.body, d.idempotency_key)
+
+    def compose(self, address: str, subject: str, body: str, key: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = one_line(subject)
+        msg["From"] = self.sender
+        msg["To"] = address
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = f"<{key.replace(':', '.')}@luling>"
+        msg.set_content(body)
         return msg
 
     def __call__(self, d: Claimed) -> str | None:
-        msg = self.message(d)
+        return self.send(self.message(d), d.address)
+
+    def send(self, msg: EmailMessage, address: str) -> str:
+        """Sends `msg` to the one `address`; its Message-ID, or DeliveryFailed."""
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -70,7 +76,7 @@ class SmtpChannel:
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 # The envelope names the one address, whatever the To header parses into.
-                smtp.send_message(msg, to_addrs=[d.address])
+                smtp.send_message(msg, to_addrs=[address])
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryFailed(

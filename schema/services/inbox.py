@@ -7,10 +7,13 @@ only: they carry addresses.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -200,11 +203,44 @@ async def retry_deliveries(
 # ---------------------------------------------------------------- preferences
 
 
+# E-mail confirmation: a six-digit code, valid for a while, with a few tries; and only a few
+# codes an hour per person, so nobody can make the county mail an address again and again.
+CODE_TTL = timedelta(minutes=30)
+CODE_ATTEMPTS = 5
+CODES_PER_WINDOW = 3
+CODE_WINDOW = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Preferences:
     channels: list[Channel]
     email: str | None
     wechat_open_id: str | None
+    email_verified: bool = False
+
+
+@dataclass(frozen=True)
+class EmailCode:
+    """A confirmation code to send (only ever to `address`; it is stored hashed)."""
+
+    address: str
+    code: str
+    expires_at: datetime
+
+
+def _hash_code(row: NotificationPreference, code: str) -> str:
+    # Salted with the owner and the address: a code proves this address for this owner only.
+    salt = f"{row.person_id}:{row.account_id}:{row.email}:"
+    return hashlib.sha256((salt + code).encode()).hexdigest()
+
+
+def _of(row: NotificationPreference) -> Preferences:
+    return Preferences(
+        [CHANNELS[c] for c in row.channels],
+        row.email,
+        row.wechat_open_id,
+        row.email is not None and row.email_verified_at is not None,
+    )
 
 
 def _owner(actor: Actor) -> sa.ColumnElement[bool]:
@@ -220,7 +256,7 @@ async def preferences(session: AsyncSession, actor: Actor) -> Preferences:
         await session.execute(select(NotificationPreference).where(_owner(actor)))
     ).scalar_one_or_none()
     if row is not None:
-        return Preferences([CHANNELS[c] for c in row.channels], row.email, row.wechat_open_id)
+        return _of(row)
     phone = None
     if actor.person_id is not None:
         person = await session.get(Person, actor.person_id)
@@ -236,9 +272,12 @@ async def set_preferences(
     email: str | None = None,
     wechat_open_id: str | None = None,
     now: datetime | None = None,
-) -> Preferences:
+) -> tuple[Preferences, EmailCode | None]:
     """How the caller wants to be told besides the inbox: external channels in order of
-    preference (the next takes over when one fails for good), with their addresses."""
+    preference (the next takes over when one fails for good), with their addresses.
+
+    A new e-mail address is unconfirmed, and a code to confirm it is returned for sending to
+    it (`confirm_email`); until then no notice goes there. Only a few codes an hour."""
     now = now_or(now)
     email = (email or "").strip() or None
     wechat_open_id = (wechat_open_id or "").strip() or None
@@ -268,7 +307,6 @@ async def set_preferences(
         p.check(
             person is not None and bool(person.phone), "channels", "no phone number is on record"
         )
-    p.raise_if_any()
     row = (
         await session.execute(select(NotificationPreference).where(_owner(actor)))
     ).scalar_one_or_none()
@@ -277,8 +315,58 @@ async def set_preferences(
             person_id=actor.person_id,
             account_id=None if actor.person_id is not None else actor.account_id,
         )
+    changed = email != row.email
+    # A new address gets a code; so does an unconfirmed one set again (a fresh code), within
+    # the hourly limit: over it, a new address is refused, the same one just gets no code.
+    wants_code = email is not None and (changed or row.email_verified_at is None)
+    window_open = row.email_codes_since is not None and now - row.email_codes_since < CODE_WINDOW
+    over_limit = window_open and row.email_codes_sent >= CODES_PER_WINDOW
+    p.check(
+        not (changed and wants_code and over_limit),
+        "email",
+        f"at most {CODES_PER_WINDOW} confirmation codes an hour; try again later",
+    )
+    p.raise_if_any()
+    code: EmailCode | None = None
+    if changed:
+        row.email_verified_at, row.email_code_hash, row.email_code_expires_at = None, None, None
     row.channels = [c.value for c in channels]
     row.email, row.wechat_open_id, row.updated_at = email, wechat_open_id, now
+    if wants_code and not over_limit and email is not None:
+        if row.email_codes_since is None or now - row.email_codes_since >= CODE_WINDOW:
+            row.email_codes_since, row.email_codes_sent = now, 0
+        row.email_codes_sent += 1
+        code = EmailCode(email, f"{secrets.randbelow(10**6):06d}", now + CODE_TTL)
+        row.email_code_hash = _hash_code(row, code.code)
+        row.email_code_expires_at, row.email_code_attempts = code.expires_at, 0
     session.add(row)
     await session.flush()
-    return Preferences(list(channels), email, wechat_open_id)
+    return _of(row), code
+
+
+async def confirm_email(
+    session: AsyncSession, actor: Actor, *, code: str, now: datetime | None = None
+) -> tuple[Preferences | None, str | None]:
+    """Confirms the caller's e-mail address with the code sent to it: the preferences now, or
+    why not. A wrong code counts (and is kept: the caller commits it), so codes cannot be
+    guessed; after a few, or once expired, only a new code (set the address again) helps."""
+    now = now_or(now)
+    row = (
+        await session.execute(select(NotificationPreference).where(_owner(actor)))
+    ).scalar_one_or_none()
+    if row is None or row.email is None or row.email_code_hash is None:
+        return None, "no e-mail address is waiting for confirmation"
+    if row.email_code_expires_at is None or now >= row.email_code_expires_at:
+        return None, "the code has expired; set the e-mail address again for a new one"
+    if row.email_code_attempts >= CODE_ATTEMPTS:
+        return None, "too many wrong codes; set the e-mail address again for a new one"
+    if not hmac.compare_digest(_hash_code(row, code.strip()), row.email_code_hash):
+        row.email_code_attempts += 1
+        session.add(row)
+        await session.flush()
+        return None, "not the code sent to your e-mail address"
+    row.email_verified_at, row.updated_at = now, now
+    row.email_code_hash, row.email_code_expires_at, row.email_code_attempts = None, None, 0
+    session.add(row)
+    await session.flush()
+    return _of(row), None

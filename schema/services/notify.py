@@ -98,7 +98,10 @@ def _addresses(conn: sa.Connection, who: list[Recipient]) -> dict[Recipient, lis
         channels = list(row.channels) if row is not None else [c.value for c in DEFAULT_CHANNELS]
         address = {
             Channel.SMS.value: phones.get(r.person_id) if r.person_id is not None else None,
-            Channel.EMAIL.value: row.email if row is not None else None,
+            # An unconfirmed e-mail address is no address: the next channel (or the inbox) tells.
+            Channel.EMAIL.value: row.email
+            if row is not None and row.email_verified_at is not None
+            else None,
             Channel.WECHAT.value: row.wechat_open_id if row is not None else None,
         }
         out[r] = [(c, a) for c in channels if (a := address.get(c))]

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.permissions import Can
 from api.graphql.context import Info
-from api.graphql.errors import CodedError, UserError
+from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.lists import MaxItems
 from api.graphql.notifications.types import DeliveryItem, NotificationPreferences
 from api.graphql.relay import from_global_id
 from api.graphql.writes import actor_of, write
+from api.notify.confirmation import send_code
 from schema import models as m
 from schema.notifications import Channel
 from schema.services import inbox as svc
@@ -82,9 +83,17 @@ class SetNotificationPreferencesPayload:
     preferences: NotificationPreferences | None = strawberry.field(
         description="The preferences now; null on error."
     )
+    email_code_sent: bool = strawberry.field(
+        description="Whether a code to confirm the e-mail address was sent to it now."
+    )
     user_errors: list[UserError] = strawberry.field(
         description="Why nothing was changed (empty on success).", extensions=[MaxItems(100)]
     )
+
+
+@strawberry.input(description="The code sent to your new e-mail address.")
+class ConfirmNotificationEmailInput:
+    code: str = strawberry.field(description="The six digits from the confirmation e-mail.")
 
 
 Input = strawberry.argument(description="The mutation's input.")
@@ -143,7 +152,7 @@ class NotificationsMutation:
     async def set_notification_preferences(
         self, info: Info, input: Annotated[SetNotificationPreferencesInput, Input]
     ) -> SetNotificationPreferencesPayload:
-        async def work(session: AsyncSession) -> svc.Preferences:
+        async def work(session: AsyncSession) -> tuple[svc.Preferences, svc.EmailCode | None]:
             return await svc.set_preferences(
                 session,
                 actor_of(info),
@@ -153,11 +162,37 @@ class NotificationsMutation:
             )
 
         found, errors = await write(info, work)
+        if found is None:
+            return SetNotificationPreferencesPayload(
+                preferences=None, email_code_sent=False, user_errors=errors
+            )
+        prefs, code = found
+        # Sent once the address and the code's hash are committed, so the code always works.
+        sent = code is not None and await send_code(info.context.settings, code)
         return SetNotificationPreferencesPayload(
-            preferences=None
-            if found is None
-            else NotificationPreferences(
-                channels=found.channels, email=found.email, wechat_open_id=found.wechat_open_id
-            ),
-            user_errors=errors,
+            preferences=NotificationPreferences.of(prefs), email_code_sent=sent, user_errors=[]
+        )
+
+    @strawberry.mutation(
+        description="Confirm your e-mail address with the code sent to it when you set it; "
+        "notices go there only once it is confirmed. A wrong or expired code is a userError; "
+        "after a few wrong ones, set the address again for a new code.",
+        permission_classes=[Can("notification.read_own")],
+    )
+    async def confirm_notification_email(
+        self, info: Info, input: Annotated[ConfirmNotificationEmailInput, Input]
+    ) -> SetNotificationPreferencesPayload:
+        actor = actor_of(info)
+        # A wrong code is committed as an attempt (not rolled back), hence no `write`.
+        async with info.context.db.transaction() as session:
+            found, problem = await svc.confirm_email(session, actor, code=input.code)
+        if found is None:
+            error = UserError(
+                field=["input", "code"], message=problem or "", code=ErrorCode.BAD_USER_INPUT
+            )
+            return SetNotificationPreferencesPayload(
+                preferences=None, email_code_sent=False, user_errors=[error]
+            )
+        return SetNotificationPreferencesPayload(
+            preferences=NotificationPreferences.of(found), email_code_sent=False, user_errors=[]
         )

@@ -121,6 +121,4 @@ class NotificationsQuery:
     async def my_notification_preferences(self, info: Info) -> NotificationPreferences:
         async with info.context.db.session() as session:
             found = await svc.preferences(session, actor_of(info))
-        return NotificationPreferences(
-            channels=found.channels, email=found.email, wechat_open_id=found.wechat_open_id
-        )
+        return NotificationPreferences.of(found)

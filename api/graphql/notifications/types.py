@@ -12,6 +12,7 @@ from api.graphql.relay import to_global_id
 from api.graphql.relay.connections import PageInfo
 from schema import models as m
 from schema.notifications import AttemptOutcome, Channel, DeliveryStatus, NotificationKind
+from schema.services.inbox import Preferences
 
 register_enum(NotificationKind, "What a notification tells of.")
 register_enum(Channel, "A channel notifications go out on.")
@@ -117,3 +118,16 @@ class NotificationPreferences:
     channels: list[Channel] = strawberry.field(description="E-mail, SMS, WeChat, in order.")
     email: str | None = strawberry.field(description="The e-mail address.")
     wechat_open_id: str | None = strawberry.field(description="The WeChat open id.")
+    email_verified: bool = strawberry.field(
+        description="Whether the e-mail address is confirmed (confirmNotificationEmail); "
+        "notices go to it only then."
+    )
+
+    @classmethod
+    def of(cls, found: Preferences) -> NotificationPreferences:
+        return cls(
+            channels=found.channels,
+            email=found.email,
+            wechat_open_id=found.wechat_open_id,
+            email_verified=found.email_verified,
+        )

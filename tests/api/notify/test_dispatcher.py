@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from api.notify.dispatcher import Dispatcher
 from schema import models as m
+from schema.base import utcnow
 from schema.notifications import AttemptOutcome, Channel, DeliveryStatus, NotificationKind
 from schema.services.notification_outbox import Round, retry_dead
 from schema.services.notify import notify_on
@@ -96,8 +97,14 @@ def tell(
 def prefer(
     engine: sa.Engine, person_id: int, channels: list[str], email: str | None = None
 ) -> None:
+    """A confirmed e-mail address (as confirmNotificationEmail leaves it)."""
     with Session(engine) as s:
-        s.add(m.NotificationPreference(person_id=person_id, channels=channels, email=email))
+        verified = utcnow() if email else None
+        s.add(
+            m.NotificationPreference(
+                person_id=person_id, channels=channels, email=email, email_verified_at=verified
+            )
+        )
         s.commit()
 
 

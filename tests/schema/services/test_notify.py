@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from api.database import Database
 from schema import models as m
+from schema.base import utcnow
 from schema.enums import NeedStatus, ProposalKind, ProposalStatus, Role
 from schema.notifications import Channel, DeliveryStatus, NotificationKind
 from schema.services import enterprise as ent
@@ -132,11 +133,15 @@ def test_preferences_choose_the_channel_and_accounts_without_a_person_get_the_in
                 person_id=county.volunteer.id,
                 channels=["wechat", "email", "sms"],
                 email="wang@example.org",
+                email_verified_at=utcnow(),
             )
         )  # no WeChat id: e-mail is the first that has an address
         s.add(
             m.NotificationPreference(
-                account_id=coordinator.id, channels=["email"], email="qt@example.org"
+                account_id=coordinator.id,
+                channels=["email"],
+                email="qt@example.org",
+                email_verified_at=utcnow(),
             )
         )
         s.commit()
