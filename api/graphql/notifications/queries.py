@@ -55,8 +55,9 @@ async def inbox_page(
         rows = await svc.inbox(
             session, actor, unread_only=unread_only, before_id=before_id, limit=size + 1
         )
-        total = await svc.inbox_count(session, actor, unread_only=unread_only)
         unread = await svc.inbox_count(session, actor, unread_only=True)
+        # Unread only: the total is the unread count, counted once.
+        total = unread if unread_only else await svc.inbox_count(session, actor, unread_only=False)
     page = rows[:size]
     ids = [r.id for r in page if r.id is not None]
     return NotificationConnection(

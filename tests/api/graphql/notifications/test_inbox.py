@@ -97,6 +97,8 @@ def test_mark_read_marks_the_callers_own_only(
     assert done["data"]["markNotificationsRead"]["marked"] == 1
     unread = inbox(client, token, unread=True)
     assert [n["id"] for n in unread["nodes"]] == [mine[1]] and unread["unreadCount"] == 1
+    assert unread["totalCount"] == 1  # of the unread ones asked for
+    assert inbox(client, token)["totalCount"] == 2
     everything = gql(client, MARK, {"input": {"all": True}}, token=token)
     assert everything["data"]["markNotificationsRead"] == {
         "marked": 1,
