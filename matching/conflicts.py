@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
-from matching.timing import start_bounds
+from matching.timing import start_bounds_cached
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +58,7 @@ class ConflictRows:
 def compulsory_parts(
     arr: ProblemArrays, cands: Candidates
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    early, late = start_bounds(arr, cands.v, cands.n)
+    early, late = start_bounds_cached(arr, cands.v, cands.n)
     return late, early + arr.n_duration[cands.n]
 
 
@@ -109,15 +109,15 @@ def disjoint_rows(rows: ConflictRows) -> NDArray[np.bool_]:
     flow as nodes of capacity 1, the rest stay priced."""
     size = np.bincount(rows.row, minlength=rows.num_rows)
     order = np.lexsort((np.arange(rows.num_rows), -size))
-    members: list[list[int]] = [[] for _ in range(rows.num_rows)]
-    for r, p in zip(rows.row.tolist(), rows.pair.tolist(), strict=True):
-        members[r].append(p)
+    by_row = np.argsort(rows.row, kind="stable")
+    ends = np.cumsum(size).tolist()
+    sizes = size.tolist()
+    flat = rows.pair[by_row].tolist()
     used: set[int] = set()
     chosen = np.zeros(rows.num_rows, dtype=bool)
     for r in order.tolist():
-        mine = members[r]
-        if any(p in used for p in mine):
-            continue
-        used.update(mine)
-        chosen[r] = True
+        mine = flat[ends[r] - sizes[r] : ends[r]]
+        if used.isdisjoint(mine):
+            used.update(mine)
+            chosen[r] = True
     return chosen

@@ -62,10 +62,19 @@ def _best_subset(
 
 def by_volunteer(cands: Candidates, chosen: NDArray[np.bool_], num_v: int) -> dict[int, list[int]]:
     """Need indexes held per volunteer (pinned needs not included)."""
-    out: dict[int, list[int]] = {}
-    for p in np.flatnonzero(chosen).tolist():
-        out.setdefault(int(cands.v[p]), []).append(int(cands.n[p]))
-    return out
+    idx = np.flatnonzero(chosen)
+    vs = cands.v[idx]
+    order = np.argsort(vs, kind="stable")  # each person's needs stay in pair order
+    vs, ns = vs[order], cands.n[idx][order]
+    if vs.size == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, vs[1:] != vs[:-1]])
+    ends = np.r_[starts[1:], len(vs)]
+    flat = ns.tolist()
+    return {
+        v: flat[a:b]
+        for v, a, b in zip(vs[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def repair_budgets(
@@ -126,9 +135,12 @@ def refill(
     ).astype(np.int64)
     load = arr.v_pinned_load + np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
 
+    unit = model.fairness_unit(w)  # fairness_marginal(k) = unit * (k - 1), in plain ints
+    cost_l, v_l, n_l, dur_l = cands.cost.tolist(), cands.v.tolist(), cands.n.tolist(), dur.tolist()
+    pen_l = arr.n_penalty.tolist()
+
     def delta(p: int) -> int:
-        marginal = model.fairness_marginal(load[cands.v[p]] + 1, w)
-        return int(cands.cost[p] + marginal - arr.n_penalty[cands.n[p]])
+        return int(cost_l[p] + unit * load_l[v_l[p]] - pen_l[n_l[p]])
 
     pool = np.flatnonzero(~chosen & (seats[cands.n] > 0) & (dur <= free[cands.v]))
     start = (
@@ -139,24 +151,25 @@ def refill(
     worth = start < 0
     heap = list(zip(start[worth].tolist(), pool[worth].tolist(), strict=True))
     heapq.heapify(heap)
+    seats_l, free_l, load_l = seats.tolist(), free.tolist(), load.tolist()
     while heap:
         d, p = heapq.heappop(heap)
-        n, v = cands.n[p], cands.v[p]
-        if seats[n] <= 0 or dur[p] > free[v]:
+        n, v = n_l[p], v_l[p]
+        if seats_l[n] <= 0 or dur_l[p] > free_l[v]:
             continue
         now = delta(p)
         if now != d:  # the volunteer's load grew since: re-queue at the new price
             if now < 0:
                 heapq.heappush(heap, (now, p))
             continue
-        mine = held.setdefault(int(v), [])
-        if not sched.fits(int(v), [*mine, int(n)]):
+        mine = held.setdefault(v, [])
+        if not sched.fits(v, [*mine, n]):
             continue
-        mine.append(int(n))
+        mine.append(n)
         chosen[p] = True
-        seats[n] -= 1
-        free[v] -= dur[p]
-        load[v] += 1
+        seats_l[n] -= 1
+        free_l[v] -= dur_l[p]
+        load_l[v] += 1
     return chosen
 
 

@@ -16,6 +16,7 @@ refill, local search, greedy, the evaluator and the explanations use it.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -73,11 +74,127 @@ def start_bounds(
         early[part] = e
         late[part] = lt
     if exact_busy and arr.v_has_busy.any():
-        for i in np.flatnonzero(arr.v_has_busy[v]).tolist():
+        for i in _touched_by_busy(arr, v, n, early, late).tolist():
             ranges = start_ranges(arr, int(v[i]), int(n[i]))
             early[i] = ranges[0][0] if ranges else NONE_EARLY
             late[i] = ranges[-1][1] if ranges else NONE_LATE
     return early, late
+
+
+_BOUNDS: weakref.WeakKeyDictionary[ProblemArrays, list[tuple[NDArray[np.int64], ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def start_bounds_cached(
+    arr: ProblemArrays, v: NDArray[np.int64], n: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """`start_bounds` (exact), remembered per problem: the solver asks again for the same pairs
+    each time the candidate lists change."""
+    keys = arr.pair_key(v, n)
+    known, k_early, k_late = _known_bounds(arr)
+    early = np.zeros(len(keys), dtype=np.int64)
+    late = np.zeros(len(keys), dtype=np.int64)
+    hit = np.zeros(len(keys), dtype=bool)
+    if len(known):
+        pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+        hit = known[pos] == keys
+        early[hit], late[hit] = k_early[pos[hit]], k_late[pos[hit]]
+    miss = np.flatnonzero(~hit)
+    if miss.size:
+        e, lt = start_bounds(arr, v[miss], n[miss])
+        early[miss], late[miss] = e, lt
+        remember_start_bounds(arr, v[miss], n[miss], e, lt)
+    return early, late
+
+
+def remember_start_bounds(
+    arr: ProblemArrays,
+    v: NDArray[np.int64],
+    n: NDArray[np.int64],
+    early: NDArray[np.int64],
+    late: NDArray[np.int64],
+) -> None:
+    """Keep exact `start_bounds` of these pairs for `start_bounds_cached`."""
+    _BOUNDS.setdefault(arr, []).append((arr.pair_key(v, n), early.copy(), late.copy()))
+
+
+def _known_bounds(
+    arr: ProblemArrays,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The remembered bounds as (sorted unique keys, early, late), merged once per batch."""
+    parts = _BOUNDS.get(arr, [])
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    if len(parts) > 1:
+        keys = np.concatenate([p[0] for p in parts])
+        keys, first = np.unique(keys, return_index=True)
+        early = np.concatenate([p[1] for p in parts])[first]
+        late = np.concatenate([p[2] for p in parts])[first]
+        parts[:] = [(keys, early, late)]
+    elif not np.all(parts[0][0][1:] > parts[0][0][:-1]):
+        keys, first = np.unique(parts[0][0], return_index=True)
+        parts[:] = [(keys, parts[0][1][first], parts[0][2][first])]
+    return parts[0][0], parts[0][1], parts[0][2]
+
+
+_I64 = NDArray[np.int64]
+_BusyTable = tuple[_I64, _I64, _I64, NDArray[np.float64], NDArray[np.float64]]
+_BUSY: weakref.WeakKeyDictionary[ProblemArrays, _BusyTable] = weakref.WeakKeyDictionary()
+
+
+def _busy_table(arr: ProblemArrays) -> _BusyTable:
+    """Everyone's existing work flattened: (ptr by volunteer, lo, hi, lat, lon; NaN: no place)."""
+    got = _BUSY.get(arr)
+    if got is None:
+        rows = [b for busy in arr.v_busy for b in busy]
+        ptr = np.zeros(arr.num_volunteers + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in arr.v_busy], out=ptr[1:])
+        lo = np.array([b[0] for b in rows], dtype=np.int64)
+        hi = np.array([b[1] for b in rows], dtype=np.int64)
+        lat = np.array([np.nan if b[2] is None else b[2] for b in rows], dtype=np.float64)
+        lon = np.array([np.nan if b[3] is None else b[3] for b in rows], dtype=np.float64)
+        got = (ptr, lo, hi, lat, lon)
+        _BUSY[arr] = got
+    return got
+
+
+def _touched_by_busy(
+    arr: ProblemArrays,
+    v: NDArray[np.int64],
+    n: NDArray[np.int64],
+    early: NDArray[np.int64],
+    late: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """Pairs whose earliest or latest start may fall in time their person's existing work
+    blocks (with travel to and from it): only those need `start_ranges`. Removing time only
+    removes starts, so a pair whose two ends stay clear keeps them. The travel gap is taken a
+    minute long, so the test errs towards checking exactly."""
+    idx = np.flatnonzero(arr.v_has_busy[v] & (late >= early))
+    if idx.size == 0:
+        return idx
+    ptr, b_lo, b_hi, b_lat, b_lon = _busy_table(arr)
+    pv = v[idx]
+    count = ptr[pv + 1] - ptr[pv]
+    rep = np.repeat(np.arange(len(idx)), count)
+    entry = ptr[pv][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count))
+    pi = idx[rep]
+    ni = n[pi]
+    placed = ~np.isnan(b_lat[entry])
+    km = travel.haversine_km(
+        np.where(placed, b_lat[entry], 0.0),
+        np.where(placed, b_lon[entry], 0.0),
+        arr.n_lat[ni],
+        arr.n_lon[ni],
+    )
+    gap = np.where(placed, np.ceil(travel.travel_minutes(km, arr.v_mode[v[pi]])) + 1, 0)
+    gap = gap.astype(np.int64)
+    lo = b_lo[entry] - arr.n_duration[ni] - gap
+    hi = b_hi[entry] + gap
+    e, lt = early[pi], late[pi]
+    hit = ((lo < e) & (e < hi)) | ((lo < lt) & (lt < hi))
+    return np.unique(pi[hit])
 
 
 def _subtract(ranges: list[Range], lo: int, hi: int) -> list[Range]:
@@ -184,6 +301,7 @@ class Scheduler:
         self._ranges: dict[tuple[int, int], list[Range]] = {}
         self._travel: dict[tuple[int, int, int], int] = {}
         self._pairs: dict[tuple[int, int, int], bool] = {}
+        self._fits: dict[tuple[int, ...], bool] = {}
         self.pinned_of: dict[int, list[int]] = {}
         for pv, pn in zip(arr.pinned_v.tolist(), arr.pinned_n.tolist(), strict=True):
             self.pinned_of.setdefault(pv, []).append(pn)
@@ -259,7 +377,16 @@ class Scheduler:
         return got
 
     def fits(self, v: int, needs: Sequence[int]) -> bool:
-        return self.plan(v, needs) is not None
+        """Whether the visits can all be made (with the person's pins); remembered per set,
+        since repair, refill and local search ask about the same sets again and again."""
+        if len(needs) <= 1 and v not in self.pinned_of:
+            return not needs or bool(self.ranges(v, needs[0]))
+        key = (v, *sorted(needs))
+        got = self._fits.get(key)
+        if got is None:
+            got = self.plan(v, needs) is not None
+            self._fits[key] = got
+        return got
 
     def _in_order(self, v: int, jobs: list[_Job]) -> dict[int, int] | None:
         out: dict[int, int] = {}
