@@ -77,17 +77,26 @@ def conflict_rows(arr: ProblemArrays, cands: Candidates) -> ConflictRows:
     new_key = new_group | np.r_[True, a[1:] != a[:-1]]
     last_of_key = np.r_[new_key[1:], True]
     key_end = np.minimum.accumulate(np.where(last_of_key, pos, m)[::-1])[::-1]
-    # candidates j for the clique at a[i]: same person, starting no later (ties included)
-    count = key_end - g_start + 1
-    rows_i = np.repeat(pos, count)
-    cols_j = g_start[rows_i] + (
+    # candidates j for the clique at a[i] (a row only at the last part of each start): same
+    # person, starting no later (ties included), and not so much earlier that it has surely
+    # ended (no part of theirs is longer than their longest): a window, not every earlier part
+    group_first = np.flatnonzero(new_group)
+    longest = np.maximum.reduceat(b - a, group_first)[np.cumsum(new_group) - 1]
+    key = vs * (int(b.max()) + 1) + a  # sorted: parts are ordered by (person, start)
+    lower = np.maximum(np.searchsorted(key, key - longest, side="right"), g_start)
+    ends = np.flatnonzero(pos == key_end)
+    count = key_end[ends] - lower[ends] + 1
+    rows_i = np.repeat(ends, count)
+    cols_j = np.repeat(lower[ends], count) + (
         np.arange(len(rows_i), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
     )
     alive = b[cols_j] > a[rows_i]
     rows_i, cols_j = rows_i[alive], cols_j[alive]
     size = np.bincount(rows_i, minlength=m)
     first_end = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first_end, rows_i, b[cols_j])
+    if rows_i.size:
+        starts = np.flatnonzero(np.r_[True, rows_i[1:] != rows_i[:-1]])
+        first_end[rows_i[starts]] = np.minimum.reduceat(b[cols_j], starts)
     # the next distinct start of the same person (none: +inf)
     nxt_pos = np.minimum(key_end + 1, m - 1)
     same_next = (key_end + 1 < m) & (vs[nxt_pos] == vs)

@@ -273,10 +273,11 @@ def solve_volunteers(
         last = search.flow(mu, resolve=False, widen=round_no < WIDEN_IN_ROUNDS)
         done += 1
         gained = last.bound + const - bound
-        if last.bound < previous:  # overshot: shorter steps (not a stall: the step was wrong)
+        if last.bound < previous:  # overshot: shorter steps
             theta *= SHRINK
-        else:
-            stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
+        # a round that does not raise the best bound enough is a stall, overshoot or not (on
+        # the reference county, 16 of 20 rounds raised it by 0.03% in all)
+        stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         bound = max(bound, last.bound + const)
         if DEBUG:
             print(
