@@ -6,20 +6,26 @@ travel through `matching.travel`), not with the solver's scheduler, for Luling a
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import travel
+from matching.arrays import build_arrays
 from matching.baselines import greedy
+from matching.candidates import generate_candidates
+from matching.conflicts import compulsory_parts, conflict_rows
 from matching.evaluate import evaluate
 from matching.problem import Busy, Need, Problem, Volunteer
 from matching.result import ReasonCode
 from matching.solver import solve
+from matching.timing import start_bounds, start_ranges
 from tests.matching.factories import NOW, at, brute_force, need, problem, volunteer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -259,3 +265,63 @@ def test_stages_say_what_ran() -> None:
     stages = dict(solve(p, polish=False).stats.stages)
     assert stages["flow"] == 1 and "cpsat_whole" not in stages
     assert not solve(p, polish=False).stats.polished
+
+
+@st.composite
+def crowded_problems(draw: st.DrawFn) -> Problem:
+    """People with several pieces of existing work (some with a place), many needs."""
+    vols = []
+    for i in range(draw(st.integers(1, 5))):
+        base = draw(volunteers(i + 1))
+        busy = []
+        for _ in range(draw(st.integers(0, 3))):
+            start = NOW + timedelta(minutes=10 * draw(st.integers(-3, 40)))
+            lat, lon = at(draw(place), draw(place))
+            placed = draw(st.booleans())
+            minutes = draw(st.sampled_from([20, 45, 90]))
+            busy.append(
+                Busy(
+                    start,
+                    start + timedelta(minutes=minutes),
+                    lat if placed else None,
+                    lon if placed else None,
+                )
+            )
+        vols.append(dataclasses.replace(base, busy=tuple(busy)))
+    ns = [draw(needs(i + 1)) for i in range(draw(st.integers(2, 10)))]
+    return problem(vols, ns)
+
+
+@PROPERTY
+@given(crowded_problems())
+def test_start_bounds_agree_with_every_start_range(p: Problem) -> None:
+    """`start_bounds` checks busy people's pairs exactly only where their work touches the
+    earliest or latest start: it must agree with `start_ranges` on every pair."""
+    arr = build_arrays(p)
+    v, n = (
+        np.repeat(np.arange(arr.num_volunteers), arr.num_needs),
+        np.tile(np.arange(arr.num_needs), arr.num_volunteers),
+    )
+    early, late = start_bounds(arr, v, n)
+    for i in range(len(v)):
+        ranges = start_ranges(arr, int(v[i]), int(n[i]))
+        assert (late[i] >= early[i]) == bool(ranges)
+        if ranges:
+            assert (early[i], late[i]) == (ranges[0][0], ranges[-1][1])
+
+
+@PROPERTY
+@given(crowded_problems())
+def test_conflict_rows_are_the_maximal_sets_of_parts_sharing_a_moment(p: Problem) -> None:
+    arr = build_arrays(p)
+    cands = generate_candidates(arr)
+    lo, hi = compulsory_parts(arr, cands)
+    expected = set()
+    for vol in range(arr.num_volunteers):
+        mine = [i for i in range(len(cands)) if cands.v[i] == vol and lo[i] < hi[i]]
+        alive = {frozenset(j for j in mine if lo[j] <= lo[i] < hi[j]) for i in mine}
+        expected |= {s for s in alive if len(s) >= 2 and not any(s < t for t in alive)}
+    rows = conflict_rows(arr, cands)
+    got = {frozenset(rows.pair[rows.row == r].tolist()) for r in range(rows.num_rows)}
+    assert got == expected
+    assert rows.num_rows == len(expected)
