@@ -1,0 +1,54 @@
+"""Text written through Luling cannot carry Unicode's invisible direction controls: a member
+named "王\u202e..." showed a different name in every list. One rule (`schema.text_rules`)
+refuses them in the domain's text (`clean_text`) and in every string a GraphQL request sends."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+
+from schema.models import Need
+from schema.services.common import clean_text
+from schema.services.errors import Invalid
+from schema.text_rules import BIDI_CONTROLS
+from tests.api.graphql.mutate import document, report_input
+from tests.conftest import gql
+from tests.county import County
+
+
+@pytest.mark.parametrize("control", sorted(BIDI_CONTROLS))
+def test_every_direction_control_is_refused(control: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        clean_text(f"王{control}建国", "name", max_length=32, required=True)
+    assert [field for field, _ in refused.value.problems] == ["name"]
+    assert "direction" in str(refused.value)
+
+
+def test_plain_chinese_and_latin_text_passes() -> None:
+    assert clean_text(" 王建国 (Wang) ", "name", max_length=32, required=True) == "王建国 (Wang)"
+
+
+@pytest.mark.parametrize("where", ["variables", "literal"])
+def test_a_spoofed_title_is_refused_and_nothing_is_written(
+    client: TestClient, engine: sa.Engine, county: County, where: str
+) -> None:
+    spoofed = report_input(title="楼道灯坏了\u202e修已")
+    if where == "variables":
+        body = gql(
+            client,
+            document("reportNeed"),
+            {"input": spoofed},
+            token=county.token("resident"),
+            expect_errors=True,
+        )
+    else:
+        literal = 'mutation { reportNeed(input: {title: "灯\u2067坏", category: OTHER, '
+        literal += "location: {latitude: 27.05, longitude: 114.9}}) { need { id } } }"
+        body = gql(client, literal, token=county.token("resident"), expect_errors=True)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "text-direction" in error["message"]
+    with Session(engine) as s:
+        assert s.exec(select(Need)).all() == []
