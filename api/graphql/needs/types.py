@@ -474,6 +474,9 @@ class NeedAssignment(RowType, Node):
             need = await load_one(info, Need, self.need_id)
             if need is None or not sees_serving_people(viewer(info), await need.facts(info)):
                 raise CodedError("not allowed: person.read", ErrorCode.FORBIDDEN)
+            from api.graphql.people.loaders import serving_person_of
+
+            return await serving_person_of(info, self.person_id)
         return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The assigned team, if a team.")

@@ -17,6 +17,7 @@ from api.auth.privacy import (
 )
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.people.loaders import (
     member_count_of_team,
@@ -82,6 +83,14 @@ class Person(RowType, Node):
         d = self.__dict__
         return PersonFacts(self.pk, d.get("kind"), d.get("registered_community_id"))
 
+    def _only_serving(self) -> None:
+        """Reached as someone serving the caller's need (`serving_person_of`): who they are,
+        not where they live, when they are free or what else they do."""
+        if self.__dict__.get("_serving_only"):
+            raise CodedError(
+                "not allowed: a need's reporter sees who serves it, not this", ErrorCode.FORBIDDEN
+            )
+
     def _contact(self, info: Info) -> bool:
         grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
         if grant is not None and grant.phone:
@@ -118,12 +127,14 @@ class Person(RowType, Node):
         "administrators and staff of their community."
     )
     def latitude(self, info: Info) -> float:
+        self._only_serving()
         raw: float = self.__dict__["latitude"]
         exact = sees_person_contact(viewer(info), self._facts())
         return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
     @strawberry.field(description="Home longitude; rounded like `latitude`.")
     def longitude(self, info: Info) -> float:
+        self._only_serving()
         raw: float = self.__dict__["longitude"]
         exact = sees_person_contact(viewer(info), self._facts())
         return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
@@ -136,6 +147,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="The paired unit employing them, if any.")
     async def employer_unit(self, info: Info) -> PairedUnitT | None:
+        self._only_serving()
         return await load_one(info, PairedUnitT, self.employer_unit_id)
 
     @strawberry.field(description="Their skills.", extensions=[MaxItems(50)])
@@ -154,6 +166,7 @@ class Person(RowType, Node):
         description="Weekly windows (county time) when they can serve.", extensions=[MaxItems(100)]
     )
     async def availability(self, info: Info) -> list[AvailabilityWindow]:
+        self._only_serving()
         return await load_children(
             info,
             AvailabilityWindow,
@@ -164,10 +177,12 @@ class Person(RowType, Node):
 
     @strawberry.field(description="Teams they belong to.", extensions=[MaxItems(50)])
     async def teams(self, info: Info) -> list[TeamMembership]:
+        self._only_serving()
         return await load_children(info, TeamMembership, "person_id", self.pk, name="tm:person")
 
     @strawberry.field(description="Grids they work, and in which role.", extensions=[MaxItems(50)])
     async def grid_roles(self, info: Info) -> list[GridStaffMemberT]:
+        self._only_serving()
         return await load_children(info, GridStaffMemberT, "person_id", self.pk)
 
     @strawberry.field(description="Helpers (小赣事): the enterprise-request kinds they handle.")
@@ -180,12 +195,14 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
+        self._only_serving()
         return await load_children(
             info, SignUpT, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
         )
 
     @strawberry.field(description="Service hours logged (checked-out sign-ups).")
     async def service_hours(self, info: Info) -> float:
+        self._only_serving()
         return round(await service_minutes_of_person(info, self.pk) / 60, 2)
 
     @strawberry.field(
@@ -195,6 +212,7 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
+        self._only_serving()
         return await load_children(
             info,
             EnterpriseRequestT,
@@ -272,6 +290,7 @@ class Team(RowType, Node):
 
     @strawberry.field(description="Service hours its members logged (checked-out sign-ups).")
     async def service_hours(self, info: Info) -> float:
+        self._only_serving()
         return round(await service_minutes_of_team(info, self.pk) / 60, 2)
 
 

@@ -114,6 +114,26 @@ def test_reporter_sees_who_serves_not_their_phone(
     assert person["name"] == county.worker.name
     assert county.worker.phone and person["phone"] != county.worker.phone
     assert person["phone"] is None or "****" in person["phone"]
+    # Who serves, not where they live, when they are free or what else they do: each of these
+    # is refused to the reporter (found using it: the whole person record was readable).
+    for field in (
+        "latitude",
+        "longitude",
+        "availability { weekday }",
+        "teams { isLeader }",
+        "gridRoles { role }",
+        "serviceHours",
+        "employerUnit { name }",
+    ):
+        q = f"query($id: ID!) {{ need(id: $id) {{ assignments {{ person {{ name {field} }} }} }} }}"
+        more = gql(
+            client,
+            q,
+            {"id": gid("Need", need.id)},
+            token=county.token("resident"),
+            expect_errors=True,
+        )
+        assert [e["extensions"]["code"] for e in more["errors"]] == ["FORBIDDEN"], field
     # Staff of the area see the phone.
     staff = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=county.token("coordinator"))
     assert staff["data"]["need"]["assignments"][0]["person"]["phone"] == county.worker.phone
