@@ -141,3 +141,26 @@ def test_reporter_sees_who_serves_not_their_phone(
     stranger = f.token_for(f.account(engine, resident.role))
     other = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=stranger)
     assert other["data"]["need"] is None
+
+
+def test_a_caller_refetches_their_own_account_by_id_and_no_other(
+    client: TestClient, county: County
+) -> None:
+    """Relay clients refetch what they hold by `node(id:)`; `me.id` was FORBIDDEN to everyone
+    but administrators (account.manage)."""
+    token = county.token("volunteer")
+    me = gql(client, "{ me { id username } }", token=token)["data"]["me"]
+    q = "query($id: ID!) { node(id: $id) { id ... on Account { username role } } }"
+    again = gql(client, q, {"id": me["id"]}, token=token)["data"]["node"]
+    assert again["id"] == me["id"] and again["username"] == me["username"]
+    # Someone else's account stays theirs to manage, also beside one's own in `nodes`.
+    other = gid("Account", county.account("coordinator").id)
+    refused = gql(client, q, {"id": other}, token=token, expect_errors=True)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    both = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    mixed = gql(client, both, {"ids": [me["id"], other]}, token=token, expect_errors=True)
+    assert mixed["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (
+        gql(client, q, {"id": me["id"]}, expect_errors=True)["errors"][0]["extensions"]["code"]
+        == "UNAUTHENTICATED"
+    )
