@@ -65,16 +65,6 @@ class Person(RowType, Node):
 
     kind: PersonKind = strawberry.field(description="What the person is to the county.")
     is_party_member: bool = strawberry.field(description="Member of the Communist Party.")
-    travel_mode: TravelMode = strawberry.field(description="How they travel to serve.")
-    weekly_capacity_minutes: int = strawberry.field(
-        description="Minutes a week they can give to service."
-    )
-    is_commando: bool = strawberry.field(
-        description="In the party commando (“吉先锋”党员突击队) for emergency mode."
-    )
-    max_open_requests: int = strawberry.field(
-        description="Helpers (小赣事): how many open enterprise requests they may carry."
-    )
     created_at: datetime = strawberry.field(description="When the record was created.")
     registered_community_id: strawberry.Private[int | None]
     employer_unit_id: strawberry.Private[int | None]
@@ -90,6 +80,28 @@ class Person(RowType, Node):
             raise CodedError(
                 "not allowed: a need's reporter sees who serves it, not this", ErrorCode.FORBIDDEN
             )
+
+    @strawberry.field(description="How they travel to serve.")
+    def travel_mode(self) -> TravelMode:
+        self._only_serving()
+        return self.__dict__["travel_mode"]  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Minutes a week they can give to service.")
+    def weekly_capacity_minutes(self) -> int:
+        self._only_serving()
+        return self.__dict__["weekly_capacity_minutes"]  # type: ignore[no-any-return]
+
+    @strawberry.field(description="In the party commando (“吉先锋”党员突击队) for emergency mode.")
+    def is_commando(self) -> bool:
+        self._only_serving()
+        return self.__dict__["is_commando"]  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Helpers (小赣事): how many open enterprise requests they may carry."
+    )
+    def max_open_requests(self) -> int:
+        self._only_serving()
+        return self.__dict__["max_open_requests"]  # type: ignore[no-any-return]
 
     def _contact(self, info: Info) -> bool:
         grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
@@ -119,6 +131,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="ID card number; masked for everyone but administrators.")
     def id_number(self, info: Info) -> str | None:
+        self._only_serving()
         raw: str | None = self.__dict__["id_number"]
         return raw if sees_id_number(viewer(info)) else mask_id_number(raw)
 
@@ -187,6 +200,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="Helpers (小赣事): the enterprise-request kinds they handle.")
     async def expertise(self, info: Info) -> list[EnterpriseRequestKind]:
+        self._only_serving()
         rows = await load_children(info, HelperKind, "person_id", self.pk)
         return [r.kind for r in rows]
 

@@ -124,6 +124,14 @@ def test_reporter_sees_who_serves_not_their_phone(
         "gridRoles { role }",
         "serviceHours",
         "employerUnit { name }",
+        # Also refused (found by attacking from outside): the ID number's tail (with the sex
+        # digit), how they travel, the minutes a week they give, commando and helper duties.
+        "idNumber",
+        "travelMode",
+        "weeklyCapacityMinutes",
+        "isCommando",
+        "maxOpenRequests",
+        "expertise",
     ):
         q = f"query($id: ID!) {{ need(id: $id) {{ assignments {{ person {{ name {field} }} }} }} }}"
         more = gql(
