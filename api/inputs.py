@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from schema.text_rules import direction_problem
+from schema.text_rules import control_problem, direction_problem
 
 MAX_ROW_ID = 2**31 - 1
 EXCERPT_CHARS = 32
@@ -28,6 +28,8 @@ def text_problem(value: str) -> str | None:
     direction control: `schema.text_rules`), or None when it can."""
     if "\x00" in value:
         return "must not contain NUL characters"
+    if (control := control_problem(value)) is not None:
+        return control
     if not value.isascii():
         try:
             value.encode("utf-8")

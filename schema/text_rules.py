@@ -4,6 +4,10 @@ Unicode's bidirectional controls (marks, embeddings, overrides, isolates) are in
 text display as something else: "\u202e" turns what follows around, so a member named with it
 shows a different name in every list and notice. Nothing written here needs them (names and
 notes are Chinese or Latin), so they are refused wherever text comes in.
+
+Control characters (ESC, backspace, U+0080…U+009F …) likewise: a title carrying ESC repainted
+the terminal that printed it and made `luling export --format xlsx` fail for the whole period
+(openpyxl refuses them). Tab, line feed and carriage return stay (multi-line descriptions).
 """
 
 from __future__ import annotations
@@ -19,3 +23,20 @@ def direction_problem(value: str) -> str | None:
     if value.isascii() or BIDI_CONTROLS.isdisjoint(value):
         return None
     return DIRECTION_PROBLEM
+
+
+CONTROLS = frozenset(
+    [chr(c) for c in range(0x01, 0x20) if chr(c) not in "\t\n\r"]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+)
+CONTROL_PROBLEM = "must not contain control characters (such as ESC, U+001B)"
+
+
+def control_problem(value: str) -> str | None:
+    """Why `value` may not be written (it carries a control character), or None."""
+    return None if CONTROLS.isdisjoint(value) else CONTROL_PROBLEM
+
+
+def written_text_problem(value: str) -> str | None:
+    """Why `value` may not be written (a direction or control character), or None."""
+    return direction_problem(value) or control_problem(value)

@@ -38,7 +38,7 @@ from schema.services.needs.limits import (
 from schema.services.needs.location import _locate, find_duplicate, route_property_matter
 from schema.services.needs.shared import _NEEDS
 from schema.sla import default_need_kind
-from schema.text_rules import DIRECTION_PROBLEM, direction_problem
+from schema.text_rules import written_text_problem
 
 # ---------------------------------------------------------------- report
 
@@ -80,7 +80,8 @@ def _validate_report(
     )
     p.check(len(address) <= ADDRESS_MAX, "address", f"address is longer than {ADDRESS_MAX}")
     for field, value in (("title", text), ("description", description), ("address", address)):
-        p.check(direction_problem(value) is None, field, f"{field} {DIRECTION_PROBLEM}")
+        problem = written_text_problem(value)
+        p.check(problem is None, field, f"{field} {problem}")
     finite = math.isfinite(latitude) and math.isfinite(longitude)
     p.check(
         finite and in_county(latitude, longitude),

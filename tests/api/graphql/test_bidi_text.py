@@ -4,6 +4,8 @@ refuses them in the domain's text (`clean_text`) and in every string a GraphQL r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -52,3 +54,42 @@ def test_a_spoofed_title_is_refused_and_nothing_is_written(
     assert "text-direction" in error["message"]
     with Session(engine) as s:
         assert s.exec(select(Need)).all() == []
+
+
+@pytest.mark.parametrize("control", ["\x1b", "\x08", "\x7f", "\x9b"])
+def test_control_characters_are_refused_in_the_domain_and_at_the_door(
+    client: TestClient, engine: sa.Engine, county: County, control: str
+) -> None:
+    """Found attacking from outside: a resident's title "\\x1b[2J..." was stored, repainted the
+    terminal that printed the export and failed `luling export --format xlsx` for everyone."""
+    with pytest.raises(Invalid) as refused:
+        clean_text(f"路灯{control}坏了", "title", max_length=32, required=True)
+    assert "control" in str(refused.value)
+    body = gql(
+        client,
+        document("reportNeed"),
+        {"input": report_input(title=f"路灯{control}[31m坏了")},
+        token=county.token("resident"),
+        expect_errors=True,
+    )
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "control" in error["message"]
+    with Session(engine) as s:
+        assert s.exec(select(Need)).all() == []
+
+
+def test_tabs_and_line_breaks_stay_allowed() -> None:
+    assert clean_text("第一行\n第二行\t完", "description", max_length=32, required=False) == (
+        "第一行\n第二行\t完"
+    )
+
+
+def test_an_xlsx_export_survives_control_characters_stored_before(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from schema.services.tabular import write_table
+
+    path = tmp_path / "needs.xlsx"
+    assert write_table(path, ["标题"], [["路灯\x1b[31m坏了"]]) == 1
+    (row,) = load_workbook(path).active.iter_rows(min_row=2, values_only=True)
+    assert row == ("路灯\ufffd[31m坏了",)
