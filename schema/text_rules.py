@@ -12,6 +12,8 @@ the terminal that printed it and made `luling export --format xlsx` fail for the
 
 from __future__ import annotations
 
+import unicodedata
+
 BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
@@ -40,3 +42,19 @@ def control_problem(value: str) -> str | None:
 def written_text_problem(value: str) -> str | None:
     """Why `value` may not be written (a direction or control character), or None."""
     return direction_problem(value) or control_problem(value)
+
+
+# Characters that show nothing: format characters (zero-width space and joiners, word joiner,
+# BOM, soft hyphen, tags …: category Cf), separators and controls, and the Hangul fillers that
+# render as blank (category Lo, so named here).
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+_BLANK_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp"})
+
+
+def is_blank(value: str) -> bool:
+    """True when nothing of `value` would show: a required name or title of only zero-width
+    spaces or fillers looked empty in every list while passing a plain emptiness check."""
+    return all(
+        ch in _FILLERS or unicodedata.category(ch) in _BLANK_CATEGORIES or ch.isspace()
+        for ch in value
+    )

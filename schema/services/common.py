@@ -21,7 +21,7 @@ from schema.base import utcnow
 from schema.enums import Role
 from schema.roles import COORDINATION_ROLES, STAFF_ROLES, scope_includes
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
-from schema.text_rules import written_text_problem
+from schema.text_rules import is_blank, written_text_problem
 
 # Lengths of the free texts every closed loop takes (needs and enterprise requests alike).
 TITLE_MAX = 200
@@ -308,7 +308,7 @@ def clean_text(
     problem = written_text_problem(text)
     if problem is not None:  # also refused for every API input (api.inputs.text_problem)
         raise Invalid(field_name, f"{what} {problem}")
-    if required and not text:
+    if required and is_blank(text):
         raise Invalid(field_name, f"{what} must not be empty")
     if len(text) > max_length:
         raise Invalid(field_name, f"{what} is longer than {max_length} characters")

@@ -15,7 +15,7 @@ from schema.models import Need
 from schema.services.common import clean_text
 from schema.services.errors import Invalid
 from schema.text_rules import BIDI_CONTROLS
-from tests.api.graphql.mutate import document, report_input
+from tests.api.graphql.mutate import document, mutate, report_input
 from tests.conftest import gql
 from tests.county import County
 
@@ -93,3 +93,21 @@ def test_an_xlsx_export_survives_control_characters_stored_before(tmp_path: Path
     assert write_table(path, ["标题"], [["路灯\x1b[31m坏了"]]) == 1
     (row,) = load_workbook(path).active.iter_rows(min_row=2, values_only=True)
     assert row == ("路灯\ufffd[31m坏了",)
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b", "\u3164", "\ufeff \u2060", "\u00ad"])
+def test_a_required_text_of_only_invisible_characters_is_empty(
+    client: TestClient, engine: sa.Engine, county: County, blank: str
+) -> None:
+    """Found attacking from outside: a title of two zero-width spaces (or the Hangul filler
+    U+3164) passed the emptiness check and showed as a blank line in every list."""
+    with pytest.raises(Invalid, match="must not be empty"):
+        clean_text(blank, "name", max_length=32, required=True)
+    refused = mutate(client, "reportNeed", report_input(title=blank), county.token("resident"))
+    assert [e["field"] for e in refused["userErrors"]] == [["input", "title"]]
+    with Session(engine) as s:
+        assert s.exec(select(Need)).all() == []
+    # Joiners inside visible text are fine (emoji sequences use them).
+    assert (
+        clean_text("志愿者👩\u200d🚒", "name", max_length=32, required=True) == "志愿者👩\u200d🚒"
+    )
