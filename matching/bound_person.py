@@ -48,14 +48,19 @@ from matching.flow import FlowArcs
 from matching.timing import start_bounds
 
 EXACT_ITEMS = 10  # enumerate every subset of up to this many items (2**10 per person)
-DP_GRAIN = 30  # minutes per step of the dynamic programme (durations rounded down)
+DP_UNITS = 64  # steps of the minutes axis of the dynamic programme at most (durations are
+# counted in steps of a multiple of their common divisor, rounded down)
 DP_CELLS = 8_000_000  # table cells per batch of people
 DEBUG = bool(os.environ.get("LULING_BOUND_DEBUG"))
-PAD_COST = 10**12  # cost of the padding items (never worth taking)
-ROUNDS = 60  # subgradient rounds at most
-STALL_ROUNDS = 8  # stop after this many rounds without a better bound ...
-STEP_START = 1.0  # Polyak step factor, shrunk whenever the bound stops rising
+# The dynamic programme: unreachable states hold DP_BIG, padding items cost PAD_COST (never
+# worth taking; DP_BIG + PAD_COST still fits int32).
+DP_BIG = 2**30
+PAD_COST = 2**28
+ROUNDS = 8  # subgradient rounds at most (the start prices do most of the work)
+STALL_ROUNDS = 3  # stop after this many rounds in a row without a better bound
+STEP_START = 1.0  # Polyak step factor, shrunk whenever the bound does not rise
 SHRINK = 0.6
+TARGET_SHARE = 0.003  # Polyak target: the best primal, or this share above the best bound
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,12 +204,16 @@ class PersonBound:
         people at once. Time clashes are relaxed to an interval graph: each visit surely holds
         [latest start, earliest start + duration + the least travel to anywhere else), and two
         visits whose such intervals meet cannot both be made (weighted interval scheduling);
-        visits without one clash with nothing. Minutes count in DP_GRAIN steps, rounded down
+        visits without one clash with nothing. Minutes count in steps, rounded down
         (a relaxation: sum of floors <= floor of the sum)."""
         p, m = items.shape
         r = np.where(valid, rc[items], PAD_COST)
-        du = np.where(valid, self.dur[items] // max(self.grain, DP_GRAIN), 0)
-        cap_u = self.budget[who] // max(self.grain, DP_GRAIN)
+        # the finest step that keeps the minutes axis within DP_UNITS
+        listed = (self.dur[items] * valid).sum(axis=1)
+        most_minutes = int(np.minimum(self.budget[who], listed).max())
+        grain = self.grain * max(1, -(-most_minutes // (self.grain * DP_UNITS)))
+        du = np.where(valid, self.dur[items] // grain, 0)
+        cap_u = self.budget[who] // grain
         slack = du.sum(axis=1) <= cap_u  # minutes cannot bind: leave them out
         du = np.where(slack[:, None], 0, du)
         cap_u = np.where(slack, 0, cap_u)
@@ -235,7 +244,7 @@ class PersonBound:
         valid: NDArray[np.bool_],
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         p, m = items.shape
-        big = np.iinfo(np.int64).max // 4
+        big = DP_BIG
         pl = self.pinned_load[who]
         gap = travel.STARTUP_MINUTES[self.arr.v_mode[who]].astype(np.int64)[:, None]
         a = self.late[items]
@@ -261,8 +270,13 @@ class PersonBound:
         u_max = int(np.minimum(cap_u, du.sum(axis=1)).max(initial=0))
         if DEBUG:
             print("dp", p, m, c_max, u_max, int(valid.sum()), flush=True)
-        table = np.full((m + 1, p, c_max + 1, u_max + 1), big, dtype=np.int64)
+        # int32 halves the memory traffic; where sums could reach its range, int64
+        lowest = int(np.minimum(r, 0).sum(axis=1).min(initial=0))
+        dtype = np.int32 if lowest > -DP_BIG else np.int64
+        table = np.empty((m + 1, p, c_max + 1, u_max + 1), dtype=dtype)
+        table[0] = big
         table[0, :, 0, 0] = 0
+        r = r.astype(dtype)
         u_range = np.arange(u_max + 1, dtype=np.int64)[None, :]
         rows = np.arange(p)
         for j in range(m):
@@ -271,6 +285,7 @@ class PersonBound:
             ok = src >= 0
             cand = np.take_along_axis(base[:, :-1, :], np.maximum(src, 0)[:, None, :], axis=2)
             cand = np.where(ok[:, None, :] & (cand < big), cand + r[:, j, None, None], big)
+            cand = np.minimum(cand, big)
             table[j + 1] = table[j]
             table[j + 1, :, 1:, :] = np.minimum(table[j, :, 1:, :], cand)
         c_all = np.arange(c_max + 1, dtype=np.int64)
@@ -278,7 +293,7 @@ class PersonBound:
         within = (u_range <= cap_u[:, None])[:, None, :] & (
             c_all[None, :, None] <= most[:, None, None]
         )
-        last = table[m]
+        last = table[m].astype(np.int64)
         total = np.where(within & (last < big), last + fair[:, :, None], big)
         flat = total.reshape(p, -1).argmin(axis=1)
         value = np.minimum(total.reshape(p, -1)[rows, flat], 0)
@@ -353,6 +368,8 @@ def person_bound(
     for _ in range(rounds):
         value, taken, exact, relaxed = pb.evaluate(lam)
         done += 1
+        if DEBUG:
+            print("round", done, value, best_primal, round(theta, 3), flush=True)
         if value > best:
             best, best_lam, best_counts = value, lam, (exact, relaxed)
             stalled = 0
@@ -367,7 +384,8 @@ def person_bound(
         norm = float(g @ g)
         if norm == 0.0:
             break
-        step = theta * max(best_primal - value, 1) / norm
+        target = min(best_primal, best + TARGET_SHARE * abs(best))
+        step = theta * max(target - value, 1) / norm
         lam = np.clip(np.rint(lam + step * g), 0, arr.n_penalty).astype(np.int64)
     return PersonBoundResult(
         best, best_lam, done, time.perf_counter() - started, best_counts[0], best_counts[1]
