@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from matching import model, travel
 from matching.arrays import ProblemArrays
-from matching.candidates import Candidates
+from matching.candidates import CandidatePool, Candidates, select
 from matching.flow import FlowArcs
 from matching.timing import start_bounds
 
@@ -56,8 +56,8 @@ DEBUG = bool(os.environ.get("LULING_BOUND_DEBUG"))
 # worth taking; DP_BIG + PAD_COST still fits int32).
 DP_BIG = 2**30
 PAD_COST = 2**28
-ROUNDS = 8  # subgradient rounds at most (the start prices do most of the work)
-STALL_ROUNDS = 3  # stop after this many rounds in a row without a better bound
+ROUNDS = 6  # subgradient rounds at most (the start prices do most of the work)
+STALL_ROUNDS = 2  # stop after this many rounds in a row without a better bound
 STEP_START = 1.0  # Polyak step factor, shrunk whenever the bound does not rise
 SHRINK = 0.6
 TARGET_SHARE = 0.003  # Polyak target: the best primal, or this share above the best bound
@@ -66,6 +66,7 @@ TARGET_SHARE = 0.003  # Polyak target: the best primal, or this share above the 
 @dataclass(frozen=True, eq=False)
 class PersonBoundResult:
     bound: int  # lower bound of the volunteer part (the pinned pairs' fixed cost not included)
+    pairs: int  # candidate pairs in the people's problems
     prices: NDArray[np.int64]  # per need: the seat prices that gave it
     rounds: int
     seconds: float
@@ -87,7 +88,9 @@ class PersonBound:
         self.n = cands.n[order]
         self.cost = cands.cost[order]
         self.dur = arr.n_duration[self.n]
-        early, late = start_bounds(arr, self.v, self.n)
+        # hulls of the start ranges without taking existing work out: wider, so still a
+        # relaxation, and much cheaper for people with busy times
+        early, late = start_bounds(arr, self.v, self.n, exact_busy=False)
         self.early = early
         self.late = late
         self.unit = model.fairness_unit(w)
@@ -352,13 +355,22 @@ def person_bound(
     start_prices: NDArray[np.int64],
     best_primal: int,
     *,
+    pool: CandidatePool | None = None,
     rounds: int = ROUNDS,
 ) -> PersonBoundResult:
     """The best L(lam) over subgradient rounds from `start_prices`; `best_primal` (the best
-    objective known, volunteer part without the pinned constant) sets the Polyak step."""
+    objective known, volunteer part without the pinned constant) sets the Polyak step. With
+    the `pool`, needs whose left-out pairs would pay at the start prices get all their pool
+    pairs as items (inside each person's problem, not on a free arc)."""
     started = time.perf_counter()
-    pb = PersonBound(arr, cands)
     lam = np.clip(start_prices, 0, arr.n_penalty).astype(np.int64)
+    if pool is not None:
+        pays = (cands.pruned_count > 0) & (cands.pruned_min_cost - arr.n_penalty + lam < 0)
+        if pays.any():
+            k = cands.k_per_need.copy()
+            k[pays] = np.maximum(k[pays], np.diff(pool.ptr)[pays])
+            cands = select(arr, pool, k)
+    pb = PersonBound(arr, cands)
     best = -(2**62)
     best_lam = lam
     best_counts = (0, 0)
@@ -387,6 +399,5 @@ def person_bound(
         target = min(best_primal, best + TARGET_SHARE * abs(best))
         step = theta * max(target - value, 1) / norm
         lam = np.clip(np.rint(lam + step * g), 0, arr.n_penalty).astype(np.int64)
-    return PersonBoundResult(
-        best, best_lam, done, time.perf_counter() - started, best_counts[0], best_counts[1]
-    )
+    seconds = time.perf_counter() - started
+    return PersonBoundResult(best, len(cands), best_lam, done, seconds, *best_counts)

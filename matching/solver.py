@@ -302,7 +302,7 @@ def solve_volunteers(
     timings["lagrange"] = time.perf_counter() - t
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
-    bound = _person_bound(arr, cands, best_flow, best_obj, bound, const, timings, stages)
+    bound = _person_bound(arr, pool, cands, best_flow, best_obj, bound, const, timings, stages)
 
     proven = False
     improvement = 0
@@ -336,6 +336,7 @@ def solve_volunteers(
 
 def _person_bound(
     arr: ProblemArrays,
+    pool: CandidatePool,
     cands: Candidates,
     flow: FlowSolution,
     best_obj: int,
@@ -351,9 +352,9 @@ def _person_bound(
         return bound
     t = time.perf_counter()
     prices = seat_prices(flow.arcs, arr.n_penalty)
-    people = person_bound(arr, cands, prices, best_obj - const)
+    people = person_bound(arr, cands, prices, best_obj - const, pool=pool)
     timings["person_bound"] = time.perf_counter() - t
-    stages["person_bound"] = len(cands)
+    stages["person_bound"] = people.pairs
     stages["person_bound_rounds"] = people.rounds
     stages["person_bound_gain"] = max(0, people.bound + const - bound)
     return max(bound, people.bound + const)

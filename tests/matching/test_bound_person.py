@@ -56,8 +56,9 @@ def test_person_bound_never_exceeds_the_optimum_at_any_prices(
             value, taken, _, _ = pb.evaluate(prices)
             assert value + const <= best, (exact_items, prices.tolist())
             assert (taken >= 0).all()
-    result = person_bound(arr, cands, drawn, best - const)
-    assert result.bound + const <= best
+    for pool_or_not in (None, pool):  # with the pool: left-out pairs inside people's problems
+        result = person_bound(arr, cands, drawn, best - const, pool=pool_or_not)
+        assert result.bound + const <= best
 
 
 def test_person_bound_tightens_the_bound_where_people_are_short_and_says_so() -> None:
