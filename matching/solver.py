@@ -2,8 +2,10 @@
 
 Volunteers: feasible candidates (top-K per need, widened where the flow asks) -> min-cost flow,
 then rounds of Lagrangian prices on minutes (each a tighter bound and a new flow) -> for each
-flow: repair budgets, refill, ejection local search; keep the best -> CP-SAT on the whole problem
-when small (proves optimality) or on the side-constrained neighbourhood when mid-sized.
+flow: repair budgets, refill, ejection local search; keep the best -> a second bound with prices
+on the needs' seats and each person's week solved exactly (`bound_person`; the better bound is
+kept) -> CP-SAT on the whole problem when small (proves optimality) or on the side-constrained
+neighbourhood when mid-sized.
 Resources and enterprise helpers: their own exact flows.
 
 Work is counted, not timed (fixed rounds, CP-SAT with a deterministic time limit), so the same
