@@ -97,7 +97,6 @@ class VolunteerSolution:
     polish_improvement: int
     timings: dict[str, float]
     stages: dict[str, int]  # stage -> candidate pairs it worked on (rounds for "lagrange")
-    best_flow: FlowSolution | None = None
 
 
 def volunteer_objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> int:
@@ -332,7 +331,7 @@ def solve_volunteers(
     if best_obj == bound:
         proven = True
     return VolunteerSolution(
-        cands, best, best_obj, bound, proven, polished, improvement, timings, stages, best_flow
+        cands, best, best_obj, bound, proven, polished, improvement, timings, stages
     )
 
 
