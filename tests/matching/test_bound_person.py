@@ -65,7 +65,7 @@ def test_person_bound_tightens_the_bound_where_people_are_short_and_says_so() ->
     p = make_instance(120, 100, seed=3, capacity_scale=0.5)
     r = solve(p, polish=False)
     stages = dict(r.stats.stages)
-    assert stages["person_bound"] == stages["flow"] or stages["person_bound"] > 0
+    assert stages["person_bound"] >= stages["flow"]  # the lists, and pool pairs where they pay
     assert stages["person_bound_rounds"] >= 1
     assert stages["person_bound_gain"] > 0  # hours halved: whole visits, not fractions, count
     assert r.bound <= r.objective
