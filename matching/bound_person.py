@@ -50,7 +50,7 @@ from matching.timing import start_bounds
 EXACT_ITEMS = 10  # enumerate every subset of up to this many items (2**10 per person)
 DP_UNITS = 64  # steps of the minutes axis of the dynamic programme at most (durations are
 # counted in steps of a multiple of their common divisor, rounded down)
-DP_CELLS = 8_000_000  # table cells per batch of people
+DP_CELLS = 4_000_000  # table cells (or subsets) per batch of people
 DEBUG = bool(os.environ.get("LULING_BOUND_DEBUG"))
 # The dynamic programme: unreachable states hold DP_BIG, padding items cost PAD_COST (never
 # worth taking; DP_BIG + PAD_COST still fits int32).
@@ -175,6 +175,21 @@ class PersonBound:
         return total, taken, exact, relaxed
 
     def _exact(
+        self, rc: NDArray[np.int64], items: NDArray[np.int64], who: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Every subset of every person's items at once, in batches of people."""
+        p, m = items.shape
+        chunk = max(1, DP_CELLS // (1 << m))
+        if p <= chunk:
+            return self._subsets(rc, items, who)
+        out_v = np.zeros(p, dtype=np.int64)
+        out_p = np.zeros(items.shape, dtype=bool)
+        for lo in range(0, p, chunk):
+            sl = slice(lo, min(p, lo + chunk))
+            out_v[sl], out_p[sl] = self._subsets(rc, items[sl], who[sl])
+        return out_v, out_p
+
+    def _subsets(
         self, rc: NDArray[np.int64], items: NDArray[np.int64], who: NDArray[np.int64]
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         p, m = items.shape
