@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -18,7 +17,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -36,8 +34,8 @@ from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
-from api.http_limits import AddressConcurrency, BodyTimeout
-from api.http_security import SecurityHeaders, internal_error
+from api.http_limits import HTTPGate
+from api.http_security import internal_error
 from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
 from api.notify.dispatcher import Dispatcher
@@ -124,74 +122,6 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         context.account = caller.account
         context.token_expires_at = caller.token_expires_at
         return UNSET
-
-
-class BodySizeLimit:
-    """Refuses request bodies over the limit before they are read into memory (413)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await JSONResponse(_too_large(self.max_bytes), status_code=413)(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await JSONResponse(_too_large(self.max_bytes), status_code=413)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> dict[str, Any]:
-    message = f"request body larger than {limit} bytes"
-    return {"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
-
-
-class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), 500
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - start) * 1000, 2),
-            )
 
 
 def tune_gc() -> None:
@@ -292,11 +222,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *console_routes(),
         ],
         middleware=[
-            Middleware(SecurityHeaders),  # outermost: every response gets them
-            Middleware(AccessLog),
-            Middleware(AddressConcurrency, limit=settings.max_requests_per_address),
-            Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            # One layer for plain HTTP: security headers, per-address limit, body size and
+            # pace, access log (api/http_limits.py).
+            Middleware(
+                HTTPGate,
+                limit=settings.max_requests_per_address,
+                body_seconds=settings.body_timeout_seconds,
+                max_bytes=settings.max_body_bytes,
+            ),
             Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,

@@ -14,7 +14,7 @@
   names no operation of the document (OPERATION_RESOLUTION_FAILURE).
 - The GraphiQL page is our own (`api.console.graphiql_page`: its assets served by the app, under
   the console's Content-Security-Policy); every other response gets the strict one from the
-  `SecurityHeaders` middleware.
+  `HTTPGate` middleware (api/http_limits.py).
 """
 
 from __future__ import annotations
