@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -71,12 +72,47 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.refusals = RefusalTally()
         self.sockets = SocketRegistry(settings, db, broadcaster or make_broadcaster("memory://"))
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        fast = self.fast_post_headers(scope)
+        if fast is None:  # not JSON: Strawberry's view answers (and refuses) it
+            response = await self.run(request)
+            await response(scope, receive, send)
+            return
+        accept, authorization = fast
+        answer: tuple[int, list[tuple[bytes, bytes]], bytes] | Response
+        data = await self.fast_post_request(request, receive)
+        if data is None:  # malformed: Strawberry's view refuses it, with the same words
+            answer = await self.run(request)
+        else:
+            async with self.db.request_scope():  # the request's reads share one connection
+                try:
+                    caller = await authenticate(self.db, self.settings, authorization)
+                    context = self._context(request, caller)
+                    answer = await self.execute_post(request, data, context, accept)
+                except AuthenticationFailed as exc:
+                    answer = _unauthenticated(exc)
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
+            return
+        status, headers, body = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         caller = Caller.anonymous()
         if not isinstance(request, WebSocket):  # WebSockets authenticate in connection_init
             caller = await authenticate(
                 self.db, self.settings, request.headers.get("authorization")
             )
+        return self._context(request, caller, response)
+
+    def _context(
+        self, request: Request | WebSocket, caller: Caller, response: Any = None
+    ) -> Context:
         return Context(
             request=request,
             response=response,
@@ -97,12 +133,8 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         try:
             return await super().run(request, context, root_value)
-        except AuthenticationFailed as exc:  # offered credentials are bad: refuse the request
-            return JSONResponse(
-                {"errors": [{"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+        except AuthenticationFailed as exc:
+            return _unauthenticated(exc)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws handshake: `connection_init` payload `{"authorization":
@@ -122,6 +154,15 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         context.account = caller.account
         context.token_expires_at = caller.token_expires_at
         return UNSET
+
+
+def _unauthenticated(exc: AuthenticationFailed) -> Response:
+    """Offered credentials are bad: the request is refused as a whole (never anonymous)."""
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def tune_gc() -> None:

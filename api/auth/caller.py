@@ -1,11 +1,11 @@
 """Who is calling: the bearer token of an HTTP request or a WebSocket handshake, checked.
 
 A token is verified (signature, claims) once per process and remembered (`verify_token`; its
-expiry is checked on every use). A valid token costs no statement while its account's row is fresh in this process's cache
-(`Settings.token_check_seconds`, a few seconds): the row (role, community, person, active,
-token version) is re-read at most that often, so a token revoked by another process (a password
-change, `luling user deactivate`) stops working within those seconds; in this process
-`publish_account_change` forgets the row at once.
+expiry is checked on every use). A valid token costs no statement while its account's row is
+fresh in this process's cache (`Settings.token_check_seconds`, a few seconds): the row (role,
+community, person, active, token version) is re-read at most that often, so a token revoked by
+another process (a password change, `luling user deactivate`) stops working within those
+seconds; in this process `publish_account_change` forgets the row at once.
 
 Decision: a request WITHOUT credentials is anonymous; a request WITH credentials that fail
 (forged, malformed, expired, unknown or deactivated account, another scheme than Bearer) is
