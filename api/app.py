@@ -77,12 +77,11 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        fast = self.fast_post_headers(scope)
-        if fast is None:  # not JSON: Strawberry's view answers (and refuses) it
+        fast, accept = self.fast_post_headers(scope)
+        if not fast:  # not JSON: Strawberry's view answers (and refuses) it
             response = await self.run(request)
             await response(scope, receive, send)
             return
-        accept, authorization = fast
         answer: tuple[int, list[tuple[bytes, bytes]], bytes] | Response
         data = await self.fast_post_request(request, receive)
         if data is None:  # malformed: Strawberry's view refuses it, with the same words
@@ -90,8 +89,7 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         else:
             async with self.db.request_scope():  # the request's reads share one connection
                 try:
-                    caller = await authenticate(self.db, self.settings, authorization)
-                    context = self._context(request, caller)
+                    context = await self.get_context(request, None)
                     answer = await self.execute_post(request, data, context, accept)
                 except AuthenticationFailed as exc:
                     answer = _unauthenticated(exc)
@@ -108,11 +106,6 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
             caller = await authenticate(
                 self.db, self.settings, request.headers.get("authorization")
             )
-        return self._context(request, caller, response)
-
-    def _context(
-        self, request: Request | WebSocket, caller: Caller, response: Any = None
-    ) -> Context:
         return Context(
             request=request,
             response=response,

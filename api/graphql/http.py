@@ -13,7 +13,8 @@
   with a JSON body and a `code`, under either media type; so does an `operationName` that
   names no operation of the document (OPERATION_RESOLUTION_FAILURE).
 - A well-formed POST (`Content-Type: application/json`, a JSON object whose `query` is a
-  string) takes a short path (`GraphQLOverHTTP.serve_post`): the body is read and parsed once
+  string) takes a short path (`fast_post_request`, `execute_post`, called from the view's
+  `__call__` in api/app.py): the body is read and parsed once
   (orjson), the operation executed, and the answer sent as raw ASGI messages — no request
   adapter, sub-response or Response objects. Everything else (GET, other content types,
   batches, malformed bodies) goes through Strawberry's view and gets the same answers as
@@ -245,21 +246,16 @@ class GraphQLOverHTTP:
         return graphiql_page()
 
     @staticmethod
-    def fast_post_headers(scope: dict[str, Any]) -> tuple[str | None, str | None] | None:
-        """(Accept, Authorization) of a POST the short path serves; None for any other."""
-        content_type = accept = authorization = None
+    def fast_post_headers(scope: dict[str, Any]) -> tuple[bool, str | None]:
+        """(whether the short path serves this POST: a JSON body, its Accept value)."""
+        content_type = accept = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 if content_type is None:
                     content_type = value
-            elif name == b"accept":
-                if accept is None:
-                    accept = value.decode("latin-1")
-            elif name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-        if content_type is None or content_type.lower() not in _JSON_TYPES:
-            return None
-        return accept, authorization
+            elif name == b"accept" and accept is None:
+                accept = value.decode("latin-1")
+        return content_type is not None and content_type.lower() in _JSON_TYPES, accept
 
     async def fast_post_request(self, request: Request, receive: Receive) -> dict[str, Any] | None:
         """The body of a POST as a GraphQL request object, when it is a well-formed one
