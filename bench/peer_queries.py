@@ -90,7 +90,8 @@ def _overdue(n: dict[str, Any], now: datetime) -> bool:
         return True
     if n["arrivedAt"] is None and arrive_by is not None and now.isoformat() > arrive_by:
         return True
-    window_end = _ts(n["windowEnd"])  # a scheduled need never booked, its window passed
+    # A scheduled need never booked is overdue once its service window has passed.
+    window_end = _ts(n["windowEnd"])
     return (
         n["kind"].lower() == "scheduled"
         and arrive_by is None
