@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import structlog
 
-from api.logs import configure_logging, log
+from api.logs import configure_logging
 
 
 def test_write_one_json_object_per_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -14,6 +15,7 @@ def test_write_one_json_object_per_line(capsys: pytest.CaptureFixture[str]) -> N
         pass
 
     configure_logging("INFO", json=True)  # writes to this test's captured stderr
+    log = structlog.get_logger("luling")  # api.logs.log may be bound to an earlier stderr
     log.info("request", method="POST", path="/graphql", status=200, ms=1.25)
     log.info("odd values", who="李明", big=2**70, obj=Opaque(), by_id={7: "x"})
     log.debug("below the level")
