@@ -69,12 +69,25 @@ def _accepted(accept: str) -> dict[str, float]:
     return out
 
 
-@lru_cache(maxsize=256)
 def wants_graphql_response(accept: str | None) -> bool:
     """Whether to answer `application/graphql-response+json` (else `application/json`);
-    remembered per Accept value (clients send a handful)."""
+    remembered per Accept value of ordinary length (clients send a handful)."""
     if not accept:
         return False
+    if len(accept) <= _MAX_REMEMBERED_ACCEPT:
+        return _wants_graphql_response(accept)
+    return _negotiate(accept)
+
+
+_MAX_REMEMBERED_ACCEPT = 256
+
+
+@lru_cache(maxsize=256)
+def _wants_graphql_response(accept: str) -> bool:
+    return _negotiate(accept)
+
+
+def _negotiate(accept: str) -> bool:
     accepted = _accepted(accept)
     q_gql = accepted.get(GRAPHQL_RESPONSE_JSON, 0.0)
     return q_gql > 0 and q_gql >= accepted.get(APPLICATION_JSON, 0.0)
