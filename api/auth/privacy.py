@@ -84,8 +84,7 @@ async def _dispatched_batch(ctx: Context, keys: list[int]) -> list[bool]:
     if person_id is None:
         return [False for _ in keys]
     stmt = dispatched_need_ids(person_id).where(col(m.NeedAssignment.need_id).in_(keys))
-    async with ctx.db.session() as session:
-        found = set((await session.execute(stmt)).scalars().all())
+    found = {r[0] for r in (await ctx.db.select(stmt)).rows}
     return [k in found for k in keys]
 
 
