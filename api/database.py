@@ -15,7 +15,8 @@ cache key of the statement, which also extracts its values) and its SQL text, bi
 type processors kept; each call runs that text on the driver's own cursor (psycopg, or
 aiosqlite's) of the same connection and returns plain tuples with the type processing
 SQLAlchemy would do (enums, SQLite's times). No Session, no Result objects, no per-call
-compiled-context set-up.
+compiled-context set-up. The engine's `before_cursor_execute` listeners still see each
+statement.
 """
 
 from __future__ import annotations
@@ -189,6 +190,10 @@ class Database:
                 driver = (await conn.get_raw_connection()).driver_connection
                 if reads is not None:
                     reads.driver = driver
+            listeners = self.engine.sync_engine.dispatch.before_cursor_execute
+            if listeners:  # instrumentation (statement counts in tests) sees these reads too
+                for listen in listeners:
+                    listen(conn.sync_connection, None, sql, args, None, False)
             if self._psycopg:
                 async with driver.cursor() as cur:
                     await cur.execute(sql, args)

@@ -174,9 +174,11 @@ def page_of(
         page.reverse()
     labels = [f"_k{i}" for i in range(len(ordering.keys))]
     pk_label = ordering.pk.key
-    if keys is not None:
+    if keys is not None and page:
         at = [keys.index(lbl) for lbl in labels] + [keys.index(pk_label)]
         values = [tuple(r[i] for i in at) for r in page]
+    elif keys is not None:
+        values = []
     else:
         values = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
 
