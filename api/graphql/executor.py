@@ -28,6 +28,7 @@ executor, and CI runs the API tests under both (`.ci/run`).
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from graphql import (
@@ -79,6 +80,14 @@ def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     if not isinstance(target, GraphQLObjectType):
         return None
     return definition.python_name, target, non_null
+
+
+def _discard(value: Any) -> None:
+    """A plain attribute that gave a coroutine (a value decided by a query, e.g. a need's
+    title for a caller who may be dispatched to it) is read again by the ordinary path, which
+    awaits it: close this one unawaited."""
+    if isinstance(value, Coroutine):
+        value.close()
 
 
 class _Fallback(Exception):
@@ -159,6 +168,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list, leaf in plan:
                 if leaf is not None:
                     python_name, leaf_type, non_null = leaf
+                    value = None
                     try:
                         value = getattr(source_value, python_name)
                         if value is None:
@@ -171,7 +181,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = coerced
                                 continue
                     except Exception:
-                        pass
+                        _discard(value)
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -291,6 +301,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 try:
                     coerced = leaf_type.coerce_output_value(value)
                 except Exception:
+                    _discard(value)
                     raise _Fallback from None
                 if coerced is None or coerced is Undefined:
                     raise _Fallback
