@@ -141,6 +141,7 @@ class Database:
         self._dialect: Dialect = self.engine.dialect
         self._psycopg = self._dialect.driver == "psycopg"
         self._compiled: dict[Any, _Compiled] = {}
+        self._held: dict[int, tuple[Any, _Compiled]] = {}  # by statement object (see _compiled_for)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[tuple[AsyncConnection, _RequestReads | None]]:
@@ -170,6 +171,11 @@ class Database:
                 reads.owner = None
 
     def _compiled_for(self, stmt: Any) -> tuple[_Compiled, Any]:
+        # A statement object read again (one a caller keeps, e.g. `select_one`'s per shape and
+        # reader) needs no cache key: its own values are those it was compiled with.
+        held = self._held.get(id(stmt))
+        if held is not None and held[0] is stmt:
+            return held[1], None
         cache_key = stmt._generate_cache_key()
         if cache_key is None:  # not cacheable: compile for this call only
             return _Compiled(stmt, self._dialect, None), None
@@ -178,6 +184,10 @@ class Database:
             if len(self._compiled) >= _COMPILED_LIMIT:
                 self._compiled.clear()
             found = self._compiled[cache_key.key] = _Compiled(stmt, self._dialect, cache_key)
+        if found.compiled.statement is stmt:  # compiled from this very object: remember it
+            if len(self._held) >= _COMPILED_LIMIT:
+                self._held.clear()
+            self._held[id(stmt)] = (stmt, found)
         return found, cache_key.bindparams
 
     async def select(self, stmt: Any, params: dict[str, Any] | None = None) -> Rows:

@@ -32,7 +32,7 @@ from api.graphql.relay.selection import (
     graphql_to_python,
     node_selection,
 )
-from api.graphql.relay.visible import visible
+from api.graphql.relay.visible import viewer_of, visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
 from schema.base import aware
 from schema.visibility import rule_for
@@ -398,6 +398,10 @@ def joined_select(
 _ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
 
 
+# The statement of a plan with a reader's row rule, per (plan key, reader).
+_ONE_RULED: dict[Hashable, Any] = {}
+
+
 async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
     """The object of `type_cls` with primary key `pk` (None if there is none), reading only
     the columns the query selects, its selected to-one relations joined in: one statement."""
@@ -412,9 +416,15 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
         stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
         plan = _ONE_PLANS[key] = (stmt, build)
     stmt, build = plan
-    # The plan is shared by every caller; the row rule is the caller's own.
-    rule = visible(info.context, type_cls.__model__)
-    if rule:
-        stmt = stmt.where(*rule)
-    found = build((await info.context.db.select(stmt, {"pk": pk})).rows)
+    # The plan is shared by every caller; the row rule is the caller's own: the statement with
+    # it is kept per plan and reader, so the same object is read again (compiled once).
+    viewer = viewer_of(info.context)
+    ruled_key = (key, viewer)
+    ruled = _ONE_RULED.get(ruled_key)
+    if ruled is None:
+        if len(_ONE_RULED) > 4096:
+            _ONE_RULED.clear()
+        rule = visible(info.context, type_cls.__model__)
+        ruled = _ONE_RULED[ruled_key] = stmt.where(*rule) if rule else stmt
+    found = build((await info.context.db.select(ruled, {"pk": pk})).rows)
     return found[0] if found else None
