@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -18,7 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -36,8 +35,8 @@ from api.database import Database
 from api.graphql.context import Context
 from api.graphql.http import GraphQLOverHTTP
 from api.graphql.schema import build_schema
-from api.http_limits import AddressConcurrency, BodyTimeout
-from api.http_security import SecurityHeaders, internal_error
+from api.http_limits import HTTPGate
+from api.http_security import internal_error
 from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
 from api.notify.dispatcher import Dispatcher
@@ -73,6 +72,34 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.refusals = RefusalTally()
         self.sockets = SocketRegistry(settings, db, broadcaster or make_broadcaster("memory://"))
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        fast, accept = self.fast_post_headers(scope)
+        if not fast:  # not JSON: Strawberry's view answers (and refuses) it
+            response = await self.run(request)
+            await response(scope, receive, send)
+            return
+        answer: tuple[int, list[tuple[bytes, bytes]], bytes] | Response
+        data = await self.fast_post_request(request, receive)
+        if data is None:  # malformed: Strawberry's view refuses it, with the same words
+            answer = await self.run(request)
+        else:
+            async with self.db.request_scope():  # the request's reads share one connection
+                try:
+                    context = await self.get_context(request, None)
+                    answer = await self.execute_post(request, data, context, accept)
+                except AuthenticationFailed as exc:
+                    answer = _unauthenticated(exc)
+        if isinstance(answer, Response):
+            await answer(scope, receive, send)
+            return
+        status, headers, body = answer
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         caller = Caller.anonymous()
         if not isinstance(request, WebSocket):  # WebSockets authenticate in connection_init
@@ -99,12 +126,8 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     async def _run(self, request: Any, context: Any, root_value: Any) -> Any:
         try:
             return await super().run(request, context, root_value)
-        except AuthenticationFailed as exc:  # offered credentials are bad: refuse the request
-            return JSONResponse(
-                {"errors": [{"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+        except AuthenticationFailed as exc:
+            return _unauthenticated(exc)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws handshake: `connection_init` payload `{"authorization":
@@ -126,72 +149,13 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         return UNSET
 
 
-class BodySizeLimit:
-    """Refuses request bodies over the limit before they are read into memory (413)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await JSONResponse(_too_large(self.max_bytes), status_code=413)(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await JSONResponse(_too_large(self.max_bytes), status_code=413)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> dict[str, Any]:
-    message = f"request body larger than {limit} bytes"
-    return {"errors": [{"message": message, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
-
-
-class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start, status = time.perf_counter(), 500
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                ms=round((time.perf_counter() - start) * 1000, 2),
-            )
+def _unauthenticated(exc: AuthenticationFailed) -> Response:
+    """Offered credentials are bad: the request is refused as a whole (never anonymous)."""
+    return JSONResponse(
+        {"errors": [{"message": exc.message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 def tune_gc() -> None:
@@ -292,11 +256,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *console_routes(),
         ],
         middleware=[
-            Middleware(SecurityHeaders),  # outermost: every response gets them
-            Middleware(AccessLog),
-            Middleware(AddressConcurrency, limit=settings.max_requests_per_address),
-            Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            # One layer for plain HTTP: security headers, per-address limit, body size and
+            # pace, access log (api/http_limits.py).
+            Middleware(
+                HTTPGate,
+                limit=settings.max_requests_per_address,
+                body_seconds=settings.body_timeout_seconds,
+                max_bytes=settings.max_body_bytes,
+            ),
             Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),
             Middleware(
                 CORSMiddleware,

@@ -1,87 +1,187 @@
-"""Per-connection fairness for plain HTTP: no address may hold more than its share of the
-server, and no body may trickle in forever.
+"""The gate every plain HTTP request passes: one pure-ASGI middleware (`HTTPGate`) doing in a
+single layer, with one `receive` and one `send` wrapper, what used to be five stacked ones.
 
-- `AddressConcurrency`: at most `limit` requests in flight per client address (as the ASGI
+- Security headers (`api.http_security.SECURITY_HEADERS`) on every response that lacks them,
+  including the gate's own refusals below.
+- Per-address fairness: at most `limit` requests in flight per client address (as the ASGI
   server sees it: behind a proxy run uvicorn with --proxy-headers); more get 429 at once, with
   `Retry-After: 1`. `/healthz` and `/readyz` are exempt, so probes see the server, not the queue.
-- `BodyTimeout`: each chunk of a request body must arrive within `seconds`, else 408. A client
-  that opens hundreds of requests and sends their bodies a byte at a time ("slowloris") holds
-  nothing for long.
-WebSockets have their own limits (`api.ws`).
+- Body size: a declared `Content-Length` over `max_bytes` is refused (413) before anything is
+  read; a body that turns out larger while it arrives is refused (413) before it is all in
+  memory.
+- Body pace: while the body is still arriving, each chunk must come within `body_seconds`,
+  else 408. A client that opens hundreds of requests and sends their bodies a byte at a time
+  ("slowloris") holds nothing for long.
+- The access log: one structured line per request (method, path, status, ms), at INFO.
+
+WebSockets have their own limits (`api.ws`); they pass straight through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
-from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http_security import SECURITY_HEADERS
+from api.logs import log
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
+_SECURITY_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_SECURITY_NAMES = frozenset(name for name, _ in _SECURITY_RAW)
 
-def _refusal(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+def _refusal(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class AddressConcurrency:
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` plus every security header it does not set itself (names are lower case, as
+    ASGI servers and Starlette send them)."""
+    missing = _SECURITY_NAMES.difference(name.lower() for name, _ in headers)
+    if not missing:
+        return headers
+    return [*headers, *(h for h in _SECURITY_RAW if h[0] in missing)]
+
+
+class _SlowBody(Exception):
+    pass
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class HTTPGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        body_seconds: float,
+        max_bytes: int,
+        access_log: bool = True,
+    ) -> None:
+        self.app = app
+        self.limit, self.body_seconds, self.max_bytes = limit, body_seconds, max_bytes
+        self.access_log = access_log
         self.in_flight: Counter[str] = Counter()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        address = client[0] if client else ""
-        if self.in_flight[address] >= self.limit:
-            body = _refusal(
-                f"more than {self.limit} requests at once from one address", "RATE_LIMITED"
-            )
-            response = JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
-            await response(scope, receive, send)
-            return
-        self.in_flight[address] += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight[address] -= 1
-            if self.in_flight[address] <= 0:
-                del self.in_flight[address]
-
-
-class BodyTimeout:
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app, self.seconds = app, seconds
+        self._too_large = _refusal(
+            f"request body larger than {max_bytes} bytes", "PAYLOAD_TOO_LARGE"
+        )
+        self._slow = _refusal(
+            f"the request body did not arrive within {body_seconds:g} s", "TIMEOUT"
+        )
+        self._busy = _refusal(
+            f"more than {limit} requests at once from one address", "RATE_LIMITED"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        start = time.perf_counter()
+        state = _Exchange(send)
+        try:
+            await self._serve(scope, receive, state)
+        finally:
+            if self.access_log:
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=state.status,
+                    ms=round((time.perf_counter() - start) * 1000, 2),
+                )
 
-        async def send_tracking(message: dict[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+    async def _serve(self, scope: Scope, receive: Receive, state: _Exchange) -> None:
+        send = state.send
+        if scope["path"] in EXEMPT_PATHS:
+            address = None
+        else:
+            client = scope.get("client")
+            address = client[0] if client else ""
+            if self.in_flight[address] >= self.limit:
+                await _answer(send, 429, self._busy, [(b"retry-after", b"1")])
+                return
+        max_bytes = self.max_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > max_bytes:
+                    await _answer(send, 413, self._too_large)
+                    return
+                break
+        if address is not None:
+            self.in_flight[address] += 1
+        seen = 0
+        body_done = False
+        seconds = self.body_seconds
 
-        async def timed_receive() -> dict[str, Any]:
+        async def gated_receive() -> Message:
+            nonlocal seen, body_done
+            if body_done:  # the body is in: what comes now is the disconnect, untimed
+                return await receive()
             try:
-                return dict(await asyncio.wait_for(receive(), self.seconds))
+                async with asyncio.timeout(seconds):
+                    message = await receive()
             except TimeoutError:
                 raise _SlowBody from None
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > max_bytes:
+                    raise _BodyTooLarge
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
+            return message
 
         try:
-            await self.app(scope, timed_receive, send_tracking)
+            await self.app(scope, gated_receive, send)
         except _SlowBody:
-            if started:
+            if state.started:
                 raise
-            body = _refusal(f"the request body did not arrive within {self.seconds:g} s", "TIMEOUT")
-            await JSONResponse(body, status_code=408)(scope, receive, send)
+            await _answer(send, 408, self._slow)
+        except _BodyTooLarge:
+            if state.started:
+                raise
+            await _answer(send, 413, self._too_large)
+        finally:
+            if address is not None:
+                self.in_flight[address] -= 1
+                if self.in_flight[address] <= 0:
+                    del self.in_flight[address]
 
 
-class _SlowBody(Exception):
-    pass
+class _Exchange:
+    """The response side of one request: its status (for the log), whether it has started,
+    and the `send` that adds the security headers."""
+
+    __slots__ = ("_send", "started", "status")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            message["headers"] = with_security_headers(list(message.get("headers", ())))
+        await self._send(message)
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(extra or ()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

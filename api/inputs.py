@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from schema.text_rules import control_problem, direction_problem
+
 MAX_ROW_ID = 2**31 - 1
 EXCERPT_CHARS = 32
 
@@ -22,14 +24,18 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 
 
 def text_problem(value: str) -> str | None:
-    """Why `value` cannot be stored as text (NUL, lone surrogate), or None when it can."""
+    """Why `value` cannot be stored as text (NUL, lone surrogate) or may not be written (a
+    direction control: `schema.text_rules`), or None when it can."""
     if "\x00" in value:
         return "must not contain NUL characters"
+    if (control := control_problem(value)) is not None:
+        return control
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "must not contain lone surrogates (not valid Unicode)"
+        return direction_problem(value)
     return None
 
 

@@ -544,10 +544,17 @@ def make_sync_engine(url: str) -> Any:
 
 
 def start_luling(url: str, port: int, workers: int, logfile: Path) -> Any:
-    """`luling serve --workers N` (default settings but the secret), in its own process group."""
+    """`luling serve --workers N` (default settings but the secret, and a cost budget no timed
+    run spends: at ~100 req/s a 10,000-point query would spend the default 1,000,000 a minute,
+    and the bench would time 429s), in its own process group."""
     from bench.peer import Server
 
-    env = os.environ | {"DATABASE_URL": url, "LULING_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "LULING_SECRET_KEY": SECRET,
+        "LULING_COST_BUDGET_PER_MINUTE": str(10**12),
+        "PYTHONPATH": str(ROOT),
+    }
     cmd = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--no-seed-if-empty",
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]  # fmt: skip
     with logfile.open("ab") as out:

@@ -3,7 +3,8 @@ both servers' shapes, and how their answers are reduced to the same plain data s
 check that both serve the same rows before timing them.
 
 PostGraphile has no `overdue` (a rule of ours, schema/sla.py): it selects the columns the rule
-reads instead (`arriveBy`, `arrivedAt`), and the check computes `overdue` from them.
+reads instead (`arriveBy`, `arrivedAt`, `kind`, `windowEnd`), and the check computes `overdue`
+from them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ LULING_NEEDS = """query Needs($first: Int!) { needs(first: $first) { nodes {
 PEER_NEEDS = """query Needs($first: Int!) { allNeeds(first: $first,
   orderBy: [REPORTED_AT_DESC, ROW_ID_DESC]) { nodes {
   rowId title status tier category source urgency reportedAt resolveBy arriveBy arrivedAt
-  address headcount communityByCommunityId { rowId name township } } } }"""
+  kind windowEnd address headcount communityByCommunityId { rowId name township } } } }"""
 
 LULING_COMMUNITIES = """query Communities { communities(first: 50) { nodes {
   id name kind township population grids { id code name kind } } } }"""
@@ -33,7 +34,7 @@ LULING_NEED = """query Need($id: ID!) { need(id: $id) { id title status tier ove
   events { action toStatus at } community { name } } }"""
 
 PEER_NEED = """query Need($pk: Int!) { needByRowId(rowId: $pk) { rowId title status tier
-  resolveBy arriveBy arrivedAt needEventsByNeedId(orderBy: [AT_ASC, ROW_ID_ASC]) {
+  resolveBy arriveBy arrivedAt kind windowEnd needEventsByNeedId(orderBy: [AT_ASC, ROW_ID_ASC]) {
   nodes { action toStatus at } } communityByCommunityId { name } } }"""
 
 OPEN = {"reported", "accepted", "dispatched", "arrived"}
@@ -87,7 +88,16 @@ def _overdue(n: dict[str, Any], now: datetime) -> bool:
     resolve_by, arrive_by = _ts(n["resolveBy"]), _ts(n["arriveBy"])
     if resolve_by is not None and now.isoformat() > resolve_by:
         return True
-    return n["arrivedAt"] is None and arrive_by is not None and now.isoformat() > arrive_by
+    if n["arrivedAt"] is None and arrive_by is not None and now.isoformat() > arrive_by:
+        return True
+    # A scheduled need never booked is overdue once its service window has passed.
+    window_end = _ts(n["windowEnd"])
+    return (
+        n["kind"].lower() == "scheduled"
+        and arrive_by is None
+        and window_end is not None
+        and now.isoformat() > window_end
+    )
 
 
 def _need_row(n: dict[str, Any], pk: int, overdue: bool) -> tuple[Any, ...]:

@@ -60,6 +60,20 @@ class FlowSolution:
     used_minutes: NDArray[np.int64]  # per volunteer, by the flow's pairs
     pruned_flow: NDArray[np.int64]  # per need: seats the flow filled through the pruned arc
     seconds: float
+    # The solved network, for the seat prices of `bound_person` (need_potentials).
+    arcs: FlowArcs | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class FlowArcs:
+    tails: NDArray[np.int64]
+    heads: NDArray[np.int64]
+    caps: NDArray[np.int64]
+    costs: NDArray[np.int64]  # scaled (1/scale cost units), prices included
+    flows: NDArray[np.int64]
+    num_nodes: int
+    need_node: NDArray[np.int64]  # per need: its node
+    scale: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,4 +282,5 @@ def solve_flow(
     if row_price is not None:
         priced -= row_price[1]
     bound = -((-priced) // scale)  # objectives are integers: round the bound up
-    return FlowSolution(chosen, bound, used, pruned_flow, time.perf_counter() - start)
+    arcs_out = FlowArcs(tails, heads, caps, costs, flows, len(supplies), n_node, scale)
+    return FlowSolution(chosen, bound, used, pruned_flow, time.perf_counter() - start, arcs_out)

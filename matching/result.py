@@ -127,8 +127,11 @@ class Stats:
     polished: bool  # CP-SAT ran on (part of) the problem; see `stages`
     polish_improvement: int
     # Which stages ran, with the candidate pairs each worked on ("lagrange_rounds": rounds,
-    # "conflict_rows": time-conflict rows priced): e.g. (("flow", 38158), ("lagrange_rounds", 9),
-    # ("cpsat_neighbourhood", 3000)). A stage that did not run is not listed.
+    # "conflict_rows": time-conflict rows priced; "person_bound": pairs in the people's problems
+    # of the seat-price bound, "person_bound_rounds" its rounds and "person_bound_gain" what it
+    # added to the flow's bound, 0 if the flow's bound stands): e.g. (("flow", 38158),
+    # ("lagrange_rounds", 9), ("cpsat_neighbourhood", 3000)). A stage that did not run is not
+    # listed.
     stages: tuple[tuple[str, int], ...] = ()
 
 

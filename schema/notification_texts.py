@@ -136,6 +136,15 @@ def _commando_stood_down(d: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
+def _reassigned(d: Mapping[str, Any]) -> tuple[str, str]:
+    reason = f"说明：{d['note']}。" if d.get("note") else ""
+    return (
+        f"【改派】{d.get('title', '')}",
+        f"「{d.get('title', '')}」（{d.get('place', '')}）已改派他人办理，您无需再前往。{reason}"
+        "感谢您的付出。",
+    )
+
+
 _TEXTS = {
     K.NEED_DISPATCHED: _dispatched,
     K.MATCH_COMMITTED: _committed,
@@ -148,6 +157,7 @@ _TEXTS = {
     K.ACTIVITY_CANCELLED: _activity_cancelled,
     K.COMMANDO_MOBILISED: _commando_mobilised,
     K.COMMANDO_STOOD_DOWN: _commando_stood_down,
+    K.NEED_REASSIGNED: _reassigned,
 }
 
 

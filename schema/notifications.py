@@ -33,6 +33,7 @@ class NotificationKind(LabelledEnum):
     ACTIVITY_CANCELLED = ("activity_cancelled", "活动取消")
     COMMANDO_MOBILISED = ("commando_mobilised", "突击队集结")
     COMMANDO_STOOD_DOWN = ("commando_stood_down", "突击队解散")
+    NEED_REASSIGNED = ("need_reassigned", "任务已改派")
 
 
 class Channel(LabelledEnum):

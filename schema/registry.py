@@ -26,6 +26,7 @@ from schema.registry_rules import (
     id_number_problem,
     phone_problem,
 )
+from schema.text_rules import written_text_problem
 
 
 class RegistryKind(enum.StrEnum):
@@ -205,6 +206,8 @@ def row_checker(
         name = address if house else get["name"]
         if len(name) > NAME_MAX:
             problems.append(f"name is longer than {NAME_MAX} characters")
+        if (direction := written_text_problem(name + address)) is not None:
+            problems.append(f"name or address {direction}")
         if len(address) > ADDRESS_MAX:
             problems.append(f"address is longer than {ADDRESS_MAX} characters")
         phone = get.get("phone") or None

@@ -1,10 +1,11 @@
 """Who is calling: the bearer token of an HTTP request or a WebSocket handshake, checked.
 
-A valid token costs no statement while its account's row is fresh in this process's cache
-(`Settings.token_check_seconds`, a few seconds): the row (role, community, person, active,
-token version) is re-read at most that often, so a token revoked by another process (a password
-change, `luling user deactivate`) stops working within those seconds; in this process
-`publish_account_change` forgets the row at once.
+A token is verified (signature, claims) once per process and remembered (`verify_token`; its
+expiry is checked on every use). A valid token costs no statement while its account's row is
+fresh in this process's cache (`Settings.token_check_seconds`, a few seconds): the row (role,
+community, person, active, token version) is re-read at most that often, so a token revoked by
+another process (a password change, `luling user deactivate`) stops working within those
+seconds; in this process `publish_account_change` forgets the row at once.
 
 Decision: a request WITHOUT credentials is anonymous; a request WITH credentials that fail
 (forged, malformed, expired, unknown or deactivated account, another scheme than Bearer) is
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from api.auth.tokens import InvalidToken, decode_token
+from api.auth.tokens import InvalidToken, verify_token
 from api.database import Database
 from api.settings import Settings
 from schema.accounts import Account
@@ -59,7 +60,7 @@ async def authenticate(db: Database, settings: Settings, authorization: str | No
     if token is None:
         return Caller.anonymous()
     try:
-        claims = decode_token(token, settings)
+        claims = verify_token(token, settings)
     except InvalidToken as exc:
         raise AuthenticationFailed(str(exc)) from exc
     account = await _account(db, claims.account_id, settings.token_check_seconds)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import col
 
 from api.graphql.context import Context, Info
-from api.graphql.relay.loaders import loader
+from api.graphql.relay.loaders import context_loader, loader
 from schema import models as m
 from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, NeedFacts, snap
 from schema.visibility import Viewer, dispatched_need_ids
@@ -84,8 +84,7 @@ async def _dispatched_batch(ctx: Context, keys: list[int]) -> list[bool]:
     if person_id is None:
         return [False for _ in keys]
     stmt = dispatched_need_ids(person_id).where(col(m.NeedAssignment.need_id).in_(keys))
-    async with ctx.db.session() as session:
-        found = set((await session.execute(stmt)).scalars().all())
+    found = {r[0] for r in (await ctx.db.select(stmt)).rows}
     return [k in found for k in keys]
 
 
@@ -118,10 +117,31 @@ async def share_dispatched(
 NEED_FACT_COLUMNS = ("community_id", "reporter_account_id", "reporter_person_id", "status")
 
 
+def need_facts_now(ctx: Context, need: Mapping[str, Any]) -> NeedFacts | None:
+    """`need_facts` when it needs no query (administrators, staff of the need's area), else
+    None: the caller's tie to the need (dispatched or not) must then be read."""
+    v = Viewer.of(ctx.account)
+    community_id = need["community_id"]
+    if not (v.is_admin or v.staff_of(community_id)):
+        return None
+    return NeedFacts(
+        community_id=community_id,
+        reporter_account_id=need["reporter_account_id"],
+        reporter_person_id=need["reporter_person_id"],
+        is_open=need["status"] in OPEN_NEED_STATUSES,
+        dispatched=False,
+    )
+
+
 async def need_facts(info: Info, need_id: int, need: Mapping[str, Any]) -> NeedFacts:
     """What `schema.disclosure` reads of a need (`NEED_FACT_COLUMNS`) and of the caller's
     tie to it."""
-    v = viewer(info)
+    return await need_facts_in(info.context, need_id, need)
+
+
+async def need_facts_in(ctx: Context, need_id: int, need: Mapping[str, Any]) -> NeedFacts:
+    """`need_facts` for code holding the request context rather than `info`."""
+    v = Viewer.of(ctx.account)
     facts = NeedFacts(
         community_id=need["community_id"],
         reporter_account_id=need["reporter_account_id"],
@@ -131,6 +151,9 @@ async def need_facts(info: Info, need_id: int, need: Mapping[str, Any]) -> NeedF
     )
     if v.is_admin or v.staff_of(facts.community_id):
         return facts  # staff of the area handle it anyway: no query
-    if await dispatched_to(info, need_id):
-        return NeedFacts(**{**facts.__dict__, "dispatched": True})
+    account = ctx.account
+    if account is not None and account.person_id is not None:
+        dispatched = context_loader(ctx, "need.dispatched", _dispatched_batch)
+        if await dispatched.load(need_id):
+            return NeedFacts(**{**facts.__dict__, "dispatched": True})
     return facts

@@ -57,6 +57,30 @@ def issue_token(
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM), expires
 
 
+# Tokens already verified, by token string: (the secret that verified it, its claims). A valid
+# token is checked once per process, not on every request: its signature and claims never
+# change, and what can change is checked on every use all the same — expiry here, revocation
+# (the account's token version, its active flag) by `api.auth.caller` against the account row.
+_VERIFIED: dict[str, tuple[str, TokenClaims, float]] = {}
+_MAX_VERIFIED = 10_000
+
+
+def verify_token(token: str, settings: Settings) -> TokenClaims:
+    """`decode_token`, remembered for tokens that passed: a token seen before costs a lookup
+    and an expiry check. Only valid tokens are remembered; a changed secret verifies anew."""
+    hit = _VERIFIED.get(token)
+    if hit is not None and hit[0] == settings.secret_key:
+        if hit[2] <= time.time():
+            del _VERIFIED[token]
+            raise InvalidToken("the token has expired; log in again")
+        return hit[1]
+    claims = decode_token(token, settings)
+    if len(_VERIFIED) >= _MAX_VERIFIED:
+        _VERIFIED.clear()
+    _VERIFIED[token] = (settings.secret_key, claims, claims.expires_at.timestamp())
+    return claims
+
+
 def decode_token(token: str, settings: Settings) -> TokenClaims:
     """Verify signature, issuer and expiry; raise `InvalidToken` with a message safe to show."""
     try:

@@ -28,14 +28,19 @@ executor, and CI runs the API tests under both (`.ci/run`).
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry import Schema
@@ -77,13 +82,35 @@ def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     return definition.python_name, target, non_null
 
 
+def _discard(value: Any) -> None:
+    """A plain attribute that gave a coroutine (a value decided by a query, e.g. a need's
+    title for a caller who may be dispatched to it) is read again by the ordinary path, which
+    awaits it: close this one unawaited."""
+    if isinstance(value, Coroutine):
+        value.close()
+
+
 class _Fallback(Exception):
     """A list the tight loop cannot complete: the ordinary path completes it instead."""
 
 
 # (response name, python attribute, leaf type or None, object type or None, non-null,
-#  the field's details list) for each field of a static selection.
-_StaticPlan = list[tuple[str, str, Any, Any, bool, Any]]
+#  the field's details list, leaf kind) for each field of a static selection.
+_StaticPlan = list[tuple[str, str, Any, Any, bool, Any, int]]
+
+# Leaf kinds whose values of their own Python type are already what graphql-core would give.
+_OTHER, _STR, _INT, _BOOL = 0, 1, 2, 3
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
+
+
+def _kind(leaf: Any) -> int:
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return _STR
+    if leaf is GraphQLInt:
+        return _INT
+    if leaf is GraphQLBoolean:
+        return _BOOL
+    return _OTHER
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -92,7 +119,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, Any]] | None]] = {}
-        self._static: dict[int, tuple[Any, _StaticPlan | None]] = {}
+        self._static_by_details: dict[tuple[int, int], tuple[Any, _StaticPlan | None]] = {}
+        # (object type, Python class) pairs whose `is_type_of` passed: row types are plain
+        # classes (no per-object type casts), so one check per class and request suffices.
+        self._type_checked: set[tuple[GraphQLObjectType, type]] = set()
         manager = self.middleware_manager
         self._no_middleware = manager is None or not getattr(manager, "middlewares", ())
 
@@ -138,6 +168,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list, leaf in plan:
                 if leaf is not None:
                     python_name, leaf_type, non_null = leaf
+                    value = None
                     try:
                         value = getattr(source_value, python_name)
                         if value is None:
@@ -150,7 +181,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = coerced
                                 continue
                     except Exception:
-                        pass
+                        _discard(value)
                 result = self.execute_field(
                     parent_type,
                     source_value,
@@ -185,26 +216,27 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if non_null:
                 item_type = item_type.of_type
             if isinstance(item_type, GraphQLObjectType):
-                try:
-                    return [
-                        self._static_object(item_type, field_details_list, item, non_null, info)
-                        for item in result
-                    ]
-                except _Fallback:
-                    pass
+                plan = self._static_plan(item_type, field_details_list)
+                if plan is not None:
+                    complete = self._static_object
+                    try:
+                        return [complete(item_type, plan, item, non_null, info) for item in result]
+                    except _Fallback:
+                        pass
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
 
     def _static_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
-        """The static plan of a selection on `object_type`; None if a field is not plain."""
+        """The static plan of a selection on `object_type`; None if a field is not plain.
+        Computed once per (type, selection) and request, then reused for every item."""
+        key = (id(object_type), id(field_details_list))
+        hit = self._static_by_details.get(key)
+        if hit is not None and hit[0] is field_details_list:
+            return hit[1]
         grouped_field_set, new_defer_usages, _ = self.collect_subfields(
             object_type, field_details_list
         )
-        key = id(grouped_field_set)
-        hit = self._static.get(key)
-        if hit is not None and hit[0] is grouped_field_set:
-            return hit[1]
         plan: _StaticPlan | None = []
         for response_name, details in grouped_field_set.items():
             node = details[0].node
@@ -214,20 +246,23 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 break
             leaf = _plain_leaf(field_def)
             if leaf is not None:
-                plan.append((response_name, leaf[0], leaf[1], None, leaf[2], details))  # type: ignore[union-attr]  # a list on this path
+                plan.append(
+                    (response_name, leaf[0], leaf[1], None, leaf[2], details, _kind(leaf[1]))
+                )  # type: ignore[union-attr]  # a list on this path
                 continue
             obj = _plain_object(field_def)
             if obj is None:
                 plan = None
                 break
-            plan.append((response_name, obj[0], None, obj[1], obj[2], details))  # type: ignore[union-attr]  # a list on this path
-        self._static[key] = (grouped_field_set, plan)  # holding it keeps its id unique
+            plan.append((response_name, obj[0], None, obj[1], obj[2], details, 0))  # type: ignore[union-attr]  # a list on this path
+        # Holding the details keeps their id unique while the entry lives.
+        self._static_by_details[key] = (field_details_list, plan)
         return plan
 
     def _static_object(
         self,
         object_type: GraphQLObjectType,
-        field_details_list: Any,
+        plan: _StaticPlan,
         item: Any,
         non_null: bool,
         info: Any,
@@ -236,14 +271,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if non_null:
                 raise _Fallback
             return None
-        plan = self._static_plan(object_type, field_details_list)
-        if plan is None:
-            raise _Fallback
-        is_type_of = object_type.is_type_of
-        if is_type_of is not None and is_type_of(item, info) is not True:
-            raise _Fallback
+        cls = type(item)
+        checked = self._type_checked
+        if (object_type, cls) not in checked:
+            is_type_of = object_type.is_type_of
+            if is_type_of is not None and is_type_of(item, info) is not True:
+                raise _Fallback
+            checked.add((object_type, cls))
         out: dict[str, Any] = {}
-        for response_name, python_name, leaf_type, sub_type, field_non_null, details in plan:
+        for response_name, python_name, leaf_type, sub_type, field_non_null, details, kind in plan:
             try:
                 value = getattr(item, python_name)
             except Exception:
@@ -254,9 +290,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         raise _Fallback
                     out[response_name] = None
                     continue
+                # The common scalars of their own Python type need no coercion call.
+                t = type(value)
+                if (kind == _STR and t is str) or (kind == _BOOL and t is bool):
+                    out[response_name] = value
+                    continue
+                if kind == _INT and t is int and _MIN_INT <= value <= _MAX_INT:
+                    out[response_name] = value
+                    continue
                 try:
                     coerced = leaf_type.coerce_output_value(value)
                 except Exception:
+                    _discard(value)
                     raise _Fallback from None
                 if coerced is None or coerced is Undefined:
                     raise _Fallback
@@ -264,8 +309,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             else:
                 if self.is_awaitable(value):  # a relation not joined: a loader's (shared)
                     raise _Fallback  # future, which the ordinary path awaits
+                if value is None:
+                    if field_non_null:
+                        raise _Fallback
+                    out[response_name] = None
+                    continue
+                sub_plan = self._static_plan(sub_type, details)
+                if sub_plan is None:
+                    raise _Fallback
                 out[response_name] = self._static_object(
-                    sub_type, details, value, field_non_null, info
+                    sub_type, sub_plan, value, field_non_null, info
                 )
         return out
 

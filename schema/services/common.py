@@ -21,6 +21,7 @@ from schema.base import utcnow
 from schema.enums import Role
 from schema.roles import COORDINATION_ROLES, STAFF_ROLES, scope_includes
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
+from schema.text_rules import is_blank, written_text_problem
 
 # Lengths of the free texts every closed loop takes (needs and enterprise requests alike).
 TITLE_MAX = 200
@@ -304,7 +305,10 @@ def clean_text(
     """Stripped text within its limit; Invalid when required and empty or when too long."""
     text = (value or "").strip()
     what = label or field_name.replace("_", " ")
-    if required and not text:
+    problem = written_text_problem(text)
+    if problem is not None:  # also refused for every API input (api.inputs.text_problem)
+        raise Invalid(field_name, f"{what} {problem}")
+    if required and is_blank(text):
         raise Invalid(field_name, f"{what} must not be empty")
     if len(text) > max_length:
         raise Invalid(field_name, f"{what} is longer than {max_length} characters")

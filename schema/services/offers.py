@@ -24,6 +24,7 @@ from schema.places import places_left
 from schema.services.common import Actor, clean_text, get_current, lock_row, now_or
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached
 from schema.services.needs import accept_need, dispatch_need, get_need, is_assignee
+from schema.services.needs.shared import ENDED_NOTE, FULL_NOTE, answer_pending_offers
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition
 
 NOTE_MAX = 500
@@ -35,9 +36,6 @@ def _require_offerable(need: Need, action: str, now: datetime) -> None:
         raise IllegalTransition(action, f"need {need.status.value}", allowed)
     if need.window_end is not None and now >= need.window_end:
         raise Invalid("need_id", "the need's time window has ended")
-
-
-FULL_NOTE = "名额已满，感谢请缨"  # what the offers still pending on a filled need are told
 
 
 async def _get_offer(session: AsyncSession, offer_id: int) -> NeedOffer:
@@ -151,6 +149,8 @@ async def accept_offer(
     offer = await _get_offer(session, offer_id)
     if offer.status is OfferStatus.DECLINED and offer.note == FULL_NOTE:
         raise LimitReached("offer_id", "no places left on this need: the offer was answered")
+    if offer.status is OfferStatus.DECLINED and offer.note == ENDED_NOTE:
+        raise Invalid("offer_id", "the need was resolved or merged: the offer was answered")
     if offer.status is not OfferStatus.OFFERED:
         raise IllegalTransition("accept", f"offer {offer.status.value}", ("offered",))
     need = await get_need(session, need_id)
@@ -176,11 +176,8 @@ async def accept_offer(
     if await places_left(session, need) <= 0:
         # The last place is taken: the offers still pending are answered now rather than left
         # waiting for a place that will not come.
-        await session.execute(
-            sa.update(NeedOffer)
-            .where(col(NeedOffer.need_id) == need_id, col(NeedOffer.status) == OfferStatus.OFFERED)
-            .values(status=OfferStatus.DECLINED, note=FULL_NOTE, **values)
-            .execution_options(synchronize_session=False)
+        await answer_pending_offers(
+            session, need_id, note=FULL_NOTE, now=now, by_account_id=actor.account_id
         )
     return accepted, need
 

@@ -8,6 +8,7 @@ goes) and written with its write-only mode.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -207,7 +208,14 @@ def _xlsx_value(value: Any) -> Any:
     # openpyxl refuses aware datetimes; reports carry UTC times, written as ISO text.
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.isoformat(timespec="seconds")
+    # ... and control characters (text written before `schema.text_rules` refused them), which
+    # would fail the whole file: each is shown as U+FFFD instead.
+    if isinstance(value, str):
+        return _XLSX_ILLEGAL.sub("\ufffd", value)
     return value
+
+
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ReportWriter:

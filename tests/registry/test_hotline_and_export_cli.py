@@ -198,3 +198,21 @@ def test_a_ticket_received_in_the_future_is_refused(
     assert "2,received_at is in the future,JA20991102001" in report
     with Session(engine) as s:
         assert [n.idempotency_key for n in s.exec(select(Need)).all()] == ["12345:JA20251102001"]
+
+
+def test_a_ticket_title_with_a_direction_control_is_refused(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The same rule as the API's (schema/text_rules.py): no U+202E in what staff will read."""
+    _county(engine)
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区\n"
+        "JA20251102009,2025-11-02 09:15,路灯\u202e不亮,基础设施,27.0501,114.9127,泉塘社区\n",
+        encoding="utf-8",
+    )
+    assert "0 needs created, 0 already imported, 1 refused" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
+    assert "title must not contain invisible text-direction characters" in report
+    with Session(engine) as s:
+        assert s.exec(select(Need)).all() == []

@@ -288,3 +288,19 @@ def test_duplicates_are_reported_in_line_order_among_the_bad_rows(
         stored = {k: a for k, a in conn.execute(query)}
     assert sorted(stored) == sorted(rows[i][key] for i in (0, 1, 2, 7, 9))
     assert stored[rows[9][key]] == rows[9][header.index("住址")]
+
+
+def test_a_name_with_a_direction_control_is_refused(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A registry name carrying U+202E would show as another name wherever it is listed."""
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "来源系统,来源编号,姓名,身份证号,联系电话\nA,1,张\u202e三,11010519491231002X,\n",
+        encoding="utf-8",
+    )
+    assert _import(database_url, "people", path).exit_code == 0
+    with path.with_name(path.name + ".refused.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert "text-direction" in rows[1][1]
+    assert _snapshot(engine) == []

@@ -114,6 +114,8 @@ def test_configure_uvicorn_without_server_banner() -> None:
     options = uvicorn_options(host="127.0.0.1", port=8000)
     assert options["server_header"] is False
     assert options["date_header"] is True  # RFC 9110: an origin server with a clock sends Date
+    # The fast pair, never uvicorn's silent fallback to h11 and asyncio.
+    assert (options["http"], options["loop"]) == ("httptools", "uvloop")
 
 
 @pytest.fixture

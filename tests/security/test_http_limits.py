@@ -1,5 +1,6 @@
-"""One address cannot hold the server, and bodies cannot trickle in forever
-(api/http_limits.py), exercised at the ASGI level with real concurrency."""
+"""One address cannot hold the server, bodies cannot trickle in forever nor grow past the
+limit, and every answer carries the security headers (api/http_limits.py `HTTPGate`),
+exercised at the ASGI level with real concurrency."""
 
 from __future__ import annotations
 
@@ -9,14 +10,34 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from api.http_limits import AddressConcurrency, BodyTimeout
+from api.http_limits import HTTPGate
+from api.http_security import API_CSP
 
 
-def scope(address: str, path: str = "/graphql") -> dict[str, Any]:
-    return {"type": "http", "method": "POST", "path": path, "headers": [], "client": (address, 1)}
+def scope(
+    address: str, path: str = "/graphql", headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": headers or [],
+        "client": (address, 1),
+    }
+
+
+def gate(app: Any, limit: int = 2, body_seconds: float = 5, max_bytes: int = 100) -> HTTPGate:
+    return HTTPGate(app, limit=limit, body_seconds=body_seconds, max_bytes=max_bytes)
 
 
 async def call(app: Any, sc: dict[str, Any], receive: Receive | None = None) -> tuple[int, Any]:
+    status, _, body = await exchange(app, sc, receive)
+    return status, body
+
+
+async def exchange(
+    app: Any, sc: dict[str, Any], receive: Receive | None = None
+) -> tuple[int, dict[bytes, bytes], Any]:
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -26,9 +47,9 @@ async def call(app: Any, sc: dict[str, Any], receive: Receive | None = None) -> 
         return {"type": "http.request", "body": b"", "more_body": False}
 
     await app(sc, receive or no_body, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, json.loads(body) if body else None
+    return start["status"], dict(start["headers"]), json.loads(body) if body else None
 
 
 def test_limit_requests_in_flight_per_address() -> None:
@@ -39,7 +60,7 @@ def test_limit_requests_in_flight_per_address() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    app = AddressConcurrency(slow, limit=2)
+    app = gate(slow, limit=2)
 
     async def run() -> list[int]:
         held = [asyncio.create_task(call(app, scope("10.0.0.1"))) for _ in range(2)]
@@ -69,7 +90,59 @@ def test_refuse_bodies_that_trickle() -> None:
         await asyncio.sleep(3600)
         return {}
 
-    app = BodyTimeout(reads_body, seconds=0.1)
+    app = gate(reads_body, body_seconds=0.1)
     status, body = asyncio.run(call(app, scope("10.0.0.1"), stalled))
     assert status == 408 and body["errors"][0]["extensions"]["code"] == "TIMEOUT"
     assert asyncio.run(call(app, scope("10.0.0.1")))[0] == 200
+
+
+def test_refuse_bodies_over_the_limit_declared_or_not() -> None:
+    reached: list[bytes] = []
+
+    async def reads_body(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        reached.append(body)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = gate(reads_body, max_bytes=100)
+    declared = scope("10.0.0.1", headers=[(b"content-length", b"101")])
+    status, _, body = asyncio.run(exchange(app, declared))
+    assert status == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    chunks = iter([b"x" * 60, b"x" * 60])
+
+    async def undeclared() -> dict[str, Any]:
+        return {"type": "http.request", "body": next(chunks), "more_body": True}
+
+    status, _, body = asyncio.run(exchange(app, scope("10.0.0.1"), undeclared))
+    assert status == 413 and body["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert reached == []  # the application never saw either body
+
+    exact = scope("10.0.0.1", headers=[(b"content-length", b"100")])
+    assert asyncio.run(exchange(app, exact))[0] == 200
+    assert not app.in_flight
+
+
+def test_secure_the_gate_own_refusals_and_keep_a_response_own_policy() -> None:
+    own_policy = (b"content-security-policy", b"default-src 'self'")
+
+    async def answers(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [own_policy] if scope["path"] == "/console" else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = gate(answers, max_bytes=10)
+    too_large = scope("10.0.0.1", headers=[(b"content-length", b"11")])
+    for sc in (scope("10.0.0.1"), too_large, scope("10.0.0.1", "/console")):
+        status, headers, _ = asyncio.run(exchange(app, sc))
+        assert headers[b"x-content-type-options"] == b"nosniff", status
+        assert headers[b"x-frame-options"] == b"DENY", status
+        assert headers[b"referrer-policy"] == b"no-referrer", status
+        policy = headers[b"content-security-policy"]
+        assert policy == (own_policy[1] if sc["path"] == "/console" else API_CSP.encode())

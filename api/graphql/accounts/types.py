@@ -122,7 +122,7 @@ class AuditLogEntry(RowType, Node):
         return self.variables
 
 
-register_node(AccountNode, "account.manage")
+register_node(AccountNode, "account.manage", own_account=True)
 register_node(AuditLogEntry, "audit.read")
 
 

@@ -15,6 +15,7 @@ from api.graphql.relay import (
     Ordering,
     SortKey,
     loader,
+    make_row,
     row_class,
     table_columns,
 )
@@ -48,11 +49,13 @@ def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[
                 .where(inner.c._rn <= last)
                 .order_by(inner.c.need_id, inner.c.at, inner.c.id)
             )
-        async with ctx.db.session() as session:
-            rows = (await session.execute(stmt)).all()
+        names, rows = await ctx.db.select(stmt)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
-        for r in rows:
-            grouped[r.need_id].append(row_class(NeedEventT).from_row(r))
+        if rows:
+            event = row_class(NeedEventT)
+            at, pk_at = names.index("need_id"), names.index("id")
+            for r in rows:
+                grouped[r[at]].append(make_row(event, names, r, pk_at))
         return [grouped[k] for k in keys]
 
     return batch

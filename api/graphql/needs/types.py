@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,9 +15,11 @@ from api.auth.privacy import (
     mask_name,
     mask_phone,
     need_facts,
+    need_facts_in,
+    need_facts_now,
     viewer,
 )
-from api.graphql.context import Info
+from api.graphql.context import Info, current_context
 from api.graphql.enums import (
     NeedAction,
     NeedCategory,
@@ -67,6 +70,7 @@ from schema.disclosure import (
     snap,
 )
 from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
+from schema.visibility import Viewer
 from schema.workflow import allowed_need_actions
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
@@ -81,6 +85,57 @@ class _NeedAttributes:
 
     community = ToOne(CommunityT, "community_id")
     grid = ToOne(GridT, "grid_id")
+
+    # The place-revealing fields (`sees_need_place`): decided at once where no query is needed
+    # (administrators, staff of the need's area: most pages), else a coroutine GraphQL awaits
+    # (the caller's dispatch to the need is read, batched). Read for the request being served
+    # (`current_context`), like `ToOne`; nothing decided is stored on the object.
+
+    def _place_now(self) -> bool | None:
+        ctx = current_context()
+        facts = need_facts_now(ctx, self.__dict__)
+        return None if facts is None else sees_need_place(Viewer.of(ctx.account), facts)
+
+    async def _shown_later(self, shown: Callable[[bool], Any]) -> Any:
+        ctx = current_context()
+        d = self.__dict__
+        facts = await need_facts_in(ctx, d["pk"], d)
+        return shown(sees_need_place(Viewer.of(ctx.account), facts))
+
+    def _place_shown(self, shown: Callable[[bool], Any]) -> Any:
+        place = self._place_now()
+        return self._shown_later(shown) if place is None else shown(place)
+
+    @property
+    def title(self) -> Any:
+        d = self.__dict__
+        return self._place_shown(
+            lambda exact: d["title"] if exact else public_need_title(d["category"])
+        )
+
+    @property
+    def latitude(self) -> Any:
+        d = self.__dict__
+        return self._place_shown(
+            lambda exact: d["latitude"] if exact else snap(d["latitude"], PUBLIC_LAT_STEP)
+        )
+
+    @property
+    def longitude(self) -> Any:
+        d = self.__dict__
+        return self._place_shown(
+            lambda exact: d["longitude"] if exact else snap(d["longitude"], PUBLIC_LON_STEP)
+        )
+
+    @property
+    def address(self) -> Any:
+        d = self.__dict__
+        return self._place_shown(lambda exact: d["address"] if exact else "")
+
+    @property
+    def description(self) -> Any:
+        d = self.__dict__
+        return self._place_shown(lambda exact: d["description"] if exact else "")
 
     @property
     def overdue(self) -> bool:
@@ -237,41 +292,24 @@ class Need(RowType, _NeedAttributes, Node):
     async def _place(self, info: Info) -> bool:
         return sees_need_place(viewer(info), await self.facts(info))
 
-    @strawberry.field(
+    title: str = strawberry.field(
         description="Short title; callers not handling the need get one made from its "
         "category (no personal circumstances)."
     )
-    async def title(self, info: Info) -> str:
-        d = self.__dict__
-        return d["title"] if await self._place(info) else public_need_title(d["category"])
-
-    @strawberry.field(
+    latitude: float = strawberry.field(
         description="Where the problem is (latitude); snapped to a ~200 m grid unless you "
         "handle the need (staff of its area, people dispatched) or reported it."
     )
-    async def latitude(self, info: Info) -> float:
-        d = self.__dict__
-        exact = await self._place(info)
-        return d["latitude"] if exact else snap(d["latitude"], PUBLIC_LAT_STEP)
-
-    @strawberry.field(description="Where the problem is (longitude); snapped like `latitude`.")
-    async def longitude(self, info: Info) -> float:
-        d = self.__dict__
-        exact = await self._place(info)
-        return d["longitude"] if exact else snap(d["longitude"], PUBLIC_LON_STEP)
-
-    @strawberry.field(
+    longitude: float = strawberry.field(
+        description="Where the problem is (longitude); snapped like `latitude`."
+    )
+    address: str = strawberry.field(
         description="Address of the problem; empty unless you handle the need or reported it."
     )
-    async def address(self, info: Info) -> str:
-        return self.__dict__["address"] if await self._place(info) else ""
-
-    @strawberry.field(
+    description: str = strawberry.field(
         description="What the reporter wrote (it names people and places); empty unless you "
         "handle the need or reported it."
     )
-    async def description(self, info: Info) -> str:
-        return self.__dict__["description"] if await self._place(info) else ""
 
     @strawberry.field(
         description="Photo and video links; empty unless you handle the need or reported it."
@@ -474,6 +512,9 @@ class NeedAssignment(RowType, Node):
             need = await load_one(info, Need, self.need_id)
             if need is None or not sees_serving_people(viewer(info), await need.facts(info)):
                 raise CodedError("not allowed: person.read", ErrorCode.FORBIDDEN)
+            from api.graphql.people.loaders import serving_person_of
+
+            return await serving_person_of(info, self.person_id)
         return await load_one(info, PersonT, self.person_id)
 
     @strawberry.field(description="The assigned team, if a team.")

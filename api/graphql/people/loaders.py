@@ -109,6 +109,19 @@ async def reporter_of(info: Info, person_id: int | None, *, phone: bool) -> Any:
     return person
 
 
+async def serving_person_of(info: Info, person_id: int) -> Any:
+    """Someone serving a need, for its reporter (亮身份: `sees_serving_people`), who may not
+    read people otherwise: a fresh copy marked `_serving_only`, which shows who they are (name,
+    kind, skills, community) and nothing of where they live, when they are free or what else
+    they do (`Person._only_serving`)."""
+    row = await loader(info, "person.serving", _people_by_pk_unruled).load(person_id)
+    if row is None:
+        return None
+    person = row_class(PersonT).from_row(row)
+    person.__dict__["_serving_only"] = True
+    return person
+
+
 @dataclass(frozen=True)
 class ReporterGrant:
     """What a copy of a person reached as a need's reporter shows beyond the people rule."""

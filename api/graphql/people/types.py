@@ -17,6 +17,7 @@ from api.auth.privacy import (
 )
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestKind, PersonKind, TeamKind, TravelMode
+from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
 from api.graphql.people.loaders import (
     member_count_of_team,
@@ -64,16 +65,6 @@ class Person(RowType, Node):
 
     kind: PersonKind = strawberry.field(description="What the person is to the county.")
     is_party_member: bool = strawberry.field(description="Member of the Communist Party.")
-    travel_mode: TravelMode = strawberry.field(description="How they travel to serve.")
-    weekly_capacity_minutes: int = strawberry.field(
-        description="Minutes a week they can give to service."
-    )
-    is_commando: bool = strawberry.field(
-        description="In the party commando (“吉先锋”党员突击队) for emergency mode."
-    )
-    max_open_requests: int = strawberry.field(
-        description="Helpers (小赣事): how many open enterprise requests they may carry."
-    )
     created_at: datetime = strawberry.field(description="When the record was created.")
     registered_community_id: strawberry.Private[int | None]
     employer_unit_id: strawberry.Private[int | None]
@@ -81,6 +72,36 @@ class Person(RowType, Node):
     def _facts(self) -> PersonFacts:
         d = self.__dict__
         return PersonFacts(self.pk, d.get("kind"), d.get("registered_community_id"))
+
+    def _only_serving(self) -> None:
+        """Reached as someone serving the caller's need (`serving_person_of`): who they are,
+        not where they live, when they are free or what else they do."""
+        if self.__dict__.get("_serving_only"):
+            raise CodedError(
+                "not allowed: a need's reporter sees who serves it, not this", ErrorCode.FORBIDDEN
+            )
+
+    @strawberry.field(description="How they travel to serve.")
+    def travel_mode(self) -> TravelMode:
+        self._only_serving()
+        return self.__dict__["travel_mode"]  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Minutes a week they can give to service.")
+    def weekly_capacity_minutes(self) -> int:
+        self._only_serving()
+        return self.__dict__["weekly_capacity_minutes"]  # type: ignore[no-any-return]
+
+    @strawberry.field(description="In the party commando (“吉先锋”党员突击队) for emergency mode.")
+    def is_commando(self) -> bool:
+        self._only_serving()
+        return self.__dict__["is_commando"]  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Helpers (小赣事): how many open enterprise requests they may carry."
+    )
+    def max_open_requests(self) -> int:
+        self._only_serving()
+        return self.__dict__["max_open_requests"]  # type: ignore[no-any-return]
 
     def _contact(self, info: Info) -> bool:
         grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
@@ -110,6 +131,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="ID card number; masked for everyone but administrators.")
     def id_number(self, info: Info) -> str | None:
+        self._only_serving()
         raw: str | None = self.__dict__["id_number"]
         return raw if sees_id_number(viewer(info)) else mask_id_number(raw)
 
@@ -118,12 +140,14 @@ class Person(RowType, Node):
         "administrators and staff of their community."
     )
     def latitude(self, info: Info) -> float:
+        self._only_serving()
         raw: float = self.__dict__["latitude"]
         exact = sees_person_contact(viewer(info), self._facts())
         return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
 
     @strawberry.field(description="Home longitude; rounded like `latitude`.")
     def longitude(self, info: Info) -> float:
+        self._only_serving()
         raw: float = self.__dict__["longitude"]
         exact = sees_person_contact(viewer(info), self._facts())
         return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
@@ -136,6 +160,7 @@ class Person(RowType, Node):
 
     @strawberry.field(description="The paired unit employing them, if any.")
     async def employer_unit(self, info: Info) -> PairedUnitT | None:
+        self._only_serving()
         return await load_one(info, PairedUnitT, self.employer_unit_id)
 
     @strawberry.field(description="Their skills.", extensions=[MaxItems(50)])
@@ -154,6 +179,7 @@ class Person(RowType, Node):
         description="Weekly windows (county time) when they can serve.", extensions=[MaxItems(100)]
     )
     async def availability(self, info: Info) -> list[AvailabilityWindow]:
+        self._only_serving()
         return await load_children(
             info,
             AvailabilityWindow,
@@ -164,14 +190,17 @@ class Person(RowType, Node):
 
     @strawberry.field(description="Teams they belong to.", extensions=[MaxItems(50)])
     async def teams(self, info: Info) -> list[TeamMembership]:
+        self._only_serving()
         return await load_children(info, TeamMembership, "person_id", self.pk, name="tm:person")
 
     @strawberry.field(description="Grids they work, and in which role.", extensions=[MaxItems(50)])
     async def grid_roles(self, info: Info) -> list[GridStaffMemberT]:
+        self._only_serving()
         return await load_children(info, GridStaffMemberT, "person_id", self.pk)
 
     @strawberry.field(description="Helpers (小赣事): the enterprise-request kinds they handle.")
     async def expertise(self, info: Info) -> list[EnterpriseRequestKind]:
+        self._only_serving()
         rows = await load_children(info, HelperKind, "person_id", self.pk)
         return [r.kind for r in rows]
 
@@ -180,12 +209,14 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def sign_ups(self, info: Info) -> list[SignUpT]:
+        self._only_serving()
         return await load_children(
             info, SignUpT, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
         )
 
     @strawberry.field(description="Service hours logged (checked-out sign-ups).")
     async def service_hours(self, info: Info) -> float:
+        self._only_serving()
         return round(await service_minutes_of_person(info, self.pk) / 60, 2)
 
     @strawberry.field(
@@ -195,6 +226,7 @@ class Person(RowType, Node):
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
+        self._only_serving()
         return await load_children(
             info,
             EnterpriseRequestT,

@@ -57,7 +57,7 @@ from api.graphql.relay.loaders import (
     prime,
 )
 from api.graphql.relay.nodes import NodeQuery
-from api.graphql.relay.rows import RowType, frozen, row_class, table_columns
+from api.graphql.relay.rows import RowType, frozen, make_row, make_rows, row_class, table_columns
 
 __all__ = [
     "DEFAULT_PAGE",
@@ -92,6 +92,8 @@ __all__ = [
     "load_linked",
     "load_one",
     "loader",
+    "make_row",
+    "make_rows",
     "may",
     "one_future",
     "ordering",

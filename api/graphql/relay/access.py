@@ -18,16 +18,20 @@ from api.graphql.relay.rows import RowType
 class NodeSpec:
     type_cls: type[RowType]
     operation: str | None  # policy operation required to read it; None: public
+    own_account: bool = False  # an account: its owner may read it without `operation`
 
 
 NODE_TYPES: dict[str, NodeSpec] = {}
 
 
-def register_node(type_cls: type[RowType], operation: str | None = None) -> None:
-    """Make `type_cls` fetchable by `node(id:)`; `operation` guards reads (None: public)."""
+def register_node(
+    type_cls: type[RowType], operation: str | None = None, *, own_account: bool = False
+) -> None:
+    """Make `type_cls` fetchable by `node(id:)`; `operation` guards reads (None: public);
+    `own_account`: the rows are accounts, and each caller may refetch their own (`me.id`)."""
     name = type_cls.__node_name__
     assert name is not None, f"{type_cls.__name__} is not a Node"
-    NODE_TYPES[name] = NodeSpec(type_cls, operation)
+    NODE_TYPES[name] = NodeSpec(type_cls, operation, own_account)
 
 
 def require(info: Info, operation: str) -> None:
@@ -49,10 +53,14 @@ def may(info: Info, operation: str) -> bool:
 async def resolve_nodes(info: Info, global_ids: Sequence[str]) -> list[Any]:
     """Objects for global IDs, in order (None for unknown); checks each type's operation."""
     parsed = [from_global_id(g) for g in global_ids]
-    for type_name, _ in parsed:
+    caller = info.context.account
+    for type_name, pk in parsed:
         spec = NODE_TYPES.get(type_name)
-        if spec is not None and spec.operation is not None:
-            require(info, spec.operation)
+        if spec is None or spec.operation is None:
+            continue
+        if spec.own_account and caller is not None and caller.id == pk:
+            continue  # a client refetching `me` by its ID
+        require(info, spec.operation)
     pending = [
         one_future(info, NODE_TYPES[t].type_cls, pk) if t in NODE_TYPES else None
         for t, pk in parsed

@@ -32,7 +32,7 @@ from api.graphql.relay.selection import (
     graphql_to_python,
     node_selection,
 )
-from api.graphql.relay.visible import visible
+from api.graphql.relay.visible import viewer_of, visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
 from schema.base import aware
 from schema.visibility import rule_for
@@ -157,21 +157,33 @@ def order_by(ordering: Ordering, reverse: bool) -> list[Any]:
 
 
 def page_of(
-    rows: Sequence[sa.Row[Any]], size: int, backward: bool, ordering: Ordering, secret: str
-) -> tuple[list[sa.Row[Any]], bool, Callable[[int], str]]:
+    rows: Sequence[Any],
+    size: int,
+    backward: bool,
+    ordering: Ordering,
+    secret: str,
+    keys: Sequence[str] | None = None,
+) -> tuple[list[Any], bool, Callable[[int], str]]:
     """From the rows of a page read one over its size (sort keys labelled as
     `page_statement` labels them): the page's rows in order, whether more rows follow, and
-    the cursor of the row at each position."""
+    the cursor of the row at each position. `keys` names the columns of plain tuples (rows
+    of `Database.select`); without it the rows are SQLAlchemy rows."""
     more = len(rows) > size
     page = list(rows[:size])
     if backward:
         page.reverse()
     labels = [f"_k{i}" for i in range(len(ordering.keys))]
     pk_label = ordering.pk.key
-    keys = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
+    if keys is not None and page:
+        at = [keys.index(lbl) for lbl in labels] + [keys.index(pk_label)]
+        values = [tuple(r[i] for i in at) for r in page]
+    elif keys is not None:
+        values = []
+    else:
+        values = [(*(r._mapping[lbl] for lbl in labels), r._mapping[pk_label]) for r in page]
 
     def cursor_at(i: int) -> str:
-        return _encode_cursor(ordering.name, keys[i], secret)
+        return _encode_cursor(ordering.name, values[i], secret)
 
     return page, more, cursor_at
 
@@ -215,12 +227,15 @@ async def paginate(
     build: Callable[[Sequence[sa.Row[Any]]], list[Any]],
     count_from: Any | None = None,
     base: Any | None = None,
+    build_raw: Callable[[Sequence[str], Sequence[tuple[Any, ...]]], list[Any]] | None = None,
 ) -> Connection[Any]:
     """One keyset-paginated page: `SELECT columns FROM select_from WHERE filters AND keyset
     ORDER BY keys LIMIT n + 1`; `build` turns the rows into GraphQL objects.
 
     `count_from` is what `totalCount` counts over with the same filters (default: select_from).
     `base` is that statement already built (`page_statement`) without WHERE and LIMIT.
+    `build_raw(keys, tuples)`, when given, builds from plain tuples read without the ORM
+    (`Database.select`) instead.
     """
     size, backward = page.checked()
     secret = info.context.settings.secret_key
@@ -234,13 +249,21 @@ async def paginate(
         base = page_statement(columns, select_from, ordering, backward)
     stmt = base.where(*where).limit(size + 1) if where else base.limit(size + 1)
     db = info.context.db
-    if size:
-        async with db.session() as session:
-            rows = list((await session.execute(stmt)).all())
+    if build_raw is not None:
+        found = await db.select(stmt) if size else None
+        keys = found.keys if found is not None else ()
+        rows, more, cursor_at = page_of(
+            found.rows if found is not None else [], size, backward, ordering, secret, keys
+        )
+        nodes = build_raw(keys, rows)
     else:
-        rows = []
-    rows, more, cursor_at = page_of(rows, size, backward, ordering, secret)
-    nodes = build(rows)
+        if size:
+            async with db.session() as session:
+                rows = list((await session.execute(stmt)).all())
+        else:
+            rows = []
+        rows, more, cursor_at = page_of(rows, size, backward, ordering, secret)
+        nodes = build(rows)
     info_ = page_info(
         len(rows),
         cursor_at,
@@ -254,8 +277,7 @@ async def paginate(
             .select_from(count_from if count_from is not None else select_from)
             .where(*filters)
         )
-        async with db.session() as session:
-            return int((await session.execute(count_stmt)).scalar_one())
+        return int((await db.select(count_stmt)).rows[0][0])
 
     return connection(nodes, info_, cursor_at, count)
 
@@ -298,6 +320,7 @@ async def select_page(
         build=build,
         count_from=model,
         base=base,
+        build_raw=lambda _keys, rows: build(rows),
     )
 
 
@@ -348,7 +371,7 @@ def joined_select(
     n_base = len(base_names)
     pk_index = base_names.index(type_cls.__pk__)
 
-    def build(rows: Sequence[sa.Row[Any]]) -> list[Any]:
+    def build(rows: Sequence[Sequence[Any]]) -> list[Any]:
         out = []
         seen: dict[str, dict[Any, Any]] = {part[0]: {} for part in parts}
         for row in rows:
@@ -375,6 +398,10 @@ def joined_select(
 _ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
 
 
+# The statement of a plan with a reader's row rule, per (plan key, reader).
+_ONE_RULED: dict[Hashable, Any] = {}
+
+
 async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
     """The object of `type_cls` with primary key `pk` (None if there is none), reading only
     the columns the query selects, its selected to-one relations joined in: one statement."""
@@ -389,11 +416,15 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
         stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
         plan = _ONE_PLANS[key] = (stmt, build)
     stmt, build = plan
-    # The plan is shared by every caller; the row rule is the caller's own.
-    rule = visible(info.context, type_cls.__model__)
-    if rule:
-        stmt = stmt.where(*rule)
-    async with info.context.db.session() as session:
-        rows = (await session.execute(stmt, {"pk": pk})).all()
-    found = build(rows)
+    # The plan is shared by every caller; the row rule is the caller's own: the statement with
+    # it is kept per plan and reader, so the same object is read again (compiled once).
+    viewer = viewer_of(info.context)
+    ruled_key = (key, viewer)
+    ruled = _ONE_RULED.get(ruled_key)
+    if ruled is None:
+        if len(_ONE_RULED) > 4096:
+            _ONE_RULED.clear()
+        rule = visible(info.context, type_cls.__model__)
+        ruled = _ONE_RULED[ruled_key] = stmt.where(*rule) if rule else stmt
+    found = build((await info.context.db.select(ruled, {"pk": pk})).rows)
     return found[0] if found else None

@@ -16,7 +16,14 @@ from api.graphql.context import Context, Info, current_context
 from api.graphql.relay.connections import Connection, PageArgs, connection
 from api.graphql.relay.keyset import Ordering, page_info, page_of, paginate
 from api.graphql.relay.keyset import order_by as keyset_order
-from api.graphql.relay.rows import RowRef, RowType, make_row, row_class, table_columns
+from api.graphql.relay.rows import (
+    RowRef,
+    RowType,
+    make_row,
+    make_rows,
+    row_class,
+    table_columns,
+)
 from api.graphql.relay.visible import visible
 
 Batch = Callable[[Context, list[Any]], Awaitable[Sequence[Any]]]
@@ -50,13 +57,11 @@ def _by_pk_batch(type_cls: type[RowType]) -> Callable[[Context, list[int]], Awai
     pk = getattr(model, type_cls.__pk__)
 
     async def batch(ctx: Context, keys: list[int]) -> list[Any]:
-        async with ctx.db.session() as session:
-            rows = (
-                await session.execute(
-                    sa.select(*table_columns(model)).where(pk.in_(keys), *visible(ctx, model))
-                )
-            ).all()
-        found = {r._mapping[type_cls.__pk__]: type_cls.from_row(r) for r in rows}
+        names, rows = await ctx.db.select(
+            sa.select(*table_columns(model)).where(pk.in_(keys), *visible(ctx, model))
+        )
+        at = names.index(type_cls.__pk__)
+        found = {r[at]: make_row(type_cls, names, r, at) for r in rows}
         return [found.get(k) for k in keys]
 
     return batch
@@ -150,11 +155,9 @@ def _by_fk_batch(
             .where(fk_col.in_(keys), *where, *visible(ctx, model))
             .order_by(*order)
         )
-        async with ctx.db.session() as session:
-            rows = (await session.execute(stmt)).all()
+        names, rows = await ctx.db.select(stmt)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
         if rows:
-            names = rows[0]._fields
             at, pk_at = names.index(fk), names.index(type_cls.__pk__)
             for r in rows:
                 grouped[r[at]].append(make_row(type_cls, names, r, pk_at))
@@ -196,11 +199,13 @@ def _link_batch(
             .where(parent_col.in_(keys), *visible(ctx, model))
             .order_by(*(list(order) or [pk]))
         )
-        async with ctx.db.session() as session:
-            rows = (await session.execute(stmt)).all()
+        names, rows = await ctx.db.select(stmt)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
-        for r in rows:
-            grouped[r._mapping["_parent"]].append(type_cls.from_row(r))
+        if rows:
+            own = names[:-1]  # the last column is the parent's key
+            pk_at = own.index(type_cls.__pk__)
+            for r in rows:
+                grouped[r[-1]].append(make_row(type_cls, own, r[:-1], pk_at))
         return [grouped[k] for k in keys]
 
     return batch
@@ -260,6 +265,7 @@ async def child_connection(
             ordering=ordering,
             page=page,
             build=row_cls.from_rows,
+            build_raw=lambda names, rows: make_rows(row_cls, names, rows),
         )
     counts = loader(info, f"{name}:count", _count_batch(model, fk_col, filters))
     pages = loader(
@@ -267,8 +273,9 @@ async def child_connection(
         f"{name}:{size}:{backward}",
         _window_batch(row_cls, fk, ordering, filters, size, backward),
     )
+    found, names = await pages.load(parent)
     rows, more, cursor_at = page_of(
-        await pages.load(parent), size, backward, ordering, info.context.settings.secret_key
+        found, size, backward, ordering, info.context.settings.secret_key, names
     )
     info_ = page_info(
         len(rows), cursor_at, has_next=more and not backward, has_previous=more and backward
@@ -277,7 +284,7 @@ async def child_connection(
     async def count() -> int:
         return await counts.load(parent)
 
-    return connection(row_cls.from_rows(rows), info_, cursor_at, count)
+    return connection(make_rows(row_cls, names, rows), info_, cursor_at, count)
 
 
 def _count_batch(
@@ -290,8 +297,7 @@ def _count_batch(
             .where(fk_col.in_(keys), *filters, *visible(ctx, model))
             .group_by(fk_col)
         )
-        async with ctx.db.session() as session:
-            found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+        found = {r[0]: r[1] for r in (await ctx.db.select(stmt)).rows}
         return [int(found.get(k, 0)) for k in keys]
 
     return batch
@@ -304,13 +310,13 @@ def _window_batch(
     filters: Sequence[Any],
     size: int,
     backward: bool,
-) -> Callable[[Context, list[int]], Awaitable[list[list[sa.Row[Any]]]]]:
+) -> Callable[[Context, list[int]], Awaitable[list[tuple[list[Any], Sequence[str]]]]]:
     model = type_cls.__model__
     fk_col = getattr(model, fk)
 
-    async def batch(ctx: Context, keys: list[int]) -> list[list[sa.Row[Any]]]:
+    async def batch(ctx: Context, keys: list[int]) -> list[tuple[list[Any], Sequence[str]]]:
         if size == 0:
-            return [[] for _ in keys]
+            return [([], ()) for _ in keys]
         rn = sa.func.row_number().over(
             partition_by=fk_col, order_by=keyset_order(ordering, backward)
         )
@@ -324,11 +330,12 @@ def _window_batch(
             .subquery()
         )
         stmt = sa.select(inner).where(inner.c._rn <= size + 1).order_by(inner.c[fk], inner.c._rn)
-        async with ctx.db.session() as session:
-            rows = (await session.execute(stmt)).all()
-        grouped: dict[int, list[sa.Row[Any]]] = {k: [] for k in keys}
-        for r in rows:
-            grouped[r._mapping[fk]].append(r)
-        return [grouped[k] for k in keys]
+        names, rows = await ctx.db.select(stmt)
+        grouped: dict[int, list[Any]] = {k: [] for k in keys}
+        if rows:
+            at = names.index(fk)
+            for r in rows:
+                grouped[r[at]].append(r)
+        return [(grouped[k], names) for k in keys]
 
     return batch

@@ -76,6 +76,12 @@ def make_row(cls: type[RowType], names: Sequence[str], values: Sequence[Any], pk
     return obj
 
 
+def make_rows(cls: type[RowType], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Any]:
+    """`make_row` for each of the plain tuples of a read (`Database.select`)."""
+    pk_index = names.index(cls.__pk__) if rows else 0
+    return [make_row(cls, names, r, pk_index) for r in rows]
+
+
 # A row type, or a lazy alias of one (Annotated["Community", strawberry.lazy(module)]).
 RowRef: TypeAlias = Any
 _RESOLVED: dict[Hashable, type[RowType]] = {}

@@ -247,6 +247,7 @@ async def dispatch_need(
         note=note,
         data=data,
     )
+    before = set(await assignees(session, need_id))
     await _deactivate_assignments(session, need_id)
     rows = [
         NeedAssignment(
@@ -265,6 +266,18 @@ async def dispatch_need(
         )
     session.add_all(rows)
     await session.flush()
+    # Those taken off the need (转派 to others) would otherwise still set out for it.
+    taken_off = sorted(before - set(await assignees(session, need_id)))
+    if taken_off:
+        await notify_need(
+            session,
+            NotificationKind.NEED_REASSIGNED,
+            need_id,
+            key=f"need:{need_id}:v{updated.version}:reassigned",
+            person_ids=taken_off,
+            extra={"note": note},
+            now=now,
+        )
     if notify_people:
         await notify_need(
             session,

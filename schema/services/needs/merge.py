@@ -14,8 +14,10 @@ from schema.services.errors import Conflict, Invalid
 from schema.services.needs.limits import MERGE_MAX, NOTE_MAX
 from schema.services.needs.shared import (
     _NEEDS,
+    ENDED_NOTE,
     _deactivate_assignments,
     _require_staff_in_scope,
+    answer_pending_offers,
     get_need,
 )
 from schema.workflow import OPEN_NEED_STATUSES
@@ -73,5 +75,8 @@ async def merge_needs(
             values={"merged_into_id": survivor_id},
             note=note or f"合并至 #{survivor_id}",
             data={"merged_into_id": survivor_id},
+        )
+        await answer_pending_offers(
+            session, dup_id, note=ENDED_NOTE, now=now, by_account_id=actor.account_id
         )
     return survivor

@@ -38,6 +38,7 @@ from schema.services.needs.limits import (
 from schema.services.needs.location import _locate, find_duplicate, route_property_matter
 from schema.services.needs.shared import _NEEDS
 from schema.sla import default_need_kind
+from schema.text_rules import is_blank, written_text_problem
 
 # ---------------------------------------------------------------- report
 
@@ -70,7 +71,7 @@ def _validate_report(
 ) -> Problems:
     p = Problems()
     text = title.strip()
-    p.check(bool(text), "title", "title must not be empty")
+    p.check(not is_blank(text), "title", "title must not be empty")
     p.check(len(text) <= TITLE_MAX, "title", f"title is longer than {TITLE_MAX} characters")
     p.check(
         len(description) <= DESCRIPTION_MAX,
@@ -78,6 +79,9 @@ def _validate_report(
         f"description is longer than {DESCRIPTION_MAX} characters",
     )
     p.check(len(address) <= ADDRESS_MAX, "address", f"address is longer than {ADDRESS_MAX}")
+    for field, value in (("title", text), ("description", description), ("address", address)):
+        problem = written_text_problem(value)
+        p.check(problem is None, field, f"{field} {problem}")
     finite = math.isfinite(latitude) and math.isfinite(longitude)
     p.check(
         finite and in_county(latitude, longitude),

@@ -15,9 +15,11 @@ from schema.services.errors import Forbidden
 from schema.services.needs.limits import NOTE_MAX
 from schema.services.needs.shared import (
     _NEEDS,
+    ENDED_NOTE,
     _deactivate_assignments,
     _require_handler,
     _require_staff_in_scope,
+    answer_pending_offers,
     get_need,
 )
 from schema.services.notify import assignees, coordinators, notify_need
@@ -96,6 +98,9 @@ async def resolve_need(
         expected_version=expected_version,
         note=note,
         now=now,
+    )
+    await answer_pending_offers(
+        session, need_id, note=ENDED_NOTE, now=need.updated_at, by_account_id=actor.account_id
     )
     await notify_need(
         session,

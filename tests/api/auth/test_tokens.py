@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from api.auth.tokens import decode_token, issue_token
+from api.auth import tokens
+from api.auth.tokens import InvalidToken, decode_token, issue_token, verify_token
 from api.graphql.schema import export_sdl
 from api.settings import Settings
 from schema.accounts import Account
@@ -91,6 +92,24 @@ def test_refuse_expired_token_even_for_public_fields(client: TestClient, engine:
         assert r.headers["www-authenticate"].startswith("Bearer")
         assert r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert "expired" in r.json()["errors"][0]["message"]
+
+
+def test_refuse_a_remembered_token_once_it_expires_or_the_secret_changes(
+    client: TestClient, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A token verified once is remembered, but its expiry is checked on every use.
+    a = f.account(engine, Role.ADMIN)
+    token, expires = issue_token(a, Settings())
+    assert gql(client, ME, token=token)["data"]["me"]["role"] == "ADMIN"
+    assert verify_token(token, Settings()).account_id == a.id
+    later = expires.timestamp() + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    r = client.post("/graphql", json={"query": STATS}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401 and "expired" in r.json()["errors"][0]["message"]
+    monkeypatch.undo()
+    # Under another secret the remembered verification does not count.
+    with pytest.raises(InvalidToken):
+        verify_token(f.token_for(a), Settings(secret_key="another-secret-" + "x" * 32))
 
 
 def _forgeries(account: Account) -> dict[str, str]:

@@ -76,6 +76,44 @@ def test_dispatch_tells_each_person_sent_with_title_place_and_deadline(
     )
 
 
+def test_redispatch_tells_those_taken_off_and_not_those_kept(
+    engine: sa.Engine, database_url: str, county: County
+) -> None:
+    """Found using it: a volunteer dispatched and then replaced (转派) was never told, and
+    still set out for the need."""
+    need = county.rows["need_open"]
+    coordinator = actor(county.account("coordinator"))
+    first = [county.volunteer.id, county.worker.id]
+    run(database_url, svc.dispatch_need, need_id=need.id, actor=coordinator, to_person_ids=first)
+    run(
+        database_url,
+        svc.dispatch_need,
+        need_id=need.id,
+        actor=coordinator,
+        to_person_ids=[county.worker.id],
+        note="王建国另有急事",
+    )
+    told = [n for n in notifications(engine) if n.kind is NotificationKind.NEED_REASSIGNED]
+    assert [n.person_id for n in told] == [county.volunteer.id]
+    assert "路灯不亮" in told[0].title and "无需再前往" in told[0].body
+    assert "王建国另有急事" in told[0].body
+    # The one kept is not told again of a dispatch they already had, nor of a reassignment.
+    dispatched = [
+        n.person_id for n in notifications(engine) if n.kind is NotificationKind.NEED_DISPATCHED
+    ]
+    assert sorted(dispatched) == sorted([*first, county.worker.id])
+    # 加派 (people joining) takes nobody off: no reassignment notice.
+    run(
+        database_url,
+        svc.dispatch_need,
+        need_id=need.id,
+        actor=coordinator,
+        to_person_ids=[county.volunteer.id],
+        add=True,
+    )
+    assert sum(n.kind is NotificationKind.NEED_REASSIGNED for n in notifications(engine)) == 1
+
+
 def test_a_dispatch_that_rolls_back_leaves_no_notification(
     engine: sa.Engine, database_url: str, county: County
 ) -> None:

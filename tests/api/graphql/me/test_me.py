@@ -114,6 +114,34 @@ def test_reporter_sees_who_serves_not_their_phone(
     assert person["name"] == county.worker.name
     assert county.worker.phone and person["phone"] != county.worker.phone
     assert person["phone"] is None or "****" in person["phone"]
+    # Who serves, not where they live, when they are free or what else they do: each of these
+    # is refused to the reporter (found using it: the whole person record was readable).
+    for field in (
+        "latitude",
+        "longitude",
+        "availability { weekday }",
+        "teams { isLeader }",
+        "gridRoles { role }",
+        "serviceHours",
+        "employerUnit { name }",
+        # Also refused (found by attacking from outside): the ID number's tail (with the sex
+        # digit), how they travel, the minutes a week they give, commando and helper duties.
+        "idNumber",
+        "travelMode",
+        "weeklyCapacityMinutes",
+        "isCommando",
+        "maxOpenRequests",
+        "expertise",
+    ):
+        q = f"query($id: ID!) {{ need(id: $id) {{ assignments {{ person {{ name {field} }} }} }} }}"
+        more = gql(
+            client,
+            q,
+            {"id": gid("Need", need.id)},
+            token=county.token("resident"),
+            expect_errors=True,
+        )
+        assert [e["extensions"]["code"] for e in more["errors"]] == ["FORBIDDEN"], field
     # Staff of the area see the phone.
     staff = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=county.token("coordinator"))
     assert staff["data"]["need"]["assignments"][0]["person"]["phone"] == county.worker.phone
@@ -121,3 +149,26 @@ def test_reporter_sees_who_serves_not_their_phone(
     stranger = f.token_for(f.account(engine, resident.role))
     other = gql(client, ASSIGNEES, {"id": gid("Need", need.id)}, token=stranger)
     assert other["data"]["need"] is None
+
+
+def test_a_caller_refetches_their_own_account_by_id_and_no_other(
+    client: TestClient, county: County
+) -> None:
+    """Relay clients refetch what they hold by `node(id:)`; `me.id` was FORBIDDEN to everyone
+    but administrators (account.manage)."""
+    token = county.token("volunteer")
+    me = gql(client, "{ me { id username } }", token=token)["data"]["me"]
+    q = "query($id: ID!) { node(id: $id) { id ... on Account { username role } } }"
+    again = gql(client, q, {"id": me["id"]}, token=token)["data"]["node"]
+    assert again["id"] == me["id"] and again["username"] == me["username"]
+    # Someone else's account stays theirs to manage, also beside one's own in `nodes`.
+    other = gid("Account", county.account("coordinator").id)
+    refused = gql(client, q, {"id": other}, token=token, expect_errors=True)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    both = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    mixed = gql(client, both, {"ids": [me["id"], other]}, token=token, expect_errors=True)
+    assert mixed["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (
+        gql(client, q, {"id": me["id"]}, expect_errors=True)["errors"][0]["extensions"]["code"]
+        == "UNAUTHENTICATED"
+    )

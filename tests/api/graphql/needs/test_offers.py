@@ -176,3 +176,41 @@ def test_two_coordinators_accept_past_the_last_place(
     with Session(engine) as s:
         active = s.exec(select(NeedAssignment).where(col(NeedAssignment.active))).all()
     assert len(active) == 1
+
+
+def test_offers_pending_on_an_ended_need_are_answered(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Found by using it: offers on a need resolved by others, or merged into another, stayed
+    OFFERED for ever and showed as waiting in the volunteer's `myOffers`."""
+    coordinator = county.token("coordinator")
+    resolved = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED, headcount=2)
+    survivor = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
+    duplicate = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
+    first, second = (_volunteer(engine, county, name) for name in ("先到者", "后到者"))
+    accepted = ok(offer(client, first, gid("Need", resolved.id)))["offer"]["id"]
+    waiting = [
+        ok(offer(client, second, gid("Need", need.id)))["offer"]["id"]
+        for need in (resolved, duplicate)
+    ]
+    ok(accept(client, coordinator, accepted))  # one place of two taken: the other still waits
+
+    nid = gid("Need", resolved.id)
+    ok(mutate(client, "arriveNeed", {"needId": nid}, first))
+    ok(mutate(client, "resolveNeed", {"needId": nid}, first))
+    merge = {
+        "survivorId": gid("Need", survivor.id),
+        "duplicates": [{"id": gid("Need", duplicate.id)}],
+    }
+    ok(mutate(client, "mergeNeeds", merge, coordinator))
+
+    mine = "{ me { myOffers(first: 5) { nodes { id status note } } } }"
+    nodes = gql(client, mine, token=second)["data"]["me"]["myOffers"]["nodes"]
+    ended = "需求已办结或合并，感谢请缨"
+    assert sorted((n["id"], n["status"], n["note"]) for n in nodes) == sorted(
+        (offer_id, "DECLINED", ended) for offer_id in waiting
+    )
+    # The accepted offer keeps its status: it was served.
+    assert gql(client, mine, token=first)["data"]["me"]["myOffers"]["nodes"][0]["status"] == (
+        "ACCEPTED"
+    )
