@@ -42,6 +42,7 @@ from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
 from api.notify.dispatcher import Dispatcher
 from api.settings import Settings, get_settings
+from api.slots import Slots, make_slots
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
 from api.ws.sessions import SocketRegistry
@@ -54,7 +55,11 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LulingTransportWSHandler
 
     def __init__(
-        self, settings: Settings, db: Database, broadcaster: Broadcaster | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        broadcaster: Broadcaster | None = None,
+        slots: Slots | None = None,
     ) -> None:
         super().__init__(
             build_schema(settings),
@@ -71,7 +76,9 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.db = db
         self.rate_limits = RateLimits.from_settings(settings)
         self.refusals = RefusalTally()
-        self.sockets = SocketRegistry(settings, db, broadcaster or make_broadcaster("memory://"))
+        self.sockets = SocketRegistry(
+            settings, db, broadcaster or make_broadcaster("memory://"), slots
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         caller = Caller.anonymous()
@@ -215,7 +222,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_backend_url)
-    graphql_app = LulingGraphQL(settings, db, broadcaster)
+    # Sockets and requests in flight per address and account: in Redis when set (api/slots.py).
+    slots = make_slots(
+        settings.shared_limits_url,
+        prefix=settings.redis_key_prefix,
+        lease_seconds=settings.shared_slot_lease_seconds,
+    )
+    graphql_app = LulingGraphQL(settings, db, broadcaster, slots)
     matching = make_runner(settings, broadcaster)
     clock = Clock(
         lambda: matching.engine,
@@ -280,6 +293,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         clock.stop()
         await matching.stop()
         await graphql_app.sockets.stop()
+        await slots.stop()
         await broadcaster.stop()
         await db.dispose()
 
@@ -294,7 +308,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(SecurityHeaders),  # outermost: every response gets them
             Middleware(AccessLog),
-            Middleware(AddressConcurrency, limit=settings.max_requests_per_address),
+            Middleware(AddressConcurrency, limit=settings.max_requests_per_address, slots=slots),
             Middleware(BodyTimeout, seconds=settings.body_timeout_seconds),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),

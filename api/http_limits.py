@@ -4,6 +4,8 @@ server, and no body may trickle in forever.
 - `AddressConcurrency`: at most `limit` requests in flight per client address (as the ASGI
   server sees it: behind a proxy run uvicorn with --proxy-headers); more get 429 at once, with
   `Retry-After: 1`. `/healthz` and `/readyz` are exempt, so probes see the server, not the queue.
+  Counted in the app's `Slots` (api/slots.py): across every API process when Redis is set, so
+  requests spread over N processes meet one limit.
 - `BodyTimeout`: each chunk of a request body must arrive within `seconds`, else 408. A client
   that opens hundreds of requests and sends their bodies a byte at a time ("slowloris") holds
   nothing for long.
@@ -13,11 +15,12 @@ WebSockets have their own limits (`api.ws`).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.slots import Slots
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -27,9 +30,9 @@ def _refusal(message: str, code: str) -> dict[str, Any]:
 
 
 class AddressConcurrency:
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, slots: Slots | None = None) -> None:
         self.app, self.limit = app, limit
-        self.in_flight: Counter[str] = Counter()
+        self.slots = slots if slots is not None else Slots()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
@@ -37,20 +40,18 @@ class AddressConcurrency:
             return
         client = scope.get("client")
         address = client[0] if client else ""
-        if self.in_flight[address] >= self.limit:
+        lease = await self.slots.acquire(f"http:address:{address}", self.limit)
+        if lease is None:
             body = _refusal(
                 f"more than {self.limit} requests at once from one address", "RATE_LIMITED"
             )
             response = JSONResponse(body, status_code=429, headers={"Retry-After": "1"})
             await response(scope, receive, send)
             return
-        self.in_flight[address] += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.in_flight[address] -= 1
-            if self.in_flight[address] <= 0:
-                del self.in_flight[address]
+            await self.slots.release(lease)
 
 
 class BodyTimeout:
