@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     worker_stalled_seconds: float = Field(default=60.0, gt=0)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # A worker's solving child runs this much nicer than normal (0–19): an API process on the
+    # same cores keeps its latency while a job solves (bench/solve_p99.py); alone on its cores
+    # the solve loses nothing.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # A worker answers GET /healthz on this port (unset: no probe endpoint).
     worker_health_port: int | None = None
     worker_health_host: str = "127.0.0.1"
