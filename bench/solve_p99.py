@@ -303,7 +303,7 @@ def job_row(engine: sa.Engine, job_id: int) -> Any:
 def solving_window(engine: sa.Engine, base: str, token: str, time_limit: float) -> dict[str, Any]:
     job_id = start_job(base, token, time_limit)
     started = None
-    deadline = time.monotonic() + time_limit + 600
+    deadline = time.monotonic() + time_limit + 3600
     while time.monotonic() < deadline:
         row = job_row(engine, job_id)
         status = str(row.status).lower()
