@@ -41,6 +41,7 @@ from api.jobqueue import QueueRunner, make_runner
 from api.logs import configure_logging, log
 from api.notify.dispatcher import Dispatcher
 from api.settings import Settings, get_settings
+from api.slots import Slots, make_slots
 from api.ws.guard import WebSocketGuard
 from api.ws.handler import LulingTransportWSHandler
 from api.ws.sessions import SocketRegistry
@@ -53,7 +54,11 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = LulingTransportWSHandler
 
     def __init__(
-        self, settings: Settings, db: Database, broadcaster: Broadcaster | None = None
+        self,
+        settings: Settings,
+        db: Database,
+        broadcaster: Broadcaster | None = None,
+        slots: Slots | None = None,
     ) -> None:
         super().__init__(
             build_schema(settings),
@@ -70,7 +75,9 @@ class LulingGraphQL(GraphQLOverHTTP, GraphQL[Context, None]):
         self.db = db
         self.rate_limits = RateLimits.from_settings(settings)
         self.refusals = RefusalTally()
-        self.sockets = SocketRegistry(settings, db, broadcaster or make_broadcaster("memory://"))
+        self.sockets = SocketRegistry(
+            settings, db, broadcaster or make_broadcaster("memory://"), slots
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -179,7 +186,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     # Connects on first use; shared by every request and subscription of this process.
     broadcaster = make_broadcaster(settings.broadcast_backend_url)
-    graphql_app = LulingGraphQL(settings, db, broadcaster)
+    # Sockets and requests in flight per address and account: in Redis when set (api/slots.py).
+    slots = make_slots(
+        settings.shared_limits_url,
+        prefix=settings.redis_key_prefix,
+        lease_seconds=settings.shared_slot_lease_seconds,
+    )
+    graphql_app = LulingGraphQL(settings, db, broadcaster, slots)
     matching = make_runner(settings, broadcaster)
     clock = Clock(
         lambda: matching.engine,
@@ -244,6 +257,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         clock.stop()
         await matching.stop()
         await graphql_app.sockets.stop()
+        await slots.stop()
         await broadcaster.stop()
         await db.dispose()
 
@@ -263,6 +277,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 limit=settings.max_requests_per_address,
                 body_seconds=settings.body_timeout_seconds,
                 max_bytes=settings.max_body_bytes,
+                slots=slots,
             ),
             Middleware(WebSocketGuard, max_bytes=settings.max_body_bytes),
             Middleware(

@@ -6,6 +6,8 @@ single layer, with one `receive` and one `send` wrapper, what used to be five st
 - Per-address fairness: at most `limit` requests in flight per client address (as the ASGI
   server sees it: behind a proxy run uvicorn with --proxy-headers); more get 429 at once, with
   `Retry-After: 1`. `/healthz` and `/readyz` are exempt, so probes see the server, not the queue.
+  Counted in the app's `Slots` (api/slots.py) when it has shared ones (Redis): across every API
+  process, so requests spread over N processes meet one limit; else in this process.
 - Body size: a declared `Content-Length` over `max_bytes` is refused (413) before anything is
   read; a body that turns out larger while it arrives is refused (413) before it is all in
   memory.
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http_security import SECURITY_HEADERS
 from api.logs import log
+from api.slots import Lease, Slots
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -65,8 +68,10 @@ class HTTPGate:
         body_seconds: float,
         max_bytes: int,
         access_log: bool = True,
+        slots: Slots | None = None,
     ) -> None:
         self.app = app
+        self.slots = slots  # shared across processes; None: `in_flight` counts here
         self.limit, self.body_seconds, self.max_bytes = limit, body_seconds, max_bytes
         self.access_log = access_log
         self.in_flight: Counter[str] = Counter()
@@ -100,14 +105,6 @@ class HTTPGate:
 
     async def _serve(self, scope: Scope, receive: Receive, state: _Exchange) -> None:
         send = state.send
-        if scope["path"] in EXEMPT_PATHS:
-            address = None
-        else:
-            client = scope.get("client")
-            address = client[0] if client else ""
-            if self.in_flight[address] >= self.limit:
-                await _answer(send, 429, self._busy, [(b"retry-after", b"1")])
-                return
         max_bytes = self.max_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -115,8 +112,22 @@ class HTTPGate:
                     await _answer(send, 413, self._too_large)
                     return
                 break
-        if address is not None:
-            self.in_flight[address] += 1
+        lease: Lease | None = None
+        if scope["path"] in EXEMPT_PATHS:
+            address = None
+        else:
+            client = scope.get("client")
+            address = client[0] if client else ""
+            if self.slots is not None:
+                lease = await self.slots.acquire(f"http:address:{address}", self.limit)
+                refused = lease is None
+            else:
+                refused = self.in_flight[address] >= self.limit
+            if refused:
+                await _answer(send, 429, self._busy, [(b"retry-after", b"1")])
+                return
+            if self.slots is None:
+                self.in_flight[address] += 1
         seen = 0
         body_done = False
         seconds = self.body_seconds
@@ -150,7 +161,9 @@ class HTTPGate:
                 raise
             await _answer(send, 413, self._too_large)
         finally:
-            if address is not None:
+            if lease is not None and self.slots is not None:
+                await self.slots.release(lease)
+            elif address is not None and self.slots is None:
                 self.in_flight[address] -= 1
                 if self.in_flight[address] <= 0:
                     del self.in_flight[address]

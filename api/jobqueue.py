@@ -193,6 +193,7 @@ class Worker:
             job_id,
             on_progress=progress,
             check_every=self.settings.worker_heartbeat_seconds,
+            nice=self.settings.worker_nice,
         )
         if ended.startswith("killed"):
             reason = f"interrupted: {ended.removeprefix('killed: ')}; start it again"

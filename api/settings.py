@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     # long each chunk of a request body may take to arrive.
     max_requests_per_address: int = 32
     body_timeout_seconds: float = 10.0
-    # WebSockets (graphql-transport-ws at /graphql); the socket limits are per API process.
+    # WebSockets (graphql-transport-ws at /graphql). The socket limits (and the requests in flight
+    # per address above) are shared by every API process when Redis is configured (api/slots.py).
     # A socket that has not sent `connection_init` within this many seconds is closed (4408).
     websocket_init_timeout_seconds: float = 5.0
     websocket_max_per_account: int = 5  # open signed-in sockets per account (over: 4429)
@@ -104,6 +105,10 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
     worker_stalled_seconds: float = Field(default=60.0, gt=0)
     worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # A worker's solving child runs this much nicer than normal (0–19): an API process on the
+    # same cores keeps its latency while a job solves (bench/solve_p99.py); alone on its cores
+    # the solve loses nothing.
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # A worker answers GET /healthz on this port (unset: no probe endpoint).
     worker_health_port: int | None = None
     worker_health_host: str = "127.0.0.1"
@@ -147,6 +152,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Rate limit and budget keys start with this: deployments sharing one Redis keep apart.
     redis_key_prefix: str = "luling:"
+    # Sockets and requests held at once, counted in Redis (api/slots.py): a process renews its
+    # slots every third of this; a killed process's slots are free again within it.
+    shared_slot_lease_seconds: float = Field(default=30.0, gt=0)
     # Rate limits: at most N attempts per window (seconds). Counts live in memory (one process)
     # or in Redis: LULING_RATE_LIMIT_URL, else the broadcast URL when it is a redis:// URL.
     login_rate_limit: int = 10  # per username and client IP

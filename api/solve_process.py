@@ -6,6 +6,10 @@ worker's loop shares no interpreter with it, and a solve that runs out of memory
 child with it. Killing it never leaves half a result: results are written
 in one transaction at the end (`run_job`). Children come from a forkserver that has imported the
 solver once, so starting one costs milliseconds, and each dies with its worker (PDEATHSIG).
+
+The child lowers its own priority by `nice` (`LULING_WORKER_NICE`) before the solver starts any
+thread: where a worker shares cores with an API process, the solve takes what the API leaves
+instead of queueing requests behind it (bench/solve_p99.py measures both).
 """
 
 from __future__ import annotations
@@ -66,8 +70,10 @@ def _die_with(worker_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="luling-worker-watch").start()
 
 
-def _child(database_url: str, job_id: int, out: Connection, worker_pid: int) -> None:
+def _child(database_url: str, job_id: int, out: Connection, worker_pid: int, nice: int) -> None:
     """In the child: run the job, sending each progress report up the pipe."""
+    if nice:  # first, so that every thread the solver starts inherits it
+        os.nice(nice)
     _die_with(worker_pid)
     from schema.db import make_engine
     from schema.services.matching.runner import run_job
@@ -97,13 +103,14 @@ async def solve_in_child(
     *,
     on_progress: Progress,
     check_every: float,
+    nice: int = 0,
 ) -> str:
     """Run the job in a child process; kill it when the job is cancelled meanwhile. Returns the
     job's status at the end ("killed: …" when the child died without ending the job)."""
     ctx = _context_once()
     reader, writer = ctx.Pipe(duplex=False)
     child = ctx.Process(
-        target=_child, args=(database_url, job_id, writer, os.getpid()), daemon=True
+        target=_child, args=(database_url, job_id, writer, os.getpid(), nice), daemon=True
     )
     # Off the loop: starting a child talks to the forkserver (and may have to start it).
     await asyncio.to_thread(child.start)

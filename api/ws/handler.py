@@ -1,6 +1,7 @@
 """Strawberry's graphql-transport-ws handler with Luling's rules for a socket.
 
-- At most `websocket_max_per_address` open sockets per client address; more are closed at once
+- At most `websocket_max_per_address` open sockets per client address (across API processes
+  when Redis is set: api/slots.py); more are closed at once
   with 4429. `connection_init` must come within `websocket_init_timeout_seconds` (else 4408,
   Strawberry's timeout) and may be anonymous (acknowledged, see below) or carry a token; a bad
   token closes the socket with 4403. At most `websocket_max_per_account` signed-in sockets per
@@ -100,7 +101,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         return self.context.settings
 
     async def handle(self) -> None:
-        refusal = self.registry.open(self.live)
+        refusal = await self.registry.open(self.live)
         if refusal is not None:
             await self.websocket.close(code=TOO_MANY_SOCKETS, reason=refusal)
             return
@@ -110,7 +111,7 @@ class LulingTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=4400, reason="Invalid message")
         finally:
-            self.registry.close(self.live)
+            await self.registry.close(self.live)
             if self._closing is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._closing

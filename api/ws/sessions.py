@@ -1,5 +1,10 @@
 """Open sockets of this process: how many, whose, and whether their callers may still be served.
 
+How many: at most `websocket_max_per_address` per client address and
+`websocket_max_per_account` signed-in ones per account, counted in the app's `Slots`
+(api/slots.py): across every API process when Redis is set (a client spreading its sockets over
+N processes meets one limit), else in this process.
+
 A socket's rights are what its `connection_init` token granted: the account's state then
 (`Grant`: active, password hash, role, community, person) until the token expires. They are
 withdrawn, and the socket closed, when
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +41,7 @@ from api.broadcast import Broadcaster, account_channel
 from api.database import Database
 from api.logs import log
 from api.settings import Settings
+from api.slots import Lease, Slots
 from schema.accounts import Account
 from schema.enums import Role
 
@@ -95,6 +100,8 @@ class LiveSocket:
         self.expires_at: datetime | None = None
         self.watch: AccountWatch | None = None
         self.revoked: tuple[int, str] | None = None
+        self.leases: list[Lease] = []  # its places in the per-address and per-account limits
+        self.closed = False
         self._on_revoke = on_revoke
         self._timer: asyncio.TimerHandle | None = None
 
@@ -192,19 +199,27 @@ class AccountWatch:
 
 
 class SocketRegistry:
-    """The open sockets of this process, by client address and by account."""
+    """The open sockets of this process, by account; their places in the limits in `slots`."""
 
-    def __init__(self, settings: Settings, db: Database, broadcaster: Broadcaster) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        broadcaster: Broadcaster,
+        slots: Slots | None = None,
+    ) -> None:
         self.settings, self.db, self.broadcaster = settings, db, broadcaster
-        self.by_address: Counter[str] = Counter()
+        self.slots = slots if slots is not None else Slots()
         self.watches: dict[int, AccountWatch] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def open(self, live: LiveSocket) -> str | None:
+    async def open(self, live: LiveSocket) -> str | None:
         """Count a new socket; the reason to refuse it, if over the per-address limit."""
-        if self.by_address[live.address] >= self.settings.websocket_max_per_address:
+        limit = self.settings.websocket_max_per_address
+        lease = await self.slots.acquire(f"ws:address:{live.address}", limit)
+        if lease is None:
             return "too many open sockets from this address"
-        self.by_address[live.address] += 1
+        live.leases.append(lease)
         return None
 
     async def sign_in(
@@ -213,9 +228,15 @@ class SocketRegistry:
         """Attach an authenticated socket to its account's watch; the reason to refuse it, if
         the account has as many open sockets as it may."""
         assert account.id is not None
-        watch = self.watches.get(account.id)
-        if watch is not None and len(watch.sockets) >= self.settings.websocket_max_per_account:
+        limit = self.settings.websocket_max_per_account
+        lease = await self.slots.acquire(f"ws:account:{account.id}", limit)
+        if lease is None:
             return "too many open sockets for this account"
+        live.leases.append(lease)
+        if live.closed:  # it ended while the place was being taken: give it back
+            await self.close(live)
+            return "the socket closed"
+        watch = self.watches.get(account.id)
         if watch is None or watch.task.done():  # none yet, or its listener ended: a new one
             old, watch = watch, AccountWatch(self, account.id)
             self.watches[account.id] = watch
@@ -230,12 +251,16 @@ class SocketRegistry:
         await watch.ready.wait()
         return None
 
-    def close(self, live: LiveSocket) -> None:
-        """Forget a socket that has ended."""
+    async def close(self, live: LiveSocket) -> None:
+        """Forget a socket that has ended, and give back its places."""
+        live.closed = True
         live.cancel_timer()
-        self.by_address[live.address] -= 1
-        if self.by_address[live.address] <= 0:
-            del self.by_address[live.address]
+        self._unwatch(live)
+        leases, live.leases = live.leases, []
+        for lease in leases:
+            await self.slots.release(lease)
+
+    def _unwatch(self, live: LiveSocket) -> None:
         watch = live.watch
         if watch is None:
             return

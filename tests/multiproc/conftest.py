@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis
@@ -13,8 +15,11 @@ from schema.db import is_sqlite
 from tests.multiproc.topology import REDIS_URL, Topology, copy_of, seeded_template
 
 
-@pytest.fixture(scope="module")
-def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+@contextmanager
+def started_topology(
+    tmp_path_factory: pytest.TempPathFactory, **options: Any
+) -> Iterator[Topology]:
+    """A topology on a fresh copy of the seeded database (`options`: Topology's)."""
     base = os.environ.get("DATABASE_URL", "")
     if not base or is_sqlite(base):
         pytest.skip(
@@ -28,8 +33,14 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     folder = tmp_path_factory.mktemp("multiproc")
     template = seeded_template(base, folder)
     with copy_of(base, template) as url:
-        topology = Topology(url, folder)
+        topology = Topology(url, folder, **options)
         try:
             yield topology
         finally:
             topology.stop()
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    with started_topology(tmp_path_factory) as topology:
+        yield topology

@@ -134,7 +134,14 @@ class Process:
 
 
 class Topology:
-    def __init__(self, database_url: str, folder: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        folder: Path,
+        *,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.folder = folder
         prefix = f"luling:test:{uuid.uuid4().hex[:8]}:"
@@ -153,15 +160,24 @@ class Topology:
             "LULING_SEED_ON_EMPTY": "false",
             "LULING_LOG_LEVEL": "INFO",
             "LULING_LOG_JSON": "false",
+            **(env or {}),
         }
+        self.key_prefix = prefix
         self.engine = make_engine(database_url)
         self.ports = [free_port(), free_port()]
         self.worker_ports: list[int] = []
-        self.apis = [self._api(port) for port in self.ports]
-        self.workers = [self._worker(i) for i in range(2)]
-        for port, api in zip(self.ports, self.apis, strict=True):
-            self.wait_healthy(port, api)
-        self.wait_workers(2)
+        self.apis: list[Process] = []
+        self.workers: list[Process] = []
+        try:
+            self.apis = [self._api(port) for port in self.ports]
+            self.workers = [self._worker(i) for i in range(workers)]
+            for port, api in zip(self.ports, self.apis, strict=True):
+                self.wait_healthy(port, api)
+            if workers:
+                self.wait_workers(workers)
+        except BaseException:  # none of them outlives a failed start
+            self.stop()
+            raise
 
     def _api(self, port: int) -> Process:
         args = ["serve", "--port", str(port), "--no-seed-if-empty"]
@@ -179,7 +195,7 @@ class Topology:
     def ws_url(self, i: int) -> str:
         return f"ws://127.0.0.1:{self.ports[i]}/graphql"
 
-    def wait_healthy(self, port: int, api: Process, timeout: float = 60) -> None:
+    def wait_healthy(self, port: int, api: Process, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -76,7 +76,7 @@ def test_limit_requests_in_flight_per_address() -> None:
         return [refused_status, *(s for s, _ in done), after]
 
     assert asyncio.run(run()) == [429, 200, 200, 200, 200, 200]
-    assert not app.in_flight
+    assert not app.slots.held
 
 
 def test_refuse_bodies_that_trickle() -> None:
