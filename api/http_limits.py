@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,10 +70,9 @@ class HTTPGate:
         slots: Slots | None = None,
     ) -> None:
         self.app = app
-        self.slots = slots  # shared across processes; None: `in_flight` counts here
+        self.slots = slots if slots is not None else Slots()  # shared: Redis; else here
         self.limit, self.body_seconds, self.max_bytes = limit, body_seconds, max_bytes
         self.access_log = access_log
-        self.in_flight: Counter[str] = Counter()
         self._too_large = _refusal(
             f"request body larger than {max_bytes} bytes", "PAYLOAD_TOO_LARGE"
         )
@@ -113,21 +111,13 @@ class HTTPGate:
                     return
                 break
         lease: Lease | None = None
-        if scope["path"] in EXEMPT_PATHS:
-            address = None
-        else:
+        if scope["path"] not in EXEMPT_PATHS:
             client = scope.get("client")
             address = client[0] if client else ""
-            if self.slots is not None:
-                lease = await self.slots.acquire(f"http:address:{address}", self.limit)
-                refused = lease is None
-            else:
-                refused = self.in_flight[address] >= self.limit
-            if refused:
+            lease = await self.slots.acquire(f"http:address:{address}", self.limit)
+            if lease is None:
                 await _answer(send, 429, self._busy, [(b"retry-after", b"1")])
                 return
-            if self.slots is None:
-                self.in_flight[address] += 1
         seen = 0
         body_done = False
         seconds = self.body_seconds
@@ -161,12 +151,8 @@ class HTTPGate:
                 raise
             await _answer(send, 413, self._too_large)
         finally:
-            if lease is not None and self.slots is not None:
+            if lease is not None:
                 await self.slots.release(lease)
-            elif address is not None and self.slots is None:
-                self.in_flight[address] -= 1
-                if self.in_flight[address] <= 0:
-                    del self.in_flight[address]
 
 
 class _Exchange:

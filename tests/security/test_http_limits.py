@@ -126,7 +126,7 @@ def test_refuse_bodies_over_the_limit_declared_or_not() -> None:
 
     exact = scope("10.0.0.1", headers=[(b"content-length", b"100")])
     assert asyncio.run(exchange(app, exact))[0] == 200
-    assert not app.in_flight
+    assert not app.slots.held
 
 
 def test_secure_the_gate_own_refusals_and_keep_a_response_own_policy() -> None:
