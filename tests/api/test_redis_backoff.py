@@ -1,0 +1,56 @@
+"""A rate limiter or cost budget whose Redis stalls waits out one timeout, then skips Redis for a
+few seconds instead of blocking the event loop on every request (api/redis_backoff.py). Redis
+here is a real TCP server that accepts connections and never answers, as a paused Redis does;
+each call that asks it opens one connection (redis-py drops a connection that timed out)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from api.auth.ratelimit import RedisRateLimiter
+from api.graphql.budget import RedisCostBudget
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[tuple[str, list[socket.socket]]]:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0", accepted
+    server.close()
+    for conn in accepted:
+        conn.close()
+
+
+def test_a_stalled_redis_is_asked_once_by_a_rate_limiter(
+    silent_redis: tuple[str, list[socket.socket]],
+) -> None:
+    url, accepted = silent_redis
+    limiter = RedisRateLimiter(1, 60, url=url, prefix="luling:test:rl")
+    allowed = [limiter.check("ip:10.0.0.1") for _ in range(5)]  # fails open, as before
+    assert allowed == [True] * 5
+    assert len(accepted) == 1
+
+
+def test_a_stalled_redis_is_asked_once_by_a_cost_budget(
+    silent_redis: tuple[str, list[socket.socket]],
+) -> None:
+    url, accepted = silent_redis
+    budget = RedisCostBudget(url, prefix="luling:test:cost")
+    spent = [budget.spend("ip:10.0.0.1", 10, 100).allowed for _ in range(5)]
+    assert spent == [True] * 5
+    assert len(accepted) == 1
