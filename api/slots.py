@@ -14,7 +14,9 @@ cannot both take the last slot). A process renews the leases it holds every thir
 `lease_seconds`; a process that dies (kill -9, a lost machine) stops renewing, and its slots
 are free again within `lease_seconds`. When Redis cannot be reached the process falls back to
 counting in memory (a warning is logged): the limits then hold per process, as without Redis,
-rather than not at all. Every renewal writes back each lease the process holds, including those
+rather than not at all; after a failure it counts in memory for a few seconds without asking
+Redis (api/redis_backoff.py), so a stalled Redis does not make each request wait out a timeout.
+Every renewal writes back each lease the process holds, including those
 Redis lost (an outage longer than a lease, a restarted Redis) and those taken in memory while it
 was unreachable: once Redis answers again it counts every socket and request still open, so the
 limit is not exceeded by what outlived the outage.
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.logs import log
+from api.redis_backoff import RedisBackoff
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -127,6 +130,7 @@ class RedisSlots(Slots):
         self._renew: Any = None
         self._renewer: asyncio.Task[None] | None = None
         self._degraded = False
+        self._backoff = RedisBackoff()
 
     def _client(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -158,8 +162,12 @@ class RedisSlots(Slots):
         self._client()
         holder = self._next_holder()
         try:
+            if self._backoff.skipping():  # failed a moment ago: count in memory without waiting
+                raise redis.ConnectionError("failed less than a few seconds ago")
             taken = await self._acquire(keys=[self._full(key)], args=[limit, holder, self.lease_ms])
         except (redis.RedisError, OSError) as exc:
+            if not self._backoff.skipping():
+                self._backoff.failed()
             self._unavailable(exc)
             local = self._acquire_local(key, limit)
             if local is not None:  # written to Redis by the renewer once it answers again
