@@ -14,7 +14,12 @@ cannot both take the last slot). A process renews the leases it holds every thir
 `lease_seconds`; a process that dies (kill -9, a lost machine) stops renewing, and its slots
 are free again within `lease_seconds`. When Redis cannot be reached the process falls back to
 counting in memory (a warning is logged): the limits then hold per process, as without Redis,
-rather than not at all.
+rather than not at all; after a failure it counts in memory for a few seconds without asking
+Redis (api/redis_backoff.py), so a stalled Redis does not make each request wait out a timeout.
+Every renewal writes back each lease the process holds, including those
+Redis lost (an outage longer than a lease, a restarted Redis) and those taken in memory while it
+was unreachable: once Redis answers again it counts every socket and request still open, so the
+limit is not exceeded by what outlived the outage.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.logs import log
+from api.redis_backoff import RedisBackoff
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -46,15 +52,17 @@ end
 return 0
 """
 
-# KEYS = keys; ARGV[1] = lease (ms), ARGV[2..] = the holder in each key. Renews only holders
-# still there (XX): a slot released meanwhile, or expired, is not brought back.
+# KEYS = keys; ARGV[1] = lease (ms), ARGV[2..] = the holder in each key. Writes back holders
+# Redis no longer has (expired during an outage, lost with a restarted Redis, taken in memory
+# while it was unreachable): they are still held, so they count. A slot released while this ran
+# is removed again by `renew` afterwards.
 _RENEW_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local lease = tonumber(ARGV[1])
 local kept = 0
 for i, key in ipairs(KEYS) do
-  kept = kept + redis.call('ZADD', key, 'XX', 'CH', now + lease, ARGV[i + 1])
+  kept = kept + redis.call('ZADD', key, 'CH', now + lease, ARGV[i + 1])
   redis.call('PEXPIRE', key, lease)
 end
 return kept
@@ -122,6 +130,7 @@ class RedisSlots(Slots):
         self._renew: Any = None
         self._renewer: asyncio.Task[None] | None = None
         self._degraded = False
+        self._backoff = RedisBackoff()
 
     def _client(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -130,6 +139,7 @@ class RedisSlots(Slots):
 
             self._loop = loop
             self._mine.clear()
+            self.held.clear()
             self._renewer = None
             self._redis = redis.Redis.from_url(
                 self.url, socket_timeout=0.25, socket_connect_timeout=0.25
@@ -152,30 +162,44 @@ class RedisSlots(Slots):
         self._client()
         holder = self._next_holder()
         try:
+            if self._backoff.skipping():  # failed a moment ago: count in memory without waiting
+                raise redis.ConnectionError("failed less than a few seconds ago")
             taken = await self._acquire(keys=[self._full(key)], args=[limit, holder, self.lease_ms])
         except (redis.RedisError, OSError) as exc:
+            if not self._backoff.skipping():
+                self._backoff.failed()
             self._unavailable(exc)
-            return self._acquire_local(key, limit)
-        if self._degraded:
-            log.info("shared slots reachable again")
-            self._degraded = False
+            local = self._acquire_local(key, limit)
+            if local is not None:  # written to Redis by the renewer once it answers again
+                self._hold(local)
+            return local
+        self._reachable()
         if not taken:
             return None
         lease = Lease(key, holder, shared=True)
+        self.held[key] += 1  # what falling back to memory would count, should Redis go
+        self._hold(lease)
+        return lease
+
+    def _reachable(self) -> None:
+        if self._degraded:
+            log.info("shared slots reachable again")
+            self._degraded = False
+
+    def _hold(self, lease: Lease) -> None:
         self._mine[lease] = None
         if self._renewer is None or self._renewer.done():
             self._renewer = asyncio.get_running_loop().create_task(
                 self._renew_loop(), name="luling-slot-leases"
             )
-        return lease
 
     async def release(self, lease: Lease) -> None:
         import redis
 
-        if not lease.shared:
-            self._release_local(lease)
-            return
         self._mine.pop(lease, None)
+        self._release_local(lease)
+        if not lease.shared and self._degraded:  # not in Redis yet (or expiring there alone)
+            return
         try:
             await self._client().zrem(self._full(lease.key), lease.holder)
         except (redis.RedisError, OSError) as exc:  # the lease expires on its own
@@ -201,6 +225,12 @@ class RedisSlots(Slots):
                 keys=[self._full(lease.key) for lease in chunk],
                 args=[self.lease_ms, *(lease.holder for lease in chunk)],
             )
+            # Released while the renewal ran: it may have written them back after their release
+            # removed them; remove them again, now that it has.
+            for lease in chunk:
+                if lease not in self._mine:
+                    await self._redis.zrem(self._full(lease.key), lease.holder)
+            self._reachable()
 
     async def _renew_loop(self) -> None:
         import redis

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from api.graphql.errors import CodedError, ErrorCode
 from api.logs import log
+from api.redis_backoff import RedisBackoff
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -114,10 +115,13 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._script = self._redis.register_script(_SLIDING_WINDOW_LUA)
+        self._backoff = RedisBackoff()
 
     def check(self, key: str) -> bool:
         import redis
 
+        if self._backoff.skipping():  # failed a moment ago: allow without waiting on it
+            return True
         now_ms = int(time.time() * 1000)
         window_ms = math.ceil(self.window * 1000)
         try:
@@ -126,6 +130,7 @@ class RedisRateLimiter(RateLimiter):
                 args=[now_ms, window_ms, self.limit, f"{now_ms}-{uuid.uuid4().hex[:8]}"],
             )
         except redis.RedisError as exc:
+            self._backoff.failed()
             log.warning("rate limiter unavailable, allowing", error=str(exc))
             return True
         return bool(allowed)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api.logs import log
+from api.redis_backoff import RedisBackoff
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,13 @@ class RedisCostBudget(CostBudget):
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
         self._script = self._redis.register_script(_SPEND_LUA)
+        self._backoff = RedisBackoff()
 
     def spend(self, key: str, cost: int, per_minute: int) -> Spend:
         import redis
 
+        if self._backoff.skipping():  # failed a moment ago: allow without waiting on it
+            return Spend(True, per_minute, 0.0)
         rate = per_minute / 60_000.0  # per millisecond
         try:
             allowed, tokens = self._script(
@@ -103,6 +107,7 @@ class RedisCostBudget(CostBudget):
                 args=[int(time.time() * 1000), cost, per_minute, repr(rate)],
             )
         except redis.RedisError as exc:
+            self._backoff.failed()
             log.warning("cost budget unavailable, allowing", error=str(exc))
             return Spend(True, per_minute, 0.0)
         left = float(tokens)

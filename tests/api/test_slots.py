@@ -98,3 +98,79 @@ def test_without_redis_slots_are_counted_in_memory() -> None:
     assert type(make_slots("memory://", prefix="luling:", lease_seconds=30)) is Slots
     shared = make_slots(REDIS_URL, prefix="luling:", lease_seconds=30)
     assert isinstance(shared, RedisSlots)
+
+
+def test_slots_redis_lost_are_written_back_by_the_next_renewal(prefix: str) -> None:
+    """An outage longer than a lease, or a restarted Redis, loses the leases of sockets still
+    open; the holder's next renewal writes them back, so the limit counts them again."""
+
+    async def run() -> list[object]:
+        a, b = RedisSlots(REDIS_URL, prefix=prefix), RedisSlots(REDIS_URL, prefix=prefix)
+        held = [await a.acquire("ws:address:10.0.0.3", 2) for _ in range(2)]
+        redis.Redis.from_url(REDIS_URL).delete(f"{prefix}ws:address:10.0.0.3")  # Redis restarted
+        await a.renew()
+        counted = await b.count("ws:address:10.0.0.3")
+        refused = await b.acquire("ws:address:10.0.0.3", 2)
+        for lease in held:
+            assert lease is not None
+            await a.release(lease)
+        after = await b.count("ws:address:10.0.0.3")
+        await a.stop()
+        await b.stop()
+        return [counted, refused, after]
+
+    assert asyncio.run(run()) == [2, None, 0]
+
+
+def test_slots_taken_while_redis_failed_count_there_once_it_answers(prefix: str) -> None:
+    """A slot taken in memory while Redis failed (here: a key of the wrong type makes Redis
+    refuse) is written to Redis by the next renewal once it answers, and removed on release."""
+
+    async def run() -> list[object]:
+        key = "ws:address:10.0.0.4"
+        client = redis.Redis.from_url(REDIS_URL)
+        client.set(f"{prefix}{key}", "not a sorted set")
+        a, b = RedisSlots(REDIS_URL, prefix=prefix), RedisSlots(REDIS_URL, prefix=prefix)
+        local = await a.acquire(key, 1)
+        assert local is not None and not local.shared
+        client.delete(f"{prefix}{key}")  # Redis answers again
+        await a.renew()
+        counted = await b.count(key)
+        refused = await b.acquire(key, 1)
+        await a.release(local)
+        after = await b.count(key)
+        await a.stop()
+        await b.stop()
+        return [counted, refused, after]
+
+    assert asyncio.run(run()) == [1, None, 0]
+
+
+def test_falling_back_to_memory_counts_the_slots_already_held(prefix: str) -> None:
+    async def run() -> object:
+        key = "ws:account:77"
+        slots = RedisSlots(REDIS_URL, prefix=prefix)
+        held = await slots.acquire(key, 1)
+        assert held is not None and held.shared
+        client = redis.Redis.from_url(REDIS_URL)
+        client.delete(f"{prefix}{key}")
+        client.set(f"{prefix}{key}", "not a sorted set")  # Redis refuses from now on
+        refused = await slots.acquire(key, 1)  # in memory: this process holds one already
+        client.delete(f"{prefix}{key}")
+        await slots.stop()
+        return refused
+
+    assert asyncio.run(run()) is None
+
+
+def test_a_slot_released_while_renewed_is_not_written_back(prefix: str) -> None:
+    async def run() -> int:
+        slots = RedisSlots(REDIS_URL, prefix=prefix)
+        lease = await slots.acquire("http:address:10.0.0.5", 4)
+        assert lease is not None
+        await asyncio.gather(slots.renew(), slots.release(lease))
+        left = await slots.count("http:address:10.0.0.5")
+        await slots.stop()
+        return left
+
+    assert asyncio.run(run()) == 0
