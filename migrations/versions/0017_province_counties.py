@@ -54,9 +54,27 @@ def _swap_box(table: str, box: str) -> None:
     op.create_check_constraint(name, table, sa.text(cond))
 
 
-def upgrade() -> None:
+def _swap_boxes(box: str) -> None:
+    """Every point table's CHECK to `box`. SQLite rebuilds the tables (batch mode); other
+    tables reference them, so foreign keys are off meanwhile (SQLite ignores that pragma inside
+    a transaction: the rebuilds run between two autocommit blocks) and checked before they are
+    enforced again (as 0015 does)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=OFF")
     for table in POINT_TABLES:
-        _swap_box(table, PROVINCE_BOX)
+        _swap_box(table, box)
+    if sqlite:
+        broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").all()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by rebuilding the point tables: {broken}")
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=ON")
+
+
+def upgrade() -> None:
+    _swap_boxes(PROVINCE_BOX)
     with op.batch_alter_table("community", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -96,5 +114,4 @@ def downgrade() -> None:
     with op.batch_alter_table("community", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_community_county"))
         batch_op.drop_column("county")
-    for table in POINT_TABLES:
-        _swap_box(table, COUNTY_BOX)
+    _swap_boxes(COUNTY_BOX)
