@@ -179,7 +179,7 @@ class Topology:
     def ws_url(self, i: int) -> str:
         return f"ws://127.0.0.1:{self.ports[i]}/graphql"
 
-    def wait_healthy(self, port: int, api: Process, timeout: float = 60) -> None:
+    def wait_healthy(self, port: int, api: Process, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
