@@ -53,26 +53,25 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------ database
 
 
-def fresh_database(base_url: str, name: str) -> str:
+def _admin(base_url: str, *statements: str) -> None:
+    """Run statements on the server's `postgres` database, outside a transaction."""
     admin = sa.create_engine(
         make_url(base_url).set(drivername="postgresql+psycopg", database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(sa.text(statement))
     admin.dispose()
+
+
+def fresh_database(base_url: str, name: str) -> str:
+    _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(base_url: str, name: str) -> None:
-    admin = sa.create_engine(
-        make_url(base_url).set(drivername="postgresql+psycopg", database="postgres"),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ------------------------------------------------------------------ processes

@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
 
 from schema.enums import JobStatus
-from schema.models import Account
 from schema.services.matching.jobs import read_job
 from schema.services.matching.province import parts_of
-from tests import factories as f
 from tests.multiproc.test_topology import (
     CANCEL,
     FINAL,
@@ -35,13 +32,6 @@ from tests.province import SmallCounty, small_province
 
 PROVINCE_JOB = """query($id: ID!) { matchingJob(id: $id) { id status error objective bound gap
   scopeCounties countyStats proposals(first: 100) { totalCount nodes { need { id } } } } }"""
-
-
-@pytest.fixture(scope="module")
-def token(topology: Topology) -> str:
-    with Session(topology.engine) as s:
-        admin = s.exec(select(Account).where(Account.username == "demo-admin")).one()
-    return f.token_for(admin)
 
 
 @pytest.fixture(scope="module")

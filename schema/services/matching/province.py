@@ -33,7 +33,8 @@ from schema.workflow import FINAL_JOB_STATUSES, LIVE_JOB_STATUSES, IllegalTransi
 # (conn, job_id, action, **values): `jobs.move_job`, passed in (jobs imports this module).
 Move = Callable[..., None]
 
-SUMMED = (
+# Each kind's own figures a job records (`runner.figures`); a province job's are its parts' sums.
+JOB_FIGURES = (
     "seats_filled",
     "seats_total",
     "resources_allocated",
@@ -168,7 +169,7 @@ def gather(
         )
         stats.append(own)
     figures: dict[str, Any] = {}
-    for name in SUMMED:
+    for name in JOB_FIGURES:
         values = [getattr(p, name) for p in parts if getattr(p, name) is not None]
         figures[name] = sum(values) if values else None
     if province.status is JobStatus.QUEUED:

@@ -134,16 +134,7 @@ def figures(kinds: list[str], snapshot: Snapshot, result: Result) -> dict[str, A
     kept = sum(
         c.quantity for c in snapshot.carried if c.resource_id is not None and c.status in KEEP
     )
-    out: dict[str, Any] = dict.fromkeys(
-        (
-            "seats_filled",
-            "seats_total",
-            "resources_allocated",
-            "resources_requested",
-            "helper_tasks_matched",
-            "helper_tasks_total",
-        )
-    )
+    out: dict[str, Any] = dict.fromkeys(province.JOB_FIGURES)
     problem = snapshot.problem
     if "volunteer" in kinds:
         out["seats_filled"] = result.stats.seats_filled
