@@ -30,14 +30,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench.api import free_port
+from bench.api import SECRET, coordinator_token, free_port
 from bench.api_queries import COMMUNITIES, COUNTY_STATS, OPPORTUNITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 LULING = [sys.executable, "-c", "from api.cli import app; app()"]
 NOW = "2026-11-28T08:00+08:00"
 REDIS_URL = os.environ.get("LULING_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-# The fixed mix (anonymous): headline figures, a page of communities, opportunities near a point.
+# The fixed mix (as a coordinator): headline figures, a page of communities, opportunities near
+# a point.
 MIX: list[tuple[str, str, dict[str, Any]]] = [
     ("countyStats", COUNTY_STATS, {}),
     ("communities", COMMUNITIES, {}),
@@ -186,14 +187,18 @@ def wait_workers(engine: sa.Engine, n: int, timeout: float = 120) -> None:
 # ------------------------------------------------------------------ the API probe
 
 
-def probe(url: str, stop: Any, out: Any) -> None:
+def probe(url: str, token: str, stop: Any, out: Any) -> None:
     """In another process: the fixed mix, one request every PROBE_INTERVAL_S, until `stop`."""
     import httpx
 
     latencies: list[float] = []
     by_query: dict[str, list[float]] = {name: [] for name, _, _ in MIX}
     errors: list[str] = []
-    with httpx.Client(timeout=30) as client:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=60, headers=headers) as client:
+        for _, query, variables in MIX * 3:  # warm up: plans, caches, connections
+            client.post(f"{url}/graphql", json={"query": query, "variables": variables})
+        out.put("ready")
         i = 0
         while not stop.is_set():
             name, query, variables = MIX[i % len(MIX)]
@@ -214,16 +219,17 @@ def probe(url: str, stop: Any, out: Any) -> None:
 
 
 class Probe:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.stop_event = ctx.Event()
         self.queue = ctx.Queue()
-        self.process = ctx.Process(target=probe, args=(url, self.stop_event, self.queue))
+        self.process = ctx.Process(target=probe, args=(url, token, self.stop_event, self.queue))
         self.process.start()
+        assert self.queue.get(timeout=600) == "ready"
 
     def finish(self) -> dict[str, Any]:
         self.stop_event.set()
-        result: dict[str, Any] = self.queue.get(timeout=60)
+        result: dict[str, Any] = self.queue.get(timeout=120)
         self.process.join()
         lat = sorted(result["latencies"])
         out: dict[str, Any] = {
@@ -282,7 +288,7 @@ def run(
         wait_workers(engine, workers)
         time.sleep(2.0)  # let them warm their forkservers (the solver's imports)
         watch = MemoryWatch([w.popen.pid for w in spawned])
-        api = Probe(api_url)
+        api = Probe(api_url, args.token)
         t = time.perf_counter()
         job_id = start_province_job(engine, args.time_limit)
         job = wait_job(engine, job_id, timeout=args.counties * (args.time_limit + 120))
@@ -400,6 +406,8 @@ def main() -> None:
             )
             seed_s = time.perf_counter() - t
             log(f"seeded {sum(counts.values()):,} rows in {seed_s:.0f} s")
+            with engine.connect() as conn:  # the planner's statistics, as autovacuum would
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
         prefix = f"luling:bench:{uuid.uuid4().hex[:8]}:"
         env = {
             **os.environ,
@@ -408,7 +416,8 @@ def main() -> None:
             "LULING_BROADCAST_URL": f"{REDIS_URL}?channel_prefix={prefix}ev:",
             "LULING_REDIS_URL": REDIS_URL,
             "LULING_REDIS_KEY_PREFIX": prefix,
-            "LULING_COST_BUDGET_ANONYMOUS_PER_MINUTE": "100000000",
+            "LULING_SECRET_KEY": SECRET,
+            "LULING_COST_BUDGET_PER_MINUTE": "100000000",
             "LULING_SEED_ON_EMPTY": "false",
             "LULING_LOG_LEVEL": "WARNING",
             "LULING_LOG_JSON": "false",
@@ -420,8 +429,9 @@ def main() -> None:
             Spawned(["serve", "--port", str(port), "--no-seed-if-empty"], env, folder / "api.log")
         )
         wait_http(api_url, servers[0])
-        idle_probe = Probe(api_url)
-        time.sleep(15)
+        args.token = coordinator_token(url)[0]
+        idle_probe = Probe(api_url, args.token)
+        time.sleep(30)
         idle = idle_probe.finish()
         log(f"API idle: {idle}")
         runs = []
