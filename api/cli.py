@@ -94,7 +94,7 @@ def _anchor(now: str | None) -> datetime:
 
 
 def _load_reference(
-    url: str, *, reset: bool, scale: int, now: datetime | None = None
+    url: str, *, reset: bool, scale: int, counties: int = 1, now: datetime | None = None
 ) -> dict[str, int]:
     from schema.db import make_engine
     from seed.load import load_reference
@@ -116,7 +116,12 @@ def _load_reference(
                 progress.update(tasks[table], completed=done)
 
             return load_reference(
-                engine, reset=reset, scale=scale, progress=report, now=now or _anchor(None)
+                engine,
+                reset=reset,
+                scale=scale,
+                counties=counties,
+                progress=report,
+                now=now or _anchor(None),
             )
     finally:
         engine.dispose()
@@ -154,6 +159,15 @@ def seed(
     scale: Annotated[
         int, typer.Option(min=1, max=100, help="N-times larger synthetic county.")
     ] = 1,
+    counties: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=100,
+            help="A province of N counties side by side, each with its own areas, people, "
+            "units, resources and backlog (each --scale times the reference county).",
+        ),
+    ] = 1,
     now: Annotated[
         str | None,
         typer.Option(
@@ -185,7 +199,7 @@ def seed(
         return
     start = time.perf_counter()
     try:
-        counts = _load_reference(url, reset=reset, scale=scale, now=anchor)
+        counts = _load_reference(url, reset=reset, scale=scale, counties=counties, now=anchor)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -596,6 +610,14 @@ def match(
         str, typer.Option(help="Comma-separated: volunteer,resource,helper.")
     ] = "volunteer,resource,helper",
     emergency: Annotated[bool, typer.Option(help="Emergency weights (speed first).")] = False,
+    counties: Annotated[
+        str | None,
+        typer.Option(
+            "--counties",
+            help="Comma-separated county names: a province job over them, one part per "
+            "county (default with no --scope: every county, when the database holds several).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     database_url: DatabaseOpt = None,
 ) -> None:
@@ -609,7 +631,7 @@ def match(
     from schema.enums import JobStatus
     from schema.migrate import upgrade
     from schema.models import Community
-    from schema.services.matching.jobs import create_job
+    from schema.services.matching.jobs import create_scoped_job, read_job
     from schema.services.matching.runner import run_job
 
     url = _database_url(database_url)
@@ -627,9 +649,12 @@ def match(
                 raise typer.Exit(2)
         try:
             with _domain_errors_as_value_errors(), engine.begin() as conn:
-                job_id = create_job(
+                job_id = create_scoped_job(
                     conn,
                     scope_community_id=scope_id,
+                    counties=[c.strip() for c in counties.split(",") if c.strip()]
+                    if counties is not None
+                    else None,
                     kinds=[k.strip() for k in kinds.split(",") if k.strip()],
                     weights=None,
                     time_limit_s=time_limit,
@@ -651,8 +676,13 @@ def match(
                 progress.update(task, completed=value, description=stage)
 
             outcome = run_job(engine, job_id, on_progress=report)
+        with engine.connect() as conn:
+            job = read_job(conn, job_id)
     finally:
         engine.dispose()
+    if job.scope_counties is not None:
+        _province_summary(job, as_json=as_json)
+        return
     result = outcome.result
     if outcome.status is not JobStatus.SUCCEEDED or result is None:
         console.print(f"[red]job {job_id} {outcome.status.value}:[/red] {outcome.error}")
@@ -680,6 +710,58 @@ def match(
     table = Table(title=f"matching job {job_id}", show_header=False)
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), f"{value:.4%}" if key == "gap" else str(value))
+    Console().print(table)
+
+
+def _province_summary(job: Any, *, as_json: bool) -> None:
+    """A province job's one result and its parts' figures."""
+    import json
+
+    from rich.table import Table
+
+    from schema.enums import JobStatus
+
+    if job.status is not JobStatus.SUCCEEDED:
+        console.print(f"[red]job {job.id} {job.status.value}:[/red] {job.error}")
+        raise typer.Exit(1)
+    summary = {
+        "job_id": job.id,
+        "status": job.status.value,
+        "counties": job.scope_counties,
+        "seconds": job.seconds,
+        "objective": job.objective,
+        "bound": job.bound,
+        "gap": job.gap,
+        "optimal": job.optimal,
+        "seats_filled": job.seats_filled,
+        "seats_total": job.seats_total,
+        "parts": job.county_stats,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"province matching job {job.id}: gap {job.gap:.4%}")
+    for name in ("counties", "job", "seconds", "pairs", "objective", "bound", "gap"):
+        table.add_column(name)
+    for part in job.county_stats:
+        table.add_row(
+            ", ".join(part["counties"]),
+            str(part["job_id"]),
+            f"{part['seconds']:.2f}",
+            str(part.get("pairs")),
+            f"{part['objective']:.0f}",
+            f"{part['bound']:.0f}",
+            f"{part['gap']:.4%}",
+        )
+    table.add_row(
+        "total",
+        str(job.id),
+        f"{job.seconds:.2f}",
+        "",
+        f"{job.objective:.0f}",
+        f"{job.bound:.0f}",
+        f"{job.gap:.4%}",
+    )
     Console().print(table)
 
 

@@ -34,8 +34,10 @@ from api.settings import Settings
 from api.solve_process import solve_in_child, warm_up
 from schema.base import utcnow
 from schema.db import make_engine, normalise_url
+from schema.enums import JobStatus
 from schema.matching_jobs import MatchingJob
-from schema.services.matching.jobs import fail_jobs
+from schema.services.matching.jobs import fail_jobs, move_job, read_job
+from schema.services.matching.province import live_provinces, settle
 from schema.workflow import FINAL_JOB_STATUSES, LIVE_JOB_STATUSES
 
 TASK_NAME = "luling.run_matching_job"
@@ -91,6 +93,13 @@ def sweep(conn: sa.Connection, *, stalled_seconds: float, now: datetime | None =
         col(MatchingJob.status).in_(LIVE_JOB_STATUSES)
     )
     live = set(conn.execute(live_query).scalars())
+    # A province job has no queue entry of its own: its parts do. Settle it (it gathers or
+    # fails) in case its last part ended without doing so.
+    provinces = live_provinces(conn, live)
+    for province_id in sorted(provinces):
+        if settle(conn, province_id, move_job, now=now) is JobStatus.FAILED:
+            failed.append(province_id)
+    live -= provinces
     if live:
         queued = set(conn.execute(_QUEUED, {"task": TASK_NAME, "ids": sorted(live)}).scalars())
         reason = "interrupted: its queue entry ended before the job did; start it again"
@@ -182,9 +191,14 @@ class Worker:
         self.last_sweep: float | None = None  # monotonic time of the last sweep that reached the DB
 
     async def run_matching_job(self, job_id: int) -> None:
+        province_id = await asyncio.to_thread(self._province_of, job_id)
+
         async def progress(status: str, value: float, stage: str) -> None:
             message = {"jobId": job_id, "status": status, "progress": value, "stage": stage}
-            await self.broadcaster.publish_many([(job_channel(job_id), message)])
+            messages = [(job_channel(job_id), message)]
+            if province_id is not None:  # a part: its province's subscribers follow it too
+                messages.append(await asyncio.to_thread(self._province_message, province_id))
+            await self.broadcaster.publish_many(messages)
 
         log.info("matching job taken", job_id=job_id, worker=os.getpid())
         ended = await solve_in_child(
@@ -198,9 +212,30 @@ class Worker:
         if ended.startswith("killed"):
             reason = f"interrupted: {ended.removeprefix('killed: ')}; start it again"
             with self.engine.begin() as conn:
-                if fail_jobs(conn, [job_id], reason):
-                    await self.broadcaster.publish_many([failed_message(job_id)])
+                failed = fail_jobs(conn, [job_id], reason)
+            if failed:
+                await self.broadcaster.publish_many([failed_message(j) for j in failed])
+        elif province_id is not None:
+            message = await asyncio.to_thread(self._province_message, province_id)
+            await self.broadcaster.publish_many([message])
         log.info("matching job ended", job_id=job_id, status=ended)
+
+    def _province_of(self, job_id: int) -> int | None:
+        with self.engine.connect() as conn:
+            return read_job(conn, job_id).province_job_id
+
+    def _province_message(self, province_id: int) -> tuple[str, dict[str, Any]]:
+        """Where the province job of a part stands now, for its subscribers."""
+        with self.engine.connect() as conn:
+            job = read_job(conn, province_id)
+        stage = "solving parts" if job.status in LIVE_JOB_STATUSES else job.status.value
+        message = {
+            "jobId": province_id,
+            "status": job.status.value,
+            "progress": job.progress,
+            "stage": stage,
+        }
+        return job_channel(province_id), message
 
     def sweep_once(self) -> list[int]:
         with self.engine.begin() as conn:

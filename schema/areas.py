@@ -7,7 +7,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from schema.base import enum_column, in_county_check, json_column, utc_column, utcnow
+from schema.base import (
+    REFERENCE_COUNTY,
+    enum_column,
+    in_county_check,
+    json_column,
+    utc_column,
+    utcnow,
+)
 from schema.enums import AreaKind, AreaMode, GridKind, GridRole, VenueKind
 
 
@@ -21,6 +28,14 @@ class Community(SQLModel, table=True):
     name: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     kind: AreaKind = Field(sa_column=enum_column(AreaKind, index=True))
     township: str = Field(max_length=64, index=True)
+    # The county (县) it belongs to: one database may hold a province of counties, each matched
+    # on its own (`schema.services.matching.province`).
+    county: str = Field(
+        default=REFERENCE_COUNTY,
+        max_length=64,
+        index=True,
+        sa_column_kwargs={"server_default": REFERENCE_COUNTY},
+    )
     latitude: float
     longitude: float
     population: int = 0

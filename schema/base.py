@@ -23,6 +23,31 @@ SQLModel.metadata.naming_convention = {
 # Ji'an County's bounding box (吉安县, around 27.0°N 114.9°E): coordinates outside are refused.
 COUNTY_LAT = (26.55, 27.45)
 COUNTY_LON = (114.45, 115.35)
+REFERENCE_COUNTY = "吉安县"
+
+# A province of several counties (`luling seed --counties N`): county k lies in the reference
+# county's box moved by `county_offset(k)`, ten to a row. The pitch leaves 0.6° (over 50 km)
+# between neighbouring boxes: farther than any need's reach (the matcher's two hours by car,
+# about 44 km), so a county's needs are never in reach of another county's people and counties
+# can be matched apart. Every stored point lies in the province's box (the CHECK below).
+COUNTIES_PER_ROW = 10
+COUNTY_PITCH_DEG = 1.5
+PROVINCE_ROWS = 10
+PROVINCE_LAT = (COUNTY_LAT[0], round(COUNTY_LAT[1] + (PROVINCE_ROWS - 1) * COUNTY_PITCH_DEG, 2))
+PROVINCE_LON = (COUNTY_LON[0], round(COUNTY_LON[1] + (COUNTIES_PER_ROW - 1) * COUNTY_PITCH_DEG, 2))
+
+
+def county_offset(index: int) -> tuple[float, float]:
+    """(Δlat, Δlon) of the province's county number `index` (0: the reference county)."""
+    if not 0 <= index < COUNTIES_PER_ROW * PROVINCE_ROWS:
+        raise ValueError(f"a province holds at most {COUNTIES_PER_ROW * PROVINCE_ROWS} counties")
+    row, column = divmod(index, COUNTIES_PER_ROW)
+    return row * COUNTY_PITCH_DEG, column * COUNTY_PITCH_DEG
+
+
+def county_name(index: int) -> str:
+    """The name of the province's county number `index`: the reference county, then copies."""
+    return REFERENCE_COUNTY if index == 0 else f"{REFERENCE_COUNTY}-{index + 1}"
 
 
 # The county's clock: availability windows, activity times, "today" and period filters are
@@ -118,10 +143,11 @@ def json_column(*, nullable: bool = False, **kw: Any) -> sa.Column[Any]:
 def in_county_check(
     lat: str = "latitude", lon: str = "longitude", *, nullable: bool = False
 ) -> sa.CheckConstraint:
-    """A CHECK that keeps a point inside the county; named after the columns it guards."""
+    """A CHECK that keeps a point inside the province's counties (the reference county's box
+    when there is one county); named after the columns it guards."""
     cond = (
-        f"{lat} BETWEEN {COUNTY_LAT[0]} AND {COUNTY_LAT[1]} "
-        f"AND {lon} BETWEEN {COUNTY_LON[0]} AND {COUNTY_LON[1]}"
+        f"{lat} BETWEEN {PROVINCE_LAT[0]} AND {PROVINCE_LAT[1]} "
+        f"AND {lon} BETWEEN {PROVINCE_LON[0]} AND {PROVINCE_LON[1]}"
     )
     if nullable:
         cond = f"({lat} IS NULL AND {lon} IS NULL) OR ({cond})"

@@ -24,6 +24,10 @@ class MatchingJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     status: JobStatus = Field(sa_column=enum_column(JobStatus, index=True))
     scope_community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
+    # A county-wide part of a province: the counties it matches (None: the scope above). Such
+    # a part is a child of its province job (`province_job_id`), which gathers the parts.
+    scope_counties: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))
+    province_job_id: int | None = Field(default=None, foreign_key="matching_job.id", index=True)
     kinds: list[str] = Field(default_factory=list, sa_column=json_column())
     weights: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     emergency: bool = False
@@ -47,6 +51,11 @@ class MatchingJob(SQLModel, table=True):
     helper_tasks_matched: int | None = None
     helper_tasks_total: int | None = None
     error: str | None = Field(default=None, sa_type=sa.Text)
+    # A province job's figures per part: [{counties, job_id, seconds, objective, bound, gap,
+    # pairs, …}] (`schema.services.matching.province.gather`).
+    county_stats: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=json_column(server_default="[]")
+    )
 
 
 class Proposal(SQLModel, table=True):

@@ -98,6 +98,7 @@ def load_reference(
     *,
     reset: bool,
     scale: int = 1,
+    counties: int = 1,
     progress: ProgressCallback | None = None,
     seed: int = REFERENCE_SEED,
     now: datetime = REFERENCE_NOW,
@@ -105,11 +106,15 @@ def load_reference(
 ) -> dict[str, int]:
     """Load the reference county (scale 1) or N county copies; returns rows inserted per table.
 
+    `counties` N: a province of N counties side by side, each `scale` copies big (its own areas,
+    people, units, resources and backlog; `iter_reference`).
+
     `reset=True` empties every table first; otherwise a database that already holds data is
     refused with DatabaseNotEmptyError (a ValueError) and nothing is changed.
     """
     if scale < 1:
         raise ValueError("scale must be at least 1")
+    copies = scale * counties
     tables = metadata.sorted_tables
     counts = {t.name: 0 for t in tables}
     with gc_paused(), engine.begin() as conn:
@@ -125,10 +130,11 @@ def load_reference(
         use_copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
         insert = copy_rows if use_copy else insert_rows
         totals: dict[str, int] = {}
-        for copy, part in enumerate(iter_reference(seed=seed, scale=scale, now=now)):
+        parts = iter_reference(seed=seed, scale=scale, now=now, counties=counties)
+        for copy, part in enumerate(parts):
             if copy == 0:
-                totals = {name: len(rows) * scale for name, rows in part.items()}
-            last_copy = copy == scale - 1
+                totals = {name: len(rows) * copies for name, rows in part.items()}
+            last_copy = copy == copies - 1
             for table in tables:
                 rows = part[table.name]
                 for start in range(0, len(rows), chunk_rows):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+from schema.base import county_name, county_offset
 from seed.figures import REFERENCE_NOW, REFERENCE_SEED
 from seed.reference.county import _County
 from seed.reference.tables import TABLE_ORDER, Tables, _Ids, _new_tables
@@ -32,18 +33,43 @@ def iter_reference(
     scale: int = 1,
     now: datetime = REFERENCE_NOW,
     password_hash: str | None = None,
+    counties: int = 1,
 ) -> Iterator[Tables]:
-    """Yields one county copy's tables at a time (FK order within each); ids continue across."""
+    """Yields one county copy's tables at a time (FK order within each); ids continue across.
+
+    `counties` N: a province of N counties, each `scale` copies big; county k's copies are
+    moved to its own place (`schema.base.county_offset`) and its communities name it."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
+    if counties < 1:
+        raise ValueError("counties must be at least 1")
+    county_offset(counties - 1)  # refuses more counties than the province holds
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     ids = _Ids()
-    for copy in range(scale):
+    for copy in range(scale * counties):
         with gc_paused():
             tables = _County(copy, seed=seed, now=now, ids=ids, password_hash=password_hash).build()
+            place_in_county(tables, copy // scale)
         yield tables
         del tables  # let the copy go before the next one is built
+
+
+def place_in_county(tables: Tables, county: int) -> None:
+    """Move a copy to the province's county number `county` and name that county on its
+    communities (county 0, the reference county, stays where it is)."""
+    for row in tables["community"]:
+        row["county"] = county_name(county)
+    if county == 0:
+        return
+    dlat, dlon = county_offset(county)
+    for rows in tables.values():
+        if not rows or "latitude" not in rows[0]:
+            continue
+        for row in rows:
+            if row["latitude"] is not None:
+                row["latitude"] = round(row["latitude"] + dlat, 6)
+                row["longitude"] = round(row["longitude"] + dlon, 6)
 
 
 def generate_reference(
@@ -52,10 +78,13 @@ def generate_reference(
     scale: int = 1,
     now: datetime = REFERENCE_NOW,
     password_hash: str | None = None,
+    counties: int = 1,
 ) -> Tables:
-    """Every table's rows (FK order); scale N concatenates N county copies."""
+    """Every table's rows (FK order); scale N concatenates N county copies (per county)."""
     out = _new_tables()
-    for part in iter_reference(seed=seed, scale=scale, now=now, password_hash=password_hash):
+    for part in iter_reference(
+        seed=seed, scale=scale, now=now, password_hash=password_hash, counties=counties
+    ):
         for name, rows in part.items():
             out[name].extend(rows)
     return out

@@ -16,9 +16,11 @@ from api.app import create_app
 from api.jobqueue import TASK_NAME, enqueue, sweep
 from api.matching_runner import MatchingRunner
 from schema.enums import JobStatus
-from schema.services.matching.jobs import create_job, job_status
+from schema.services.matching.jobs import create_job, create_scoped_job, job_status
+from schema.services.matching.province import parts_of
 from tests.conftest import gql, make_settings
 from tests.county import County
+from tests.province import small_province
 
 pytestmark = pytest.mark.usefixtures("_queue_tables")
 
@@ -137,3 +139,34 @@ def test_queue_mode_needs_postgresql(tmp_path: Any) -> None:
     settings = make_settings(f"sqlite:///{tmp_path}/x.db", job_runner="queue")
     with pytest.raises(ValueError, match="needs PostgreSQL"):
         create_app(settings)
+
+
+def test_province_job_queues_its_parts_and_the_sweep_settles_it(engine: sa.Engine) -> None:
+    """A province job has no queue entry of its own (its parts do): the sweep leaves it alone
+    while its parts are queued, and fails it with the reason when a part's worker is gone."""
+    counties = small_province(engine, 2)
+    with engine.begin() as conn:
+        province_id = create_scoped_job(
+            conn,
+            scope_community_id=None,
+            kinds=["volunteer"],
+            weights=None,
+            time_limit_s=5,
+            enqueue=enqueue,
+        )
+        parts = [p.id for p in parts_of(conn, province_id)]
+        assert [e[0] for e in entries(conn)] == parts and province_id not in parts
+        assert len(parts) == len(counties)
+    with engine.begin() as conn:
+        assert sweep(conn, stalled_seconds=10) == []
+        assert job_status(conn, province_id) is JobStatus.QUEUED
+        assert parts[0] is not None
+        take(conn, parts[0], heartbeat_age_s=None)
+    with engine.begin() as conn:
+        assert sweep(conn, stalled_seconds=10) == [parts[0], province_id]
+        assert job_status(conn, province_id) is JobStatus.FAILED
+        assert job_status(conn, parts[1] or 0) is JobStatus.CANCELLED
+        error = conn.execute(
+            sa.text("SELECT error FROM matching_job WHERE id = :j"), {"j": province_id}
+        ).scalar_one()
+        assert counties[0].name in error and "its worker is gone" in error

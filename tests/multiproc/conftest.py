@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 import redis
+from sqlmodel import Session, select
 
 from schema.db import is_sqlite
+from schema.models import Account
+from tests import factories as f
 from tests.multiproc.topology import REDIS_URL, Topology, copy_of, seeded_template
 
 
@@ -44,3 +47,11 @@ def started_topology(
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with started_topology(tmp_path_factory) as topology:
         yield topology
+
+
+@pytest.fixture(scope="module")
+def token(topology: Topology) -> str:
+    """A bearer token of the reference county's administrator (demo-admin)."""
+    with Session(topology.engine) as s:
+        admin = s.exec(select(Account).where(Account.username == "demo-admin")).one()
+    return f.token_for(admin)

@@ -17,13 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from schema.models import Account
-from tests import factories as f
 from tests.multiproc.topology import HEARTBEAT_S, LOGIN_LIMIT, STALLED_S, Topology
 
 START = """mutation($input: StartMatchingJobInput!) { startMatchingJob(input: $input) {
@@ -39,13 +36,6 @@ COMMIT = """mutation($id: ID!) { commitMatchingJob(jobId: $id) { job { id status
 CANCEL = """mutation($id: ID!) { cancelMatchingJob(jobId: $id) { job { id status }
   userErrors { message } } }"""
 FINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "COMMITTED"}
-
-
-@pytest.fixture(scope="module")
-def token(topology: Topology) -> str:
-    with Session(topology.engine) as s:
-        admin = s.exec(select(Account).where(Account.username == "demo-admin")).one()
-    return f.token_for(admin)
 
 
 @pytest.fixture(scope="module")

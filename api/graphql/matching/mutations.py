@@ -101,6 +101,13 @@ class StartMatchingJobInput:
         description="Re-run after decisions on this job: its accepted and pinned proposals are "
         "kept, its rejected ones never proposed again, the rest re-optimised.",
     )
+    counties: list[str] | None = strawberry.field(
+        default=None,
+        description="A province job over these counties (by name): one part per county, solved "
+        "apart (on several workers with the queue) and gathered into one result. With neither "
+        "this nor a community, a database holding several counties gets a province job over all.",
+        extensions=[MaxItems(100)],
+    )
 
 
 @strawberry.type(description="A matching job a mutation changed, or why it did not.")
@@ -192,6 +199,7 @@ async def _start(session: AsyncSession, info: Info, input: StartMatchingJobInput
         time_limit_s=input.time_limit_seconds,
         emergency=input.emergency,
         parent_job_id=opt_pk(input.parent_job_id, "MatchingJob", "parent_job_id"),
+        counties=input.counties,
     )
 
 

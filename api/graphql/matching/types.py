@@ -44,6 +44,7 @@ class MatchingJob(RowType, Node):
         {
             "scope_community": ("scope_community_id",),
             "parent_job": ("parent_job_id",),
+            "province_job": ("province_job_id",),
         }
     )
 
@@ -85,12 +86,28 @@ class MatchingJob(RowType, Node):
         description="Enterprise requests waiting for a helper; null if it matched no helpers."
     )
     error: str | None = strawberry.field(description="Why it failed, if it failed.")
+    scope_counties: list[str] | None = strawberry.field(
+        description="The counties of a province job (or of one part of it); null otherwise.",
+        extensions=[MaxItems(100)],
+    )
+    county_stats: JSON = strawberry.field(
+        description="A province job's parts once gathered: per part its counties, job id, "
+        "seconds, candidate pairs, objective, bound and gap ([] for any other job)."
+    )
     scope_community_id: strawberry.Private[int | None]
     parent_job_id: strawberry.Private[int | None]
+    province_job_id: strawberry.Private[int | None]
 
     @strawberry.field(description="The community it was limited to; null for the whole county.")
     async def scope_community(self, info: Info) -> CommunityT | None:
         return await load_one(info, CommunityT, self.scope_community_id)
+
+    @strawberry.field(
+        description="The province job this one is a county's part of (its proposals move to "
+        "the province job when every part has succeeded), if any."
+    )
+    async def province_job(self, info: Info) -> MatchingJob | None:
+        return await load_one(info, MatchingJob, self.province_job_id)
 
     @strawberry.field(description="The job this one re-solves (repair after changes), if any.")
     async def parent_job(self, info: Info) -> MatchingJob | None:

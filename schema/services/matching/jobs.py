@@ -10,7 +10,7 @@ through `move` (`AsyncSession.run_sync`), in their own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -24,7 +24,9 @@ from schema.matching_jobs import MatchingJob
 from schema.models import Community
 from schema.services.common import Actor, get_current, now_or
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
+from schema.services.matching.counties import counties_in, plan_parts
 from schema.services.matching.loader import KINDS, weights_from
+from schema.services.matching.province import cancel_parts, create_parts, settle
 from schema.workflow import (
     FINAL_JOB_STATUSES,
     JOB_TRANSITIONS,
@@ -119,6 +121,8 @@ def create_job(
     parent_job_id: int | None = None,
     account_id: int | None = None,
     now: datetime | None = None,
+    scope_counties: Sequence[str] | None = None,
+    province_job_id: int | None = None,
 ) -> int:
     """A queued job; its settings are checked here, so a job that cannot run is never stored."""
     kinds = list(dict.fromkeys(kinds))
@@ -139,6 +143,8 @@ def create_job(
             emergency=emergency,
             time_limit_s=time_limit_s,
             parent_job_id=parent_job_id,
+            scope_counties=list(scope_counties) if scope_counties is not None else None,
+            province_job_id=province_job_id,
             created_by_account_id=account_id,
             created_at=now_or(now),
             progress=0.0,
@@ -146,6 +152,49 @@ def create_job(
         .returning(col(MatchingJob.id))
     ).scalar_one()
     return cast(int, job_id)  # RETURNING the new primary key: never NULL
+
+
+def create_scoped_job(
+    conn: sa.Connection,
+    *,
+    scope_community_id: int | None,
+    counties: Sequence[str] | None = None,
+    parent_job_id: int | None = None,
+    enqueue: Callable[[sa.Connection, int], None] | None = None,
+    **settings: Any,
+) -> int:
+    """A queued job over a community, the county, or a province: with no community, a job over
+    `counties` (or over every county, when the database holds several) is a province job whose
+    parts are queued in its stead (`enqueue`, on the same connection). Returns the job's id."""
+    province: list[str] | None = None
+    if scope_community_id is None:
+        present = counties_in(conn)
+        if counties is not None:
+            unknown = [c for c in counties if c not in present]
+            if unknown or not counties:
+                raise Invalid("counties", f"no such county: {', '.join(unknown) or '(none named)'}")
+            province = list(dict.fromkeys(counties))
+        elif len(present) > 1:
+            province = present
+    elif counties is not None:
+        raise Invalid("counties", "name either a community or counties, not both")
+    if province is not None and parent_job_id is not None:
+        raise Invalid("parent_job_id", "a province job is not re-run; re-run a community's job")
+    job_id = create_job(
+        conn,
+        scope_community_id=scope_community_id,
+        parent_job_id=parent_job_id,
+        scope_counties=province,
+        **settings,
+    )
+    if province is None:
+        if enqueue is not None:
+            enqueue(conn, job_id)
+        return job_id
+    for part_id in create_parts(conn, job_id, plan_parts(conn, province), create_job, settings):
+        if enqueue is not None:
+            enqueue(conn, part_id)
+    return job_id
 
 
 async def start_job(
@@ -160,12 +209,15 @@ async def start_job(
     parent_job_id: int | None = None,
     now: datetime | None = None,
     enqueue: Callable[[sa.Connection, int], None] | None = None,
+    counties: Sequence[str] | None = None,
 ) -> MatchingJob:
     """A queued job over the open work of a scope (the caller then has it run). `enqueue`, if
     given, queues it for a worker on the same connection, so job and queue entry commit together.
 
     A community's coordinator who names no scope matches their own community; a re-run
-    (`parent_job_id`) starts from a succeeded job's decisions.
+    (`parent_job_id`) starts from a succeeded job's decisions. A job over several counties
+    (`counties`, or no scope in a database holding more than one) is a province job: one part
+    per county is queued instead (`schema.services.matching.province`).
     """
     scope = scope_community_id
     if scope is None and not actor.in_scope(None):
@@ -178,11 +230,14 @@ async def start_job(
         actor.require_scope(parent.scope_community_id)
         if parent.status is not JobStatus.SUCCEEDED:
             raise Invalid("parent_job_id", "re-run only a finished, uncommitted job")
+        if parent.scope_counties is not None:
+            raise Invalid("parent_job_id", "a province job is not re-run; re-run a community's job")
 
     def create(conn: sa.Connection) -> int:
-        job_id = create_job(
+        return create_scoped_job(
             conn,
             scope_community_id=scope,
+            counties=counties,
             kinds=kinds,
             weights=weights,
             time_limit_s=time_limit_s,
@@ -190,10 +245,8 @@ async def start_job(
             parent_job_id=parent_job_id,
             account_id=actor.account_id,
             now=now,
+            enqueue=enqueue,
         )
-        if enqueue is not None:
-            enqueue(conn, job_id)
-        return job_id
 
     job_id = await session.run_sync(lambda s: create(s.connection()))
     return await get_job(session, job_id)
@@ -202,10 +255,16 @@ async def start_job(
 async def cancel_job(
     *, session: AsyncSession, job_id: int, actor: Actor, now: datetime | None = None
 ) -> MatchingJob:
-    """Cancel a queued or running job; a solve in flight finds it cancelled and saves nothing."""
+    """Cancel a queued or running job; a solve in flight finds it cancelled and saves nothing.
+    A province job is cancelled with all its parts (cancelling a part cancels its province)."""
     job = await get_job(session, job_id)
     require_coordinator(actor, job.scope_community_id)
-    return await move(session, job_id, "cancel", now=now_or(now))
+    if job.province_job_id is not None:
+        job_id = job.province_job_id
+    now = now_or(now)
+    job = await move(session, job_id, "cancel", now=now)
+    await session.run_sync(lambda s: cancel_parts(s.connection(), job_id, move_job, now=now))
+    return job
 
 
 # ---------------------------------------------------------------- jobs nobody will finish
@@ -228,6 +287,15 @@ def fail_jobs(
         except IllegalTransition:
             continue  # it ended meanwhile
         failed.append(job_id)
+        # A failed part fails its province; a failed province stops its parts.
+        province_id = conn.execute(
+            sa.select(col(MatchingJob.province_job_id)).where(col(MatchingJob.id) == job_id)
+        ).scalar()
+        if province_id is not None and settle(conn, province_id, move_job, now=now) is (
+            JobStatus.FAILED
+        ):
+            failed.append(province_id)
+        cancel_parts(conn, job_id, move_job, now=now)
     return failed
 
 
@@ -242,7 +310,10 @@ def fail_stale_jobs(
     stale = [
         job.id
         for job in (MatchingJob.model_validate(row._mapping) for row in live)
-        if job.id is not None and job.id not in running_here and is_stale(job, now)
+        if job.id is not None
+        and job.id not in running_here
+        and job.province_job_id not in running_here  # its province solves its parts here
+        and is_stale(job, now)
     ]
     reason = "interrupted: its server process stopped before it finished"
     return fail_jobs(conn, stale, reason, now=now)

@@ -33,7 +33,6 @@ from schema.base import aware, utcnow
 from schema.enums import (
     AreaMode,
     EnterpriseRequestStatus,
-    NeedStatus,
     PersonKind,
     ProposalKind,
     ProposalStatus,
@@ -66,11 +65,17 @@ from schema.models import (
 )
 from schema.people import SERVING_KINDS
 from schema.services.errors import Invalid
+from schema.services.matching.counties import (
+    MATCHABLE_NEED_STATUSES,
+    communities_of,
+    resources_within,
+    serving_people_of,
+    work_boxes,
+)
 from schema.services.matching.wording import name_things
 from schema.workflow import OPEN_ENTERPRISE_STATUSES, OPEN_NEED_STATUSES
 
 # Needs still waiting for people: the matcher proposes their dispatch.
-MATCHABLE_NEED_STATUSES = (NeedStatus.REPORTED, NeedStatus.ACCEPTED)
 # What a job matches: people to needs, resources to needs, helpers to enterprise requests.
 KINDS = ("volunteer", "resource", "helper")
 # Decisions a re-run keeps.
@@ -159,6 +164,7 @@ def load_problem(
     conn: sa.Connection,
     *,
     scope_community_id: int | None = None,
+    scope_counties: Sequence[str] | None = None,
     kinds: Iterable[str] = KINDS,
     weights: Mapping[str, float] | None = None,
     emergency: bool | None = None,
@@ -170,6 +176,9 @@ def load_problem(
     now: datetime | None = None,
 ) -> Snapshot:
     """The open work of a scope (one community, or the county) and everyone who could serve it.
+
+    `scope_counties`: a province job's part, the work of these counties and who serves it
+    (`schema.services.matching.counties`); people elsewhere are not loaded at all.
 
     `carried`: a parent job's kept decisions; its kept resources are taken off what the needs
     still want and what the units still have, so the solve works around them."""
@@ -195,6 +204,9 @@ def load_problem(
         need_q = need_q.where(sa.false())  # a helper-only job has no needs to report on
     if scope_community_id is not None:
         need_q = need_q.where(col(NeedRow.community_id) == scope_community_id)
+    in_counties = communities_of(scope_counties) if scope_counties is not None else None
+    if in_counties is not None:
+        need_q = need_q.where(col(NeedRow.community_id).in_(in_counties))
     need_rows = conn.execute(need_q).all()
     need_ids = [r.id for r in need_rows]
     need_skills = _group(
@@ -251,51 +263,78 @@ def load_problem(
         )
 
     # --- people: skills, windows, teams, hours already committed on open needs
+    in_people = serving_people_of(scope_counties) if scope_counties is not None else None
+
+    def scoped(query: Any, person: Any) -> Any:
+        """The query, limited to the people of the scope's counties (when it has some)."""
+        return query if in_people is None else query.where(person.in_(in_people))
+
+    person_columns = (
+        col(Person.id),
+        col(Person.kind),
+        col(Person.latitude),
+        col(Person.longitude),
+        col(Person.travel_mode),
+        col(Person.weekly_capacity_minutes),
+        col(Person.registered_community_id),
+        col(Person.is_commando),
+        col(Person.max_open_requests),
+    )
     people = conn.execute(
-        sa.select(
-            col(Person.id),
-            col(Person.kind),
-            col(Person.latitude),
-            col(Person.longitude),
-            col(Person.travel_mode),
-            col(Person.weekly_capacity_minutes),
-            col(Person.registered_community_id),
-            col(Person.is_commando),
-            col(Person.max_open_requests),
-        ).where(col(Person.kind).in_((*SERVING_KINDS, PersonKind.ENTERPRISE_HELPER)))
+        sa.select(*person_columns).where(
+            col(Person.kind).in_((*SERVING_KINDS, PersonKind.ENTERPRISE_HELPER))
+            if in_people is None
+            else col(Person.id).in_(in_people)
+        )
     ).all()
     person_skills = _group(
         (p, skill_code[s])
-        for p, s in conn.execute(sa.select(col(PersonSkill.person_id), col(PersonSkill.skill_id)))
+        for p, s in conn.execute(
+            scoped(
+                sa.select(col(PersonSkill.person_id), col(PersonSkill.skill_id)),
+                col(PersonSkill.person_id),
+            )
+        )
     )
     windows = _group(
         (p, (d, a, b))
         for p, d, a, b in conn.execute(
-            sa.select(
+            scoped(
+                sa.select(
+                    col(Availability.person_id),
+                    col(Availability.weekday),
+                    col(Availability.start_minute),
+                    col(Availability.end_minute),
+                ),
                 col(Availability.person_id),
-                col(Availability.weekday),
-                col(Availability.start_minute),
-                col(Availability.end_minute),
             )
         )
     )
     teams = _group(
-        conn.execute(sa.select(col(TeamMembership.person_id), col(TeamMembership.team_id))).all()
+        conn.execute(
+            scoped(
+                sa.select(col(TeamMembership.person_id), col(TeamMembership.team_id)),
+                col(TeamMembership.person_id),
+            )
+        ).all()
     )
     serving = conn.execute(
-        sa.select(
+        scoped(
+            sa.select(
+                col(NeedAssignment.person_id),
+                col(NeedRow.id),
+                col(NeedRow.duration_minutes),
+                col(NeedRow.arrive_by),
+                col(NeedRow.latitude),
+                col(NeedRow.longitude),
+            )
+            .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
+            .where(
+                col(NeedAssignment.active),
+                col(NeedAssignment.person_id).is_not(None),
+                col(NeedRow.status).in_(OPEN_NEED_STATUSES),
+            ),
             col(NeedAssignment.person_id),
-            col(NeedRow.id),
-            col(NeedRow.duration_minutes),
-            col(NeedRow.arrive_by),
-            col(NeedRow.latitude),
-            col(NeedRow.longitude),
-        )
-        .join(NeedRow, col(NeedRow.id) == col(NeedAssignment.need_id))
-        .where(
-            col(NeedAssignment.active),
-            col(NeedAssignment.person_id).is_not(None),
-            col(NeedRow.status).in_(OPEN_NEED_STATUSES),
         )
     ).all()
     committed: dict[int, int] = defaultdict(int)
@@ -311,30 +350,37 @@ def load_problem(
             busy[person_id].append(Busy(start, start + timedelta(minutes=minutes), lat, lon))
     # Activities they signed up for or are at, still to end, block their time too.
     for person_id, starts_at, ends_at, lat, lon in conn.execute(
-        sa.select(
+        scoped(
+            sa.select(
+                col(SignUp.person_id),
+                col(Activity.starts_at),
+                col(Activity.ends_at),
+                col(Activity.latitude),
+                col(Activity.longitude),
+            )
+            .join(Activity, col(Activity.id) == col(SignUp.activity_id))
+            .where(
+                col(SignUp.status).in_((SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN)),
+                col(Activity.ends_at) > now,
+            ),
             col(SignUp.person_id),
-            col(Activity.starts_at),
-            col(Activity.ends_at),
-            col(Activity.latitude),
-            col(Activity.longitude),
-        )
-        .join(Activity, col(Activity.id) == col(SignUp.activity_id))
-        .where(
-            col(SignUp.status).in_((SignUpStatus.SIGNED_UP, SignUpStatus.CHECKED_IN)),
-            col(Activity.ends_at) > now,
         )
     ):
         busy[person_id].append(Busy(aware(starts_at), aware(ends_at), lat, lon))
     expertise = _group(
         (p, k.value)
         for p, k in conn.execute(
-            sa.select(col(HelperExpertise.person_id), col(HelperExpertise.kind))
+            scoped(
+                sa.select(col(HelperExpertise.person_id), col(HelperExpertise.kind)),
+                col(HelperExpertise.person_id),
+            )
         )
     )
     open_requests = dict(
         conn.execute(
             sa.select(col(EnterpriseRequest.helper_id), sa.func.count())
             .where(
+                sa.true() if in_people is None else col(EnterpriseRequest.helper_id).in_(in_people),
                 col(EnterpriseRequest.status).in_(OPEN_ENTERPRISE_STATUSES),
                 col(EnterpriseRequest.helper_id).is_not(None),
             )
@@ -389,6 +435,8 @@ def load_problem(
         )
         if scope_community_id is not None:
             task_q = task_q.where(col(Enterprise.community_id) == scope_community_id)
+        if in_counties is not None:
+            task_q = task_q.where(col(Enterprise.community_id).in_(in_counties))
         task_rows = conn.execute(task_q).all()
         tasks = tuple(
             EnterpriseTask(
@@ -406,6 +454,14 @@ def load_problem(
     # --- resources, less what is already lent to open needs
     resources: tuple[Resource, ...] = ()
     if "resource" in kinds:
+        county_resources: list[int] = []
+        if scope_counties is not None:
+            boxes = list(work_boxes(conn, scope_counties).values())
+            if boxes:
+                box = boxes[0]
+                for other in boxes[1:]:
+                    box = box.union(other)
+                county_resources = [rid for rid, _, _ in resources_within(conn, box)]
         lent = dict(
             conn.execute(
                 sa.select(col(NeedAssignment.resource_id), sa.func.sum(NeedAssignment.quantity))
@@ -421,8 +477,11 @@ def load_problem(
         twinned = _group(
             conn.execute(sa.select(col(Pairing.unit_id), col(Pairing.community_id))).all()
         )
+        res_q = select(ResourceRow)
+        if scope_counties is not None:
+            res_q = res_q.where(col(ResourceRow.id).in_(county_resources or [-1]))
         res_rows = conn.execute(
-            select(ResourceRow).where(
+            res_q.where(
                 col(ResourceRow.is_available),
                 col(ResourceRow.retired_at).is_(None),
                 col(ResourceRow.available_from) <= now,
