@@ -145,6 +145,29 @@ def test_cost_connections_by_page_and_lists_by_cap() -> None:
     assert capped.cost == MODEL.caps[("Query", "skills")]
 
 
+def test_measures_are_remembered_per_document_variables_and_limits() -> None:
+    """One document measured again with the same variables is not walked again; other
+    variables, other limits or another operation are measured for themselves, and a refusal is
+    never remembered as a pass."""
+    document = parse(
+        "query A($n: Int) { needs(first: $n) { nodes { id } } } query B { skills { id } }"
+    )
+    five = MODEL.analyse(document, "A", {"n": 5}, Limits())
+    assert MODEL.analyse(document, "A", {"n": 5}, Limits()) is five
+    assert MODEL.analyse(document, "A", {"n": 50}, Limits()).cost == 2 + 50
+    assert MODEL.analyse(document, "B", {"n": 5}, Limits()).cost == MODEL.caps[("Query", "skills")]
+    with pytest.raises(QueryRefused):
+        MODEL.analyse(document, "A", {"n": 5}, Limits(max_cost=3))
+    with pytest.raises(QueryRefused):  # again: refusals are measured each time
+        MODEL.analyse(document, "A", {"n": 5}, Limits(max_cost=3))
+    assert MODEL.analyse(document, "A", {"n": 5}, Limits()) is five
+    # The same text parsed again is another document: measured anew, to the same figure.
+    assert analyse("query($n: Int) { needs(first: $n) { nodes { id } } }", {"n": 5}).cost == 7
+    # Variables JSON cannot encode are measured without being remembered.
+    huge = MODEL.analyse(document, "A", {"n": 5, "x": 2**70}, Limits())
+    assert huge.cost == five.cost and huge is not five
+
+
 def test_every_plain_list_of_objects_is_capped() -> None:
     assert MODEL.uncapped_lists() == []
 
