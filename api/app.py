@@ -217,7 +217,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def readyz(_: Request) -> Response:
         """Ready to take traffic: database up, migrated at least to this code's revision, and
-        the broadcaster connected. A reverse proxy sends requests only to ready processes."""
+        the broadcaster connected. A reverse proxy sends requests only to ready processes.
+        `limits` says whether request and socket limits are shared (Redis), per process by
+        configuration, or per process because Redis does not answer (`degraded`)."""
         nonlocal migrated
         checks: dict[str, str] = {}
         try:
@@ -237,7 +239,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.warning("readyz: broadcaster", error=str(exc))
             checks["broadcaster"] = "down"
         ready = checks == {"database": "up", "migrations": "current", "broadcaster": "up"}
-        body = {"status": "ready" if ready else "unavailable", **checks}
+        # Reported, not required: with Redis unreachable the limits still hold per process, and
+        # taking every process out of rotation for that would be the worse outage.
+        body = {"status": "ready" if ready else "unavailable", **checks, "limits": slots.sharing}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @asynccontextmanager

@@ -113,6 +113,11 @@ class Slots:
     async def stop(self) -> None:
         pass
 
+    @property
+    def sharing(self) -> str:
+        """How limits are counted now, for `/readyz`: `local` (no Redis configured)."""
+        return "local"
+
 
 class RedisSlots(Slots):
     """Slots shared by every API process through Redis sorted sets with leases."""
@@ -147,6 +152,12 @@ class RedisSlots(Slots):
             self._acquire = self._redis.register_script(_ACQUIRE_LUA)
             self._renew = self._redis.register_script(_RENEW_LUA)
         return self._redis
+
+    @property
+    def sharing(self) -> str:
+        """`shared` while Redis answers; `degraded` while this process counts alone because it
+        does not (its limits are then per process: monitoring should see that)."""
+        return "degraded" if self._degraded else "shared"
 
     def _full(self, key: str) -> str:
         return f"{self.prefix}{key}"

@@ -28,6 +28,7 @@ The cost model, as GitHub's and Shopify's:
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -217,10 +218,9 @@ class CostModel:
             return found
         analysis = self._measure(key.document, key.operation_name, key.variables, key.limits)
         if len(self._memory) >= MEASURES_KEPT:
-            try:  # the oldest goes (FIFO is enough here)
+            # The oldest goes (FIFO is enough here); another thread may have changed it.
+            with contextlib.suppress(StopIteration, RuntimeError):
                 self._memory.pop(next(iter(self._memory)), None)
-            except (StopIteration, RuntimeError):  # emptied or changed by another thread
-                pass
         self._memory[key] = analysis
         return analysis
 

@@ -54,7 +54,21 @@ def test_report_ready_when_migrated_and_connected(client: TestClient) -> None:
         "database": "up",
         "migrations": "current",
         "broadcaster": "up",
+        "limits": "local",  # no Redis configured: each process counts its own
     }
+
+
+def test_readiness_says_when_limits_are_no_longer_shared(database_url: str) -> None:
+    """Found attacking two processes: with its limit Redis unreachable a process counted
+    sockets and requests alone (a limit of 4 let 8 in) while `/readyz` said nothing. It stays
+    ready (limits still hold per process) and says `degraded`."""
+    settings = make_settings(database_url, rate_limit_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(settings)) as c:
+        before = c.get("/readyz").json()
+        c.post("/graphql", json={"query": "{ __typename }"})  # takes a slot: Redis fails
+        after = c.get("/readyz")
+    assert before["limits"] == "shared"
+    assert after.status_code == 200 and after.json()["limits"] == "degraded"
 
 
 def test_report_unready_while_database_is_behind(tmp_path: Path) -> None:
