@@ -20,9 +20,14 @@ def _refused(engine: sa.Engine, write: Callable[[Session], None]) -> None:
         session.flush()
 
 
-def test_refuse_community_outside_county(engine: sa.Engine) -> None:
+def test_refuse_community_outside_the_province(engine: sa.Engine) -> None:
+    """The CHECK guards the box of the province's county grid (schema/base.py, migration 0017:
+    a database may hold up to 100 counties); each service still refuses points outside the
+    reference county (`schema.geo.in_county`)."""
     with pytest.raises(sa.exc.IntegrityError):
-        f.community(engine, latitude=39.9, longitude=116.4)  # Beijing
+        f.community(engine, latitude=43.8, longitude=87.6)  # Ürümqi: north-west of the grid
+    with pytest.raises(sa.exc.IntegrityError):
+        f.community(engine, latitude=22.3, longitude=114.2)  # Hong Kong: south of it
 
 
 def test_refuse_duplicate_community_name(engine: sa.Engine) -> None:
