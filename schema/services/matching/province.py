@@ -133,7 +133,9 @@ def settle(
         return JobStatus.SUCCEEDED
     if province.status is JobStatus.RUNNING and parts:
         done = sum(1.0 if p.status in FINAL_JOB_STATUSES else p.progress for p in parts)
-        move(conn, province_job_id, "progress", progress=round(min(0.95, done / len(parts)), 4))
+        mean = round(min(0.95, done / len(parts)), 4)
+        # Never backwards: the province starts at 0.05, and parts report in any order.
+        move(conn, province_job_id, "progress", progress=max(province.progress, mean))
     return province.status
 
 
