@@ -100,7 +100,9 @@ class LabelledEnum(str, enum.Enum):  # noqa: UP042  (StrEnum forbids tuple value
     _value_: str
     label: str
 
-    def __new__(cls, value: str, label: str) -> LabelledEnum:
+    # `label` has a default only so that a lookup by value, `Kind("value")` (which Enum answers
+    # without calling __new__), type-checks; every member is declared with its label.
+    def __new__(cls, value: str, label: str = "") -> LabelledEnum:
         obj = str.__new__(cls, value)
         obj._value_ = value
         obj.label = label

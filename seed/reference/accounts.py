@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from seed.figures import QUANTANG
-from seed.reference.base import _CountyBase
 from seed.reference.draws import DEMO_ACCOUNTS, demo_password_hash
+from seed.reference.teams import _TeamsBuilder
 
 
-class _AccountsBuilder(_CountyBase):
+class _AccountsBuilder(_TeamsBuilder):
     """The demo accounts, one per role (copy 0 only)."""
 
     # ---- demo accounts (copy 0 only)
@@ -36,14 +36,6 @@ class _AccountsBuilder(_CountyBase):
             if username in links:
                 person_id, community_id, display = links[username]
                 self._demo_account(username, role, display, person_id, community_id)
-
-    def build_enterprise_account(self) -> None:
-        """The demo enterprise's own account (copy 0 only): it follows and rates its requests."""
-        if self.copy != 0:
-            return
-        firm = self.demo_enterprise
-        role = dict(DEMO_ACCOUNTS)["demo-enterprise"]
-        self._demo_account("demo-enterprise", role, firm["contact_name"], None, None, firm["id"])
 
     def _demo_account(
         self,

@@ -8,14 +8,14 @@ from typing import Any
 from schema.enums import SignUpStatus
 from seed import vocab
 from seed.figures import REFERENCE
-from seed.reference.base import _CountyBase
+from seed.reference.backlog import _BacklogBuilder
 from seed.reference.draws import LOCAL_OFFSET, _allocate, _local_slot, _minutes, _near, _pick
 from seed.reference.tables import Row
 
 ACTIVITY_HOURS = (8, 21)  # local hours between which activities run
 
 
-class _ActivitiesBuilder(_CountyBase):
+class _ActivitiesBuilder(_BacklogBuilder):
     """Volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵) and their sign-ups."""
 
     # ---- volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵)
@@ -131,7 +131,7 @@ class _ActivitiesBuilder(_CountyBase):
         for i, p in enumerate(plans):
             community, venue = p["community"], p["venue"]
             hours = rng.choice((1, 2, 2, 3, 4))
-            start: datetime = p["start"]
+            start = p["start"]
             # Done by 21:00 local: an evening activity lasts an hour or two.
             hours = max(1, min(hours, ACTIVITY_HOURS[1] - (start + LOCAL_OFFSET).hour - 1))
             if p["status"] == "ongoing":

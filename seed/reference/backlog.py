@@ -8,7 +8,6 @@ from schema.enums import GridKind, NeedAction, NeedSource, NeedStatus, NeedTier,
 from schema.sla import RESOLVE_WITHIN
 from seed import vocab
 from seed.figures import REFERENCE
-from seed.reference.base import _CountyBase
 from seed.reference.draws import (
     _HEADCOUNT_OPEN,
     BACKLOG_URBAN_WEIGHT,
@@ -24,6 +23,7 @@ from seed.reference.draws import (
     _pick,
 )
 from seed.reference.history import _History
+from seed.reference.needs import _NeedsBuilder
 from seed.reference.servers import (
     _AFTER_HOURS,
     _SECOND_SKILL,
@@ -36,7 +36,7 @@ from seed.reference.servers import (
 from seed.reference.specs import _Grid, _NeedSpec
 
 
-class _BacklogBuilder(_CountyBase):
+class _BacklogBuilder(_NeedsBuilder):
     """The open backlog, drawn against the people who can serve it (reach, free time, skills)."""
 
     def backlog_grids(self, n: int) -> list[_Grid]:

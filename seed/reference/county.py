@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from seed import vocab
-from seed.reference.accounts import _AccountsBuilder
 from seed.reference.activities import _ActivitiesBuilder
-from seed.reference.areas import _AreasBuilder
-from seed.reference.backlog import _BacklogBuilder
-from seed.reference.enterprise import _EnterpriseBuilder
-from seed.reference.needs import _NeedsBuilder
-from seed.reference.people import _PeopleBuilder
 from seed.reference.tables import Tables
-from seed.reference.teams import _TeamsBuilder
 
 
-class _County(
-    _AreasBuilder,
-    _PeopleBuilder,
-    _TeamsBuilder,
-    _AccountsBuilder,
-    _EnterpriseBuilder,
-    _NeedsBuilder,
-    _BacklogBuilder,
-    _ActivitiesBuilder,
-):
-    """One county copy. Copy 0 is the reference county."""
+class _County(_ActivitiesBuilder):
+    """One county copy. Copy 0 is the reference county. The builders form one chain, each
+    after those whose rows it uses (areas → people → teams → accounts → enterprises → needs →
+    backlog → activities), so every attribute a builder reads is declared before it."""
 
     # ---- build order
     def build(self) -> Tables:

@@ -9,13 +9,13 @@ from schema.sla import ENTERPRISE_RESOLVE_WITHIN, enterprise_deadline
 from seed import vocab
 from seed.figures import REFERENCE
 from seed.identity import credit_code
-from seed.reference.base import _CountyBase
-from seed.reference.draws import WEATHER_STATION, _minutes, _near, _pick
+from seed.reference.accounts import _AccountsBuilder
+from seed.reference.draws import DEMO_ACCOUNTS, WEATHER_STATION, _minutes, _near, _pick
 from seed.reference.history import _History
 from seed.reference.tables import Row
 
 
-class _EnterpriseBuilder(_CountyBase):
+class _EnterpriseBuilder(_AccountsBuilder):
     """Enterprises, their requests and the business weather station (营商气象站)."""
 
     # ---- enterprises and the business weather station (营商气象站)
@@ -90,7 +90,9 @@ class _EnterpriseBuilder(_CountyBase):
             else:
                 submitted = self.ago(25, 364)
             if i in demo_open:  # the kind they handle with the most time: not overdue at once
-                kind = max(self.helper_kinds[demo_helper], key=ENTERPRISE_RESOLVE_WITHIN.get)
+                kind = max(
+                    self.helper_kinds[demo_helper], key=ENTERPRISE_RESOLVE_WITHIN.__getitem__
+                )
                 submitted = self.now - timedelta(hours=3 + i % 5)
             specs.append((submitted, kind, final, i))
         specs.sort(key=lambda s: (s[0], s[3]))
@@ -102,7 +104,9 @@ class _EnterpriseBuilder(_CountyBase):
             deadline = enterprise_deadline(kind, submitted)
             hist = _History.submitted(submitted, enterprise["contact_name"])
             helper: Row | None = None
-            assigned_at = resolved_at = closed_at = None
+            assigned_at: datetime | None = None
+            resolved_at: datetime | None = None
+            closed_at: datetime | None = None
             satisfaction = None
             comment = ""
             if final is not EnterpriseRequestStatus.SUBMITTED:
@@ -169,6 +173,7 @@ class _EnterpriseBuilder(_CountyBase):
                         )
                         resolved_at = hist.last_at
                 if final is EnterpriseRequestStatus.CLOSED:
+                    assert resolved_at is not None  # a closed request was resolved first
                     satisfaction = rng.choices((5, 4, 3, 2), (70, 26, 3, 1))[0]
                     comment = "服务贴心，办事高效" if satisfaction >= 4 else "办理周期偏长"
                     at = min(
@@ -244,3 +249,11 @@ class _EnterpriseBuilder(_CountyBase):
             if e["community_id"] == park_id and resolved in finals.get(e["id"], [])
         ]
         return max(candidates, key=lambda e: (len(finals[e["id"]]), -e["id"]))
+
+    def build_enterprise_account(self) -> None:
+        """The demo enterprise's own account (copy 0 only): it follows and rates its requests."""
+        if self.copy != 0:
+            return
+        firm = self.demo_enterprise
+        role = dict(DEMO_ACCOUNTS)["demo-enterprise"]
+        self._demo_account("demo-enterprise", role, firm["contact_name"], None, None, firm["id"])

@@ -18,7 +18,6 @@ from schema.sla import RESOLVE_WITHIN, need_deadlines
 from schema.workflow import escalated_tier
 from seed import vocab
 from seed.figures import REFERENCE
-from seed.reference.base import _CountyBase
 from seed.reference.draws import (
     _CATEGORIES,
     _COMMENTS_BAD,
@@ -34,13 +33,18 @@ from seed.reference.draws import (
     _pick,
     _rating,
 )
+from seed.reference.enterprise import _EnterpriseBuilder
 from seed.reference.history import _History
 from seed.reference.specs import _Grid, _NeedSpec
 from seed.reference.tables import Row
 
 
-class _NeedsBuilder(_CountyBase):
+class _NeedsBuilder(_EnterpriseBuilder):
     """A year of the closed loop (reported, assigned, resolved, rated, merged) and the need rows."""
+
+    def backlog(self) -> list[_NeedSpec]:
+        """Today's open needs; the backlog builder (next in the chain) draws them."""
+        raise NotImplementedError
 
     # ---- consultations (赣事好商量·吉事广议)
     def build_consultations(self) -> None:

@@ -15,7 +15,7 @@ from schema.enums import (
 )
 from seed import vocab
 from seed.figures import HENGXI, REFERENCE
-from seed.reference.base import _CountyBase
+from seed.reference.areas import _AreasBuilder
 from seed.reference.draws import (
     _DUTY_SPANS,
     _EVENING_COUNT,
@@ -31,7 +31,7 @@ from seed.reference.draws import (
 from seed.reference.tables import Row
 
 
-class _PeopleBuilder(_CountyBase):
+class _PeopleBuilder(_AreasBuilder):
     """Residents, grid workers, party members and volunteers, with their weekly free time."""
 
     # ---- people

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from schema.enums import PersonKind, ResourceKind, TeamKind, TravelMode, VenueKind
 from seed import vocab
 from seed.figures import REFERENCE
-from seed.reference.base import _CountyBase
 from seed.reference.draws import _near, _pick
+from seed.reference.people import _PeopleBuilder
 from seed.reference.tables import Row
 
 
-class _TeamsBuilder(_CountyBase):
+class _TeamsBuilder(_PeopleBuilder):
     """Volunteer teams, the venues they serve from and the resources paired units bring."""
 
     # ---- teams
