@@ -44,11 +44,13 @@ def grid_county(lat: float, lon: float) -> str | None:
         return None
     row = math.floor((lat - COUNTY_LAT[0]) / COUNTY_PITCH_DEG)
     column = math.floor((lon - COUNTY_LON[0]) / COUNTY_PITCH_DEG)
-    if not (0 <= row < PROVINCE_ROWS and 0 <= column < COUNTIES_PER_ROW):
-        return None
-    index = row * COUNTIES_PER_ROW + column
-    (south, north), (west, east) = county_box(index)
-    return county_name(index) if south <= lat <= north and west <= lon <= east else None
+    # The neighbours too: a point on a box's edge may divide to just below its row or column.
+    for r in range(max(row - 1, 0), min(row + 2, PROVINCE_ROWS)):
+        for c in range(max(column - 1, 0), min(column + 2, COUNTIES_PER_ROW)):
+            (south, north), (west, east) = county_box(r * COUNTIES_PER_ROW + c)
+            if south <= lat <= north and west <= lon <= east:
+                return county_name(r * COUNTIES_PER_ROW + c)
+    return None
 
 
 def held_counties(community_counties: Iterable[str]) -> frozenset[str]:

@@ -50,6 +50,11 @@ def test_grid_county_names_the_box_a_point_is_in() -> None:
     assert grid_county(COUNTY_LAT[0], COUNTY_LON[0]) == county_name(0)  # the edges are inside
     assert grid_county(COUNTY_LAT[0] - 0.01, COUNTY_LON[0]) is None  # off the grid
     assert grid_county(float("nan"), 114.9) is None
+    for k in range(100):  # every box's corners and centre, however the division rounds
+        (south, north), (west, east) = county_box(k)
+        for lat in (south, north, (south + north) / 2):
+            for lon in (west, east, (west + east) / 2):
+                assert grid_county(lat, lon) == county_name(k), (k, lat, lon)
 
 
 def test_report_a_need_in_the_second_county(
