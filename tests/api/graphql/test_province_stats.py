@@ -34,6 +34,11 @@ def test_one_county_of_a_province_as_if_alone(
     assert stats(client, "吉安县") == alone  # the reference county's figures, every part
     province = stats(client)
     assert province["partyMembers"] == alone["partyMembers"] + 12
+    listed = gql(
+        client, "{ communities(first: 100) { nodes { name county } } }", token=county.token("admin")
+    )
+    counties = {c["county"] for c in listed["data"]["communities"]["nodes"]}
+    assert counties == {"吉安县", "吉安县-2", "吉安县-3"}  # the names `county:` takes
     second = stats(client, "吉安县-2")
     assert second["partyMembers"] == 6 and second["pairedUnits"] == 0
     assert sorted(a["community"]["name"] for a in second["areas"]) == [
