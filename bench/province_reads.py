@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from bench.api import SECRET, coordinator_token, free_port
 from bench.api_queries import COUNTY_STATS, OPPORTUNITIES
-from bench.province import NOW, Spawned, _admin, drop_database, log, wait_http
+from bench.province import LULING, NOW, Spawned, _admin, drop_database, log, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,11 +70,23 @@ QUERIES: list[tuple[str, str, dict[str, Any], bool]] = [
 
 def baseline_tree(ref: str, folder: Path) -> Path:
     """The baseline's files, as committed at `ref`."""
+    folder.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(
         ["git", "archive", "--format=tar", ref], cwd=ROOT, check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
+
+
+class Served(Spawned):
+    """`luling serve` from the code in `code` (run there: nothing of this checkout imported)."""
+
+    def __init__(self, code: Path, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("ab") as out:
+            self.popen = subprocess.Popen(
+                [*LULING, *args], env=env, cwd=code, stdout=out, stderr=subprocess.STDOUT
+            )
 
 
 def serve(code: Path, url: str, log_path: Path) -> tuple[Spawned, str]:
@@ -90,16 +102,18 @@ def serve(code: Path, url: str, log_path: Path) -> tuple[Spawned, str]:
         "PYTHONPATH": str(code),
     }
     port = free_port()
-    server = Spawned(["serve", "--port", str(port), "--no-seed-if-empty"], env, log_path)
+    server = Served(code, ["serve", "--port", str(port), "--no-seed-if-empty"], env, log_path)
     return server, f"http://127.0.0.1:{port}"
 
 
-def analyze(url: str) -> None:
-    """The planner's statistics, as autovacuum would gather them."""
+def analyze(url: str) -> str:
+    """The planner's statistics, as autovacuum would gather them; the database's revision."""
     engine = sa.create_engine(make_url(url).set(drivername="postgresql+psycopg"))
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
+    return str(revision)
 
 
 def timed(client: httpx.Client, url: str, query: str, variables: dict[str, Any]) -> float:
@@ -133,7 +147,9 @@ def _p(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(figures: dict[str, dict[str, list[float]]], ref: str) -> None:
+def report(figures: dict[str, dict[str, list[float]]], ref: str, revisions: list[str]) -> None:
+    print(f"before: {ref}'s code on the database at {revisions[0]}; after: this checkout's on a")
+    print(f"copy at {revisions[1]}")
     print(f"| query | {ref}: p50 / p90 ms | this branch: p50 / p90 ms | before / after (p50) |")
     print("| --- | --- | --- | --- |")
     for name, sides in figures.items():
@@ -190,11 +206,11 @@ def main() -> None:
         servers.append(after)
         wait_http(before_url, before, timeout=600)
         wait_http(after_url, after, timeout=1800)
-        for database_url in (url, copy_url):
-            analyze(database_url)
+        revisions = [analyze(database_url) for database_url in (url, copy_url)]
+        log(f"databases at revisions {revisions[0]} (before) and {revisions[1]} (after)")
         token = coordinator_token(url)[0]
         figures = measure({"before": before_url, "after": after_url}, token, args.rounds)
-        report(figures, args.baseline)
+        report(figures, args.baseline, revisions)
     finally:
         for server in servers:
             server.stop()

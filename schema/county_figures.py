@@ -7,9 +7,12 @@ standing things (units, grids, people, teams, places) and the live-streamers' sa
 not dated.
 
 In a province (`luling seed --counties N`) the figures count the whole database, or one county
-(`county`): what lies in its box of the grid (`schema.geo.county_box`: people, places, units,
-needs, activities, enterprises and their requests), consultations of its communities, and the
-teams of its communities or, for teams of no community, those with a member in it.
+(`county`): the needs, activities (and their sign-ups), consultations, grids, compounds and
+venues of its communities (found through their `community_id` index: the cost of one county,
+not of the province; each lies in its community's county, `schema.services.locations`); the
+people, paired units and enterprises (with their requests) in its box of the grid
+(`schema.geo.county_box`); and the teams of its communities or, for teams of no community,
+those with a member in it.
 """
 
 from __future__ import annotations
@@ -115,6 +118,12 @@ async def check_county(session: AsyncSession, county: str) -> None:
         raise Invalid("county", f"no county named {county} in this database")
 
 
+def of_communities(column: Any, county: str | None) -> list[Any]:
+    """WHERE clauses: the row's community (`column`) is one of the county's (none for the
+    whole database)."""
+    return [] if county is None else [col(column).in_(communities_of(county))]
+
+
 def communities_of(county: str) -> Any:
     """The ids of the county's communities, as a subquery."""
     return sa.select(col(Community.id)).where(col(Community.county) == county)
@@ -124,11 +133,16 @@ def teams_in_county(county: str | None) -> list[Any]:
     """WHERE clauses on `team`: the county's teams (see the module's docstring)."""
     if county is None:
         return []
+    # One member in the box is enough: looked up per team (its members by the key, LIMIT 1),
+    # which a plain EXISTS under OR is not (PostgreSQL hashes it over every person in the box).
     member_here = (
-        sa.select(col(TeamMembership.team_id))
+        sa.select(sa.literal(1))
+        .select_from(TeamMembership)
         .join(Person, col(Person.id) == col(TeamMembership.person_id))
         .where(col(TeamMembership.team_id) == col(Team.id), *in_county_box(Person, county))
-        .exists()
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
     )
     return [
         sa.or_(
@@ -158,8 +172,9 @@ def _standing_figures(county: str | None) -> dict[str, Any]:
     """Undated counts: places, units, people and teams as they stand."""
     person, venue = col(Person.kind), col(Venue.kind)
     units, people = in_county_box(PairedUnit, county), in_county_box(Person, county)
-    grids, compounds = in_county_box(Grid, county), in_county_box(Compound, county)
-    venues, teams = in_county_box(Venue, county), teams_in_county(county)
+    grids = of_communities(Grid.community_id, county)
+    compounds = of_communities(Compound.community_id, county)
+    venues, teams = of_communities(Venue.community_id, county), teams_in_county(county)
     requests = (
         []
         if county is None
@@ -190,7 +205,8 @@ def _standing_figures(county: str | None) -> dict[str, Any]:
         ).where(col(Team.kind) == TeamKind.LIVE_STREAMING, *teams),
         "enterprise_requests": _count(*requests).select_from(EnterpriseRequest),
         "needs_reported_today": _count(
-            col(Need.reported_at) >= local_midnight(utcnow()), *in_county_box(Need, county)
+            col(Need.reported_at) >= local_midnight(utcnow()),
+            *of_communities(Need.community_id, county),
         ),
     }
 
@@ -198,14 +214,18 @@ def _standing_figures(county: str | None) -> dict[str, Any]:
 def _dated_figures(period: Period, county: str | None) -> dict[str, Any]:
     """Counts over the period: needs by report time, activities by start, consultations by
     when they were held."""
-    reported = [*_within(col(Need.reported_at), period), *in_county_box(Need, county)]
-    held = _within(col(Consultation.held_at), period)
-    if county is not None:
-        held.append(col(Consultation.community_id).in_(communities_of(county)))
+    reported = [
+        *_within(col(Need.reported_at), period),
+        *of_communities(Need.community_id, county),
+    ]
+    held = [
+        *_within(col(Consultation.held_at), period),
+        *of_communities(Consultation.community_id, county),
+    ]
     finished = [
         col(Activity.status) == ActivityStatus.FINISHED,
         *_within(col(Activity.starts_at), period),
-        *in_county_box(Activity, county),
+        *of_communities(Activity.community_id, county),
     ]
     # From the (few) team assignments to their needs, each need once.
     solved_by_a_team = _count(

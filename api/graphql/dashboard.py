@@ -15,7 +15,7 @@ from api.graphql.people.loaders import team_service_minutes_stmt
 from api.graphql.relay import load_one, one_future, prime, row_class
 from api.graphql.type_refs import CommunityT, TeamT
 from schema import models as m
-from schema.county_figures import in_county_box, teams_in_county
+from schema.county_figures import in_county_box, of_communities, teams_in_county
 from schema.enums import NeedSource, PersonKind
 from schema.sla import SATISFIED_AT_LEAST, enterprise_overdue_clause, need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES, tier_rank
@@ -184,7 +184,7 @@ async def tier_figures(info: Info, period: Period, county: str | None) -> list[T
             _count_if(sa.and_(resolution_decided, N.resolved_at <= N.resolve_by)),
             _count_if(resolution_decided),
         )
-        .where(*_reported_in(period), *in_county_box(N, county))
+        .where(*_reported_in(period), *of_communities(N.community_id, county))
         .group_by(N.tier)
     )
     found = {r[0]: r for r in await _rows(info, stmt)}
@@ -224,7 +224,7 @@ async def satisfaction_figures(
         .select_from(er)
         .where(er.satisfaction.is_not(None), *_requests_in(county))
         .scalar_subquery(),
-    ).where(*_reported_in(period), *in_county_box(N, county))
+    ).where(*_reported_in(period), *of_communities(N.community_id, county))
     per_community = (
         sa.select(
             *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
@@ -232,7 +232,7 @@ async def satisfaction_figures(
             sa.func.count().label("_rated"),
         )
         .join(N, N.community_id == c.id)
-        .where(rated, *_reported_in(period), *in_county_box(N, county))
+        .where(rated, *_reported_in(period), *of_communities(N.community_id, county))
         .group_by(*c.__table__.columns)  # type: ignore[attr-defined]  # SQLModel tables have __table__
         .order_by(c.name, c.id)
     )

@@ -1,6 +1,6 @@
-"""province reads: indexes on need's and activity's point, so that a box around a point
-(`volunteerOpportunities(near:)`, duplicates, one county's `countyStats`) is an index range
-in a province of many counties rather than a scan of all of them. On PostgreSQL they are built
+"""province reads: indexes on need's, activity's and person's point, so that a box around a
+point (`volunteerOpportunities(near:)`, duplicates, the people of one county's `countyStats`)
+is an index range in a province of many counties rather than a scan of all of them. On PostgreSQL they are built
 CONCURRENTLY: writes go on while they are (docs/deploy.md, upgrading while running).
 
 Revision ID: 0019
@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 INDEXES = (
     ("ix_need_latitude_longitude", "need"),
     ("ix_activity_latitude_longitude", "activity"),
+    ("ix_person_latitude_longitude", "person"),
 )
 
 
