@@ -43,6 +43,7 @@ class Activity(SQLModel, table=True):
         sa.CheckConstraint("capacity > 0", name="capacity"),
         sa.CheckConstraint("ends_at > starts_at", name="window"),
         sa.CheckConstraint("length(title) > 0", name="title_not_empty"),
+        sa.Index("ix_activity_latitude_longitude", "latitude", "longitude"),  # as need's
     )
 
     id: int | None = Field(default=None, primary_key=True)

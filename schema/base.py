@@ -50,6 +50,17 @@ def county_name(index: int) -> str:
     return REFERENCE_COUNTY if index == 0 else f"{REFERENCE_COUNTY}-{index + 1}"
 
 
+def county_index(name: str) -> int | None:
+    """The number of the province's county called `name` (`county_name`'s inverse), or None."""
+    if name == REFERENCE_COUNTY:
+        return 0
+    head, _, number = name.rpartition("-")
+    if head != REFERENCE_COUNTY or not number.isdigit() or number.startswith("0"):
+        return None
+    index = int(number) - 1
+    return index if 1 <= index < COUNTIES_PER_ROW * PROVINCE_ROWS else None
+
+
 # The county's clock: availability windows, activity times, "today" and period filters are
 # read in local time, and the API answers with this offset.
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")

@@ -40,6 +40,8 @@ class Need(SQLModel, table=True):
         ),
         sa.Index("ix_need_status_community", "status", "community_id"),
         sa.Index("ix_need_status_tier", "status", "tier"),
+        # Boxes around a point (opportunities near it, duplicates, a county's box): migration 0019.
+        sa.Index("ix_need_latitude_longitude", "latitude", "longitude"),
         # Idempotency keys are each reporter's own: another reporter's key is a new key.
         sa.UniqueConstraint("reporter_account_id", "idempotency_key"),
     )

@@ -30,6 +30,8 @@ class Person(SQLModel, table=True):
             "weekly_capacity_minutes BETWEEN 0 AND 4200", name="weekly_capacity_minutes"
         ),
         sa.CheckConstraint("max_open_requests >= 0", name="max_open_requests"),
+        # People in a county's box (one county's countyStats): migration 0019.
+        sa.Index("ix_person_latitude_longitude", "latitude", "longitude"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from schema.base import in_county_check, json_column, utc_column, utcnow
+from schema.geo import held_counties
 from schema.registry_rules import (
     coordinates_problem,
     credit_code_problem,
@@ -162,18 +163,19 @@ RowChecker = Callable[[Sequence[str]], "RegistryRow | str"]
 
 
 def parse_row(
-    kind: RegistryKind, row: Mapping[str, str | None], communities: Collection[str]
+    kind: RegistryKind, row: Mapping[str, str | None], communities: Mapping[str, str]
 ) -> RegistryRow | str:
     """The stored values of one row, or the reason it is refused (every problem, `; `-joined).
 
-    `row` maps canonical headers to cell text; `communities` are the known community names.
+    `row` maps canonical headers to cell text; `communities` maps the known community names to
+    their counties (a row's point lies in its community's county, else in one of those).
     """
     columns = _COLUMNS[kind]
     return row_checker(kind, columns, communities)([row.get(c) or "" for c in columns])
 
 
 def row_checker(
-    kind: RegistryKind, header: Sequence[str], communities: Collection[str]
+    kind: RegistryKind, header: Sequence[str], communities: Mapping[str, str]
 ) -> RowChecker:
     """`parse_row` for rows read as lists of cells under `header` (canonical names), as the
     importer reads them: the column positions, messages and lookups are worked out once here,
@@ -182,7 +184,8 @@ def row_checker(
     where = {c: i for i, c in enumerate(header)}
     positions = tuple((c, where.get(c, _ABSENT)) for c in _COLUMNS[kind])
     required = tuple((c, f"{c} is required") for c in REQUIRED[kind])
-    known = frozenset(communities)
+    known = dict(communities)
+    counties = held_counties(known.values())
     key_field = _KEY_FIELD[kind]
     person = kind is RegistryKind.PERSON
     house = kind is RegistryKind.HOUSE
@@ -216,8 +219,9 @@ def row_checker(
             if (why := phone_problem(phone)) is not None:
                 problems.append(why)
         lat_text, lon_text = get["latitude"], get["longitude"]
-        latitude, longitude = _point(lat_text, lon_text, problems)
         community = get["community"] or None
+        home = known.get(community) if community is not None else None
+        latitude, longitude = _point(lat_text, lon_text, problems, counties, home)
         if community is not None and community not in known:
             problems.append(f"unknown community '{community}'")
         if not person:
@@ -265,10 +269,16 @@ def _check_key(kind: RegistryKind, key: str, problems: list[str], data: dict[str
         problems.append("house code must be 4 to 32 letters, digits or '-'")
 
 
-def _point(latitude: str, longitude: str, problems: list[str]) -> tuple[float | None, float | None]:
+def _point(
+    latitude: str,
+    longitude: str,
+    problems: list[str],
+    counties: frozenset[str],
+    home: str | None,
+) -> tuple[float | None, float | None]:
     if not latitude and not longitude:
         return None, None
-    point = coordinates_problem(latitude, longitude)
+    point = coordinates_problem(latitude, longitude, counties, home)
     if isinstance(point, str):
         problems.append(point)
         return None, None

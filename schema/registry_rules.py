@@ -9,11 +9,12 @@ character is refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import date
 from functools import lru_cache
 from operator import mul
 
-from schema.geo import in_county
+from schema.geo import county_problem
 
 # GB 11643: weight of position i is 2^(17-i) mod 11; the remainder of the weighted sum picks
 # the check character.
@@ -89,12 +90,14 @@ def phone_problem(value: str) -> str | None:
     return "phone must be a mobile number (11 digits) or a fixed line with area code"
 
 
-def coordinates_problem(latitude: str, longitude: str) -> tuple[float, float] | str:
-    """The point as floats, or why it is refused (not numbers, or outside the county)."""
+def coordinates_problem(
+    latitude: str, longitude: str, counties: Container[str], home: str | None = None
+) -> tuple[float, float] | str:
+    """The point as floats, or why it is refused: not numbers, or not in one of `counties`
+    (those the database holds), or not in `home` (the county of the row's community)."""
     try:
         lat, lon = float(latitude), float(longitude)
     except ValueError:
         return "latitude and longitude must be numbers"
-    if not in_county(lat, lon):  # NaN compares false, so it is refused here too
-        return "location is outside Ji'an County"
-    return lat, lon
+    why = county_problem(lat, lon, counties, home)  # NaN lies in no county
+    return (lat, lon) if why is None else why

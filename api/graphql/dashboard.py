@@ -15,6 +15,7 @@ from api.graphql.people.loaders import team_service_minutes_stmt
 from api.graphql.relay import load_one, one_future, prime, row_class
 from api.graphql.type_refs import CommunityT, TeamT
 from schema import models as m
+from schema.county_figures import in_county_box, of_communities, teams_in_county
 from schema.enums import NeedSource, PersonKind
 from schema.sla import SATISFIED_AT_LEAST, enterprise_overdue_clause, need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES, tier_rank
@@ -125,7 +126,7 @@ async def _rows(info: Info, stmt: Any) -> list[Any]:
         return list((await session.execute(stmt)).all())
 
 
-async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
+async def area_figures(info: Info, period: Period, county: str | None) -> list[AreaFigures]:
     c = m.Community
     now = datetime.now(UTC)
     needs = [N.community_id == c.id, *_reported_in(period)]
@@ -146,6 +147,8 @@ async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
         count(*needs, N.status.in_(OPEN_NEED_STATUSES), frm=N).label("_open"),
         count(*needs, need_overdue_clause(now), frm=N).label("_overdue"),
     ).order_by(c.name, c.id)
+    if county is not None:
+        stmt = stmt.where(c.county == county)
     rows = await _rows(info, stmt)
     prime(info, CommunityT, (row_class(CommunityT).from_row(r) for r in rows))
     return [
@@ -162,7 +165,7 @@ async def area_figures(info: Info, period: Period) -> list[AreaFigures]:
     ]
 
 
-async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
+async def tier_figures(info: Info, period: Period, county: str | None) -> list[TierFigures]:
     now = datetime.now(UTC)
     arrival_decided = sa.and_(
         N.arrive_by.is_not(None), sa.or_(N.arrived_at.is_not(None), N.arrive_by < now)
@@ -181,7 +184,7 @@ async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
             _count_if(sa.and_(resolution_decided, N.resolved_at <= N.resolve_by)),
             _count_if(resolution_decided),
         )
-        .where(*_reported_in(period))
+        .where(*_reported_in(period), *of_communities(N.community_id, county))
         .group_by(N.tier)
     )
     found = {r[0]: r for r in await _rows(info, stmt)}
@@ -201,7 +204,9 @@ async def tier_figures(info: Info, period: Period) -> list[TierFigures]:
     return out
 
 
-async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigures:
+async def satisfaction_figures(
+    info: Info, period: Period, county: str | None
+) -> SatisfactionFigures:
     rated = N.satisfaction.is_not(None)
     satisfied = N.satisfaction >= SATISFIED_AT_LEAST
     hotline = N.source == NeedSource.HOTLINE_12345
@@ -213,10 +218,13 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
         _count_if(sa.and_(rated, satisfied, hotline)),
         _count_if(sa.and_(rated, hotline)),
         sa.select(_count_if(er.satisfaction >= SATISFIED_AT_LEAST))
-        .where(er.satisfaction.is_not(None))
+        .where(er.satisfaction.is_not(None), *_requests_in(county))
         .scalar_subquery(),
-        sa.select(sa.func.count()).where(er.satisfaction.is_not(None)).scalar_subquery(),
-    ).where(*_reported_in(period))
+        sa.select(sa.func.count())
+        .select_from(er)
+        .where(er.satisfaction.is_not(None), *_requests_in(county))
+        .scalar_subquery(),
+    ).where(*_reported_in(period), *of_communities(N.community_id, county))
     per_community = (
         sa.select(
             *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
@@ -224,7 +232,7 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
             sa.func.count().label("_rated"),
         )
         .join(N, N.community_id == c.id)
-        .where(rated, *_reported_in(period))
+        .where(rated, *_reported_in(period), *of_communities(N.community_id, county))
         .group_by(*c.__table__.columns)  # type: ignore[attr-defined]  # SQLModel tables have __table__
         .order_by(c.name, c.id)
     )
@@ -242,10 +250,23 @@ async def satisfaction_figures(info: Info, period: Period) -> SatisfactionFigure
     )
 
 
-async def enterprise_by_status(info: Info) -> list[EnterpriseStatusCount]:
+def _requests_in(county: str | None) -> list[Any]:
+    """Enterprise requests of enterprises in the county (all without one)."""
+    if county is None:
+        return []
+    e = m.Enterprise
+    return [m.EnterpriseRequest.enterprise_id == e.id, *in_county_box(e, county)]
+
+
+async def enterprise_by_status(info: Info, county: str | None) -> list[EnterpriseStatusCount]:
     er = m.EnterpriseRequest
     late = enterprise_overdue_clause(datetime.now(UTC))
-    stmt = sa.select(er.status, sa.func.count(), _count_if(late)).group_by(er.status)
+    stmt = (
+        sa.select(er.status, sa.func.count(), _count_if(late))
+        .select_from(er)
+        .where(*_requests_in(county))
+        .group_by(er.status)
+    )
     found = {r[0]: r for r in await _rows(info, stmt)}
     return [
         EnterpriseStatusCount(
@@ -257,13 +278,14 @@ async def enterprise_by_status(info: Info) -> list[EnterpriseStatusCount]:
     ]
 
 
-async def team_hours(info: Info) -> list[TeamHours]:
+async def team_hours(info: Info, county: str | None) -> list[TeamHours]:
     t = m.Team
     sub = team_service_minutes_stmt().subquery()
     minutes = sa.func.coalesce(sub.c.minutes, 0)
     stmt = (
         sa.select(*t.__table__.columns, minutes.label("_minutes"))  # type: ignore[attr-defined]  # SQLModel tables have __table__
         .outerjoin(sub, sub.c.team_id == t.id)
+        .where(*teams_in_county(county))
         .order_by(minutes.desc(), t.name)
     )
     rows = await _rows(info, stmt)

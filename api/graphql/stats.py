@@ -12,7 +12,9 @@ when selected, each with one statement of its own:
 - `enterpriseRequestsByStatus`, `serviceHoursByTeam`.
 `reportedFrom`/`reportedTo` limit the dated figures to that period (the article reports a year:
 over the reference county, the year before its reference "now"); a reversed, empty or absurd
-period is a BAD_USER_INPUT error.
+period is a BAD_USER_INPUT error. `county` narrows everything to one county of a province
+(schema/county_figures.py says what lies in it); without it, the whole database. Only the
+headline figures the query selects are counted.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from api.graphql.dashboard import (
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import as_utc
-from schema.county_figures import Period, check_period, headline_figures
+from api.graphql.relay.selection import field_selection, graphql_to_python
+from schema.county_figures import FIGURES, Period, check_county, check_period, headline_figures
 from schema.services.errors import Invalid
 
 # The dated figures that scan a year of needs or sign-ups cost extra (public: anyone can ask).
@@ -117,46 +120,53 @@ class CountyStats:
         description="Needs reported today, in the county's local day (since 00:00 UTC+8)."
     )
     _period: strawberry.Private[Period] = (None, None)
+    _county: strawberry.Private[str | None] = None
 
     @strawberry.field(
         description="Per community or village: grids, members, units, needs.",
         extensions=[MaxItems(1000)],
     )
     async def areas(self, info: Info) -> list[AreaFigures]:
-        return await dashboard.area_figures(info, self._period)
+        return await dashboard.area_figures(info, self._period, self._county)
 
     @strawberry.field(
         description='Per "1341" tier: open and overdue needs, on-time rates.',
         extensions=[MaxItems(10)],
     )
     async def needs_by_tier(self, info: Info) -> list[TierFigures]:
-        return await dashboard.tier_figures(info, self._period)
+        return await dashboard.tier_figures(info, self._period, self._county)
 
     @strawberry.field(description="Satisfaction (满意率): overall, 12345 hotline, per community.")
     async def satisfaction(self, info: Info) -> SatisfactionFigures:
-        return await dashboard.satisfaction_figures(info, self._period)
+        return await dashboard.satisfaction_figures(info, self._period, self._county)
 
     @strawberry.field(
         description="Enterprise requests (营商气象站) per status.", extensions=[MaxItems(20)]
     )
     async def enterprise_requests_by_status(self, info: Info) -> list[EnterpriseStatusCount]:
-        return await dashboard.enterprise_by_status(info)
+        return await dashboard.enterprise_by_status(info, self._county)
 
     @strawberry.field(
         description="Service hours logged by each team's members, most first.",
         extensions=[MaxItems(1000)],
     )
     async def service_hours_by_team(self, info: Info) -> list[TeamHours]:
-        return await dashboard.team_hours(info)
+        return await dashboard.team_hours(info, self._county)
 
 
-async def load_county_stats(info: Info, period: Period = (None, None)) -> CountyStats:
-    """Every headline figure in one round-trip (schema/county_figures.py counts them)."""
-    async with info.context.db.session() as session:
-        row = (await session.execute(headline_figures(period))).one()
-    return CountyStats(
-        **{name: int(value) for name, value in row._asdict().items()}, _period=period
-    )
+async def load_county_stats(
+    info: Info, period: Period = (None, None), county: str | None = None
+) -> CountyStats:
+    """The headline figures the query selects, in one round-trip (schema/county_figures.py
+    counts them); the others are never read and stay 0."""
+    names = graphql_to_python(CountyStats)
+    wanted = {names.get(field) for field in field_selection(info)} & set(FIGURES)
+    values = dict.fromkeys(FIGURES, 0)
+    if wanted:
+        async with info.context.db.session() as session:
+            row = (await session.execute(headline_figures(period, wanted, county))).one()
+        values |= {name: int(value) for name, value in row._asdict().items()}
+    return CountyStats(**values, _period=period, _county=county)
 
 
 @strawberry.type
@@ -181,9 +191,19 @@ class StatsQuery:
             datetime | None,
             strawberry.argument(description="Dated figures before this time."),
         ] = None,
+        county: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this county of a province (吉安县, 吉安县-2 … as `luling seed "
+                "--counties` names them); without it, every county in the database."
+            ),
+        ] = None,
     ) -> CountyStats:
         try:
             period = check_period(as_utc(reported_from), as_utc(reported_to), now=datetime.now(UTC))
+            if county is not None:
+                async with info.context.db.session() as session:
+                    await check_county(session, county)
         except Invalid as bad:
             raise CodedError(bad.message, ErrorCode.BAD_USER_INPUT) from bad
-        return await load_county_stats(info, period)
+        return await load_county_stats(info, period, county)

@@ -31,7 +31,6 @@ from sqlmodel import col, select
 from schema.activities import LEVEL_SEATS, Activity, ActivitySkill, ServiceOrganiser, SignUp
 from schema.areas import Community, Venue
 from schema.enums import ActivityStatus, ServiceLevel, SignUpStatus
-from schema.geo import in_county
 from schema.people import Skill, Team
 from schema.places import HOLDING_A_PLACE
 from schema.services.common import (
@@ -47,6 +46,7 @@ from schema.services.common import (
     versioned_update,
 )
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached, NotFound, Problems
+from schema.services.locations import place_problem
 from schema.services.outbox_hooks import activity_cancelled
 from schema.workflow import IllegalTransition
 
@@ -192,13 +192,17 @@ async def _set_skills(session: AsyncSession, activity_id: int, skill_ids: list[i
     await session.flush()
 
 
-def _point(latitude: float | None, longitude: float | None) -> tuple[float, float] | None:
+async def _point(
+    session: AsyncSession, latitude: float | None, longitude: float | None, community_id: int
+) -> tuple[float, float] | None:
+    """The activity's place, which lies in its community's county (`place_problem`)."""
     if latitude is None and longitude is None:
         return None
     if latitude is None or longitude is None:
         raise Invalid("latitude", "give both latitude and longitude")
-    if not in_county(latitude, longitude):
-        raise Invalid("latitude", "the place is outside Ji'an County")
+    why = await place_problem(session, latitude, longitude, community_id=community_id)
+    if why is not None:
+        raise Invalid("latitude", why)
     return latitude, longitude
 
 
@@ -253,7 +257,7 @@ async def publish_activity(
         raise NotFound("organiser", organiser_id, field="organiser_id")
     if organiser.community_id is not None and organiser.community_id != community_id:
         raise Invalid("organiser_id", "this organiser organises in another community only")
-    place = _point(latitude, longitude)
+    place = await _point(session, latitude, longitude, community_id)
     if venue_id is not None:
         venue_place = await _venue_place(session, venue_id, community_id)
         place = place or venue_place
@@ -343,7 +347,7 @@ async def update_activity(
         _check_capacity(problems, changes.capacity)
         values["capacity"] = changes.capacity
     problems.raise_if_any()
-    place = _point(changes.latitude, changes.longitude)
+    place = await _point(session, changes.latitude, changes.longitude, row.community_id)
     if changes.clear_venue:
         values["venue_id"] = None
     elif changes.venue_id is not None:

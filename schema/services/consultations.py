@@ -11,7 +11,6 @@ rules, the placement, the duplicate check), each linked to the consultation.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,6 @@ from sqlmodel import col, select
 
 from schema.areas import Community
 from schema.enums import NeedCategory, NeedSource
-from schema.geo import in_county
 from schema.governance import (
     Consultation,
     ConsultationParty,
@@ -44,6 +42,7 @@ from schema.services.common import (
     versioned_update,
 )
 from schema.services.errors import Forbidden, Invalid, NotFound, Problems
+from schema.services.locations import place_problem
 from schema.services.needs import LinkedOrigin, report_need
 from schema.units import PairedUnit
 
@@ -307,13 +306,10 @@ async def needs_from_outcome(
         )
     for i, n in enumerate(needs):
         if n.latitude is not None or n.longitude is not None:
-            ok = n.latitude is not None and n.longitude is not None
-            ok = ok and math.isfinite(n.latitude or 0) and math.isfinite(n.longitude or 0)
-            p.check(
-                ok and in_county(n.latitude or 0, n.longitude or 0),
-                f"needs.{i}.location",
-                "give both coordinates, inside Ji'an County",
+            why = await place_problem(
+                session, n.latitude, n.longitude, community_id=consultation.community_id
             )
+            p.check(why is None, f"needs.{i}.location", why or "")
     p.raise_if_any()
     if consultation.concluded_at is None:
         raise Invalid("consultation_id", "record the outcome first: needs come out of an outcome")

@@ -97,8 +97,8 @@ def import_registry(
     report = ReportWriter(report_path, table.header)
     try:
         with engine.begin() as conn:
-            names = conn.execute(sa.select(col(Community.name))).scalars()
-            communities = {str(n) for n in names}
+            rows = conn.execute(sa.select(col(Community.name), col(Community.county)))
+            communities = {str(name): str(county) for name, county in rows}
             good = _validated(
                 kind, header, table.rows, communities, report, table.total, progress, workers
             )
@@ -141,7 +141,7 @@ def _validated(
     kind: RegistryKind,
     header: list[str],
     rows: Iterator[tuple[int, list[str]]],
-    communities: set[str],
+    communities: dict[str, str],
     report: ReportWriter,
     total: int | None,
     progress: Progress | None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from multiprocessing.pool import AsyncResult
 
 from schema.registry import RegistryKind, RegistryRow, row_checker
@@ -26,16 +26,16 @@ CHUNK = 2000
 
 
 def _check(
-    kind: RegistryKind, header: list[str], communities: frozenset[str], chunk: list[Chunked]
+    kind: RegistryKind, header: list[str], communities: Mapping[str, str], chunk: list[Chunked]
 ) -> list[Checked]:
     check = row_checker(kind, header, communities)
     return [(line, cells, check(cells)) for line, cells in chunk]
 
 
-_WORKER: tuple[RegistryKind, list[str], frozenset[str]] | None = None
+_WORKER: tuple[RegistryKind, list[str], Mapping[str, str]] | None = None
 
 
-def _start_worker(kind: RegistryKind, header: list[str], communities: frozenset[str]) -> None:
+def _start_worker(kind: RegistryKind, header: list[str], communities: Mapping[str, str]) -> None:
     global _WORKER
     _WORKER = (kind, header, communities)
 
@@ -60,13 +60,13 @@ def checked_rows(
     kind: RegistryKind,
     header: list[str],
     rows: Iterable[Chunked],
-    communities: Iterable[str],
+    communities: Mapping[str, str],
     *,
     workers: int = 1,
     chunk: int = CHUNK,
 ) -> Iterator[Checked]:
     """Every row of `rows` with its verdict, in order; checked by `workers` processes."""
-    known = frozenset(communities)
+    known = dict(communities)  # name: county
     if workers <= 1:
         for part in _chunks(rows, chunk):
             yield from _check(kind, header, known, part)

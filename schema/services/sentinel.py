@@ -9,7 +9,6 @@ with source SENTINEL_POST linked to the post, through the closed loop's own repo
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,6 @@ from sqlmodel import col, select
 
 from schema.areas import Community
 from schema.enums import NeedCategory, NeedSource
-from schema.geo import in_county
 from schema.governance import SentinelPost
 from schema.needs import Need
 from schema.people import Person
@@ -32,6 +30,7 @@ from schema.services.common import (
     versioned_update,
 )
 from schema.services.errors import Forbidden, Invalid, NotFound, Problems
+from schema.services.locations import place_problem
 from schema.services.needs import LinkedOrigin, report_need
 
 NAME_MAX = 96
@@ -44,9 +43,12 @@ def _require(actor: Actor, community_id: int) -> None:
     actor.require_scope(community_id)
 
 
-def _check_place(p: Problems, latitude: float, longitude: float) -> None:
-    ok = math.isfinite(latitude) and math.isfinite(longitude)
-    p.check(ok and in_county(latitude, longitude), "location", "the place is outside the county")
+async def _check_place(
+    session: AsyncSession, p: Problems, latitude: float, longitude: float, community_id: int
+) -> None:
+    """A post lies in its community's county (`place_problem`)."""
+    why = await place_problem(session, latitude, longitude, community_id=community_id)
+    p.check(why is None, "location", why or "")
 
 
 def _text(p: Problems, value: str, field: str, max_length: int, *, required: bool) -> str:
@@ -97,7 +99,7 @@ async def create_sentinel_post(
     p = Problems()
     name = _text(p, name, "name", NAME_MAX, required=True)
     address = _text(p, address, "address", ADDRESS_MAX, required=False)
-    _check_place(p, latitude, longitude)
+    await _check_place(session, p, latitude, longitude, community_id)
     p.raise_if_any()
     if await session.get(Community, community_id) is None:
         raise NotFound("community", community_id, field="community_id")
@@ -152,7 +154,7 @@ async def update_sentinel_post(
         if p.check(
             latitude is not None and longitude is not None, "location", "give both coordinates"
         ):
-            _check_place(p, latitude or 0.0, longitude or 0.0)
+            await _check_place(session, p, latitude or 0.0, longitude or 0.0, post.community_id)
         values |= {"latitude": latitude, "longitude": longitude}
     p.raise_if_any()
     if keeper_person_id is not None:

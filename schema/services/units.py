@@ -15,7 +15,6 @@ commit (schema/services/matching/proposals.py).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,6 @@ from sqlmodel import col, select
 
 from schema.areas import Community, Venue
 from schema.enums import ResourceKind, UnitKind
-from schema.geo import in_county
 from schema.needs import Need, NeedAssignment
 from schema.services.common import (
     Actor,
@@ -40,6 +38,7 @@ from schema.services.common import (
     versioned_update,
 )
 from schema.services.errors import Forbidden, Invalid, NotFound, Problems
+from schema.services.locations import place_problem
 from schema.units import PairedUnit, Pairing, Resource
 from schema.workflow import OPEN_NEED_STATUSES
 
@@ -81,16 +80,14 @@ async def get_unit(session: AsyncSession, unit_id: int, field: str = "unit_id") 
     return await get_current(session, PairedUnit, unit_id, kind="paired unit", field=field)
 
 
-def _check_place(p: Problems, latitude: float | None, longitude: float | None) -> None:
+async def _check_place(
+    session: AsyncSession, p: Problems, latitude: float | None, longitude: float | None
+) -> None:
+    """A unit or resource lies in one of the province's counties (`place_problem`)."""
     if latitude is None and longitude is None:
         return
-    ok = latitude is not None and longitude is not None
-    ok = ok and math.isfinite(latitude or 0) and math.isfinite(longitude or 0)
-    p.check(
-        ok and in_county(latitude or 0, longitude or 0),
-        "location",
-        "give both coordinates, inside Ji'an County",
-    )
+    why = await place_problem(session, latitude, longitude)
+    p.check(why is None, "location", why or "")
 
 
 def _text(p: Problems, value: str | None, field: str, max_length: int, *, required: bool) -> str:
@@ -141,7 +138,7 @@ async def create_paired_unit(
     p = Problems()
     name = _text(p, name, "name", NAME_MAX, required=True)
     address = _text(p, address, "address", ADDRESS_MAX, required=False)
-    _check_place(p, latitude, longitude)
+    await _check_place(session, p, latitude, longitude)
     p.check(len(community_ids) <= PAIRINGS_MAX, "community_ids", "too many communities")
     p.check(
         len(set(community_ids)) == len(community_ids), "community_ids", "a community is repeated"
@@ -208,7 +205,7 @@ async def update_paired_unit(
     if address is not None:
         values["address"] = _text(p, address, "address", ADDRESS_MAX, required=False)
     if latitude is not None or longitude is not None:
-        _check_place(p, latitude, longitude)
+        await _check_place(session, p, latitude, longitude)
         values |= {"latitude": latitude, "longitude": longitude}
     p.raise_if_any()
     if "name" in values and await _name_taken(session, values["name"], other_than=unit_id):
@@ -369,7 +366,7 @@ async def add_resource(
     p = Problems()
     name = _text(p, name, "name", NAME_MAX, required=True)
     unit_label = _text(p, unit_label, "unit_label", LABEL_MAX, required=True)
-    _check_place(p, latitude, longitude)
+    await _check_place(session, p, latitude, longitude)
     window = (availability.available_from, availability.available_until)
     _check_resource_fields(p, quantity=quantity, window=window)
     start = availability.available_from or now
@@ -439,7 +436,7 @@ async def update_resource(
     if unit_label is not None:
         values["unit_label"] = _text(p, unit_label, "unit_label", LABEL_MAX, required=True)
     if latitude is not None or longitude is not None:
-        _check_place(p, latitude, longitude)
+        await _check_place(session, p, latitude, longitude)
         values |= {"latitude": latitude, "longitude": longitude}
     start = availability.available_from or resource.available_from
     end = None if availability.clear_until else availability.available_until

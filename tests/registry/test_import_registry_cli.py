@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from api.cli import app
+from schema.base import REFERENCE_COUNTY
 from schema.registry import (
     RegistryKind,
     RegistryRecord,
@@ -180,8 +181,8 @@ def test_worker_processes_check_rows_in_file_order(tmp_path: Path) -> None:
     table = open_table(path)
     header = [canonical_header(h) for h in table.header]
     rows = list(table.rows)
-    here = list(checked_rows(RegistryKind.PERSON, header, rows, (), workers=1, chunk=7))
-    there = list(checked_rows(RegistryKind.PERSON, header, rows, (), workers=2, chunk=7))
+    here = list(checked_rows(RegistryKind.PERSON, header, rows, {}, workers=1, chunk=7))
+    there = list(checked_rows(RegistryKind.PERSON, header, rows, {}, workers=2, chunk=7))
     assert there == here and len(here) == 120
 
 
@@ -239,8 +240,8 @@ def test_the_row_checker_reads_any_column_order_as_parse_row(kind: RegistryKind)
         shuffled = [header[i] for i in order] + [header[twice]]
         moved = ([cells[i] for i in order] + [rng.choice(["", cells[twice], "x"])])[:cut]
         mapping = dict(zip(shuffled, [*moved, *[""] * (len(shuffled) - cut)], strict=True))
-        verdict = row_checker(kind, shuffled, {COMMUNITY})(moved)
-        assert verdict == parse_row(kind, mapping, {COMMUNITY})
+        verdict = row_checker(kind, shuffled, {COMMUNITY: REFERENCE_COUNTY})(moved)
+        assert verdict == parse_row(kind, mapping, {COMMUNITY: REFERENCE_COUNTY})
 
 
 def test_a_short_refused_row_is_reported_with_a_cell_per_column(

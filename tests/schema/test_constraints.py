@@ -23,7 +23,7 @@ def _refused(engine: sa.Engine, write: Callable[[Session], None]) -> None:
 def test_refuse_community_outside_the_province(engine: sa.Engine) -> None:
     """The CHECK guards the box of the province's county grid (schema/base.py, migration 0017:
     a database may hold up to 100 counties); each service still refuses points outside the
-    reference county (`schema.geo.in_county`)."""
+    counties the database holds (`schema.services.locations.place_problem`)."""
     with pytest.raises(sa.exc.IntegrityError):
         f.community(engine, latitude=43.8, longitude=87.6)  # Ürümqi: north-west of the grid
     with pytest.raises(sa.exc.IntegrityError):

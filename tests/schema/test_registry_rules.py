@@ -7,6 +7,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schema.base import REFERENCE_COUNTY
 from schema.registry import RegistryKind, RegistryRow, parse_row
 from schema.registry_rules import (
     CREDIT_ALPHABET,
@@ -95,7 +96,7 @@ def test_only_mobiles_and_area_coded_landlines_pass(text: str) -> None:
 
 @given(st.floats(allow_nan=True), st.floats(allow_nan=True))
 def test_points_outside_the_county_are_refused(lat: float, lon: float) -> None:
-    result = coordinates_problem(str(lat), str(lon))
+    result = coordinates_problem(str(lat), str(lon), {REFERENCE_COUNTY})
     inside = 26.55 <= lat <= 27.45 and 114.45 <= lon <= 115.35
     assert isinstance(result, tuple) == inside
 
@@ -113,15 +114,15 @@ def test_parse_row_collects_every_problem_and_derives_extras() -> None:
     }
     good["id_number"] = "3608211990030700" + "1"
     good["id_number"] += id_number_check_char(good["id_number"])
-    row = parse_row(RegistryKind.PERSON, good, {"泉塘社区"})
+    row = parse_row(RegistryKind.PERSON, good, {"泉塘社区": REFERENCE_COUNTY})
     assert isinstance(row, RegistryRow)
     assert row.phone == "13800001111" and row.community == "泉塘社区"
     assert '"birth_date":"1990-03-07"' in row.data and '"gender":"male"' in row.data
-    again = parse_row(RegistryKind.PERSON, dict(good), {"泉塘社区"})
+    again = parse_row(RegistryKind.PERSON, dict(good), {"泉塘社区": REFERENCE_COUNTY})
     assert isinstance(again, RegistryRow) and again.row_hash == row.row_hash
     bad = {**good, "name": "", "phone": "12", "community": "无此社区", "latitude": "40"}
-    reason = parse_row(RegistryKind.PERSON, bad, {"泉塘社区"})
+    reason = parse_row(RegistryKind.PERSON, bad, {"泉塘社区": REFERENCE_COUNTY})
     assert reason == (
         "name is required; phone must be a mobile number (11 digits) or a fixed line with "
-        "area code; location is outside Ji'an County; unknown community '无此社区'"
+        "area code; the place is outside the province's counties; unknown community '无此社区'"
     )

@@ -196,9 +196,12 @@ def _distance_sq(lat: Any, lon: Any, near: NearInput) -> Any:
     return dx * dx + dy * dy
 
 
-def _bbox(lat: Any, lon: Any, near: NearInput) -> list[Any]:
-    dlat = near.radius_km / KM_PER_DEG_LAT
+def _bbox(
+    lat: Any, lon: Any, near: NearInput, wider_lat: float = 0.0, wider_lon: float = 0.0
+) -> list[Any]:
+    dlat = near.radius_km / KM_PER_DEG_LAT + wider_lat
     dlon = near.radius_km / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(near.latitude)))
+    dlon += wider_lon
     return [
         lat.between(near.latitude - dlat, near.latitude + dlat),
         lon.between(near.longitude - dlon, near.longitude + dlon),
@@ -255,6 +258,10 @@ def _candidates(
             sa.func.round(n.longitude / PUBLIC_LON_STEP) * PUBLIC_LON_STEP,
             near,
         )
+        # The same box on the stored point, wider by half a snapping step (a public point is
+        # at most that far from it): an index range (ix_need_latitude_longitude) finds the few
+        # candidates of a province before any place is counted.
+        need_where += _bbox(n.latitude, n.longitude, near, PUBLIC_LAT_STEP / 2, PUBLIC_LON_STEP / 2)
         act_where += _bbox(act.latitude, act.longitude, near)
     if skills is not None:
         need_where.append(_skills_fit(m.NeedSkill, m.NeedSkill.need_id, n.id, skills))

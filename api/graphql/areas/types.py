@@ -47,6 +47,10 @@ class Community(RowType, Node):
     name: str = strawberry.field(description="Name, e.g. 泉塘社区 or 横溪村.")
     kind: AreaKind = strawberry.field(description="Urban community or village.")
     township: str = strawberry.field(description="Township (乡镇) it belongs to.")
+    county: str = strawberry.field(
+        description="County (县) it belongs to: 吉安县, or in a province 吉安县-2 … (the names "
+        "`countyStats(county:)` takes)."
+    )
     latitude: float = strawberry.field(description="Latitude of its party-service centre (WGS 84).")
     longitude: float = strawberry.field(description="Longitude of its party-service centre.")
     population: int = strawberry.field(description="Resident population.")

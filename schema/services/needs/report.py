@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +10,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.enums import NeedAction, NeedCategory, NeedKind, NeedSource, NeedStatus, NeedTier
-from schema.geo import in_county
 from schema.needs import Need
 from schema.services.common import (
     Actor,
@@ -21,7 +19,8 @@ from schema.services.common import (
     now_or,
     record_event,
 )
-from schema.services.errors import Problems
+from schema.services.errors import Invalid, Problems
+from schema.services.locations import place_problem
 from schema.services.needs.limits import (
     _MEDIA_URL,
     _PHONE,
@@ -82,12 +81,6 @@ def _validate_report(
     for field, value in (("title", text), ("description", description), ("address", address)):
         problem = written_text_problem(value)
         p.check(problem is None, field, f"{field} {problem}")
-    finite = math.isfinite(latitude) and math.isfinite(longitude)
-    p.check(
-        finite and in_county(latitude, longitude),
-        "location",
-        "the location is outside Ji'an County",
-    )
     if p.check(len(media_urls) <= MEDIA_MAX, "media_urls", f"at most {MEDIA_MAX} media links"):
         for i, url in enumerate(media_urls):
             p.check(
@@ -225,12 +218,20 @@ async def report_need(
         reporter_phone=reporter_phone,
         source_checked=origin is not None,
     )
+    # The place lies in one of the province's counties, and in the community's county when
+    # the caller names one; else in that of the community it is put in, once located.
+    where = await place_problem(session, latitude, longitude, community_id=community_id)
+    problems.check(where is None, "location", where or "")
     kind = kind or default_need_kind(source, category, has_window=window is not None)
     duration = _check_timing(problems, kind, window, duration_minutes, now)
     problems.raise_if_any()
     community, grid, compound_id = await _locate(
         session, latitude, longitude, community_id, grid_id, compound_id
     )
+    if community_id is None:
+        where = await place_problem(session, latitude, longitude, community_id=community)
+        if where is not None:
+            raise Invalid("location", where)
     routed = await route_property_matter(session, category, compound_id)
     duplicate = await find_duplicate(
         session, category=category, lat=latitude, lon=longitude, now=now
