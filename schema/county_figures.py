@@ -45,6 +45,7 @@ from schema.governance import Consultation
 from schema.needs import Need, NeedAssignment
 from schema.people import Person, Team, TeamMembership
 from schema.services.errors import Invalid
+from schema.text_rules import echo
 from schema.units import PairedUnit
 
 Period = tuple[datetime | None, datetime | None]
@@ -103,7 +104,7 @@ def in_county_box(model: Any, county: str | None) -> list[Any]:
         return []
     index = county_index(county)
     if index is None:
-        raise Invalid("county", f"no county named {county} on the province's grid")
+        raise Invalid("county", f"no county named {echo(county)} on the province's grid")
     (south, north), (west, east) = county_box(index)
     return [
         col(model.latitude).between(south, north),
@@ -115,7 +116,7 @@ async def check_county(session: AsyncSession, county: str) -> None:
     """Invalid unless the database holds a county of that name on the province's grid."""
     held = await session.execute(communities_of(county).limit(1))
     if county_index(county) is None or held.first() is None:
-        raise Invalid("county", f"no county named {county} in this database")
+        raise Invalid("county", f"no county named {echo(county)} in this database")
 
 
 def of_communities(column: Any, county: str | None) -> list[Any]:

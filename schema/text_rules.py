@@ -58,3 +58,13 @@ def is_blank(value: str) -> bool:
         ch in _FILLERS or unicodedata.category(ch) in _BLANK_CATEGORIES or ch.isspace()
         for ch in value
     )
+
+
+ECHO_MAX = 32  # characters of what a caller sent that an error message quotes back
+
+
+def echo(value: str, limit: int = ECHO_MAX) -> str:
+    """`value` as an error message quotes it: cut to `limit` characters (a hostile megabyte is
+    not sent back), line breaks shown as spaces."""
+    value = " ".join(value.splitlines())
+    return value if len(value) <= limit else value[: limit - 1] + "…"

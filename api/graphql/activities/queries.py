@@ -47,6 +47,7 @@ from schema.enums import NeedCategory
 from schema.geo import haversine_m, point_problem
 from schema.places import places_left_sql
 from schema.sla import need_overdue_clause, weekly_windows
+from schema.text_rules import echo
 from schema.workflow import OPEN_NEED_STATUSES
 
 MAX_RADIUS_KM = 100.0
@@ -353,11 +354,6 @@ def _check_near(near: NearInput | None) -> None:
 _NAMED_MAX = 5  # unknown codes named in the error; the rest are counted
 
 
-def _brief(code: str, limit: int = 40) -> str:
-    """A code as the error names it: a hostile megabyte is not echoed back."""
-    return code if len(code) <= limit else code[: limit - 1] + "…"
-
-
 async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | None:
     """The skill codes, each one of the catalogue's (`skills`); an unknown one is an error that
     names it (a typo would otherwise filter silently)."""
@@ -369,7 +365,7 @@ async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | Non
         known = set((await session.execute(stmt)).scalars())
     unknown = [c for c in wanted if c not in known]
     if unknown:
-        named = ", ".join(_brief(c) for c in unknown[:_NAMED_MAX])
+        named = ", ".join(echo(c) for c in unknown[:_NAMED_MAX])
         more = f" and {len(unknown) - _NAMED_MAX} more" if len(unknown) > _NAMED_MAX else ""
         raise CodedError(
             f"unknown skill code(s): {named}{more} (see `skills` for the catalogue)",

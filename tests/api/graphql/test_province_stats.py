@@ -70,3 +70,12 @@ def test_only_the_selected_figures_are_counted(client: TestClient, county: Count
     assert few == {"partyMembers": full["partyMembers"], "pairedUnits": full["pairedUnits"]}
     named = gql(client, "{ a: countyStats { ...F } } fragment F on CountyStats { urbanGrids }")
     assert named["data"]["a"] == {"urbanGrids": full["urbanGrids"]}
+
+
+def test_an_unknown_county_name_is_not_echoed_whole(client: TestClient, county: County) -> None:
+    # A hostile name comes back cut to 32 characters, one line, as every other echo.
+    name = "<b>吉安县</b>\n" + "x" * 100_000
+    body = gql(client, SCOPED, {"county": name}, expect_errors=True)
+    message = body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert len(message) < 120 and "\n" not in message and "<b>吉安县</b> xx" in message
