@@ -200,6 +200,11 @@ async def submit_suggestion(
         raise Invalid("post_id", "the sentinel post is closed")
     if (latitude is None) != (longitude is None):
         raise Invalid("location", "give both coordinates, or neither for the post's place")
+    if latitude is not None and longitude is not None:
+        # A post listens for its own county: a place elsewhere is another county's to hear.
+        why = await place_problem(session, latitude, longitude, community_id=post.community_id)
+        if why is not None:
+            raise Invalid("location", why)
     return await report_need(
         session=session,
         actor=actor,

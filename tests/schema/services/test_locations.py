@@ -154,3 +154,31 @@ def test_create_a_unit_and_a_post_in_the_second_county(
             community_id=two[0].community_ids[0], name="越界哨点", keeper_person_id=keeper,
             latitude=lat, longitude=lon,
         )  # fmt: skip
+
+
+def test_a_posts_suggestion_stays_in_the_posts_county(
+    database_url: str, engine: sa.Engine, two: list[SmallCounty]
+) -> None:
+    # attack3: a county-1 post's suggestion placed in county 2 became county 2's need.
+    admin = actor(f.account(engine, Role.ADMIN))
+    keeper = two[0].person_ids[0]
+    lat, lon = _point(0)
+    post = run(
+        database_url, sentinel.create_sentinel_post, actor=admin,
+        community_id=two[0].community_ids[0], name="县一哨点", keeper_person_id=keeper,
+        latitude=lat, longitude=lon,
+    )  # fmt: skip
+    needs = _count(engine, Need)
+    with pytest.raises(Invalid) as refused:
+        run(
+            database_url, sentinel.submit_suggestion, actor=admin, post_id=post.id,
+            title="路灯坏了", category=NeedCategory.INFRASTRUCTURE,
+            latitude=_point(1)[0], longitude=_point(1)[1],
+        )  # fmt: skip
+    assert refused.value.problems[0][0] == "location"
+    assert _count(engine, Need) == needs
+    near = run(
+        database_url, sentinel.submit_suggestion, actor=admin, post_id=post.id,
+        title="路灯坏了", category=NeedCategory.INFRASTRUCTURE, latitude=lat, longitude=lon + 0.01,
+    )  # fmt: skip
+    assert near.id is not None
