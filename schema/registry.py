@@ -24,6 +24,7 @@ from schema.geo import held_counties
 from schema.registry_rules import (
     coordinates_problem,
     credit_code_problem,
+    decimal,
     id_number_problem,
     phone_problem,
 )
@@ -295,9 +296,8 @@ def _extras(
                 problems.append(f"owner {why}")
             data["owner_id_number"] = owner
         if get["area_m2"]:
-            try:
-                area = float(get["area_m2"])
-            except ValueError:
+            area = decimal(get["area_m2"])
+            if area is None:
                 area = -1.0
             if not 0 < area < 100_000:
                 problems.append("area_m2 must be a number between 0 and 100000")

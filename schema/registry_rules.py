@@ -83,6 +83,17 @@ def credit_code_problem(value: str) -> str | None:
     return None
 
 
+# A decimal as a spreadsheet writes it: ASCII digits, one optional sign and point. Python's
+# float() also takes "2_7.0", full-width "２７.０", "1e2" and "inf", which no registry means.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
+def decimal(text: str) -> float | None:
+    """The number a file's cell writes, or None when it is not a plain decimal."""
+    text = text.strip()
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
 def phone_problem(value: str) -> str | None:
     """Why this is not a mobile (11 digits) or fixed-line number with area code, or None."""
     if _MOBILE.match(value) or _LANDLINE.match(value):
@@ -95,9 +106,8 @@ def coordinates_problem(
 ) -> tuple[float, float] | str:
     """The point as floats, or why it is refused: not numbers, or not in one of `counties`
     (those the database holds), or not in `home` (the county of the row's community)."""
-    try:
-        lat, lon = float(latitude), float(longitude)
-    except ValueError:
+    lat, lon = decimal(latitude), decimal(longitude)
+    if lat is None or lon is None:
         return "latitude and longitude must be numbers"
     why = county_problem(lat, lon, counties, home)  # NaN lies in no county
     return (lat, lon) if why is None else why

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from schema.areas import Community
 from schema.enums import NeedCategory, NeedSource
 from schema.needs import Need
+from schema.registry_rules import decimal
 from schema.services.common import Actor, now_or
 from schema.services.errors import DomainError
 from schema.services.needs.report import report_need
@@ -105,10 +106,10 @@ def parse_ticket(row: Mapping[str, str], now: datetime | None = None) -> Ticket 
     category = _CATEGORIES.get(get.get("category", ""))
     if get.get("category") and category is None:
         problems.append(f"unknown category '{get['category']}'")
-    try:
-        lat, lon = float(get.get("latitude") or "nan"), float(get.get("longitude") or "nan")
-    except ValueError:
-        lat = lon = math.nan
+    given_lat, given_lon = decimal(get.get("latitude") or ""), decimal(get.get("longitude") or "")
+    lat = math.nan if given_lat is None else given_lat
+    lon = math.nan if given_lon is None else given_lon
+    if (get.get("latitude") and given_lat is None) or (get.get("longitude") and given_lon is None):
         problems.append("latitude and longitude must be numbers")
     try:
         urgency = int(get.get("urgency") or 3)

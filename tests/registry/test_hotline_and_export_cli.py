@@ -59,7 +59,7 @@ def test_hotline_tickets_become_needs_once(
     assert needs[1].category is NeedCategory.ENVIRONMENT  # by value as well as by label
     assert len(events) == 4  # each recorded as reported, like a report through the API
     report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
-    assert "6,location: the location is outside Ji'an County" in report
+    assert "6,location: the place is outside the province's counties" in report
 
     again = _hotline(database_url, path)
     assert "0 needs created, 4 already imported, 1 refused" in again

@@ -14,6 +14,7 @@ from schema.registry_rules import (
     coordinates_problem,
     credit_code_check_char,
     credit_code_problem,
+    decimal,
     id_number_check_char,
     id_number_problem,
     phone_problem,
@@ -126,3 +127,14 @@ def test_parse_row_collects_every_problem_and_derives_extras() -> None:
         "name is required; phone must be a mobile number (11 digits) or a fixed line with "
         "area code; the place is outside the province's counties; unknown community '无此社区'"
     )
+
+
+def test_only_plain_decimals_are_numbers() -> None:
+    # attack3: "2_7.0" and full-width "２７.０" were stored as 27.0 (Python's float() takes them).
+    assert decimal("27.05") == 27.05 and decimal(" -3 ") == -3.0 and decimal(".5") == 0.5
+    for odd in ("2_7.0", "２７.０", "1e2", "inf", "nan", "0x1b", "27,0", "", "+", "."):
+        assert decimal(odd) is None, odd
+    assert coordinates_problem("2_7.0", "11_4.9", {REFERENCE_COUNTY}) == (
+        "latitude and longitude must be numbers"
+    )
+    assert coordinates_problem("27.0", "114.9", {REFERENCE_COUNTY}) == (27.0, 114.9)
