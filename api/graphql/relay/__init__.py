@@ -47,8 +47,10 @@ from api.graphql.relay.keyset import (
     select_page,
 )
 from api.graphql.relay.loaders import (
+    Children,
     ToOne,
     child_connection,
+    children_field,
     load_children,
     load_linked,
     load_one,
@@ -81,9 +83,11 @@ __all__ = [
     "RowsPage",
     "SortKey",
     "SqlPage",
+    "Children",
     "ToOne",
     "as_utc",
     "child_connection",
+    "children_field",
     "connection_field",
     "decode_id",
     "from_global_id",

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import strawberry
 from strawberry.dataloader import DataLoader
 
 from api.graphql.context import Context, Info, current_context
@@ -164,6 +165,64 @@ def _by_fk_batch(
         return [grouped[k] for k in keys]
 
     return batch
+
+
+class Children:
+    """What a to-many field of a row type reads: the rows of `target` whose column `fk` is the
+    parent's key (`load_children`). Fields declared with `children_field` carry it, so the
+    fast executor (api/graphql/executor.py) can read a whole page's children at once."""
+
+    __slots__ = ("fk", "order_by", "target", "where")
+
+    def __init__(self, target: RowRef, fk: str, order_by: Sequence[Any], where: Sequence[Any]):
+        self.target, self.fk = target, fk
+        self.order_by, self.where = tuple(order_by), tuple(where)
+
+    def loader(self, ctx: Context) -> DataLoader[Any, Any]:
+        """The request's DataLoader of these children by parent key (the one `load_children`
+        uses: both share its cache)."""
+        type_cls = row_class(self.target)
+        name = f"fk:{type_cls.__name__}.{self.fk}"
+        found = ctx.loaders.get(name)
+        if found is None:
+            found = context_loader(ctx, name, _by_fk_batch(type_cls, self.fk, self.order_by, self.where))
+        return found
+
+
+CHILDREN_ATTRIBUTE = "__luling_children__"
+
+
+def children_field(
+    target: RowRef,
+    fk: str,
+    *,
+    cap: int,
+    description: str,
+    order_by: Sequence[Any] = (),
+    where: Sequence[Any] = (),
+    permission_classes: Sequence[Any] = (),
+) -> Any:
+    """A field listing the rows of `target` whose `fk` is the parent's key, at most `cap`:
+
+        grids: list[Grid] = children_field(GridT, "community_id", cap=200, ...)
+
+    Resolved through the request's batched loader (`load_children`), with the permission
+    classes and the cap (`MaxItems`) of an ordinary field; the fast executor reads it for a
+    whole list of parents at once (one permission check per request, one load_many)."""
+    from api.graphql.lists import MaxItems
+
+    spec = Children(target, fk, order_by, where)
+
+    async def resolve(root, info: Info):  # no return annotation: the class annotation types it
+        return await spec.loader(info.context).load(root.pk)
+
+    setattr(resolve, CHILDREN_ATTRIBUTE, spec)
+    return strawberry.field(
+        resolver=resolve,
+        description=description,
+        permission_classes=list(permission_classes),
+        extensions=[MaxItems(cap)],
+    )
 
 
 async def load_children(
