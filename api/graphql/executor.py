@@ -54,8 +54,8 @@ from graphql import (
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry import Schema
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.permission import PermissionExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info as StrawberryInfo
 
@@ -305,7 +305,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 for entry in pending:
                     by_spec.setdefault(id(entry[2][0]), []).append(entry)
                 loads = [
-                    (entries, entries[0][2][0].loader(info.context).load_many([e[3] for e in entries]))
+                    (
+                        entries,
+                        entries[0][2][0].loader(info.context).load_many([e[3] for e in entries]),
+                    )
                     for entries in by_spec.values()
                 ]
                 pending = []

@@ -26,17 +26,17 @@ from api.graphql.relay import (
 from api.graphql.type_refs import (
     ActivityT,
     CompoundT,
-    ConsultationT,
-    GridT,
-    VenueT,
     ConsultationPartyT,
     ConsultationSessionT,
+    ConsultationT,
+    GridT,
     NeedT,
     PairedUnitT,
     PersonT,
     ResourceT,
     SettledDisputeT,
     TeamT,
+    VenueT,
 )
 from api.graphql.units.loaders import units_of_community
 from schema import models as m

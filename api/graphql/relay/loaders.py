@@ -185,7 +185,9 @@ class Children:
         name = f"fk:{type_cls.__name__}.{self.fk}"
         found = ctx.loaders.get(name)
         if found is None:
-            found = context_loader(ctx, name, _by_fk_batch(type_cls, self.fk, self.order_by, self.where))
+            found = context_loader(
+                ctx, name, _by_fk_batch(type_cls, self.fk, self.order_by, self.where)
+            )
         return found
 
 
