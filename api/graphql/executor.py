@@ -304,17 +304,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 by_spec: dict[int, list[Any]] = {}
                 for entry in pending:
                     by_spec.setdefault(id(entry[2][0]), []).append(entry)
-                loads = [
-                    (
-                        entries,
-                        entries[0][2][0].loader(info.context).load_many([e[3] for e in entries]),
-                    )
-                    for entries in by_spec.values()
-                ]
-                pending = []
-                for entries, load in loads:
+                current, pending = by_spec.values(), []
+                for entries in current:
+                    keys = [e[3] for e in entries]
+                    loaded = await entries[0][2][0].load_all(info.context, keys)
                     for (out, name, children, _key, details), items in zip(
-                        entries, await load, strict=True
+                        entries, loaded, strict=True
                     ):
                         _spec, cap, _perms, item_type, item_non_null, list_non_null = children
                         if items is None:

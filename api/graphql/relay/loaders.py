@@ -172,23 +172,39 @@ class Children:
     parent's key (`load_children`). Fields declared with `children_field` carry it, so the
     fast executor (api/graphql/executor.py) can read a whole page's children at once."""
 
-    __slots__ = ("fk", "order_by", "target", "where")
+    __slots__ = ("_batch", "fk", "order_by", "target", "where")
 
     def __init__(self, target: RowRef, fk: str, order_by: Sequence[Any], where: Sequence[Any]):
         self.target, self.fk = target, fk
         self.order_by, self.where = tuple(order_by), tuple(where)
+        self._batch: Callable[[Context, list[int]], Awaitable[list[list[Any]]]] | None = None
+
+    def batch(self) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+        if self._batch is None:
+            type_cls = row_class(self.target)
+            self._batch = _by_fk_batch(type_cls, self.fk, self.order_by, self.where)
+        return self._batch
 
     def loader(self, ctx: Context) -> DataLoader[Any, Any]:
         """The request's DataLoader of these children by parent key (the one `load_children`
         uses: both share its cache)."""
-        type_cls = row_class(self.target)
-        name = f"fk:{type_cls.__name__}.{self.fk}"
+        name = f"fk:{row_class(self.target).__name__}.{self.fk}"
         found = ctx.loaders.get(name)
         if found is None:
-            found = context_loader(
-                ctx, name, _by_fk_batch(type_cls, self.fk, self.order_by, self.where)
-            )
+            found = context_loader(ctx, name, self.batch())
         return found
+
+    async def load_all(self, ctx: Context, keys: list[Any]) -> list[list[Any]]:
+        """What `loader(ctx).load_many(keys)` answers, without a future and task per key when
+        none of them is cached yet: one batch call, its answers primed into the loader."""
+        dl = self.loader(ctx)
+        cache = dl.cache_map if dl.cache else None
+        if cache is None or any(cache.get(k) is not None for k in keys):
+            return await dl.load_many(keys)
+        unique = list(dict.fromkeys(keys))
+        found = dict(zip(unique, await self.batch()(ctx, unique), strict=True))
+        dl.prime_many(found)
+        return [found[k] for k in keys]
 
 
 CHILDREN_ATTRIBUTE = "__luling_children__"

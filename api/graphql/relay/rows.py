@@ -65,15 +65,20 @@ class RowType:
 
 
 def make_row(cls: type[RowType], names: Sequence[str], values: Sequence[Any], pk_index: int) -> Any:
-    """`cls.from_row` for values already in column order (a slice of a joined row)."""
-    obj = cls.__new__(cls)
+    """`cls.from_row` for values already in column order (a slice of a joined row); `names`
+    and `values` come from the same read, so they have the same length (not checked again:
+    this runs once per object of every page)."""
+    obj = _new(cls)
     d = obj.__dict__
-    d.update(zip(names, values, strict=True))
+    d.update(zip(names, values))  # noqa: B905  # same length by construction (above)
     pk = values[pk_index]
     d["pk"] = pk
     if cls.__node_name__ is not None:
         d["id"] = (_SPELLERS.get(cls) or _speller(cls))(pk)
     return obj
+
+
+_new = object.__new__  # row types define no __new__ of their own (`from_row` uses cls.__new__)
 
 
 _SPELLERS: dict[type, Callable[[Any], str]] = {}
