@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import strawberry
+from sqlalchemy.dialects.postgresql import ARRAY
 from strawberry.dataloader import DataLoader
 
 from api.graphql.context import Context, Info, current_context
@@ -150,13 +151,27 @@ def _by_fk_batch(
     fk_col = getattr(model, fk)
     order = list(order) or [getattr(model, type_cls.__pk__)]
 
+    # On PostgreSQL, for rows every caller may see (reference data), one statement object
+    # with the keys as one array parameter: compiled once, no cache key or IN-list expansion
+    # per request.
+    by_array: list[Any] = []
+
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
-        stmt = (
-            sa.select(*table_columns(model))
-            .where(fk_col.in_(keys), *where, *visible(ctx, model))
-            .order_by(*order)
-        )
-        names, rows = await ctx.db.select(stmt)
+        rule = visible(ctx, model)
+        if not rule and ctx.db.engine.dialect.name == "postgresql":
+            if not by_array:
+                any_key = fk_col == sa.any_(sa.bindparam("keys", type_=ARRAY(fk_col.type)))
+                by_array.append(
+                    sa.select(*table_columns(model)).where(any_key, *where).order_by(*order)
+                )
+            names, rows = await ctx.db.select(by_array[0], {"keys": keys})
+        else:
+            stmt = (
+                sa.select(*table_columns(model))
+                .where(fk_col.in_(keys), *where, *rule)
+                .order_by(*order)
+            )
+            names, rows = await ctx.db.select(stmt)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
         if rows:
             at, pk_at = names.index(fk), names.index(type_cls.__pk__)
