@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from schema.base import UTCDateTime, aware_utc
 from schema.db import async_session_factory, make_async_engine
 
 
@@ -111,7 +112,7 @@ class _Compiled:
             columns = self.compiled._result_columns
             codes = [d[1] for d in description] if description else [None] * len(columns)
             found = [
-                c.type._cached_result_processor(self.dialect, code)
+                _result_processor(c.type, self.dialect, code)
                 for c, code in zip(columns, codes, strict=False)
             ]
             procs = self.result_processors = [(i, p) for i, p in enumerate(found) if p is not None]
@@ -127,6 +128,17 @@ class _Compiled:
 
 
 _COMPILED_LIMIT = 2048
+
+
+def _result_processor(column_type: Any, dialect: Dialect, code: Any) -> Any:
+    """SQLAlchemy's result processor of a column; for a `UTCDateTime` the driver already
+    returns as a datetime (psycopg), its rule itself, without the TypeDecorator's wrapper."""
+    if (
+        isinstance(column_type, UTCDateTime)
+        and column_type.impl_instance._cached_result_processor(dialect, code) is None
+    ):
+        return aware_utc
+    return column_type._cached_result_processor(dialect, code)
 
 
 _READS: ContextVar[_RequestReads | None] = ContextVar("luling_request_reads", default=None)

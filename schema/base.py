@@ -97,9 +97,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
+        return aware_utc(value)
+
+
+def aware_utc(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as read back: aware UTC (`UTCDateTime`'s result rule)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC)
 
 
 class LabelledEnum(str, enum.Enum):  # noqa: UP042  (StrEnum forbids tuple values)

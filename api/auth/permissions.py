@@ -41,6 +41,14 @@ class Can(BasePermission):
     def __repr__(self) -> str:
         return f"Can({self.operation!r})"
 
+    @property
+    def same_for_every_object(self) -> bool:
+        """Its answer depends on the caller, never on the object, and asking counts nothing
+        (no per-caller rate limit): a list's executor may ask once for all its objects."""
+        from api.auth.ratelimit import PER_CALLER
+
+        return self.operation not in PER_CALLER
+
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         # Raises instead of returning False: the instance is shared by every request, so the
         # error (and its code) is built here rather than stored on `self`.

@@ -16,6 +16,7 @@ from api.graphql.relay import (
     Node,
     PageQuery,
     RowType,
+    children_field,
     connection_field,
     frozen,
     load_children,
@@ -24,14 +25,18 @@ from api.graphql.relay import (
 )
 from api.graphql.type_refs import (
     ActivityT,
+    CompoundT,
     ConsultationPartyT,
     ConsultationSessionT,
+    ConsultationT,
+    GridT,
     NeedT,
     PairedUnitT,
     PersonT,
     ResourceT,
     SettledDisputeT,
     TeamT,
+    VenueT,
 )
 from api.graphql.units.loaders import units_of_community
 from schema import models as m
@@ -60,29 +65,28 @@ class Community(RowType, Node):
     )
     created_at: datetime = strawberry.field(description="When the record was created.")
 
-    @strawberry.field(
+    grids: list[Grid] = children_field(
+        GridT,
+        "community_id",
+        order_by=[m.Grid.code],
+        cap=200,
         description="Its grids (网格), by code.",
         permission_classes=[Can("reference.read")],
-        extensions=[MaxItems(200)],
     )
-    async def grids(self, info: Info) -> list[Grid]:
-        return await load_children(info, Grid, "community_id", self.pk, order_by=[m.Grid.code])
-
-    @strawberry.field(
+    compounds: list[Compound] = children_field(
+        CompoundT,
+        "community_id",
+        cap=200,
         description="Its residential compounds (小区).",
         permission_classes=[Can("reference.read")],
-        extensions=[MaxItems(200)],
     )
-    async def compounds(self, info: Info) -> list[Compound]:
-        return await load_children(info, Compound, "community_id", self.pk)
-
-    @strawberry.field(
+    venues: list[Venue] = children_field(
+        VenueT,
+        "community_id",
+        cap=200,
         description="Its venues: service stations, village venues, elder-care sites.",
         permission_classes=[Can("reference.read")],
-        extensions=[MaxItems(200)],
     )
-    async def venues(self, info: Info) -> list[Venue]:
-        return await load_children(info, Venue, "community_id", self.pk)
 
     @strawberry.field(
         description="Paired units twinned with it (结对共建单位).",
@@ -92,23 +96,21 @@ class Community(RowType, Node):
     async def paired_units(self, info: Info) -> list[PairedUnitT]:
         return await units_of_community(info, self.pk)
 
-    @strawberry.field(
+    teams: list[TeamT] = children_field(
+        TeamT,
+        "community_id",
+        cap=100,
         description="Volunteer teams based here.",
         permission_classes=[Can("reference.read")],
-        extensions=[MaxItems(100)],
     )
-    async def teams(self, info: Info) -> list[TeamT]:
-        return await load_children(info, TeamT, "community_id", self.pk)
-
-    @strawberry.field(
+    consultations: list[Consultation] = children_field(
+        ConsultationT,
+        "community_id",
+        order_by=[m.Consultation.held_at.desc()],
+        cap=100,
         description="Consultations held here (赣事好商量·吉事广议), latest first.",
         permission_classes=[Can("reference.read")],
-        extensions=[MaxItems(100)],
     )
-    async def consultations(self, info: Info) -> list[Consultation]:
-        return await load_children(
-            info, Consultation, "community_id", self.pk, order_by=[m.Consultation.held_at.desc()]
-        )
 
     @connection_field(
         PersonT,
@@ -126,13 +128,13 @@ class Community(RowType, Node):
     async def open_needs(self) -> PageQuery:
         return open_needs_of_community(self.pk)
 
-    @strawberry.field(
-        description="Volunteer activities held here, latest first.", extensions=[MaxItems(200)]
+    activities: list[ActivityT] = children_field(
+        ActivityT,
+        "community_id",
+        order_by=[m.Activity.starts_at.desc()],
+        cap=200,
+        description="Volunteer activities held here, latest first.",
     )
-    async def activities(self, info: Info) -> list[ActivityT]:
-        return await load_children(
-            info, ActivityT, "community_id", self.pk, order_by=[m.Activity.starts_at.desc()]
-        )
 
 
 @strawberry.type(description="A grid (网格): one leader, one full-time and N part-time workers.")

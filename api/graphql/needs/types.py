@@ -44,6 +44,7 @@ from api.graphql.relay import (
     may,
     register_node,
 )
+from api.graphql.relay.visible import viewer_of
 from api.graphql.type_refs import (
     CommunityT,
     CompoundT,
@@ -63,6 +64,7 @@ from schema.disclosure import (
     PUBLIC_LON_STEP,
     NeedFacts,
     public_need_title,
+    sees_every_need_place,
     sees_need_place,
     sees_reporter_name,
     sees_reporter_phone,
@@ -70,7 +72,6 @@ from schema.disclosure import (
     snap,
 )
 from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
-from schema.visibility import Viewer
 from schema.workflow import allowed_need_actions
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
@@ -93,14 +94,17 @@ class _NeedAttributes:
 
     def _place_now(self) -> bool | None:
         ctx = current_context()
+        v = viewer_of(ctx)
+        if sees_every_need_place(v):
+            return True
         facts = need_facts_now(ctx, self.__dict__)
-        return None if facts is None else sees_need_place(Viewer.of(ctx.account), facts)
+        return None if facts is None else sees_need_place(v, facts)
 
     async def _shown_later(self, shown: Callable[[bool], Any]) -> Any:
         ctx = current_context()
         d = self.__dict__
         facts = await need_facts_in(ctx, d["pk"], d)
-        return shown(sees_need_place(Viewer.of(ctx.account), facts))
+        return shown(sees_need_place(viewer_of(ctx), facts))
 
     def _place_shown(self, shown: Callable[[bool], Any]) -> Any:
         place = self._place_now()

@@ -47,8 +47,10 @@ from api.graphql.relay.keyset import (
     select_page,
 )
 from api.graphql.relay.loaders import (
+    Children,
     ToOne,
     child_connection,
+    children_field,
     load_children,
     load_linked,
     load_one,
@@ -65,6 +67,7 @@ __all__ = [
     "NODE_TYPES",
     "After",
     "Before",
+    "Children",
     "ChildrenPage",
     "Connection",
     "Edge",
@@ -84,6 +87,7 @@ __all__ = [
     "ToOne",
     "as_utc",
     "child_connection",
+    "children_field",
     "connection_field",
     "decode_id",
     "from_global_id",

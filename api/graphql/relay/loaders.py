@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import strawberry
+from sqlalchemy.dialects.postgresql import ARRAY
 from strawberry.dataloader import DataLoader
 
 from api.graphql.context import Context, Info, current_context
@@ -149,13 +151,27 @@ def _by_fk_batch(
     fk_col = getattr(model, fk)
     order = list(order) or [getattr(model, type_cls.__pk__)]
 
+    # On PostgreSQL, for rows every caller may see (reference data), one statement object
+    # with the keys as one array parameter: compiled once, no cache key or IN-list expansion
+    # per request.
+    by_array: list[Any] = []
+
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
-        stmt = (
-            sa.select(*table_columns(model))
-            .where(fk_col.in_(keys), *where, *visible(ctx, model))
-            .order_by(*order)
-        )
-        names, rows = await ctx.db.select(stmt)
+        rule = visible(ctx, model)
+        if not rule and ctx.db.engine.dialect.name == "postgresql":
+            if not by_array:
+                any_key = fk_col == sa.any_(sa.bindparam("keys", type_=ARRAY(fk_col.type)))
+                by_array.append(
+                    sa.select(*table_columns(model)).where(any_key, *where).order_by(*order)
+                )
+            names, rows = await ctx.db.select(by_array[0], {"keys": keys})
+        else:
+            stmt = (
+                sa.select(*table_columns(model))
+                .where(fk_col.in_(keys), *where, *rule)
+                .order_by(*order)
+            )
+            names, rows = await ctx.db.select(stmt)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
         if rows:
             at, pk_at = names.index(fk), names.index(type_cls.__pk__)
@@ -164,6 +180,82 @@ def _by_fk_batch(
         return [grouped[k] for k in keys]
 
     return batch
+
+
+class Children:
+    """What a to-many field of a row type reads: the rows of `target` whose column `fk` is the
+    parent's key (`load_children`). Fields declared with `children_field` carry it, so the
+    fast executor (api/graphql/executor.py) can read a whole page's children at once."""
+
+    __slots__ = ("_batch", "fk", "order_by", "target", "where")
+
+    def __init__(self, target: RowRef, fk: str, order_by: Sequence[Any], where: Sequence[Any]):
+        self.target, self.fk = target, fk
+        self.order_by, self.where = tuple(order_by), tuple(where)
+        self._batch: Callable[[Context, list[int]], Awaitable[list[list[Any]]]] | None = None
+
+    def batch(self) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+        if self._batch is None:
+            type_cls = row_class(self.target)
+            self._batch = _by_fk_batch(type_cls, self.fk, self.order_by, self.where)
+        return self._batch
+
+    def loader(self, ctx: Context) -> DataLoader[Any, Any]:
+        """The request's DataLoader of these children by parent key (the one `load_children`
+        uses: both share its cache)."""
+        name = f"fk:{row_class(self.target).__name__}.{self.fk}"
+        found = ctx.loaders.get(name)
+        if found is None:
+            found = context_loader(ctx, name, self.batch())
+        return found
+
+    async def load_all(self, ctx: Context, keys: list[Any]) -> list[list[Any]]:
+        """What `loader(ctx).load_many(keys)` answers, without a future and task per key when
+        none of them is cached yet: one batch call, its answers primed into the loader."""
+        dl = self.loader(ctx)
+        cache = dl.cache_map if dl.cache else None
+        if cache is None or any(cache.get(k) is not None for k in keys):
+            return await dl.load_many(keys)
+        unique = list(dict.fromkeys(keys))
+        found = dict(zip(unique, await self.batch()(ctx, unique), strict=True))
+        dl.prime_many(found)
+        return [found[k] for k in keys]
+
+
+CHILDREN_ATTRIBUTE = "__luling_children__"
+
+
+def children_field(
+    target: RowRef,
+    fk: str,
+    *,
+    cap: int,
+    description: str,
+    order_by: Sequence[Any] = (),
+    where: Sequence[Any] = (),
+    permission_classes: Sequence[Any] = (),
+) -> Any:
+    """A field listing the rows of `target` whose `fk` is the parent's key, at most `cap`:
+
+        grids: list[Grid] = children_field(GridT, "community_id", cap=200, ...)
+
+    Resolved through the request's batched loader (`load_children`), with the permission
+    classes and the cap (`MaxItems`) of an ordinary field; the fast executor reads it for a
+    whole list of parents at once (one permission check per request, one load_many)."""
+    from api.graphql.lists import MaxItems
+
+    spec = Children(target, fk, order_by, where)
+
+    async def resolve(root, info: Info):  # no return annotation: the class annotation types it
+        return await spec.loader(info.context).load(root.pk)
+
+    setattr(resolve, CHILDREN_ATTRIBUTE, spec)
+    return strawberry.field(
+        resolver=resolve,
+        description=description,
+        permission_classes=list(permission_classes),
+        extensions=[MaxItems(cap)],
+    )
 
 
 async def load_children(

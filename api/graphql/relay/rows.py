@@ -7,7 +7,7 @@ another module's objects without importing it (the type modules stay free of imp
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar, ForwardRef, Self, TypeAlias, get_args
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 from strawberry.types.lazy_type import LazyType, StrawberryLazyReference
 
-from api.graphql.relay.ids import to_global_id
+from api.graphql.relay.ids import id_speller
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -56,7 +56,7 @@ class RowType:
         pk = d.get(cls.__pk__)
         d["pk"] = pk
         if cls.__node_name__ is not None and pk is not None:
-            d["id"] = to_global_id(cls.__node_name__, pk)
+            d["id"] = _speller(cls)(pk)
         return obj
 
     @classmethod
@@ -65,15 +65,32 @@ class RowType:
 
 
 def make_row(cls: type[RowType], names: Sequence[str], values: Sequence[Any], pk_index: int) -> Any:
-    """`cls.from_row` for values already in column order (a slice of a joined row)."""
-    obj = cls.__new__(cls)
+    """`cls.from_row` for values already in column order (a slice of a joined row); `names`
+    and `values` come from the same read, so they have the same length (not checked again:
+    this runs once per object of every page)."""
+    obj = _new(cls)
     d = obj.__dict__
-    d.update(zip(names, values, strict=True))
+    d.update(zip(names, values))  # noqa: B905  # same length by construction (above)
     pk = values[pk_index]
     d["pk"] = pk
     if cls.__node_name__ is not None:
-        d["id"] = to_global_id(cls.__node_name__, pk)
+        d["id"] = (_SPELLERS.get(cls) or _speller(cls))(pk)
     return obj
+
+
+_new = object.__new__  # row types define no __new__ of their own (`from_row` uses cls.__new__)
+
+
+_SPELLERS: dict[type, Callable[[Any], str]] = {}
+
+
+def _speller(cls: type[RowType]) -> Callable[[Any], str]:
+    """The global ID speller of a Node row type (`id_speller`), made once per class."""
+    found = _SPELLERS.get(cls)
+    if found is None:
+        assert cls.__node_name__ is not None
+        found = _SPELLERS[cls] = id_speller(cls.__node_name__)
+    return found
 
 
 def make_rows(cls: type[RowType], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Any]:
