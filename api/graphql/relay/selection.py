@@ -7,11 +7,13 @@ ignored: the tree is a superset, which is what column pruning needs.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 
 from strawberry.types import get_object_definition
 from strawberry.types.nodes import SelectedField
 from strawberry.types.nodes import Selection as StrawberrySelection
+from strawberry.types.private import is_private
 from strawberry.utils.str_converters import to_camel_case
 
 from api.graphql.context import Info
@@ -74,6 +76,22 @@ def graphql_to_python(type_cls: type) -> dict[str, str]:
     return mapping
 
 
+_PRIVATE_COLUMNS: dict[type, frozenset[str]] = {}
+
+
+def private_columns(type_cls: type[RowType]) -> frozenset[str]:
+    """The table columns a type keeps as `strawberry.Private` attributes: its resolvers read
+    them (a relation's key, a flag), so every selection reads them, whatever fields it names
+    (a page of organisers selecting only `community` failed on a missing `community_id`)."""
+    found = _PRIVATE_COLUMNS.get(type_cls)
+    if found is None:
+        hints = typing.get_type_hints(type_cls, include_extras=True)
+        table_cols = set(column_names(type_cls.__model__))
+        found = frozenset(n for n, h in hints.items() if is_private(h) and n in table_cols)
+        _PRIVATE_COLUMNS[type_cls] = found
+    return found
+
+
 def columns_for(type_cls: type[RowType], selection: Selection | None) -> list[str] | None:
     """Column names a selection of `type_cls` needs; None means every column."""
     if selection is None:
@@ -81,7 +99,7 @@ def columns_for(type_cls: type[RowType], selection: Selection | None) -> list[st
     model = type_cls.__model__
     table_cols = set(column_names(model))
     to_py = graphql_to_python(type_cls)
-    wanted = {type_cls.__pk__}
+    wanted = {type_cls.__pk__, *private_columns(type_cls)}
     for name in selection:
         py = to_py.get(name)
         if py is None:

@@ -250,6 +250,11 @@ def test_fill_organiser_levels_up_to_their_seats(
         client, "{ serviceOrganisers(first: 20, level: SIX) { totalCount nodes { level } } }"
     )["data"]["serviceOrganisers"]
     assert listed["totalCount"] == 6 and {n["level"] for n in listed["nodes"]} == {"SIX"}
+    # Relations alone: the page must still read the keys they follow (attack3: INTERNAL).
+    page = gql(
+        client, "{ serviceOrganisers(first: 50) { nodes { community { id } team { id } } } }"
+    )
+    assert {"id": qt} in [n["community"] for n in page["data"]["serviceOrganisers"]["nodes"]]
 
 
 def test_two_offices_cancel_at_once(engine: sa.Engine, database_url: str, county: County) -> None:
