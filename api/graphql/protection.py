@@ -2,7 +2,8 @@
 
 - Request errors get `extensions.code`. Our own checks code theirs where they raise them
   (`api.graphql.cost`: QUERY_TOO_DEEP, TOO_MANY_ALIASES …; `text_input`); graphql-core's come
-  without one and get it from the phase that raised them (`CodeRequestErrors`):
+  without one and get it from the phase that raised them (`add_codes`, called after each
+  phase by the schema's request checks, api/graphql/checks.py):
   GRAPHQL_PARSE_FAILED or TOO_MANY_TOKENS when parsing, GRAPHQL_VALIDATION_FAILED when
   validating, BAD_USER_INPUT for variables that do not fit their types.
 - Internal errors (anything not raised as a `CodedError`) are masked to "Unexpected error."
@@ -12,11 +13,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -49,23 +50,6 @@ def is_request_error(error: GraphQLError) -> bool:
     and no original exception other than a GraphQL error."""
     original = error.original_error
     return error.path is None and (original is None or isinstance(original, GraphQLError))
-
-
-class CodeRequestErrors(SchemaExtension):
-    """Adds `extensions.code` to parse and validation errors (they come without one)."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        add_codes(self.execution_context.pre_execution_errors)
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        # Everything validation reports is a validation failure (an unused variable too).
-        add_codes(self.execution_context.pre_execution_errors, code=VALIDATION_FAILED)
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        add_codes(getattr(self.execution_context.result, "errors", None))
 
 
 # A quoted name or value longer than this is cut in request errors: graphql-core quotes what the
