@@ -1,13 +1,13 @@
 """Query limits, enforced between parsing and validation, and the cost reported to clients.
 
 `QueryLimits` (run by the one schema extension, `api.graphql.checks.RequestChecks`; it replaces
-Strawberry's `ValidationCache`: it validates, cached, itself, stopping at `MAX_VALIDATION_ERRORS`):
-before graphql-core validates a document, the document is measured by `api.graphql.cost` in time
-linear in its length. A document over a limit (depth, aliases, size after expanding fragments,
-fragments, directives, cost) is refused with a coded error and never reaches graphql-core's rules,
-so no document within the token limit can keep a core busy. A valid document's cost is then spent
-from the
-caller's budget (`api.graphql.budget`), and every response says what it cost:
+Strawberry's `ValidationCache`: it validates, cached, itself, stopping at
+`MAX_VALIDATION_ERRORS`): before graphql-core validates a document, the document is measured by
+`api.graphql.cost` in time linear in its length. A document over a limit (depth, aliases, size
+after expanding fragments, fragments, directives, cost) is refused with a coded error and never
+reaches graphql-core's rules, so no document within the token limit can keep a core busy. A
+valid document's cost is then spent from the caller's budget (`api.graphql.budget`), and every
+response says what it cost:
 
     "extensions": {"cost": {"requested": 42, "limit": 50000, "remaining": 99958,
                             "budgetPerMinute": 100000}}
