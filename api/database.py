@@ -151,7 +151,8 @@ class Database:
             size = getattr(self.engine.sync_engine.pool, "size", lambda: 0)()
             keep_reads = size - max(2, size // 4)
         self._keep = max(0, keep_reads) if self._psycopg else 0
-        self._kept: list[AsyncConnection] = []  # idle request connections, in autocommit
+        # Idle request connections, in autocommit, with their psycopg connections.
+        self._kept: list[tuple[AsyncConnection, Any]] = []
         self._compiled: dict[Any, _Compiled] = {}
         self._held: dict[int, tuple[Any, _Compiled]] = {}  # by statement object (see _compiled_for)
 
@@ -176,7 +177,7 @@ class Database:
             reads.owner = task
             try:
                 if reads.conn is None:
-                    reads.conn = await self._checkout()
+                    reads.conn, reads.driver = await self._checkout()
                 yield reads.conn, reads
             finally:
                 reads.owner = None
@@ -218,8 +219,13 @@ class Database:
             if self._psycopg:
                 async with driver.cursor() as cur:
                     await cur.execute(sql, args)
-                    description = cur.description
-                    rows = await cur.fetchall() if description is not None else []
+                    # psycopg builds the description anew on each access: only the first
+                    # execution of a shape needs it (its result processors).
+                    if compiled.result_processors is None:
+                        description = cur.description
+                        rows = await cur.fetchall() if description is not None else []
+                    else:
+                        description, rows = None, await cur.fetchall()
             else:  # aiosqlite: one trip to its thread (SQLite reports no column types)
                 rows, description = list(await driver.execute_fetchall(sql, args)), None
         return compiled.result(rows, description)
@@ -245,30 +251,30 @@ class Database:
             reads.owner = task
             try:
                 if reads.conn is None:
-                    reads.conn = await self._checkout()
+                    reads.conn, reads.driver = await self._checkout()
                 async with AsyncSession(bind=reads.conn, expire_on_commit=False) as session:
                     yield session
             finally:
                 reads.owner = None
 
-    async def _checkout(self) -> AsyncConnection:
-        """A connection in autocommit for a request's reads: a kept one, else from the pool."""
-        kept = self._kept
-        while kept:
-            conn = kept.pop()
-            if _idle(conn):
-                return conn
-            await conn.close()
+    async def _checkout(self) -> tuple[AsyncConnection, Any]:
+        """A connection in autocommit for a request's reads (and its driver connection, when
+        known): a kept one, else one from the pool."""
+        if self._kept:
+            return self._kept.pop()  # idle when it was kept (`_release`)
         conn = await self.engine.connect()
-        return await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return await conn.execution_options(isolation_level="AUTOCOMMIT"), None
 
-    async def _release(self, conn: AsyncConnection) -> None:
+    async def _release(self, conn: AsyncConnection, driver: Any) -> None:
         """Keep a request's connection for the next request while it is idle and there is
         room; else give it back to the pool (which leaves autocommit, or discards it)."""
-        if len(self._kept) < self._keep and _idle(conn):
-            self._kept.append(conn)
-        else:
-            await conn.close()
+        if len(self._kept) < self._keep:
+            if driver is None:
+                driver = _driver(conn)
+            if driver is not None and _idle(conn, driver):
+                self._kept.append((conn, driver))
+                return
+        await conn.close()
 
     @asynccontextmanager
     async def request_scope(self) -> AsyncIterator[None]:
@@ -283,9 +289,8 @@ class Database:
             async with reads.lock:
                 reads.closed = True
                 if reads.conn is not None:
-                    conn, reads.conn = reads.conn, None
-                    await self._release(conn)
-                    reads.driver = None
+                    conn, driver, reads.conn, reads.driver = reads.conn, reads.driver, None, None
+                    await self._release(conn, driver)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -295,20 +300,25 @@ class Database:
 
     async def dispose(self) -> None:
         kept, self._kept = self._kept, []
-        for conn in kept:
+        for conn, _ in kept:
             await conn.close()
         await self.engine.dispose()
 
 
-def _idle(conn: AsyncConnection) -> bool:
+def _driver(conn: AsyncConnection) -> Any:
+    """The psycopg connection under an open SQLAlchemy one (None if there is none)."""
+    try:
+        return conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]  # open: a request's own
+    except Exception:
+        return None
+
+
+def _idle(conn: AsyncConnection, driver: Any) -> bool:
     """Whether a psycopg connection can serve another request as it is: open, valid, and not
     inside a statement or transaction (a read cancelled half-way leaves it active)."""
-    if conn.closed or conn.invalidated:
-        return False
-    try:
-        driver = conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]  # open: checked above
-    except Exception:
-        return False
     return bool(
-        driver is not None and not driver.closed and driver.info.transaction_status == _PQ_IDLE
+        not conn.closed
+        and not conn.invalidated
+        and not driver.closed
+        and driver.pgconn.transaction_status == _PQ_IDLE
     )

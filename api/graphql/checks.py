@@ -19,9 +19,11 @@ did, in the same order, with one set of hooks:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import ASTValidationRule
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from api.auth.audit import audit_operation
 from api.graphql.limits import LimitsConfig, QueryLimits
@@ -43,24 +45,31 @@ class RequestChecks(QueryLimits):
         super().__init__(config)
         self.max_tokens = max_tokens
         self.extra_rules = extra_rules
-        self.mask = mask  # its own per request: it remembers whether a stream was masked
+        self.mask = mask
+        self._streamed = False
 
     def on_operation(self) -> Iterator[None]:
         ec: ExecutionContext = self.execution_context
         ec.parse_options["max_tokens"] = self.max_tokens
         if self.extra_rules:
             ec.validation_rules = ec.validation_rules + self.extra_rules
-        mask = self.mask
-        mask.execution_context = ec
-        mask_after = mask.on_operation()
-        next(mask_after)
+        self._streamed = False
         yield
         add_codes(getattr(ec.result, "errors", None))
-        next(mask_after, None)
+        # As MaskErrors.on_operation, without its per-request Protocol isinstance check.
+        if self._streamed:  # masked result by result already
+            return
+        result = ec.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)):
+            if result.errors:
+                result.errors = self.mask._process_errors(result.errors)
+        elif initial_result := getattr(result, "initial_result", None):
+            self.mask._process_result(initial_result)
 
-    def on_stream_result(self, result: object) -> Iterator[None]:
-        self.mask.execution_context = self.execution_context
-        yield from self.mask.on_stream_result(result)  # type: ignore[arg-type]  # MaskErrors takes Strawberry's stream result
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._streamed = True
+        self.mask._process_stream_result(result)
+        yield
 
     def on_parse(self) -> Iterator[None]:
         self.parse()

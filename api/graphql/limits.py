@@ -119,15 +119,34 @@ def _too_large(query: str, max_bytes: int, max_lines: int) -> GraphQLError | Non
 MAX_VALIDATION_ERRORS = 10  # each costs graphql-core a walk over the document to place it
 
 
-@lru_cache(maxsize=512)
+# Validation errors by (schema, document) identity: the parser cache hands out the same document
+# object for the same text, so a lookup costs no walk (graphql-core's AST nodes hash and compare
+# by their whole tree: an `lru_cache` keyed by the document hashed it on every request).
+_VALIDATED: dict[tuple[int, int, tuple[type[ASTValidationRule], ...]], tuple[Any, ...]] = {}
+_VALIDATED_MAX = 512
+
+
 def validate_document(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
     """graphql-core's validation with Strawberry's own rules (as Strawberry runs it), stopping
-    after `MAX_VALIDATION_ERRORS`; cached by document (the parser cache hands out the same
-    object for the same text)."""
+    after `MAX_VALIDATION_ERRORS`; remembered per schema and document object."""
+    key = (id(schema), id(document), rules)
+    hit = _VALIDATED.get(key)
+    if hit is not None and hit[0] is schema and hit[1] is document:  # held: ids stay theirs
+        errors: list[GraphQLError] = hit[2]
+        return errors
     all_rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+    errors = validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+    if len(_VALIDATED) >= _VALIDATED_MAX:
+        del _VALIDATED[next(iter(_VALIDATED))]  # the oldest
+    _VALIDATED[key] = (schema, document, errors)
+    return errors
+
+
+def forget_validated() -> None:
+    """Drop every remembered validation (tests build a schema per app)."""
+    _VALIDATED.clear()
 
 
 class QueryLimits(SchemaExtension):
