@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -79,6 +80,18 @@ def add_codes(errors: Iterable[GraphQLError] | None, code: str | None = None) ->
 class QuietSchema(strawberry.Schema):
     """A Schema that logs only unexpected errors: coded errors (permission refusals, bad input)
     and request errors (parse, validation) are the client's business, not the operator's."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """The extension's own runner where it has one (`api.graphql.checks.RequestChecks`,
+        the only extension of ours), else Strawberry's."""
+        if len(extensions) == 1:
+            runner = getattr(extensions[0], "runner", None)
+            if runner is not None:
+                own: SchemaExtensionsRunner = runner(execution_context)
+                return own
+        return super().create_extensions_runner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -124,13 +124,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # request instead of one per check.
     extra_rules = () if settings.introspection_enabled else (NoSchemaIntrospectionCustomRule,)
 
+    mask = CodedMaskErrors(should_mask_error=_should_mask)
+
     def checks() -> SchemaExtension:
-        return RequestChecks(
-            limits,
-            max_tokens=tokens,
-            extra_rules=extra_rules,
-            mask=CodedMaskErrors(should_mask_error=_should_mask),
-        )
+        return RequestChecks(limits, max_tokens=tokens, extra_rules=extra_rules, mask=mask)
 
     extensions: list[Callable[[], SchemaExtension]] = [checks]
     built, model = _built(settings.executor == "fast")
