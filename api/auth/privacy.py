@@ -71,7 +71,7 @@ def coarse_location(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 def viewer(info: Info) -> Viewer:
-    return Viewer.of(info.context.account)
+    return info.context.viewer
 
 
 def snap_point(latitude: float, longitude: float) -> tuple[float, float]:
@@ -120,7 +120,7 @@ NEED_FACT_COLUMNS = ("community_id", "reporter_account_id", "reporter_person_id"
 def need_facts_now(ctx: Context, need: Mapping[str, Any]) -> NeedFacts | None:
     """`need_facts` when it needs no query (administrators, staff of the need's area), else
     None: the caller's tie to the need (dispatched or not) must then be read."""
-    v = Viewer.of(ctx.account)
+    v = ctx.viewer
     community_id = need["community_id"]
     if not (v.is_admin or v.staff_of(community_id)):
         return None
@@ -141,7 +141,7 @@ async def need_facts(info: Info, need_id: int, need: Mapping[str, Any]) -> NeedF
 
 async def need_facts_in(ctx: Context, need_id: int, need: Mapping[str, Any]) -> NeedFacts:
     """`need_facts` for code holding the request context rather than `info`."""
-    v = Viewer.of(ctx.account)
+    v = ctx.viewer
     facts = NeedFacts(
         community_id=need["community_id"],
         reporter_account_id=need["reporter_account_id"],

@@ -70,7 +70,6 @@ from schema.disclosure import (
     snap,
 )
 from schema.sla import NEED_OVERDUE_COLUMNS, met, need_overdue
-from schema.visibility import Viewer
 from schema.workflow import allowed_need_actions
 
 _ACTION_ORDER = {a: i for i, a in enumerate(NeedAction)}
@@ -94,13 +93,13 @@ class _NeedAttributes:
     def _place_now(self) -> bool | None:
         ctx = current_context()
         facts = need_facts_now(ctx, self.__dict__)
-        return None if facts is None else sees_need_place(Viewer.of(ctx.account), facts)
+        return None if facts is None else sees_need_place(ctx.viewer, facts)
 
     async def _shown_later(self, shown: Callable[[bool], Any]) -> Any:
         ctx = current_context()
         d = self.__dict__
         facts = await need_facts_in(ctx, d["pk"], d)
-        return shown(sees_need_place(Viewer.of(ctx.account), facts))
+        return shown(sees_need_place(ctx.viewer, facts))
 
     def _place_shown(self, shown: Callable[[bool], Any]) -> Any:
         place = self._place_now()

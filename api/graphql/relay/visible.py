@@ -18,7 +18,7 @@ from schema.visibility import Viewer, rule_for, visible_sql
 
 
 def viewer_of(ctx: Context) -> Viewer:
-    return Viewer.of(ctx.account)
+    return ctx.viewer
 
 
 def visible(ctx: Context, model: Any) -> list[Any]:
