@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import (
@@ -71,6 +74,7 @@ def make_async_engine(
         kw.setdefault("pool_pre_ping", False)
         if not prepared_statements:
             kw.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
+        kw.setdefault("json_deserializer", json_loads)
     else:
         for key in ("pool_size", "max_overflow"):
             kw.pop(key, None)
@@ -78,6 +82,21 @@ def make_async_engine(
     if u.get_backend_name() == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def json_loads(data: bytes | str) -> Any:
+    """A JSON column's value as psycopg hands it over: by orjson (a few times faster than
+    `json.loads`, the same values), except where a run of 19 digits or more could be an
+    integer past 64 bits (orjson would make it a float): those by the standard decoder."""
+    if _LONG_DIGITS.search(data if isinstance(data, bytes) else data.encode()) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard decoder decides (and words the error)
+    return json.loads(data)
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

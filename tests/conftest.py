@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.graphql.limits import validate_document
+from api.graphql.limits import forget_validated
 from api.settings import Settings
 from schema.db import make_engine
 from schema.migrate import upgrade
@@ -35,7 +35,7 @@ def _release_schemas() -> Iterator[None]:
     app builds its own, and the cache (of the size QueryLimits asks for) kept up to 512 of them
     alive: millions of objects, and garbage collections that stalled tests for seconds."""
     yield
-    validate_document.cache_clear()
+    forget_validated()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,8 +42,8 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.utilities import value_from_ast_untyped
-from strawberry.extensions import FieldExtension, SchemaExtension
-from strawberry.types import Info
+from strawberry.extensions import FieldExtension
+from strawberry.types import ExecutionContext, Info
 from strawberry.types.graphql import OperationType
 
 from api.graphql.errors import CodedError, is_safe_to_show
@@ -261,46 +261,43 @@ class RefusalTally:
             return None
 
 
-class AuditMutations(SchemaExtension):
-    """Writes the audit row of every mutation operation after it executed."""
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        yield
-        ec = self.execution_context
-        document = ec.graphql_document
-        if document is None or ec.operation_type is not OperationType.MUTATION:
+async def audit_operation(ec: ExecutionContext) -> None:
+    """Write the audit row of a mutation operation that has just executed (nothing for other
+    operations); run after execution by the schema's request checks (api/graphql/checks.py)."""
+    document = ec.graphql_document
+    if document is None or ec.operation_type is not OperationType.MUTATION:
+        return
+    operation = get_operation_ast(document, ec.operation_name)
+    if operation is None:
+        return
+    context = ec.context
+    outcomes = getattr(context, "audit_outcomes", None) or {}
+    row = audit_row(
+        document=document,
+        operation=operation,
+        variables=ec.variables,
+        errors=getattr(ec.result, "errors", None),
+        outcomes=outcomes,
+        account=context.account,
+        client_ip=context.client_ip,
+    )
+    for key in [k for k in outcomes if k[0] == id(operation)]:
+        del outcomes[key]
+    if row is None:
+        return
+    refusals = getattr(context, "refusals", None)
+    # Refused outright: each field refused, or never reached after a refusal.
+    refused = all(
+        (o["code"] in REFUSALS and o["via"] == "error") or o["code"] == NOT_RUN
+        for o in row.outcomes
+    )
+    if row.account_id is None and refused and refusals is not None:
+        count = refusals.add(row.client_ip, str(row.error_code))
+        if count is None:
             return
-        operation = get_operation_ast(document, ec.operation_name)
-        if operation is None:
-            return
-        context = ec.context
-        outcomes = getattr(context, "audit_outcomes", None) or {}
-        row = audit_row(
-            document=document,
-            operation=operation,
-            variables=ec.variables,
-            errors=getattr(ec.result, "errors", None),
-            outcomes=outcomes,
-            account=context.account,
-            client_ip=context.client_ip,
-        )
-        for key in [k for k in outcomes if k[0] == id(operation)]:
-            del outcomes[key]
-        if row is None:
-            return
-        refusals = getattr(context, "refusals", None)
-        # Refused outright: each field refused, or never reached after a refusal.
-        refused = all(
-            (o["code"] in REFUSALS and o["via"] == "error") or o["code"] == NOT_RUN
-            for o in row.outcomes
-        )
-        if row.account_id is None and refused and refusals is not None:
-            count = refusals.add(row.client_ip, str(row.error_code))
-            if count is None:
-                return
-            row.count, row.variables = count, {}
-        try:
-            async with context.db.transaction() as session:
-                session.add(row)
-        except Exception as exc:  # the mutation already happened: report loudly, don't mask it
-            log.error("audit log write failed", error=str(exc), operation=row.operation)
+        row.count, row.variables = count, {}
+    try:
+        async with context.db.transaction() as session:
+            session.add(row)
+    except Exception as exc:  # the mutation already happened: report loudly, don't mask it
+        log.error("audit log write failed", error=str(exc), operation=row.operation)

@@ -20,7 +20,6 @@ from sqlmodel import col
 
 from api.graphql.context import Context, Info
 from api.graphql.relay.loaders import context_loader, loader
-from api.graphql.relay.visible import viewer_of
 from schema import models as m
 from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, NeedFacts, snap
 from schema.visibility import Viewer, dispatched_need_ids
@@ -72,7 +71,7 @@ def coarse_location(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 def viewer(info: Info) -> Viewer:
-    return viewer_of(info.context)
+    return info.context.viewer
 
 
 def snap_point(latitude: float, longitude: float) -> tuple[float, float]:
@@ -121,7 +120,7 @@ NEED_FACT_COLUMNS = ("community_id", "reporter_account_id", "reporter_person_id"
 def need_facts_now(ctx: Context, need: Mapping[str, Any]) -> NeedFacts | None:
     """`need_facts` when it needs no query (administrators, staff of the need's area), else
     None: the caller's tie to the need (dispatched or not) must then be read."""
-    v = viewer_of(ctx)
+    v = ctx.viewer
     community_id = need["community_id"]
     if not (v.is_admin or v.staff_of(community_id)):
         return None
@@ -142,7 +141,7 @@ async def need_facts(info: Info, need_id: int, need: Mapping[str, Any]) -> NeedF
 
 async def need_facts_in(ctx: Context, need_id: int, need: Mapping[str, Any]) -> NeedFacts:
     """`need_facts` for code holding the request context rather than `info`."""
-    v = viewer_of(ctx)
+    v = ctx.viewer
     facts = NeedFacts(
         community_id=need["community_id"],
         reporter_account_id=need["reporter_account_id"],

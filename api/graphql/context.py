@@ -15,6 +15,7 @@ from strawberry.types import Info as StrawberryInfo
 from api.database import Database
 from api.settings import Settings
 from schema.accounts import Account
+from schema.visibility import Viewer
 
 if TYPE_CHECKING:
     from api.auth.audit import RefusalTally
@@ -41,6 +42,8 @@ class Context:
     audit_outcomes: dict[tuple[int, str], Any] = field(default_factory=dict)
     # Refused anonymous requests are tallied here, not written one by one (one per app).
     refusals: RefusalTally | None = None
+    # The caller as the visibility rules see it, with the account it was built from (`viewer`).
+    _viewer: tuple[Account | None, Viewer] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # The context of the request being served, for code that has no `info` (relations
@@ -48,6 +51,18 @@ class Context:
         # that serves the request (the view builds its context there, before executing);
         # tasks it spawns (a WebSocket's operations) inherit it.
         _CURRENT.set(self)
+
+    @property
+    def viewer(self) -> Viewer:
+        """`Viewer.of(account)`, built once per request (and again if `account` is replaced,
+        as a WebSocket's handshake does): pages ask for it once or twice per object."""
+        account = self.account
+        cached = self._viewer
+        if cached is not None and cached[0] is account:
+            return cached[1]
+        viewer = Viewer.of(account)
+        self._viewer = (account, viewer)
+        return viewer
 
     @property
     def client_ip(self) -> str:

@@ -1,12 +1,13 @@
 """Query limits, enforced between parsing and validation, and the cost reported to clients.
 
-`QueryLimits` is a Strawberry schema extension (it replaces Strawberry's `ValidationCache`: it
-validates, cached, itself, stopping at `MAX_VALIDATION_ERRORS`): before graphql-core validates a
-document, the document is measured by `api.graphql.cost` in time linear in its length. A
-document over a limit (depth, aliases, size after expanding fragments, fragments, directives,
-cost) is refused with a coded error and never reaches graphql-core's rules, so no document
-within the token limit can keep a core busy. A valid document's cost is then spent from the
-caller's budget (`api.graphql.budget`), and every response says what it cost:
+`QueryLimits` (run by the one schema extension, `api.graphql.checks.RequestChecks`; it replaces
+Strawberry's `ValidationCache`: it validates, cached, itself, stopping at
+`MAX_VALIDATION_ERRORS`): before graphql-core validates a document, the document is measured by
+`api.graphql.cost` in time linear in its length. A document over a limit (depth, aliases, size
+after expanding fragments, fragments, directives, cost) is refused with a coded error and never
+reaches graphql-core's rules, so no document within the token limit can keep a core busy. A
+valid document's cost is then spent from the caller's budget (`api.graphql.budget`), and every
+response says what it cost:
 
     "extensions": {"cost": {"requested": 42, "limit": 50000, "remaining": 99958,
                             "budgetPerMinute": 100000}}
@@ -118,19 +119,39 @@ def _too_large(query: str, max_bytes: int, max_lines: int) -> GraphQLError | Non
 MAX_VALIDATION_ERRORS = 10  # each costs graphql-core a walk over the document to place it
 
 
-@lru_cache(maxsize=512)
+# Validation errors by (schema, document) identity: the parser cache hands out the same document
+# object for the same text, so a lookup costs no walk (graphql-core's AST nodes hash and compare
+# by their whole tree: an `lru_cache` keyed by the document hashed it on every request).
+_VALIDATED: dict[tuple[int, int, tuple[type[ASTValidationRule], ...]], tuple[Any, ...]] = {}
+_VALIDATED_MAX = 512
+
+
 def validate_document(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
     """graphql-core's validation with Strawberry's own rules (as Strawberry runs it), stopping
-    after `MAX_VALIDATION_ERRORS`; cached by document (the parser cache hands out the same
-    object for the same text)."""
+    after `MAX_VALIDATION_ERRORS`; remembered per schema and document object."""
+    key = (id(schema), id(document), rules)
+    hit = _VALIDATED.get(key)
+    if hit is not None and hit[0] is schema and hit[1] is document:  # held: ids stay theirs
+        errors: list[GraphQLError] = hit[2]
+        return errors
     all_rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+    errors = validate(schema, document, all_rules, max_errors=MAX_VALIDATION_ERRORS)
+    if len(_VALIDATED) >= _VALIDATED_MAX:
+        del _VALIDATED[next(iter(_VALIDATED))]  # the oldest
+    _VALIDATED[key] = (schema, document, errors)
+    return errors
+
+
+def forget_validated() -> None:
+    """Drop every remembered validation (tests build a schema per app)."""
+    _VALIDATED.clear()
 
 
 class QueryLimits(SchemaExtension):
-    """Measure, refuse or charge, then validate (cached). One instance per request."""
+    """Measure, refuse or charge, then validate (cached). One instance per request: its
+    `parse` and `validate` run in the hooks of `api.graphql.checks.RequestChecks`."""
 
     def __init__(self, config: LimitsConfig) -> None:
         super().__init__()
@@ -140,7 +161,7 @@ class QueryLimits(SchemaExtension):
         self.spent: Spend | None = None
         self.requested = 0
 
-    def on_parse(self) -> Iterator[None]:
+    def parse(self) -> None:
         """Refuse a document too long to parse, or parse it (cached): tokens are limited by
         the parser, but whitespace and comments are not, and half a million line breaks cost
         graphql-core seconds to place a hundred errors on their lines (and would fill the
@@ -155,14 +176,13 @@ class QueryLimits(SchemaExtension):
             else:
                 with contextlib.suppress(GraphQLError):  # Strawberry parses again and reports it
                     ec.graphql_document = parse_document(query, limits.max_tokens)
-        yield
 
-    def on_validate(self) -> Iterator[None]:
+    def validate(self) -> None:
+        """Measure (refusing what is over a limit), validate (cached), then spend the cost."""
         ec = self.execution_context
         config = self.config
         if self.too_large is not None:
             ec.pre_execution_errors = [self.too_large]
-            yield
             return
         try:
             if config.model is None or ec.graphql_document is None:
@@ -173,7 +193,6 @@ class QueryLimits(SchemaExtension):
         except QueryRefused as refused:
             self.requested = int(refused.extensions.get("cost", 0))
             ec.pre_execution_errors = [_error(refused.message, refused.code, refused.extensions)]
-            yield
             return
         self.requested = self.analysis.cost
         # Setting the errors (even none) tells Strawberry validation has run.
@@ -195,7 +214,6 @@ class QueryLimits(SchemaExtension):
                 ec.pre_execution_errors = [
                     _error(message, RATE_LIMITED, {"retryAfter": retry, "cost": self.requested})
                 ]
-        yield
 
     def get_results(self) -> dict[str, Any]:
         spent = self.spent or self._spend(0)

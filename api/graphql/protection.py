@@ -2,7 +2,8 @@
 
 - Request errors get `extensions.code`. Our own checks code theirs where they raise them
   (`api.graphql.cost`: QUERY_TOO_DEEP, TOO_MANY_ALIASES …; `text_input`); graphql-core's come
-  without one and get it from the phase that raised them (`CodeRequestErrors`):
+  without one and get it from the phase that raised them (`add_codes`, called after each
+  phase by the schema's request checks, api/graphql/checks.py):
   GRAPHQL_PARSE_FAILED or TOO_MANY_TOKENS when parsing, GRAPHQL_VALIDATION_FAILED when
   validating, BAD_USER_INPUT for variables that do not fit their types.
 - Internal errors (anything not raised as a `CodedError`) are masked to "Unexpected error."
@@ -12,11 +13,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -51,23 +53,6 @@ def is_request_error(error: GraphQLError) -> bool:
     return error.path is None and (original is None or isinstance(original, GraphQLError))
 
 
-class CodeRequestErrors(SchemaExtension):
-    """Adds `extensions.code` to parse and validation errors (they come without one)."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        add_codes(self.execution_context.pre_execution_errors)
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        # Everything validation reports is a validation failure (an unused variable too).
-        add_codes(self.execution_context.pre_execution_errors, code=VALIDATION_FAILED)
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        add_codes(getattr(self.execution_context.result, "errors", None))
-
-
 # A quoted name or value longer than this is cut in request errors: graphql-core quotes what the
 # client sent (an unknown field, a bad literal), and a client may send 100 KB of it.
 MAX_ECHO = 32
@@ -95,6 +80,18 @@ def add_codes(errors: Iterable[GraphQLError] | None, code: str | None = None) ->
 class QuietSchema(strawberry.Schema):
     """A Schema that logs only unexpected errors: coded errors (permission refusals, bad input)
     and request errors (parse, validation) are the client's business, not the operator's."""
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """The extension's own runner where it has one (`api.graphql.checks.RequestChecks`,
+        the only extension of ours), else Strawberry's."""
+        if len(extensions) == 1:
+            runner = getattr(extensions[0], "runner", None)
+            if runner is not None:
+                own: SchemaExtensionsRunner = runner(execution_context)
+                return own
+        return super().create_extensions_runner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -7,16 +7,13 @@ import functools
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
 
-from api.auth.audit import AuditMutations, AuditOutcome
+from api.auth.audit import AuditOutcome
 from api.graphql.accounts.mutations import AccountsMutation
 from api.graphql.accounts.queries import AccountsQuery
 from api.graphql.activities.admin import (
@@ -29,6 +26,7 @@ from api.graphql.activities.queries import ActivitiesQuery
 from api.graphql.areas.mutations import AreasMutation
 from api.graphql.areas.queries import AreasQuery
 from api.graphql.budget import make_budget
+from api.graphql.checks import RequestChecks
 from api.graphql.cost import CostModel
 from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
@@ -38,7 +36,6 @@ from api.graphql.governance.mutations import GovernanceMutation
 from api.graphql.governance.queries import GovernanceQuery
 from api.graphql.limits import (
     LimitsConfig,
-    QueryLimits,
     cost_model,
     limits_from,
 )
@@ -56,12 +53,11 @@ from api.graphql.notifications.subscriptions import NotificationsSubscription
 from api.graphql.people.admin import TeamsMutation, TeamsSubscription
 from api.graphql.people.members import MembersMutation, MembersQuery
 from api.graphql.people.queries import PeopleQuery
-from api.graphql.protection import CodedMaskErrors, CodeRequestErrors, QuietSchema
+from api.graphql.protection import CodedMaskErrors, QuietSchema
 from api.graphql.registry.queries import RegistryQuery
 from api.graphql.relay import NodeQuery
 from api.graphql.scalars import SCALAR_OVERRIDES
 from api.graphql.stats import StatsQuery
-from api.graphql.text_input import TextInput
 from api.graphql.units.mutations import UnitsMutation
 from api.graphql.units.queries import UnitsQuery
 from api.settings import Settings
@@ -124,16 +120,16 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         max_lines=settings.max_query_lines,
         max_tokens=settings.max_tokens,
     )
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: QueryLimits(limits),  # parses (cached) and validates (cached) too
-        lambda: MaxTokensLimiter(max_token_count=tokens),
-        lambda: CodedMaskErrors(should_mask_error=lambda e: not is_safe_to_show(e)),
-        CodeRequestErrors,
-        AuditMutations,  # one audit row per mutation, in its own transaction
-        TextInput,  # no NUL or lone surrogates in text; one operation, named when several
-    ]
-    if not settings.introspection_enabled:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    # One extension does every check of ours (api/graphql/checks.py): one set of hooks per
+    # request instead of one per check.
+    extra_rules = () if settings.introspection_enabled else (NoSchemaIntrospectionCustomRule,)
+
+    mask = CodedMaskErrors(should_mask_error=_should_mask)
+
+    def checks() -> SchemaExtension:
+        return RequestChecks(limits, max_tokens=tokens, extra_rules=extra_rules, mask=mask)
+
+    extensions: list[Callable[[], SchemaExtension]] = [checks]
     built, model = _built(settings.executor == "fast")
     # The types are the same for every app of this executor; what differs per app (limits, the
     # budget's store, introspection) lives in the extensions, so each app gets its own copy of
@@ -142,6 +138,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema.extensions = tuple(extensions)
     limits.model = model
     return schema
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    return not is_safe_to_show(error)
 
 
 @functools.cache

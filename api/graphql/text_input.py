@@ -20,7 +20,6 @@ Both are request errors (no path, no data): 400 under `application/graphql-respo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -32,7 +31,7 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from api.graphql.errors import ErrorCode
 from api.inputs import excerpt, text_problem
@@ -44,21 +43,18 @@ _CLEAN: dict[int, DocumentNode] = {}
 _CLEAN_MAX = 512
 
 
-class TextInput(SchemaExtension):
-    """The checks of the module doc, before validation (list it after the validation cache,
-    whose cached errors it adds to rather than replaces)."""
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        # A request refused already (a limit, validation) runs nothing: no need to walk it.
-        if ctx.graphql_document is not None and not ctx.pre_execution_errors:
-            # The name the request gave (`operation_name` falls back to the first operation's).
-            requested = getattr(ctx, "_provided_operation_name", None)
-            error = _refusal(ctx.graphql_document, ctx.variables, requested)
-            if error is not None:
-                # A new list: the validation cache's list is shared between requests.
-                ctx.pre_execution_errors = [*(ctx.pre_execution_errors or []), error]
-        yield
+def refuse_bad_text(ctx: ExecutionContext) -> None:
+    """The checks of the module doc, at the start of validation (after the validation cache,
+    whose cached errors it adds to rather than replaces); run by the schema's request checks
+    (api/graphql/checks.py)."""
+    # A request refused already (a limit, validation) runs nothing: no need to walk it.
+    if ctx.graphql_document is not None and not ctx.pre_execution_errors:
+        # The name the request gave (`operation_name` falls back to the first operation's).
+        requested = getattr(ctx, "_provided_operation_name", None)
+        error = _refusal(ctx.graphql_document, ctx.variables, requested)
+        if error is not None:
+            # A new list: the validation cache's list is shared between requests.
+            ctx.pre_execution_errors = [*(ctx.pre_execution_errors or []), error]
 
 
 def _refusal(document: DocumentNode, variables: Any, requested: Any) -> GraphQLError | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,24 +33,38 @@ MOST_URGENT = Ordering(
 )
 
 
-def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+@functools.cache  # `last` is at most MAX_PAGE: a bounded number of shapes
+def _events_statement(last: int | None, many: bool) -> Any:
+    """The events of the needs `:keys` (`many`) or of the need `:key`: all, or the `last`
+    latest of each. Built once per shape and kept, so each read reuses its compiled form
+    (one need's events, the common case, need no expanding IN)."""
     e = m.NeedEvent
+    cols = table_columns(e)
+    match = (
+        e.need_id.in_(sa.bindparam("keys", expanding=True))
+        if many
+        else (e.need_id == sa.bindparam("key"))
+    )
+    if last is None:
+        return sa.select(*cols).where(match).order_by(e.need_id, e.at, e.id)
+    rn = sa.func.row_number().over(partition_by=e.need_id, order_by=(e.at.desc(), e.id.desc()))
+    inner = sa.select(*cols, rn.label("_rn")).where(match).subquery()
+    return (
+        sa.select(*(inner.c[c.key] for c in cols))
+        .where(inner.c._rn <= last)
+        .order_by(inner.c.need_id, inner.c.at, inner.c.id)
+    )
+
+
+def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[list[list[Any]]]]:
+    one, many = _events_statement(last, False), _events_statement(last, True)
 
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
-        cols = table_columns(e)
-        if last is None:
-            stmt = sa.select(*cols).where(e.need_id.in_(keys)).order_by(e.need_id, e.at, e.id)
+        if len(keys) == 1:
+            stmt, params = one, {"key": keys[0]}
         else:
-            rn = sa.func.row_number().over(
-                partition_by=e.need_id, order_by=(e.at.desc(), e.id.desc())
-            )
-            inner = sa.select(*cols, rn.label("_rn")).where(e.need_id.in_(keys)).subquery()
-            stmt = (
-                sa.select(*(inner.c[c.key] for c in cols))
-                .where(inner.c._rn <= last)
-                .order_by(inner.c.need_id, inner.c.at, inner.c.id)
-            )
-        names, rows = await ctx.db.select(stmt)
+            stmt, params = many, {"keys": keys}
+        names, rows = await ctx.db.select(stmt, params)
         grouped: dict[int, list[Any]] = {k: [] for k in keys}
         if rows:
             event = row_class(NeedEventT)

@@ -44,7 +44,6 @@ from api.graphql.relay import (
     may,
     register_node,
 )
-from api.graphql.relay.visible import viewer_of
 from api.graphql.type_refs import (
     CommunityT,
     CompoundT,
@@ -94,7 +93,7 @@ class _NeedAttributes:
 
     def _place_now(self) -> bool | None:
         ctx = current_context()
-        v = viewer_of(ctx)
+        v = ctx.viewer
         if sees_every_need_place(v):
             return True
         facts = need_facts_now(ctx, self.__dict__)
@@ -104,7 +103,7 @@ class _NeedAttributes:
         ctx = current_context()
         d = self.__dict__
         facts = await need_facts_in(ctx, d["pk"], d)
-        return shown(sees_need_place(viewer_of(ctx), facts))
+        return shown(sees_need_place(ctx.viewer, facts))
 
     def _place_shown(self, shown: Callable[[bool], Any]) -> Any:
         place = self._place_now()

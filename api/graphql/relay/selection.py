@@ -26,11 +26,35 @@ FrozenSelection = tuple[tuple[str, "FrozenSelection"], ...]
 
 
 def field_selection(info: Info) -> Selection:
-    """The selection tree below the current field, merged over its fragments and aliases."""
-    tree: Selection = {}
-    for field in info.selected_fields:
-        _merge(tree, field.selections)
+    """The selection tree below the current field, merged over its fragments and aliases.
+    Read-only: it is remembered per field node (see `_remembered`)."""
+    return _remembered(info, False)
+
+
+def _remembered(info: Info, items: bool) -> Selection:
+    """The tree of `field_selection` (or of `node_selection` when `items`), built once per
+    set of field nodes: it depends on the document's nodes alone (names, not values or
+    directives), and the parser cache hands out the same document, so its nodes, for the same
+    text. Holding the nodes keeps their ids theirs."""
+    nodes = info._raw_info.field_nodes  # graphql-core's: Strawberry's Info does not expose them
+    key = (items, *map(id, nodes))
+    hit = _TREES.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], nodes, strict=True)):
+        return hit[1]
+    if items:
+        tree = _items(field_selection(info))
+    else:
+        tree = {}
+        for field in info.selected_fields:
+            _merge(tree, field.selections)
+    if len(_TREES) >= _TREES_MAX:
+        del _TREES[next(iter(_TREES))]  # the oldest
+    _TREES[key] = (tuple(nodes), tree)
     return tree
+
+
+_TREES: dict[tuple[object, ...], tuple[tuple[object, ...], Selection]] = {}
+_TREES_MAX = 4096
 
 
 def _merge(target: Selection, selections: Iterable[StrawberrySelection]) -> None:
@@ -42,8 +66,12 @@ def _merge(target: Selection, selections: Iterable[StrawberrySelection]) -> None
 
 
 def node_selection(info: Info) -> Selection:
-    """For a connection field: the fields selected on its items (`nodes` and `edges.node`)."""
-    tree = field_selection(info)
+    """For a connection field: the fields selected on its items (`nodes` and `edges.node`).
+    Read-only, remembered as `field_selection` is."""
+    return _remembered(info, True)
+
+
+def _items(tree: Selection) -> Selection:
     merged: Selection = {}
     for part in (tree.get("nodes"), tree.get("edges", {}).get("node")):
         if part:

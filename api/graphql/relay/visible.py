@@ -18,16 +18,7 @@ from schema.visibility import Viewer, rule_for, visible_sql
 
 
 def viewer_of(ctx: Context) -> Viewer:
-    """The caller of a request as `schema.visibility` sees it, built once per context and
-    account (pages of needs ask for it per object and field). Kept beside the account it was
-    built from: a context's account is set once, when the request is authenticated."""
-    account = ctx.account
-    held = ctx.__dict__.get("_viewer")
-    if held is not None and held[0] is account:
-        return held[1]  # type: ignore[no-any-return]  # (account, Viewer), set below
-    found = Viewer.of(account)
-    ctx.__dict__["_viewer"] = (account, found)
-    return found
+    return ctx.viewer
 
 
 def visible(ctx: Context, model: Any) -> list[Any]:
