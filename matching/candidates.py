@@ -379,21 +379,24 @@ def diagnose(
     stages = np.zeros((6, num), dtype=np.int64)
     seen_skills = np.zeros((num, words), dtype=np.uint64)
     for n, v in _nearby_pairs(arr, index, needs):
-        facts = pair_facts(arr, v, n)
-        ok = model.reach_ok(facts.travel_min, arr.n_reach[n])
-        stages[0] += np.bincount(n[ok], minlength=num)
+        # each stage counts the pairs that survive it and every one before: keep only those
+        dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+        ok = model.reach_ok(travel.travel_minutes(dist, arr.v_mode[v]), arr.n_reach[n])
+        n, v = n[ok], v[ok]
+        stages[0] += np.bincount(n, minlength=num)
         for word in range(words):
-            np.bitwise_or.at(seen_skills[:, word], n[ok], arr.v_skills[v[ok], word])
-        ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
-        stages[1] += np.bincount(n[ok], minlength=num)
-        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=False))
-        stages[2] += np.bincount(n[ok], minlength=num)
-        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=True))
-        stages[3] += np.bincount(n[ok], minlength=num)
-        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
-        stages[4] += np.bincount(n[ok], minlength=num)
-        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
-        stages[5] += np.bincount(n[ok], minlength=num)
+            np.bitwise_or.at(seen_skills[:, word], n, arr.v_skills[v, word])
+        tests = (
+            lambda n, v: model.skills_ok(arr.v_skills[v], arr.n_skills[n]),
+            lambda n, v: model.slot_ok(*start_bounds(arr, v, n, exact_busy=False)),
+            lambda n, v: model.slot_ok(*start_bounds(arr, v, n, exact_busy=True)),
+            lambda n, v: model.capacity_ok(arr.n_duration[n], arr.v_budget[v]),
+            lambda n, v: model.allowed_ok(arr.pair_key(v, n), excluded),
+        )
+        for stage, test in enumerate(tests, start=1):
+            ok = test(n, v)
+            n, v = n[ok], v[ok]
+            stages[stage] += np.bincount(n, minlength=num)
     missing = arr.n_skills[needs] & ~seen_skills[needs]
     s = stages[:, needs]
     return Funnel(needs, s[0], s[1], s[2], s[3], s[4], s[5], missing)
