@@ -386,15 +386,15 @@ def diagnose(
         stages[0] += np.bincount(n, minlength=num)
         for word in range(words):
             np.bitwise_or.at(seen_skills[:, word], n, arr.v_skills[v, word])
-        tests = (
-            lambda n, v: model.skills_ok(arr.v_skills[v], arr.n_skills[n]),
-            lambda n, v: model.slot_ok(*start_bounds(arr, v, n, exact_busy=False)),
-            lambda n, v: model.slot_ok(*start_bounds(arr, v, n, exact_busy=True)),
-            lambda n, v: model.capacity_ok(arr.n_duration[n], arr.v_budget[v]),
-            lambda n, v: model.allowed_ok(arr.pair_key(v, n), excluded),
-        )
-        for stage, test in enumerate(tests, start=1):
-            ok = test(n, v)
+        for stage in range(1, 6):
+            if stage == 1:
+                ok = model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+            elif stage in (2, 3):
+                ok = model.slot_ok(*start_bounds(arr, v, n, exact_busy=stage == 3))
+            elif stage == 4:
+                ok = model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+            else:
+                ok = model.allowed_ok(arr.pair_key(v, n), excluded)
             n, v = n[ok], v[ok]
             stages[stage] += np.bincount(n, minlength=num)
     missing = arr.n_skills[needs] & ~seen_skills[needs]
