@@ -163,7 +163,7 @@ def refill(
                 heapq.heappush(heap, (now, p))
             continue
         mine = held.setdefault(v, [])
-        if not sched.fits(v, [*mine, n]):
+        if not sched.fits_adding(v, mine, n):
             continue
         mine.append(n)
         chosen[p] = True
@@ -272,7 +272,7 @@ def improve(
             v_after = [x for x in holds.get(int(v), []) if x != mi] + [int(n)]
             if not sched.fits(int(v), v_after):
                 continue
-            if u >= 0 and not sched.fits(int(u), [*holds.get(int(u), []), int(mi)]):
+            if u >= 0 and not sched.fits_adding(int(u), holds.get(int(u), []), int(mi)):
                 if gain[i] - max(int(r_gain[i]), 0) <= 0:
                     continue
                 u = -1

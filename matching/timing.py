@@ -369,12 +369,7 @@ class Scheduler:
         return None
 
     def _pair_ok(self, v: int, a: _Job, b: _Job) -> bool:
-        key = (v, a.need, b.need) if a.need <= b.need else (v, b.need, a.need)
-        got = self._pairs.get(key)
-        if got is None:
-            got = self._exact(v, [a, b]) is not None
-            self._pairs[key] = got
-        return got
+        return self.compatible(v, a.need, b.need)
 
     def fits(self, v: int, needs: Sequence[int]) -> bool:
         """Whether the visits can all be made (with the person's pins); remembered per set,
@@ -387,6 +382,34 @@ class Scheduler:
             got = self.plan(v, needs) is not None
             self._fits[key] = got
         return got
+
+    def compatible(self, v: int, a: int, b: int) -> bool:
+        """Whether person v could make both visits a and b (nothing else counted); remembered."""
+        key = (v, a, b) if a <= b else (v, b, a)
+        got = self._pairs.get(key)
+        if got is None:
+            ra, rb = self.ranges(v, a), self.ranges(v, b)
+            if not ra or not rb:
+                got = False
+            else:  # either order, each visit as early as it can be
+                dur, gap = self.arr.n_duration, self.travel(v, a, b)
+                got = (
+                    _earliest(rb, ra[0][0] + int(dur[a]) + gap) is not None
+                    or _earliest(ra, rb[0][0] + int(dur[b]) + gap) is not None
+                )
+            self._pairs[key] = got
+        return got
+
+    def fits_adding(self, v: int, held: Sequence[int], n: int) -> bool:
+        """`fits(v, [*held, n])`, answered at once where n clashes with one of the person's
+        visits (or pins) on its own: most visits refill and local search try do."""
+        for m in held:
+            if not self.compatible(v, m, n):
+                return False
+        for m in self.pinned_of.get(v, ()):
+            if m != n and not self.compatible(v, m, n):
+                return False
+        return self.fits(v, [*held, n])
 
     def _in_order(self, v: int, jobs: list[_Job]) -> dict[int, int] | None:
         out: dict[int, int] = {}
