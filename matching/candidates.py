@@ -149,9 +149,9 @@ def _excluded_keys(arr: ProblemArrays) -> NDArray[np.int64]:
 
 def _feasible(
     arr: ProblemArrays, n: NDArray[np.int64], v: NDArray[np.int64], excluded: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], ...]:
     """Filter pairs by every hard constraint, cheapest test first, shrinking as we go.
-    Returns (n, v, cost)."""
+    Returns (n, v, cost, earliest start, latest start)."""
     if arr.v_skills.shape[1] == 1:  # the usual case: up to 64 skills in one word
         need_skills = arr.n_skills[n, 0]
         ok = (arr.v_skills[v, 0] & need_skills) == need_skills
@@ -166,7 +166,7 @@ def _feasible(
     ok = model.slot_ok(early, late)
     ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
     n, v, dist = n[ok], v[ok], dist[ok]
-    return n, v, pair_facts(arr, v, n, dist).cost
+    return n, v, pair_facts(arr, v, n, dist).cost, early[ok], late[ok]
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +181,9 @@ class CandidatePool:
     beyond_min_cost: NDArray[np.int64]  # no pair outside the pool costs less (0 if none)
     unexplored: NDArray[np.bool_]  # searched within RING_KM only: more pairs may lie beyond
     k: int
+    # per pair: earliest and latest start (`timing.start_bounds`, exact), for compulsory parts
+    early: NDArray[np.int64]
+    late: NDArray[np.int64]
 
     @property
     def has_beyond(self) -> NDArray[np.bool_]:
@@ -202,13 +205,15 @@ def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) 
 
 def _sort_and_rank(
     n: NDArray[np.int64], v: NDArray[np.int64], cost: NDArray[np.int64], num_needs: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The order by (need, cost, volunteer) and each pair's rank within its need, in that
+    order."""
     order = _order(n, cost, v)
-    n, v, cost = n[order], v[order], cost[order]
+    n = n[order]
     ptr = np.zeros(num_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=num_needs), out=ptr[1:])
     rank = np.arange(len(n), dtype=np.int64) - ptr[n]
-    return n, v, cost, rank
+    return order, rank
 
 
 def _ring_floor_cost(
@@ -261,20 +266,20 @@ def build_pool(
     count = np.zeros(num, dtype=np.int64)
     beyond = np.zeros(num, dtype=np.int64)
     unexplored = np.zeros(num, dtype=bool)
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = []
+    parts: list[tuple[NDArray[np.int64], ...]] = []  # (n, v, cost, early, late)
 
     def collect(which: NDArray[np.int64], max_km: float | None) -> None:
         for chunk_n, chunk_v in _nearby_pairs(arr, index, which, max_km):
-            n, v, c = _feasible(arr, chunk_n, chunk_v, excluded)
-            per_need = np.bincount(n, minlength=num)
+            got = _feasible(arr, chunk_n, chunk_v, excluded)
+            per_need = np.bincount(got[0], minlength=num)
             count[:] += per_need
             if per_need.max(initial=0) > cap:  # rare: trim needs with more than the pool holds
-                n, v, c, rank = _sort_and_rank(n, v, c, num)
+                order, rank = _sort_and_rank(got[0], got[1], got[2], num)
+                n, c = got[0][order], got[2][order]
                 at_cap = rank == cap
                 beyond[n[at_cap]] = c[at_cap]
-                keep = rank < cap
-                n, v, c = n[keep], v[keep], c[keep]
-            parts.append((n, v, c))
+                got = tuple(x[order[rank < cap]] for x in got)
+            parts.append(got)
 
     modes = [g.mode for g in index.grids]
     reach_km = (
@@ -294,18 +299,19 @@ def build_pool(
         if again.size:  # search these again, over their whole reach
             drop = np.zeros(num, dtype=bool)
             drop[again] = True
-            parts = [(n[~drop[n]], v[~drop[n]], c[~drop[n]]) for n, v, c in parts]
+            parts = [tuple(x[~drop[p[0]]] for x in p) for p in parts]
             count[again] = 0
             beyond[again] = 0
             collect(again, None)
     empty = np.zeros(0, dtype=np.int64)
-    n = np.concatenate([p[0] for p in parts]) if parts else empty
-    v = np.concatenate([p[1] for p in parts]) if parts else empty
-    c = np.concatenate([p[2] for p in parts]) if parts else empty
-    n, v, c, _ = _sort_and_rank(n, v, c, num)
+    n, v, c, early, late = (
+        np.concatenate([p[i] for p in parts]) if parts else empty for i in range(5)
+    )
+    order, _ = _sort_and_rank(n, v, c, num)
+    n, v, c, early, late = n[order], v[order], c[order], early[order], late[order]
     ptr = np.zeros(num + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=num), out=ptr[1:])
-    return CandidatePool(n, v, c, ptr, count, beyond, unexplored, k)
+    return CandidatePool(n, v, c, ptr, count, beyond, unexplored, k, early, late)
 
 
 @dataclass(frozen=True, eq=False)
@@ -320,6 +326,9 @@ class Candidates:
     pruned_count: NDArray[np.int64]
     pruned_min_cost: NDArray[np.int64]
     k_per_need: NDArray[np.int64]
+    # per pair: earliest and latest start (`timing.start_bounds`, exact)
+    early: NDArray[np.int64]
+    late: NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.n)
@@ -330,6 +339,7 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
     rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
     keep = rank < k_per_need[pool.n]
     n, v, cost = pool.n[keep], pool.v[keep], pool.cost[keep]
+    early, late = pool.early[keep], pool.late[keep]
     ptr = np.zeros(arr.num_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=arr.num_needs), out=ptr[1:])
     kept = np.diff(ptr)
@@ -344,7 +354,7 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
         in_pool, np.where(pool.has_beyond, np.minimum(pool_next, beyond), pool_next), beyond
     )
     pruned_min = np.where(pruned > 0, pruned_min, 0)
-    return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need)
+    return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need, early, late)
 
 
 def generate_candidates(arr: ProblemArrays, *, k: int = DEFAULT_K) -> Candidates:
