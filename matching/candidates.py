@@ -12,7 +12,6 @@ and the cheapest cost, which keeps the flow bound valid for the whole problem.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,28 +112,64 @@ def _nearby_pairs(
     cx, cy, radii, sneeds = cx[order], cy[order], radii[:, order], needs[order]
     change = (np.diff(cx) != 0) | (np.diff(cy) != 0) | np.any(np.diff(radii, axis=1) != 0, axis=0)
     bounds = np.concatenate([[0], np.flatnonzero(change) + 1, [len(sneeds)]])
+    g_start = bounds[:-1]
+    num_groups = len(g_start)
+    # every row of cells each group searches, in each grid: (group, first, last) slices of the
+    # grids' volunteers, in the order of the grids, then rows
+    offset = np.cumsum([0] + [len(g.order) for g in index.grids])
+    order_all = np.concatenate([g.order for g in index.grids])
+    seg_group, seg_first, seg_last = [], [], []
+    x, y = cx[g_start], cy[g_start]
+    for gi, g in enumerate(index.grids):
+        r = radii[gi, g_start]
+        lo_x, hi_x = np.maximum(0, x - r), np.minimum(g.stride - 1, x + r)
+        lo_y, hi_y = np.maximum(0, y - r), np.minimum(g.rows - 1, y + r)
+        n_rows = np.where((lo_x <= hi_x) & (lo_y <= hi_y), hi_y - lo_y + 1, 0)
+        grp = np.repeat(np.arange(num_groups, dtype=np.int64), n_rows)
+        row = (
+            lo_y[grp]
+            + np.arange(len(grp), dtype=np.int64)
+            - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+        )
+        seg_group.append(grp)
+        seg_first.append(offset[gi] + np.searchsorted(g.keys, row * g.stride + lo_x[grp], "left"))
+        seg_last.append(offset[gi] + np.searchsorted(g.keys, row * g.stride + hi_x[grp], "right"))
+    grp = np.concatenate(seg_group)
+    order = np.argsort(grp, kind="stable")  # by group; within it by grid, then row
+    grp, first = grp[order], np.concatenate(seg_first)[order]
+    length = np.concatenate(seg_last)[order] - first
+    nv = np.bincount(grp, weights=length, minlength=num_groups).astype(np.int64)
+    seg_ptr = np.searchsorted(grp, np.arange(num_groups + 1))  # each group's segments
     buf_n: list[NDArray[np.int64]] = []
     buf_v: list[NDArray[np.int64]] = []
     size = 0
-    for s, e in itertools.pairwise(bounds):
-        x, y = int(cx[s]), int(cy[s])
-        parts = []
-        for g, r in zip(index.grids, radii[:, s].tolist(), strict=True):
-            lo_x, hi_x = max(0, x - r), min(g.stride - 1, x + r)
-            lo_y, hi_y = max(0, y - r), min(g.rows - 1, y + r)
-            if lo_x > hi_x or lo_y > hi_y:
-                continue
-            rows = np.arange(lo_y, hi_y + 1, dtype=np.int64) * g.stride
-            first = np.searchsorted(g.keys, rows + lo_x, side="left")
-            last = np.searchsorted(g.keys, rows + hi_x, side="right")
-            parts += [g.order[a:b] for a, b in zip(first, last, strict=True) if b > a]
-        if not parts:
+    batch = 0  # first group whose volunteers are not made yet
+    vols = np.zeros(0, dtype=np.int64)
+    v_at = 0
+    for at, (s, e, m) in enumerate(
+        zip(g_start.tolist(), bounds[1:].tolist(), nv.tolist(), strict=True)
+    ):
+        if at == batch:  # the volunteers of the next groups, up to CHUNK_PAIRS of them
+            stop = at + 1
+            total = m
+            while stop < num_groups and total + int(nv[stop]) <= CHUNK_PAIRS:
+                total += int(nv[stop])
+                stop += 1
+            lo_s, hi_s = int(seg_ptr[at]), int(seg_ptr[stop])
+            f, ln = first[lo_s:hi_s], length[lo_s:hi_s]
+            vols = order_all[
+                np.repeat(f, ln)
+                + np.arange(int(ln.sum()), dtype=np.int64)
+                - np.repeat(np.cumsum(ln) - ln, ln)
+            ]
+            batch, v_at = stop, 0
+        if not m:
             continue
-        vols = np.concatenate(parts)
-        group = sneeds[s:e]
-        buf_n.append(np.repeat(group, len(vols)))
-        buf_v.append(np.tile(vols, len(group)))
-        size += len(group) * len(vols)
+        group, mine = sneeds[s:e], vols[v_at : v_at + m]
+        v_at += m
+        buf_n.append(np.repeat(group, m))
+        buf_v.append(np.tile(mine, len(group)))
+        size += len(group) * m
         if size >= CHUNK_PAIRS:
             yield np.concatenate(buf_n), np.concatenate(buf_v)
             buf_n, buf_v, size = [], [], 0
