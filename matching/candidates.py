@@ -25,6 +25,7 @@ from matching.timing import start_bounds
 
 CELL_KM = 0.5
 CHUNK_PAIRS = 1_000_000
+SEGMENT_BATCH = 200_000  # cell rows searched at once by `_nearby_pairs`
 POOL_CAP = 1000  # feasible pairs kept per need; only far-reaching major needs have more
 # Needs that may be reached from far away (major tier: two hours) are searched within RING_KM
 # first; if that yields RING_TARGET * K feasible pairs, the rest of the county is not searched:
@@ -114,65 +115,76 @@ def _nearby_pairs(
     bounds = np.concatenate([[0], np.flatnonzero(change) + 1, [len(sneeds)]])
     g_start = bounds[:-1]
     num_groups = len(g_start)
-    # every row of cells each group searches, in each grid: (group, first, last) slices of the
-    # grids' volunteers, in the order of the grids, then rows
     offset = np.cumsum([0] + [len(g.order) for g in index.grids])
     order_all = np.concatenate([g.order for g in index.grids])
-    seg_group, seg_first, seg_last = [], [], []
     x, y = cx[g_start], cy[g_start]
+    # per grid and group: the cells searched, columns lo_x..hi_x of rows lo_y..lo_y + rows - 1
+    boxes = []
     for gi, g in enumerate(index.grids):
         r = radii[gi, g_start]
         lo_x, hi_x = np.maximum(0, x - r), np.minimum(g.stride - 1, x + r)
         lo_y, hi_y = np.maximum(0, y - r), np.minimum(g.rows - 1, y + r)
-        n_rows = np.where((lo_x <= hi_x) & (lo_y <= hi_y), hi_y - lo_y + 1, 0)
-        grp = np.repeat(np.arange(num_groups, dtype=np.int64), n_rows)
-        row = (
-            lo_y[grp]
-            + np.arange(len(grp), dtype=np.int64)
-            - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-        )
-        seg_group.append(grp)
-        seg_first.append(offset[gi] + np.searchsorted(g.keys, row * g.stride + lo_x[grp], "left"))
-        seg_last.append(offset[gi] + np.searchsorted(g.keys, row * g.stride + hi_x[grp], "right"))
-    grp = np.concatenate(seg_group)
-    order = np.argsort(grp, kind="stable")  # by group; within it by grid, then row
-    grp, first = grp[order], np.concatenate(seg_first)[order]
-    length = np.concatenate(seg_last)[order] - first
-    nv = np.bincount(grp, weights=length, minlength=num_groups).astype(np.int64)
-    seg_ptr = np.searchsorted(grp, np.arange(num_groups + 1))  # each group's segments
+        rows = np.where((lo_x <= hi_x) & (lo_y <= hi_y), hi_y - lo_y + 1, 0)
+        boxes.append((lo_x, hi_x, lo_y, rows))
+    # groups in batches of at most SEGMENT_BATCH cell rows (bounded memory where reach is wide)
+    row_end = np.cumsum(sum(box[3] for box in boxes))
     buf_n: list[NDArray[np.int64]] = []
     buf_v: list[NDArray[np.int64]] = []
     size = 0
-    batch = 0  # first group whose volunteers are not made yet
-    vols = np.zeros(0, dtype=np.int64)
-    v_at = 0
-    for at, (s, e, m) in enumerate(
-        zip(g_start.tolist(), bounds[1:].tolist(), nv.tolist(), strict=True)
-    ):
-        if at == batch:  # the volunteers of the next groups, up to CHUNK_PAIRS of them
-            stop = at + 1
-            total = m
-            while stop < num_groups and total + int(nv[stop]) <= CHUNK_PAIRS:
-                total += int(nv[stop])
-                stop += 1
-            lo_s, hi_s = int(seg_ptr[at]), int(seg_ptr[stop])
-            f, ln = first[lo_s:hi_s], length[lo_s:hi_s]
-            vols = order_all[
-                np.repeat(f, ln)
-                + np.arange(int(ln.sum()), dtype=np.int64)
-                - np.repeat(np.cumsum(ln) - ln, ln)
-            ]
-            batch, v_at = stop, 0
-        if not m:
-            continue
-        group, mine = sneeds[s:e], vols[v_at : v_at + m]
-        v_at += m
-        buf_n.append(np.repeat(group, m))
-        buf_v.append(np.tile(mine, len(group)))
-        size += len(group) * m
-        if size >= CHUNK_PAIRS:
-            yield np.concatenate(buf_n), np.concatenate(buf_v)
-            buf_n, buf_v, size = [], [], 0
+    g0 = 0
+    while g0 < num_groups:
+        before = row_end[g0 - 1] if g0 else 0
+        g1 = max(g0 + 1, int(np.searchsorted(row_end, before + SEGMENT_BATCH, "right")))
+        # each cell row of these groups in each grid: a slice of that grid's volunteers
+        seg_group, seg_first, seg_last = [], [], []
+        for gi, (g, (lo_x, hi_x, lo_y, rows)) in enumerate(zip(index.grids, boxes, strict=True)):
+            n_rows = rows[g0:g1]
+            grp = np.repeat(np.arange(g1 - g0, dtype=np.int64), n_rows)
+            row = (
+                lo_y[g0:g1][grp]
+                + np.arange(len(grp), dtype=np.int64)
+                - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+            )
+            keys = row * g.stride
+            seg_group.append(grp)
+            seg_first.append(offset[gi] + np.searchsorted(g.keys, keys + lo_x[g0:g1][grp], "left"))
+            seg_last.append(offset[gi] + np.searchsorted(g.keys, keys + hi_x[g0:g1][grp], "right"))
+        grp = np.concatenate(seg_group)
+        order = np.argsort(grp, kind="stable")  # by group; within it by grid, then row
+        grp, first = grp[order], np.concatenate(seg_first)[order]
+        length = np.concatenate(seg_last)[order] - first
+        nv = np.bincount(grp, weights=length, minlength=g1 - g0).astype(np.int64)
+        seg_ptr = np.searchsorted(grp, np.arange(g1 - g0 + 1))  # each group's segments
+        batch = 0  # first group whose volunteers are not gathered yet
+        vols = np.zeros(0, dtype=np.int64)
+        v_at = 0
+        spans = zip(g_start[g0:g1].tolist(), bounds[g0 + 1 : g1 + 1].tolist(), strict=True)
+        for at, (s, e) in enumerate(spans):
+            m = int(nv[at])
+            if at == batch:  # the volunteers of the next groups, up to CHUNK_PAIRS of them
+                stop, total = at + 1, m
+                while stop < g1 - g0 and total + int(nv[stop]) <= CHUNK_PAIRS:
+                    total += int(nv[stop])
+                    stop += 1
+                f = first[seg_ptr[at] : seg_ptr[stop]]
+                ln = length[seg_ptr[at] : seg_ptr[stop]]
+                vols = order_all[
+                    np.repeat(f, ln)
+                    + np.arange(int(ln.sum()), dtype=np.int64)
+                    - np.repeat(np.cumsum(ln) - ln, ln)
+                ]
+                batch, v_at = stop, 0
+            if not m:
+                continue
+            group, mine = sneeds[s:e], vols[v_at : v_at + m]
+            v_at += m
+            buf_n.append(np.repeat(group, m))
+            buf_v.append(np.tile(mine, len(group)))
+            size += len(group) * m
+            if size >= CHUNK_PAIRS:
+                yield np.concatenate(buf_n), np.concatenate(buf_v)
+                buf_n, buf_v, size = [], [], 0
+        g0 = g1
     if buf_n:
         yield np.concatenate(buf_n), np.concatenate(buf_v)
 
