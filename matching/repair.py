@@ -12,7 +12,6 @@ and budgets; the scheduler books them with the person's other visits.
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -121,19 +120,6 @@ def repair_budgets(
     return chosen
 
 
-_LISTS: weakref.WeakKeyDictionary[Candidates, tuple[list[int], ...]] = weakref.WeakKeyDictionary()
-
-
-def _as_lists(cands: Candidates, dur: NDArray[np.int64]) -> tuple[list[int], ...]:
-    """The pairs' cost, volunteer, need and duration as lists, made once per candidate lists
-    (refill runs after every pass of the local search on the same lists)."""
-    got = _LISTS.get(cands)
-    if got is None:
-        got = (cands.cost.tolist(), cands.v.tolist(), cands.n.tolist(), dur.tolist())
-        _LISTS[cands] = got
-    return got
-
-
 def refill(
     arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_], sched: Scheduler
 ) -> NDArray[np.bool_]:
@@ -150,7 +136,7 @@ def refill(
     load = arr.v_pinned_load + np.bincount(cands.v[chosen], minlength=arr.num_volunteers)
 
     unit = model.fairness_unit(w)  # fairness_marginal(k) = unit * (k - 1), in plain ints
-    cost_l, v_l, n_l, dur_l = _as_lists(cands, dur)
+    cost_l, v_l, n_l, dur_l = cands.cost.tolist(), cands.v.tolist(), cands.n.tolist(), dur.tolist()
     pen_l = arr.n_penalty.tolist()
 
     def delta(p: int) -> int:
