@@ -12,7 +12,6 @@ and the cheapest cost, which keeps the flow bound valid for the whole problem.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from matching.timing import start_bounds
 
 CELL_KM = 0.5
 CHUNK_PAIRS = 1_000_000
+SEGMENT_BATCH = 200_000  # cell rows searched at once by `_nearby_pairs`
 POOL_CAP = 1000  # feasible pairs kept per need; only far-reaching major needs have more
 # Needs that may be reached from far away (major tier: two hours) are searched within RING_KM
 # first; if that yields RING_TARGET * K feasible pairs, the rest of the county is not searched:
@@ -113,31 +113,78 @@ def _nearby_pairs(
     cx, cy, radii, sneeds = cx[order], cy[order], radii[:, order], needs[order]
     change = (np.diff(cx) != 0) | (np.diff(cy) != 0) | np.any(np.diff(radii, axis=1) != 0, axis=0)
     bounds = np.concatenate([[0], np.flatnonzero(change) + 1, [len(sneeds)]])
+    g_start = bounds[:-1]
+    num_groups = len(g_start)
+    offset = np.cumsum([0] + [len(g.order) for g in index.grids])
+    order_all = np.concatenate([g.order for g in index.grids])
+    x, y = cx[g_start], cy[g_start]
+    # per grid and group: the cells searched, columns lo_x..hi_x of rows lo_y..lo_y + rows - 1
+    boxes = []
+    for gi, g in enumerate(index.grids):
+        r = radii[gi, g_start]
+        lo_x, hi_x = np.maximum(0, x - r), np.minimum(g.stride - 1, x + r)
+        lo_y, hi_y = np.maximum(0, y - r), np.minimum(g.rows - 1, y + r)
+        rows = np.where((lo_x <= hi_x) & (lo_y <= hi_y), hi_y - lo_y + 1, 0)
+        boxes.append((lo_x, hi_x, lo_y, rows))
+    # groups in batches of at most SEGMENT_BATCH cell rows (bounded memory where reach is wide)
+    row_end = np.cumsum(sum(box[3] for box in boxes))
     buf_n: list[NDArray[np.int64]] = []
     buf_v: list[NDArray[np.int64]] = []
     size = 0
-    for s, e in itertools.pairwise(bounds):
-        x, y = int(cx[s]), int(cy[s])
-        parts = []
-        for g, r in zip(index.grids, radii[:, s].tolist(), strict=True):
-            lo_x, hi_x = max(0, x - r), min(g.stride - 1, x + r)
-            lo_y, hi_y = max(0, y - r), min(g.rows - 1, y + r)
-            if lo_x > hi_x or lo_y > hi_y:
+    g0 = 0
+    while g0 < num_groups:
+        before = row_end[g0 - 1] if g0 else 0
+        g1 = max(g0 + 1, int(np.searchsorted(row_end, before + SEGMENT_BATCH, "right")))
+        # each cell row of these groups in each grid: a slice of that grid's volunteers
+        seg_group, seg_first, seg_last = [], [], []
+        for gi, (g, (lo_x, hi_x, lo_y, rows)) in enumerate(zip(index.grids, boxes, strict=True)):
+            n_rows = rows[g0:g1]
+            grp = np.repeat(np.arange(g1 - g0, dtype=np.int64), n_rows)
+            row = (
+                lo_y[g0:g1][grp]
+                + np.arange(len(grp), dtype=np.int64)
+                - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+            )
+            keys = row * g.stride
+            seg_group.append(grp)
+            seg_first.append(offset[gi] + np.searchsorted(g.keys, keys + lo_x[g0:g1][grp], "left"))
+            seg_last.append(offset[gi] + np.searchsorted(g.keys, keys + hi_x[g0:g1][grp], "right"))
+        grp = np.concatenate(seg_group)
+        order = np.argsort(grp, kind="stable")  # by group; within it by grid, then row
+        grp, first = grp[order], np.concatenate(seg_first)[order]
+        length = np.concatenate(seg_last)[order] - first
+        nv = np.bincount(grp, weights=length, minlength=g1 - g0).astype(np.int64)
+        seg_ptr = np.searchsorted(grp, np.arange(g1 - g0 + 1))  # each group's segments
+        batch = 0  # first group whose volunteers are not gathered yet
+        vols = np.zeros(0, dtype=np.int64)
+        v_at = 0
+        spans = zip(g_start[g0:g1].tolist(), bounds[g0 + 1 : g1 + 1].tolist(), strict=True)
+        for at, (s, e) in enumerate(spans):
+            m = int(nv[at])
+            if at == batch:  # the volunteers of the next groups, up to CHUNK_PAIRS of them
+                stop, total = at + 1, m
+                while stop < g1 - g0 and total + int(nv[stop]) <= CHUNK_PAIRS:
+                    total += int(nv[stop])
+                    stop += 1
+                f = first[seg_ptr[at] : seg_ptr[stop]]
+                ln = length[seg_ptr[at] : seg_ptr[stop]]
+                vols = order_all[
+                    np.repeat(f, ln)
+                    + np.arange(int(ln.sum()), dtype=np.int64)
+                    - np.repeat(np.cumsum(ln) - ln, ln)
+                ]
+                batch, v_at = stop, 0
+            if not m:
                 continue
-            rows = np.arange(lo_y, hi_y + 1, dtype=np.int64) * g.stride
-            first = np.searchsorted(g.keys, rows + lo_x, side="left")
-            last = np.searchsorted(g.keys, rows + hi_x, side="right")
-            parts += [g.order[a:b] for a, b in zip(first, last, strict=True) if b > a]
-        if not parts:
-            continue
-        vols = np.concatenate(parts)
-        group = sneeds[s:e]
-        buf_n.append(np.repeat(group, len(vols)))
-        buf_v.append(np.tile(vols, len(group)))
-        size += len(group) * len(vols)
-        if size >= CHUNK_PAIRS:
-            yield np.concatenate(buf_n), np.concatenate(buf_v)
-            buf_n, buf_v, size = [], [], 0
+            group, mine = sneeds[s:e], vols[v_at : v_at + m]
+            v_at += m
+            buf_n.append(np.repeat(group, m))
+            buf_v.append(np.tile(mine, len(group)))
+            size += len(group) * m
+            if size >= CHUNK_PAIRS:
+                yield np.concatenate(buf_n), np.concatenate(buf_v)
+                buf_n, buf_v, size = [], [], 0
+        g0 = g1
     if buf_n:
         yield np.concatenate(buf_n), np.concatenate(buf_v)
 
@@ -149,9 +196,9 @@ def _excluded_keys(arr: ProblemArrays) -> NDArray[np.int64]:
 
 def _feasible(
     arr: ProblemArrays, n: NDArray[np.int64], v: NDArray[np.int64], excluded: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], ...]:
     """Filter pairs by every hard constraint, cheapest test first, shrinking as we go.
-    Returns (n, v, cost)."""
+    Returns (n, v, cost, earliest start, latest start)."""
     if arr.v_skills.shape[1] == 1:  # the usual case: up to 64 skills in one word
         need_skills = arr.n_skills[n, 0]
         ok = (arr.v_skills[v, 0] & need_skills) == need_skills
@@ -166,7 +213,7 @@ def _feasible(
     ok = model.slot_ok(early, late)
     ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
     n, v, dist = n[ok], v[ok], dist[ok]
-    return n, v, pair_facts(arr, v, n, dist).cost
+    return n, v, pair_facts(arr, v, n, dist).cost, early[ok], late[ok]
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +228,9 @@ class CandidatePool:
     beyond_min_cost: NDArray[np.int64]  # no pair outside the pool costs less (0 if none)
     unexplored: NDArray[np.bool_]  # searched within RING_KM only: more pairs may lie beyond
     k: int
+    # per pair: earliest and latest start (`timing.start_bounds`, exact), for compulsory parts
+    early: NDArray[np.int64]
+    late: NDArray[np.int64]
 
     @property
     def has_beyond(self) -> NDArray[np.bool_]:
@@ -202,13 +252,15 @@ def _order(n: NDArray[np.int64], cost: NDArray[np.int64], v: NDArray[np.int64]) 
 
 def _sort_and_rank(
     n: NDArray[np.int64], v: NDArray[np.int64], cost: NDArray[np.int64], num_needs: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The order by (need, cost, volunteer) and each pair's rank within its need, in that
+    order."""
     order = _order(n, cost, v)
-    n, v, cost = n[order], v[order], cost[order]
+    n = n[order]
     ptr = np.zeros(num_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=num_needs), out=ptr[1:])
     rank = np.arange(len(n), dtype=np.int64) - ptr[n]
-    return n, v, cost, rank
+    return order, rank
 
 
 def _ring_floor_cost(
@@ -261,20 +313,20 @@ def build_pool(
     count = np.zeros(num, dtype=np.int64)
     beyond = np.zeros(num, dtype=np.int64)
     unexplored = np.zeros(num, dtype=bool)
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]] = []
+    parts: list[tuple[NDArray[np.int64], ...]] = []  # (n, v, cost, early, late)
 
     def collect(which: NDArray[np.int64], max_km: float | None) -> None:
         for chunk_n, chunk_v in _nearby_pairs(arr, index, which, max_km):
-            n, v, c = _feasible(arr, chunk_n, chunk_v, excluded)
-            per_need = np.bincount(n, minlength=num)
+            got = _feasible(arr, chunk_n, chunk_v, excluded)
+            per_need = np.bincount(got[0], minlength=num)
             count[:] += per_need
             if per_need.max(initial=0) > cap:  # rare: trim needs with more than the pool holds
-                n, v, c, rank = _sort_and_rank(n, v, c, num)
+                order, rank = _sort_and_rank(got[0], got[1], got[2], num)
+                n, c = got[0][order], got[2][order]
                 at_cap = rank == cap
                 beyond[n[at_cap]] = c[at_cap]
-                keep = rank < cap
-                n, v, c = n[keep], v[keep], c[keep]
-            parts.append((n, v, c))
+                got = tuple(x[order[rank < cap]] for x in got)
+            parts.append(got)
 
     modes = [g.mode for g in index.grids]
     reach_km = (
@@ -294,18 +346,20 @@ def build_pool(
         if again.size:  # search these again, over their whole reach
             drop = np.zeros(num, dtype=bool)
             drop[again] = True
-            parts = [(n[~drop[n]], v[~drop[n]], c[~drop[n]]) for n, v, c in parts]
+            parts = [tuple(x[~drop[p[0]]] for x in p) for p in parts]
             count[again] = 0
             beyond[again] = 0
             collect(again, None)
     empty = np.zeros(0, dtype=np.int64)
-    n = np.concatenate([p[0] for p in parts]) if parts else empty
-    v = np.concatenate([p[1] for p in parts]) if parts else empty
-    c = np.concatenate([p[2] for p in parts]) if parts else empty
-    n, v, c, _ = _sort_and_rank(n, v, c, num)
+    cols = [np.concatenate([p[i] for p in parts]) if parts else empty for i in range(5)]
+    parts.clear()  # the chunks are in cols now: hold one copy, not two (10x county: 200 MB)
+    order, _ = _sort_and_rank(cols[0], cols[1], cols[2], num)
+    for i in range(5):  # one column sorted at a time
+        cols[i] = cols[i][order]
+    n, v, c, early, late = cols
     ptr = np.zeros(num + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=num), out=ptr[1:])
-    return CandidatePool(n, v, c, ptr, count, beyond, unexplored, k)
+    return CandidatePool(n, v, c, ptr, count, beyond, unexplored, k, early, late)
 
 
 @dataclass(frozen=True, eq=False)
@@ -320,6 +374,9 @@ class Candidates:
     pruned_count: NDArray[np.int64]
     pruned_min_cost: NDArray[np.int64]
     k_per_need: NDArray[np.int64]
+    # per pair: earliest and latest start (`timing.start_bounds`, exact)
+    early: NDArray[np.int64]
+    late: NDArray[np.int64]
 
     def __len__(self) -> int:
         return len(self.n)
@@ -330,6 +387,7 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
     rank = np.arange(len(pool.n), dtype=np.int64) - pool.ptr[pool.n]
     keep = rank < k_per_need[pool.n]
     n, v, cost = pool.n[keep], pool.v[keep], pool.cost[keep]
+    early, late = pool.early[keep], pool.late[keep]
     ptr = np.zeros(arr.num_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(n, minlength=arr.num_needs), out=ptr[1:])
     kept = np.diff(ptr)
@@ -344,7 +402,7 @@ def select(arr: ProblemArrays, pool: CandidatePool, k_per_need: NDArray[np.int64
         in_pool, np.where(pool.has_beyond, np.minimum(pool_next, beyond), pool_next), beyond
     )
     pruned_min = np.where(pruned > 0, pruned_min, 0)
-    return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need)
+    return Candidates(n, v, cost, ptr, pruned, pruned_min, k_per_need, early, late)
 
 
 def generate_candidates(arr: ProblemArrays, *, k: int = DEFAULT_K) -> Candidates:
@@ -379,21 +437,24 @@ def diagnose(
     stages = np.zeros((6, num), dtype=np.int64)
     seen_skills = np.zeros((num, words), dtype=np.uint64)
     for n, v in _nearby_pairs(arr, index, needs):
-        facts = pair_facts(arr, v, n)
-        ok = model.reach_ok(facts.travel_min, arr.n_reach[n])
-        stages[0] += np.bincount(n[ok], minlength=num)
+        # each stage counts the pairs that survive it and every one before: keep only those
+        dist = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+        ok = model.reach_ok(travel.travel_minutes(dist, arr.v_mode[v]), arr.n_reach[n])
+        n, v = n[ok], v[ok]
+        stages[0] += np.bincount(n, minlength=num)
         for word in range(words):
-            np.bitwise_or.at(seen_skills[:, word], n[ok], arr.v_skills[v[ok], word])
-        ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
-        stages[1] += np.bincount(n[ok], minlength=num)
-        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=False))
-        stages[2] += np.bincount(n[ok], minlength=num)
-        ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=True))
-        stages[3] += np.bincount(n[ok], minlength=num)
-        ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
-        stages[4] += np.bincount(n[ok], minlength=num)
-        ok &= model.allowed_ok(arr.pair_key(v, n), excluded)
-        stages[5] += np.bincount(n[ok], minlength=num)
+            np.bitwise_or.at(seen_skills[:, word], n, arr.v_skills[v, word])
+        for stage in range(1, 6):
+            if stage == 1:
+                ok = model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+            elif stage in (2, 3):
+                ok = model.slot_ok(*start_bounds(arr, v, n, exact_busy=stage == 3))
+            elif stage == 4:
+                ok = model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+            else:
+                ok = model.allowed_ok(arr.pair_key(v, n), excluded)
+            n, v = n[ok], v[ok]
+            stages[stage] += np.bincount(n, minlength=num)
     missing = arr.n_skills[needs] & ~seen_skills[needs]
     s = stages[:, needs]
     return Funnel(needs, s[0], s[1], s[2], s[3], s[4], s[5], missing)

@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 
 from matching.arrays import ProblemArrays
 from matching.candidates import Candidates
-from matching.timing import start_bounds_cached
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,8 +57,7 @@ class ConflictRows:
 def compulsory_parts(
     arr: ProblemArrays, cands: Candidates
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    early, late = start_bounds_cached(arr, cands.v, cands.n)
-    return late, early + arr.n_duration[cands.n]
+    return cands.late, cands.early + arr.n_duration[cands.n]
 
 
 def conflict_rows(arr: ProblemArrays, cands: Candidates) -> ConflictRows:

@@ -163,7 +163,7 @@ def refill(
                 heapq.heappush(heap, (now, p))
             continue
         mine = held.setdefault(v, [])
-        if not sched.fits(v, [*mine, n]):
+        if not sched.fits_adding(v, mine, n):
             continue
         mine.append(n)
         chosen[p] = True
@@ -269,10 +269,11 @@ def improve(
             u = cands.v[ri] if ri >= 0 and r_gain[i] > 0 else -1
             if touched_v[v] or touched_n[mi] or (u >= 0 and touched_v[u]) or seats[n] <= 0:
                 continue
-            v_after = [x for x in holds.get(int(v), []) if x != mi] + [int(n)]
-            if not sched.fits(int(v), v_after):
+            kept = [x for x in holds.get(int(v), []) if x != mi]
+            if not sched.fits_adding(int(v), kept, int(n)):
                 continue
-            if u >= 0 and not sched.fits(int(u), [*holds.get(int(u), []), int(mi)]):
+            v_after = [*kept, int(n)]
+            if u >= 0 and not sched.fits_adding(int(u), holds.get(int(u), []), int(mi)):
                 if gain[i] - max(int(r_gain[i]), 0) <= 0:
                     continue
                 u = -1

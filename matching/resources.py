@@ -94,13 +94,17 @@ def resource_pairs(problem: Problem, reqs: Requirements) -> ResourcePairs:
     order = np.lexsort((rj, ri))
     ri, rj = ri[order], rj[order]
     dist = travel.haversine_km(n_lat[ri], n_lon[ri], r_lat[rj], r_lon[rj])
-    twinned = np.array(
-        [
-            needs[reqs.need_pos[i]].community_id in res[j].twinned_community_ids
-            for i, j in zip(ri.tolist(), rj.tolist(), strict=True)
-        ],
-        dtype=bool,
+    # twinned: the need's community is among the resource's twinned ones (keys res * span + id)
+    has_comm = np.array([needs[p].community_id is not None for p in reqs.need_pos], dtype=bool)
+    req_comm = np.array([needs[p].community_id or 0 for p in reqs.need_pos], dtype=np.int64)
+    tw_res = np.array(
+        [j for j, r in enumerate(res) for _ in r.twinned_community_ids], dtype=np.int64
     )
+    tw_comm = np.array([c for r in res for c in r.twinned_community_ids], dtype=np.int64)
+    ids = np.concatenate([req_comm, tw_comm, [0]])
+    low, span = int(ids.min()), int(ids.max() - ids.min()) + 1
+    keys = rj * span + (req_comm[ri] - low)
+    twinned = has_comm[ri] & np.isin(keys, tw_res * span + (tw_comm - low))
     cost = model.resource_unit_cost(dist, twinned, problem.weights)
     return ResourcePairs(ri, rj, np.asarray(cost, dtype=np.int64).reshape(-1), dist, twinned)
 

@@ -81,64 +81,6 @@ def start_bounds(
     return early, late
 
 
-_BOUNDS: weakref.WeakKeyDictionary[ProblemArrays, list[tuple[NDArray[np.int64], ...]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def start_bounds_cached(
-    arr: ProblemArrays, v: NDArray[np.int64], n: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """`start_bounds` (exact), remembered per problem: the solver asks again for the same pairs
-    each time the candidate lists change."""
-    keys = arr.pair_key(v, n)
-    known, k_early, k_late = _known_bounds(arr)
-    early = np.zeros(len(keys), dtype=np.int64)
-    late = np.zeros(len(keys), dtype=np.int64)
-    hit = np.zeros(len(keys), dtype=bool)
-    if len(known):
-        pos = np.minimum(np.searchsorted(known, keys), len(known) - 1)
-        hit = known[pos] == keys
-        early[hit], late[hit] = k_early[pos[hit]], k_late[pos[hit]]
-    miss = np.flatnonzero(~hit)
-    if miss.size:
-        e, lt = start_bounds(arr, v[miss], n[miss])
-        early[miss], late[miss] = e, lt
-        remember_start_bounds(arr, v[miss], n[miss], e, lt)
-    return early, late
-
-
-def remember_start_bounds(
-    arr: ProblemArrays,
-    v: NDArray[np.int64],
-    n: NDArray[np.int64],
-    early: NDArray[np.int64],
-    late: NDArray[np.int64],
-) -> None:
-    """Keep exact `start_bounds` of these pairs for `start_bounds_cached`."""
-    _BOUNDS.setdefault(arr, []).append((arr.pair_key(v, n), early.copy(), late.copy()))
-
-
-def _known_bounds(
-    arr: ProblemArrays,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """The remembered bounds as (sorted unique keys, early, late), merged once per batch."""
-    parts = _BOUNDS.get(arr, [])
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    if len(parts) > 1:
-        keys = np.concatenate([p[0] for p in parts])
-        keys, first = np.unique(keys, return_index=True)
-        early = np.concatenate([p[1] for p in parts])[first]
-        late = np.concatenate([p[2] for p in parts])[first]
-        parts[:] = [(keys, early, late)]
-    elif not np.all(parts[0][0][1:] > parts[0][0][:-1]):
-        keys, first = np.unique(parts[0][0], return_index=True)
-        parts[:] = [(keys, parts[0][1][first], parts[0][2][first])]
-    return parts[0][0], parts[0][1], parts[0][2]
-
-
 _I64 = NDArray[np.int64]
 _BusyTable = tuple[_I64, _I64, _I64, NDArray[np.float64], NDArray[np.float64]]
 _BUSY: weakref.WeakKeyDictionary[ProblemArrays, _BusyTable] = weakref.WeakKeyDictionary()
@@ -369,12 +311,7 @@ class Scheduler:
         return None
 
     def _pair_ok(self, v: int, a: _Job, b: _Job) -> bool:
-        key = (v, a.need, b.need) if a.need <= b.need else (v, b.need, a.need)
-        got = self._pairs.get(key)
-        if got is None:
-            got = self._exact(v, [a, b]) is not None
-            self._pairs[key] = got
-        return got
+        return self.compatible(v, a.need, b.need)
 
     def fits(self, v: int, needs: Sequence[int]) -> bool:
         """Whether the visits can all be made (with the person's pins); remembered per set,
@@ -387,6 +324,34 @@ class Scheduler:
             got = self.plan(v, needs) is not None
             self._fits[key] = got
         return got
+
+    def compatible(self, v: int, a: int, b: int) -> bool:
+        """Whether person v could make both visits a and b (nothing else counted); remembered."""
+        key = (v, a, b) if a <= b else (v, b, a)
+        got = self._pairs.get(key)
+        if got is None:
+            ra, rb = self.ranges(v, a), self.ranges(v, b)
+            if not ra or not rb:
+                got = False
+            else:  # either order, each visit as early as it can be
+                dur, gap = self.arr.n_duration, self.travel(v, a, b)
+                got = (
+                    _earliest(rb, ra[0][0] + int(dur[a]) + gap) is not None
+                    or _earliest(ra, rb[0][0] + int(dur[b]) + gap) is not None
+                )
+            self._pairs[key] = got
+        return got
+
+    def fits_adding(self, v: int, held: Sequence[int], n: int) -> bool:
+        """`fits(v, [*held, n])`, answered at once where n clashes with one of the person's
+        visits (or pins) on its own: most visits refill and local search try do."""
+        for m in held:
+            if not self.compatible(v, m, n):
+                return False
+        for m in self.pinned_of.get(v, ()):
+            if m != n and not self.compatible(v, m, n):
+                return False
+        return self.fits(v, [*held, n])
 
     def _in_order(self, v: int, jobs: list[_Job]) -> dict[int, int] | None:
         out: dict[int, int] = {}

@@ -10,22 +10,23 @@ import dataclasses
 import itertools
 import math
 from datetime import datetime, timedelta
+from random import Random
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching import travel
+from matching import model, travel
 from matching.arrays import build_arrays
 from matching.baselines import greedy
-from matching.candidates import generate_candidates
+from matching.candidates import diagnose, generate_candidates
 from matching.conflicts import compulsory_parts, conflict_rows
 from matching.evaluate import evaluate
 from matching.problem import Busy, Need, Problem, Volunteer
 from matching.result import ReasonCode
 from matching.solver import solve
-from matching.timing import start_bounds, start_ranges
+from matching.timing import Scheduler, start_bounds, start_ranges
 from tests.matching.factories import NOW, at, brute_force, need, problem, volunteer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -325,3 +326,62 @@ def test_conflict_rows_are_the_maximal_sets_of_parts_sharing_a_moment(p: Problem
     got = {frozenset(rows.pair[rows.row == r].tolist()) for r in range(rows.num_rows)}
     assert got == expected
     assert rows.num_rows == len(expected)
+
+
+@PROPERTY
+@given(crowded_problems())
+def test_candidates_carry_the_start_bounds_of_their_pairs(p: Problem) -> None:
+    """The pool keeps each pair's earliest and latest start from its feasibility test; the
+    conflict rows use them: they must be `start_bounds` of exactly that pair."""
+    arr = build_arrays(p)
+    cands = generate_candidates(arr)
+    early, late = start_bounds(arr, cands.v, cands.n)
+    assert np.array_equal(cands.early, early)
+    assert np.array_equal(cands.late, late)
+
+
+@PROPERTY
+@given(crowded_problems(), st.randoms(use_true_random=False))
+def test_adding_a_visit_answers_as_planning_the_whole_set(p: Problem, rnd: Random) -> None:
+    """`fits_adding` rejects a visit that clashes with one held visit on its own before
+    planning the set: it must answer as `fits` on the whole set, and a pair it calls
+    compatible must be one that `plan` can book."""
+    arr = build_arrays(p)
+    sched, fresh = Scheduler(arr), Scheduler(arr)
+    for _ in range(40):
+        v = rnd.randrange(arr.num_volunteers)
+        held = rnd.sample(range(arr.num_needs), rnd.randint(0, min(3, arr.num_needs - 1)))
+        n = rnd.choice([x for x in range(arr.num_needs) if x not in held])
+        assert sched.fits_adding(v, held, n) == fresh.fits(v, [*held, n])
+        if held:
+            both = Scheduler(arr).plan(v, [held[0], n], with_pins=False) is not None
+            assert sched.compatible(v, held[0], n) == both
+
+
+@PROPERTY
+@given(crowded_problems())
+def test_the_funnel_counts_every_pair_through_each_test_in_turn(p: Problem) -> None:
+    """`diagnose` drops pairs stage by stage: each count must be of the pairs that pass that
+    test and every one before it, over every person (not only those the grid offers)."""
+    arr = build_arrays(p)
+    needs = np.arange(arr.num_needs)
+    funnel = diagnose(arr, needs)
+    v = np.repeat(np.arange(arr.num_volunteers), arr.num_needs)
+    n = np.tile(needs, arr.num_volunteers)
+    km = travel.haversine_km(arr.v_lat[v], arr.v_lon[v], arr.n_lat[n], arr.n_lon[n])
+    ok = model.reach_ok(travel.travel_minutes(km, arr.v_mode[v]), arr.n_reach[n])
+    expected = [ok.copy()]
+    ok &= model.skills_ok(arr.v_skills[v], arr.n_skills[n])
+    expected.append(ok.copy())
+    ok &= model.slot_ok(*start_bounds(arr, v, n, exact_busy=False))
+    expected.append(ok.copy())
+    ok &= model.slot_ok(*start_bounds(arr, v, n))
+    expected.append(ok.copy())
+    ok &= model.capacity_ok(arr.n_duration[n], arr.v_budget[v])
+    expected.append(ok.copy())
+    ok &= model.allowed_ok(arr.pair_key(v, n), arr.forbidden_keys)
+    expected.append(ok)
+    stages = (funnel.in_reach, funnel.skilled, funnel.available, funnel.free)
+    stages += (funnel.with_minutes, funnel.allowed)
+    for got, want in zip(stages, expected, strict=True):
+        assert np.array_equal(got, np.bincount(n[want], minlength=arr.num_needs))
