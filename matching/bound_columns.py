@@ -23,9 +23,10 @@ the mix finds no new column, the master's own duals are tried before stopping.
 The master is solved by HiGHS' dual simplex, warm-started after each batch of columns. Work is
 counted (rounds), so the same input gives the same bound.
 
-`restricted_master` turns the columns into an answer: every column whose visits can really all be
-booked (`Scheduler.fits`), with the singletons and the sets less one visit of each, and the best
-answer known as a hint, as an integer programme for CP-SAT (deterministic time limit).
+`restricted_master` turns the columns into an answer: on the master itself, with only the columns
+whose visits can really all be booked (`Scheduler.fits`) left open and a few more added (the
+answer known, the subsets of the sets it uses in part), it dives: fixes to 1 what the LP takes
+(nearly) whole, solves again, and so on. The solver repairs and improves what comes out.
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ from matching.bound_person import PersonBound
 from matching.candidates import Candidates
 from matching.timing import Scheduler
 
-ROUNDS = 25  # pricing rounds at most
+ROUNDS = int(os.environ.get("LULING_CG_ROUNDS", "12"))  # pricing rounds at most
 ALPHA = 0.5  # Wentges smoothing: the share of the best prices in the point priced
 CONVERGED = 1e-5  # stop once the master's value is within this share of the best bound
-RMP_COLUMNS = 60_000  # columns at most in the integer master
 DIVE_STEPS = 40  # LP solves at most in the dive for an answer
 FIX_AT = 0.9  # the dive fixes columns the LP takes at least this much of, and the largest
 # fractional ones, as many as leaves the rest to the steps left
 INTEGRAL = 1e-6
+PRICES_OUT = 1e-6  # a column enters the master only if its reduced cost is below minus this
 DEBUG = bool(os.environ.get("LULING_BOUND_DEBUG"))
 
 
@@ -74,7 +75,8 @@ class ColumnGeneration:
         self.pen_rc = pb.cost - pb.penalty[pb.n]  # pair cost less the need's penalty
         self.keys: set[bytes] = set()
         self.cols: list[NDArray[np.int64]] = []  # pair indices (into pb's pairs) per column
-        self.col_cost: list[int] = []
+        self._queued: list[NDArray[np.int64]] = []
+        self.first_column = int(np.count_nonzero(pb.pruned_seats > 0))  # pruned arcs first
         h = _highs()
         # columns are added to a solved master: its basis stays primal feasible, so the primal
         # simplex goes on from it
@@ -109,40 +111,55 @@ class ColumnGeneration:
         pl = int(pb.pinned_load[pb.v[pairs[0]]])
         return int(self.pen_rc[pairs].sum()) + pb.unit * (pl * s + s * (s - 1) // 2)
 
-    def add(self, picked: NDArray[np.bool_]) -> int:
-        """Add each person's picked set as a column (unless already there); how many added."""
+    def add(self, picked: NDArray[np.bool_], duals: tuple[NDArray[np.float64], ...] | None = None) -> int:
+        """Add each person's picked set as a column (unless already there, or, given the
+        master's duals (seats, people), unless it prices out at them); how many added."""
         idx = np.flatnonzero(picked)
         if idx.size == 0:
             return 0
         who = self.person_of_pair[idx]
-        cuts = np.flatnonzero(np.diff(who)) + 1
-        costs, starts, rows = [], [0], []
-        for pairs in np.split(idx, cuts):
-            key = pairs.tobytes()
-            if key in self.keys:
-                continue
-            self.keys.add(key)
-            self.cols.append(pairs)
-            c = self.set_cost(pairs)
-            self.col_cost.append(c)
-            costs.append(c)
-            rows.append(self.pb.n[pairs])
-            rows.append(np.array([self.num_needs + self.person_of_pair[pairs[0]]]))
-            starts.append(starts[-1] + len(pairs) + 1)
-        if not costs:
+        for pairs in np.split(idx, np.flatnonzero(np.diff(who)) + 1):
+            if duals is not None:
+                seat, person = duals
+                rc = self.set_cost(pairs) + seat[self.pb.n[pairs]].sum()
+                if rc + person[self.person_of_pair[pairs[0]]] >= -PRICES_OUT:
+                    continue
+            self.add_one(pairs)
+        return self.flush()
+
+    def add_one(self, pairs: NDArray[np.int64]) -> None:
+        """Queue one person's set (pair indices, sorted) as a column, unless already there."""
+        key = pairs.tobytes()
+        if key in self.keys:
+            return
+        self.keys.add(key)
+        self.cols.append(pairs)
+        self._queued.append(pairs)
+
+    def flush(self) -> int:
+        """Add the queued columns to the master; how many."""
+        queued, self._queued = self._queued, []
+        if not queued:
             return 0
-        index = np.concatenate(rows).astype(np.int32)
+        costs = np.array([self.set_cost(pairs) for pairs in queued], dtype=np.float64)
+        sizes = np.array([len(pairs) + 1 for pairs in queued], dtype=np.int64)
+        starts = np.zeros(len(queued), dtype=np.int32)
+        starts[1:] = np.cumsum(sizes)[:-1]
+        index = np.concatenate(
+            [np.r_[self.pb.n[pairs], self.num_needs + self.person_of_pair[pairs[0]]]
+             for pairs in queued]
+        ).astype(np.int32)
         self.h.addCols(
-            len(costs),
-            np.array(costs, dtype=np.float64),
-            np.zeros(len(costs)),
-            np.ones(len(costs)),
+            len(queued),
+            costs,
+            np.zeros(len(queued)),
+            np.ones(len(queued)),
             len(index),
-            np.array(starts[:-1], dtype=np.int32),
+            starts,
             index,
             np.ones(len(index)),
         )
-        return len(costs)
+        return len(queued)
 
     def add_sets(self, v: NDArray[np.int64], n: NDArray[np.int64]) -> int:
         """Add the sets of an answer (pairs v, n; those among pb's pairs) as columns."""
@@ -151,18 +168,19 @@ class ColumnGeneration:
             picked[pairs] = True
         return self.add(picked)
 
-    def solve_master(self) -> tuple[float, NDArray[np.float64]]:
-        """The master's value (without the constant) and its seat prices (>= 0)."""
+    def solve_master(self) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
+        """The master's value (without the constant), its seat prices (>= 0) and its
+        people's duals (>= 0: what a person's time is worth)."""
         self.h.run()
         sol = self.h.getSolution()
-        duals = np.asarray(sol.row_dual, dtype=np.float64)[: self.num_needs]
+        duals = np.asarray(sol.row_dual, dtype=np.float64)
         value = float(self.h.getInfo().objective_function_value)
-        return value, np.maximum(0.0, -duals)
+        seat = np.maximum(0.0, -duals[: self.num_needs])
+        return value, seat, np.maximum(0.0, -duals[self.num_needs :])
 
     def column_values(self) -> NDArray[np.float64]:
         sol = self.h.getSolution()
-        first = int(np.count_nonzero(self.pb.pruned_seats > 0))
-        return np.asarray(sol.col_value, dtype=np.float64)[first:]
+        return np.asarray(sol.col_value, dtype=np.float64)[self.first_column :]
 
 
 def column_bound(
@@ -179,6 +197,8 @@ def column_bound(
     cg = ColumnGeneration(pb)
     center = np.maximum(start_prices, 0).astype(np.int64)
     best, _, _, _, picked = pb.evaluate_picks(center)
+    for earlier in pb.history:  # the sets the subgradient rounds found
+        cg.add(earlier)
     cg.add(picked)
     cg.add_sets(*answer)
     done = 1
@@ -186,7 +206,7 @@ def column_bound(
     alpha = ALPHA
     for _ in range(rounds):
         t_m = time.perf_counter()
-        master, duals = cg.solve_master()
+        master, duals, person_duals = cg.solve_master()
         t_m = time.perf_counter() - t_m
         if master - (best - pb.constant) <= CONVERGED * max(1.0, abs(best)) or best >= best_primal:
             break
@@ -199,7 +219,7 @@ def column_bound(
                   cg.h.getInfo().simplex_iteration_count, flush=True)
         if value > best:
             best, center = value, lam
-        added = cg.add(picked)
+        added = cg.add(picked, (duals, person_duals))
         if added == 0:
             if alpha == 0.0:
                 break  # no column prices out at the master's own duals: converged
@@ -217,119 +237,89 @@ def restricted_master(
     cg: ColumnGeneration,
     sched: Scheduler,
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
-    *,
-    max_columns: int = RMP_COLUMNS,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], int] | None:
-    """An integer answer over the master's columns that can really be booked: pairs (v, n) and
-    the number of columns it chose from; None when CP-SAT found nothing better than the hint."""
+    """An answer from the master's columns that can really be booked, by diving on the master
+    itself (its basis is warm): columns whose visits cannot all be booked (`Scheduler.fits`,
+    within the hours) and the arcs for left-out pairs are closed; the sets of the answer known
+    and, of each set the master uses in part, its subsets less one visit and its single visits
+    are added; then the columns the LP takes (nearly) whole are fixed to 1 (at most one per
+    person, within seats) and the LP solved again, until it is integral or the steps run out.
+    Pairs (v, n) and the number of columns it could choose from; None without columns."""
     t0 = time.perf_counter()
-    pb = cg.pb
-    x = cg.column_values() if cg.cols else np.zeros(0)
-    # columns the master uses first, then the rest; each with its sets less one visit
-    order = np.argsort(-x, kind="stable") if x.size else np.zeros(0, np.int64)
-    sets: dict[bytes, NDArray[np.int64]] = {}
-
-    def offer(pairs: NDArray[np.int64]) -> None:
-        if len(sets) >= max_columns or pairs.size == 0:
-            return
-        key = pairs.tobytes()
-        if key in sets:
-            return
-        v = int(pb.v[pairs[0]])
-        dur = int(pb.dur[pairs].sum())
-        if dur > int(pb.budget[v]) or not sched.fits(v, pb.n[pairs].tolist()):
-            return
-        sets[key] = pairs
-
-    # the answer known first (its sets fit), as the hint
-    hint_keys = _answer_sets(cg, answer)
-    for pairs in hint_keys:
-        offer(pairs)
-    for j in order.tolist():
-        pairs = cg.cols[j]
-        offer(pairs)
-        if len(pairs) > 1 and x[j] > 1e-6:
-            for drop in range(len(pairs)):
-                offer(np.delete(pairs, drop))
-            for p in pairs.tolist():
-                offer(np.array([p], dtype=np.int64))
-    if not sets:
+    pb, h = cg.pb, cg.h
+    if not cg.cols:
         return None
-    cols = list(sets.values())
-    if DEBUG:
-        print("rmp columns", len(cols), round(time.perf_counter() - t0, 2), flush=True)
-    # dive: solve the LP over these columns, fix to 1 the columns it (nearly) takes whole
-    # (at most one per person, within seats), solve again, until it is integral
-    n_cols = len(cols)
-    costs = np.array([cg.set_cost(pairs) for pairs in cols], dtype=np.float64)
-    people = np.array([int(pb.v[pairs[0]]) for pairs in cols], dtype=np.int64)
-    _, person_row = np.unique(people, return_inverse=True)
-    sizes = np.array([len(pairs) for pairs in cols], dtype=np.int64)
-    starts = np.zeros(n_cols, dtype=np.int32)
-    starts[1:] = np.cumsum(sizes + 1)[:-1]
-    index = np.concatenate(
-        [np.r_[pb.n[pairs], cg.num_needs + person_row[j]] for j, pairs in enumerate(cols)]
-    ).astype(np.int32)
-    h = _highs()
-    n_rows = cg.num_needs + int(person_row.max()) + 1
-    upper = np.concatenate([pb.open.astype(np.float64), np.ones(n_rows - cg.num_needs)])
-    h.addRows(
-        n_rows,
-        np.full(n_rows, -highspy.kHighsInf),
-        upper,
-        0,
-        np.zeros(1, np.int32),
-        np.zeros(0, np.int32),
-        np.zeros(0),
-    )
-    h.addCols(
-        n_cols,
-        costs,
-        np.zeros(n_cols),
-        np.ones(n_cols),
-        len(index),
-        starts,
-        index,
-        np.ones(len(index)),
-    )
+    x = cg.column_values()
+    first = cg.first_column
+    # bounds change from here on: the basis stays dual feasible, so the dual simplex goes on
+    h.setOptionValue("simplex_strategy", 1)
+    fits = np.array([_fits(pb, sched, pairs) for pairs in cg.cols], dtype=bool)
+    close = np.r_[np.arange(first), first + np.flatnonzero(~fits)].astype(np.int32)
+    if close.size:
+        h.changeColsBounds(len(close), close, np.zeros(close.size), np.zeros(close.size))
+    offered = np.zeros(len(pb.v), dtype=bool)
+    for pairs in _answer_sets(cg, answer):
+        offered[pairs] = True
+    cg.add(offered)  # the answer's sets fit: the master starts from an answer
+    for j in np.flatnonzero((x > INTEGRAL) & (x < 1 - INTEGRAL) & fits).tolist():
+        pairs = cg.cols[j]
+        if len(pairs) > 1:
+            for drop in range(len(pairs)):
+                sub = np.delete(pairs, drop)
+                if _fits(pb, sched, sub):
+                    cg.add_one(sub)
+            for p in pairs.tolist():
+                if _fits(pb, sched, np.array([p])):
+                    cg.add_one(np.array([p], dtype=np.int64))
+    cg.flush()
+    n_cols = len(cg.cols)
+    usable = np.ones(n_cols, dtype=bool)
+    usable[: len(fits)] = fits
     fixed = np.zeros(n_cols, dtype=bool)
     seats = pb.open.astype(np.int64).copy()
-    busy = np.zeros(n_rows - cg.num_needs, dtype=bool)
+    busy = np.zeros(len(cg.people), dtype=bool)
+    person = np.array([cg.person_of_pair[pairs[0]] for pairs in cg.cols], dtype=np.int64)
     steps = 0
     for steps in range(1, DIVE_STEPS + 1):
         h.run()
-        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-        frac = (x > INTEGRAL) & (x < 1 - INTEGRAL) & ~fixed
-        take = np.flatnonzero(~fixed & (x >= 1 - INTEGRAL))
+        x = cg.column_values()
+        frac = (x > INTEGRAL) & (x < 1 - INTEGRAL) & ~fixed & usable
+        take = np.flatnonzero(~fixed & usable & (x >= 1 - INTEGRAL))
         if frac.any():
-            cands = np.flatnonzero(frac)
-            top = cands[np.argsort(-x[cands], kind="stable")]
+            top = np.flatnonzero(frac)
+            top = top[np.argsort(-x[top], kind="stable")]
             most = max(1, -(-top.size // (DIVE_STEPS - steps + 1)))
-            top = np.r_[top[x[top] >= FIX_AT], top[:most]]
-            take = np.r_[take, top]
+            take = np.r_[take, top[x[top] >= FIX_AT], top[:most]]
         newly = []
         for j in take.tolist():
-            needs = pb.n[cols[j]]
-            if busy[person_row[j]] or (seats[needs] <= 0).any():
+            needs = pb.n[cg.cols[j]]
+            if fixed[j] or busy[person[j]] or (seats[needs] <= 0).any():
                 continue
-            busy[person_row[j]] = True
+            busy[person[j]] = True
             seats[needs] -= 1
-            newly.append(j)
+            fixed[j] = True
+            newly.append(first + j)
         if DEBUG:
             print("dive", steps, h.getInfo().objective_function_value, int(frac.sum()),
                   len(take), len(newly), flush=True)
         if not newly:
             break
-        fixed[newly] = True
         idx_new = np.array(newly, dtype=np.int32)
         h.changeColsBounds(len(newly), idx_new, np.ones(len(newly)), np.ones(len(newly)))
         if not frac.any():
             break
     if DEBUG:
         print("rmp dive", steps, int(fixed.sum()), round(time.perf_counter() - t0, 2), flush=True)
-    chosen = [cols[j] for j in np.flatnonzero(fixed).tolist()]
+    chosen = [cg.cols[j] for j in np.flatnonzero(fixed).tolist()]
     idx = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
-    return pb.v[idx], pb.n[idx], n_cols
+    return pb.v[idx], pb.n[idx], int(usable.sum())
+
+
+def _fits(pb: PersonBound, sched: Scheduler, pairs: NDArray[np.int64]) -> bool:
+    v = int(pb.v[pairs[0]])
+    if int(pb.dur[pairs].sum()) > int(pb.budget[v]):
+        return False
+    return sched.fits(v, pb.n[pairs].tolist())
 
 
 def _highs() -> highspy.Highs:

@@ -108,6 +108,7 @@ class PersonBound:
         self.constant = int((arr.n_penalty * arr.n_open).sum())
         self.grain = int(np.gcd.reduce(self.dur)) if self.dur.size else 1
         self._bits: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        self.history: list[NDArray[np.bool_]] = []  # the sets each evaluation picked
 
     def _masks(self, m: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         got = self._bits.get(m)
@@ -404,7 +405,8 @@ def person_bound(
     stalled = 0
     done = 0
     for _ in range(rounds):
-        value, taken, exact, relaxed = pb.evaluate(lam)
+        value, taken, exact, relaxed, picked = pb.evaluate_picks(lam)
+        pb.history.append(picked)
         done += 1
         if DEBUG:
             print("round", done, value, best_primal, round(theta, 3), flush=True)
