@@ -40,7 +40,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.bound_person import PersonBound
-from matching.candidates import Candidates
 from matching.timing import Scheduler
 
 ROUNDS = int(os.environ.get("LULING_CG_ROUNDS", "12"))  # pricing rounds at most
@@ -111,7 +110,9 @@ class ColumnGeneration:
         pl = int(pb.pinned_load[pb.v[pairs[0]]])
         return int(self.pen_rc[pairs].sum()) + pb.unit * (pl * s + s * (s - 1) // 2)
 
-    def add(self, picked: NDArray[np.bool_], duals: tuple[NDArray[np.float64], ...] | None = None) -> int:
+    def add(
+        self, picked: NDArray[np.bool_], duals: tuple[NDArray[np.float64], ...] | None = None
+    ) -> int:
         """Add each person's picked set as a column (unless already there, or, given the
         master's duals (seats, people), unless it prices out at them); how many added."""
         idx = np.flatnonzero(picked)
@@ -146,8 +147,10 @@ class ColumnGeneration:
         starts = np.zeros(len(queued), dtype=np.int32)
         starts[1:] = np.cumsum(sizes)[:-1]
         index = np.concatenate(
-            [np.r_[self.pb.n[pairs], self.num_needs + self.person_of_pair[pairs[0]]]
-             for pairs in queued]
+            [
+                np.r_[self.pb.n[pairs], self.num_needs + self.person_of_pair[pairs[0]]]
+                for pairs in queued
+            ]
         ).astype(np.int32)
         self.h.addCols(
             len(queued),
@@ -214,9 +217,20 @@ def column_bound(
         value, _, _, _, picked = pb.evaluate_picks(lam)
         done += 1
         if DEBUG:
-            print("cg", done, alpha, round(master + pb.constant), value, best, best_primal,
-                  len(cg.cols), round(time.perf_counter() - started, 2), round(t_m, 2),
-                  cg.h.getInfo().simplex_iteration_count, flush=True)
+            print(
+                "cg",
+                done,
+                alpha,
+                round(master + pb.constant),
+                value,
+                best,
+                best_primal,
+                len(cg.cols),
+                round(time.perf_counter() - started, 2),
+                round(t_m, 2),
+                cg.h.getInfo().simplex_iteration_count,
+                flush=True,
+            )
         if value > best:
             best, center = value, lam
         added = cg.add(picked, (duals, person_duals))
@@ -227,9 +241,7 @@ def column_bound(
             continue
         alpha = ALPHA
     seconds = time.perf_counter() - started
-    result = ColumnBoundResult(
-        best, center, done, len(cg.cols), master + pb.constant, seconds
-    )
+    result = ColumnBoundResult(best, center, done, len(cg.cols), master + pb.constant, seconds)
     return result, cg
 
 
@@ -300,8 +312,15 @@ def restricted_master(
             fixed[j] = True
             newly.append(first + j)
         if DEBUG:
-            print("dive", steps, h.getInfo().objective_function_value, int(frac.sum()),
-                  len(take), len(newly), flush=True)
+            print(
+                "dive",
+                steps,
+                h.getInfo().objective_function_value,
+                int(frac.sum()),
+                len(take),
+                len(newly),
+                flush=True,
+            )
         if not newly:
             break
         idx_new = np.array(newly, dtype=np.int32)
@@ -323,7 +342,7 @@ def _fits(pb: PersonBound, sched: Scheduler, pairs: NDArray[np.int64]) -> bool:
 
 
 def _highs() -> highspy.Highs:
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)

@@ -315,7 +315,7 @@ def solve_volunteers(
         got = restricted_master(columns, sched, (best_v, best_n))
         if got is not None:
             v, n, stages["restricted_master"] = got
-            if not search.mask(v, n).sum() == len(v):
+            if search.mask(v, n).sum() != len(v):
                 # the columns may hold pool pairs the lists left out: widen the lists to the
                 # people's problems' own (the answer so far stays on them)
                 search.k = np.maximum(search.k, columns.pb.k_per_need)
