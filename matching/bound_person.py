@@ -72,6 +72,7 @@ class PersonBoundResult:
     seconds: float
     exact_people: int  # people whose subproblem was enumerated exactly in the best round
     relaxed_people: int  # ... and those given the weaker relaxation
+    problem: PersonBound  # the people's problems it evaluated (for column generation)
 
 
 class PersonBound:
@@ -101,11 +102,13 @@ class PersonBound:
         )
         self.penalty = arr.n_penalty
         self.open = arr.n_open
+        self.k_per_need = cands.k_per_need
         self.pruned_seats = np.minimum(arr.n_open, cands.pruned_count)
         self.pruned_cost = cands.pruned_min_cost
         self.constant = int((arr.n_penalty * arr.n_open).sum())
         self.grain = int(np.gcd.reduce(self.dur)) if self.dur.size else 1
         self._bits: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        self.history: list[NDArray[np.bool_]] = []  # the sets each evaluation picked
 
     def _masks(self, m: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         got = self._bits.get(m)
@@ -133,6 +136,14 @@ class PersonBound:
     def evaluate(self, lam: NDArray[np.int64]) -> tuple[int, NDArray[np.int64], int, int]:
         """L(lam), the seats each need gets in the relaxed answer (pruned arcs included), and
         how many people were solved exactly / relaxed."""
+        value, taken, exact, relaxed, _ = self.evaluate_picks(lam)
+        return value, taken, exact, relaxed
+
+    def evaluate_picks(
+        self, lam: NDArray[np.int64]
+    ) -> tuple[int, NDArray[np.int64], int, int, NDArray[np.bool_]]:
+        """`evaluate`, and each person's best set: a mask over the pairs (`self.v`, `self.n`)."""
+        picked = np.zeros(len(self.v), dtype=bool)
         rc = self.cost - self.penalty[self.n] + lam[self.n]
         idx = np.flatnonzero(rc < 0)
         total = self.constant - int((lam * self.open).sum())
@@ -143,7 +154,7 @@ class PersonBound:
         total += int((prc[use] * self.pruned_seats[use]).sum())
         taken[use] += self.pruned_seats[use]
         if idx.size == 0:
-            return total, taken, 0, 0
+            return total, taken, 0, 0, picked
         vs = self.v[idx]
         people, first, count = np.unique(vs, return_index=True, return_counts=True)
         exact = relaxed = 0
@@ -172,7 +183,8 @@ class PersonBound:
             pick &= valid
             total += int(value.sum())
             np.add.at(taken, self.n[items[pick]], 1)
-        return total, taken, exact, relaxed
+            picked[items[pick]] = True
+        return total, taken, exact, relaxed, picked
 
     def _exact(
         self, rc: NDArray[np.int64], items: NDArray[np.int64], who: NDArray[np.int64]
@@ -393,7 +405,8 @@ def person_bound(
     stalled = 0
     done = 0
     for _ in range(rounds):
-        value, taken, exact, relaxed = pb.evaluate(lam)
+        value, taken, exact, relaxed, picked = pb.evaluate_picks(lam)
+        pb.history.append(picked)
         done += 1
         if DEBUG:
             print("round", done, value, best_primal, round(theta, 3), flush=True)
@@ -415,4 +428,4 @@ def person_bound(
         step = theta * max(target - value, 1) / norm
         lam = np.clip(np.rint(lam + step * g), 0, arr.n_penalty).astype(np.int64)
     seconds = time.perf_counter() - started
-    return PersonBoundResult(best, len(cands), best_lam, done, seconds, *best_counts)
+    return PersonBoundResult(best, len(cands), best_lam, done, seconds, *best_counts, pb)

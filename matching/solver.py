@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from matching import model, travel
 from matching.arrays import ProblemArrays, build_arrays, pair_facts
+from matching.bound_columns import ColumnGeneration, column_bound, restricted_master
 from matching.bound_person import person_bound, seat_prices
 from matching.candidates import (
     CandidatePool,
@@ -83,6 +84,7 @@ DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
 DEFLECT = 0.0  # add this share of the last direction to the subgradient
 TARGET_SHARE = 1.0  # Polyak target: this share of the gap to the best primal
 SHRINK = 0.7  # step factor whenever the bound drops
+RMP_GAP = 0.001  # an integer master over the columns only while the gap is wider than this
 IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
 
 
@@ -124,9 +126,9 @@ class _Search:
         self.sched = sched
         self.k = np.full(arr.num_needs, pool.k, dtype=np.int64)
         self.row_mu: tuple[NDArray[np.int64], int] | None = None
-        self._use(select(arr, pool, self.k))
+        self.use(select(arr, pool, self.k))
 
-    def _use(self, cands: Candidates) -> None:
+    def use(self, cands: Candidates) -> None:
         self.cands = cands
         self._left_out: tuple[NDArray[np.int64], ...] | None = None
         rows = conflict_rows(self.arr, cands)
@@ -157,7 +159,7 @@ class _Search:
             self.k[wanted] = np.minimum(np.diff(self.pool.ptr)[wanted], 2 * self.k[wanted])
 
             previous = self.cands
-            self._use(select(arr, self.pool, self.k))
+            self.use(select(arr, self.pool, self.k))
             if not resolve:  # keep the solution on the lists it was solved on
                 keep = self.mask(previous.v[flow.chosen], previous.n[flow.chosen])
                 return replace(flow, chosen=keep)
@@ -304,7 +306,35 @@ def solve_volunteers(
     timings["lagrange"] = time.perf_counter() - t
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
-    bound = _person_bound(arr, pool, cands, best_flow, best_obj, bound, const, timings, stages)
+    bound, columns = _person_bound(
+        arr, pool, cands, best_flow, best_obj, bound, const, (best_v, best_n), timings, stages
+    )
+    if columns is not None and _gap(best_obj, bound) > RMP_GAP:
+        # an answer from the master's columns (the sets it found, which can really be booked)
+        t = time.perf_counter()
+        got = restricted_master(columns, sched, (best_v, best_n))
+        if got is not None:
+            v, n, stages["restricted_master"] = got
+            if search.mask(v, n).sum() != len(v):
+                # the columns may hold pool pairs the lists left out: widen the lists to the
+                # people's problems' own (the answer so far stays on them)
+                search.k = np.maximum(search.k, columns.pb.k_per_need)
+                search.use(select(arr, pool, search.k))
+                cands = search.cands
+                best = search.mask(best_v, best_n)
+            chosen = search.mask(v, n)
+            obj = volunteer_objective(arr, cands, chosen)
+            if DEBUG:
+                print("rmp rounded", obj, best_obj, flush=True)
+            chosen = improve(arr, cands, refill(arr, cands, chosen, sched), sched)
+            obj = volunteer_objective(arr, cands, chosen)
+            if DEBUG:
+                print("rmp improved", obj, best_obj, flush=True)
+            if obj < best_obj:
+                stages["restricted_master_gain"] = best_obj - obj
+                best, best_obj = chosen, obj
+                best_v, best_n = cands.v[chosen], cands.n[chosen]
+        timings["restricted_master"] = time.perf_counter() - t
 
     proven = False
     improvement = 0
@@ -344,14 +374,16 @@ def _person_bound(
     best_obj: int,
     bound: int,
     const: int,
+    answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     timings: dict[str, float],
     stages: dict[str, int],
-) -> int:
+) -> tuple[int, ColumnGeneration | None]:
     """The bound with each person's week solved exactly (`bound_person`), from the seat
-    prices of the flow that gave the best bound; the better of the two bounds is kept, and
-    the stages say what ran and what it gained (0: the flow's bound stands)."""
+    prices of the flow that gave the best bound, then by column generation from there
+    (`bound_columns`); the better bound is kept, and the stages say what ran and what it
+    gained (0: the flow's bound stands). Also the master, for an answer from its columns."""
     if _gap(best_obj, bound) <= STOP_GAP or flow.arcs is None or not len(cands):
-        return bound
+        return bound, None
     t = time.perf_counter()
     prices = seat_prices(flow.arcs, arr.n_penalty)
     people = person_bound(arr, cands, prices, best_obj - const, pool=pool)
@@ -359,7 +391,16 @@ def _person_bound(
     stages["person_bound"] = people.pairs
     stages["person_bound_rounds"] = people.rounds
     stages["person_bound_gain"] = max(0, people.bound + const - bound)
-    return max(bound, people.bound + const)
+    bound = max(bound, people.bound + const)
+    if _gap(best_obj, bound) <= STOP_GAP:
+        return bound, None
+    t = time.perf_counter()
+    cols, master = column_bound(people.problem, people.prices, best_obj - const, answer)
+    timings["column_generation"] = time.perf_counter() - t
+    stages["column_generation_rounds"] = cols.rounds
+    stages["column_generation_columns"] = cols.columns
+    stages["column_generation_gain"] = max(0, cols.bound + const - bound)
+    return max(bound, cols.bound + const), master
 
 
 def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) -> Result:
