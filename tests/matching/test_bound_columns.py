@@ -11,9 +11,11 @@ bound of the Lagrangian dual); and the answer from the columns must be one the e
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matching import solver
 from matching.arrays import build_arrays
 from matching.bound_columns import column_bound, restricted_master
 from matching.bound_person import PersonBound
@@ -72,3 +74,15 @@ def test_column_generation_raises_the_bound_where_hours_are_short_and_says_so() 
     assert stages["restricted_master"] > 0
     assert r.bound <= r.objective
     assert not r.violations
+
+
+def test_column_generation_is_left_out_above_its_size_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    p = make_instance(300, 250, seed=0, capacity_scale=0.5)
+    monkeypatch.setattr(solver, "COLUMNS_MAX_PAIRS", 10)
+    r = solve(p, polish=False)
+    stages = dict(r.stats.stages)
+    assert stages["column_generation_skipped_pairs"] > 10
+    assert "column_generation_rounds" not in stages and "restricted_master" not in stages
+    assert r.bound <= r.objective and not r.violations
