@@ -14,6 +14,12 @@ single layer, with one `receive` and one `send` wrapper, what used to be five st
 - Body pace: while the body is still arriving, each chunk must come within `body_seconds`,
   else 408. A client that opens hundreds of requests and sends their bodies a byte at a time
   ("slowloris") holds nothing for long.
+- A client that goes away: a request still running `watch_after` seconds after its body
+  arrived is watched for the client's disconnect, and cancelled when it comes (its transaction
+  rolls back whole; its database connection goes back to the pool at once). Without this, one
+  address could open slow requests, drop them, and open more: the dropped ones kept running
+  and held the pool's connections until every other caller's request timed out in it. A body
+  cut off half-way ends the request quietly. Both are logged with status 499.
 - The access log: one structured line per request (method, path, status, ms), at INFO.
 
 WebSockets have their own limits (`api.ws`); they pass straight through.
@@ -25,6 +31,7 @@ import asyncio
 import time
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http_security import SECURITY_HEADERS
@@ -32,6 +39,7 @@ from api.logs import log
 from api.slots import Lease, Slots
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+CLIENT_GONE = 499  # the status logged for a request whose client left (nginx's convention)
 
 _SECURITY_RAW = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 _SECURITY_NAMES = frozenset(name for name, _ in _SECURITY_RAW)
@@ -68,8 +76,11 @@ class HTTPGate:
         max_bytes: int,
         access_log: bool = True,
         slots: Slots | None = None,
+        watch_after: float = 1.0,
     ) -> None:
         self.app = app
+        # Requests quicker than this are never watched (a timer, no task): nearly all of them.
+        self.watch_after = watch_after
         self.slots = slots if slots is not None else Slots()  # shared: Redis; else here
         self.limit, self.body_seconds, self.max_bytes = limit, body_seconds, max_bytes
         self.access_log = access_log
@@ -121,9 +132,26 @@ class HTTPGate:
         seen = 0
         body_done = False
         seconds = self.body_seconds
+        task = asyncio.current_task()
+        timer: asyncio.TimerHandle | None = None
+        watcher: asyncio.Task[None] | None = None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            # After the body, ASGI's receive() blocks until the client disconnects.
+            if (await receive())["type"] != "http.disconnect":
+                return
+            if not state.finished and task is not None:
+                gone = True
+                task.cancel()
+
+        def start_watching() -> None:
+            nonlocal watcher
+            watcher = asyncio.get_running_loop().create_task(watch())
 
         async def gated_receive() -> Message:
-            nonlocal seen, body_done
+            nonlocal seen, body_done, timer
             if body_done:  # the body is in: what comes now is the disconnect, untimed
                 return await receive()
             try:
@@ -138,10 +166,18 @@ class HTTPGate:
                 body_done = not message.get("more_body", False)
             else:
                 body_done = True
+            if body_done and timer is None:
+                timer = asyncio.get_running_loop().call_later(self.watch_after, start_watching)
             return message
 
         try:
             await self.app(scope, gated_receive, send)
+        except asyncio.CancelledError:
+            if not gone or task is None or task.uncancel() > 0:
+                raise  # not ours: the server is stopping, or the task was cancelled otherwise
+            state.status = CLIENT_GONE
+        except ClientDisconnect:  # the body was cut off half-way: nobody to answer
+            state.status = CLIENT_GONE
         except _SlowBody:
             if state.started:
                 raise
@@ -151,6 +187,10 @@ class HTTPGate:
                 raise
             await _answer(send, 413, self._too_large)
         finally:
+            if timer is not None:
+                timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
             if lease is not None:
                 await self.slots.release(lease)
 
@@ -159,18 +199,21 @@ class _Exchange:
     """The response side of one request: its status (for the log), whether it has started,
     and the `send` that adds the security headers."""
 
-    __slots__ = ("_send", "started", "status")
+    __slots__ = ("_send", "finished", "started", "status")
 
     def __init__(self, send: Send) -> None:
         self._send = send
         self.status = 500
         self.started = False
+        self.finished = False
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             self.status = message["status"]
             message["headers"] = with_security_headers(list(message.get("headers", ())))
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.finished = True
         await self._send(message)
 
 

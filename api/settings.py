@@ -43,9 +43,10 @@ class Settings(BaseSettings):
     websocket_origins: list[str] = []
     # Also the limit on every WebSocket message (larger ones close the socket with 1009).
     max_body_bytes: int = 1_000_000
-    # Plain HTTP fairness (api/http_limits.py): requests in flight per client address, and how
-    # long each chunk of a request body may take to arrive.
-    max_requests_per_address: int = 32
+    # Plain HTTP fairness (api/http_limits.py): requests in flight per client address (below
+    # db_pool_size: each may hold a connection, and one address must not hold them all), and
+    # how long each chunk of a request body may take to arrive.
+    max_requests_per_address: int = 16
     body_timeout_seconds: float = 10.0
     # WebSockets (graphql-transport-ws at /graphql). The socket limits (and the requests in flight
     # per address above) are shared by every API process when Redis is configured (api/slots.py).

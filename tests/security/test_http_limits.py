@@ -146,3 +146,100 @@ def test_secure_the_gate_own_refusals_and_keep_a_response_own_policy() -> None:
         assert headers[b"referrer-policy"] == b"no-referrer", status
         policy = headers[b"content-security-policy"]
         assert policy == (own_policy[1] if sc["path"] == "/console" else API_CSP.encode())
+
+
+def test_a_request_whose_client_left_is_cancelled_and_frees_its_slot() -> None:
+    # attack3: dropped slow requests kept running and held the pool's connections.
+    cancelled = asyncio.Event()
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()  # the body
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    app = HTTPGate(slow, limit=1, body_seconds=5, max_bytes=100, watch_after=0.05)
+    left = asyncio.Event()
+
+    async def client_leaves() -> dict[str, Any]:
+        if not left.is_set():
+            left.set()
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+        await asyncio.sleep(0.2)  # then the client goes away
+        return {"type": "http.disconnect"}
+
+    async def run() -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope("10.0.0.9"), client_leaves, send), 5)
+        assert cancelled.is_set() and sent == []  # nobody is answered
+        assert not app.slots.held  # the address may send again
+        status, _ = await call(HTTPGate(_ok, limit=1, body_seconds=5, max_bytes=100), scope("x"))
+        assert status == 200
+
+    asyncio.run(run())
+
+
+async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def test_a_finished_request_is_not_cancelled_by_the_disconnect_after_it() -> None:
+    done = asyncio.Event()
+
+    async def answers_late(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await asyncio.sleep(0.15)  # watched from 0.05 s on
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+        done.set()
+
+    app = HTTPGate(answers_late, limit=1, body_seconds=5, max_bytes=100, watch_after=0.05)
+    first = True
+
+    async def receive() -> dict[str, Any]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+        await done.wait()  # as servers do: the disconnect comes once the response is out
+        return {"type": "http.disconnect"}
+
+    status, _ = asyncio.run(call(app, scope("10.0.0.8"), receive))
+    assert status == 200 and done.is_set()
+
+
+def test_a_body_cut_off_half_way_ends_the_request_quietly() -> None:
+    from starlette.requests import ClientDisconnect
+
+    async def reads(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        raise ClientDisconnect
+
+    messages = iter(
+        [{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    app = gate(reads)
+
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope("10.0.0.7"), receive, send)  # no exception reaches the server
+        return sent
+
+    assert asyncio.run(run()) == [] and not app.slots.held
