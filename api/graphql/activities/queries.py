@@ -42,7 +42,13 @@ from api.graphql.relay import (
 from api.graphql.type_refs import CommunityT, NeedT, SkillT
 from schema import models as m
 from schema.base import UTCDateTime
-from schema.disclosure import PUBLIC_LAT_STEP, PUBLIC_LON_STEP, public_need_title, sees_need_place
+from schema.disclosure import (
+    PUBLIC_LAT_STEP,
+    PUBLIC_LON_STEP,
+    public_need_title,
+    sees_need_place,
+    snap,
+)
 from schema.enums import NeedCategory
 from schema.geo import haversine_m, point_problem
 from schema.places import places_left_sql
@@ -112,7 +118,11 @@ class VolunteerOpportunity:
 
     async def _point(self, info: Info) -> tuple[float, float]:
         r = self._row
-        return (r.xlat, r.xlon) if await self._exact(info) else (r.lat, r.lon)
+        if await self._exact(info):
+            return r.xlat, r.xlon
+        # The database snaps to find and order (its float product carries noise such as
+        # 27.064799999999998); the answer is the one rule's six decimals.
+        return snap(r.lat, PUBLIC_LAT_STEP), snap(r.lon, PUBLIC_LON_STEP)
 
     @strawberry.field(
         description="Distance from `near`, kilometres (null without `near`); from the "

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from schema.geo import haversine_m
+from tests import factories as f
 from tests.conftest import gql
 from tests.county import A_LAT, A_LON, B_LAT, B_LON, County
 
@@ -131,3 +133,15 @@ def test_refuse_bad_radius(client: TestClient, county: County, radius: float) ->
         expect_errors=True,
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_snapped_points_are_six_decimals_without_float_noise(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    # attack3: the database's snap (round(x / step) * step) answered 27.064799999999998.
+    f.need(engine, county.quantang.id, latitude=27.0648, longitude=114.9246)
+    near = {"latitude": 27.0648, "longitude": 114.9246, "radiusKm": 2}
+    nodes = find(client, near=near, first=50)["nodes"]
+    points = [(n["latitude"], n["longitude"]) for n in nodes if n["kind"] == "NEED"]
+    assert (27.0648, 114.924) in points
+    assert all(round(lat, 6) == lat and round(lon, 6) == lon for lat, lon in points)
