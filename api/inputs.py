@@ -9,18 +9,11 @@
 
 from __future__ import annotations
 
-from schema.text_rules import control_problem, direction_problem
+from schema.text_rules import ECHO_MAX, control_problem, direction_problem, echo
 
 MAX_ROW_ID = 2**31 - 1
-EXCERPT_CHARS = 32
-
-
-def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
-    """At most `limit` characters of `value` (and "…" when cut), safe to put in a message."""
-    text = value if isinstance(value, str) else repr(value)
-    short = text[:limit] + ("…" if len(text) > limit else "")
-    # Lone surrogates would make the response unencodable: show them as escapes, like NUL.
-    return short.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+EXCERPT_CHARS = ECHO_MAX
+excerpt = echo  # at most 32 characters of what was sent, safe in a message (schema.text_rules)
 
 
 def text_problem(value: str) -> str | None:

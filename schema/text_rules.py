@@ -63,8 +63,10 @@ def is_blank(value: str) -> bool:
 ECHO_MAX = 32  # characters of what a caller sent that an error message quotes back
 
 
-def echo(value: str, limit: int = ECHO_MAX) -> str:
-    """`value` as an error message quotes it: cut to `limit` characters (a hostile megabyte is
-    not sent back), line breaks shown as spaces."""
-    value = " ".join(value.splitlines())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """At most `limit` characters of `value` (and "…" when cut), as an error message quotes
+    what a caller sent: a hostile megabyte is not sent back, line breaks become spaces, and
+    NUL and lone surrogates (which would make the response unencodable) show as escapes."""
+    text = value if isinstance(value, str) else repr(value)
+    short = " ".join(text[: limit + 1].splitlines())[:limit] + ("…" if len(text) > limit else "")
+    return short.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")

@@ -147,6 +147,11 @@ def test_accept_only_canonical_ids(
         b64("Need:-1"),
         b64(f"Need:{2**31}"),  # past PostgreSQL's INTEGER
         "TmVlZDoxMDAwMA",  # padding left off
+        # Well-formed, but naming no type of ours (attack3: answered null without an error).
+        b64("Foo:10000"),
+        b64("Node:10000"),
+        b64("Query:10000"),
+        b64("RowType:10000"),
     ]
     for variant in variants:
         r = post(raw_client, {"query": NODE, "variables": {"id": variant}}, token=coordinator_token)

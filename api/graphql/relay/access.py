@@ -12,6 +12,7 @@ from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay.ids import from_global_id
 from api.graphql.relay.loaders import one_future
 from api.graphql.relay.rows import RowType
+from api.inputs import excerpt
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ def may(info: Info, operation: str) -> bool:
 async def resolve_nodes(info: Info, global_ids: Sequence[str]) -> list[Any]:
     """Objects for global IDs, in order (None for unknown); checks each type's operation."""
     parsed = [from_global_id(g) for g in global_ids]
+    for global_id, (type_name, _) in zip(global_ids, parsed, strict=True):
+        if type_name not in NODE_TYPES:  # "Query:1", "Foo:1": the API never handed it out
+            raise CodedError(f"malformed ID '{excerpt(global_id)}'", ErrorCode.BAD_USER_INPUT)
     caller = info.context.account
     for type_name, pk in parsed:
         spec = NODE_TYPES.get(type_name)
