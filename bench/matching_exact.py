@@ -81,8 +81,8 @@ def other_parts(luling: Result) -> Other:
 def solve_exact_in_child(
     problem: Problem, other: Other, *, time_limit_s: float, relax: bool = False
 ) -> ExactResult:
-    """`solve_exact` in a fresh process: highspy and OR-Tools each bundle HiGHS, and the two
-    cannot be loaded into one process."""
+    """`solve_exact` in a fresh process, so that its time limit, threads and memory are its
+    own (the solver's column generation loads highspy beside OR-Tools in one process)."""
     with tempfile.TemporaryDirectory(prefix="luling-exact-") as tmp:
         src, dst = Path(tmp) / "in.pickle", Path(tmp) / "out.pickle"
         src.write_bytes(pickle.dumps((problem, other, time_limit_s)))
