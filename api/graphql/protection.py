@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
 from api.graphql.errors import CodedError
+from schema.text_rules import echo
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -59,9 +60,16 @@ MAX_ECHO = 32
 _QUOTED = re.compile(r"""(['"])([^'"]{""" + str(MAX_ECHO + 1) + r""",})\1""")
 
 
+# No request error is longer than this, nor more than one line: quote pairing cannot find
+# every value (a value holding a quote mark, a nested input object's path between the quotes).
+MAX_MESSAGE = 256
+
+
 def short_echo(message: str) -> str:
-    """`message` with every long quoted part cut to its first MAX_ECHO characters."""
-    return _QUOTED.sub(lambda m: f"{m[1]}{m[2][:MAX_ECHO]}…{m[1]}", message)
+    """`message` with every long quoted part cut to its first MAX_ECHO characters, on one
+    line and at most MAX_MESSAGE characters whatever it quotes."""
+    cut = _QUOTED.sub(lambda m: f"{m[1]}{m[2][:MAX_ECHO]}…{m[1]}", message)
+    return echo(cut, MAX_MESSAGE)
 
 
 def add_codes(errors: Iterable[GraphQLError] | None, code: str | None = None) -> None:
@@ -73,8 +81,9 @@ def add_codes(errors: Iterable[GraphQLError] | None, code: str | None = None) ->
         if not (error.extensions or {}).get("code"):
             found = code or request_error_code(error)
             error.extensions = {**(error.extensions or {}), "code": found}
-        if len(error.message) > 2 * MAX_ECHO:
-            error.message = short_echo(error.message)
+        message = error.message
+        if len(message) > 2 * MAX_ECHO or len(message.splitlines()) > 1:
+            error.message = short_echo(message)
 
 
 class QuietSchema(strawberry.Schema):

@@ -44,6 +44,9 @@ HEADER_ALIASES = {
     "紧急程度": "urgency",
 }
 REQUIRED = ("ticket_no", "received_at", "title", "category", "latitude", "longitude")
+# Urgency as the hotline file writes it: ASCII digits only (int() also takes "３" and "3_0").
+_WHOLE = re.compile(r"[0-9]{1,2}", re.ASCII)
+
 _CATEGORIES = {c.value: c for c in NeedCategory} | {c.label: c for c in NeedCategory}
 
 
@@ -111,10 +114,10 @@ def parse_ticket(row: Mapping[str, str], now: datetime | None = None) -> Ticket 
     lon = math.nan if given_lon is None else given_lon
     if (get.get("latitude") and given_lat is None) or (get.get("longitude") and given_lon is None):
         problems.append("latitude and longitude must be numbers")
-    try:
-        urgency = int(get.get("urgency") or 3)
-    except ValueError:
-        urgency = 0
+    given_urgency = get.get("urgency") or "3"
+    urgency = int(given_urgency) if _WHOLE.fullmatch(given_urgency.strip()) else 0
+    if not 1 <= urgency <= 5:
+        problems.append("urgency must be a whole number from 1 to 5")
     if problems or received is None or category is None:
         return "; ".join(problems)
     return Ticket(

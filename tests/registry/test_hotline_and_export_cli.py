@@ -216,3 +216,24 @@ def test_a_ticket_title_with_a_direction_control_is_refused(
     assert "title must not contain invisible text-direction characters" in report
     with Session(engine) as s:
         assert s.exec(select(Need)).all() == []
+
+
+def test_a_ticket_urgency_is_a_plain_whole_number(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    # attack4: full-width "３" was taken as 3 (int() reads it); "3.0" was told "between 1 and 5".
+    _county(engine)
+    path = tmp_path / "tickets.csv"
+    rows = [
+        f"JA2025110210{i},2025-11-02 09:15,路灯不亮,基础设施,27.0501,114.9127,泉塘社区,{u}"
+        for i, u in enumerate(["３", "3_0", "3.0", "9", "4"])
+    ]
+    path.write_text(
+        "工单编号,受理时间,标题,诉求类别,纬度,经度,社区,紧急程度\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    assert "1 needs created, 0 already imported, 4 refused" in _hotline(database_url, path)
+    report = path.with_name(path.name + ".refused.csv").read_text(encoding="utf-8-sig")
+    assert report.count("urgency must be a whole number from 1 to 5") == 4
+    with Session(engine) as s:
+        assert [n.urgency for n in s.exec(select(Need)).all()] == [4]

@@ -174,6 +174,24 @@ def test_quote_only_a_short_prefix_of_bad_input(
     assert code_of(body) == "BAD_USER_INPUT" and len(r.content) < 600, body
 
 
+def test_quote_no_long_value_of_an_invalid_variable(raw_client: TestClient) -> None:
+    # attack4: quote pairing missed values nested in input objects or holding quote marks, and
+    # 100,000 characters (a line break included) came back to anonymous callers.
+    huge = "<b>x\ny" + "y" * 100_000
+    cases = [
+        ("query($f: CommunityFilter) { communities(first: 1, filter: $f) { totalCount } }",
+         {"f": {"kind": huge}}),
+        ("query($k: AreaKind) { communities(first: 1, filter: {kind: $k}) { totalCount } }",
+         {"k": 'a"' + huge}),
+        ("query($n: Int) { communities(first: $n) { totalCount } }", {"n": "9" * 300}),
+    ]  # fmt: skip
+    for query, variables in cases:
+        body = post(raw_client, {"query": query, "variables": variables}).json()
+        for error in body["errors"]:
+            message = error["message"]
+            assert len(message) <= 257 and len(message.splitlines()) == 1, message[:300]  # +"…"
+
+
 # --- tokens --------------------------------------------------------------------------------
 
 
