@@ -122,6 +122,7 @@ class HTTPGate:
                     return
                 break
         lease: Lease | None = None
+        loop = asyncio.get_running_loop()
         if scope["path"] not in EXEMPT_PATHS:
             client = scope.get("client")
             address = client[0] if client else ""
@@ -139,8 +140,15 @@ class HTTPGate:
 
         async def watch() -> None:
             nonlocal gone
-            # After the body, ASGI's receive() blocks until the client disconnects.
-            if (await receive())["type"] != "http.disconnect":
+            # After the body, ASGI's receive() blocks until the client disconnects. A GET's
+            # app may never have read its (empty) body: that message comes first, once.
+            try:
+                for _ in range(2):
+                    if (await receive())["type"] == "http.disconnect":
+                        break
+                else:
+                    return
+            except Exception:  # the server's receive failed: nothing to watch
                 return
             if not state.finished and task is not None:
                 gone = True
@@ -148,7 +156,10 @@ class HTTPGate:
 
         def start_watching() -> None:
             nonlocal watcher
-            watcher = asyncio.get_running_loop().create_task(watch())
+            watcher = loop.create_task(watch())
+
+        if scope["method"] in ("GET", "HEAD"):  # no body to wait for: watched from the start
+            timer = loop.call_later(self.watch_after, start_watching)
 
         async def gated_receive() -> Message:
             nonlocal seen, body_done, timer
@@ -167,7 +178,7 @@ class HTTPGate:
             else:
                 body_done = True
             if body_done and timer is None:
-                timer = asyncio.get_running_loop().call_later(self.watch_after, start_watching)
+                timer = loop.call_later(self.watch_after, start_watching)
             return message
 
         try:

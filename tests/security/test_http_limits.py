@@ -243,3 +243,33 @@ def test_a_body_cut_off_half_way_ends_the_request_quietly() -> None:
         return sent
 
     assert asyncio.run(run()) == [] and not app.slots.held
+
+
+def test_a_get_whose_client_left_is_cancelled_too() -> None:
+    # A GET's app never reads its empty body: the watcher takes that message, then the leave.
+    cancelled = asyncio.Event()
+
+    async def slow(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    app = HTTPGate(slow, limit=1, body_seconds=5, max_bytes=100, watch_after=0.05)
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.sleep(0.1)
+        return {"type": "http.disconnect"}
+
+    async def run() -> None:
+        async def send(message: dict[str, Any]) -> None:
+            raise AssertionError("nobody to answer")
+
+        await asyncio.wait_for(app({**scope("10.0.0.6"), "method": "GET"}, receive, send), 5)
+        assert cancelled.is_set() and not app.slots.held
+
+    asyncio.run(run())
