@@ -32,7 +32,7 @@ from api.graphql.relay.selection import (
     graphql_to_python,
     node_selection,
 )
-from api.graphql.relay.visible import viewer_of, visible
+from api.graphql.relay.visible import visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
 from schema.base import aware
 from schema.visibility import rule_for
@@ -418,7 +418,7 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
     stmt, build = plan
     # The plan is shared by every caller; the row rule is the caller's own: the statement with
     # it is kept per plan and reader, so the same object is read again (compiled once).
-    viewer = viewer_of(info.context)
+    viewer = info.context.viewer
     ruled_key = (key, viewer)
     ruled = _ONE_RULED.get(ruled_key)
     if ruled is None:

@@ -14,16 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.graphql.context import Context
-from schema.visibility import Viewer, rule_for, visible_sql
-
-
-def viewer_of(ctx: Context) -> Viewer:
-    return ctx.viewer
+from schema.visibility import rule_for, visible_sql
 
 
 def visible(ctx: Context, model: Any) -> list[Any]:
     """The rule of `model` for the caller as WHERE conditions (empty for reference data)."""
-    condition = visible_sql(model, viewer_of(ctx))
+    condition = visible_sql(model, ctx.viewer)
     return [] if condition is None else [condition]
 
 
@@ -41,7 +37,7 @@ async def visible_row(
     rule = rule_for(model)
     if rule is None:
         return True
-    v = viewer_of(ctx)
+    v = ctx.viewer
     if rule.check(v, row):
         return True
     pk_col = model.__table__.c[sa.inspect(model).primary_key[0].key]
