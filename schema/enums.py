@@ -202,6 +202,15 @@ class OfferStatus(LabelledEnum):
     DECLINED = ("declined", "未采纳")
 
 
+class OfferDecline(LabelledEnum):
+    """Why an offer was declined: its coordinator's word is final for that need; the other two
+    are the need's state, so a place that frees again (or a need reopened) takes a new offer."""
+
+    COORDINATOR = ("coordinator", "协调员未采纳")
+    NEED_FULL = ("need_full", "名额已满")
+    NEED_ENDED = ("need_ended", "需求已办结或合并")
+
+
 class JobStatus(LabelledEnum):
     QUEUED = ("queued", "排队中")
     RUNNING = ("running", "计算中")

@@ -17,14 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from schema.enums import NeedStatus, OfferStatus
+from schema.enums import NeedStatus, OfferDecline, OfferStatus
 from schema.needs import Need
 from schema.offers import NeedOffer
 from schema.places import places_left
 from schema.services.common import Actor, clean_text, get_current, lock_row, now_or
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached
 from schema.services.needs import accept_need, dispatch_need, get_need, is_assignee
-from schema.services.needs.shared import ENDED_NOTE, FULL_NOTE, answer_pending_offers
+from schema.services.needs.shared import answer_pending_offers
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition
 
 NOTE_MAX = 500
@@ -100,12 +100,20 @@ async def offer_need(
     ).scalar_one_or_none()
     if existing is not None and existing.status is OfferStatus.OFFERED:
         return existing
-    if existing is not None and existing.status is OfferStatus.DECLINED:
+    if existing is not None and existing.declined_because is OfferDecline.COORDINATOR:
         raise Conflict("your offer on this need was declined by its coordinator", field="need_id")
     if await places_left(session, need) <= 0:
         raise LimitReached("need_id", "no places left on this need")
     if existing is not None:
-        values = {"offered_at": now, "note": note, "decided_at": None}
+        # Withdrawn, or answered because the need was full or had ended: offered afresh.
+        values = {
+            "offered_at": now,
+            "note": note,
+            "decided_at": None,
+            "decided_by_account_id": None,
+            "declined_because": None,
+            "answer": "",
+        }
         return await _move(session, existing, OfferStatus.OFFERED, values)
     row = NeedOffer(
         need_id=need_id, person_id=person_id, status=OfferStatus.OFFERED, note=note, offered_at=now
@@ -147,9 +155,9 @@ async def accept_offer(
     need_id = offer.need_id
     await lock_row(session, Need, need_id)  # the last place goes to one acceptance only
     offer = await _get_offer(session, offer_id)
-    if offer.status is OfferStatus.DECLINED and offer.note == FULL_NOTE:
+    if offer.declined_because is OfferDecline.NEED_FULL:
         raise LimitReached("offer_id", "no places left on this need: the offer was answered")
-    if offer.status is OfferStatus.DECLINED and offer.note == ENDED_NOTE:
+    if offer.declined_because is OfferDecline.NEED_ENDED:
         raise Invalid("offer_id", "the need was resolved or merged: the offer was answered")
     if offer.status is not OfferStatus.OFFERED:
         raise IllegalTransition("accept", f"offer {offer.status.value}", ("offered",))
@@ -177,7 +185,11 @@ async def accept_offer(
         # The last place is taken: the offers still pending are answered now rather than left
         # waiting for a place that will not come.
         await answer_pending_offers(
-            session, need_id, note=FULL_NOTE, now=now, by_account_id=actor.account_id
+            session,
+            need_id,
+            because=OfferDecline.NEED_FULL,
+            now=now,
+            by_account_id=actor.account_id,
         )
     return accepted, need
 
@@ -197,7 +209,10 @@ async def decline_offer(
     offer = await _to_decide(session, actor, offer_id)
     if offer.status is not OfferStatus.OFFERED:
         raise IllegalTransition("decline", f"offer {offer.status.value}", ("offered",))
-    values: dict[str, Any] = {"decided_at": now, "decided_by_account_id": actor.account_id}
-    if note:
-        values["note"] = note
+    values: dict[str, Any] = {
+        "decided_at": now,
+        "decided_by_account_id": actor.account_id,
+        "declined_because": OfferDecline.COORDINATOR,
+        "answer": note,
+    }
     return await _move(session, offer, OfferStatus.DECLINED, values)

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from schema.base import utcnow
 from schema.db import make_engine
-from schema.enums import PersonKind
+from schema.enums import OfferDecline, OfferStatus, PersonKind
 from schema.migrate import current_revision, downgrade, head_revision, include_name, upgrade
 from schema.models import metadata
 from schema.notifications import (
@@ -22,8 +22,10 @@ from schema.notifications import (
     NotificationDelivery,
     NotificationKind,
 )
+from schema.offers import NeedOffer
 from schema.people import Person
 from schema.services.notify import notify_on
+from tests import factories as f
 from tests.dbutil import fresh_database
 
 
@@ -106,4 +108,59 @@ def test_0015_kinds_downgrade_deletes_their_notifications(empty_url: str) -> Non
     finally:
         engine.dispose()
     upgrade(empty_url)
+    assert _diff(empty_url) == []
+
+
+def test_0020_offer_answers_move_out_of_the_note(empty_url: str) -> None:
+    """Before 0020 a pending offer answered by the system (the need full, or ended) carried the
+    answer as its note, and acceptOffer told the cases apart by that text. Going back puts the
+    answers into `note`; coming forward sorts them out again by that text, and every other
+    declined offer is the coordinator's."""
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        community = f.community(engine)
+        assert community.id is not None
+        people = [f.person(engine, name=f"志愿者{i}") for i in range(4)]
+        need = f.need(engine, community.id)
+        rows = [
+            (OfferStatus.DECLINED, OfferDecline.NEED_FULL, "名额已满，感谢请缨", "我住隔壁"),
+            (OfferStatus.DECLINED, OfferDecline.NEED_ENDED, "需求已办结或合并，感谢请缨", ""),
+            (OfferStatus.DECLINED, OfferDecline.COORDINATOR, "本次人手已够", "想来帮忙"),
+            (OfferStatus.OFFERED, None, "", "十分钟到"),
+        ]
+        with Session(engine) as s:
+            for person, (status, because, answer, note) in zip(people, rows, strict=True):
+                s.add(
+                    NeedOffer(
+                        need_id=need.id,
+                        person_id=person.id,
+                        status=status,
+                        declined_because=because,
+                        answer=answer,
+                        note=note,
+                    )
+                )
+            s.commit()
+        downgrade(empty_url, "0019")
+        with engine.begin() as conn:
+            notes = conn.execute(sa.text("SELECT note FROM need_offer ORDER BY id")).scalars()
+            assert list(notes) == [
+                "名额已满，感谢请缨",
+                "需求已办结或合并，感谢请缨",
+                "本次人手已够",
+                "十分钟到",
+            ]
+        upgrade(empty_url)
+        with Session(engine) as s:
+            back = s.exec(select(NeedOffer).order_by(col(NeedOffer.id))).all()
+            assert [(o.declined_because, o.answer, o.note) for o in back] == [
+                (OfferDecline.NEED_FULL, "名额已满，感谢请缨", ""),
+                (OfferDecline.NEED_ENDED, "需求已办结或合并，感谢请缨", ""),
+                # The coordinator's reason had replaced the volunteer's note: it stays there.
+                (OfferDecline.COORDINATOR, "", "本次人手已够"),
+                (None, "", "十分钟到"),
+            ]
+    finally:
+        engine.dispose()
     assert _diff(empty_url) == []

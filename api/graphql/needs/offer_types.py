@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.graphql.context import Info
-from api.graphql.enums import OfferStatus
+from api.graphql.enums import OfferDecline, OfferStatus
 from api.graphql.relay import Node, RowType, frozen, load_one, register_node
 from api.graphql.type_refs import NeedT, PersonT
 from schema import models as m
@@ -22,8 +22,15 @@ class NeedOffer(RowType, Node):
     __needs__ = frozen({"need": ("need_id",), "person": ("person_id",)})
 
     status: OfferStatus = strawberry.field(description="Offered, withdrawn, accepted or declined.")
-    note: str = strawberry.field(
-        description="What the volunteer said with it (declined: the reason given)."
+    note: str = strawberry.field(description="What the volunteer said with it.")
+    declined_because: OfferDecline | None = strawberry.field(
+        description="Why it was declined (null unless DECLINED): by its coordinator (final for "
+        "that need), or answered because the need was full or ended (a new offer is taken "
+        "when a place frees or the need reopens)."
+    )
+    answer: str = strawberry.field(
+        description="What the coordinator said declining it, or the answer given for a full or "
+        "ended need."
     )
     offered_at: datetime = strawberry.field(description="When it was (last) offered.")
     decided_at: datetime | None = strawberry.field(

@@ -7,14 +7,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.enums import NeedAction
+from schema.enums import NeedAction, OfferDecline
 from schema.needs import Need
 from schema.services.common import Actor, clean_text, lock_row, now_or, step
 from schema.services.errors import Conflict, Invalid
 from schema.services.needs.limits import MERGE_MAX, NOTE_MAX
 from schema.services.needs.shared import (
     _NEEDS,
-    ENDED_NOTE,
     _deactivate_assignments,
     _require_staff_in_scope,
     answer_pending_offers,
@@ -77,6 +76,10 @@ async def merge_needs(
             data={"merged_into_id": survivor_id},
         )
         await answer_pending_offers(
-            session, dup_id, note=ENDED_NOTE, now=now, by_account_id=actor.account_id
+            session,
+            dup_id,
+            because=OfferDecline.NEED_ENDED,
+            now=now,
+            by_account_id=actor.account_id,
         )
     return survivor

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from schema.enums import OfferStatus
+from schema.enums import OfferDecline, OfferStatus
 from schema.needs import Need, NeedAssignment, NeedEvent
 from schema.offers import NeedOffer
 from schema.people import TeamMembership
@@ -79,19 +79,27 @@ async def _deactivate_assignments(session: AsyncSession, need_id: int) -> None:
 
 
 # What offers still pending are told when they can no longer be taken up.
-FULL_NOTE = "名额已满，感谢请缨"  # the need's last place was taken
-ENDED_NOTE = "需求已办结或合并，感谢请缨"  # the need was resolved or merged into another
+OFFER_ANSWERS = {
+    OfferDecline.NEED_FULL: "名额已满，感谢请缨",  # the need's last place was taken
+    OfferDecline.NEED_ENDED: "需求已办结或合并，感谢请缨",  # resolved, or merged into another
+}
 
 
 async def answer_pending_offers(
-    session: AsyncSession, need_id: int, *, note: str, now: Any, by_account_id: int | None
+    session: AsyncSession,
+    need_id: int,
+    *,
+    because: OfferDecline,
+    now: Any,
+    by_account_id: int | None,
 ) -> None:
-    """Offers (请缨) still waiting on this need are declined with `note`: the need has no place
-    for them any more, so they are answered now rather than left waiting."""
+    """Offers (请缨) still waiting on this need are declined `because` the need has no place for
+    them any more, so they are answered now rather than left waiting; the volunteer's own note
+    stays, the answer goes beside it."""
     await session.execute(
         sa.update(NeedOffer)
         .where(col(NeedOffer.need_id) == need_id, col(NeedOffer.status) == OfferStatus.OFFERED)
-        .values(status=OfferStatus.DECLINED, note=note, decided_at=now)
-        .values(decided_by_account_id=by_account_id)
+        .values(status=OfferStatus.DECLINED, declined_because=because, decided_at=now)
+        .values(answer=OFFER_ANSWERS[because], decided_by_account_id=by_account_id)
         .execution_options(synchronize_session=False)
     )

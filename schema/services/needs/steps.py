@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.enums import NeedAction, NeedStatus, NeedTier
+from schema.enums import NeedAction, NeedStatus, NeedTier, OfferDecline
 from schema.needs import Need
 from schema.notifications import NotificationKind
 from schema.services.common import Actor, check_rating, check_version, clean_text, now_or, step
@@ -15,7 +15,6 @@ from schema.services.errors import Forbidden
 from schema.services.needs.limits import NOTE_MAX
 from schema.services.needs.shared import (
     _NEEDS,
-    ENDED_NOTE,
     _deactivate_assignments,
     _require_handler,
     _require_staff_in_scope,
@@ -100,7 +99,11 @@ async def resolve_need(
         now=now,
     )
     await answer_pending_offers(
-        session, need_id, note=ENDED_NOTE, now=need.updated_at, by_account_id=actor.account_id
+        session,
+        need_id,
+        because=OfferDecline.NEED_ENDED,
+        now=need.updated_at,
+        by_account_id=actor.account_id,
     )
     await notify_need(
         session,

@@ -27,13 +27,19 @@ PAYLOAD = """offer { id status person { name } } need { id status placesLeft }
   userErrors { field message code }"""
 OFFER = f"mutation($input: OfferNeedInput!) {{ offerNeed(input: $input) {{ {PAYLOAD} }} }}"
 WITHDRAW = f"mutation($input: OfferStepInput!) {{ withdrawOffer(input: $input) {{ {PAYLOAD} }} }}"
-DECLINE = """mutation { declineOffer(input: {offerId: "OFFER", note: "本次人手已够"}) {
-  offer { status note } userErrors { code } } }"""
+DECLINE = """mutation { declineOffer(input: {offerId: "OFFER", note: "REASON"}) {
+  offer { status note declinedBecause answer } userErrors { code } } }"""
 ACCEPT = f"mutation($input: OfferStepInput!) {{ acceptOffer(input: $input) {{ {PAYLOAD} }} }}"
 
 
-def offer(client: TestClient, token: str, need_id: str) -> dict[str, Any]:
-    return gql(client, OFFER, {"input": {"needId": need_id}}, token=token)["data"]["offerNeed"]
+def offer(client: TestClient, token: str, need_id: str, note: str = "") -> dict[str, Any]:
+    variables = {"input": {"needId": need_id, "note": note}}
+    return gql(client, OFFER, variables, token=token)["data"]["offerNeed"]
+
+
+def decline(client: TestClient, token: str, offer_id: str, reason: str) -> dict[str, Any]:
+    body = gql(client, DECLINE.replace("OFFER", offer_id).replace("REASON", reason), token=token)
+    return body["data"]["declineOffer"]
 
 
 def accept(client: TestClient, token: str, offer_id: str) -> dict[str, Any]:
@@ -93,7 +99,7 @@ def test_places_are_counted_one_way(client: TestClient, engine: sa.Engine, count
     need = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED, headcount=2)
     nid, coordinator = gid("Need", need.id), county.token("coordinator")
     tokens = [_volunteer(engine, county, f"志愿者{i}") for i in range(3)]
-    offers = [ok(offer(client, t, nid))["offer"]["id"] for t in tokens]
+    offers = [ok(offer(client, t, nid, f"第{i}个"))["offer"]["id"] for i, t in enumerate(tokens)]
     # Offers hold no place: the opportunity still shows two.
     shown = gql(
         client,
@@ -121,10 +127,16 @@ def test_places_are_counted_one_way(client: TestClient, engine: sa.Engine, count
     # stayed OFFERED, waiting for a place that would not come).
     full = accept(client, coordinator, offers[2])
     assert error_codes(full) == ["CAPACITY_REACHED"]
-    mine = "{ me { myOffers(first: 5) { nodes { status note } } } }"
+    # The answer goes beside the volunteer's own note, which stays.
+    mine = "{ me { myOffers(first: 5) { nodes { status note declinedBecause answer } } } }"
     pending = gql(client, mine, token=tokens[2])
     assert pending["data"]["me"]["myOffers"]["nodes"] == [
-        {"status": "DECLINED", "note": "名额已满，感谢请缨"}
+        {
+            "status": "DECLINED",
+            "note": "第2个",
+            "declinedBecause": "NEED_FULL",
+            "answer": "名额已满，感谢请缨",
+        }
     ]
     # A new offer on the full need is refused too; an answered offer is not withdrawn.
     late = _volunteer(engine, county, "迟到者")
@@ -134,10 +146,14 @@ def test_places_are_counted_one_way(client: TestClient, engine: sa.Engine, count
     # Declining is for a pending offer, and final for that need.
     other = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
     pending = ok(offer(client, late, gid("Need", other.id)))["offer"]["id"]
-    decline = DECLINE.replace("OFFER", pending)
-    declined = gql(client, decline, token=coordinator)["data"]["declineOffer"]
-    assert ok(declined)["offer"] == {"status": "DECLINED", "note": "本次人手已够"}
-    again = gql(client, decline, token=coordinator)["data"]["declineOffer"]
+    declined = decline(client, coordinator, pending, "本次人手已够")
+    assert ok(declined)["offer"] == {
+        "status": "DECLINED",
+        "note": "",
+        "declinedBecause": "COORDINATOR",
+        "answer": "本次人手已够",
+    }
+    again = decline(client, coordinator, pending, "本次人手已够")
     assert error_codes(again) == ["ILLEGAL_TRANSITION"]
     assert error_codes(offer(client, late, gid("Need", other.id))) == ["CONFLICT"]
     opportunities = gql(
@@ -204,13 +220,51 @@ def test_offers_pending_on_an_ended_need_are_answered(
     }
     ok(mutate(client, "mergeNeeds", merge, coordinator))
 
-    mine = "{ me { myOffers(first: 5) { nodes { id status note } } } }"
+    mine = "{ me { myOffers(first: 5) { nodes { id status declinedBecause answer } } } }"
     nodes = gql(client, mine, token=second)["data"]["me"]["myOffers"]["nodes"]
     ended = "需求已办结或合并，感谢请缨"
-    assert sorted((n["id"], n["status"], n["note"]) for n in nodes) == sorted(
-        (offer_id, "DECLINED", ended) for offer_id in waiting
+    assert sorted(tuple(n.values()) for n in nodes) == sorted(
+        (offer_id, "DECLINED", "NEED_ENDED", ended) for offer_id in waiting
     )
     # The accepted offer keeps its status: it was served.
     assert gql(client, mine, token=first)["data"]["me"]["myOffers"]["nodes"][0]["status"] == (
         "ACCEPTED"
     )
+
+
+def test_an_answered_offer_is_told_by_its_reason_not_its_words(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Found by using it: acceptOffer told an offer answered because the need was full from one
+    its coordinator declined by the answer's text, and the answer wrote over the volunteer's
+    note. A coordinator who declines in the system's words is still final; an offer answered
+    because the need was full is taken again once a place frees."""
+    coordinator = county.token("coordinator")
+    need = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED, headcount=1)
+    nid = gid("Need", need.id)
+    first, second, third = (_volunteer(engine, county, n) for n in ("甲", "乙", "丙"))
+    taken = ok(offer(client, first, nid))["offer"]["id"]
+    waiting = ok(offer(client, second, nid, "周末都有空"))["offer"]["id"]
+    refused = ok(offer(client, third, nid))["offer"]["id"]
+    ok(decline(client, coordinator, refused, "名额已满，感谢请缨"))
+    assert error_codes(accept(client, coordinator, refused)) == ["ILLEGAL_TRANSITION"]
+    ok(accept(client, coordinator, taken))  # the last place: the second offer is answered
+    assert error_codes(accept(client, coordinator, waiting)) == ["CAPACITY_REACHED"]
+
+    # The place frees: the need is handed to a team instead (转派; a team holds no place).
+    team = f.team(engine, name="应急小分队")
+    to_team = {"needId": nid, "toTeamId": gid("Team", team.id)}
+    ok(mutate(client, "dispatchNeed", to_team, coordinator))
+    places = "query($id: ID!) { need(id: $id) { placesLeft } }"
+    assert gql(client, places, {"id": nid}, token=coordinator)["data"]["need"]["placesLeft"] == 1
+    # ...and the answered volunteer may offer again; the one declined by the coordinator not.
+    again = ok(offer(client, second, nid, "还可以来"))["offer"]
+    assert again["id"] == waiting and again["status"] == "OFFERED"
+    assert error_codes(offer(client, third, nid)) == ["CONFLICT"]
+    shown = gql(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on NeedOffer { note declinedBecause answer } } }",
+        {"id": waiting},
+        token=coordinator,
+    )["data"]["node"]
+    assert shown == {"note": "还可以来", "declinedBecause": None, "answer": ""}
