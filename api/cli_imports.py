@@ -216,7 +216,7 @@ def _ticking(rows: Any, bar: Progress, task: TaskID) -> Any:
 
 
 def export(
-    what: Annotated[str, typer.Argument(help="needs, requests or hours.")],
+    what: Annotated[str, typer.Argument(help="needs, requests, hours or hotline.")],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File to write; default <what>.<format>."),
@@ -232,14 +232,16 @@ def export(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Export needs, enterprise requests or service hours of a period and area (no personal
-    data) for reporting upward."""
+    data) for reporting upward, or the answers given in it to 12345 tickets (hotline)."""
     from schema.db import make_engine
     from schema.migrate import upgrade
     from schema.services.exports import TABLES, Period, community_id_named
     from schema.services.tabular import write_table
 
     if what not in TABLES:
-        console.print(f"[red]error:[/red] unknown export '{what}' (needs, requests or hours)")
+        console.print(
+            f"[red]error:[/red] unknown export '{what}' (needs, requests, hours or hotline)"
+        )
         raise typer.Exit(2)
     if fmt not in ("csv", "xlsx"):
         console.print(f"[red]error:[/red] unknown format '{fmt}' (csv or xlsx)")

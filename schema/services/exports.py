@@ -1,5 +1,6 @@
 """Reports upward (`luling export needs|requests|hours`): rows of a period and area, without
-personal data (no reporters' names or phones), times in county time.
+personal data (no reporters' names or phones), times in county time; and the answers owed to the
+12345 hotline (`luling export hotline`), by ticket number.
 
 A period is whole county-time days, `start` to `end` inclusive; an area is a community (or
 village) by name, or the whole county.
@@ -22,17 +23,18 @@ from schema.enterprise import Enterprise, EnterpriseRequest
 from schema.enums import (
     EnterpriseRequestKind,
     EnterpriseRequestStatus,
+    NeedAction,
     NeedCategory,
     NeedSource,
     NeedStatus,
     NeedTier,
     PersonKind,
 )
-from schema.needs import Need
+from schema.needs import Need, NeedEvent
 from schema.people import Person
 from schema.services.hotline import COUNTY_TIME, TICKET_PREFIX
 
-EXPORTS = ("needs", "requests", "hours")
+EXPORTS = ("needs", "requests", "hours", "hotline")
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,68 @@ def hours_rows(conn: Connection, period: Period, community_id: int | None) -> It
         ]
 
 
+HOTLINE_HEADER = [
+    "工单编号",
+    "编号",
+    "办结编号",
+    "办结时间",
+    "办理结果",
+    "承办社区",
+    "当前状态",
+    "满意度",
+]
+
+
+def hotline_rows(conn: Connection, period: Period, community_id: int | None) -> Iterator[list[Any]]:
+    """The answers owed to 12345: one row per ticket whose need was resolved in the period,
+    oldest first, with what was done. A ticket merged into another need (a duplicate) is
+    answered by that need's resolution (`办结编号` names it). A caller known only by the phone
+    number the ticket gave hears the result from the hotline's call-back (回访), which works
+    from this file."""
+    resolved = sa.alias(Need.__table__, "resolved")  # type: ignore[attr-defined]  # a table
+    ticket = sa.alias(Need.__table__, "ticket")  # type: ignore[attr-defined]
+    e = NeedEvent.__table__.c  # type: ignore[attr-defined]  # SQLModel tables have __table__
+    r, t = resolved.c, ticket.c
+    stmt = (
+        sa.select(
+            t.id,
+            t.idempotency_key,
+            t.status,
+            r.id.label("resolved_id"),
+            r.satisfaction,
+            e.note,
+            e.at,
+            col(Community.name).label("community_name"),
+        )
+        .join_from(NeedEvent, resolved, r.id == e.need_id)
+        .join(ticket, sa.or_(t.id == r.id, t.merged_into_id == r.id))
+        .join(Community, col(Community.id) == r.community_id)
+        .where(
+            e.action == NeedAction.RESOLVE,
+            t.source == NeedSource.HOTLINE_12345,
+            t.idempotency_key.startswith(TICKET_PREFIX),
+            *_within(e.at, period),
+        )
+        .order_by(e.at, e.id, t.id)
+    )
+    if community_id is not None:
+        stmt = stmt.where(r.community_id == community_id)
+    for row in conn.execution_options(stream_results=True).execute(stmt).mappings():
+        yield [
+            row["idempotency_key"][len(TICKET_PREFIX) :],
+            row["id"],
+            row["resolved_id"],
+            _local(row["at"]),
+            row["note"],
+            row["community_name"],
+            _label(NeedStatus, row["status"]),
+            row["satisfaction"] if row["satisfaction"] is not None else "",
+        ]
+
+
 TABLES = {
     "needs": (NEEDS_HEADER, need_rows),
     "requests": (REQUESTS_HEADER, request_rows),
     "hours": (HOURS_HEADER, hours_rows),
+    "hotline": (HOTLINE_HEADER, hotline_rows),
 }

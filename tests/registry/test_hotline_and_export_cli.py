@@ -16,7 +16,10 @@ from api.cli import app
 from schema.activities import SignUp
 from schema.enums import NeedCategory, NeedSource, NeedStatus, Role, SignUpStatus
 from schema.needs import Need, NeedEvent
+from schema.services import needs as svc
+from schema.services.common import Actor
 from tests import factories as f
+from tests.loop import run
 
 runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[2] / "seed" / "samples"
@@ -237,3 +240,54 @@ def test_a_ticket_urgency_is_a_plain_whole_number(
     assert report.count("urgency must be a whole number from 1 to 5") == 4
     with Session(engine) as s:
         assert [n.urgency for n in s.exec(select(Need)).all()] == [4]
+
+
+def test_export_hotline_answers_each_ticket_by_its_number(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """Found by using it: a caller known to the county only through a 12345 ticket (a phone
+    number, no account) was never told the outcome. The hotline calls back (回访) from the
+    answers it is given: each ticket whose need was resolved, by ticket number, with what was
+    done; a ticket merged into another need is answered when that need is."""
+    ids = _county(engine)
+    path = tmp_path / "tickets.csv"
+    shutil.copy(SAMPLES / "hotline_12345.csv", path)
+    _hotline(database_url, path)
+    with Session(engine) as s:
+        needs = {n.idempotency_key: n.id for n in s.exec(select(Need))}
+    lamp, rubbish, noise = (needs[f"12345:JA2026110200{i}"] for i in (1, 2, 3))
+    admin = Actor(account_id=None, name="县指挥中心", role=Role.ADMIN)
+    electrician = f.person(engine, name="张电工", registered_community_id=ids["城南社区"])
+
+    def resolve(need_id: int, at: datetime, note: str) -> None:
+        run(database_url, svc.accept_need, need_id=need_id, actor=admin, now=at)
+        people = [electrician.id]
+        dispatch = {"need_id": need_id, "actor": admin, "to_person_ids": people, "now": at}
+        run(database_url, svc.dispatch_need, **dispatch)
+        run(database_url, svc.arrive_need, need_id=need_id, actor=admin, now=at)
+        run(database_url, svc.resolve_need, need_id=need_id, actor=admin, note=note, now=at)
+
+    resolve(lamp, datetime(2026, 11, 3, 1, 40, tzinfo=UTC), "已更换灯泡")  # 09:40 county time
+    run(database_url, svc.merge_needs, survivor_id=rubbish, duplicates=[(noise, None)], actor=admin)
+    resolve(rubbish, datetime(2026, 11, 4, 2, 0, tzinfo=UTC), "垃圾已清运")
+
+    def export(*period: str) -> list[dict[str, str]]:
+        out = tmp_path / "replies.csv"
+        args = ["export", "hotline", *period, "-o", str(out), "--database-url", database_url]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "13907965678" not in out.read_text(encoding="utf-8-sig")  # callers' phones stay
+        with out.open(encoding="utf-8-sig", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    first_day = export("--from", "2026-11-03", "--to", "2026-11-03")
+    assert [(r["工单编号"], r["办结时间"], r["办理结果"]) for r in first_day] == [
+        ("JA20261102001", "2026-11-03 09:40", "已更换灯泡")
+    ]
+    assert first_day[0]["当前状态"] == "已办结" and first_day[0]["承办社区"] == "城南社区"
+    rows = export()
+    assert [(r["工单编号"], r["办结编号"], r["办理结果"], r["当前状态"]) for r in rows] == [
+        ("JA20261102001", str(lamp), "已更换灯泡", "已办结"),
+        ("JA20261102002", str(rubbish), "垃圾已清运", "已办结"),
+        ("JA20261102003", str(rubbish), "垃圾已清运", "已合并"),  # answered by its survivor
+    ]
