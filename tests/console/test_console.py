@@ -7,6 +7,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
+from seed import DEMO_PASSWORD
 from tests.console.conftest import SCREENSHOTS, Watched, open_page, screenshot, sign_in
 
 # The article's figures, as the dashboard prints them (seed/figures.py reproduces them).
@@ -232,3 +233,73 @@ def test_grid_worker_gets_the_board_without_coordinators_steps(page: Any, consol
     page.locator("tr[data-need]").first.get_by_role("link", name=re.compile("^详情")).click()
     expect(page.get_by_role("button", name="到场")).to_be_visible()  # staff may arrive
     expect(page.get_by_role("form", name="派单")).to_have_count(0)
+
+
+def _api(page: Any, base: str, query: str, variables: dict[str, Any], token: str = "") -> Any:
+    """A GraphQL request from outside the console (another user's app)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = {"query": query, "variables": variables}
+    answer = page.request.post(base + "/graphql", data=body, headers=headers).json()
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _token(page: Any, base: str, username: str) -> str:
+    login = """mutation($u: String!, $p: String!) { login(username: $u, password: $p) {
+      token userErrors { message } } }"""
+    return _api(page, base, login, {"u": username, "p": DEMO_PASSWORD})["login"]["token"]
+
+
+def test_coordinator_answers_offers_from_the_need_page(page: Any, console_url: str) -> None:
+    """请缨 without GraphQL: the volunteer offers from their app; the coordinator finds the needs
+    with offers waiting on the board, reads who offered and what they said, accepts one (the
+    volunteer is dispatched) and declines another with a reason the volunteer is told."""
+    volunteer = _token(page, console_url, "demo-volunteer")
+    coordinator = _token(page, console_url, "demo-coordinator")
+    # Two needs of the coordinator's community (泉塘) that the volunteer's app lists.
+    listed = """{ volunteerOpportunities(kind: NEED, first: 100) {
+      nodes { id community { name } } } }"""
+    nodes = _api(page, console_url, listed, {}, volunteer)["volunteerOpportunities"]["nodes"]
+    ids = [o["id"] for o in nodes if o["community"]["name"] == "泉塘社区"][:2]
+    titles = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Need { id title } } }"
+    needs = _api(page, console_url, titles, {"ids": ids}, coordinator)["nodes"]
+    assert len(needs) == 2
+    offer = """mutation($input: OfferNeedInput!) { offerNeed(input: $input) {
+      offer { id } userErrors { message } } }"""
+    for need, note in zip(needs, ("我就住隔壁楼，十分钟到", "周末都有空"), strict=True):
+        made = _api(
+            page, console_url, offer, {"input": {"needId": need["id"], "note": note}}, volunteer
+        )
+        assert made["offerNeed"]["userErrors"] == [], made
+
+    sign_in(page, console_url, "demo-coordinator")
+    page.get_by_label("有请缨待处理").check()
+    rows = page.locator("tr[data-need]")
+    for need in needs:
+        expect(rows.filter(has_text=need["title"])).to_have_count(1)
+    taken, refused = needs
+    rows.filter(has_text=taken["title"]).get_by_role("link", name=re.compile("^详情")).click()
+    offers = page.get_by_role("table", name="请缨")
+    expect(offers).to_contain_text("我就住隔壁楼，十分钟到")
+    offers.get_by_role("button", name=re.compile("^采纳")).click()
+    expect(page.locator(".flash").filter(has_text="已采纳并派单")).to_be_visible()
+    expect(offers.locator("td.status")).to_have_text("已派单")
+    expect(page.get_by_role("list", name="办理过程")).to_contain_text("派单")
+
+    page.goto(console_url + "/#/need/" + refused["id"])
+    offers = page.get_by_role("table", name="请缨")
+    decline = offers.get_by_role("button", name=re.compile("^不采纳"))
+    expect(decline).to_be_disabled()  # a reason first: the volunteer is told it
+    page.get_by_label(re.compile("^不采纳的原因")).fill("本次人手已够，谢谢")
+    decline.click()
+    expect(page.locator(".flash").filter(has_text="未采纳")).to_be_visible()
+    expect(offers.locator("td.status")).to_contain_text("协调员未采纳：本次人手已够，谢谢")
+    expect(offers).to_contain_text("周末都有空")  # the volunteer's own words stay
+    screenshot(page, "offers")
+    mine = "{ me { myOffers(first: 5) { nodes { status declinedBecause answer } } } }"
+    told = _api(page, console_url, mine, {}, volunteer)["me"]["myOffers"]["nodes"]
+    assert {
+        "status": "DECLINED",
+        "declinedBecause": "COORDINATOR",
+        "answer": "本次人手已够，谢谢",
+    } in told

@@ -53,6 +53,8 @@ function Filters({ filter, setFilter, grids }) {
     </select></label>
     <label class="check"><input type="checkbox" checked=${filter.overdue}
       onChange=${(e) => set("overdue")(e.target.checked)} /> 只看超时</label>
+    <label class="check"><input type="checkbox" checked=${filter.awaitingOffer}
+      onChange=${(e) => set("awaitingOffer")(e.target.checked)} /> 有请缨待处理</label>
   </div>`;
 }
 
@@ -64,6 +66,7 @@ function toFilter(community, f) {
   if (f.category) filter.category = [f.category];
   if (f.grid) filter.grid = [f.grid];
   if (f.overdue) filter.overdue = true;
+  if (f.awaitingOffer) filter.awaitingOffer = true;
   return filter;
 }
 
@@ -111,7 +114,7 @@ export function NeedTable({ needs, account, onDone, caption }) {
 
 export function Board({ account }) {
   const [community, setCommunity] = useCommunity(account);
-  const [filter, setFilter] = useState({ status: "", tier: "", source: "", category: "", grid: "", overdue: false });
+  const [filter, setFilter] = useState({ status: "", tier: "", source: "", category: "", grid: "", overdue: false, awaitingOffer: false });
   const [connected, setConnected] = useState(false);
   const [last, setLast] = useState(null);
   const state = useData(

@@ -1,5 +1,5 @@
 // A need's page: where it stands, its countdown, who is on it, every step as a timeline (live
-// through `needUpdated`), and the steps its `allowedActions` allows.
+// through `needUpdated`), the steps its `allowedActions` allows, and the offers (请缨) on it.
 import { html, useEffect, useState, useData, Loading, label, fmtTime, Countdown, EnumSelect, attempt } from "./ui.js";
 import { gql, mutate, subscribe } from "./api.js";
 import { ACCEPT, DISPATCH, stepsFor } from "./board.js";
@@ -15,6 +15,7 @@ const NEED = `query Need($id: ID!) {
     mergedInto { id title }
     assignments { id active assignedAt person { id name } team { id name } resource { id name } }
     events { id action fromStatus toStatus note at actorName }
+    offers { id status note declinedBecause answer offeredAt person { id name } }
   }
 }`;
 
@@ -28,6 +29,9 @@ function step(field, input) {
 }
 const REASONED = { ESCALATE: ["escalateNeed", "升级"], RETURN: ["returnNeed", "退回"] };
 const SIMPLE = { ARRIVE: ["arriveNeed", "到场"], RESOLVE: ["resolveNeed", "办结"] };
+const OFFER_STEP = (field) => `mutation Offer($input: OfferStepInput!) {
+  ${field}(input: $input) { offer { id status } userErrors { message code } }
+}`;
 const MERGE = `mutation Merge($input: MergeNeedsInput!) {
   mergeNeeds(input: $input) { need { id } merged { id } userErrors { message code } }
 }`;
@@ -127,6 +131,37 @@ function Actions({ need, account, onDone }) {
   </div>`;
 }
 
+/** 请缨: who offered to take the need, what they said, and (for coordinators) 采纳 / 不采纳. */
+function Offers({ need, account, onDone }) {
+  const [reason, setReason] = useState("");
+  if (!need.offers.length) return null;
+  const deciding = (account.role === "COORDINATOR" || account.role === "ADMIN") && need.offers.some((o) => o.status === "OFFERED");
+  const decide = (field, offer, note, done) =>
+    attempt(() => mutate(OFFER_STEP(field), { input: { offerId: offer.id, note } }, field), done + (offer.person ? "：" + offer.person.name : "")).then(onDone);
+  return html`<section aria-labelledby="offers-title">
+    <h2 id="offers-title">请缨（${need.offers.length}）</h2>
+    <table class="grid-table" aria-label="请缨">
+      <thead><tr><th scope="col">志愿者</th><th scope="col">留言</th><th scope="col">时间</th><th scope="col">状态</th>
+        ${deciding && html`<th scope="col">操作</th>`}</tr></thead>
+      <tbody>${need.offers.map(
+        (o) => html`<tr key=${o.id} data-offer=${o.id}>
+          <td>${o.person ? o.person.name : "—"}</td>
+          <td>${o.note || html`<span class="muted">—</span>`}</td>
+          <td>${fmtTime(o.offeredAt)}</td>
+          <td class="status">${label("OfferStatus", o.status)}
+            ${o.declinedBecause && html`<div class="muted small">${label("OfferDecline", o.declinedBecause)}${o.answer && o.answer !== label("OfferDecline", o.declinedBecause) ? "：" + o.answer : ""}</div>`}</td>
+          ${deciding && html`<td>${o.status === "OFFERED" && html`<span class="actions">
+            <button type="button" class="primary" aria-label=${"采纳 " + (o.person ? o.person.name : o.id)}
+              onClick=${() => decide("acceptOffer", o, "", "已采纳并派单")}>采纳</button>
+            <button type="button" aria-label=${"不采纳 " + (o.person ? o.person.name : o.id)} disabled=${!reason.trim()}
+              onClick=${() => decide("declineOffer", o, reason, "未采纳")}>不采纳</button></span>`}</td>`}
+        </tr>`,
+      )}</tbody>
+    </table>
+    ${deciding && html`<label>不采纳的原因（告知志愿者，不采纳后不能再次请缨） <input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>`}
+  </section>`;
+}
+
 export function NeedPage({ id, account }) {
   const state = useData(() => gql(NEED, { id }), [id]);
   useEffect(() => subscribe(UPDATED, { id }, () => state.reload()), [id]);
@@ -158,6 +193,7 @@ export function NeedPage({ id, account }) {
                 ${(a.person && a.person.name) || (a.team && a.team.name) || (a.resource && a.resource.name)}
                 · ${fmtTime(a.assignedAt)}${a.active ? "" : "（已结束）"}</li>`)
             : html`<li class="muted">尚未派单</li>`}</ul>
+          <${Offers} need=${n} account=${account} onDone=${state.reload} />
           <${Actions} need=${n} account=${account} onDone=${state.reload} />
         </div>
         <div><h2>办理过程</h2><${Timeline} events=${n.events} /></div>
