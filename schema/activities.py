@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from schema.base import enum_column, in_county_check, utc_column, utcnow
 from schema.enums import ActivityStatus, ServiceLevel, SignUpStatus
@@ -32,6 +33,22 @@ class ServiceOrganiser(SQLModel, table=True):
     community_id: int | None = Field(default=None, foreign_key="community.id", index=True)
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column(nullable=False))
+
+
+def organises_in(community_id: Any) -> Any:
+    """WHERE clause: organisers who may organise in the community — its own, and those of no
+    community (county-wide). The one rule publishing checks (`organiser_problem`) and lists."""
+    return sa.or_(
+        col(ServiceOrganiser.community_id).is_(None),
+        col(ServiceOrganiser.community_id) == community_id,
+    )
+
+
+def organiser_problem(organiser: ServiceOrganiser, community_id: int) -> str | None:
+    """Why this organiser may not organise in the community, or None."""
+    if organiser.community_id is not None and organiser.community_id != community_id:
+        return "this organiser organises in another community only"
+    return None
 
 
 class Activity(SQLModel, table=True):

@@ -28,7 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from schema.activities import LEVEL_SEATS, Activity, ActivitySkill, ServiceOrganiser, SignUp
+from schema.activities import (
+    LEVEL_SEATS,
+    Activity,
+    ActivitySkill,
+    ServiceOrganiser,
+    SignUp,
+    organiser_problem,
+)
 from schema.areas import Community, Venue
 from schema.enums import ActivityStatus, ServiceLevel, SignUpStatus
 from schema.people import Skill, Team
@@ -255,8 +262,9 @@ async def publish_activity(
     organiser = await session.get(ServiceOrganiser, organiser_id)
     if organiser is None:
         raise NotFound("organiser", organiser_id, field="organiser_id")
-    if organiser.community_id is not None and organiser.community_id != community_id:
-        raise Invalid("organiser_id", "this organiser organises in another community only")
+    problem = organiser_problem(organiser, community_id)
+    if problem is not None:
+        raise Invalid("organiser_id", problem)
     place = await _point(session, latitude, longitude, community_id)
     if venue_id is not None:
         venue_place = await _venue_place(session, venue_id, community_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schema.enums import SignUpStatus
+from schema.enums import ServiceLevel, SignUpStatus
 from seed import vocab
 from seed.figures import REFERENCE
 from seed.reference.backlog import _BacklogBuilder
@@ -16,7 +16,21 @@ ACTIVITY_HOURS = (8, 21)  # local hours between which activities run
 
 
 class _ActivitiesBuilder(_BacklogBuilder):
-    """Volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵) and their sign-ups."""
+    """Volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵) and their sign-ups, and the
+    community-level organisers of that system."""
+
+    # ---- organisers: each community's 新时代文明实践站 at the `N` level (no draws: the rest of
+    # the county stays as it was). The article names the system by its counts only, so the
+    # county-wide CENTRE, SIX and TWELVE are left for the county office to register.
+    def build_organisers(self) -> None:
+        for community in self.communities:
+            self.add(
+                "service_organiser",
+                name=f"{community['name']}新时代文明实践站",
+                level=ServiceLevel.N,
+                community_id=community["id"],
+                created_at=self.now,
+            )
 
     # ---- volunteer activities ("1+6+12+N" 志愿服务体系, 义善庐陵)
     def build_activities(self) -> None:

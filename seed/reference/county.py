@@ -33,4 +33,5 @@ class _County(_ActivitiesBuilder):
         self.build_enterprise_account()
         self.build_needs()
         self.build_activities()
+        self.build_organisers()
         return self.t

@@ -52,7 +52,7 @@ def test_coordinator_runs_reviews_and_commits_a_matching_job(
     sign_in(page, console_url, "demo-coordinator")
     menu = page.get_by_role("navigation", name="主菜单").get_by_role("link")
     expect(menu).to_have_text(
-        ["社区工作台", "智能匹配", "营商气象站", "数据看板", "平急转换", "GraphiQL"]
+        ["社区工作台", "智能匹配", "营商气象站", "数据看板", "志愿活动", "平急转换", "GraphiQL"]
     )
     # The board, open beside: it must see the commit live (needEvents), without reloading.
     board = open_page(browser, console_url, watched)
@@ -303,3 +303,49 @@ def test_coordinator_answers_offers_from_the_need_page(page: Any, console_url: s
         "declinedBecause": "COORDINATOR",
         "answer": "本次人手已够，谢谢",
     } in told
+
+
+def test_coordinator_publishes_and_cancels_an_activity(page: Any, console_url: str) -> None:
+    """The office's week without GraphQL: publish an activity at a venue of the community, see
+    a volunteer's sign-up counted, then cancel it with the reason the volunteer is told."""
+    sign_in(page, console_url, "demo-coordinator")
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="志愿活动").click()
+    expect(page.get_by_role("heading", name="志愿活动 · 泉塘社区")).to_be_visible()
+    form = page.get_by_role("form", name="发布活动")
+    form.get_by_label("组织方").select_option(index=1)
+    form.get_by_label("活动名称").fill("义善庐陵·敬老助餐（控制台）")
+    form.get_by_label("内容").fill("为独居老人送午餐")
+    form.get_by_label("开始").fill("2031-05-06T10:00")
+    form.get_by_label("结束").fill("2031-05-06T12:00")
+    form.get_by_label("名额").fill("8")
+    form.get_by_label("场所").select_option(index=1)
+    form.get_by_role("button", name="发布").click()
+    expect(page.locator(".flash").filter(has_text="已发布")).to_be_visible()
+    row = page.locator("tr[data-activity]").filter(has_text="义善庐陵·敬老助餐（控制台）")
+    expect(row.locator("td.status")).to_have_text("报名中")
+    expect(row).to_contain_text("0 / 8")
+
+    volunteer = _token(page, console_url, "demo-volunteer")
+    sign_up = """mutation($input: SignUpInput!) { signUp(input: $input) {
+      signUp { id } userErrors { message } } }"""
+    activity = row.get_attribute("data-activity")
+    made = _api(page, console_url, sign_up, {"input": {"activityId": activity}}, volunteer)
+    assert made["signUp"]["userErrors"] == [], made
+    past = page.get_by_role("checkbox", name="含已结束、已取消")
+    past.check()  # each change reloads the list
+    past.uncheck()
+    expect(row).to_contain_text("1 / 8")
+    screenshot(page, "activities")
+
+    row.get_by_role("button", name=re.compile("^取消活动")).click()
+    dialog = page.get_by_role("dialog", name="确认取消活动")
+    expect(dialog).to_contain_text("已报名的 1 人会收到通知")
+    dialog.get_by_label("原因（告知已报名的人）").fill("暴雨预警，改期举行")
+    dialog.get_by_role("button", name="取消活动").click()
+    expect(row).to_have_count(0)  # no longer open
+    past.check()
+    expect(row.locator("td.status")).to_contain_text("已取消")
+    expect(row).to_contain_text("暴雨预警，改期举行")
+    told = """{ myNotifications(first: 5) { nodes { kind body } } }"""
+    notes = _api(page, console_url, told, {}, volunteer)["myNotifications"]["nodes"]
+    assert any(n["kind"] == "ACTIVITY_CANCELLED" and "暴雨预警" in n["body"] for n in notes), notes

@@ -34,6 +34,7 @@ from api.graphql.relay import (
 )
 from api.graphql.writes import actor_of, opt_pk, pk, pks, write
 from schema import models as m
+from schema.activities import organises_in as organises_in_community
 from schema.services import activity_admin as svc
 
 Input = strawberry.argument(description="The mutation's input.")
@@ -290,8 +291,17 @@ class ActivityAdminQuery:
         level: Annotated[
             ServiceLevel | None, strawberry.argument(description="Of this level only.")
         ] = None,
+        organises_in: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only those who may organise in this community (its own organisers "
+                "and the county-wide ones): the choices for publishing an activity there."
+            ),
+        ] = None,
     ) -> PageQuery:
         where = [] if level is None else [m.ServiceOrganiser.level == level]
+        if organises_in is not None:
+            where.append(organises_in_community(decode_id(organises_in, "Community")))
         return RowsPage(ServiceOrganiser, ORGANISERS_BY_NAME, where)
 
 

@@ -7,6 +7,7 @@ import { Matching, JobPage } from "./matching.js";
 import { Enterprise } from "./enterprise.js";
 import { Dashboard } from "./dashboard.js";
 import { AreaModes } from "./mode.js";
+import { Activities } from "./activities.js";
 
 const COORDINATION = ["COORDINATOR", "ADMIN"];
 // Menu entries: path, title, the roles that see it (the API decides what they may do).
@@ -15,6 +16,7 @@ const MENU = [
   ["matching", "智能匹配", COORDINATION],
   ["enterprise", "营商气象站", ["ENTERPRISE_HELPER", ...COORDINATION]],
   ["dashboard", "数据看板", null],
+  ["activities", "志愿活动", COORDINATION],
   ["mode", "平急转换", COORDINATION],
 ];
 
@@ -93,6 +95,8 @@ function Page({ route, account }) {
       return html`<${Enterprise} account=${account} />`;
     case "mode":
       return html`<${AreaModes} account=${account} />`;
+    case "activities":
+      return html`<${Activities} account=${account} />`;
     default:
       return html`<${Dashboard} />`;
   }

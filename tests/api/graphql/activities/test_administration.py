@@ -377,3 +377,26 @@ def test_an_update_that_changes_nothing_is_refused_and_bumps_nothing(
     assert ok(call(client, "updateActivity", other_office, county.token("admin")))
     with Session(engine) as s:
         assert s.exec(select(Activity.version)).one() == 2
+
+
+def test_list_the_organisers_who_may_organise_in_a_community(
+    client: TestClient, engine: sa.Engine, county: County, centre: ServiceOrganiser
+) -> None:
+    """The choices for publishing an activity in a community: its own organisers and the
+    county-wide ones, never another community's (publishing under those is refused)."""
+    qt = gid("Community", county.quantang.id)
+    other = f.community(engine, name="城北社区")
+    elsewhere = gid("Community", other.id)
+    coordinator, county_office = county.token("coordinator"), county.token("county_coordinator")
+    ok(organiser(client, coordinator, "泉塘新时代文明实践站", communityId=qt))
+    ok(organiser(client, county_office, "城北新时代文明实践站", communityId=elsewhere))
+    doc = "query($c: ID!) { serviceOrganisers(organisesIn: $c, first: 20) { nodes { name } } }"
+
+    def names(community: str) -> list[str]:
+        page = gql(client, doc, {"c": community}, token=coordinator)["data"]
+        return sorted(n["name"] for n in page["serviceOrganisers"]["nodes"])
+
+    assert names(qt) == ["县志愿服务中心", "泉塘新时代文明实践站"]
+    assert names(elsewhere) == ["县志愿服务中心", "城北新时代文明实践站"]
+    wrong = gql(client, doc, {"c": gid("Need", 1)}, token=coordinator, expect_errors=True)
+    assert wrong["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
