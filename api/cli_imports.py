@@ -249,7 +249,7 @@ def export(
     try:
         period = Period(_parse_day(start, "--from"), _parse_day(end, "--to"))
     except ValueError as exc:
-        console.print(f"[red]error:[/red] --from is after --to: {exc}")
+        console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     path = output or Path(f"{what}.{fmt}")
     if path.suffix.lower() != f".{fmt}":
@@ -265,7 +265,11 @@ def export(
             except ValueError as exc:
                 console.print(f"[red]error:[/red] {exc}")
                 raise typer.Exit(2) from exc
-            count = write_table(path, header, rows(conn, period, community_id), sheet=what)
+            try:
+                count = write_table(path, header, rows(conn, period, community_id), sheet=what)
+            except OSError as exc:  # no such folder, no permission, disk full …
+                console.print(f"[red]error:[/red] cannot write {path}: {exc.strerror or exc}")
+                raise typer.Exit(2) from exc
     finally:
         engine.dispose()
     console.print(f"wrote {count:,} {what} rows to {path}")

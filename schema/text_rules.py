@@ -12,6 +12,7 @@ the terminal that printed it and made `luling export --format xlsx` fail for the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 BIDI_CONTROLS = frozenset(
@@ -70,3 +71,18 @@ def echo(value: object, limit: int = ECHO_MAX) -> str:
     text = value if isinstance(value, str) else repr(value)
     short = " ".join(text[: limit + 1].splitlines())[:limit] + ("…" if len(text) > limit else "")
     return short.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+# Contact details written into free text (a resolver's note: "已联系张三，电话139…"): an ID
+# number (18 characters, the last may be X), a mobile number, a landline with its area code.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{5})[0-9]{8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])")
+_LANDLINE = re.compile(r"(?<![0-9])(0[0-9]{2,3})-?[0-9]{3,4}([0-9]{4})(?![0-9])")
+
+
+def mask_contacts(text: str) -> str:
+    """The text with ID, mobile and landline numbers masked (360821********1234,
+    139****5678, 0796-****2345), for reports that leave the county's system."""
+    text = _ID_NUMBER.sub(lambda m: m[1] + "*" * 8 + m[2], text)
+    text = _MOBILE.sub(lambda m: m[1] + "****" + m[2], text)
+    return _LANDLINE.sub(lambda m: m[1] + "-****" + m[2], text)

@@ -17,13 +17,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from schema.accounts import Account
 from schema.areas import Community
 from schema.enterprise import Enterprise
-from schema.enums import AccountScope, Role
+from schema.enums import AccountScope, OfferStatus, Role
+from schema.offers import NeedOffer
 from schema.passwords import MAX_LENGTH, hash_password, password_problem, verify_password
 from schema.people import Person
 from schema.roles import scope_problem
@@ -157,6 +159,18 @@ async def set_account_active(
         account.token_version += 1  # a reactivated account's old tokens stay revoked
     account.is_active = active
     session.add(account)
+    if not active and account.person_id is not None:
+        # Its person could not arrive or resolve through it: offers still pending are withdrawn
+        # rather than accepted into a dispatch nobody can act on.
+        await session.execute(
+            sa.update(NeedOffer)
+            .where(
+                col(NeedOffer.person_id) == account.person_id,
+                col(NeedOffer.status) == OfferStatus.OFFERED,
+            )
+            .values(status=OfferStatus.WITHDRAWN, decided_at=now_or(None))
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()
     return account
 

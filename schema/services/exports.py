@@ -33,8 +33,14 @@ from schema.enums import (
 from schema.needs import Need, NeedEvent
 from schema.people import Person
 from schema.services.hotline import COUNTY_TIME, TICKET_PREFIX
+from schema.text_rules import mask_contacts
 
 EXPORTS = ("needs", "requests", "hours", "hotline")
+
+
+# The years a report may name (a typo such as 0001-01-01 or 9999-12-31 would overflow the
+# county-time arithmetic rather than say what is wrong).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class Period:
     end: date | None = None  # inclusive
 
     def __post_init__(self) -> None:
+        for day in (self.start, self.end):
+            if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise ValueError(f"{day} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
         # A reversed period is a slip of the keyboard: it would write an empty report silently.
         if self.start and self.end and self.start > self.end:
             raise ValueError(f"the period starts ({self.start}) after it ends ({self.end})")
@@ -242,10 +251,10 @@ HOTLINE_HEADER = [
 
 def hotline_rows(conn: Connection, period: Period, community_id: int | None) -> Iterator[list[Any]]:
     """The answers owed to 12345: one row per ticket whose need was resolved in the period,
-    oldest first, with what was done. A ticket merged into another need (a duplicate) is
-    answered by that need's resolution (`办结编号` names it). A caller known only by the phone
-    number the ticket gave hears the result from the hotline's call-back (回访), which works
-    from this file."""
+    oldest first, with what was done (contact numbers in it masked). A ticket merged into
+    another need (a duplicate) is answered by that need's resolution (`办结编号` names it). A
+    caller known only by the phone number the ticket gave hears the result from the hotline's
+    call-back (回访), which works from this file."""
     resolved = sa.alias(Need.__table__, "resolved")  # type: ignore[attr-defined]  # a table
     ticket = sa.alias(Need.__table__, "ticket")  # type: ignore[attr-defined]
     e = NeedEvent.__table__.c  # type: ignore[attr-defined]  # SQLModel tables have __table__
@@ -280,7 +289,7 @@ def hotline_rows(conn: Connection, period: Period, community_id: int | None) -> 
             row["id"],
             row["resolved_id"],
             _local(row["at"]),
-            row["note"],
+            mask_contacts(row["note"]),
             row["community_name"],
             _label(NeedStatus, row["status"]),
             row["satisfaction"] if row["satisfaction"] is not None else "",

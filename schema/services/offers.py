@@ -89,6 +89,11 @@ async def offer_need(
         # Any need ID can be tried here: say no without telling where a need stands.
         raise Invalid("need_id", "this need takes no offers; pick one from volunteerOpportunities")
     _require_offerable(need, "offer", now)
+    if need.reporter_person_id == person_id or (
+        need.reporter_account_id is not None and need.reporter_account_id == actor.account_id
+    ):
+        # Serving one's own report would also rate one's own service (satisfaction, 1341).
+        raise Invalid("need_id", "you reported this need: someone else takes it")
     if await is_assignee(session, need_id, person_id):
         raise Conflict("you are already dispatched to this need", field="need_id")
     existing = (
@@ -99,6 +104,8 @@ async def offer_need(
         )
     ).scalar_one_or_none()
     if existing is not None and existing.status is OfferStatus.OFFERED:
+        if note and note != existing.note:  # offering again says it anew
+            return await _move(session, existing, OfferStatus.OFFERED, {"note": note})
         return existing
     if existing is not None and existing.declined_because is OfferDecline.COORDINATOR:
         raise Conflict("your offer on this need was declined by its coordinator", field="need_id")
@@ -156,6 +163,12 @@ async def accept_offer(
     await lock_row(session, Need, need_id)  # the last place goes to one acceptance only
     offer = await _get_offer(session, offer_id)
     if offer.declined_because is OfferDecline.NEED_FULL:
+        if await places_left(session, await get_need(session, need_id)) > 0:
+            raise Invalid(
+                "offer_id",
+                "this offer was answered when the need was full; a place is free again: the "
+                "volunteer may offer again",
+            )
         raise LimitReached("offer_id", "no places left on this need: the offer was answered")
     if offer.declined_because is OfferDecline.NEED_ENDED:
         raise Invalid("offer_id", "the need was resolved or merged: the offer was answered")
@@ -205,7 +218,8 @@ async def decline_offer(
     """不采纳: whoever may dispatch the need declines an offer still pending (final: the
     volunteer cannot offer on that need again)."""
     now = now_or(now)
-    note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
+    # The volunteer is told why, and cannot offer on this need again: a reason is owed.
+    note = clean_text(note, "note", max_length=NOTE_MAX, required=True)
     offer = await _to_decide(session, actor, offer_id)
     if offer.status is not OfferStatus.OFFERED:
         raise IllegalTransition("decline", f"offer {offer.status.value}", ("offered",))

@@ -141,6 +141,9 @@ def test_export_refuses_unknown_things(engine: sa.Engine, database_url: str) -> 
         ["export", "needs", "--from", "yesterday"],
         ["export", "needs", "--community", "无此社区"],
         ["export", "needs", "--from", "2026-12-01", "--to", "2026-01-01"],  # reversed
+        ["export", "hotline", "--to", "9999-12-31"],  # found by attack5: a traceback
+        ["export", "hotline", "--from", "0001-01-01"],
+        ["export", "hotline", "-o", "/nonexistent-folder/replies.csv"],
     ):
         result = runner.invoke(app, [*args, "--database-url", database_url])
         assert result.exit_code == 2, (args, result.output)
@@ -267,7 +270,8 @@ def test_export_hotline_answers_each_ticket_by_its_number(
         run(database_url, svc.arrive_need, need_id=need_id, actor=admin, now=at)
         run(database_url, svc.resolve_need, need_id=need_id, actor=admin, note=note, now=at)
 
-    resolve(lamp, datetime(2026, 11, 3, 1, 40, tzinfo=UTC), "已更换灯泡")  # 09:40 county time
+    done = "已更换灯泡，联系张师傅13912345678"
+    resolve(lamp, datetime(2026, 11, 3, 1, 40, tzinfo=UTC), done)  # 09:40 county time
     run(database_url, svc.merge_needs, survivor_id=rubbish, duplicates=[(noise, None)], actor=admin)
     resolve(rubbish, datetime(2026, 11, 4, 2, 0, tzinfo=UTC), "垃圾已清运")
 
@@ -282,12 +286,12 @@ def test_export_hotline_answers_each_ticket_by_its_number(
 
     first_day = export("--from", "2026-11-03", "--to", "2026-11-03")
     assert [(r["工单编号"], r["办结时间"], r["办理结果"]) for r in first_day] == [
-        ("JA20261102001", "2026-11-03 09:40", "已更换灯泡")
+        ("JA20261102001", "2026-11-03 09:40", "已更换灯泡，联系张师傅139****5678")  # masked
     ]
     assert first_day[0]["当前状态"] == "已办结" and first_day[0]["承办社区"] == "城南社区"
     rows = export()
     assert [(r["工单编号"], r["办结编号"], r["办理结果"], r["当前状态"]) for r in rows] == [
-        ("JA20261102001", str(lamp), "已更换灯泡", "已办结"),
+        ("JA20261102001", str(lamp), "已更换灯泡，联系张师傅139****5678", "已办结"),
         ("JA20261102002", str(rubbish), "垃圾已清运", "已办结"),
         ("JA20261102003", str(rubbish), "垃圾已清运", "已合并"),  # answered by its survivor
     ]

@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 
 from schema.base import utcnow
 from schema.db import make_engine
-from schema.enums import OfferDecline, OfferStatus, PersonKind
+from schema.enums import NeedStatus, OfferDecline, OfferStatus, PersonKind
 from schema.migrate import current_revision, downgrade, head_revision, include_name, upgrade
 from schema.models import metadata
+from schema.needs import Need
 from schema.notifications import (
     AttemptOutcome,
     Notification,
@@ -164,3 +165,27 @@ def test_0020_offer_answers_move_out_of_the_note(empty_url: str) -> None:
     finally:
         engine.dispose()
     assert _diff(empty_url) == []
+
+
+def test_0021_merge_chains_end_where_the_reports_are_answered(empty_url: str) -> None:
+    """Before 0021 a report merged into a need merged later pointed at a need that never
+    resolves; 0021 points it (and the chain's every link) at the need it ended in."""
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        community = f.community(engine)
+        assert community.id is not None
+        answering = f.need(engine, community.id)
+        chain = [answering.id]
+        for _ in range(3):  # a report merged into one merged into one merged into `answering`
+            merged = f.need(
+                engine, community.id, status=NeedStatus.MERGED, merged_into_id=chain[-1]
+            )
+            chain.append(merged.id)
+        downgrade(empty_url, "0020")
+        upgrade(empty_url)
+        with Session(engine) as s:
+            rows = {n.id: n.merged_into_id for n in s.exec(select(Need))}
+        assert rows == {answering.id: None} | {i: answering.id for i in chain[1:]}
+    finally:
+        engine.dispose()

@@ -138,3 +138,17 @@ def test_only_plain_decimals_are_numbers() -> None:
         "latitude and longitude must be numbers"
     )
     assert coordinates_problem("27.0", "114.9", {REFERENCE_COUNTY}) == (27.0, 114.9)
+
+
+def test_contact_numbers_in_free_text_are_masked() -> None:
+    """What a resolver writes ("联系张三13912345678") leaves the county only masked."""
+    from schema.text_rules import mask_contacts
+
+    note = (
+        "联系13912345678，身份证36082119900101123X，座机0796-8412345；"
+        "工单JA20261102001，面积120平方"
+    )
+    assert mask_contacts(note) == (
+        "联系139****5678，身份证360821********123X，座机0796-****2345；"
+        "工单JA20261102001，面积120平方"
+    )

@@ -25,8 +25,8 @@ class NeedOffer(RowType, Node):
     note: str = strawberry.field(description="What the volunteer said with it.")
     declined_because: OfferDecline | None = strawberry.field(
         description="Why it was declined (null unless DECLINED): by its coordinator (final for "
-        "that need), or answered because the need was full or ended (a new offer is taken "
-        "when a place frees or the need reopens)."
+        "that need), or answered because the need was full (a new offer is taken once a place "
+        "frees) or had ended (resolved, or merged into another need)."
     )
     answer: str = strawberry.field(
         description="What the coordinator said declining it, or the answer given for a full or "

@@ -33,7 +33,8 @@ class OfferStepInput:
     offer_id: strawberry.ID = strawberry.field(description="The offer's ID.")
     note: str = strawberry.field(
         default="",
-        description="Accepting: the dispatch's note (≤ 1000); declining: the reason (≤ 500).",
+        description="Accepting: the dispatch's note (≤ 1000); declining: the reason the "
+        "volunteer is told (required, ≤ 500); withdrawing: not used.",
     )
 
 
@@ -63,8 +64,9 @@ Input = strawberry.argument(description="The mutation's input.")
 class OffersMutation:
     @strawberry.mutation(
         description="请缨: offer to take an open need with a place left; a coordinator who "
-        "accepts it dispatches you. CAPACITY_REACHED when no place is left; offering twice "
-        "returns the same offer.",
+        "accepts it dispatches you. CAPACITY_REACHED when no place is left; offering again "
+        "returns the same offer (with the new note, if one is given). Not on a need you "
+        "reported.",
         permission_classes=[Can("need.offer")],
     )
     async def offer_need(self, info: Info, input: Annotated[OfferNeedInput, Input]) -> OfferPayload:
@@ -108,8 +110,9 @@ class OffersMutation:
         return _payload(*done, errors)
 
     @strawberry.mutation(
-        description="不采纳: decline an offer still pending (the volunteer cannot offer on that "
-        "need again); `note` replaces the offer's note with the reason.",
+        description="不采纳: decline an offer still pending, with the reason (`note`, required) "
+        "the volunteer is told as the offer's `answer`; their own note stays. Final: they "
+        "cannot offer on that need again.",
         permission_classes=[Can("need.dispatch")],
     )
     async def decline_offer(

@@ -22,6 +22,7 @@ from schema.services.needs.shared import (
     _deactivate_assignments,
     _require_staff_in_scope,
     get_need,
+    settle_offers,
 )
 from schema.services.notify import URGENT_FROM, assignees, notify_need
 from schema.sla import Slot, dispatch_deadlines
@@ -266,6 +267,8 @@ async def dispatch_need(
         )
     session.add_all(rows)
     await session.flush()
+    if not add:  # an accepted offer settles its own (schema/services/offers.py)
+        await settle_offers(session, updated, person_ids, now=now, by_account_id=actor.account_id)
     # Those taken off the need (转派 to others) would otherwise still set out for it.
     taken_off = sorted(before - set(await assignees(session, need_id)))
     if taken_off:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.enums import NeedAction, OfferDecline
 from schema.needs import Need
@@ -34,7 +36,11 @@ async def merge_needs(
     """合并: each duplicate (id, expected version) is folded into the open survivor.
 
     The duplicates keep their reporters and point at the survivor (`merged_into_id`); their
-    active assignments end. The survivor itself is locked for the transaction but not changed.
+    active assignments end. Needs merged earlier into a duplicate now point at the survivor
+    too, so that every merged report has the need that answers it one step away (its reporter
+    is told of that need's resolution, its 12345 ticket answered by it); their own MERGE events
+    still say where they went first. The survivor itself is locked for the transaction but not
+    changed.
     """
     now = now_or(now)
     note = clean_text(note, "note", max_length=NOTE_MAX, required=False)
@@ -74,6 +80,12 @@ async def merge_needs(
             values={"merged_into_id": survivor_id},
             note=note or f"合并至 #{survivor_id}",
             data={"merged_into_id": survivor_id},
+        )
+        await session.execute(
+            sa.update(Need)
+            .where(col(Need.merged_into_id) == dup_id)
+            .values(merged_into_id=survivor_id)
+            .execution_options(synchronize_session=False)
         )
         await answer_pending_offers(
             session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from schema.enums import OfferDecline, OfferStatus
 from schema.needs import Need, NeedAssignment, NeedEvent
 from schema.offers import NeedOffer
 from schema.people import TeamMembership
+from schema.places import places_left
 from schema.services.common import Actor, Loop, get_current
 from schema.services.errors import Forbidden
 from schema.workflow import next_need_status
@@ -103,3 +105,33 @@ async def answer_pending_offers(
         .values(answer=OFFER_ANSWERS[because], decided_by_account_id=by_account_id)
         .execution_options(synchronize_session=False)
     )
+
+
+async def settle_offers(
+    session: AsyncSession,
+    need: Need,
+    person_ids: Sequence[int],
+    *,
+    now: Any,
+    by_account_id: int | None,
+) -> None:
+    """After a dispatch that named people itself (not by accepting an offer): an offer of
+    someone now dispatched is taken up (ACCEPTED), and once the need has no place left the
+    offers still pending are answered (NEED_FULL) as when an acceptance takes the last place."""
+    assert need.id is not None
+    if person_ids:
+        await session.execute(
+            sa.update(NeedOffer)
+            .where(
+                col(NeedOffer.need_id) == need.id,
+                col(NeedOffer.person_id).in_(person_ids),
+                col(NeedOffer.status) == OfferStatus.OFFERED,
+            )
+            .values(status=OfferStatus.ACCEPTED, decided_at=now)
+            .values(decided_by_account_id=by_account_id)
+            .execution_options(synchronize_session=False)
+        )
+    if await places_left(session, need) <= 0:
+        await answer_pending_offers(
+            session, need.id, because=OfferDecline.NEED_FULL, now=now, by_account_id=by_account_id
+        )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from schema.enums import NeedAction, NeedStatus, NeedTier, OfferDecline
 from schema.needs import Need
@@ -105,13 +107,21 @@ async def resolve_need(
         now=need.updated_at,
         by_account_id=actor.account_id,
     )
+    # Whoever reported it, and whoever reported a need merged into it (a duplicate report).
+    reporters = (
+        await session.execute(
+            sa.select(col(Need.reporter_person_id), col(Need.reporter_account_id)).where(
+                sa.or_(col(Need.id) == need_id, col(Need.merged_into_id) == need_id)
+            )
+        )
+    ).all()
     await notify_need(
         session,
         NotificationKind.NEED_RESOLVED,
         need_id,
         key=f"need:{need_id}:v{need.version}:resolved",
-        person_ids=[p for p in (need.reporter_person_id,) if p is not None],
-        account_ids=[a for a in (need.reporter_account_id,) if a is not None],
+        person_ids=sorted({p for p, _ in reporters if p is not None}),
+        account_ids=sorted({a for _, a in reporters if a is not None}),
         now=now,
     )
     return need

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from schema.enums import NeedCategory, NeedSource, NeedStatus, NeedTier, Role
-from schema.models import Need, NeedAssignment, Resource
+from schema.models import Need, NeedAssignment, Notification, Resource
+from schema.notifications import NotificationKind
 from schema.services import needs as svc
 from schema.services.common import Actor
 from schema.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -441,6 +442,38 @@ def test_merge_needs_folds_duplicates(
     assert need_row(engine, first.id).version == 1
     with Session(engine) as s:
         assert all(not r.active for r in s.exec(select(NeedAssignment)).all())
+
+
+def test_merged_reports_are_answered_by_the_need_they_end_in(
+    database_url: str, engine: sa.Engine, area: dict[str, Any]
+) -> None:
+    """Found by using it (attack5): a report merged into a need that was itself merged later
+    pointed at a need that never resolves, and the reporters of merged reports were never told
+    of the resolution that answered them. Merges now point every merged report at the need
+    that answers it, and resolving it tells every one of their reporters."""
+    residents = [actor(f.account(engine, Role.RESIDENT)) for _ in range(3)]
+    first, second, third = (
+        report(database_url, who, now=T0 + timedelta(minutes=i)) for i, who in enumerate(residents)
+    )
+    c = area["coordinator"]
+    run(
+        database_url, svc.merge_needs, survivor_id=second.id, duplicates=[(first.id, None)], actor=c
+    )
+    run(
+        database_url, svc.merge_needs, survivor_id=third.id, duplicates=[(second.id, None)], actor=c
+    )
+    for merged in (first, second):
+        row = need_row(engine, merged.id)
+        assert row.status is NeedStatus.MERGED and row.merged_into_id == third.id
+    # Its own history still says where it went first.
+    assert need_events(engine, first.id)[-1].data == {"merged_into_id": second.id}
+    walk(database_url, area, third.id, "resolve")
+    with Session(engine) as s:
+        told = s.exec(
+            select(Notification).where(Notification.kind == NotificationKind.NEED_RESOLVED)
+        ).all()
+    assert sorted(n.account_id for n in told) == sorted(r.account_id for r in residents)
+    assert {n.data["need_id"] for n in told} == {third.id}
 
 
 @pytest.mark.parametrize("case", ["self", "empty", "stale", "closed-survivor", "merged-again"])

@@ -268,3 +268,79 @@ def test_an_answered_offer_is_told_by_its_reason_not_its_words(
         token=coordinator,
     )["data"]["node"]
     assert shown == {"note": "还可以来", "declinedBecause": None, "answer": ""}
+
+
+def test_offers_are_settled_whoever_fills_the_need(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Found by using it (attack5): a coordinator who filled a need by dispatchNeed left its
+    offers waiting (the volunteer dispatched directly too); a deactivated volunteer's offer
+    could still be accepted; a volunteer could take and rate their own report; declining said
+    nothing to the volunteer; accepting an offer answered as full, once a place had freed,
+    still said there was none."""
+    coordinator = county.token("coordinator")
+    need = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED, headcount=1)
+    nid = gid("Need", need.id)
+    waiting = _volunteer(engine, county, "等待者")
+    pending = ok(offer(client, waiting, nid, "下午有空"))["offer"]["id"]
+    ok(offer(client, county.token("volunteer"), nid))
+    again = ok(offer(client, waiting, nid, "晚上也行"))["offer"]  # offering again says it anew
+    assert again["id"] == pending
+    dispatch = {"needId": nid, "toPersonIds": [gid("Person", county.volunteer.id)]}
+    ok(mutate(client, "dispatchNeed", dispatch, coordinator))
+    shown = gql(
+        client,
+        "query($id: ID!) { need(id: $id) { offers { note status declinedBecause "
+        "person { name } } } }",
+        {"id": nid},
+        token=coordinator,
+    )["data"]["need"]["offers"]
+    assert sorted((o["person"]["name"], o["status"], o["declinedBecause"]) for o in shown) == [
+        ("王建国", "ACCEPTED", None),  # dispatched directly: their offer is taken up
+        ("等待者", "DECLINED", "NEED_FULL"),  # the last place went: answered at once
+    ]
+    assert "晚上也行" in [o["note"] for o in shown]
+
+    # A place frees (handed to a team): the answer says to offer again, not "no place".
+    team = f.team(engine, name="先锋队")
+    ok(
+        mutate(
+            client, "dispatchNeed", {"needId": nid, "toTeamId": gid("Team", team.id)}, coordinator
+        )
+    )
+    freed = accept(client, coordinator, pending)
+    assert error_codes(freed) == ["BAD_USER_INPUT"]
+    assert "offer again" in freed["userErrors"][0]["message"]
+
+    # Declining owes the volunteer a reason.
+    other = f.need(engine, county.quantang.id, status=NeedStatus.ACCEPTED)
+    oid = ok(offer(client, waiting, gid("Need", other.id)))["offer"]["id"]
+    assert error_codes(decline(client, coordinator, oid, "  ")) == ["BAD_USER_INPUT"]
+
+    # One's own report is for someone else to take.
+    resident = county.account("resident")
+    mine = f.need(
+        engine,
+        county.quantang.id,
+        status=NeedStatus.ACCEPTED,
+        reporter_account_id=resident.id,
+        reporter_person_id=county.volunteer.id,
+    )
+    own = offer(client, county.token("volunteer"), gid("Need", mine.id))
+    assert (
+        error_codes(own) == ["BAD_USER_INPUT"] and "you reported" in own["userErrors"][0]["message"]
+    )
+
+    # A deactivated volunteer's pending offers are withdrawn: nobody could act on the dispatch.
+    person = f.person(engine, name="离任者", registered_community_id=county.quantang.id)
+    account = f.account(engine, Role.VOLUNTEER, person_id=person.id)
+    gone = ok(offer(client, f.token_for(account), gid("Need", other.id)))["offer"]["id"]
+    deactivate = """mutation($id: ID!) { deactivateAccount(id: $id) { userErrors { code } } }"""
+    admin = county.token("admin")
+    assert (
+        gql(client, deactivate, {"id": gid("Account", account.id)}, token=admin)["data"][
+            "deactivateAccount"
+        ]["userErrors"]
+        == []
+    )
+    assert error_codes(accept(client, coordinator, gone)) == ["ILLEGAL_TRANSITION"]
