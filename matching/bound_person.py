@@ -384,11 +384,14 @@ def person_bound(
     *,
     pool: CandidatePool | None = None,
     rounds: int = ROUNDS,
+    enough: int | None = None,
 ) -> PersonBoundResult:
     """The best L(lam) over subgradient rounds from `start_prices`; `best_primal` (the best
     objective known, volunteer part without the pinned constant) sets the Polyak step. With
     the `pool`, needs whose left-out pairs would pay at the start prices get all their pool
-    pairs as items (inside each person's problem, not on a free arc)."""
+    pairs as items (inside each person's problem, not on a free arc). The rounds stop once
+    the bound reaches `enough` (default `best_primal`; the solver's gap target)."""
+    enough = best_primal if enough is None else min(enough, best_primal)
     started = time.perf_counter()
     lam = np.clip(start_prices, 0, arr.n_penalty).astype(np.int64)
     if pool is not None:
@@ -416,7 +419,7 @@ def person_bound(
         else:
             stalled += 1
             theta *= SHRINK
-        if stalled >= STALL_ROUNDS or best >= best_primal:
+        if stalled >= STALL_ROUNDS or best >= enough:
             break
         g = (taken - arr.n_open).astype(np.float64)
         g = np.where((lam > 0) | (g > 0), g, 0.0)
