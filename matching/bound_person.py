@@ -310,11 +310,16 @@ class PersonBound:
         u_range = np.arange(u_max + 1, dtype=np.int64)[None, :]
         rows = np.arange(p)
         for j in range(m):
-            base = table[pred[:, j], rows]  # (P, C+1, U+1)
-            src = u_range - du[:, j : j + 1]
-            ok = src >= 0
-            cand = np.take_along_axis(base[:, :-1, :], np.maximum(src, 0)[:, None, :], axis=2)
-            cand = np.where(ok[:, None, :] & (cand < big), cand + r[:, j, None, None], big)
+            base = table[pred[:, j], rows, :-1]  # (P, C, U+1)
+            # taking visit j moves a person's minutes up by its steps: a shift along the last
+            # axis, by slices for each distinct length (a handful) rather than a gather
+            lengths = du[:, j]
+            cand = np.full_like(base, big)
+            for d in np.unique(lengths).tolist():
+                if d <= u_max:
+                    sel = lengths == d
+                    cand[sel, :, d:] = base[sel, :, : u_max + 1 - d]
+            cand = np.where(cand < big, cand + r[:, j, None, None], big)
             cand = np.minimum(cand, big)
             table[j + 1] = table[j]
             table[j + 1, :, 1:, :] = np.minimum(table[j, :, 1:, :], cand)
