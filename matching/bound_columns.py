@@ -20,8 +20,12 @@ The prices are smoothed (Wentges): the person problems are solved at a mix of th
 and the best prices so far, which keeps the duals from jumping from one corner to another; when
 the mix finds no new column, the master's own duals are tried before stopping.
 
-The master is solved by HiGHS' dual simplex, warm-started after each batch of columns. Work is
-counted (rounds), so the same input gives the same bound.
+The master is solved by HiGHS' primal simplex, warm-started after each batch of columns, while
+that stays cheap; once a re-solve takes SIMPLEX_ITERATIONS iterations or more (the synthetic
+counties' masters are highly degenerate: 8-19 thousand iterations, 1.5-7 s each), by the interior
+point method from scratch, without crossover, from then on (0.5-1.3 s; its duals are central, which
+also steadies the prices: the bound came out 0.01-0.07% higher in the same rounds). Work is counted
+(rounds, iterations), never timed, so the same input gives the same bound.
 
 `restricted_master` turns the columns into an answer: on the master itself, with only the columns
 whose visits can really all be booked (`Scheduler.fits`) left open and a few more added (the
@@ -45,6 +49,7 @@ from matching.timing import Scheduler
 ROUNDS = 12  # pricing rounds at most (6 gave no bound gain and a worse answer; see README)
 ALPHA = 0.5  # Wentges smoothing: the share of the best prices in the point priced
 CONVERGED = 1e-5  # stop once the master's value is within this share of the best bound
+SIMPLEX_ITERATIONS = 3_500  # a warm re-solve of the master taking more: interior point from then on
 DIVE_STEPS = 40  # LP solves at most in the dive for an answer
 FIX_AT = 0.9  # the dive fixes columns the LP takes at least this much of, and the largest
 # fractional ones, as many as leaves the rest to the steps left
@@ -61,13 +66,15 @@ class ColumnBoundResult:
     columns: int
     master_value: float  # the last master's value (an upper bound of the Lagrangian dual)
     seconds: float
+    reached: bool  # the bound reached what was asked (`enough`): the rounds stopped there
 
 
 class ColumnGeneration:
     """The master LP over people's sets of visits, priced by a `PersonBound`."""
 
-    def __init__(self, pb: PersonBound) -> None:
+    def __init__(self, pb: PersonBound, *, simplex_iterations: int = SIMPLEX_ITERATIONS) -> None:
         self.pb = pb
+        self.simplex_iterations = simplex_iterations
         arr = pb.arr
         self.num_needs = arr.num_needs
         self.people, self.person_of_pair = np.unique(pb.v, return_inverse=True)
@@ -102,6 +109,9 @@ class ColumnGeneration:
                 np.ones(pr.size),
             )
         self.h = h
+        self.interior = False  # the master is solved by the interior point method (no basis)
+        self.solves = 0  # master solves so far ...
+        self.interior_from = 0  # ... and the first by the interior point method (0: none)
 
     def set_cost(self, pairs: NDArray[np.int64]) -> int:
         """c_j: pair costs less penalties, plus the fairness cost of the load."""
@@ -174,14 +184,25 @@ class ColumnGeneration:
     def solve_master(self) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
         """The master's value (without the constant), its seat prices (>= 0) and its
         people's duals (>= 0: what a person's time is worth)."""
-        self.h.run()
-        sol = self.h.getSolution()
+        h = self.h
+        if self.interior:
+            h.clearSolver()  # from scratch: without a basis, a warm start is no help
+        h.run()
+        self.solves += 1
+        if not self.interior and h.getInfo().simplex_iteration_count >= self.simplex_iterations:
+            self.interior = True
+            self.interior_from = self.solves + 1
+            h.setOptionValue("solver", "ipm")
+            h.setOptionValue("run_crossover", "off")
+        sol = h.getSolution()
         duals = np.asarray(sol.row_dual, dtype=np.float64)
-        value = float(self.h.getInfo().objective_function_value)
+        value = float(h.getInfo().objective_function_value)
         seat = np.maximum(0.0, -duals[: self.num_needs])
         return value, seat, np.maximum(0.0, -duals[self.num_needs :])
 
     def column_values(self) -> NDArray[np.float64]:
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            self.solve_master()  # columns came after the last solve (the rounds stopped early)
         sol = self.h.getSolution()
         return np.asarray(sol.col_value, dtype=np.float64)[self.first_column :]
 
@@ -193,11 +214,17 @@ def column_bound(
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     *,
     rounds: int = ROUNDS,
+    simplex_iterations: int = SIMPLEX_ITERATIONS,
+    enough: int | None = None,
 ) -> tuple[ColumnBoundResult, ColumnGeneration]:
     """The best L(lam) over column-generation rounds started (and smoothed) at `start_prices`;
-    `answer` (the best known, pairs v, n) seeds the master so that it starts feasible and near."""
+    `answer` (the best known, pairs v, n) seeds the master so that it starts feasible and near.
+    The rounds stop once the bound reaches `enough` (default `best_primal`: nothing to gain
+    beyond; the solver passes the bound that meets its gap target), before the next master
+    solve."""
+    enough = best_primal if enough is None else min(enough, best_primal)
     started = time.perf_counter()
-    cg = ColumnGeneration(pb)
+    cg = ColumnGeneration(pb, simplex_iterations=simplex_iterations)
     center = np.maximum(start_prices, 0).astype(np.int64)
     best, _, _, _, picked = pb.evaluate_picks(center)
     for earlier in pb.history:  # the sets the subgradient rounds found
@@ -208,10 +235,12 @@ def column_bound(
     master = float("inf")
     alpha = ALPHA
     for _ in range(rounds):
+        if best >= enough:
+            break
         t_m = time.perf_counter()
         master, duals, person_duals = cg.solve_master()
         t_m = time.perf_counter() - t_m
-        if master - (best - pb.constant) <= CONVERGED * max(1.0, abs(best)) or best >= best_primal:
+        if master - (best - pb.constant) <= CONVERGED * max(1.0, abs(best)):
             break
         lam = np.rint(alpha * center + (1 - alpha) * duals).astype(np.int64)
         value, _, _, _, picked = pb.evaluate_picks(lam)
@@ -241,7 +270,9 @@ def column_bound(
             continue
         alpha = ALPHA
     seconds = time.perf_counter() - started
-    result = ColumnBoundResult(best, center, done, len(cg.cols), master + pb.constant, seconds)
+    result = ColumnBoundResult(
+        best, center, done, len(cg.cols), master + pb.constant, seconds, best >= enough
+    )
     return result, cg
 
 
@@ -263,8 +294,13 @@ def restricted_master(
         return None
     x = cg.column_values()
     first = cg.first_column
-    # bounds change from here on: the basis stays dual feasible, so the dual simplex goes on
+    # bounds change from here on: the basis stays dual feasible, so the dual simplex goes on;
+    # where the master needed the interior point method, so does the dive, with crossover (a
+    # vertex, fewer fractions): the warm dual simplex took 73 thousand iterations, 23 s, on the
+    # tight-hours county's first step and 1-4 thousand on most later ones, against 0.4-0.7 s
     h.setOptionValue("simplex_strategy", 1)
+    if cg.interior:
+        h.setOptionValue("run_crossover", "on")
     fits = np.array([_fits(pb, sched, pairs) for pairs in cg.cols], dtype=bool)
     close = np.r_[np.arange(first), first + np.flatnonzero(~fits)].astype(np.int32)
     if close.size:
@@ -293,6 +329,8 @@ def restricted_master(
     person = np.array([cg.person_of_pair[pairs[0]] for pairs in cg.cols], dtype=np.int64)
     steps = 0
     for steps in range(1, DIVE_STEPS + 1):
+        if cg.interior:
+            h.clearSolver()
         h.run()
         x = cg.column_values()
         frac = (x > INTEGRAL) & (x < 1 - INTEGRAL) & ~fixed & usable
@@ -315,6 +353,8 @@ def restricted_master(
             print(
                 "dive",
                 steps,
+                h.getInfo().simplex_iteration_count,
+                round(time.perf_counter() - t0, 2),
                 h.getInfo().objective_function_value,
                 int(frac.sum()),
                 len(take),

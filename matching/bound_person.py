@@ -310,11 +310,16 @@ class PersonBound:
         u_range = np.arange(u_max + 1, dtype=np.int64)[None, :]
         rows = np.arange(p)
         for j in range(m):
-            base = table[pred[:, j], rows]  # (P, C+1, U+1)
-            src = u_range - du[:, j : j + 1]
-            ok = src >= 0
-            cand = np.take_along_axis(base[:, :-1, :], np.maximum(src, 0)[:, None, :], axis=2)
-            cand = np.where(ok[:, None, :] & (cand < big), cand + r[:, j, None, None], big)
+            base = table[pred[:, j], rows, :-1]  # (P, C, U+1)
+            # taking visit j moves a person's minutes up by its steps: a shift along the last
+            # axis, by slices for each distinct length (a handful) rather than a gather
+            lengths = du[:, j]
+            cand = np.full_like(base, big)
+            for d in np.unique(lengths).tolist():
+                if d <= u_max:
+                    sel = lengths == d
+                    cand[sel, :, d:] = base[sel, :, : u_max + 1 - d]
+            cand = np.where(cand < big, cand + r[:, j, None, None], big)
             cand = np.minimum(cand, big)
             table[j + 1] = table[j]
             table[j + 1, :, 1:, :] = np.minimum(table[j, :, 1:, :], cand)
@@ -384,11 +389,14 @@ def person_bound(
     *,
     pool: CandidatePool | None = None,
     rounds: int = ROUNDS,
+    enough: int | None = None,
 ) -> PersonBoundResult:
     """The best L(lam) over subgradient rounds from `start_prices`; `best_primal` (the best
     objective known, volunteer part without the pinned constant) sets the Polyak step. With
     the `pool`, needs whose left-out pairs would pay at the start prices get all their pool
-    pairs as items (inside each person's problem, not on a free arc)."""
+    pairs as items (inside each person's problem, not on a free arc). The rounds stop once
+    the bound reaches `enough` (default `best_primal`; the solver's gap target)."""
+    enough = best_primal if enough is None else min(enough, best_primal)
     started = time.perf_counter()
     lam = np.clip(start_prices, 0, arr.n_penalty).astype(np.int64)
     if pool is not None:
@@ -416,7 +424,7 @@ def person_bound(
         else:
             stalled += 1
             theta *= SHRINK
-        if stalled >= STALL_ROUNDS or best >= best_primal:
+        if stalled >= STALL_ROUNDS or best >= enough:
             break
         g = (taken - arr.n_open).astype(np.float64)
         g = np.where((lam > 0) | (g > 0), g, 0.0)

@@ -131,7 +131,10 @@ class Stats:
     # of the seat-price bound, "person_bound_rounds" its rounds and "person_bound_gain" what it
     # added to the flow's bound, 0 if the flow's bound stands): e.g. (("flow", 38158),
     # ("lagrange_rounds", 9), ("cpsat_neighbourhood", 3000)). A stage that did not run is not
-    # listed.
+    # listed, except where the gap target was met: "<stage>_skipped_gap_target" (the pairs it
+    # would have worked on) for a stage skipped, "<stage>_stopped_gap_target" (the rounds it had
+    # done) for one that stopped its rounds there; "column_generation_interior_from": the master
+    # solve from which on the interior point method solved the master.
     stages: tuple[tuple[str, int], ...] = ()
 
 

@@ -74,7 +74,12 @@ STALL_ROUNDS = 4  # stop once this many rounds in a row raised the bound by less
 STALL_GAIN = 0.00002  # ... this share of the objective
 STEP_START = 0.3  # Polyak step factor; halved whenever the Lagrangian bound drops
 PRICE_SCALE = 4  # minute prices in 1/4 cost unit
-STOP_GAP = 0.0002  # no more Lagrangian rounds once the gap is this small
+# The gap target: like a MIP solver's relative gap tolerance, every stage that improves the bound
+# or the answer (Lagrangian rounds, seat-price rounds, column-generation rounds, the dive, CP-SAT)
+# stops, or is skipped, once the certified gap (objective against the best valid bound) is at or
+# under it. The gap checked is the volunteer part's: the resources' and helpers' part (exact,
+# optimum = bound) only adds to the objective, so the result's gap is never wider.
+GAP_TARGET = 0.001
 PRIMAL_EVERY = 3  # repair a primal from every this many priced flows (and the last)
 DEBUG = bool(os.environ.get("LULING_MATCHING_DEBUG"))
 # Step rule, measured on synthetic 1,200 x 1,000 (20 rounds; LP relaxation 9,739,383): step 1.0
@@ -89,7 +94,6 @@ SHRINK = 0.7  # step factor whenever the bound drops
 # to 8% of answer from it, at 2-7x the time; a 10x county (millions of pairs) would spend
 # minutes and gigabytes in the master, so it keeps the seat-price bound (stages say so).
 COLUMNS_MAX_PAIRS = 250_000
-RMP_GAP = 0.001  # an integer master over the columns only while the gap is wider than this
 IMPROVE_WITHIN = 0.01  # local search only for primals within 1% of the best so far
 
 
@@ -120,6 +124,11 @@ def pinned_constant(arr: ProblemArrays) -> int:
 
 def _gap(objective: int, bound: int) -> float:
     return (objective - bound) / max(1, abs(objective))
+
+
+def _enough(objective: int, gap_target: float) -> int:
+    """The lowest bound at which `_gap(objective, bound) <= gap_target`."""
+    return objective - int(np.floor(gap_target * max(1, abs(objective))))
 
 
 class _Search:
@@ -231,6 +240,7 @@ def solve_volunteers(
     polish: bool,
     time_limit_s: float,
     started: float,
+    gap_target: float = GAP_TARGET,
 ) -> VolunteerSolution:
     timings: dict[str, float] = {}
     stages: dict[str, int] = {}
@@ -258,7 +268,10 @@ def solve_volunteers(
     done = 0
     stalled = 0
     for round_no in range(rounds):
-        if _gap(best_obj, bound) <= STOP_GAP or stalled >= STALL_ROUNDS:
+        if _gap(best_obj, bound) <= gap_target:
+            stages["lagrange_stopped_gap_target"] = done
+            break
+        if stalled >= STALL_ROUNDS:
             break
         rows = search.rows
         if len(row_price) != rows.num_rows:  # the lists widened: new rows, fresh prices
@@ -312,9 +325,21 @@ def solve_volunteers(
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
     bound, columns = _person_bound(
-        arr, pool, cands, best_flow, best_obj, bound, const, (best_v, best_n), timings, stages
+        arr,
+        pool,
+        cands,
+        best_flow,
+        best_obj,
+        bound,
+        const,
+        (best_v, best_n),
+        timings,
+        stages,
+        gap_target,
     )
-    if columns is not None and _gap(best_obj, bound) > RMP_GAP:
+    if columns is not None and _gap(best_obj, bound) <= gap_target:
+        stages["restricted_master_skipped_gap_target"] = len(cands)
+    if columns is not None and _gap(best_obj, bound) > gap_target:
         # an answer from the master's columns (the sets it found, which can really be booked)
         t = time.perf_counter()
         got = restricted_master(columns, sched, (best_v, best_n))
@@ -345,7 +370,9 @@ def solve_volunteers(
     improvement = 0
     polished = False
     no_pruned = int(cands.pruned_count.sum()) == 0
-    if polish and _gap(best_obj, bound) > 0:
+    if polish and _gap(best_obj, bound) <= gap_target and best_obj > bound:
+        stages["cpsat_skipped_gap_target"] = len(cands)
+    if polish and _gap(best_obj, bound) > gap_target:
         t = time.perf_counter()
         wall = max(0.5, time_limit_s - (time.perf_counter() - started))
         out = polish_neighbourhood(arr, cands, best, sched, wall_time=wall)
@@ -382,37 +409,59 @@ def _person_bound(
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     timings: dict[str, float],
     stages: dict[str, int],
+    gap_target: float = GAP_TARGET,
 ) -> tuple[int, ColumnGeneration | None]:
     """The bound with each person's week solved exactly (`bound_person`), from the seat
     prices of the flow that gave the best bound, then by column generation from there
     (`bound_columns`); the better bound is kept, and the stages say what ran and what it
-    gained (0: the flow's bound stands). Also the master, for an answer from its columns."""
-    if _gap(best_obj, bound) <= STOP_GAP or flow.arcs is None or not len(cands):
+    gained (0: the flow's bound stands), or that they were skipped because the gap target was
+    met. Also the master, for an answer from its columns."""
+    if flow.arcs is None or not len(cands):
         return bound, None
+    if _gap(best_obj, bound) <= gap_target:
+        stages["person_bound_skipped_gap_target"] = len(cands)
+        return bound, None
+    enough = _enough(best_obj, gap_target) - const
     t = time.perf_counter()
     prices = seat_prices(flow.arcs, arr.n_penalty)
-    people = person_bound(arr, cands, prices, best_obj - const, pool=pool)
+    people = person_bound(arr, cands, prices, best_obj - const, pool=pool, enough=enough)
     timings["person_bound"] = time.perf_counter() - t
     stages["person_bound"] = people.pairs
     stages["person_bound_rounds"] = people.rounds
     stages["person_bound_gain"] = max(0, people.bound + const - bound)
     bound = max(bound, people.bound + const)
-    if _gap(best_obj, bound) <= STOP_GAP:
+    if _gap(best_obj, bound) <= gap_target:
+        stages["person_bound_stopped_gap_target"] = people.rounds
+        stages["column_generation_skipped_gap_target"] = len(cands)
         return bound, None
     if len(cands) > COLUMNS_MAX_PAIRS:
         stages["column_generation_skipped_pairs"] = len(cands)  # too large: see COLUMNS_MAX_PAIRS
         return bound, None
     t = time.perf_counter()
-    cols, master = column_bound(people.problem, people.prices, best_obj - const, answer)
+    cols, master = column_bound(
+        people.problem, people.prices, best_obj - const, answer, enough=enough
+    )
     timings["column_generation"] = time.perf_counter() - t
     stages["column_generation_rounds"] = cols.rounds
     stages["column_generation_columns"] = cols.columns
     stages["column_generation_gain"] = max(0, cols.bound + const - bound)
+    if cols.reached:  # the rounds stopped at the gap target
+        stages["column_generation_stopped_gap_target"] = cols.rounds
+    if master.interior_from:  # the master's solves from this one on by the interior point method
+        stages["column_generation_interior_from"] = master.interior_from
     return max(bound, cols.bound + const), master
 
 
-def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) -> Result:
-    """Match every open need, resource requirement and enterprise request at once."""
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    polish: bool = True,
+    gap_target: float = GAP_TARGET,
+) -> Result:
+    """Match every open need, resource requirement and enterprise request at once; the stages
+    that improve the bound or the answer stop once the certified gap is at or under
+    `gap_target` (0: go on as long as each stage's own rules allow)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -422,7 +471,13 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
     sched = Scheduler(arr)
     timings["candidates"] = time.perf_counter() - t
     vs = solve_volunteers(
-        arr, pool, sched, polish=polish, time_limit_s=time_limit_s, started=started
+        arr,
+        pool,
+        sched,
+        polish=polish,
+        time_limit_s=time_limit_s,
+        started=started,
+        gap_target=gap_target,
     )
     timings |= vs.timings
     t = time.perf_counter()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from matching import solver
 from matching.arrays import build_arrays
-from matching.bound_columns import column_bound, restricted_master
+from matching.bound_columns import SIMPLEX_ITERATIONS, column_bound, restricted_master
 from matching.bound_person import PersonBound
 from matching.candidates import build_pool, select
 from matching.evaluate import evaluate
@@ -37,9 +37,10 @@ from tests.matching.test_bound_person import tiny_problems
     st.integers(1, 3),
     st.lists(st.integers(0, 2**40), min_size=10, max_size=10),
     st.sampled_from([0, 10]),
+    st.sampled_from([SIMPLEX_ITERATIONS, 0]),  # 0: the interior point method from the start
 )
 def test_column_bound_never_exceeds_the_optimum(
-    p: Problem, k: int, raw: list[int], exact_items: int
+    p: Problem, k: int, raw: list[int], exact_items: int, simplex_iterations: int
 ) -> None:
     best, pairs = brute_force(p)
     arr = build_arrays(p)
@@ -49,7 +50,11 @@ def test_column_bound_never_exceeds_the_optimum(
     pb = PersonBound(arr, cands, exact_items=exact_items)
     start = np.array(raw[: arr.num_needs], dtype=np.int64) % (arr.n_penalty + 1)
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    result, master = column_bound(pb, start, best - const + 1, none)
+    result, master = column_bound(
+        pb, start, best - const + 1, none, simplex_iterations=simplex_iterations
+    )
+    if master.solves:  # a threshold of 0: every solve after the first by the interior point method
+        assert master.interior == (simplex_iterations == 0)
     assert result.bound + const <= best
     assert result.master_value >= result.bound - 1e-6 * max(1, abs(result.bound))
     assert result.rounds >= 1
