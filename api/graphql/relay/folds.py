@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel.sql.sqltypes import AutoString
 
+from api.database import result_processor
 from api.graphql.relay.rows import RowRef, RowType, make_row, row_class
 from api.graphql.relay.selection import Selection, columns_for, graphql_to_python
 from schema.base import UTCDateTime
@@ -69,7 +70,7 @@ def json_reader(column: Any, dialect: sa.Dialect) -> Callable[[Any], Any]:
         # `timestamp` (naive UTC) is written as ISO 8601 without an offset.
         return _utc_time
     if isinstance(column_type, sa.Enum):
-        return column_type._cached_result_processor(dialect, None) or _same  # type: ignore[no-any-return]  # SQLAlchemy's own
+        return result_processor(column_type, dialect, None) or _same
     if isinstance(column_type, sa.Float):
         return _float
     if isinstance(column_type, (sa.Integer, sa.String, sa.Boolean, sa.JSON, AutoString)):

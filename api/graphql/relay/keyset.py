@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -177,7 +178,7 @@ def page_of(
     pk_label = ordering.pk.key
     if keys is not None and page:
         at = [keys.index(lbl) for lbl in labels] + [keys.index(pk_label)]
-        values = [tuple(r[i] for i in at) for r in page]
+        values = list(map(itemgetter(*at), page))  # at least two positions: tuples
     elif keys is not None:
         values = []
     else:
