@@ -17,7 +17,13 @@ from schema.enums import Role
 from tests import factories as f
 from tests.conftest import make_settings
 
-QUERY = orjson.dumps({"query": "{ needs(first: 2) { nodes { id title community { name } } } }"})
+# A page (its to-one relation joined) and a to-many relation read through a DataLoader.
+QUERY = orjson.dumps(
+    {
+        "query": "{ needs(first: 2) { nodes { id title community { name } } } "
+        "communities(first: 2) { nodes { name grids { code } } } }"
+    }
+)
 
 
 async def _serve_requests(app: Any, token: str, n: int) -> None:
@@ -56,6 +62,7 @@ async def _serve_requests(app: Any, token: str, n: int) -> None:
 
 def test_a_request_leaves_no_cyclic_garbage(engine: sa.Engine, database_url: str) -> None:
     community = f.community(engine)
+    f.grid(engine, community.id)
     f.need(engine, community.id)
     token = f.token_for(f.account(engine, Role.ADMIN))
     app = create_app(make_settings(database_url))
@@ -74,6 +81,7 @@ def test_a_request_leaves_no_cyclic_garbage(engine: sa.Engine, database_url: str
                 gc.garbage.clear()
 
     left = asyncio.run(run())
-    # Cycles of one request hold its executor, its GraphQL context or the HTTP gate's state.
-    ours = {"FastExecutor", "Context", "_Exchange", "Request", "TimerHandle"}
+    # Cycles of one request hold its executor, its GraphQL context (with its loaders and their
+    # rows) or the HTTP gate's state.
+    ours = {"FastExecutor", "Context", "_Exchange", "Request", "TimerHandle", "Grid", "DataLoader"}
     assert not ours.intersection(left), sorted(set(left))
