@@ -30,7 +30,7 @@ from api.graphql.relay.selection import (
     Selection,
     columns_for,
     field_selection,
-    freeze,
+    frozen_selection,
     graphql_to_python,
     node_selection,
 )
@@ -300,7 +300,7 @@ async def select_page(
     # The key holds the sort expressions, so their identity hashes stay theirs.
     key: Hashable = (
         type_cls,
-        freeze(selection),
+        frozen_selection(selection),
         ordering.keys,
         ordering.pk,
         ordering.descending,
@@ -425,7 +425,7 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
     the columns the query selects, its selected to-one relations joined in: one statement."""
     selection = field_selection(info)
     dialect = info.context.db.engine.dialect
-    key: Hashable = (type_cls, freeze(selection), dialect.name)
+    key: Hashable = (type_cls, frozen_selection(selection), dialect.name)
     plan = _ONE_PLANS.get(key)
     if plan is None:
         if len(_ONE_PLANS) > 1024:
