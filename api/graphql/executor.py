@@ -43,8 +43,8 @@ executor, and CI runs the API tests under both (`.ci/run`).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLBoolean,
@@ -70,9 +70,27 @@ from api.graphql.lists import MaxItems
 from api.graphql.relay.folds import FOLDED_ATTRIBUTE
 from api.graphql.relay.loaders import CHILDREN_ATTRIBUTE
 
+_T = TypeVar("_T")
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry field
 
 
+def _per_field(decide: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """`decide(field_def)` once per field of the schema (its answer depends on the field
+    alone), then looked up by identity: plans are made per request, for every field."""
+    found: dict[int, tuple[Any, _T]] = {}
+
+    def decided(field_def: Any) -> _T:
+        hit = found.get(id(field_def))
+        if hit is not None and hit[0] is field_def:
+            return hit[1]
+        answer = decide(field_def)
+        found[id(field_def)] = (field_def, answer)  # holding the field keeps its id unique
+        return answer
+
+    return decided
+
+
+@_per_field
 def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
     """(python attribute, leaf type, non-null) for a plain Strawberry leaf field, else None:
     no resolver (Strawberry reads the attribute), no arguments, no field extensions."""
@@ -89,6 +107,7 @@ def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
     return definition.python_name, leaf, non_null
 
 
+@_per_field
 def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     """(python attribute, object type, non-null) for an object field read as a plain
     attribute (no resolver, arguments or extensions: no permission check), else None."""
@@ -105,6 +124,7 @@ def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     return definition.python_name, target, non_null
 
 
+@_per_field
 def _children(field_def: Any) -> tuple[Any, int, list[Any], Any, bool, bool] | None:
     """(spec, cap, permissions, item type, item non-null, list non-null) for a field declared
     with `children_field` whose extensions are its permission classes (each answering the
@@ -149,6 +169,7 @@ def _list_of_objects(field_type: Any) -> tuple[GraphQLObjectType, bool, bool] | 
     return item_type, item_non_null, list_non_null
 
 
+@_per_field
 def _folded(field_def: Any) -> tuple[str, int, GraphQLObjectType, bool, bool] | None:
     """(object attribute, cap, item type, item non-null, list non-null) for a list field whose
     resolver answers from its object's folded children (`relay.folds.folded`) and whose only
