@@ -37,7 +37,9 @@ a dictionary lookup.
 Both lean on graphql-core's execution internals (`execute_fields`, `execute_field`, the
 grouped field set's `FieldDetails`), so they live here alone and only run when
 `LULING_EXECUTOR=fast` (the default); `LULING_EXECUTOR=strawberry` runs Strawberry's own
-executor, and CI runs the API tests under both (`.ci/run`).
+executor, and CI runs the API tests under both (`.ci/run`). Both are freed by reference
+counting when their request ends (`ReleasedExecutor`: no cycle through graphql-core's async
+helpers).
 """
 
 from __future__ import annotations
@@ -241,16 +243,25 @@ def _kind(leaf: Any) -> int:
     return _OTHER
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+class ReleasedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, freed when its request ends (`LULING_EXECUTOR=strawberry`).
+
+    graphql-core's async helpers are bound methods of the executor, which holds them: a cycle
+    that left every request's executor, its plans and collected fields (about a hundred
+    objects), and whatever they reach (the request's context, its loaders, their rows), to the
+    cyclic collector, whose pauses under load were the p99 of a small query. Through a weak
+    reference the executor is freed by reference counting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.async_helpers = _weak_helpers(self)
+
+
+class FastExecutor(ReleasedExecutor):
     """graphql-core's executor with a shortcut for plain leaf fields (see module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # graphql-core's helpers are bound methods of the executor, which holds them: a cycle
-        # that left every request's executor, its plans and collected fields (about a hundred
-        # objects) to the cyclic collector, whose pauses under load were the p99 of a small
-        # query. Through a weak reference the executor is freed when its request ends.
-        self.async_helpers = _weak_helpers(self)
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, Any]] | None]] = {}
         self._static_by_details: dict[tuple[int, int], tuple[Any, _StaticPlan | None]] = {}
         # (object type, Python class) pairs whose `is_type_of` passed: row types are plain
