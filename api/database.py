@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+from sqlalchemy import Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -116,7 +117,7 @@ class _Compiled:
             columns = self.compiled._result_columns
             codes = [d[1] for d in description] if description else [None] * len(columns)
             found = [
-                _result_processor(c.type, self.dialect, code)
+                result_processor(c.type, self.dialect, code)
                 for c, code in zip(columns, codes, strict=False)
             ]
             procs = self.result_processors = [(i, p) for i, p in enumerate(found) if p is not None]
@@ -135,15 +136,32 @@ _COMPILED_LIMIT = 2048
 _PQ_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 
 
-def _result_processor(column_type: Any, dialect: Dialect, code: Any) -> Any:
+def result_processor(column_type: Any, dialect: Dialect, code: Any) -> Any:
     """SQLAlchemy's result processor of a column; for a `UTCDateTime` the driver already
-    returns as a datetime (psycopg), its rule itself, without the TypeDecorator's wrapper."""
+    returns as a datetime (psycopg), its rule itself, without the TypeDecorator's wrapper;
+    for an enum, SQLAlchemy's answers remembered per stored value (a dictionary lookup)."""
     if (
         isinstance(column_type, UTCDateTime)
         and column_type.impl_instance._cached_result_processor(dialect, code) is None
     ):
         return aware_utc
-    return column_type._cached_result_processor(dialect, code)
+    found = column_type._cached_result_processor(dialect, code)
+    if found is not None and isinstance(column_type, Enum):
+        return _Remembered(found).__getitem__
+    return found
+
+
+class _Remembered(dict[Any, Any]):
+    """A processor's answers by value, asked once per value (an enum's few stored strings):
+    a hit is one C-level dictionary lookup; a value the processor refuses raises each time."""
+
+    def __init__(self, process: Any) -> None:
+        super().__init__()
+        self.process = process
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.process(key)
+        return value
 
 
 _READS: ContextVar[_RequestReads | None] = ContextVar("luling_request_reads", default=None)

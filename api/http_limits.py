@@ -202,6 +202,10 @@ class HTTPGate:
                 timer.cancel()
             if watcher is not None:
                 watcher.cancel()
+            # The closures above hold the timer and the task, which hold the request's context
+            # (its contextvars: the GraphQL context, the request, these closures): cycles that
+            # left every request to the cyclic collector. Cut them as the request ends.
+            timer = watcher = task = None
             if lease is not None:
                 await self.slots.release(lease)
 

@@ -26,19 +26,27 @@ once (one statement, the loader's cache shared with the ordinary path), and each
 is cut to the cap and completed in the same loop, without a resolver call, extension chain,
 future and task per parent.
 
+The fields of a single object (`need(id:)`) take the same loop where they can: an object read
+as a plain attribute (its joined community) and a list field answered from children folded
+into the object's own statement (`relay.folds`: a need's events on PostgreSQL), when the field
+has no arguments and no extension but its cap; anything else there goes the ordinary way.
+
 `fast_enums(schema)` replaces Strawberry's enum output coercion (a loop over the values) with
 a dictionary lookup.
 
 Both lean on graphql-core's execution internals (`execute_fields`, `execute_field`, the
 grouped field set's `FieldDetails`), so they live here alone and only run when
 `LULING_EXECUTOR=fast` (the default); `LULING_EXECUTOR=strawberry` runs Strawberry's own
-executor, and CI runs the API tests under both (`.ci/run`).
+executor, and CI runs the API tests under both (`.ci/run`). Both are freed by reference
+counting when their request ends (`ReleasedExecutor`: no cycle through graphql-core's async
+helpers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLBoolean,
@@ -53,6 +61,7 @@ from graphql import (
     GraphQLString,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry import Schema
 from strawberry.permission import PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -60,11 +69,30 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import Info as StrawberryInfo
 
 from api.graphql.lists import MaxItems
+from api.graphql.relay.folds import FOLDED_ATTRIBUTE
 from api.graphql.relay.loaders import CHILDREN_ATTRIBUTE
 
+_T = TypeVar("_T")
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry field
 
 
+def _per_field(decide: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """`decide(field_def)` once per field of the schema (its answer depends on the field
+    alone), then looked up by identity: plans are made per request, for every field."""
+    found: dict[int, tuple[Any, _T]] = {}
+
+    def decided(field_def: Any) -> _T:
+        hit = found.get(id(field_def))
+        if hit is not None and hit[0] is field_def:
+            return hit[1]
+        answer = decide(field_def)
+        found[id(field_def)] = (field_def, answer)  # holding the field keeps its id unique
+        return answer
+
+    return decided
+
+
+@_per_field
 def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
     """(python attribute, leaf type, non-null) for a plain Strawberry leaf field, else None:
     no resolver (Strawberry reads the attribute), no arguments, no field extensions."""
@@ -81,6 +109,7 @@ def _plain_leaf(field_def: Any) -> tuple[str, Any, bool] | None:
     return definition.python_name, leaf, non_null
 
 
+@_per_field
 def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     """(python attribute, object type, non-null) for an object field read as a plain
     attribute (no resolver, arguments or extensions: no permission check), else None."""
@@ -97,6 +126,7 @@ def _plain_object(field_def: Any) -> tuple[str, GraphQLObjectType, bool] | None:
     return definition.python_name, target, non_null
 
 
+@_per_field
 def _children(field_def: Any) -> tuple[Any, int, list[Any], Any, bool, bool] | None:
     """(spec, cap, permissions, item type, item non-null, list non-null) for a field declared
     with `children_field` whose extensions are its permission classes (each answering the
@@ -120,10 +150,17 @@ def _children(field_def: Any) -> tuple[Any, int, list[Any], Any, bool, bool] | N
             permissions.extend(extension.permissions)
         else:
             return None
-    field_type = field_def.type
+    items = _list_of_objects(field_def.type)
+    if cap is None or items is None:
+        return None
+    return spec, cap, permissions, *items
+
+
+def _list_of_objects(field_type: Any) -> tuple[GraphQLObjectType, bool, bool] | None:
+    """(item type, item non-null, list non-null) of a list of objects, else None."""
     list_non_null = isinstance(field_type, GraphQLNonNull)
     list_type = field_type.of_type if list_non_null else field_type
-    if cap is None or not isinstance(list_type, GraphQLList):
+    if not isinstance(list_type, GraphQLList):
         return None
     item_type = list_type.of_type
     item_non_null = isinstance(item_type, GraphQLNonNull)
@@ -131,7 +168,24 @@ def _children(field_def: Any) -> tuple[Any, int, list[Any], Any, bool, bool] | N
         item_type = item_type.of_type
     if not isinstance(item_type, GraphQLObjectType):
         return None
-    return spec, cap, permissions, item_type, item_non_null, list_non_null
+    return item_type, item_non_null, list_non_null
+
+
+@_per_field
+def _folded(field_def: Any) -> tuple[str, int, GraphQLObjectType, bool, bool] | None:
+    """(object attribute, cap, item type, item non-null, list non-null) for a list field whose
+    resolver answers from its object's folded children (`relay.folds.folded`) and whose only
+    extension is its cap; else None. Only used where the field node has no arguments."""
+    definition = (field_def.extensions or {}).get(_DEFINITION)
+    resolver = definition.base_resolver if definition is not None else None
+    key = getattr(resolver.wrapped_func, FOLDED_ATTRIBUTE, None) if resolver else None
+    if key is None or len(definition.extensions) != 1:
+        return None
+    (cap,) = definition.extensions
+    items = _list_of_objects(field_def.type)
+    if not isinstance(cap, MaxItems) or items is None:
+        return None
+    return key, cap.cap, *items
 
 
 def _discard(value: Any) -> None:
@@ -140,6 +194,29 @@ def _discard(value: Any) -> None:
     awaits it: close this one unawaited."""
     if isinstance(value, Coroutine):
         value.close()
+
+
+def _weak_helpers(executor: Any) -> GraphQLResolveInfoHelpers:
+    """The executor's async helpers without a strong reference back to it. Work still in
+    flight holds its executor (its frames), so the reference is alive whenever a resolver
+    can call them."""
+    ref = weakref.ref(executor)
+
+    def track(values: Any) -> None:
+        alive = ref()
+        if alive is not None:
+            alive.track_async_work(values)
+
+    def gather(values: Any) -> Any:
+        alive = ref()
+        return alive.gather_async_work(values) if alive is not None else gather_with_cancel(*values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
+_NOT_DONE = object()
+# Tags of `_plan`'s entries the static loop completes (`_static_field`).
+_OBJECT, _FOLDED = object(), object()
 
 
 class _Fallback(Exception):
@@ -166,7 +243,21 @@ def _kind(leaf: Any) -> int:
     return _OTHER
 
 
-class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+class ReleasedExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, freed when its request ends (`LULING_EXECUTOR=strawberry`).
+
+    graphql-core's async helpers are bound methods of the executor, which holds them: a cycle
+    that left every request's executor, its plans and collected fields (about a hundred
+    objects), and whatever they reach (the request's context, its loaders, their rows), to the
+    cyclic collector, whose pauses under load were the p99 of a small query. Through a weak
+    reference the executor is freed by reference counting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.async_helpers = _weak_helpers(self)
+
+
+class FastExecutor(ReleasedExecutor):
     """graphql-core's executor with a shortcut for plain leaf fields (see module doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -191,11 +282,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             field_def = self.schema.get_field(parent_type, node.name.value)
-            leaf = None
+            shortcut: Any = None
             if field_def is not None and not node.arguments:
-                leaf = _plain_leaf(field_def)
-            fast += leaf is not None
-            plan.append((response_name, field_details_list, leaf))  # type: ignore[union-attr]  # plan is a list on this path
+                shortcut = _plain_leaf(field_def)
+                if shortcut is None:
+                    # An object read as a plain attribute, or a list of folded children:
+                    # completed by the static loop (`_static_field`), tagged first.
+                    obj = _plain_object(field_def)
+                    found = (obj[0], obj[1]) if obj is not None else _folded(field_def)
+                    if found is not None:
+                        shortcut = (_OBJECT if obj is not None else _FOLDED, field_def, *found)
+            fast += shortcut is not None
+            plan.append((response_name, field_details_list, shortcut))  # type: ignore[union-attr]  # plan is a list on this path
         if not fast:
             plan = None
         self._plans[key] = (grouped_field_set, plan)  # holding it keeps its id unique
@@ -219,7 +317,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         try:
             for response_name, field_details_list, leaf in plan:
-                if leaf is not None:
+                if leaf is not None and (leaf[0] is _OBJECT or leaf[0] is _FOLDED):
+                    done = self._static_field(
+                        parent_type, source_value, path, response_name, field_details_list, leaf
+                    )
+                    if done is not _NOT_DONE:
+                        results[response_name] = done
+                        continue
+                elif leaf is not None:
                     python_name, leaf_type, non_null = leaf
                     value = None
                     try:
@@ -253,6 +358,57 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return self._gather_fields(results, awaitable_fields)
+
+    def _static_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        response_name: str,
+        field_details_list: Any,
+        shortcut: Any,
+    ) -> Any:
+        """A field of one object completed by the static loop: an object read as a plain
+        attribute (a joined to-one relation) or the folded children of a list field. Whatever
+        the loop cannot complete without awaiting (a loader's future, a resolver below, a
+        `children_field`) answers `_NOT_DONE`: the ordinary path completes it."""
+        tag, field_def = shortcut[0], shortcut[1]
+        if tag is _OBJECT:
+            value = getattr(source_value, shortcut[2], None)
+            if value is None or self.is_awaitable(value):
+                _discard(value)
+                return _NOT_DONE  # a null is checked against the type by the ordinary path
+        else:
+            value = source_value.__dict__.get(shortcut[2])
+            if value is None:
+                return _NOT_DONE
+        info = self.build_resolve_info(
+            field_def,
+            [d.node for d in field_details_list],
+            parent_type,
+            Path(path, response_name, parent_type.name),
+        )
+        pending: list[Any] = []
+        try:
+            if tag is _OBJECT:
+                sub_type = shortcut[3]
+                plan = self._static_plan(sub_type, field_details_list, info)
+                if plan is None:
+                    return _NOT_DONE
+                done: Any = self._static_object(sub_type, plan, value, True, info, pending)
+            else:
+                _key, cap, item_type, item_non_null, _list_non_null = shortcut[2:]
+                plan = self._static_plan(item_type, field_details_list, info)
+                if plan is None:
+                    return _NOT_DONE
+                complete = self._static_object
+                done = [
+                    complete(item_type, plan, item, item_non_null, info, pending)
+                    for item in value[:cap]
+                ]
+        except _Fallback:
+            return _NOT_DONE
+        return _NOT_DONE if pending else done
 
     def complete_list_value(
         self,

@@ -31,7 +31,7 @@ from api.graphql.cost import CostModel
 from api.graphql.enterprise.mutations import EnterpriseMutation
 from api.graphql.enterprise.queries import EnterpriseQuery
 from api.graphql.errors import is_safe_to_show
-from api.graphql.executor import FastExecutor, fast_enums
+from api.graphql.executor import FastExecutor, ReleasedExecutor, fast_enums
 from api.graphql.governance.mutations import GovernanceMutation
 from api.graphql.governance.queries import GovernanceQuery
 from api.graphql.limits import (
@@ -156,7 +156,7 @@ def _built(fast: bool) -> tuple[QuietSchema, CostModel]:
         query=query,
         mutation=mutation,
         subscription=subscription,
-        execution_context_class=FastExecutor if fast else None,
+        execution_context_class=FastExecutor if fast else ReleasedExecutor,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]  # Strawberry's stub wants scalar defs, not classes
     )
     if fast:

@@ -13,8 +13,10 @@ from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay import (
     MAX_PAGE,
     ChildrenPage,
+    Fold,
     Ordering,
     SortKey,
+    folded_key,
     loader,
     make_row,
     row_class,
@@ -76,15 +78,23 @@ def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[
     return batch
 
 
-async def latest_events(info: Info, need_id: int, last: int | None) -> list[Any]:
-    """A need's events, oldest first: all of them, or only the `last` latest ones."""
+EVENTS = Fold(NeedEventT, "need_id", ("at", "id"), ("events", "latest_event"))
+FOLDED_EVENTS = folded_key("events")
+
+
+async def latest_events(info: Info, need: Any, last: int | None) -> list[Any]:
+    """A need's events, oldest first: all of them, or only the `last` latest ones. Read with
+    the need itself where it was read by key on PostgreSQL (`EVENTS`, a fold), else batched."""
     if last is not None and not 0 <= last <= MAX_PAGE:
         raise CodedError(f"`last` must be between 0 and {MAX_PAGE}", ErrorCode.BAD_USER_INPUT)
     if last == 0:
         return []
+    folded: list[Any] | None = need.__dict__.get(FOLDED_EVENTS)
+    if folded is not None:  # every event, in the loader's order: the latest are the tail
+        return folded if last is None else folded[-last:]
     name = f"need.events:{last}"
     found = info.context.loaders.get(name) or loader(info, name, _events_batch(last))
-    return await found.load(need_id)
+    return await found.load(need.pk)
 
 
 def open_needs_of_community(community_id: int) -> ChildrenPage:

@@ -31,12 +31,13 @@ from api.graphql.enums import (
 )
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.lists import MaxItems
-from api.graphql.needs.loaders import latest_events
+from api.graphql.needs.loaders import EVENTS, latest_events
 from api.graphql.needs.offer_types import NeedOffer
 from api.graphql.relay import (
     Node,
     RowType,
     ToOne,
+    folded,
     frozen,
     load_children,
     load_linked,
@@ -175,6 +176,7 @@ class Need(RowType, _NeedAttributes, Node):
     __model__ = m.Need
     __node_name__ = "Need"
     __joins__ = frozen({"community": (CommunityT, "community_id"), "grid": (GridT, "grid_id")})
+    __folds__ = frozen({"events": EVENTS})
     __needs__ = frozen(
         {
             "community": ("community_id",),
@@ -407,6 +409,7 @@ class Need(RowType, _NeedAttributes, Node):
         description="Its history, oldest first; `last: n` gives the n latest steps only.",
         extensions=[MaxItems(100)],
     )
+    @folded("events")
     async def events(
         self,
         info: Info,
@@ -415,11 +418,11 @@ class Need(RowType, _NeedAttributes, Node):
             strawberry.argument(description="Only the n latest events (at most 100)."),
         ] = None,
     ) -> list[NeedEvent]:
-        return await latest_events(info, self.pk, last)
+        return await latest_events(info, self, last)
 
     @strawberry.field(description="Its latest step.")
     async def latest_event(self, info: Info) -> NeedEvent | None:
-        events = await latest_events(info, self.pk, 1)
+        events = await latest_events(info, self, 1)
         return events[-1] if events else None
 
     @strawberry.field(

@@ -8,6 +8,7 @@
 - `keyset`: orderings, cursors and pages read with keyset pagination in SQL.
 - `rows`, `selection`: row types built straight from SQL rows, with only the columns a query
   selects.
+- `folds`: to-many relations aggregated into one object's own statement (PostgreSQL).
 - `loaders`: DataLoaders in `info.context.loaders`, one set per request.
 - `access`, `nodes`: which types `node(id:)` may fetch, the shared access checks, the root
   fields `node` and `nodes`.
@@ -35,6 +36,7 @@ from api.graphql.relay.connections import (
     PageArgs,
     PageInfo,
 )
+from api.graphql.relay.folds import Fold, folded, folded_key
 from api.graphql.relay.ids import Node, decode_id, from_global_id, to_global_id
 from api.graphql.relay.keyset import (
     OrderDirection,
@@ -72,6 +74,7 @@ __all__ = [
     "Connection",
     "Edge",
     "First",
+    "Fold",
     "Last",
     "Node",
     "NodeQuery",
@@ -90,6 +93,8 @@ __all__ = [
     "children_field",
     "connection_field",
     "decode_id",
+    "folded",
+    "folded_key",
     "from_global_id",
     "frozen",
     "load_children",

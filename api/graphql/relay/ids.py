@@ -7,6 +7,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import strawberry
 
@@ -49,20 +50,24 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     """(type name, primary key) of a global ID; a coded BAD_USER_INPUT error unless it is
     exactly what `to_global_id` makes for a key in the database's range (one spelling per
     object: no padding tricks, spaces, signs, leading zeros or non-ASCII digits)."""
-    bad = CodedError(f"malformed ID '{excerpt(global_id)}'", ErrorCode.BAD_USER_INPUT)
     if not isinstance(global_id, str) or len(global_id) > _MAX_GLOBAL_ID:
-        raise bad
+        raise _malformed(global_id)
     try:
         raw = base64.b64decode(global_id, validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise bad from None
+        raise _malformed(global_id) from None
     type_name, _, digits = raw.partition(":")
     pk = parse_row_id(digits)
     if pk is None or not _TYPE_NAME.fullmatch(type_name):
-        raise bad
+        raise _malformed(global_id)
     if to_global_id(type_name, pk) != global_id:  # e.g. non-zero padding bits
-        raise bad
+        raise _malformed(global_id)
     return type_name, pk
+
+
+def _malformed(global_id: Any) -> CodedError:
+    """The error of an ID `from_global_id` refuses (built only then: a valid ID costs none)."""
+    return CodedError(f"malformed ID '{excerpt(global_id)}'", ErrorCode.BAD_USER_INPUT)
 
 
 def decode_id(global_id: str, expected: str | Iterable[str]) -> int:

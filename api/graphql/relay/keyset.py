@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,12 +24,13 @@ from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.relay.connections import Connection, PageArgs, PageInfo, connection
 from api.graphql.relay.cursors import BadCursor, seal, unseal
+from api.graphql.relay.folds import fold_columns
 from api.graphql.relay.rows import RowType, column_names, make_row, row_class, table_columns
 from api.graphql.relay.selection import (
     Selection,
     columns_for,
     field_selection,
-    freeze,
+    frozen_selection,
     graphql_to_python,
     node_selection,
 )
@@ -176,7 +178,7 @@ def page_of(
     pk_label = ordering.pk.key
     if keys is not None and page:
         at = [keys.index(lbl) for lbl in labels] + [keys.index(pk_label)]
-        values = [tuple(r[i] for i in at) for r in page]
+        values = list(map(itemgetter(*at), page))  # at least two positions: tuples
     elif keys is not None:
         values = []
     else:
@@ -298,7 +300,7 @@ async def select_page(
     # The key holds the sort expressions, so their identity hashes stay theirs.
     key: Hashable = (
         type_cls,
-        freeze(selection),
+        frozen_selection(selection),
         ordering.keys,
         ordering.pk,
         ordering.descending,
@@ -394,7 +396,23 @@ def joined_select(
     return columns, select_from, build
 
 
-# Statement and row builder of one object by key, per row type and selection.
+def _with_folds(
+    build: Callable[[Sequence[Any]], list[Any]],
+    width: int,
+    attach: Callable[[Any, Sequence[Any]], None],
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """`build` for rows whose values past `width` are fold columns, attached to the objects."""
+
+    def build_folded(rows: Sequence[Any]) -> list[Any]:
+        objects = build([row[:width] for row in rows])
+        for obj, row in zip(objects, rows, strict=True):
+            attach(obj, row[width:])
+        return objects
+
+    return build_folded
+
+
+# Statement and row builder of one object by key, per row type, selection and dialect.
 _ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
 
 
@@ -406,14 +424,20 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
     """The object of `type_cls` with primary key `pk` (None if there is none), reading only
     the columns the query selects, its selected to-one relations joined in: one statement."""
     selection = field_selection(info)
-    key: Hashable = (type_cls, freeze(selection))
+    dialect = info.context.db.engine.dialect
+    key: Hashable = (type_cls, frozen_selection(selection), dialect.name)
     plan = _ONE_PLANS.get(key)
     if plan is None:
         if len(_ONE_PLANS) > 1024:
             _ONE_PLANS.clear()
         columns, select_from, build = joined_select(type_cls, selection)
+        folds, attach = fold_columns(type_cls, selection, dialect)
+        if folds:  # to-many relations aggregated into the same statement (PostgreSQL)
+            build = _with_folds(build, len(columns), attach)
         pk_col = type_cls.__model__.__table__.c[type_cls.__pk__]  # type: ignore[attr-defined]  # SQLModel tables have __table__
-        stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
+        stmt = (
+            sa.select(*columns, *folds).select_from(select_from).where(pk_col == sa.bindparam("pk"))
+        )
         plan = _ONE_PLANS[key] = (stmt, build)
     stmt, build = plan
     # The plan is shared by every caller; the row rule is the caller's own: the statement with

@@ -6,6 +6,7 @@ Every function takes a row type or a lazy reference to one (`RowRef`, see `rows`
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -41,9 +42,14 @@ def context_loader(ctx: Context, key: str, batch_fn: Batch) -> DataLoader[Any, A
     loaders = ctx.loaders
     found = loaders.get(key)
     if found is None:
+        # The context holds its loaders: through a weak reference back, the two make no cycle,
+        # and a request's loaded rows are freed when it ends (not by the cyclic collector).
+        ref = weakref.ref(ctx)
 
         async def load(keys: list[Any]) -> Sequence[Any]:
-            return await batch_fn(ctx, keys)
+            alive = ref()
+            assert alive is not None, "a loader outlived its request"
+            return await batch_fn(alive, keys)
 
         found = loaders[key] = DataLoader(load)
     return found

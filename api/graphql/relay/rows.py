@@ -38,6 +38,7 @@ class RowType:
     __node_name__: ClassVar[str | None] = None  # the Node type name, None if not a Node
     __needs__: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     __joins__: ClassVar[Mapping[str, tuple[Any, str]]] = {}
+    __folds__: ClassVar[Mapping[str, Any]] = {}  # relation -> relay.folds.Fold
     __pk__: ClassVar[str] = "id"
 
     pk: Any

@@ -88,6 +88,22 @@ def freeze(selection: Selection) -> FrozenSelection:
     return tuple(sorted((k, freeze(v)) for k, v in selection.items()))
 
 
+def frozen_selection(selection: Selection) -> FrozenSelection:
+    """`freeze` of a tree `field_selection` remembered (the same object for the same field
+    nodes): frozen once, then looked up by identity."""
+    hit = _FROZEN.get(id(selection))
+    if hit is not None and hit[0] is selection:
+        return hit[1]
+    if len(_FROZEN) >= _TREES_MAX:
+        del _FROZEN[next(iter(_FROZEN))]  # the oldest
+    found = freeze(selection)
+    _FROZEN[id(selection)] = (selection, found)  # holding the tree keeps its id unique
+    return found
+
+
+_FROZEN: dict[int, tuple[Selection, FrozenSelection]] = {}
+
+
 _GQL_TO_PY: dict[type, dict[str, str]] = {}
 
 
