@@ -22,7 +22,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from matching import model, travel
+from matching import clusters, model, travel
 from matching.arrays import ProblemArrays, build_arrays, pair_facts
 from matching.bound_columns import ColumnGeneration, column_bound, restricted_master
 from matching.bound_person import person_bound, seat_prices
@@ -104,6 +104,11 @@ class VolunteerSolution:
     polish_improvement: int
     timings: dict[str, float]
     stages: dict[str, int]  # stage -> candidate pairs it worked on (rounds for "lagrange")
+    # for `clusters`, which prices the whole problem with its parts' prices: the seat prices
+    # of the best seat-price bound (None: it did not run) and the minute prices (in 1/PRICE_SCALE
+    # cost units) of the flow with the best bound
+    seat_prices: NDArray[np.int64] | None = None
+    minute_prices: NDArray[np.int64] | None = None
 
 
 def volunteer_objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> int:
@@ -254,6 +259,7 @@ def solve_volunteers(
     theta = STEP_START
     prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = best_flow = flow
+    best_mu = np.zeros(arr.num_volunteers, dtype=np.int64)
     rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
     done = 0
     stalled = 0
@@ -289,7 +295,7 @@ def solve_volunteers(
         # the reference county, 16 of 20 rounds raised it by 0.03% in all)
         stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         if last.bound + const > bound:
-            best_flow = last
+            best_flow, best_mu = last, mu
         bound = max(bound, last.bound + const)
         if DEBUG:
             print(
@@ -311,7 +317,7 @@ def solve_volunteers(
     timings["lagrange"] = time.perf_counter() - t
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
-    bound, columns = _person_bound(
+    bound, columns, prices = _person_bound(
         arr, pool, cands, best_flow, best_obj, bound, const, (best_v, best_n), timings, stages
     )
     if columns is not None and _gap(best_obj, bound) > RMP_GAP:
@@ -367,7 +373,17 @@ def solve_volunteers(
     if best_obj == bound:
         proven = True
     return VolunteerSolution(
-        cands, best, best_obj, bound, proven, polished, improvement, timings, stages
+        cands,
+        best,
+        best_obj,
+        bound,
+        proven,
+        polished,
+        improvement,
+        timings,
+        stages,
+        prices,
+        best_mu,
     )
 
 
@@ -382,13 +398,13 @@ def _person_bound(
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     timings: dict[str, float],
     stages: dict[str, int],
-) -> tuple[int, ColumnGeneration | None]:
+) -> tuple[int, ColumnGeneration | None, NDArray[np.int64] | None]:
     """The bound with each person's week solved exactly (`bound_person`), from the seat
     prices of the flow that gave the best bound, then by column generation from there
     (`bound_columns`); the better bound is kept, and the stages say what ran and what it
     gained (0: the flow's bound stands). Also the master, for an answer from its columns."""
     if _gap(best_obj, bound) <= STOP_GAP or flow.arcs is None or not len(cands):
-        return bound, None
+        return bound, None, None
     t = time.perf_counter()
     prices = seat_prices(flow.arcs, arr.n_penalty)
     people = person_bound(arr, cands, prices, best_obj - const, pool=pool)
@@ -398,21 +414,31 @@ def _person_bound(
     stages["person_bound_gain"] = max(0, people.bound + const - bound)
     bound = max(bound, people.bound + const)
     if _gap(best_obj, bound) <= STOP_GAP:
-        return bound, None
+        return bound, None, people.prices
     if len(cands) > COLUMNS_MAX_PAIRS:
         stages["column_generation_skipped_pairs"] = len(cands)  # too large: see COLUMNS_MAX_PAIRS
-        return bound, None
+        return bound, None, people.prices
     t = time.perf_counter()
     cols, master = column_bound(people.problem, people.prices, best_obj - const, answer)
     timings["column_generation"] = time.perf_counter() - t
     stages["column_generation_rounds"] = cols.rounds
     stages["column_generation_columns"] = cols.columns
     stages["column_generation_gain"] = max(0, cols.bound + const - bound)
-    return max(bound, cols.bound + const), master
+    prices = cols.prices if cols.bound > people.bound else people.prices
+    return max(bound, cols.bound + const), master, prices
 
 
-def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) -> Result:
-    """Match every open need, resource requirement and enterprise request at once."""
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    polish: bool = True,
+    decompose_above: int = clusters.DECOMPOSE_ABOVE_PAIRS,
+    cluster_pairs: int = clusters.CLUSTER_PAIRS,
+) -> Result:
+    """Match every open need, resource requirement and enterprise request at once. Above
+    `decompose_above` candidate pairs the volunteers' part is solved in community clusters of
+    about `cluster_pairs` pairs (`matching.clusters`)."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -421,9 +447,12 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
     pool = build_pool(arr, k=problem.candidates_per_need, index=index)
     sched = Scheduler(arr)
     timings["candidates"] = time.perf_counter() - t
-    vs = solve_volunteers(
-        arr, pool, sched, polish=polish, time_limit_s=time_limit_s, started=started
-    )
+    if clusters.top_k_pairs(pool) > decompose_above:
+        vs = _solve_clustered(arr, pool, sched, polish, time_limit_s, cluster_pairs)
+    else:
+        vs = solve_volunteers(
+            arr, pool, sched, polish=polish, time_limit_s=time_limit_s, started=started
+        )
     timings |= vs.timings
     t = time.perf_counter()
     res_plan = allocate_resources(problem)
@@ -482,6 +511,44 @@ def solve(problem: Problem, *, time_limit_s: float = 10.0, polish: bool = True) 
         terms=evaluation.terms,
         timings=tuple(timings.items()),
         violations=evaluation.violations,
+    )
+
+
+def _solve_clustered(
+    arr: ProblemArrays,
+    pool: CandidatePool,
+    sched: Scheduler,
+    polish: bool,
+    time_limit_s: float,
+    cluster_pairs: int,
+) -> VolunteerSolution:
+    def part(a: ProblemArrays, p: CandidatePool, s: Scheduler) -> VolunteerSolution:
+        started = time.perf_counter()  # each part gets the time limit's CP-SAT safety net
+        return solve_volunteers(a, p, s, polish=polish, time_limit_s=time_limit_s, started=started)
+
+    const = pinned_constant(arr)
+
+    def whole_flow(mu: NDArray[np.int64]) -> tuple[int, NDArray[np.int64] | None]:
+        """One flow of the whole problem at the parts' minute prices: its bound and seat
+        prices (consistent across the borders, which the parts' own are not)."""
+        flow = _Search(arr, pool, sched).flow(mu, resolve=False, widen=False)
+        prices = seat_prices(flow.arcs, arr.n_penalty) if flow.arcs is not None else None
+        return flow.bound + const, prices
+
+    got = clusters.solve_clustered(
+        arr, pool, sched, part, whole_flow, cluster_pairs=cluster_pairs, pinned_constant=const
+    )
+    proven = got.objective == got.bound
+    return VolunteerSolution(
+        got.cands,
+        got.chosen,
+        got.objective,
+        got.bound,
+        proven,
+        got.polished,
+        got.polish_improvement,
+        got.timings,
+        got.stages,
     )
 
 
