@@ -127,7 +127,7 @@ def test_a_synthetic_county_in_clusters_stays_feasible_with_a_whole_bound() -> N
     whole = solve(p, polish=False)
     result = solve(p, polish=False, decompose_above=0, cluster_pairs=1_500)
     got = stages(result)
-    assert got["clusters"] >= 3 and got["border_pairs"] > 0
+    assert got["clusters"] >= 2 and got["border_pairs"] > 0
     assert feasible(p, result)
     # both bounds hold for the whole problem: neither is above either answer
     assert result.bound <= whole.objective and whole.bound <= result.objective
