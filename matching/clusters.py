@@ -45,6 +45,7 @@ from matching.timing import Scheduler
 DECOMPOSE_ABOVE_PAIRS = 400_000
 CLUSTER_PAIRS = 150_000  # candidate pairs per cluster, about
 BOUND_ROUNDS = 3  # subgradient rounds of the whole problem's seat-price bound
+PART_COLUMNS_MAX_PAIRS = 0  # column generation in a part up to this many pairs (0: never)
 ZONE_MAX_PAIRS = 250_000  # the border zone is repaired as one problem up to this size
 
 
@@ -258,6 +259,33 @@ def _objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_])
     return sum(volunteer_terms(arr, v, n).values())
 
 
+def _repair_zone(
+    problem: Problem,
+    arr: ProblemArrays,
+    pool: CandidatePool,
+    k: NDArray[np.int64],
+    cands: Candidates,
+    chosen: NDArray[np.bool_],
+    zone_n: NDArray[np.int64],
+    solve_part: SolvePart,
+) -> tuple[Candidates, NDArray[np.bool_], int, int]:
+    """The zone's needs solved again with everyone who may serve them, each one's visits
+    elsewhere pinned: the answer with the zone's part replaced, its cost, the zone's pairs."""
+    in_zone = np.zeros(arr.num_needs, dtype=bool)
+    in_zone[zone_n] = True
+    people = np.unique(cands.v[in_zone[cands.n]])  # every holder of a zone seat too
+    in_people = np.zeros(arr.num_volunteers, dtype=bool)
+    in_people[people] = True
+    keep = chosen & ~(in_people[cands.v] & in_zone[cands.n])  # all but the zone's pairs
+    frozen = keep & in_people[cands.v]  # the zone's people's visits elsewhere
+    sub = _subproblem(problem, arr, zone_n, people, (cands.v[frozen], cands.n[frozen]))
+    v, n, _, _, _, pairs = _solve_sub(sub, arr, solve_part)
+    out_cands, out_chosen, _ = _with_pairs(
+        arr, pool, k, np.concatenate([cands.v[keep], v]), np.concatenate([cands.n[keep], n])
+    )
+    return out_cands, out_chosen, _objective(arr, out_cands, out_chosen), pairs
+
+
 def solve_clustered(
     arr: ProblemArrays,
     pool: CandidatePool,
@@ -305,33 +333,24 @@ def solve_clustered(
     cands, chosen, _ = _with_pairs(arr, pool, k, merged_v, merged_n)
     merged = _objective(arr, cands, chosen)
 
-    # the border zone: needs with a candidate from another cluster, as one problem
+    # the border zone: needs with a candidate from another cluster, as one problem, or one
+    # cluster's side of it at a time when it is too large
     t = time.perf_counter()
     zone_n = np.unique(whole.n[border])
-    zone_pairs = int(np.isin(whole.n, zone_n).sum())
-    best = chosen
-    best_obj = merged
-    if zone_n.size and zone_pairs <= ZONE_MAX_PAIRS:
-        in_zone = np.zeros(arr.num_needs, dtype=bool)
-        in_zone[zone_n] = True
-        people = np.unique(cands.v[in_zone[cands.n]])  # every holder of a zone seat too
-        in_people = np.zeros(arr.num_volunteers, dtype=bool)
-        in_people[people] = True
-        keep = chosen & ~(in_people[cands.v] & in_zone[cands.n])  # all but the zone's pairs
-        frozen = keep & in_people[cands.v]  # the zone's people's visits elsewhere
-        sub = _subproblem(problem, arr, zone_n, people, (cands.v[frozen], cands.n[frozen]))
-        v, n, _, _, _, pairs = _solve_sub(sub, arr, solve_part)
-        stages["clusters_zone_pairs"] = pairs
-        zone_cands, zone_chosen, _ = _with_pairs(
-            arr,
-            pool,
-            k,
-            np.concatenate([cands.v[keep], v]),
-            np.concatenate([cands.n[keep], n]),
-        )
-        zone_obj = _objective(arr, zone_cands, zone_chosen)
-        if zone_obj < best_obj:
-            cands, best, best_obj = zone_cands, zone_chosen, zone_obj
+    zone_pairs = np.bincount(whole.n, minlength=arr.num_needs)
+    groups = [zone_n]
+    if zone_pairs[zone_n].sum() > ZONE_MAX_PAIRS:
+        groups = [zone_n[parts.need_cluster[zone_n] == c] for c in range(parts.count)]
+    best, best_obj = chosen, merged
+    solved = 0
+    for group in groups:
+        if not group.size or zone_pairs[group].sum() > ZONE_MAX_PAIRS:
+            continue
+        got = _repair_zone(problem, arr, pool, k, cands, best, group, solve_part)
+        solved += got[3]
+        if got[2] < best_obj:
+            cands, best, best_obj = got[0], got[1], got[2]
+    stages["clusters_zone_pairs"] = solved
     stages["clusters_zone_needs"] = int(zone_n.size)
     repaired = improve(
         arr, cands, refill(arr, cands, repair_budgets(arr, cands, best, sched), sched), sched
@@ -358,6 +377,7 @@ def solve_clustered(
         ),
         key=lambda r: r.bound,
     )
+    stages["person_bound_gain"] = max(0, people_bound.bound + pinned_constant - bound)
     bound = max(bound, people_bound.bound + pinned_constant)
     timings["person_bound"] = time.perf_counter() - t
     stages["clusters"] = parts.count

@@ -236,6 +236,8 @@ def solve_volunteers(
     polish: bool,
     time_limit_s: float,
     started: float,
+    columns_max_pairs: int = COLUMNS_MAX_PAIRS,
+    round_work: int = ROUND_WORK,
 ) -> VolunteerSolution:
     timings: dict[str, float] = {}
     stages: dict[str, int] = {}
@@ -260,7 +262,7 @@ def solve_volunteers(
     prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = best_flow = flow
     best_mu = np.zeros(arr.num_volunteers, dtype=np.int64)
-    rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
+    rounds = int(np.clip(round_work // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
     done = 0
     stalled = 0
     for round_no in range(rounds):
@@ -318,7 +320,17 @@ def solve_volunteers(
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
     bound, columns, prices = _person_bound(
-        arr, pool, cands, best_flow, best_obj, bound, const, (best_v, best_n), timings, stages
+        arr,
+        pool,
+        cands,
+        best_flow,
+        best_obj,
+        bound,
+        const,
+        (best_v, best_n),
+        timings,
+        stages,
+        columns_max_pairs,
     )
     if columns is not None and _gap(best_obj, bound) > RMP_GAP:
         # an answer from the master's columns (the sets it found, which can really be booked)
@@ -398,6 +410,7 @@ def _person_bound(
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     timings: dict[str, float],
     stages: dict[str, int],
+    columns_max_pairs: int,
 ) -> tuple[int, ColumnGeneration | None, NDArray[np.int64] | None]:
     """The bound with each person's week solved exactly (`bound_person`), from the seat
     prices of the flow that gave the best bound, then by column generation from there
@@ -415,7 +428,7 @@ def _person_bound(
     bound = max(bound, people.bound + const)
     if _gap(best_obj, bound) <= STOP_GAP:
         return bound, None, people.prices
-    if len(cands) > COLUMNS_MAX_PAIRS:
+    if len(cands) > columns_max_pairs:
         stages["column_generation_skipped_pairs"] = len(cands)  # too large: see COLUMNS_MAX_PAIRS
         return bound, None, people.prices
     t = time.perf_counter()
@@ -524,7 +537,15 @@ def _solve_clustered(
 ) -> VolunteerSolution:
     def part(a: ProblemArrays, p: CandidatePool, s: Scheduler) -> VolunteerSolution:
         started = time.perf_counter()  # each part gets the time limit's CP-SAT safety net
-        return solve_volunteers(a, p, s, polish=polish, time_limit_s=time_limit_s, started=started)
+        return solve_volunteers(
+            a,
+            p,
+            s,
+            polish=polish,
+            time_limit_s=time_limit_s,
+            started=started,
+            columns_max_pairs=clusters.PART_COLUMNS_MAX_PAIRS,
+        )
 
     const = pinned_constant(arr)
 
