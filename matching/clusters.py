@@ -16,9 +16,12 @@ it; then refill and local search run over the whole problem's candidate lists. T
 answer is taken only where it costs less, so it never makes the merged answer worse.
 
 The bound: the clusters' bounds do not add up to a bound of the whole problem (a border pair
-belongs to no cluster). The seat-price bound (`bound_person`) is valid for the whole problem at
-any prices; each need's price comes from its own cluster's best bound, and L(lam) is evaluated
-over the whole problem's candidate lists (pruned pairs included), with a few subgradient rounds.
+belongs to no cluster). Each person has one cluster, so the clusters' Lagrangian minute prices
+(those of each one's flow with the best bound) are prices for the whole problem: one min-cost
+flow over the whole problem's candidate lists at those prices gives a valid bound (the flow's,
+`matching.flow`) and seat prices consistent across the borders, at which the seat-price bound
+(`bound_person`, valid at any prices, pruned pairs included) is evaluated, with a few
+subgradient rounds; the better of the two is reported.
 """
 
 from __future__ import annotations
@@ -40,12 +43,13 @@ from matching.problem import Need, Problem
 from matching.repair import improve, refill, repair_budgets
 from matching.timing import Scheduler
 
-# Decompose above this many candidate pairs (top-K lists). Measured on the synthetic 10x county
-# (35,000 x 30,000, 1.1 M pairs): see README, "Matching benchmark".
-DECOMPOSE_ABOVE_PAIRS = 400_000
+# Decompose above this many candidate pairs (top-K lists). On the synthetic 10x county (35,000 x
+# 30,000: 955 thousand pairs) clusters gave a 0.34% better answer and a 0.15% weaker bound at
+# 4x the CPU time of the whole solve (README, "Matching benchmark"): it stays whole; larger
+# scopes, where the whole solve's Lagrangian rounds get fewer still, are split.
+DECOMPOSE_ABOVE_PAIRS = 1_000_000
 CLUSTER_PAIRS = 150_000  # candidate pairs per cluster, about
 BOUND_ROUNDS = 3  # subgradient rounds of the whole problem's seat-price bound
-PART_COLUMNS_MAX_PAIRS = 0  # column generation in a part up to this many pairs (0: never)
 ZONE_MAX_PAIRS = 250_000  # the border zone is repaired as one problem up to this size
 
 
@@ -58,8 +62,6 @@ class PartSolution(Protocol):  # what this module reads of the solver's Voluntee
     def polished(self) -> bool: ...
     @property
     def polish_improvement(self) -> int: ...
-    @property
-    def seat_prices(self) -> NDArray[np.int64] | None: ...
     @property
     def minute_prices(self) -> NDArray[np.int64] | None: ...
 
@@ -207,26 +209,20 @@ def _subproblem(
 
 def _solve_sub(
     sub: Problem, arr: ProblemArrays, solve_part: SolvePart
-) -> tuple[
-    NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], PartSolution, int
-]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], PartSolution, int]:
     """Solve a part: its answer as the whole problem's (person, need) indexes (pins left out),
-    seat prices by the whole problem's need (0 where it has none), minute prices by person, the
-    part's own solution and its candidate pairs."""
+    its minute prices by the whole problem's person, its own solution and its candidate pairs."""
     sa = build_arrays(sub)
     pool = build_pool(sa, k=sub.candidates_per_need)
     part = solve_part(sa, pool, Scheduler(sa))
     v_map = np.array([arr.vol_index[int(i)] for i in sa.v_ids.tolist()], dtype=np.int64)
     n_map = np.array([arr.need_index[int(i)] for i in sa.n_ids.tolist()], dtype=np.int64)
-    priced = np.zeros(arr.num_needs, dtype=np.int64)
-    if part.seat_prices is not None:
-        priced[n_map] = part.seat_prices  # the caller keeps its own needs' (not the pins' copies)
     mu = np.zeros(arr.num_volunteers, dtype=np.int64)
     if part.minute_prices is not None:
         mu[v_map] = part.minute_prices
     v = v_map[part.cands.v[part.chosen]]
     n = n_map[part.cands.n[part.chosen]]
-    return v, n, priced, mu, part, len(part.cands)
+    return v, n, mu, part, len(part.cands)
 
 
 def _with_pairs(
@@ -279,7 +275,7 @@ def _repair_zone(
     keep = chosen & ~(in_people[cands.v] & in_zone[cands.n])  # all but the zone's pairs
     frozen = keep & in_people[cands.v]  # the zone's people's visits elsewhere
     sub = _subproblem(problem, arr, zone_n, people, (cands.v[frozen], cands.n[frozen]))
-    v, n, _, _, _, pairs = _solve_sub(sub, arr, solve_part)
+    v, n, _, _, pairs = _solve_sub(sub, arr, solve_part)
     out_cands, out_chosen, _ = _with_pairs(
         arr, pool, k, np.concatenate([cands.v[keep], v]), np.concatenate([cands.n[keep], n])
     )
@@ -310,7 +306,6 @@ def solve_clustered(
     t = time.perf_counter()
     got_v: list[NDArray[np.int64]] = []
     got_n: list[NDArray[np.int64]] = []
-    prices = np.zeros(arr.num_needs, dtype=np.int64)
     minute_prices = np.zeros(arr.num_volunteers, dtype=np.int64)
     sizes: list[tuple[int, int, int]] = []
     polished = False
@@ -320,10 +315,9 @@ def solve_clustered(
         needs = np.flatnonzero(parts.need_cluster == c)
         people = np.flatnonzero(parts.person_cluster == c)
         sub = _subproblem(problem, arr, needs, people, (no_pairs, no_pairs))
-        v, n, priced, mu, part, pairs = _solve_sub(sub, arr, solve_part)
+        v, n, mu, part, pairs = _solve_sub(sub, arr, solve_part)
         got_v.append(v)
         got_n.append(n)
-        prices[needs] = priced[needs]
         minute_prices[people] = mu[people]
         sizes.append((len(needs), len(people), pairs))
         polished |= part.polished
@@ -333,24 +327,18 @@ def solve_clustered(
     cands, chosen, _ = _with_pairs(arr, pool, k, merged_v, merged_n)
     merged = _objective(arr, cands, chosen)
 
-    # the border zone: needs with a candidate from another cluster, as one problem, or one
-    # cluster's side of it at a time when it is too large
+    # the border zone: needs with a candidate from another cluster, as one problem (when not
+    # too large; on the synthetic 10x county, solving each cluster's side of it in turn took as
+    # long as the clusters and gained 0.14%)
     t = time.perf_counter()
     zone_n = np.unique(whole.n[border])
-    zone_pairs = np.bincount(whole.n, minlength=arr.num_needs)
-    groups = [zone_n]
-    if zone_pairs[zone_n].sum() > ZONE_MAX_PAIRS:
-        groups = [zone_n[parts.need_cluster[zone_n] == c] for c in range(parts.count)]
+    zone_pairs = int(np.isin(whole.n, zone_n).sum())
     best, best_obj = chosen, merged
-    solved = 0
-    for group in groups:
-        if not group.size or zone_pairs[group].sum() > ZONE_MAX_PAIRS:
-            continue
-        got = _repair_zone(problem, arr, pool, k, cands, best, group, solve_part)
-        solved += got[3]
+    if zone_n.size and zone_pairs <= ZONE_MAX_PAIRS:
+        got = _repair_zone(problem, arr, pool, k, cands, best, zone_n, solve_part)
+        stages["clusters_zone_pairs"] = got[3]
         if got[2] < best_obj:
             cands, best, best_obj = got[0], got[1], got[2]
-    stages["clusters_zone_pairs"] = solved
     stages["clusters_zone_needs"] = int(zone_n.size)
     repaired = improve(
         arr, cands, refill(arr, cands, repair_budgets(arr, cands, best, sched), sched), sched
@@ -362,23 +350,20 @@ def solve_clustered(
     timings["clusters_repair"] = time.perf_counter() - t
 
     # a bound of the whole problem: one flow at the clusters' minute prices, then the seat-price
-    # bound from that flow's seat prices and from the clusters' own, the better kept
+    # bound from that flow's seat prices (the clusters' own seat prices, tried too, gave a bound
+    # 1.4% lower on the synthetic county in two clusters: a border need's price is its cluster's)
     t = time.perf_counter()
     bound, flow_prices = whole_flow(minute_prices)
     timings["clusters_whole_flow"] = time.perf_counter() - t
     t = time.perf_counter()
-    starts = [prices] if flow_prices is None else [flow_prices, prices]
-    people_bound = max(
-        (
-            person_bound(
-                arr, cands, lam, best_obj - pinned_constant, pool=pool, rounds=BOUND_ROUNDS
-            )
-            for lam in starts
-        ),
-        key=lambda r: r.bound,
-    )
-    stages["person_bound_gain"] = max(0, people_bound.bound + pinned_constant - bound)
-    bound = max(bound, people_bound.bound + pinned_constant)
+    if flow_prices is not None:
+        people_bound = person_bound(
+            arr, cands, flow_prices, best_obj - pinned_constant, pool=pool, rounds=BOUND_ROUNDS
+        )
+        stages["person_bound"] = people_bound.pairs
+        stages["person_bound_rounds"] = people_bound.rounds
+        stages["person_bound_gain"] = max(0, people_bound.bound + pinned_constant - bound)
+        bound = max(bound, people_bound.bound + pinned_constant)
     timings["person_bound"] = time.perf_counter() - t
     stages["clusters"] = parts.count
     stages["cluster_needs_max"] = max(s[0] for s in sizes)
@@ -388,8 +373,6 @@ def solve_clustered(
     stages["border_pairs"] = int(border.sum())
     used = parts.person_cluster[cands.v[best]] != parts.need_cluster[cands.n[best]]
     stages["border_pairs_used"] = int(used.sum())
-    stages["person_bound"] = people_bound.pairs
-    stages["person_bound_rounds"] = people_bound.rounds
     return ClusteredAnswer(cands, best, best_obj, bound, polished, polish_gain, timings, stages)
 
 

@@ -104,10 +104,8 @@ class VolunteerSolution:
     polish_improvement: int
     timings: dict[str, float]
     stages: dict[str, int]  # stage -> candidate pairs it worked on (rounds for "lagrange")
-    # for `clusters`, which prices the whole problem with its parts' prices: the seat prices
-    # of the best seat-price bound (None: it did not run) and the minute prices (in 1/PRICE_SCALE
-    # cost units) of the flow with the best bound
-    seat_prices: NDArray[np.int64] | None = None
+    # the minute prices (1/PRICE_SCALE cost units) of the flow with the best bound: `clusters`
+    # prices a flow of the whole problem with its parts'
     minute_prices: NDArray[np.int64] | None = None
 
 
@@ -236,8 +234,6 @@ def solve_volunteers(
     polish: bool,
     time_limit_s: float,
     started: float,
-    columns_max_pairs: int = COLUMNS_MAX_PAIRS,
-    round_work: int = ROUND_WORK,
 ) -> VolunteerSolution:
     timings: dict[str, float] = {}
     stages: dict[str, int] = {}
@@ -262,7 +258,7 @@ def solve_volunteers(
     prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = best_flow = flow
     best_mu = np.zeros(arr.num_volunteers, dtype=np.int64)
-    rounds = int(np.clip(round_work // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
+    rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
     done = 0
     stalled = 0
     for round_no in range(rounds):
@@ -319,18 +315,8 @@ def solve_volunteers(
     timings["lagrange"] = time.perf_counter() - t
     stages["lagrange_rounds"] = done
     stages["conflict_rows"] = search.rows.num_rows
-    bound, columns, prices = _person_bound(
-        arr,
-        pool,
-        cands,
-        best_flow,
-        best_obj,
-        bound,
-        const,
-        (best_v, best_n),
-        timings,
-        stages,
-        columns_max_pairs,
+    bound, columns = _person_bound(
+        arr, pool, cands, best_flow, best_obj, bound, const, (best_v, best_n), timings, stages
     )
     if columns is not None and _gap(best_obj, bound) > RMP_GAP:
         # an answer from the master's columns (the sets it found, which can really be booked)
@@ -385,17 +371,7 @@ def solve_volunteers(
     if best_obj == bound:
         proven = True
     return VolunteerSolution(
-        cands,
-        best,
-        best_obj,
-        bound,
-        proven,
-        polished,
-        improvement,
-        timings,
-        stages,
-        prices,
-        best_mu,
+        cands, best, best_obj, bound, proven, polished, improvement, timings, stages, best_mu
     )
 
 
@@ -410,14 +386,13 @@ def _person_bound(
     answer: tuple[NDArray[np.int64], NDArray[np.int64]],
     timings: dict[str, float],
     stages: dict[str, int],
-    columns_max_pairs: int,
-) -> tuple[int, ColumnGeneration | None, NDArray[np.int64] | None]:
+) -> tuple[int, ColumnGeneration | None]:
     """The bound with each person's week solved exactly (`bound_person`), from the seat
     prices of the flow that gave the best bound, then by column generation from there
     (`bound_columns`); the better bound is kept, and the stages say what ran and what it
     gained (0: the flow's bound stands). Also the master, for an answer from its columns."""
     if _gap(best_obj, bound) <= STOP_GAP or flow.arcs is None or not len(cands):
-        return bound, None, None
+        return bound, None
     t = time.perf_counter()
     prices = seat_prices(flow.arcs, arr.n_penalty)
     people = person_bound(arr, cands, prices, best_obj - const, pool=pool)
@@ -427,18 +402,17 @@ def _person_bound(
     stages["person_bound_gain"] = max(0, people.bound + const - bound)
     bound = max(bound, people.bound + const)
     if _gap(best_obj, bound) <= STOP_GAP:
-        return bound, None, people.prices
-    if len(cands) > columns_max_pairs:
+        return bound, None
+    if len(cands) > COLUMNS_MAX_PAIRS:
         stages["column_generation_skipped_pairs"] = len(cands)  # too large: see COLUMNS_MAX_PAIRS
-        return bound, None, people.prices
+        return bound, None
     t = time.perf_counter()
     cols, master = column_bound(people.problem, people.prices, best_obj - const, answer)
     timings["column_generation"] = time.perf_counter() - t
     stages["column_generation_rounds"] = cols.rounds
     stages["column_generation_columns"] = cols.columns
     stages["column_generation_gain"] = max(0, cols.bound + const - bound)
-    prices = cols.prices if cols.bound > people.bound else people.prices
-    return max(bound, cols.bound + const), master, prices
+    return max(bound, cols.bound + const), master
 
 
 def solve(
@@ -537,20 +511,12 @@ def _solve_clustered(
 ) -> VolunteerSolution:
     def part(a: ProblemArrays, p: CandidatePool, s: Scheduler) -> VolunteerSolution:
         started = time.perf_counter()  # each part gets the time limit's CP-SAT safety net
-        return solve_volunteers(
-            a,
-            p,
-            s,
-            polish=polish,
-            time_limit_s=time_limit_s,
-            started=started,
-            columns_max_pairs=clusters.PART_COLUMNS_MAX_PAIRS,
-        )
+        return solve_volunteers(a, p, s, polish=polish, time_limit_s=time_limit_s, started=started)
 
     const = pinned_constant(arr)
 
     def whole_flow(mu: NDArray[np.int64]) -> tuple[int, NDArray[np.int64] | None]:
-        """One flow of the whole problem at the parts' minute prices: its bound and seat
+        """One flow of the whole problem at the parts' minute prices: its bound, and its seat
         prices (consistent across the borders, which the parts' own are not)."""
         flow = _Search(arr, pool, sched).flow(mu, resolve=False, widen=False)
         prices = seat_prices(flow.arcs, arr.n_penalty) if flow.arcs is not None else None
@@ -559,13 +525,12 @@ def _solve_clustered(
     got = clusters.solve_clustered(
         arr, pool, sched, part, whole_flow, cluster_pairs=cluster_pairs, pinned_constant=const
     )
-    proven = got.objective == got.bound
     return VolunteerSolution(
         got.cands,
         got.chosen,
         got.objective,
         got.bound,
-        proven,
+        got.objective == got.bound,
         got.polished,
         got.polish_improvement,
         got.timings,
