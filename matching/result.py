@@ -131,7 +131,8 @@ class Stats:
     # of the seat-price bound, "person_bound_rounds" its rounds and "person_bound_gain" what it
     # added to the flow's bound, 0 if the flow's bound stands): e.g. (("flow", 38158),
     # ("lagrange_rounds", 9), ("cpsat_neighbourhood", 3000)). A stage that did not run is not
-    # listed.
+    # listed. A scope solved in community clusters says so ("clusters", their sizes,
+    # "border_pairs", "border_pairs_used", ...: `matching.clusters`).
     stages: tuple[tuple[str, int], ...] = ()
 
 
