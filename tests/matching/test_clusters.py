@@ -4,6 +4,7 @@ optimum, though pairs cross the borders), and the repair never makes the merged 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -35,6 +36,15 @@ def problems(draw: st.DrawFn) -> Problem:
     )
 
 
+@st.composite
+def pinned_problems(draw: st.DrawFn) -> Problem:
+    """As `problems`, with one pin (a pair feasible alone): its person is tied to its need's
+    cluster, and whoever else holds that need's seats is matched around it."""
+    p = draw(problems())
+    pair = (draw(st.sampled_from(p.needs)).id, draw(st.sampled_from(p.volunteers)).id)
+    return replace(p, pinned=frozenset({pair})) if evaluate(p, [pair]).feasible else p
+
+
 def stages(result: Result) -> dict[str, int]:
     return dict(result.stats.stages)
 
@@ -61,6 +71,18 @@ def test_clustered_answer_is_feasible_and_its_bound_holds_for_the_whole(p: Probl
     assert feasible(p, result)
     assert result.bound <= best <= result.objective
     assert got.get("clusters_repair_gain", 0) >= 0  # the repair is kept only where it gains
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(pinned_problems())
+def test_clustered_answer_keeps_the_pins_and_its_bound_holds(p: Problem) -> None:
+    best, _ = brute_force(p)
+    result = solve_split(p, polish=False)
+    assert p.pinned <= {(a.need_id, a.volunteer_id) for a in result.assignments}
+    assert feasible(p, result)
+    assert result.bound <= best <= result.objective
 
 
 def test_a_border_pair_is_used_when_only_a_neighbour_can_serve() -> None:
