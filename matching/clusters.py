@@ -27,17 +27,19 @@ subgradient rounds; the better of the two is reported.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from matching.arrays import ProblemArrays, build_arrays
+from matching.arrays import ProblemArrays
 from matching.bound_person import person_bound
-from matching.candidates import CandidatePool, Candidates, build_pool, select
+from matching.candidates import CandidatePool, Candidates, select
 from matching.evaluate import volunteer_terms
 from matching.problem import Need, Problem
 from matching.repair import improve, refill, repair_budgets
@@ -66,7 +68,34 @@ class PartSolution(Protocol):  # what this module reads of the solver's Voluntee
     def minute_prices(self) -> NDArray[np.int64] | None: ...
 
 
-SolvePart = Callable[[ProblemArrays, CandidatePool, Scheduler], PartSolution]
+@dataclass(frozen=True, eq=False)
+class PartAnswer:
+    """A part's answer by ids, picklable: parts may be solved in other processes."""
+
+    volunteer_ids: NDArray[np.int64]  # the pairs chosen (pins left out)
+    need_ids: NDArray[np.int64]
+    priced_ids: NDArray[np.int64]  # the part's people ...
+    minute_prices: NDArray[np.int64]  # ... and their minute prices (0: none)
+    pairs: int  # candidate pairs it worked on
+    polished: bool
+    polish_improvement: int
+
+
+def answer_of(arr: ProblemArrays, part: PartSolution) -> PartAnswer:
+    """What the whole problem needs of a part's solution (`arr`: the part's arrays)."""
+    mu = part.minute_prices
+    return PartAnswer(
+        arr.v_ids[part.cands.v[part.chosen]],
+        arr.n_ids[part.cands.n[part.chosen]],
+        arr.v_ids,
+        np.zeros(arr.num_volunteers, dtype=np.int64) if mu is None else mu,
+        len(part.cands),
+        part.polished,
+        part.polish_improvement,
+    )
+
+
+SolvePart = Callable[[Problem], PartAnswer]
 # the whole problem's flow at minute prices per person: its bound and its seat prices
 WholeFlow = Callable[[NDArray[np.int64]], tuple[int, NDArray[np.int64] | None]]
 
@@ -207,22 +236,17 @@ def _subproblem(
     )
 
 
-def _solve_sub(
-    sub: Problem, arr: ProblemArrays, solve_part: SolvePart
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], PartSolution, int]:
-    """Solve a part: its answer as the whole problem's (person, need) indexes (pins left out),
-    its minute prices by the whole problem's person, its own solution and its candidate pairs."""
-    sa = build_arrays(sub)
-    pool = build_pool(sa, k=sub.candidates_per_need)
-    part = solve_part(sa, pool, Scheduler(sa))
-    v_map = np.array([arr.vol_index[int(i)] for i in sa.v_ids.tolist()], dtype=np.int64)
-    n_map = np.array([arr.need_index[int(i)] for i in sa.n_ids.tolist()], dtype=np.int64)
+def _to_whole(
+    arr: ProblemArrays, part: PartAnswer
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """A part's pairs as the whole problem's (person, need) indexes, and its minute prices by
+    the whole problem's person."""
+    v = np.array([arr.vol_index[int(i)] for i in part.volunteer_ids.tolist()], dtype=np.int64)
+    n = np.array([arr.need_index[int(i)] for i in part.need_ids.tolist()], dtype=np.int64)
     mu = np.zeros(arr.num_volunteers, dtype=np.int64)
-    if part.minute_prices is not None:
-        mu[v_map] = part.minute_prices
-    v = v_map[part.cands.v[part.chosen]]
-    n = n_map[part.cands.n[part.chosen]]
-    return v, n, mu, part, len(part.cands)
+    who = np.array([arr.vol_index[int(i)] for i in part.priced_ids.tolist()], dtype=np.int64)
+    mu[who] = part.minute_prices
+    return v, n, mu
 
 
 def _with_pairs(
@@ -275,11 +299,22 @@ def _repair_zone(
     keep = chosen & ~(in_people[cands.v] & in_zone[cands.n])  # all but the zone's pairs
     frozen = keep & in_people[cands.v]  # the zone's people's visits elsewhere
     sub = _subproblem(problem, arr, zone_n, people, (cands.v[frozen], cands.n[frozen]))
-    v, n, _, _, pairs = _solve_sub(sub, arr, solve_part)
+    answer = solve_part(sub)
+    v, n, _ = _to_whole(arr, answer)
     out_cands, out_chosen, _ = _with_pairs(
         arr, pool, k, np.concatenate([cands.v[keep], v]), np.concatenate([cands.n[keep], n])
     )
-    return out_cands, out_chosen, _objective(arr, out_cands, out_chosen), pairs
+    return out_cands, out_chosen, _objective(arr, out_cands, out_chosen), answer.pairs
+
+
+def _solve_all(subs: list[Problem], solve_part: SolvePart, workers: int) -> list[PartAnswer]:
+    """Each part by `solve_part`: here one after the other, or in `workers` fresh processes
+    (spawned: nothing of this process's state is shared, each part is pickled over)."""
+    if workers <= 1 or len(subs) <= 1:
+        return [solve_part(sub) for sub in subs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(subs)), mp_context=context) as pool:
+        return list(pool.map(solve_part, subs))
 
 
 def solve_clustered(
@@ -291,8 +326,10 @@ def solve_clustered(
     *,
     cluster_pairs: int = CLUSTER_PAIRS,
     pinned_constant: int,
+    workers: int = 1,
 ) -> ClusteredAnswer:
-    """Clusters, each solved by `solve_part`; the border zone repaired; the whole bound."""
+    """Clusters, each solved by `solve_part` (in `workers` processes at once when more than
+    one); the border zone repaired; the whole problem's bound."""
     problem = arr.problem
     timings: dict[str, float] = {}
     stages: dict[str, int] = {}
@@ -304,24 +341,25 @@ def solve_clustered(
     timings["clusters_partition"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    no_pairs = np.zeros(0, dtype=np.int64)
+    members = [
+        (np.flatnonzero(parts.need_cluster == c), np.flatnonzero(parts.person_cluster == c))
+        for c in range(parts.count)
+    ]
+    subs = [_subproblem(problem, arr, n, v, (no_pairs, no_pairs)) for n, v in members]
+    answers = _solve_all(subs, solve_part, workers)
     got_v: list[NDArray[np.int64]] = []
     got_n: list[NDArray[np.int64]] = []
     minute_prices = np.zeros(arr.num_volunteers, dtype=np.int64)
-    sizes: list[tuple[int, int, int]] = []
-    polished = False
-    polish_gain = 0
-    no_pairs = np.zeros(0, dtype=np.int64)
-    for c in range(parts.count):
-        needs = np.flatnonzero(parts.need_cluster == c)
-        people = np.flatnonzero(parts.person_cluster == c)
-        sub = _subproblem(problem, arr, needs, people, (no_pairs, no_pairs))
-        v, n, mu, part, pairs = _solve_sub(sub, arr, solve_part)
+    for (_, people), answer in zip(members, answers, strict=True):
+        v, n, mu = _to_whole(arr, answer)
         got_v.append(v)
         got_n.append(n)
         minute_prices[people] = mu[people]
-        sizes.append((len(needs), len(people), pairs))
-        polished |= part.polished
-        polish_gain += part.polish_improvement
+    sizes = [(len(n), len(v), a.pairs) for (n, v), a in zip(members, answers, strict=True)]
+    polished = any(a.polished for a in answers)
+    polish_gain = sum(a.polish_improvement for a in answers)
+    stages["clusters_workers"] = min(workers, parts.count)
     timings["clusters_solve"] = time.perf_counter() - t
     merged_v, merged_n = np.concatenate(got_v), np.concatenate(got_n)
     cands, chosen, _ = _with_pairs(arr, pool, k, merged_v, merged_n)

@@ -14,6 +14,7 @@ input gives the same result; `time_limit_s` only caps CP-SAT's wall time as a sa
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, replace
@@ -422,10 +423,11 @@ def solve(
     polish: bool = True,
     decompose_above: int = clusters.DECOMPOSE_ABOVE_PAIRS,
     cluster_pairs: int = clusters.CLUSTER_PAIRS,
+    workers: int = 1,
 ) -> Result:
     """Match every open need, resource requirement and enterprise request at once. Above
     `decompose_above` candidate pairs the volunteers' part is solved in community clusters of
-    about `cluster_pairs` pairs (`matching.clusters`)."""
+    about `cluster_pairs` pairs (`matching.clusters`), `workers` processes at once."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -435,7 +437,7 @@ def solve(
     sched = Scheduler(arr)
     timings["candidates"] = time.perf_counter() - t
     if clusters.top_k_pairs(pool) > decompose_above:
-        vs = _solve_clustered(arr, pool, sched, polish, time_limit_s, cluster_pairs)
+        vs = _solve_clustered(arr, pool, sched, polish, time_limit_s, cluster_pairs, workers)
     else:
         vs = solve_volunteers(
             arr, pool, sched, polish=polish, time_limit_s=time_limit_s, started=started
@@ -501,6 +503,22 @@ def solve(
     )
 
 
+def solve_part(problem: Problem, *, polish: bool, time_limit_s: float) -> clusters.PartAnswer:
+    """A cluster's (or border zone's) volunteers by the ordinary solver; at module level, so
+    that a process pool can run it. Each part gets the time limit's CP-SAT safety net."""
+    arr = build_arrays(problem)
+    pool = build_pool(arr, k=problem.candidates_per_need)
+    vs = solve_volunteers(
+        arr,
+        pool,
+        Scheduler(arr),
+        polish=polish,
+        time_limit_s=time_limit_s,
+        started=time.perf_counter(),
+    )
+    return clusters.answer_of(arr, vs)
+
+
 def _solve_clustered(
     arr: ProblemArrays,
     pool: CandidatePool,
@@ -508,11 +526,9 @@ def _solve_clustered(
     polish: bool,
     time_limit_s: float,
     cluster_pairs: int,
+    workers: int,
 ) -> VolunteerSolution:
-    def part(a: ProblemArrays, p: CandidatePool, s: Scheduler) -> VolunteerSolution:
-        started = time.perf_counter()  # each part gets the time limit's CP-SAT safety net
-        return solve_volunteers(a, p, s, polish=polish, time_limit_s=time_limit_s, started=started)
-
+    part = functools.partial(solve_part, polish=polish, time_limit_s=time_limit_s)
     const = pinned_constant(arr)
 
     def whole_flow(mu: NDArray[np.int64]) -> tuple[int, NDArray[np.int64] | None]:
@@ -523,7 +539,14 @@ def _solve_clustered(
         return flow.bound + const, prices
 
     got = clusters.solve_clustered(
-        arr, pool, sched, part, whole_flow, cluster_pairs=cluster_pairs, pinned_constant=const
+        arr,
+        pool,
+        sched,
+        part,
+        whole_flow,
+        cluster_pairs=cluster_pairs,
+        pinned_constant=const,
+        workers=workers,
     )
     return VolunteerSolution(
         got.cands,

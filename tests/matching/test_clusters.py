@@ -142,3 +142,8 @@ def test_a_synthetic_county_in_clusters_stays_feasible_with_a_whole_bound() -> N
     assert feasible(p, result)
     # both bounds hold for the whole problem: neither is above either answer
     assert result.bound <= whole.objective and whole.bound <= result.objective
+    # the clusters solved in two processes at once: the same work, so the same answer
+    parallel = solve(p, polish=False, decompose_above=0, cluster_pairs=1_500, workers=2)
+    assert dict(parallel.stats.stages)["clusters_workers"] == 2
+    assert (parallel.objective, parallel.bound) == (result.objective, result.bound)
+    assert parallel.assignments == result.assignments
