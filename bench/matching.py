@@ -4,7 +4,7 @@
                              [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
                              [--now ISO]
                              [--exact] [--exact-limit S] [--no-cpsat] [--no-synthetic]
-                             [--scaled-only] [--clusters]
+                             [--scaled-only] [--clusters] [--cluster-workers N]
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
@@ -307,7 +307,15 @@ def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]
 
     luling = _measure(luling_solve, problem)
     clustered = (
-        _measure(lambda: solve(problem, time_limit_s=args.time_limit, decompose_above=0), problem)
+        _measure(
+            lambda: solve(
+                problem,
+                time_limit_s=args.time_limit,
+                decompose_above=0,
+                workers=args.cluster_workers,
+            ),
+            problem,
+        )
         if args.clusters
         else None
     )
@@ -543,6 +551,13 @@ def main(argv: list[str] | None = None) -> int:
         "--clusters",
         action="store_true",
         help="Luling twice: whole (never decomposed), then in community clusters (always)",
+    )
+    p.add_argument(
+        "--cluster-workers",
+        type=int,
+        default=1,
+        help="with --clusters: processes solving clusters at once (default 1; their memory is "
+        "not in the peak column)",
     )
     p.add_argument(
         "--wall-clock",
