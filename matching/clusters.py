@@ -6,7 +6,8 @@ bisection of the communities' centres, each side holding about half the candidat
 about `cluster_pairs` candidate pairs each. A person may serve needs across a border within
 their reach, so people are placed after the needs: each in the cluster holding most of their
 candidate pairs (a person's pinned visits tie their needs' communities into one cluster, and
-the person goes there). Each cluster is an ordinary problem solved by the ordinary solver.
+the person goes there). Each cluster is an ordinary problem solved by the ordinary solver, one
+after the other or in `workers` processes at once (the same answer either way).
 
 Their answers together are feasible for the whole problem (every person's visits come from one
 cluster), but they use no pair that crosses a border. The repair takes the *border zone* (the
