@@ -310,7 +310,8 @@ def _repair_zone(
 
 def _solve_all(subs: list[Problem], solve_part: SolvePart, workers: int) -> list[PartAnswer]:
     """Each part by `solve_part`: here one after the other, or in `workers` fresh processes
-    (spawned: nothing of this process's state is shared, each part is pickled over)."""
+    (spawned: nothing of this process's state is shared, each part is pickled over; a script
+    that asks for them must guard its main, which each spawned process imports)."""
     if workers <= 1 or len(subs) <= 1:
         return [solve_part(sub) for sub in subs]
     context = multiprocessing.get_context("spawn")
