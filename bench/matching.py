@@ -4,6 +4,7 @@
                              [--cpsat-limit S] [--tight] [--database-url URL] [--wall-clock]
                              [--now ISO]
                              [--exact] [--exact-limit S] [--no-cpsat] [--no-synthetic]
+                             [--scaled-only] [--clusters] [--cluster-workers N]
 
 Instances:
 - "reference-county": the open work of the seeded reference county (吉安县), as `luling match`
@@ -21,6 +22,10 @@ Instances:
 - "synthetic-<N>x": a synthetic county N times larger (default 10).
 - with --tight, "synthetic-3500x3000-tight-hours": the synthetic county with weekly hours halved
   (hours budgets bind hard).
+
+With --clusters, Luling runs twice on every instance: whole (however large), then decomposed
+into community clusters (`matching.clusters`, however small); `--scaled-only` runs the scaled
+county alone (with greedy).
 
 With --exact, HiGHS solves each instance but the scaled one over every feasible pair
 (`bench.matching_exact`, in a child process, single thread, under --exact-limit seconds) and a
@@ -296,10 +301,24 @@ def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]
     result: list[Result] = []
 
     def luling_solve() -> Result:
-        result.append(solve(problem, time_limit_s=args.time_limit))
+        whole = {"decompose_above": 2**62} if args.clusters else {}  # both: whole, then clusters
+        result.append(solve(problem, time_limit_s=args.time_limit, **whole))
         return result[-1]
 
     luling = _measure(luling_solve, problem)
+    clustered = (
+        _measure(
+            lambda: solve(
+                problem,
+                time_limit_s=args.time_limit,
+                decompose_above=0,
+                workers=args.cluster_workers,
+            ),
+            problem,
+        )
+        if args.clusters
+        else None
+    )
     base = _measure(lambda: greedy(problem), problem)
     plain = (
         None
@@ -321,6 +340,7 @@ def run_instance(instance: Instance, args: argparse.Namespace) -> dict[str, Any]
         "load_seconds": instance.load_seconds,
         "seed_seconds": instance.seed_seconds,
         "luling": luling,
+        "luling_clusters": clustered,
         "cpsat_plain": plain,
         "greedy": base,
         "cpsat_time_to_luling": reached,
@@ -352,7 +372,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     lines: list[list[str]] = []
     notes: list[str] = []
     for row in rows:
-        for method in ("luling", "cpsat_plain", "greedy"):
+        for method in ("luling", "luling_clusters", "cpsat_plain", "greedy"):
             r: Run | None = row[method]
             if r is None:
                 continue
@@ -394,6 +414,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['greedy_over_luling']:.3f}; Luling's stages: {stages}; "
             f"polished: {'yes' if luling_run.polished else 'no'}"
         )
+        if row["luling_clusters"] is not None:
+            stages = ", ".join(f"{k} {v:,}" for k, v in row["luling_clusters"].stages)
+            notes.append(f"{row['name']}: Luling in clusters, stages: {stages}")
         if row["load_seconds"] is not None:
             seeded = row["seed_seconds"]
             notes.append(
@@ -520,11 +543,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cpsat", action="store_true", help="skip the plain CP-SAT baseline")
     p.add_argument("--no-synthetic", action="store_true", help="skip the synthetic county")
     p.add_argument(
+        "--scaled-only",
+        action="store_true",
+        help="only the scaled county (no county, synthetic, tight or plain CP-SAT)",
+    )
+    p.add_argument(
+        "--clusters",
+        action="store_true",
+        help="Luling twice: whole (never decomposed), then in community clusters (always)",
+    )
+    p.add_argument(
+        "--cluster-workers",
+        type=int,
+        default=1,
+        help="with --clusters: processes solving clusters at once (default 1; their memory is "
+        "not in the peak column)",
+    )
+    p.add_argument(
         "--wall-clock",
         action="store_true",
         help="take the county's open work at the current time, not the seed's reference now",
     )
     args = p.parse_args(argv)
+    if args.scaled_only:
+        args.no_county = args.no_synthetic = args.no_cpsat = True
+        args.tight = False
     if args.no_scaled:
         args.scale = 0
     rows = [run_instance(instance, args) for instance in _instances(args)]
@@ -539,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
                     if r["load_seconds"] is None
                     else round(r["load_seconds"], 3),
                     "luling": r["luling"].as_json(),
+                    "luling_clusters": None
+                    if r["luling_clusters"] is None
+                    else r["luling_clusters"].as_json(),
                     "cpsat_plain": None if r["cpsat_plain"] is None else r["cpsat_plain"].as_json(),
                     "greedy": r["greedy"].as_json(),
                     "exact": None if r["exact"] is None else dataclasses.asdict(r["exact"]),

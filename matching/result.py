@@ -135,6 +135,8 @@ class Stats:
     # would have worked on) for a stage skipped, "<stage>_stopped_gap_target" (the rounds it had
     # done) for one that stopped its rounds there; "column_generation_interior_from": the master
     # solve from which on the interior point method solved the master.
+    # A scope solved in community clusters says so ("clusters", their sizes,
+    # "border_pairs", "border_pairs_used", ...: `matching.clusters`).
     stages: tuple[tuple[str, int], ...] = ()
 
 

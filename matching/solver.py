@@ -14,6 +14,7 @@ input gives the same result; `time_limit_s` only caps CP-SAT's wall time as a sa
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from matching import model, travel
+from matching import clusters, model, travel
 from matching.arrays import ProblemArrays, build_arrays, pair_facts
 from matching.bound_columns import ColumnGeneration, column_bound, restricted_master
 from matching.bound_person import person_bound, seat_prices
@@ -108,6 +109,9 @@ class VolunteerSolution:
     polish_improvement: int
     timings: dict[str, float]
     stages: dict[str, int]  # stage -> candidate pairs it worked on (rounds for "lagrange")
+    # the minute prices (1/PRICE_SCALE cost units) of the flow with the best bound: `clusters`
+    # prices a flow of the whole problem with its parts'
+    minute_prices: NDArray[np.int64] | None = None
 
 
 def volunteer_objective(arr: ProblemArrays, cands: Candidates, chosen: NDArray[np.bool_]) -> int:
@@ -264,6 +268,7 @@ def solve_volunteers(
     theta = STEP_START
     prev_dir: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     last = best_flow = flow
+    best_mu = np.zeros(arr.num_volunteers, dtype=np.int64)
     rounds = int(np.clip(ROUND_WORK // max(1, len(search.cands)), MIN_ROUNDS, LAGRANGE_ROUNDS))
     done = 0
     stalled = 0
@@ -302,7 +307,7 @@ def solve_volunteers(
         # the reference county, 16 of 20 rounds raised it by 0.03% in all)
         stalled = stalled + 1 if gained <= STALL_GAIN * max(1, abs(best_obj)) else 0
         if last.bound + const > bound:
-            best_flow = last
+            best_flow, best_mu = last, mu
         bound = max(bound, last.bound + const)
         if DEBUG:
             print(
@@ -394,7 +399,7 @@ def solve_volunteers(
     if best_obj == bound:
         proven = True
     return VolunteerSolution(
-        cands, best, best_obj, bound, proven, polished, improvement, timings, stages
+        cands, best, best_obj, bound, proven, polished, improvement, timings, stages, best_mu
     )
 
 
@@ -458,10 +463,15 @@ def solve(
     time_limit_s: float = 10.0,
     polish: bool = True,
     gap_target: float = GAP_TARGET,
+    decompose_above: int = clusters.DECOMPOSE_ABOVE_PAIRS,
+    cluster_pairs: int = clusters.CLUSTER_PAIRS,
+    workers: int = 1,
 ) -> Result:
     """Match every open need, resource requirement and enterprise request at once; the stages
     that improve the bound or the answer stop once the certified gap is at or under
-    `gap_target` (0: go on as long as each stage's own rules allow)."""
+    `gap_target` (0: go on as long as each stage's own rules allow). Above `decompose_above`
+    candidate pairs the volunteers' part is solved in community clusters of about
+    `cluster_pairs` pairs (`matching.clusters`), `workers` processes at once."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -470,15 +480,18 @@ def solve(
     pool = build_pool(arr, k=problem.candidates_per_need, index=index)
     sched = Scheduler(arr)
     timings["candidates"] = time.perf_counter() - t
-    vs = solve_volunteers(
-        arr,
-        pool,
-        sched,
-        polish=polish,
-        time_limit_s=time_limit_s,
-        started=started,
-        gap_target=gap_target,
-    )
+    if clusters.top_k_pairs(pool) > decompose_above:
+        vs = _solve_clustered(arr, pool, sched, polish, time_limit_s, cluster_pairs, workers)
+    else:
+        vs = solve_volunteers(
+            arr,
+            pool,
+            sched,
+            polish=polish,
+            time_limit_s=time_limit_s,
+            started=started,
+            gap_target=gap_target,
+        )
     timings |= vs.timings
     t = time.perf_counter()
     res_plan = allocate_resources(problem)
@@ -537,6 +550,64 @@ def solve(
         terms=evaluation.terms,
         timings=tuple(timings.items()),
         violations=evaluation.violations,
+    )
+
+
+def solve_part(problem: Problem, *, polish: bool, time_limit_s: float) -> clusters.PartAnswer:
+    """A cluster's (or border zone's) volunteers by the ordinary solver; at module level, so
+    that a process pool can run it. Each part gets the time limit's CP-SAT safety net."""
+    arr = build_arrays(problem)
+    pool = build_pool(arr, k=problem.candidates_per_need)
+    vs = solve_volunteers(
+        arr,
+        pool,
+        Scheduler(arr),
+        polish=polish,
+        time_limit_s=time_limit_s,
+        started=time.perf_counter(),
+    )
+    return clusters.answer_of(arr, vs)
+
+
+def _solve_clustered(
+    arr: ProblemArrays,
+    pool: CandidatePool,
+    sched: Scheduler,
+    polish: bool,
+    time_limit_s: float,
+    cluster_pairs: int,
+    workers: int,
+) -> VolunteerSolution:
+    part = functools.partial(solve_part, polish=polish, time_limit_s=time_limit_s)
+    const = pinned_constant(arr)
+
+    def whole_flow(mu: NDArray[np.int64]) -> tuple[int, NDArray[np.int64] | None]:
+        """One flow of the whole problem at the parts' minute prices: its bound, and its seat
+        prices (consistent across the borders, which the parts' own are not)."""
+        flow = _Search(arr, pool, sched).flow(mu, resolve=False, widen=False)
+        prices = seat_prices(flow.arcs, arr.n_penalty) if flow.arcs is not None else None
+        return flow.bound + const, prices
+
+    got = clusters.solve_clustered(
+        arr,
+        pool,
+        sched,
+        part,
+        whole_flow,
+        cluster_pairs=cluster_pairs,
+        pinned_constant=const,
+        workers=workers,
+    )
+    return VolunteerSolution(
+        got.cands,
+        got.chosen,
+        got.objective,
+        got.bound,
+        got.objective == got.bound,
+        got.polished,
+        got.polish_improvement,
+        got.timings,
+        got.stages,
     )
 
 
