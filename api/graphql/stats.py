@@ -24,7 +24,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql import dashboard
 from api.graphql.context import Info
 from api.graphql.dashboard import (
@@ -173,7 +173,7 @@ async def load_county_stats(
 class StatsQuery:
     @strawberry.field(
         description="The county's headline figures.",
-        permission_classes=[Can("stats.read")],
+        permission_classes=can("stats.read"),
         # Public, and a dozen aggregates over the county's tables: aliases must not multiply it.
         extensions=[Cost(1_000)],
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.accounts.types import ACCOUNT_COLUMNS, AccountNode, AuditLogEntry
 from api.graphql.enums import Role
 from api.graphql.relay import (
@@ -30,7 +30,7 @@ class AccountsQuery:
     @connection_field(
         AccountNode,
         description="Accounts, oldest first (administrators).",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def accounts(
         self,
@@ -58,7 +58,7 @@ class AccountsQuery:
     @connection_field(
         AuditLogEntry,
         description="The audit log of mutations, newest first (administrators).",
-        permission_classes=[Can("audit.read")],
+        permission_classes=can("audit.read"),
     )
     async def audit_log(
         self,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import need_facts, viewer
 from api.graphql.activities.types import Activity
 from api.graphql.context import Info
@@ -518,7 +518,7 @@ class ActivitiesQuery:
 
     @connection_field(
         VolunteerOpportunity,
-        permission_classes=[Can("opportunity.read")],
+        permission_classes=can("opportunity.read"),
         description="Open needs and planned activities that still need people and fit the "
         "volunteer: of `kind`, within `near`, wanting only skills among `skills`, running at "
         "`availableAt`, inside their own weekly windows (`fitsMyWindows`). Needs past their "

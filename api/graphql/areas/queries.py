@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.areas.types import Community, Compound, Consultation, Grid, Venue
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, VenueKind
@@ -55,7 +55,7 @@ class AreasQuery:
     @connection_field(
         Community,
         description="Communities and villages, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def communities(
         self,
@@ -77,16 +77,14 @@ class AreasQuery:
         return RowsPage(Community, _name_order(c), where)
 
     @strawberry.field(
-        description="One community or village by ID.", permission_classes=[Can("reference.read")]
+        description="One community or village by ID.", permission_classes=can("reference.read")
     )
     async def community(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Community | None:
         return await load_one(info, Community, decode_id(id, "Community"))
 
-    @connection_field(
-        Grid, description="Grids, by code.", permission_classes=[Can("reference.read")]
-    )
+    @connection_field(Grid, description="Grids, by code.", permission_classes=can("reference.read"))
     async def grids(
         self,
         community: CommunityIds = None,
@@ -103,7 +101,7 @@ class AreasQuery:
     @connection_field(
         Compound,
         description="Residential compounds (小区), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def compounds(
         self,
@@ -121,7 +119,7 @@ class AreasQuery:
     @connection_field(
         Venue,
         description="Venues: service stations, village venues, elder-care sites.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def venues(
         self,
@@ -139,7 +137,7 @@ class AreasQuery:
     @connection_field(
         Consultation,
         description="Consultations (协商议事), latest first.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def consultations(self, community: CommunityIds = None) -> PageQuery:
         c = m.Consultation

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enterprise.types import Enterprise, EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind, EnterpriseRequestStatus
@@ -110,7 +110,7 @@ class EnterpriseQuery:
         EnterpriseRequest,
         description="Enterprise requests (营商气象站诉求), newest first by default; an "
         "enterprise account lists its own enterprise's requests.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_requests(
         self,
@@ -131,7 +131,7 @@ class EnterpriseQuery:
 
     @strawberry.field(
         description="One enterprise request by ID.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_request(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
@@ -142,7 +142,7 @@ class EnterpriseQuery:
     @connection_field(
         Enterprise,
         description="Enterprises served by the weather station, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def enterprises(
         self,

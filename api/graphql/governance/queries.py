@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.governance.types import SentinelPost
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, decode_id
 from schema import models as m
@@ -17,7 +17,7 @@ class GovernanceQuery:
     @connection_field(
         SentinelPost,
         description="Sentinel posts (民声前哨点), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def sentinel_posts(
         self,

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.scope import require_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
@@ -113,7 +113,7 @@ class CandidatesQuery:
         description="The best people for one need waiting for dispatch (reported or accepted), "
         "ranked by the matcher's own costs and hard rules (skills, reach by the 1341 deadline, "
         "time windows, hours left). `needCandidateRanking` also says why it is empty.",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
         # It loads the county's volunteers and ranks them (about half a second of work).
         extensions=[Cost(10_000)],
     )
@@ -125,7 +125,7 @@ class CandidatesQuery:
     @strawberry.field(
         description="`needCandidates` with the reason when nobody can serve the need now "
         "(nobody in reach by the deadline, nobody with the skills, nobody free then …).",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
         extensions=[Cost(10_000)],
     )
     async def need_candidate_ranking(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import JobStatus
 from api.graphql.matching.types import MatchingJob
@@ -29,7 +29,7 @@ class MatchingQuery:
     @connection_field(
         MatchingJob,
         description="Matching jobs, newest first.",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
     )
     async def matching_jobs(
         self,
@@ -44,7 +44,7 @@ class MatchingQuery:
         )
 
     @strawberry.field(
-        description="One matching job by ID.", permission_classes=[Can("matching.read")]
+        description="One matching job by ID.", permission_classes=can("matching.read")
     )
     async def matching_job(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Self
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.accounts.types import AccountNode
 from api.graphql.context import Info
@@ -74,7 +74,7 @@ class Me(AccountNode):
         NeedT,
         description="Needs I reported (as a resident, on patrol, from a hotline call), newest "
         "first; `filter` as in `needs`.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_needs(
         self,
@@ -94,7 +94,7 @@ class Me(AccountNode):
         NeedAssignment,
         description="Needs I was dispatched to, in person or with my team (volunteers, grid "
         "workers), newest dispatch first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_assignments(
         self,
@@ -117,7 +117,7 @@ class Me(AccountNode):
     @connection_field(
         SignUpT,
         description="My sign-ups for activities, newest first.",
-        permission_classes=[Can("account.me")],
+        permission_classes=can("account.me"),
     )
     async def my_sign_ups(
         self,
@@ -134,7 +134,7 @@ class Me(AccountNode):
     @connection_field(
         NeedOffer,
         description="My offers to take needs (请缨), newest first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_offers(
         self,
@@ -152,7 +152,7 @@ class Me(AccountNode):
         EnterpriseRequestT,
         description="Enterprise requests that are mine: an enterprise account's own "
         "enterprise's; a helper's assigned or claimed ones; any I submitted. Newest first.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def my_enterprise_requests(
         self,
@@ -178,7 +178,7 @@ class Me(AccountNode):
 
     @strawberry.field(
         description="My notifications (站内信), newest first: as `myNotifications`.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def notifications(
         self,

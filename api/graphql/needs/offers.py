@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.errors import UserError
 from api.graphql.lists import MaxItems
@@ -65,7 +65,7 @@ class OffersMutation:
         description="请缨: offer to take an open need with a place left; a coordinator who "
         "accepts it dispatches you. CAPACITY_REACHED when no place is left; offering twice "
         "returns the same offer.",
-        permission_classes=[Can("need.offer")],
+        permission_classes=can("need.offer"),
     )
     async def offer_need(self, info: Info, input: Annotated[OfferNeedInput, Input]) -> OfferPayload:
         async def work(session: AsyncSession) -> OfferRow:
@@ -79,7 +79,7 @@ class OffersMutation:
 
     @strawberry.mutation(
         description="撤回: withdraw your offer before it is accepted.",
-        permission_classes=[Can("need.offer")],
+        permission_classes=can("need.offer"),
     )
     async def withdraw_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]
@@ -91,7 +91,7 @@ class OffersMutation:
         description="接受请缨: dispatch the volunteer who offered (a reported need is accepted "
         "first; people already on the need stay, with its deadlines). CAPACITY_REACHED when "
         "the need has no place left for them.",
-        permission_classes=[Can("need.dispatch")],
+        permission_classes=can("need.dispatch"),
     )
     async def accept_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]
@@ -110,7 +110,7 @@ class OffersMutation:
     @strawberry.mutation(
         description="不采纳: decline an offer still pending (the volunteer cannot offer on that "
         "need again); `note` replaces the offer's note with the reason.",
-        permission_classes=[Can("need.dispatch")],
+        permission_classes=can("need.dispatch"),
     )
     async def decline_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedStatus, NeedTier
@@ -160,7 +160,7 @@ class NeedsQuery:
         Need,
         description="Residents' needs, filtered and sorted (newest first by default); at most "
         "100 a page.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def needs(
         self,
@@ -179,7 +179,7 @@ class NeedsQuery:
             need_conditions(filter, viewer(info)),
         )
 
-    @strawberry.field(description="One need by ID.", permission_classes=[Can("need.read")])
+    @strawberry.field(description="One need by ID.", permission_classes=can("need.read"))
     async def need(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Need | None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import PersonKind, TeamKind
@@ -96,7 +96,7 @@ class PeopleQuery:
     @connection_field(
         Person,
         description="People who serve, by name; at most 100 a page.",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def people(
         self,
@@ -106,14 +106,14 @@ class PeopleQuery:
         name = Ordering("NAME", (SortKey(P.name, "str"),), P.id)
         return RowsPage(Person, name, person_conditions(filter, viewer(info)))
 
-    @strawberry.field(description="One person by ID.", permission_classes=[Can("person.read")])
+    @strawberry.field(description="One person by ID.", permission_classes=can("person.read"))
     async def person(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Person | None:
         return await load_one(info, Person, decode_id(id, "Person"))
 
     @connection_field(
-        Team, description="Volunteer teams, by name.", permission_classes=[Can("reference.read")]
+        Team, description="Volunteer teams, by name.", permission_classes=can("reference.read")
     )
     async def teams(
         self,

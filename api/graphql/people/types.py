@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import (
     coarse_coordinate,
     mask_id_number,
@@ -222,7 +222,7 @@ class Person(RowType, Node):
     @strawberry.field(
         description="Helpers (小赣事): enterprise requests assigned to them that you may see, "
         "latest first.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
@@ -331,7 +331,7 @@ class TeamMembership(RowType):
     @strawberry.field(
         description="The member; null for a caller who may not see that person (a resident "
         "member is seen by staff of the area, see the privacy table).",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def person(self, info: Info) -> Person | None:
         return await load_one(info, Person, self.person_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.registry.types import RegistryRecord
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, decode_id
 from schema import models as m
@@ -27,7 +27,7 @@ class RegistryQuery:
         description="Search the shared registry (一表同享): by natural key (ID number, credit "
         "code, house code: exact) or by the start of a name or house address; by name, at most "
         "100 a page. Personal data is masked as for people.",
-        permission_classes=[Can("registry.read")],
+        permission_classes=can("registry.read"),
     )
     async def registry_search(
         self,

@@ -7,7 +7,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.relay import (
     Ordering,
@@ -26,7 +26,7 @@ class UnitsQuery:
     @connection_field(
         PairedUnit,
         description="Paired units (结对共建单位), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def paired_units(
         self,
@@ -52,7 +52,7 @@ class UnitsQuery:
     @connection_field(
         Resource,
         description="Resources units and venues lend, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def resources(
         self,
