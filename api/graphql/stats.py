@@ -160,7 +160,7 @@ async def load_county_stats(
     """The headline figures the query selects, in one round-trip (schema/county_figures.py
     counts them); the others are never read and stay 0."""
     names = graphql_to_python(CountyStats)
-    wanted = {names.get(field) for field in field_selection(info)} & set(FIGURES)
+    wanted = set(FIGURES).intersection(names.get(field) for field in field_selection(info))
     values = dict.fromkeys(FIGURES, 0)
     if wanted:
         async with info.context.db.session() as session:

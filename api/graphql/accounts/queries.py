@@ -20,9 +20,10 @@ from api.graphql.relay import (
     table_columns,
 )
 from schema import models as m
+from schema.db import table_of
 
-ACCOUNTS_BY_ID = Ordering("ACCOUNT_ID", (), m.Account.__table__.c.id)
-AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), m.AuditLog.__table__.c.id, descending=True)
+ACCOUNTS_BY_ID = Ordering("ACCOUNT_ID", (), table_of(m.Account).c.id)
+AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), table_of(m.AuditLog).c.id, descending=True)
 
 
 @strawberry.type
@@ -41,7 +42,7 @@ class AccountsQuery:
             bool, strawberry.argument(description="Include deactivated accounts.")
         ] = False,
     ) -> PageQuery:
-        table = m.Account.__table__
+        table = table_of(m.Account)
         filters: list[Any] = []
         if role is not None:
             filters.append(table.c.role == role)
@@ -82,7 +83,7 @@ class AccountsQuery:
             datetime | None, strawberry.argument(description="Only calls before this time.")
         ] = None,
     ) -> PageQuery:
-        table = m.AuditLog.__table__
+        table = table_of(m.AuditLog)
         filters: list[Any] = []
         if account_id is not None:
             filters.append(table.c.account_id == decode_id(account_id, "Account"))

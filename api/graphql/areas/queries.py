@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.areas.types import Community, Compound, Consultation, Grid, Venue
@@ -73,7 +74,7 @@ class AreasQuery:
             if filter.mode is not None:
                 where.append(c.mode == filter.mode)
             if filter.name_contains:
-                where.append(c.name.contains(filter.name_contains, autoescape=True))
+                where.append(col(c.name).contains(filter.name_contains, autoescape=True))
         return RowsPage(Community, _name_order(c), where)
 
     @strawberry.field(
@@ -131,7 +132,7 @@ class AreasQuery:
         v = m.Venue
         where = _in(v.community_id, community, "Community")
         if kind:
-            where.append(v.kind.in_(kind))
+            where.append(col(v.kind).in_(kind))
         return RowsPage(Venue, _name_order(v), where)
 
     @connection_field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.context import Info
@@ -106,7 +107,7 @@ class Community(RowType, Node):
     consultations: list[Consultation] = children_field(
         ConsultationT,
         "community_id",
-        order_by=[m.Consultation.held_at.desc()],
+        order_by=[col(m.Consultation.held_at).desc()],
         cap=100,
         description="Consultations held here (赣事好商量·吉事广议), latest first.",
         permission_classes=can("reference.read"),
@@ -131,7 +132,7 @@ class Community(RowType, Node):
     activities: list[ActivityT] = children_field(
         ActivityT,
         "community_id",
-        order_by=[m.Activity.starts_at.desc()],
+        order_by=[col(m.Activity.starts_at).desc()],
         cap=200,
         description="Volunteer activities held here, latest first.",
     )

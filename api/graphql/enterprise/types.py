@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import strawberry
+from sqlmodel import col
 from strawberry.scalars import JSON
 
 from api.auth.permissions import can
@@ -70,7 +71,7 @@ class Enterprise(RowType, Node):
             EnterpriseRequest,
             "enterprise_id",
             self.pk,
-            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+            order_by=[col(m.EnterpriseRequest.submitted_at).desc()],
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.governance.types import SentinelPost
@@ -32,7 +33,7 @@ class GovernanceQuery:
         p = m.SentinelPost
         where: list[object] = []
         if community is not None:
-            where.append(p.community_id.in_([decode_id(i, "Community") for i in community]))
+            where.append(col(p.community_id).in_([decode_id(i, "Community") for i in community]))
         if active is not None:
             where.append(p.is_active == active)
         return RowsPage(SentinelPost, Ordering("NAME", (SortKey(p.name, "str"),), p.id), where)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.context import Info
@@ -95,7 +96,7 @@ class SentinelPost(RowType, Node):
     )
     async def suggestions(self, info: Info) -> list[NeedT]:
         return await load_children(
-            info, NeedT, "sentinel_post_id", self.pk, order_by=[m.Need.reported_at.desc()]
+            info, NeedT, "sentinel_post_id", self.pk, order_by=[col(m.Need.reported_at).desc()]
         )
 
 

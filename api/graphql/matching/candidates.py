@@ -88,7 +88,7 @@ async def _rank(info: Info, need_id: str, limit: int) -> CandidateRanking:
                 cost=float(c.cost),
                 distance_km=round(c.distance_km, 3),
                 travel_minutes=round(c.travel_minutes, 1),
-                reasons=[r.as_dict() for r in c.explanation.reasons],
+                reasons=JSON([r.as_dict() for r in c.explanation.reasons]),
                 message=c.explanation.message,
                 person_id=c.volunteer_id,
             )
@@ -98,7 +98,9 @@ async def _rank(info: Info, need_id: str, limit: int) -> CandidateRanking:
         if not candidates and not why:
             why = [{"code": "no_candidates", "message": "nobody qualifies now", "data": {}}]
         message = "; ".join(str(r["message"]) for r in why) or None
-        return CandidateRanking(candidates=candidates, empty_reason=message, empty_reasons=why)
+        return CandidateRanking(
+            candidates=candidates, empty_reason=message, empty_reasons=JSON(why)
+        )
 
     return await asyncio.to_thread(rank)
 

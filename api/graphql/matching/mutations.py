@@ -44,6 +44,7 @@ Input = strawberry.argument(description="The mutation's input.")
 
 @strawberry.enum(description="What a job matches.")
 class MatchKind(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     VOLUNTEER = strawberry.enum_value("volunteer", description="People to needs (人员).")
     RESOURCE = strawberry.enum_value("resource", description="Units' resources to needs (资源).")
     HELPER = strawberry.enum_value(
@@ -128,6 +129,7 @@ class ProposalPayload:
 
 @strawberry.enum(description="A coordinator's decision on a proposal.")
 class ProposalDecision(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     ACCEPT = strawberry.enum_value("accepted", description="Dispatch it on commit.")
     REJECT = strawberry.enum_value("rejected", description="Never propose this pair again.")
     PIN = strawberry.enum_value("pinned", description="Keep it whatever a re-run changes.")

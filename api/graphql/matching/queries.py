@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.context import Info
@@ -40,7 +41,7 @@ class MatchingQuery:
         return RowsPage(
             MatchingJob,
             Ordering("CREATED_AT_DESC", (SortKey(J.created_at, "dt"),), J.id, descending=True),
-            [J.status.in_(status)] if status else [],
+            [col(J.status).in_(status)] if status else [],
         )
 
     @strawberry.field(

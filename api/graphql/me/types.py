@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.auth.privacy import viewer
@@ -105,13 +106,15 @@ class Me(AccountNode):
         person = self._person()
         if person is None:
             return RowsPage(NeedAssignment, NEWEST_ASSIGNMENTS, [sa.false()])
-        teams = sa.select(m.TeamMembership.team_id).where(m.TeamMembership.person_id == person)
-        where: list[Any] = [sa.or_(A.person_id == person, A.team_id.in_(teams))]  # type: ignore[union-attr]  # a column
+        teams = sa.select(col(m.TeamMembership.team_id)).where(
+            col(m.TeamMembership.person_id) == person
+        )
+        where: list[Any] = [sa.or_(col(A.person_id) == person, col(A.team_id).in_(teams))]
         if filter is not None and filter.active is not None:
-            where.append(A.active.is_(filter.active))  # type: ignore[attr-defined]  # a column
+            where.append(col(A.active).is_(filter.active))
         if filter is not None and filter.need_status:
-            statuses = sa.select(N.id).where(N.status.in_(filter.need_status))  # type: ignore[attr-defined]  # a column
-            where.append(A.need_id.in_(statuses))  # type: ignore[attr-defined]  # a column
+            statuses = sa.select(col(N.id)).where(col(N.status).in_(filter.need_status))
+            where.append(col(A.need_id).in_(statuses))
         return RowsPage(NeedAssignment, NEWEST_ASSIGNMENTS, where)
 
     @connection_field(
@@ -128,7 +131,7 @@ class Me(AccountNode):
         person = self._person()
         where: list[Any] = [S.person_id == person if person is not None else sa.false()]
         if status:
-            where.append(S.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(S.status).in_(status))
         return RowsPage(SignUpT, NEWEST_SIGN_UPS, where)
 
     @connection_field(
@@ -145,7 +148,7 @@ class Me(AccountNode):
         person = self._person()
         where: list[Any] = [OF.person_id == person if person is not None else sa.false()]
         if status:
-            where.append(OF.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(OF.status).in_(status))
         return RowsPage(NeedOffer, NEWEST_OFFERS, where)
 
     @connection_field(
@@ -169,7 +172,7 @@ class Me(AccountNode):
             mine.append(R.helper_id == self._person())
         where: list[Any] = [sa.or_(*mine)]
         if status:
-            where.append(R.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(R.status).in_(status))
         return RowsPage(EnterpriseRequestT, NEWEST_REQUESTS, where)
 
     @strawberry.field(description="My service hours (志愿服务时长), from my check-outs.")

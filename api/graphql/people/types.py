@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.auth.privacy import (
@@ -84,24 +85,24 @@ class Person(RowType, Node):
     @strawberry.field(description="How they travel to serve.")
     def travel_mode(self) -> TravelMode:
         self._only_serving()
-        return self.__dict__["travel_mode"]  # type: ignore[no-any-return]
+        return self.__dict__["travel_mode"]
 
     @strawberry.field(description="Minutes a week they can give to service.")
     def weekly_capacity_minutes(self) -> int:
         self._only_serving()
-        return self.__dict__["weekly_capacity_minutes"]  # type: ignore[no-any-return]
+        return self.__dict__["weekly_capacity_minutes"]
 
     @strawberry.field(description="In the party commando (“吉先锋”党员突击队) for emergency mode.")
     def is_commando(self) -> bool:
         self._only_serving()
-        return self.__dict__["is_commando"]  # type: ignore[no-any-return]
+        return self.__dict__["is_commando"]
 
     @strawberry.field(
         description="Helpers (小赣事): how many open enterprise requests they may carry."
     )
     def max_open_requests(self) -> int:
         self._only_serving()
-        return self.__dict__["max_open_requests"]  # type: ignore[no-any-return]
+        return self.__dict__["max_open_requests"]
 
     def _contact(self, info: Info) -> bool:
         grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
@@ -211,7 +212,7 @@ class Person(RowType, Node):
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         self._only_serving()
         return await load_children(
-            info, SignUpT, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
+            info, SignUpT, "person_id", self.pk, order_by=[col(m.SignUp.signed_up_at).desc()]
         )
 
     @strawberry.field(description="Service hours logged (checked-out sign-ups).")
@@ -232,7 +233,7 @@ class Person(RowType, Node):
             EnterpriseRequestT,
             "helper_id",
             self.pk,
-            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+            order_by=[col(m.EnterpriseRequest.submitted_at).desc()],
         )
 
 
@@ -293,7 +294,7 @@ class Team(RowType, Node):
             TeamMembership,
             "team_id",
             self.pk,
-            order_by=[m.TeamMembership.is_leader.desc(), m.TeamMembership.person_id],
+            order_by=[col(m.TeamMembership.is_leader).desc(), col(m.TeamMembership.person_id)],
             name="tm:team",
         )
         return rows

@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.registry.types import RegistryRecord
@@ -51,6 +52,6 @@ class RegistryQuery:
         if text and _KEY_LIKE.match(text):
             where.append(R.natural_key == text.upper())
         elif text:
-            where.append(R.name.startswith(text, autoescape=True))
+            where.append(col(R.name).startswith(text, autoescape=True))
         by_name = Ordering("NAME", (SortKey(R.name, "str"),), R.id)
         return RowsPage(RegistryRecord, by_name, where)

@@ -35,6 +35,7 @@ from api.graphql.relay.selection import (
 from api.graphql.relay.visible import visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
 from schema.base import aware
+from schema.db import table_of
 from schema.visibility import rule_for
 
 
@@ -224,7 +225,7 @@ async def paginate(
     filters: Sequence[Any],
     ordering: Ordering,
     page: PageArgs,
-    build: Callable[[Sequence[sa.Row[Any]]], list[Any]],
+    build: Callable[[Sequence[Sequence[Any]]], list[Any]],
     count_from: Any | None = None,
     base: Any | None = None,
     build_raw: Callable[[Sequence[str], Sequence[tuple[Any, ...]]], list[Any]] | None = None,
@@ -326,12 +327,14 @@ async def select_page(
 
 # Statement and row builder of a page, per row type, selection, sort keys and direction:
 # built once, reused by every request that selects the same fields.
-_PAGE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]] = {}
+_PAGE_PLANS: dict[
+    Hashable, tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]], Any, Any]
+] = {}
 
 
 def _page_plan(
     type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
-) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
+) -> tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]], Any, Any]:
     columns, select_from, build = joined_select(type_cls, selection)
     base = page_statement(columns, select_from, ordering, backward)
     return base, build, select_from, type_cls.__model__
@@ -339,12 +342,12 @@ def _page_plan(
 
 def joined_select(
     type_cls: type[RowType], selection: Selection | None
-) -> tuple[list[Any], Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]:
+) -> tuple[list[Any], Any, Callable[[Sequence[Sequence[Any]]], list[Any]]]:
     """The columns a selection of `type_cls` needs, with the to-one relations of its
     `__joins__` that the selection asks for LEFT JOINed in: (columns, FROM clause, a builder
     of objects from the rows, joined objects attached)."""
     model = type_cls.__model__
-    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
+    table = table_of(model)
     names = columns_for(type_cls, selection) if selection else None
     base_cols = table_columns(model, names)
     columns: list[Any] = list(base_cols)
@@ -360,7 +363,7 @@ def joined_select(
         target_model = target.__model__
         # A joined row skips the by-key loader and its row rule: only reference data joins.
         assert rule_for(target_model) is None, f"{relation}: a ruled table cannot be joined"
-        alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        alias = table_of(target_model).alias(f"j_{relation}")
         target_names = columns_for(target, sub) or list(column_names(target_model))
         start = len(columns)
         columns.extend(alias.c[c].label(f"{relation}__{c}") for c in target_names)
@@ -395,7 +398,7 @@ def joined_select(
 
 
 # Statement and row builder of one object by key, per row type and selection.
-_ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
+_ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]]]] = {}
 
 
 # The statement of a plan with a reader's row rule, per (plan key, reader).
@@ -412,7 +415,7 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
         if len(_ONE_PLANS) > 1024:
             _ONE_PLANS.clear()
         columns, select_from, build = joined_select(type_cls, selection)
-        pk_col = type_cls.__model__.__table__.c[type_cls.__pk__]  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        pk_col = table_of(type_cls.__model__).c[type_cls.__pk__]
         stmt = sa.select(*columns).select_from(select_from).where(pk_col == sa.bindparam("pk"))
         plan = _ONE_PLANS[key] = (stmt, build)
     stmt, build = plan

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
 from api.auth.permissions import can
 from api.graphql.enums import ResourceKind, UnitKind
@@ -41,11 +42,15 @@ class UnitsQuery:
         u = m.PairedUnit
         where: list[object] = []
         if kind:
-            where.append(u.kind.in_(kind))
+            where.append(col(u.kind).in_(kind))
         if twinned_with is not None:
             community_id = decode_id(twinned_with, "Community")
             where.append(
-                u.id.in_(sa.select(m.Pairing.unit_id).where(m.Pairing.community_id == community_id))
+                col(u.id).in_(
+                    sa.select(col(m.Pairing.unit_id)).where(
+                        col(m.Pairing.community_id) == community_id
+                    )
+                )
             )
         return RowsPage(PairedUnit, Ordering("NAME", (SortKey(u.name, "str"),), u.id), where)
 
@@ -72,9 +77,9 @@ class UnitsQuery:
         r = m.Resource
         where: list[object] = []
         if retired is not None:
-            where.append(r.retired_at.is_not(None) if retired else r.retired_at.is_(None))
+            where.append(col(r.retired_at).is_not(None) if retired else col(r.retired_at).is_(None))
         if kind:
-            where.append(r.kind.in_(kind))
+            where.append(col(r.kind).in_(kind))
         if unit is not None:
             where.append(r.unit_id == decode_id(unit, "PairedUnit"))
         if available is not None:
