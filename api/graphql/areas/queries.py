@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlmodel import col
@@ -21,6 +21,9 @@ from api.graphql.relay import (
     load_one,
 )
 from schema import models as m
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Mapped
 
 CommunityIds = Annotated[
     list[strawberry.ID] | None, strawberry.argument(description="Only in these communities.")
@@ -45,10 +48,10 @@ def _name_order(model: type) -> Ordering:
     return Ordering("NAME", (SortKey(model.name, "str"),), model.id)  # type: ignore[attr-defined]  # model: any area table (name, id)
 
 
-def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list[object]:
+def _in(column: Mapped[int | None], ids: list[strawberry.ID] | None, type_name: str) -> list[Any]:
     if ids is None:
         return []
-    return [column.in_([decode_id(i, type_name) for i in ids])]  # type: ignore[attr-defined]  # column: a SQLAlchemy column
+    return [column.in_([decode_id(i, type_name) for i in ids])]
 
 
 @strawberry.type
@@ -94,7 +97,7 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         g = m.Grid
-        where = _in(g.community_id, community, "Community")
+        where = _in(col(g.community_id), community, "Community")
         if kind is not None:
             where.append(g.kind == kind)
         return RowsPage(Grid, Ordering("CODE", (SortKey(g.code, "str"),), g.id), where)
@@ -112,7 +115,7 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         c = m.Compound
-        where = _in(c.community_id, community, "Community")
+        where = _in(col(c.community_id), community, "Community")
         if red_property is not None:
             where.append(c.is_red_property == red_property)
         return RowsPage(Compound, _name_order(c), where)
@@ -130,7 +133,7 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         v = m.Venue
-        where = _in(v.community_id, community, "Community")
+        where = _in(col(v.community_id), community, "Community")
         if kind:
             where.append(col(v.kind).in_(kind))
         return RowsPage(Venue, _name_order(v), where)
@@ -145,5 +148,5 @@ class AreasQuery:
         return RowsPage(
             Consultation,
             Ordering("HELD_AT_DESC", (SortKey(c.held_at, "dt"),), c.id, descending=True),
-            _in(c.community_id, community, "Community"),
+            _in(col(c.community_id), community, "Community"),
         )

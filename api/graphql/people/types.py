@@ -144,14 +144,14 @@ class Person(RowType, Node):
         self._only_serving()
         raw: float = self.__dict__["latitude"]
         exact = sees_person_contact(viewer(info), self._facts())
-        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        return raw if exact else coarse_coordinate(raw)
 
     @strawberry.field(description="Home longitude; rounded like `latitude`.")
     def longitude(self, info: Info) -> float:
         self._only_serving()
         raw: float = self.__dict__["longitude"]
         exact = sees_person_contact(viewer(info), self._facts())
-        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        return raw if exact else coarse_coordinate(raw)
 
     @strawberry.field(
         description="The community they registered with (报到), where they serve first."
