@@ -9,16 +9,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from api.cli_imports import export, import_app
 from api.cli_notifications import notifications_app
 from api.settings import get_settings
 from schema.enums import AccountScope, Role
+
+if TYPE_CHECKING:
+    from schema.models import Account
 
 app = typer.Typer(
     help="Luling (庐陵善治): grassroots-governance matching service.", no_args_is_help=True
@@ -108,7 +118,7 @@ def _load_reference(
     )
     try:
         with Progress(*columns, console=console, transient=False) as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(table: str, done: int, total: int) -> None:
                 if table not in tasks:
@@ -419,7 +429,7 @@ async def _create_user(
     display_name: str,
     *,
     enterprise_id: int | None = None,
-) -> object:
+) -> Account:
     import asyncio
 
     from api.database import Database
@@ -511,18 +521,19 @@ def user_list(
     import sqlalchemy as sa
     from rich.table import Table
     from rich.text import Text
+    from sqlmodel import col
 
     from schema.db import make_engine
     from schema.models import Account, Community
 
     engine = make_engine(_database_url(database_url))
     stmt = (
-        sa.select(Account, Community.name)
-        .join(Community, Account.community_id == Community.id, isouter=True)
-        .order_by(Account.id)
+        sa.select(Account, col(Community.name))
+        .join(Community, col(Account.community_id) == col(Community.id), isouter=True)
+        .order_by(col(Account.id))
     )
     if role is not None:
-        stmt = stmt.where(Account.role == role.strip().lower())
+        stmt = stmt.where(col(Account.role) == role.strip().lower())
     try:
         with engine.connect() as conn:
             rows = conn.execute(stmt).all()
@@ -626,6 +637,7 @@ def match(
 
     import sqlalchemy as sa
     from rich.table import Table
+    from sqlmodel import col
 
     from schema.db import make_engine
     from schema.enums import JobStatus
@@ -642,7 +654,7 @@ def match(
         if scope is not None:
             with engine.connect() as conn:
                 scope_id = conn.execute(
-                    sa.select(Community.id).where(Community.name == scope)
+                    sa.select(col(Community.id)).where(col(Community.name) == scope)
                 ).scalar()
             if scope_id is None:
                 console.print(f"[red]error:[/red] no community or village named {scope!r}")

@@ -48,8 +48,10 @@ def list_deliveries(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Deliveries in a status (pending by default; `--status dead` lists the dead letters)."""
-    d = NotificationDelivery.__table__.c  # type: ignore[attr-defined]
-    n = Notification.__table__.c  # type: ignore[attr-defined]
+    from schema.db import table_of
+
+    d = table_of(NotificationDelivery).c
+    n = table_of(Notification).c
     engine = _engine(database_url)
     try:
         with engine.connect() as conn:

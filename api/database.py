@@ -237,7 +237,7 @@ class Database:
         compiled, extracted = self._compiled_for(stmt)
         sql, args = compiled.arguments(params, extracted)
         async with self._connection() as (conn, reads):
-            driver = reads.driver if reads is not None else None
+            driver: Any = reads.driver if reads is not None else None
             if driver is None:
                 driver = (await conn.get_raw_connection()).driver_connection
                 if reads is not None:

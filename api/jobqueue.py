@@ -92,7 +92,7 @@ def sweep(conn: sa.Connection, *, stalled_seconds: float, now: datetime | None =
     live_query = sa.select(col(MatchingJob.id)).where(
         col(MatchingJob.status).in_(LIVE_JOB_STATUSES)
     )
-    live = set(conn.execute(live_query).scalars())
+    live = {i for i in conn.execute(live_query).scalars() if i is not None}  # keys: never None
     # A province job has no queue entry of its own: its parts do. Settle it (it gathers or
     # fails) in case its last part ended without doing so.
     provinces = live_provinces(conn, live)

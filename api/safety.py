@@ -28,14 +28,14 @@ def production_problems(settings: Settings) -> list[str]:
 
 
 def _demo_accounts_exist(url: str) -> bool:
-    from schema.db import make_engine
+    from schema.db import make_engine, table_of
     from schema.models import Account
 
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             stmt = sa.select(sa.func.count()).where(sa.column("username").like("demo-%"))
-            stmt = stmt.select_from(Account.__table__)
+            stmt = stmt.select_from(table_of(Account))
             return bool(conn.execute(stmt).scalar())
     except sa.exc.SQLAlchemyError:
         return False  # no account table yet: nothing to refuse

@@ -21,9 +21,16 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 DEFAULT_DATABASE_URL = "sqlite:///luling.db"
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table of a `table=True` model: its `__table__`, which SQLModel's types do not declare."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table), model
+    return table
 
 
 def normalise_url(url: str | URL, *, is_async: bool = False) -> URL:

@@ -116,7 +116,7 @@ class AuditOutcome(FieldExtension):
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
     ) -> Any:
-        key = (id(info.operation), info.path.key)
+        key = (id(info.operation), str(info.path.key))  # a field's path key: its response key
         outcomes = _outcomes(info)
         try:
             result = await next_(source, info, **kwargs)
@@ -182,7 +182,9 @@ def audit_row(
     client_ip: str,
 ) -> AuditLog | None:
     """The request's row (None for an operation without root fields)."""
-    fields, arguments, opened = [], {}, None
+    fields: list[dict[str, Any]] = []
+    arguments: dict[str, Any] = {}
+    opened: Account | None = None
     for node in root_fields(document, operation):
         if node.name.value == "__typename":
             continue

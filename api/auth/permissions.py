@@ -1,12 +1,13 @@
 """Strawberry permission classes backed by the policy matrix.
 
-    @strawberry.mutation(permission_classes=[Can("need.dispatch")])
+    @strawberry.mutation(permission_classes=can("need.dispatch"))
 
-`Can` answers from POLICY by the caller's role (anonymous: PUBLIC) and refuses with a coded
-error: UNAUTHENTICATED when nobody (or an expired token on a long-lived WebSocket) is calling
-and signing in could help, FORBIDDEN when the caller's role may not. Operations with a per-caller
-rate limit (`api.auth.ratelimit.PER_CALLER`, e.g. need.report) are counted here too, after the
-permission is granted, and refused with RATE_LIMITED.
+`can(operation)` lists one `Can(operation)`, which answers from POLICY by the caller's role
+(anonymous: PUBLIC) and refuses with a coded error: UNAUTHENTICATED when nobody (or an expired
+token on a long-lived WebSocket) is calling and signing in could help, FORBIDDEN when the
+caller's role may not. Operations with a per-caller rate limit (`api.auth.ratelimit.PER_CALLER`,
+e.g. need.report) are counted here too, after the permission is granted, and refused with
+RATE_LIMITED.
 
 An operation without a POLICY row is refused for everybody (fail closed) and logged; the matrix
 test (tests/api/test_auth_matrix.py) makes such a field fail CI.
@@ -15,7 +16,7 @@ test (tests/api/test_auth_matrix.py) makes such a field fail CI.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from strawberry.permission import BasePermission
 
@@ -26,7 +27,7 @@ from api.logs import log
 
 
 class Can(BasePermission):
-    """`permission_classes=[Can("need.dispatch")]`: allowed when the caller's role may."""
+    """Allowed when the caller's role may do `operation` (listed on a field with `can`)."""
 
     def __init__(self, operation: str) -> None:
         self.operation = operation
@@ -69,6 +70,14 @@ class Can(BasePermission):
 
             enforce_rate_limit(info, self.operation)
         return True
+
+
+def can(operation: str) -> list[type[BasePermission]]:
+    """`permission_classes=can("need.dispatch")`: the field needs POLICY's `operation`.
+
+    Strawberry types `permission_classes` as classes but only calls each entry (see
+    `Can.__call__`), so the one shared `Can` instance is listed as the class it stands for."""
+    return [cast("type[BasePermission]", Can(operation))]
 
 
 def operation_of(permission: object) -> str | None:

@@ -14,7 +14,7 @@ through a grant (a need's reporter) is a copy carrying that grant.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from sqlmodel import col
 
@@ -58,6 +58,10 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1)
 
 
+@overload
+def coarse_coordinate(value: float) -> float: ...
+@overload
+def coarse_coordinate(value: float | None) -> float | None: ...
 def coarse_coordinate(value: float | None) -> float | None:
     """A latitude or longitude rounded to ~1 km (two decimals)."""
     if value is None:

@@ -106,12 +106,12 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
     try:
         return TokenClaims(
             account_id=account_id,
-            role=Role(claims.get("role")),
+            role=Role(claims["role"]),
             issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             version=_version(claims.get("ver", 0)),
         )
-    except (TypeError, ValueError, OverflowError, OSError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise InvalidToken("the token is invalid") from exc
 
 

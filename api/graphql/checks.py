@@ -22,7 +22,7 @@ extension (~40 µs a request); `QuietSchema` asks the extension for a runner of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -57,7 +57,7 @@ class RequestChecks(QueryLimits):
         self.execution_context = execution_context
         return _Runner(self, execution_context)
 
-    def on_operation(self) -> Iterator[None]:
+    def on_operation(self) -> Generator[None]:
         ec: ExecutionContext = self.execution_context
         ec.parse_options["max_tokens"] = self.max_tokens
         if self.extra_rules:
@@ -75,24 +75,24 @@ class RequestChecks(QueryLimits):
         elif initial_result := getattr(result, "initial_result", None):
             self.mask._process_result(initial_result)
 
-    def on_stream_result(self, result: Any) -> Iterator[None]:
+    def on_stream_result(self, result: Any) -> Generator[None]:
         self._streamed = True
         self.mask._process_stream_result(result)
         yield
 
-    def on_parse(self) -> Iterator[None]:
+    def on_parse(self) -> Generator[None]:
         self.parse()
         yield
         add_codes(self.execution_context.pre_execution_errors)
 
-    def on_validate(self) -> Iterator[None]:
+    def on_validate(self) -> Generator[None]:
         self.validate()
         refuse_bad_text(self.execution_context)
         yield
         # Everything validation reports is a validation failure (an unused variable too).
         add_codes(self.execution_context.pre_execution_errors, code=VALIDATION_FAILED)
 
-    async def on_execute(self) -> AsyncIterator[None]:
+    async def on_execute(self) -> AsyncGenerator[None]:
         yield
         await audit_operation(self.execution_context)
 
@@ -137,7 +137,7 @@ class _Runner:
 class _Phase:
     __slots__ = ("hook", "steps")
 
-    def __init__(self, hook: Callable[[], Iterator[None]]) -> None:
+    def __init__(self, hook: Callable[[], Generator[None]]) -> None:
         self.hook = hook
 
     def __enter__(self) -> None:
@@ -160,7 +160,7 @@ class _Phase:
 class _AsyncPhase:
     __slots__ = ("hook", "steps")
 
-    def __init__(self, hook: Callable[[], AsyncIterator[None]]) -> None:
+    def __init__(self, hook: Callable[[], AsyncGenerator[None]]) -> None:
         self.hook = hook
 
     def __enter__(self) -> None:
@@ -177,4 +177,4 @@ class _AsyncPhase:
         if kind is None:
             await anext(self.steps, None)
         else:
-            await self.steps.aclose()  # type: ignore[attr-defined]  # an async generator
+            await self.steps.aclose()

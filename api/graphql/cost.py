@@ -394,7 +394,10 @@ class _Walk:
                         if name not in reached and name in self.fragments:
                             reached.add(name)
                             stack.append(self.fragments[name].selection_set)
-                    elif selection.selection_set is not None:
+                    elif (
+                        isinstance(selection, FieldNode | InlineFragmentNode)
+                        and selection.selection_set is not None
+                    ):
                         stack.append(selection.selection_set)
             self._reached_cache = reached
         return reached

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseRequestStatus, NeedTier
@@ -16,6 +17,7 @@ from api.graphql.relay import load_one, one_future, prime, row_class
 from api.graphql.type_refs import CommunityT, TeamT
 from schema import models as m
 from schema.county_figures import in_county_box, of_communities, teams_in_county
+from schema.db import table_of
 from schema.enums import NeedSource, PersonKind
 from schema.sla import SATISFIED_AT_LEAST, enterprise_overdue_clause, need_overdue_clause
 from schema.workflow import OPEN_NEED_STATUSES, tier_rank
@@ -135,7 +137,7 @@ async def area_figures(info: Info, period: Period, county: str | None) -> list[A
         return sa.select(sa.func.count()).select_from(frm).where(*where).scalar_subquery()
 
     stmt = sa.select(
-        *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        *table_of(c).columns,
         count(m.Grid.community_id == c.id, frm=m.Grid).label("_grids"),
         count(m.Person.registered_community_id == c.id, frm=m.Person).label("_members"),
         count(
@@ -144,11 +146,11 @@ async def area_figures(info: Info, period: Period, county: str | None) -> list[A
             frm=m.Person,
         ).label("_party"),
         count(m.Pairing.community_id == c.id, frm=m.Pairing).label("_units"),
-        count(*needs, N.status.in_(OPEN_NEED_STATUSES), frm=N).label("_open"),
+        count(*needs, col(N.status).in_(OPEN_NEED_STATUSES), frm=N).label("_open"),
         count(*needs, need_overdue_clause(now), frm=N).label("_overdue"),
-    ).order_by(c.name, c.id)
+    ).order_by(col(c.name), col(c.id))
     if county is not None:
-        stmt = stmt.where(c.county == county)
+        stmt = stmt.where(col(c.county) == county)
     rows = await _rows(info, stmt)
     prime(info, CommunityT, (row_class(CommunityT).from_row(r) for r in rows))
     return [
@@ -168,24 +170,26 @@ async def area_figures(info: Info, period: Period, county: str | None) -> list[A
 async def tier_figures(info: Info, period: Period, county: str | None) -> list[TierFigures]:
     now = datetime.now(UTC)
     arrival_decided = sa.and_(
-        N.arrive_by.is_not(None), sa.or_(N.arrived_at.is_not(None), N.arrive_by < now)
+        col(N.arrive_by).is_not(None),
+        sa.or_(col(N.arrived_at).is_not(None), col(N.arrive_by) < now),
     )
     resolution_decided = sa.and_(
-        N.resolve_by.is_not(None), sa.or_(N.resolved_at.is_not(None), N.resolve_by < now)
+        col(N.resolve_by).is_not(None),
+        sa.or_(col(N.resolved_at).is_not(None), col(N.resolve_by) < now),
     )
     stmt = (
         sa.select(
-            N.tier,
-            _count_if(N.status.in_(OPEN_NEED_STATUSES)),
+            col(N.tier),
+            _count_if(col(N.status).in_(OPEN_NEED_STATUSES)),
             _count_if(need_overdue_clause(now)),
-            _count_if(N.dispatched_at.is_not(None)),
-            _count_if(sa.and_(arrival_decided, N.arrived_at <= N.arrive_by)),
+            _count_if(col(N.dispatched_at).is_not(None)),
+            _count_if(sa.and_(arrival_decided, col(N.arrived_at) <= col(N.arrive_by))),
             _count_if(arrival_decided),
-            _count_if(sa.and_(resolution_decided, N.resolved_at <= N.resolve_by)),
+            _count_if(sa.and_(resolution_decided, col(N.resolved_at) <= col(N.resolve_by))),
             _count_if(resolution_decided),
         )
-        .where(*_reported_in(period), *of_communities(N.community_id, county))
-        .group_by(N.tier)
+        .where(*_reported_in(period), *of_communities(col(N.community_id), county))
+        .group_by(col(N.tier))
     )
     found = {r[0]: r for r in await _rows(info, stmt)}
     out = []
@@ -207,9 +211,9 @@ async def tier_figures(info: Info, period: Period, county: str | None) -> list[T
 async def satisfaction_figures(
     info: Info, period: Period, county: str | None
 ) -> SatisfactionFigures:
-    rated = N.satisfaction.is_not(None)
-    satisfied = N.satisfaction >= SATISFIED_AT_LEAST
-    hotline = N.source == NeedSource.HOTLINE_12345
+    rated = col(N.satisfaction).is_not(None)
+    satisfied = col(N.satisfaction) >= SATISFIED_AT_LEAST
+    hotline = col(N.source) == NeedSource.HOTLINE_12345
     er = m.EnterpriseRequest
     c = m.Community
     overall_stmt = sa.select(
@@ -217,24 +221,24 @@ async def satisfaction_figures(
         _count_if(rated),
         _count_if(sa.and_(rated, satisfied, hotline)),
         _count_if(sa.and_(rated, hotline)),
-        sa.select(_count_if(er.satisfaction >= SATISFIED_AT_LEAST))
-        .where(er.satisfaction.is_not(None), *_requests_in(county))
+        sa.select(_count_if(col(er.satisfaction) >= SATISFIED_AT_LEAST))
+        .where(col(er.satisfaction).is_not(None), *_requests_in(county))
         .scalar_subquery(),
         sa.select(sa.func.count())
         .select_from(er)
-        .where(er.satisfaction.is_not(None), *_requests_in(county))
+        .where(col(er.satisfaction).is_not(None), *_requests_in(county))
         .scalar_subquery(),
     ).where(*_reported_in(period), *of_communities(N.community_id, county))
     per_community = (
         sa.select(
-            *(col for col in c.__table__.columns),  # type: ignore[attr-defined]  # SQLModel tables have __table__
+            *table_of(c).columns,
             _count_if(satisfied).label("_ok"),
             sa.func.count().label("_rated"),
         )
-        .join(N, N.community_id == c.id)
+        .join(N, col(N.community_id) == col(c.id))
         .where(rated, *_reported_in(period), *of_communities(N.community_id, county))
-        .group_by(*c.__table__.columns)  # type: ignore[attr-defined]  # SQLModel tables have __table__
-        .order_by(c.name, c.id)
+        .group_by(*table_of(c).columns)
+        .order_by(col(c.name), col(c.id))
     )
     (totals,) = await _rows(info, overall_stmt)
     communities = await _rows(info, per_community)
@@ -262,10 +266,10 @@ async def enterprise_by_status(info: Info, county: str | None) -> list[Enterpris
     er = m.EnterpriseRequest
     late = enterprise_overdue_clause(datetime.now(UTC))
     stmt = (
-        sa.select(er.status, sa.func.count(), _count_if(late))
+        sa.select(col(er.status), sa.func.count(), _count_if(late))
         .select_from(er)
         .where(*_requests_in(county))
-        .group_by(er.status)
+        .group_by(col(er.status))
     )
     found = {r[0]: r for r in await _rows(info, stmt)}
     return [
@@ -283,7 +287,7 @@ async def team_hours(info: Info, county: str | None) -> list[TeamHours]:
     sub = team_service_minutes_stmt().subquery()
     minutes = sa.func.coalesce(sub.c.minutes, 0)
     stmt = (
-        sa.select(*t.__table__.columns, minutes.label("_minutes"))  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        sa.select(*table_of(t).columns, minutes.label("_minutes"))
         .outerjoin(sub, sub.c.team_id == t.id)
         .where(*teams_in_county(county))
         .order_by(minutes.desc(), t.name)

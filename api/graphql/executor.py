@@ -136,7 +136,7 @@ def _children(field_def: Any) -> tuple[Any, int, list[Any], Any, bool, bool] | N
     definition = (field_def.extensions or {}).get(_DEFINITION)
     resolver = definition.base_resolver if definition is not None else None
     spec = getattr(resolver.wrapped_func, CHILDREN_ATTRIBUTE, None) if resolver else None
-    if spec is None:
+    if spec is None or definition is None:  # (a spec comes only with a definition)
         return None
     cap, permissions = None, []
     for extension in definition.extensions:
@@ -179,7 +179,7 @@ def _folded(field_def: Any) -> tuple[str, int, GraphQLObjectType, bool, bool] | 
     definition = (field_def.extensions or {}).get(_DEFINITION)
     resolver = definition.base_resolver if definition is not None else None
     key = getattr(resolver.wrapped_func, FOLDED_ATTRIBUTE, None) if resolver else None
-    if key is None or len(definition.extensions) != 1:
+    if key is None or definition is None or len(definition.extensions) != 1:
         return None
     (cap,) = definition.extensions
     items = _list_of_objects(field_def.type)
@@ -486,7 +486,7 @@ class FastExecutor(ReleasedExecutor):
             result = super().complete_list_value(*ordinary)
             if self.is_awaitable(result):
                 result = await result
-            return result  # type: ignore[no-any-return]  # graphql-core's list completion
+            return result  # type: ignore[return-value]  # graphql-core's is_awaitable is no TypeGuard
         return done
 
     def _static_plan(
@@ -501,7 +501,8 @@ class FastExecutor(ReleasedExecutor):
         grouped_field_set, new_defer_usages, _ = self.collect_subfields(
             object_type, field_details_list
         )
-        plan: _StaticPlan | None = []
+        steps: _StaticPlan = []
+        plan: _StaticPlan | None = steps
         for response_name, details in grouped_field_set.items():
             node = details[0].node
             field_def = self.schema.get_field(object_type, node.name.value)
@@ -510,9 +511,9 @@ class FastExecutor(ReleasedExecutor):
                 break
             leaf = _plain_leaf(field_def)
             if leaf is not None:
-                plan.append(
+                steps.append(
                     (response_name, leaf[0], leaf[1], None, leaf[2], details, _kind(leaf[1]))
-                )  # type: ignore[union-attr]  # a list on this path
+                )
                 continue
             obj = _plain_object(field_def)
             if obj is None:
@@ -520,9 +521,9 @@ class FastExecutor(ReleasedExecutor):
                 if children is None or not self._allowed(children[2], field_def, info):
                     plan = None
                     break
-                plan.append((response_name, "pk", None, children, False, details, _CHILDREN))  # type: ignore[union-attr]  # a list on this path
+                steps.append((response_name, "pk", None, children, False, details, _CHILDREN))
                 continue
-            plan.append((response_name, obj[0], None, obj[1], obj[2], details, 0))  # type: ignore[union-attr]  # a list on this path
+            steps.append((response_name, obj[0], None, obj[1], obj[2], details, 0))
         # Holding the details keeps their id unique while the entry lives.
         self._static_by_details[key] = (field_details_list, plan)
         return plan

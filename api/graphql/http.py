@@ -34,7 +34,7 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -259,7 +259,7 @@ class GraphQLOverHTTP:
         return graphiql_page()
 
     @staticmethod
-    def fast_post_headers(scope: dict[str, Any]) -> tuple[bool, str | None]:
+    def fast_post_headers(scope: Scope) -> tuple[bool, str | None]:
         """(whether the short path serves this POST: a JSON body, its Accept value)."""
         content_type = accept = None
         for name, value in scope["headers"]:

@@ -36,7 +36,8 @@ from api.graphql.lists import Cost, MaxItems
 from api.graphql.relay import DEFAULT_PAGE, MAX_PAGE
 from api.settings import Settings
 
-RATE_LIMITED = ErrorCode.RATE_LIMITED.value
+# A member named outright is typed as its `enum_value(...)`; @strawberry.enum made it a str.
+RATE_LIMITED: str = ErrorCode.RATE_LIMITED.value  # type: ignore[assignment]
 QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
 
 

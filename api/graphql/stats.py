@@ -24,7 +24,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql import dashboard
 from api.graphql.context import Info
 from api.graphql.dashboard import (
@@ -160,7 +160,7 @@ async def load_county_stats(
     """The headline figures the query selects, in one round-trip (schema/county_figures.py
     counts them); the others are never read and stay 0."""
     names = graphql_to_python(CountyStats)
-    wanted = {names.get(field) for field in field_selection(info)} & set(FIGURES)
+    wanted = set(FIGURES).intersection(names.get(field) for field in field_selection(info))
     values = dict.fromkeys(FIGURES, 0)
     if wanted:
         async with info.context.db.session() as session:
@@ -173,7 +173,7 @@ async def load_county_stats(
 class StatsQuery:
     @strawberry.field(
         description="The county's headline figures.",
-        permission_classes=[Can("stats.read")],
+        permission_classes=can("stats.read"),
         # Public, and a dozen aggregates over the county's tables: aliases must not multiply it.
         extensions=[Cost(1_000)],
     )

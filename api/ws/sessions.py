@@ -78,13 +78,13 @@ class Grant:
 
 
 _GRANT_COLUMNS = (
-    Account.id,
-    Account.is_active,
-    Account.token_version,
-    Account.password_hash,
-    Account.role,
-    Account.community_id,
-    Account.person_id,
+    col(Account.id),
+    col(Account.is_active),
+    col(Account.token_version),
+    col(Account.password_hash),
+    col(Account.role),
+    col(Account.community_id),
+    col(Account.person_id),
 )
 
 

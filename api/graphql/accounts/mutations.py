@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.hashing import run_hash
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.ratelimit import LOGIN, LOGIN_ADDRESS, LOGIN_USERNAME, enforce_rate_limit
 from api.auth.tokens import issue_token
 from api.graphql.accounts.types import (
@@ -38,7 +38,7 @@ NO_PREFIX: tuple[str, ...] = ()
 class AccountsMutation:
     @strawberry.mutation(
         description="Log in: a bearer token for `Authorization: Bearer <token>`.",
-        permission_classes=[Can("account.login")],
+        permission_classes=can("account.login"),
     )
     async def login(
         self,
@@ -77,7 +77,7 @@ class AccountsMutation:
 
     @strawberry.mutation(
         description="Change the caller's own password (the current one is required).",
-        permission_classes=[Can("account.me")],
+        permission_classes=can("account.me"),
     )
     async def change_password(
         self,
@@ -112,7 +112,7 @@ class AccountsMutation:
 
     @strawberry.mutation(
         description="Create an account (administrators).",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def create_account(
         self,
@@ -142,7 +142,7 @@ class AccountsMutation:
     @strawberry.mutation(
         description="Give an account another role or area (administrators): the tokens it was "
         "issued before stop working and its open sockets close.",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def change_account_role(
         self,
@@ -174,7 +174,7 @@ class AccountsMutation:
 
     @strawberry.mutation(
         description="Deactivate an account: it can no longer log in, its tokens stop working.",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def deactivate_account(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
@@ -183,7 +183,7 @@ class AccountsMutation:
 
     @strawberry.mutation(
         description="Reactivate a deactivated account (administrators).",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def reactivate_account(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]

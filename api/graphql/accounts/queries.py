@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.accounts.types import ACCOUNT_COLUMNS, AccountNode, AuditLogEntry
 from api.graphql.enums import Role
 from api.graphql.relay import (
@@ -20,9 +20,10 @@ from api.graphql.relay import (
     table_columns,
 )
 from schema import models as m
+from schema.db import table_of
 
-ACCOUNTS_BY_ID = Ordering("ACCOUNT_ID", (), m.Account.__table__.c.id)
-AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), m.AuditLog.__table__.c.id, descending=True)
+ACCOUNTS_BY_ID = Ordering("ACCOUNT_ID", (), table_of(m.Account).c.id)
+AUDIT_NEWEST_FIRST = Ordering("AUDIT_ID", (), table_of(m.AuditLog).c.id, descending=True)
 
 
 @strawberry.type
@@ -30,7 +31,7 @@ class AccountsQuery:
     @connection_field(
         AccountNode,
         description="Accounts, oldest first (administrators).",
-        permission_classes=[Can("account.manage")],
+        permission_classes=can("account.manage"),
     )
     async def accounts(
         self,
@@ -41,7 +42,7 @@ class AccountsQuery:
             bool, strawberry.argument(description="Include deactivated accounts.")
         ] = False,
     ) -> PageQuery:
-        table = m.Account.__table__
+        table = table_of(m.Account)
         filters: list[Any] = []
         if role is not None:
             filters.append(table.c.role == role)
@@ -58,7 +59,7 @@ class AccountsQuery:
     @connection_field(
         AuditLogEntry,
         description="The audit log of mutations, newest first (administrators).",
-        permission_classes=[Can("audit.read")],
+        permission_classes=can("audit.read"),
     )
     async def audit_log(
         self,
@@ -82,7 +83,7 @@ class AccountsQuery:
             datetime | None, strawberry.argument(description="Only calls before this time.")
         ] = None,
     ) -> PageQuery:
-        table = m.AuditLog.__table__
+        table = table_of(m.AuditLog)
         filters: list[Any] = []
         if account_id is not None:
             filters.append(table.c.account_id == decode_id(account_id, "Account"))

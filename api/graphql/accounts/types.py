@@ -112,14 +112,14 @@ class AuditLogEntry(RowType, Node):
         "failed with (NOT_RUN: it never ran)."
     )
     def fields(self) -> strawberry.scalars.JSON:
-        return self.outcomes
+        return strawberry.scalars.JSON(self.outcomes)
 
     @strawberry.field(
         description="Its arguments (per response key when it has several root fields), with "
         "passwords, tokens and secrets redacted, cut to 4 KB."
     )
     def arguments(self) -> strawberry.scalars.JSON:
-        return self.variables
+        return strawberry.scalars.JSON(self.variables)
 
 
 register_node(AccountNode, "account.manage", own_account=True)

@@ -15,7 +15,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.broadcast import activity_channel
 from api.graphql.activities.types import Activity, ServiceOrganiser
 from api.graphql.context import Info
@@ -158,7 +158,7 @@ class ActivityAdminMutation:
     @strawberry.mutation(
         description='Add an organiser at a level of "1+6+12+N" (levels hold 1, 6, 12 and any '
         "number; CAPACITY_REACHED when full).",
-        permission_classes=[Can("activity.manage")],
+        permission_classes=can("activity.manage"),
     )
     async def create_service_organiser(
         self, info: Info, input: Annotated[CreateServiceOrganiserInput, Input]
@@ -179,7 +179,7 @@ class ActivityAdminMutation:
 
     @strawberry.mutation(
         description="发布活动: publish an activity in your area under an organiser.",
-        permission_classes=[Can("activity.manage")],
+        permission_classes=can("activity.manage"),
     )
     async def publish_activity(
         self, info: Info, input: Annotated[PublishActivityInput, Input]
@@ -208,7 +208,7 @@ class ActivityAdminMutation:
     @strawberry.mutation(
         description="修改活动: change an open activity (version-checked; the capacity never "
         "below the places taken).",
-        permission_classes=[Can("activity.manage")],
+        permission_classes=can("activity.manage"),
     )
     async def update_activity(
         self, info: Info, input: Annotated[UpdateActivityInput, Input]
@@ -239,7 +239,7 @@ class ActivityAdminMutation:
     @strawberry.mutation(
         description="取消活动: cancel an open activity; sign-ups close and those signed up are "
         "told (activityChanged, notifications).",
-        permission_classes=[Can("activity.manage")],
+        permission_classes=can("activity.manage"),
     )
     async def cancel_activity(
         self, info: Info, input: Annotated[CancelActivityInput, Input]
@@ -258,7 +258,7 @@ class ActivityAdminMutation:
     @strawberry.mutation(
         description="结束活动: finish an activity that has started; sign-ups never checked in "
         "become no-shows.",
-        permission_classes=[Can("activity.manage")],
+        permission_classes=can("activity.manage"),
     )
     async def finish_activity(
         self, info: Info, input: Annotated[FinishActivityInput, Input]
@@ -284,7 +284,7 @@ class ActivityAdminQuery:
     @connection_field(
         ServiceOrganiser,
         description='Organisers of the "1+6+12+N" system, by name.',
-        permission_classes=[Can("opportunity.read")],
+        permission_classes=can("opportunity.read"),
     )
     async def service_organisers(
         self,
@@ -310,7 +310,7 @@ class ActivityAdminSubscription:
     @strawberry.subscription(
         description="An activity's changes as they happen (updated, cancelled, finished): "
         "those signed up learn of a cancellation here.",
-        permission_classes=[Can("opportunity.read")],
+        permission_classes=can("opportunity.read"),
     )
     async def activity_changed(
         self,

@@ -16,9 +16,9 @@ from schema.places import HOLDING_A_PLACE, places_left_sql
 async def _taken(ctx: Context, keys: list[int]) -> list[int]:
     su = m.SignUp
     stmt = (
-        sa.select(su.activity_id, sa.func.count())
-        .where(su.activity_id.in_(keys), su.status.in_(HOLDING_A_PLACE))
-        .group_by(su.activity_id)
+        sa.select(col(su.activity_id), sa.func.count())
+        .where(col(su.activity_id).in_(keys), col(su.status).in_(HOLDING_A_PLACE))
+        .group_by(col(su.activity_id))
     )
     async with ctx.db.session() as session:
         found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}

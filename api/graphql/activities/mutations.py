@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.activities.types import SignUp
 from api.graphql.context import Info
 from api.graphql.errors import UserError
@@ -57,7 +57,7 @@ class VolunteeringMutation:
     @strawberry.mutation(
         description="报名: sign up for an activity (up to its capacity) or a need (up to its "
         "headcount); CAPACITY_REACHED when full. Signing up twice returns the same sign-up.",
-        permission_classes=[Can("volunteer.sign_up")],
+        permission_classes=can("volunteer.sign_up"),
     )
     async def sign_up(self, info: Info, input: Annotated[SignUpInput, Input]) -> SignUpPayload:
         async def work(session: AsyncSession) -> SignUpRow:
@@ -73,7 +73,7 @@ class VolunteeringMutation:
 
     @strawberry.mutation(
         description="取消报名: give the place back (before checking in).",
-        permission_classes=[Can("volunteer.cancel_sign_up")],
+        permission_classes=can("volunteer.cancel_sign_up"),
     )
     async def cancel_sign_up(
         self, info: Info, input: Annotated[SignUpStepInput, Input]
@@ -83,7 +83,7 @@ class VolunteeringMutation:
 
     @strawberry.mutation(
         description="签到: check in, from an hour before an activity starts until it ends.",
-        permission_classes=[Can("volunteer.check_in")],
+        permission_classes=can("volunteer.check_in"),
     )
     async def check_in(self, info: Info, input: Annotated[SignUpStepInput, Input]) -> SignUpPayload:
         step = await write_on(info, svc.check_in, "sign_up_id", input.sign_up_id, "SignUp")
@@ -92,7 +92,7 @@ class VolunteeringMutation:
     @strawberry.mutation(
         description="签退: check out; the service minutes (志愿服务时长) are logged, counted "
         "within the activity's time (at most 12 hours on a need).",
-        permission_classes=[Can("volunteer.check_out")],
+        permission_classes=can("volunteer.check_out"),
     )
     async def check_out(
         self, info: Info, input: Annotated[SignUpStepInput, Input]

@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import SQLModel, col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import need_facts, viewer
 from api.graphql.activities.types import Activity
 from api.graphql.context import Info
@@ -158,6 +159,7 @@ class VolunteerOpportunity:
 
     @strawberry.field(description="Skills it wants.", extensions=[MaxItems(50)])
     async def skills(self, info: Info) -> list[SkillT]:
+        link: type[SQLModel]
         if self.kind is OpportunityKind.NEED:
             link, parent = m.NeedSkill, "need_id"
         else:
@@ -196,7 +198,7 @@ def _skills_fit(link: Any, owner_col: Any, owner_id: Any, codes: list[str]) -> A
     return ~sa.exists().where(
         owner_col == owner_id,
         m.Skill.id == link.skill_id,
-        m.Skill.code.not_in(codes) if codes else sa.true(),
+        col(m.Skill.code).not_in(codes) if codes else sa.true(),
     )
 
 
@@ -226,16 +228,16 @@ def _within_windows(
     `schema.sla.weekly_windows`): an activity lies wholly inside one; a need with a service
     window overlaps one; a need without one (a response need: go now) fits while one is open."""
     n, act = m.Need, m.Activity
-    ws, we = n.window_start, n.window_end
+    ws, we = col(n.window_start), col(n.window_end)
     open_now = any(a <= now < b for a, b in windows)
-    has_window = sa.or_(ws.is_not(None), we.is_not(None))  # type: ignore[union-attr]  # a column
+    has_window = sa.or_(ws.is_not(None), we.is_not(None))
     overlaps = [
-        sa.and_(sa.or_(ws.is_(None), ws < b), sa.or_(we.is_(None), we > a))  # type: ignore[union-attr, operator]  # columns
-        for a, b in windows
+        sa.and_(sa.or_(ws.is_(None), ws < b), sa.or_(we.is_(None), we > a)) for a, b in windows
     ]
-    inside = [sa.and_(act.starts_at >= a, act.ends_at <= b) for a, b in windows]
+    inside = [sa.and_(col(act.starts_at) >= a, col(act.ends_at) <= b) for a, b in windows]
     need = sa.or_(
-        sa.and_(has_window, sa.or_(*overlaps, sa.false())), sa.and_(~has_window, open_now)
+        sa.and_(has_window, sa.or_(*overlaps, sa.false())),
+        sa.and_(~has_window, sa.true() if open_now else sa.false()),
     )
     return [need], [sa.or_(*inside, sa.false())]
 
@@ -254,11 +256,11 @@ def _candidates(
     # Past deadlines are no opportunity: overdue needs (schema/sla.py), needs whose service
     # window has ended, and activities under way.
     need_where: list[Any] = [
-        n.status.in_(OPEN_NEED_STATUSES),
+        col(n.status).in_(OPEN_NEED_STATUSES),
         sa.not_(need_overdue_clause(now)),
-        sa.or_(n.window_end.is_(None), n.window_end > now),  # type: ignore[union-attr]  # a column
+        sa.or_(col(n.window_end).is_(None), col(n.window_end) > now),
     ]
-    act_where: list[Any] = [act.status == ActivityStatus.PLANNED, act.starts_at > now]
+    act_where: list[Any] = [col(act.status) == ActivityStatus.PLANNED, col(act.starts_at) > now]
     if windows is not None:
         fits_need, fits_activity = _within_windows(windows, now)
         need_where += fits_need
@@ -279,8 +281,8 @@ def _candidates(
         act_where.append(_skills_fit(m.ActivitySkill, m.ActivitySkill.activity_id, act.id, skills))
     if at is not None:
         need_where += [
-            sa.or_(n.window_start.is_(None), n.window_start <= at),
-            sa.or_(n.window_end.is_(None), n.window_end >= at),
+            sa.or_(col(n.window_start).is_(None), col(n.window_start) <= at),
+            sa.or_(col(n.window_end).is_(None), col(n.window_end) >= at),
         ]
         act_where += [act.starts_at <= at, act.ends_at >= at]
     no_deadline = sa.literal(_NO_DEADLINE, UTCDateTime())
@@ -292,41 +294,42 @@ def _candidates(
     act_d2 = _distance_sq(act.latitude, act.longitude, near) if near else sa.literal(0.0)
     needs = sa.select(
         sa.literal(0).label("k"),
-        n.id.label("oid"),
-        (n.id * 2).label("uid"),
-        n.title.label("title"),
-        n.community_id.label("community_id"),
+        col(n.id).label("oid"),
+        (col(n.id) * 2).label("uid"),
+        col(n.title).label("title"),
+        col(n.community_id).label("community_id"),
         n_lat.label("lat"),
         n_lon.label("lon"),
-        n.urgency.label("urgency"),
+        col(n.urgency).label("urgency"),
         sa.func.coalesce(n.resolve_by, n.window_end, no_deadline).label("deadline"),
         places_left_sql(n).label("places"),
         need_d2.label("d2"),
-        n.latitude.label("xlat"),
-        n.longitude.label("xlon"),
-        n.window_start.label("starts"),
-        n.window_end.label("ends"),
+        col(n.latitude).label("xlat"),
+        col(n.longitude).label("xlon"),
+        col(n.window_start).label("starts"),
+        col(n.window_end).label("ends"),
         sa.cast(n.category, sa.String).label("category"),
-        n.status.label("status"),
-        n.reporter_account_id.label("reporter_account_id"),
-        n.reporter_person_id.label("reporter_person_id"),
+        col(n.status).label("status"),
+        col(n.reporter_account_id).label("reporter_account_id"),
+        col(n.reporter_person_id).label("reporter_person_id"),
     ).where(*need_where)
-    activities = sa.select(
+    # Annotated: SQLAlchemy's stubs type `Mapped.label` as Label[Never], which mypy won't infer.
+    activities: sa.Select[*tuple[Any, ...]] = sa.select(
         sa.literal(1).label("k"),
-        act.id.label("oid"),
-        (act.id * 2 + 1).label("uid"),
-        act.title.label("title"),
-        act.community_id.label("community_id"),
-        act.latitude.label("lat"),
-        act.longitude.label("lon"),
+        col(act.id).label("oid"),
+        (col(act.id) * 2 + 1).label("uid"),
+        col(act.title).label("title"),
+        col(act.community_id).label("community_id"),
+        col(act.latitude).label("lat"),
+        col(act.longitude).label("lon"),
         sa.literal(2).label("urgency"),
-        act.starts_at.label("deadline"),
+        col(act.starts_at).label("deadline"),
         places_left_sql(act).label("places"),
         act_d2.label("d2"),
-        act.latitude.label("xlat"),
-        act.longitude.label("xlon"),
-        act.starts_at.label("starts"),
-        act.ends_at.label("ends"),
+        col(act.latitude).label("xlat"),
+        col(act.longitude).label("xlon"),
+        col(act.starts_at).label("starts"),
+        col(act.ends_at).label("ends"),
         sa.cast(sa.null(), sa.String).label("category"),
         sa.null().label("status"),
         sa.null().label("reporter_account_id"),
@@ -371,7 +374,7 @@ async def checked_skills(info: Info, codes: list[str] | None) -> list[str] | Non
         return None
     wanted = list(dict.fromkeys(c.strip() for c in codes))
     async with info.context.db.session() as session:
-        stmt = sa.select(m.Skill.code).where(m.Skill.code.in_(wanted))  # type: ignore[attr-defined]  # a column
+        stmt = sa.select(col(m.Skill.code)).where(col(m.Skill.code).in_(wanted))
         known = set((await session.execute(stmt)).scalars())
     unknown = [c for c in wanted if c not in known]
     if unknown:
@@ -393,8 +396,8 @@ async def my_windows(info: Info, now: datetime) -> list[tuple[datetime, datetime
             ErrorCode.BAD_USER_INPUT,
         )
     av = m.Availability
-    stmt = sa.select(av.weekday, av.start_minute, av.end_minute).where(
-        av.person_id == account.person_id
+    stmt = sa.select(col(av.weekday), col(av.start_minute), col(av.end_minute)).where(
+        col(av.person_id) == account.person_id
     )
     async with info.context.db.session() as session:
         rows = [(int(d), int(s), int(e)) for d, s, e in (await session.execute(stmt)).all()]
@@ -501,13 +504,13 @@ class ActivitiesQuery:
         if codes is not None:
             where.append(_skills_fit(m.ActivitySkill, m.ActivitySkill.activity_id, a.id, codes))
         if status:
-            where.append(a.status.in_(status))
+            where.append(col(a.status).in_(status))
         if community is not None:
             where.append(a.community_id == decode_id(community, "Community"))
         if starts_after is not None:
-            where.append(a.starts_at >= as_utc(starts_after))
+            where.append(col(a.starts_at) >= as_utc(starts_after))
         if starts_before is not None:
-            where.append(a.starts_at < as_utc(starts_before))
+            where.append(col(a.starts_at) < as_utc(starts_before))
         return RowsPage(Activity, Ordering("STARTS_AT", (SortKey(a.starts_at, "dt"),), a.id), where)
 
     @strawberry.field(description="One activity by ID.")
@@ -518,7 +521,7 @@ class ActivitiesQuery:
 
     @connection_field(
         VolunteerOpportunity,
-        permission_classes=[Can("opportunity.read")],
+        permission_classes=can("opportunity.read"),
         description="Open needs and planned activities that still need people and fit the "
         "volunteer: of `kind`, within `near`, wanting only skills among `skills`, running at "
         "`availableAt`, inside their own weekly windows (`fitsMyWindows`). Needs past their "

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.activities.loaders import places_left, taken_places
 from api.graphql.context import Info
 from api.graphql.enums import ActivityStatus, ServiceLevel, SignUpStatus
@@ -149,7 +149,7 @@ class SignUp(RowType, Node):
     activity_id: strawberry.Private[int | None]
     need_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The volunteer.", permission_classes=[Can("person.read")])
+    @strawberry.field(description="The volunteer.", permission_classes=can("person.read"))
     async def person(self, info: Info) -> PersonT:
         return await load_one(info, PersonT, self.person_id)
 
@@ -159,7 +159,7 @@ class SignUp(RowType, Node):
 
     @strawberry.field(
         description="The need, if the sign-up is for a need.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def need(self, info: Info) -> NeedT | None:
         return await load_one(info, NeedT, self.need_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.areas.types import Community
 from api.graphql.context import Info
 from api.graphql.enums import AreaMode
@@ -40,7 +40,7 @@ class AreasMutation:
         description="平急转换: switch an area to emergency mode (commandos are mobilised and "
         "matching favours speed) or back to normal; switching to the current mode is an "
         "ILLEGAL_TRANSITION.",
-        permission_classes=[Can("area.set_mode")],
+        permission_classes=can("area.set_mode"),
     )
     async def set_area_mode(
         self,

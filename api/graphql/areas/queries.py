@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.areas.types import Community, Compound, Consultation, Grid, Venue
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, VenueKind
@@ -20,6 +21,9 @@ from api.graphql.relay import (
     load_one,
 )
 from schema import models as m
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Mapped
 
 CommunityIds = Annotated[
     list[strawberry.ID] | None, strawberry.argument(description="Only in these communities.")
@@ -44,10 +48,10 @@ def _name_order(model: type) -> Ordering:
     return Ordering("NAME", (SortKey(model.name, "str"),), model.id)  # type: ignore[attr-defined]  # model: any area table (name, id)
 
 
-def _in(column: object, ids: list[strawberry.ID] | None, type_name: str) -> list[object]:
+def _in(column: Mapped[int | None], ids: list[strawberry.ID] | None, type_name: str) -> list[Any]:
     if ids is None:
         return []
-    return [column.in_([decode_id(i, type_name) for i in ids])]  # type: ignore[attr-defined]  # column: a SQLAlchemy column
+    return [column.in_([decode_id(i, type_name) for i in ids])]
 
 
 @strawberry.type
@@ -55,7 +59,7 @@ class AreasQuery:
     @connection_field(
         Community,
         description="Communities and villages, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def communities(
         self,
@@ -73,20 +77,18 @@ class AreasQuery:
             if filter.mode is not None:
                 where.append(c.mode == filter.mode)
             if filter.name_contains:
-                where.append(c.name.contains(filter.name_contains, autoescape=True))
+                where.append(col(c.name).contains(filter.name_contains, autoescape=True))
         return RowsPage(Community, _name_order(c), where)
 
     @strawberry.field(
-        description="One community or village by ID.", permission_classes=[Can("reference.read")]
+        description="One community or village by ID.", permission_classes=can("reference.read")
     )
     async def community(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Community | None:
         return await load_one(info, Community, decode_id(id, "Community"))
 
-    @connection_field(
-        Grid, description="Grids, by code.", permission_classes=[Can("reference.read")]
-    )
+    @connection_field(Grid, description="Grids, by code.", permission_classes=can("reference.read"))
     async def grids(
         self,
         community: CommunityIds = None,
@@ -95,7 +97,7 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         g = m.Grid
-        where = _in(g.community_id, community, "Community")
+        where = _in(col(g.community_id), community, "Community")
         if kind is not None:
             where.append(g.kind == kind)
         return RowsPage(Grid, Ordering("CODE", (SortKey(g.code, "str"),), g.id), where)
@@ -103,7 +105,7 @@ class AreasQuery:
     @connection_field(
         Compound,
         description="Residential compounds (小区), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def compounds(
         self,
@@ -113,7 +115,7 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         c = m.Compound
-        where = _in(c.community_id, community, "Community")
+        where = _in(col(c.community_id), community, "Community")
         if red_property is not None:
             where.append(c.is_red_property == red_property)
         return RowsPage(Compound, _name_order(c), where)
@@ -121,7 +123,7 @@ class AreasQuery:
     @connection_field(
         Venue,
         description="Venues: service stations, village venues, elder-care sites.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def venues(
         self,
@@ -131,20 +133,20 @@ class AreasQuery:
         ] = None,
     ) -> PageQuery:
         v = m.Venue
-        where = _in(v.community_id, community, "Community")
+        where = _in(col(v.community_id), community, "Community")
         if kind:
-            where.append(v.kind.in_(kind))
+            where.append(col(v.kind).in_(kind))
         return RowsPage(Venue, _name_order(v), where)
 
     @connection_field(
         Consultation,
         description="Consultations (协商议事), latest first.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def consultations(self, community: CommunityIds = None) -> PageQuery:
         c = m.Consultation
         return RowsPage(
             Consultation,
             Ordering("HELD_AT_DESC", (SortKey(c.held_at, "dt"),), c.id, descending=True),
-            _in(c.community_id, community, "Community"),
+            _in(col(c.community_id), community, "Community"),
         )

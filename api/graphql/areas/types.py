@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import AreaKind, AreaMode, GridKind, GridRole, VenueKind
 from api.graphql.lists import MaxItems
@@ -71,26 +72,26 @@ class Community(RowType, Node):
         order_by=[m.Grid.code],
         cap=200,
         description="Its grids (网格), by code.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     compounds: list[Compound] = children_field(
         CompoundT,
         "community_id",
         cap=200,
         description="Its residential compounds (小区).",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     venues: list[Venue] = children_field(
         VenueT,
         "community_id",
         cap=200,
         description="Its venues: service stations, village venues, elder-care sites.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
 
     @strawberry.field(
         description="Paired units twinned with it (结对共建单位).",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
         extensions=[MaxItems(200)],
     )
     async def paired_units(self, info: Info) -> list[PairedUnitT]:
@@ -101,21 +102,21 @@ class Community(RowType, Node):
         "community_id",
         cap=100,
         description="Volunteer teams based here.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     consultations: list[Consultation] = children_field(
         ConsultationT,
         "community_id",
-        order_by=[m.Consultation.held_at.desc()],
+        order_by=[col(m.Consultation.held_at).desc()],
         cap=100,
         description="Consultations held here (赣事好商量·吉事广议), latest first.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
 
     @connection_field(
         PersonT,
         description="People registered with this community (在职党员报到), by name.",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def members(self) -> PageQuery:
         return members_of_community(self.pk)
@@ -123,7 +124,7 @@ class Community(RowType, Node):
     @connection_field(
         NeedT,
         description="Its open needs (reported, accepted, dispatched, arrived), most urgent first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def open_needs(self) -> PageQuery:
         return open_needs_of_community(self.pk)
@@ -131,7 +132,7 @@ class Community(RowType, Node):
     activities: list[ActivityT] = children_field(
         ActivityT,
         "community_id",
-        order_by=[m.Activity.starts_at.desc()],
+        order_by=[col(m.Activity.starts_at).desc()],
         cap=200,
         description="Volunteer activities held here, latest first.",
     )
@@ -171,7 +172,7 @@ class GridStaffMember(RowType):
     person_id: strawberry.Private[int]
     grid_id: strawberry.Private[int]
 
-    @strawberry.field(description="The grid worker.", permission_classes=[Can("person.read")])
+    @strawberry.field(description="The grid worker.", permission_classes=can("person.read"))
     async def person(self, info: Info) -> PersonT:
         return await load_one(info, PersonT, self.person_id)
 
@@ -295,7 +296,7 @@ class Consultation(RowType, Node):
 
     @strawberry.field(
         description="Needs that came out of it.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
         extensions=[MaxItems(200)],
     )
     async def needs(self, info: Info) -> list[NeedT]:

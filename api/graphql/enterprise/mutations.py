@@ -10,7 +10,7 @@ from typing import Annotated, Any, Protocol
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enterprise.types import EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind
@@ -136,7 +136,7 @@ Input = strawberry.argument(description="The mutation's input.")
 class EnterpriseMutation:
     @strawberry.mutation(
         description="Submit an enterprise request; its deadline follows from its kind.",
-        permission_classes=[Can("enterprise.submit")],
+        permission_classes=can("enterprise.submit"),
     )
     async def submit_enterprise_request(
         self, info: Info, input: Annotated[SubmitEnterpriseRequestInput, Input]
@@ -161,7 +161,7 @@ class EnterpriseMutation:
         description="分派: assign (or reassign) an enterprise helper (小赣事): coordinators in "
         "their area, the business office (营商办) county-wide; refused with CAPACITY_REACHED "
         "when the helper carries as many open requests as they may.",
-        permission_classes=[Can("enterprise.assign")],
+        permission_classes=can("enterprise.assign"),
     )
     async def assign_enterprise_helper(
         self, info: Info, input: Annotated[AssignEnterpriseHelperInput, Input]
@@ -182,7 +182,7 @@ class EnterpriseMutation:
         description="抢单: an enterprise helper (小赣事) takes an unassigned request for "
         "themself. Refused with CAPACITY_REACHED at their open-request limit, and with CONFLICT "
         "when another helper took it first (two at once: one wins).",
-        permission_classes=[Can("enterprise.claim")],
+        permission_classes=can("enterprise.claim"),
     )
     async def claim_enterprise_request(
         self, info: Info, input: Annotated[ClaimEnterpriseRequestInput, Input]
@@ -191,7 +191,7 @@ class EnterpriseMutation:
 
     @strawberry.mutation(
         description="办理记录: the assigned helper (or a coordinator) records progress.",
-        permission_classes=[Can("enterprise.note")],
+        permission_classes=can("enterprise.note"),
     )
     async def add_enterprise_request_note(
         self, info: Info, input: Annotated[AddEnterpriseRequestNoteInput, Input]
@@ -200,7 +200,7 @@ class EnterpriseMutation:
 
     @strawberry.mutation(
         description="办结: the assigned helper (or a coordinator) resolves the request.",
-        permission_classes=[Can("enterprise.resolve")],
+        permission_classes=can("enterprise.resolve"),
     )
     async def resolve_enterprise_request(
         self, info: Info, input: Annotated[ResolveEnterpriseRequestInput, Input]
@@ -210,7 +210,7 @@ class EnterpriseMutation:
     @strawberry.mutation(
         description="评价: the enterprise rates the result (1–5) through its own account; the "
         "request is closed. Helpers and staff are refused (FORBIDDEN userError).",
-        permission_classes=[Can("enterprise.rate")],
+        permission_classes=can("enterprise.rate"),
     )
     async def rate_enterprise_request(
         self, info: Info, input: Annotated[RateEnterpriseRequestInput, Input]

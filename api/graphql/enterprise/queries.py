@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enterprise.types import Enterprise, EnterpriseRequest
 from api.graphql.enums import EnterpriseRequestKind, EnterpriseRequestStatus
@@ -32,6 +33,7 @@ R = m.EnterpriseRequest
 
 @strawberry.enum(description="What to sort enterprise requests by (then by ID).")
 class EnterpriseRequestOrderField(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     SUBMITTED_AT = strawberry.enum_value("SUBMITTED_AT", description="Submission time.")
     DEADLINE = strawberry.enum_value("DEADLINE", description="Deadline.")
     URGENCY = strawberry.enum_value("URGENCY", description="Urgency, then deadline.")
@@ -85,17 +87,17 @@ def request_conditions(f: EnterpriseRequestFilter | None) -> list[Any]:
     if f is None:
         return []
     where: list[Any] = []
-    is_open = R.status.in_(OPEN_ENTERPRISE_STATUSES)
+    is_open = col(R.status).in_(OPEN_ENTERPRISE_STATUSES)
     if f.status:
-        where.append(R.status.in_(f.status))
+        where.append(col(R.status).in_(f.status))
     if f.open is not None:
         where.append(is_open if f.open else ~is_open)
     if f.kind:
-        where.append(R.kind.in_(f.kind))
+        where.append(col(R.kind).in_(f.kind))
     if f.helper is not None:
         where.append(R.helper_id == decode_id(f.helper, "Person"))
     if f.assigned is not None:
-        where.append(R.helper_id.is_not(None) if f.assigned else R.helper_id.is_(None))
+        where.append(col(R.helper_id).is_not(None) if f.assigned else col(R.helper_id).is_(None))
     if f.enterprise is not None:
         where.append(R.enterprise_id == decode_id(f.enterprise, "Enterprise"))
     if f.overdue is not None:
@@ -110,7 +112,7 @@ class EnterpriseQuery:
         EnterpriseRequest,
         description="Enterprise requests (营商气象站诉求), newest first by default; an "
         "enterprise account lists its own enterprise's requests.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_requests(
         self,
@@ -131,7 +133,7 @@ class EnterpriseQuery:
 
     @strawberry.field(
         description="One enterprise request by ID.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_request(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
@@ -142,7 +144,7 @@ class EnterpriseQuery:
     @connection_field(
         Enterprise,
         description="Enterprises served by the weather station, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def enterprises(
         self,
@@ -151,5 +153,5 @@ class EnterpriseQuery:
         ] = None,
     ) -> PageQuery:
         e = m.Enterprise
-        where = [e.name.contains(name_contains, autoescape=True)] if name_contains else []
+        where = [col(e.name).contains(name_contains, autoescape=True)] if name_contains else []
         return RowsPage(Enterprise, Ordering("NAME", (SortKey(e.name, "str"),), e.id), where)

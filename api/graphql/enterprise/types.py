@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import strawberry
+from sqlmodel import col
 from strawberry.scalars import JSON
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import mask_name, mask_phone, viewer
 from api.graphql.context import Info
 from api.graphql.enums import EnterpriseAction, EnterpriseRequestKind, EnterpriseRequestStatus
@@ -61,7 +62,7 @@ class Enterprise(RowType, Node):
     @strawberry.field(
         description="Its requests you may see, latest first (an enterprise account: its own "
         "enterprise's only).",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
         extensions=[MaxItems(200)],
     )
     async def requests(self, info: Info) -> list[EnterpriseRequest]:
@@ -70,7 +71,7 @@ class Enterprise(RowType, Node):
             EnterpriseRequest,
             "enterprise_id",
             self.pk,
-            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+            order_by=[col(m.EnterpriseRequest.submitted_at).desc()],
         )
 
 

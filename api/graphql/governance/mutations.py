@@ -10,7 +10,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.areas.types import Consultation
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory
@@ -181,7 +181,7 @@ def _post(row: PostRow | None, errors: list[UserError]) -> SentinelPostPayload:
 class GovernanceMutation:
     @strawberry.mutation(
         description="赣事好商量·吉事广议: open a consultation on a topic with its parties.",
-        permission_classes=[Can("consultation.manage")],
+        permission_classes=can("consultation.manage"),
     )
     async def create_consultation(
         self,
@@ -211,7 +211,7 @@ class GovernanceMutation:
 
     @strawberry.mutation(
         description="Record a sitting of an open consultation.",
-        permission_classes=[Can("consultation.manage")],
+        permission_classes=can("consultation.manage"),
     )
     async def record_consultation_session(
         self,
@@ -233,7 +233,7 @@ class GovernanceMutation:
 
     @strawberry.mutation(
         description="协商成果: record what was agreed (concludes it; amend with expectedVersion).",
-        permission_classes=[Can("consultation.manage")],
+        permission_classes=can("consultation.manage"),
     )
     async def record_consultation_outcome(
         self,
@@ -254,7 +254,7 @@ class GovernanceMutation:
     @strawberry.mutation(
         description="化解矛盾: record disputes a consultation settled (counted in countyStats' "
         "disputesSettled).",
-        permission_classes=[Can("consultation.manage")],
+        permission_classes=can("consultation.manage"),
     )
     async def settle_disputes(
         self,
@@ -274,7 +274,7 @@ class GovernanceMutation:
     @strawberry.mutation(
         description="Turn a recorded outcome into needs (source CONSULTATION) linked to the "
         "consultation, reported through the closed loop.",
-        permission_classes=[Can("consultation.manage")],
+        permission_classes=can("consultation.manage"),
     )
     async def create_needs_from_consultation(
         self,
@@ -307,7 +307,7 @@ class GovernanceMutation:
 
     @strawberry.mutation(
         description="民声前哨点: set up a sentinel post with its keeper.",
-        permission_classes=[Can("sentinel.manage")],
+        permission_classes=can("sentinel.manage"),
     )
     async def create_sentinel_post(
         self,
@@ -330,7 +330,7 @@ class GovernanceMutation:
 
     @strawberry.mutation(
         description="Change a sentinel post: its keeper, place or name, or close it.",
-        permission_classes=[Can("sentinel.manage")],
+        permission_classes=can("sentinel.manage"),
     )
     async def update_sentinel_post(
         self,
@@ -356,7 +356,7 @@ class GovernanceMutation:
     @strawberry.mutation(
         description="A keeper's suggestion from their post (or one staff of its area enter) "
         "enters the closed loop as a need from the post (source SENTINEL_POST).",
-        permission_classes=[Can("sentinel.suggest")],
+        permission_classes=can("sentinel.suggest"),
     )
     async def submit_sentinel_suggestion(
         self,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.governance.types import SentinelPost
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, decode_id
 from schema import models as m
@@ -17,7 +18,7 @@ class GovernanceQuery:
     @connection_field(
         SentinelPost,
         description="Sentinel posts (民声前哨点), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def sentinel_posts(
         self,
@@ -32,7 +33,7 @@ class GovernanceQuery:
         p = m.SentinelPost
         where: list[object] = []
         if community is not None:
-            where.append(p.community_id.in_([decode_id(i, "Community") for i in community]))
+            where.append(col(p.community_id).in_([decode_id(i, "Community") for i in community]))
         if active is not None:
             where.append(p.is_active == active)
         return RowsPage(SentinelPost, Ordering("NAME", (SortKey(p.name, "str"),), p.id), where)

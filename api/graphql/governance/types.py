@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.lists import MaxItems
 from api.graphql.relay import Node, RowType, frozen, load_children, load_one, register_node
@@ -26,7 +27,7 @@ class ConsultationParty(RowType):
     unit_id: strawberry.Private[int | None]
 
     @strawberry.field(
-        description="The person the party is, if one.", permission_classes=[Can("person.read")]
+        description="The person the party is, if one.", permission_classes=can("person.read")
     )
     async def person(self, info: Info) -> PersonT | None:
         return await load_one(info, PersonT, self.person_id)
@@ -83,19 +84,19 @@ class SentinelPost(RowType, Node):
     @strawberry.field(
         description="Its keeper; null for a caller who may not see that person (a resident "
         "keeper is seen by staff of the area, see the privacy table).",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def keeper(self, info: Info) -> PersonT | None:
         return await load_one(info, PersonT, self.keeper_person_id)
 
     @strawberry.field(
         description="Needs suggested from it, newest first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
         extensions=[MaxItems(200)],
     )
     async def suggestions(self, info: Info) -> list[NeedT]:
         return await load_children(
-            info, NeedT, "sentinel_post_id", self.pk, order_by=[m.Need.reported_at.desc()]
+            info, NeedT, "sentinel_post_id", self.pk, order_by=[col(m.Need.reported_at).desc()]
         )
 
 

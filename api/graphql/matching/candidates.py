@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.scope import require_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
@@ -88,7 +88,7 @@ async def _rank(info: Info, need_id: str, limit: int) -> CandidateRanking:
                 cost=float(c.cost),
                 distance_km=round(c.distance_km, 3),
                 travel_minutes=round(c.travel_minutes, 1),
-                reasons=[r.as_dict() for r in c.explanation.reasons],
+                reasons=JSON([r.as_dict() for r in c.explanation.reasons]),
                 message=c.explanation.message,
                 person_id=c.volunteer_id,
             )
@@ -98,7 +98,9 @@ async def _rank(info: Info, need_id: str, limit: int) -> CandidateRanking:
         if not candidates and not why:
             why = [{"code": "no_candidates", "message": "nobody qualifies now", "data": {}}]
         message = "; ".join(str(r["message"]) for r in why) or None
-        return CandidateRanking(candidates=candidates, empty_reason=message, empty_reasons=why)
+        return CandidateRanking(
+            candidates=candidates, empty_reason=message, empty_reasons=JSON(why)
+        )
 
     return await asyncio.to_thread(rank)
 
@@ -113,7 +115,7 @@ class CandidatesQuery:
         description="The best people for one need waiting for dispatch (reported or accepted), "
         "ranked by the matcher's own costs and hard rules (skills, reach by the 1341 deadline, "
         "time windows, hours left). `needCandidateRanking` also says why it is empty.",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
         # It loads the county's volunteers and ranks them (about half a second of work).
         extensions=[Cost(10_000)],
     )
@@ -125,7 +127,7 @@ class CandidatesQuery:
     @strawberry.field(
         description="`needCandidates` with the reason when nobody can serve the need now "
         "(nobody in reach by the deadline, nobody with the skills, nobody free then …).",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
         extensions=[Cost(10_000)],
     )
     async def need_candidate_ranking(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlmodel import col
+
 from api.graphql.relay import (
     ChildrenPage,
     Ordering,
@@ -23,5 +25,5 @@ def proposals_of_job(job_id: int, status: list[ProposalStatus] | None) -> Childr
         parent=job_id,
         ordering=CHEAPEST,
         name=f"job.proposals:{','.join(statuses) if statuses else '*'}",
-        filters=[P.status.in_(statuses)] if statuses else [],
+        filters=[col(P.status).in_(statuses)] if statuses else [],
     )

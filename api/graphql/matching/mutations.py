@@ -20,7 +20,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.scope import in_scope
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
@@ -44,6 +44,7 @@ Input = strawberry.argument(description="The mutation's input.")
 
 @strawberry.enum(description="What a job matches.")
 class MatchKind(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     VOLUNTEER = strawberry.enum_value("volunteer", description="People to needs (人员).")
     RESOURCE = strawberry.enum_value("resource", description="Units' resources to needs (资源).")
     HELPER = strawberry.enum_value(
@@ -128,6 +129,7 @@ class ProposalPayload:
 
 @strawberry.enum(description="A coordinator's decision on a proposal.")
 class ProposalDecision(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     ACCEPT = strawberry.enum_value("accepted", description="Dispatch it on commit.")
     REJECT = strawberry.enum_value("rejected", description="Never propose this pair again.")
     PIN = strawberry.enum_value("pinned", description="Keep it whatever a re-run changes.")
@@ -208,7 +210,7 @@ class MatchingMutation:
     @strawberry.mutation(
         description="Start a matching job; it answers at once with the queued job, and solves "
         "off the event loop (follow it with `matchingJobProgress`).",
-        permission_classes=[Can("matching.start")],
+        permission_classes=can("matching.start"),
     )
     async def start_matching_job(
         self, info: Info, input: Annotated[StartMatchingJobInput, Input]
@@ -221,7 +223,7 @@ class MatchingMutation:
 
     @strawberry.mutation(
         description="Cancel a queued or running job; a solve in flight is discarded.",
-        permission_classes=[Can("matching.cancel")],
+        permission_classes=can("matching.cancel"),
     )
     async def cancel_matching_job(
         self,
@@ -237,7 +239,7 @@ class MatchingMutation:
 
     @strawberry.mutation(
         description="Accept a proposal: it will be dispatched on commit.",
-        permission_classes=[Can("matching.decide")],
+        permission_classes=can("matching.decide"),
     )
     async def accept_proposal(
         self,
@@ -253,7 +255,7 @@ class MatchingMutation:
     @strawberry.mutation(
         description="Reject a proposal, optionally saying why: a re-run never proposes this pair "
         "again and shows the rejection with its reason.",
-        permission_classes=[Can("matching.decide")],
+        permission_classes=can("matching.decide"),
     )
     async def reject_proposal(
         self,
@@ -269,7 +271,7 @@ class MatchingMutation:
     @strawberry.mutation(
         description="Pin a proposal: a re-run keeps it whatever else changes; it is dispatched "
         "on commit.",
-        permission_classes=[Can("matching.decide")],
+        permission_classes=can("matching.decide"),
     )
     async def pin_proposal(
         self,
@@ -285,7 +287,7 @@ class MatchingMutation:
     @strawberry.mutation(
         description="One decision on many proposals at once, all or nothing: each refused ID is "
         "reported (field `ids.<index>`) and then none is decided.",
-        permission_classes=[Can("matching.decide")],
+        permission_classes=can("matching.decide"),
     )
     async def decide_proposals(
         self,
@@ -317,7 +319,7 @@ class MatchingMutation:
         description="Dispatch the job's accepted and pinned proposals through the closed loop "
         "(with 1341 deadlines and events); proposals whose target changed since the solve are "
         "refused as stale.",
-        permission_classes=[Can("matching.commit")],
+        permission_classes=can("matching.commit"),
     )
     async def commit_matching_job(
         self,
@@ -377,7 +379,7 @@ async def _read_job(info: Info, job_id: int) -> m.MatchingJob | None:
 class MatchingSubscription:
     @strawberry.subscription(
         description="A job as it runs: its state now, then after every stage, until it ends.",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
     )
     async def matching_job_progress(
         self,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import JobStatus
 from api.graphql.matching.types import MatchingJob
@@ -29,7 +30,7 @@ class MatchingQuery:
     @connection_field(
         MatchingJob,
         description="Matching jobs, newest first.",
-        permission_classes=[Can("matching.read")],
+        permission_classes=can("matching.read"),
     )
     async def matching_jobs(
         self,
@@ -40,11 +41,11 @@ class MatchingQuery:
         return RowsPage(
             MatchingJob,
             Ordering("CREATED_AT_DESC", (SortKey(J.created_at, "dt"),), J.id, descending=True),
-            [J.status.in_(status)] if status else [],
+            [col(J.status).in_(status)] if status else [],
         )
 
     @strawberry.field(
-        description="One matching job by ID.", permission_classes=[Can("matching.read")]
+        description="One matching job by ID.", permission_classes=can("matching.read")
     )
     async def matching_job(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]

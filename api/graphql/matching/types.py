@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import JobStatus, ProposalKind, ProposalStatus
 from api.graphql.lists import MaxItems
@@ -179,7 +179,7 @@ class Proposal(RowType, Node):
 
     @strawberry.field(
         description="The enterprise request it serves, if a request.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
         return await load_one(info, EnterpriseRequestT, self.enterprise_request_id)
@@ -211,7 +211,7 @@ class UnmatchedItem(RowType, Node):
 
     @strawberry.field(
         description="The unserved enterprise request, if a request.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def enterprise_request(self, info: Info) -> EnterpriseRequestT | None:
         return await load_one(info, EnterpriseRequestT, self.enterprise_request_id)

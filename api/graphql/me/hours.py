@@ -10,6 +10,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
 from api.graphql.context import Info
 from api.graphql.lists import MaxItems
@@ -83,11 +84,12 @@ async def service_hours_of(info: Info, person_id: int | None) -> ServiceHours:
     if person_id is None:
         return ServiceHours(_logged=[])
     s = m.SignUp
-    stmt = sa.select(s.checked_out_at, s.minutes).where(
-        s.person_id == person_id,
-        s.status == SignUpStatus.CHECKED_OUT,
-        s.checked_out_at.is_not(None),  # type: ignore[union-attr]  # a column
+    stmt = sa.select(col(s.checked_out_at), col(s.minutes)).where(
+        col(s.person_id) == person_id,
+        col(s.status) == SignUpStatus.CHECKED_OUT,
+        col(s.checked_out_at).is_not(None),
     )
     async with info.context.db.session() as session:
         rows = (await session.execute(stmt)).all()
-    return ServiceHours(_logged=[_Logged(at, int(mins or 0)) for at, mins in rows])
+    logged = [_Logged(at, int(mins or 0)) for at, mins in rows if at is not None]  # (none is)
+    return ServiceHours(_logged=logged)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.accounts.types import AccountNode
 from api.graphql.context import Info
 from api.graphql.me.types import Me
@@ -16,7 +16,7 @@ class MeQuery:
     @strawberry.field(
         description="The caller: their account (its fields as before), their person and their "
         "own work: needs reported, assignments, sign-ups, enterprise requests, service hours.",
-        permission_classes=[Can("account.me")],
+        permission_classes=can("account.me"),
     )
     async def me(self, info: Info) -> Me:
         account = info.context.account

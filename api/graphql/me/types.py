@@ -9,8 +9,9 @@ from typing import Annotated, Any, Self
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.accounts.types import AccountNode
 from api.graphql.context import Info
@@ -74,7 +75,7 @@ class Me(AccountNode):
         NeedT,
         description="Needs I reported (as a resident, on patrol, from a hotline call), newest "
         "first; `filter` as in `needs`.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_needs(
         self,
@@ -94,7 +95,7 @@ class Me(AccountNode):
         NeedAssignment,
         description="Needs I was dispatched to, in person or with my team (volunteers, grid "
         "workers), newest dispatch first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_assignments(
         self,
@@ -105,19 +106,21 @@ class Me(AccountNode):
         person = self._person()
         if person is None:
             return RowsPage(NeedAssignment, NEWEST_ASSIGNMENTS, [sa.false()])
-        teams = sa.select(m.TeamMembership.team_id).where(m.TeamMembership.person_id == person)
-        where: list[Any] = [sa.or_(A.person_id == person, A.team_id.in_(teams))]  # type: ignore[union-attr]  # a column
+        teams = sa.select(col(m.TeamMembership.team_id)).where(
+            col(m.TeamMembership.person_id) == person
+        )
+        where: list[Any] = [sa.or_(col(A.person_id) == person, col(A.team_id).in_(teams))]
         if filter is not None and filter.active is not None:
-            where.append(A.active.is_(filter.active))  # type: ignore[attr-defined]  # a column
+            where.append(col(A.active).is_(filter.active))
         if filter is not None and filter.need_status:
-            statuses = sa.select(N.id).where(N.status.in_(filter.need_status))  # type: ignore[attr-defined]  # a column
-            where.append(A.need_id.in_(statuses))  # type: ignore[attr-defined]  # a column
+            statuses = sa.select(col(N.id)).where(col(N.status).in_(filter.need_status))
+            where.append(col(A.need_id).in_(statuses))
         return RowsPage(NeedAssignment, NEWEST_ASSIGNMENTS, where)
 
     @connection_field(
         SignUpT,
         description="My sign-ups for activities, newest first.",
-        permission_classes=[Can("account.me")],
+        permission_classes=can("account.me"),
     )
     async def my_sign_ups(
         self,
@@ -128,13 +131,13 @@ class Me(AccountNode):
         person = self._person()
         where: list[Any] = [S.person_id == person if person is not None else sa.false()]
         if status:
-            where.append(S.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(S.status).in_(status))
         return RowsPage(SignUpT, NEWEST_SIGN_UPS, where)
 
     @connection_field(
         NeedOffer,
         description="My offers to take needs (请缨), newest first.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def my_offers(
         self,
@@ -145,14 +148,14 @@ class Me(AccountNode):
         person = self._person()
         where: list[Any] = [OF.person_id == person if person is not None else sa.false()]
         if status:
-            where.append(OF.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(OF.status).in_(status))
         return RowsPage(NeedOffer, NEWEST_OFFERS, where)
 
     @connection_field(
         EnterpriseRequestT,
         description="Enterprise requests that are mine: an enterprise account's own "
         "enterprise's; a helper's assigned or claimed ones; any I submitted. Newest first.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
     )
     async def my_enterprise_requests(
         self,
@@ -169,7 +172,7 @@ class Me(AccountNode):
             mine.append(R.helper_id == self._person())
         where: list[Any] = [sa.or_(*mine)]
         if status:
-            where.append(R.status.in_(status))  # type: ignore[attr-defined]  # a column
+            where.append(col(R.status).in_(status))
         return RowsPage(EnterpriseRequestT, NEWEST_REQUESTS, where)
 
     @strawberry.field(description="My service hours (志愿服务时长), from my check-outs.")
@@ -178,7 +181,7 @@ class Me(AccountNode):
 
     @strawberry.field(
         description="My notifications (站内信), newest first: as `myNotifications`.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def notifications(
         self,

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from api.graphql.context import Context, Info
 from api.graphql.errors import CodedError, ErrorCode
@@ -43,13 +44,15 @@ def _events_statement(last: int | None, many: bool) -> Any:
     e = m.NeedEvent
     cols = table_columns(e)
     match = (
-        e.need_id.in_(sa.bindparam("keys", expanding=True))
+        col(e.need_id).in_(sa.bindparam("keys", expanding=True))
         if many
-        else (e.need_id == sa.bindparam("key"))
+        else (col(e.need_id) == sa.bindparam("key"))
     )
     if last is None:
-        return sa.select(*cols).where(match).order_by(e.need_id, e.at, e.id)
-    rn = sa.func.row_number().over(partition_by=e.need_id, order_by=(e.at.desc(), e.id.desc()))
+        return sa.select(*cols).where(match).order_by(col(e.need_id), col(e.at), col(e.id))
+    rn = sa.func.row_number().over(
+        partition_by=col(e.need_id), order_by=(col(e.at).desc(), col(e.id).desc())
+    )
     inner = sa.select(*cols, rn.label("_rn")).where(match).subquery()
     return (
         sa.select(*(inner.c[c.key] for c in cols))
@@ -62,6 +65,7 @@ def _events_batch(last: int | None) -> Callable[[Context, list[int]], Awaitable[
     one, many = _events_statement(last, False), _events_statement(last, True)
 
     async def batch(ctx: Context, keys: list[int]) -> list[list[Any]]:
+        params: dict[str, Any]
         if len(keys) == 1:
             stmt, params = one, {"key": keys[0]}
         else:
@@ -104,5 +108,5 @@ def open_needs_of_community(community_id: int) -> ChildrenPage:
         parent=community_id,
         ordering=MOST_URGENT,
         name="community.open_needs",
-        filters=[N.status.in_(OPEN_NEED_STATUSES)],
+        filters=[col(N.status).in_(OPEN_NEED_STATUSES)],
     )

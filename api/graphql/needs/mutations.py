@@ -15,7 +15,7 @@ from typing import Annotated, Any, Protocol
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedKind, NeedSource, NeedTier
 from api.graphql.errors import UserError
@@ -227,7 +227,7 @@ class NeedsMutation:
         description="吹哨: report a need. Its community and grid are found from the location "
         "when not given; a report sent again with the same `idempotencyKey` returns the first "
         "need; nearby open reports of the same category are linked as `duplicateOf`.",
-        permission_classes=[Can("need.report")],
+        permission_classes=can("need.report"),
     )
     async def report_need(
         self, info: Info, input: Annotated[ReportNeedInput, Input]
@@ -259,7 +259,7 @@ class NeedsMutation:
 
     @strawberry.mutation(
         description="受理: staff of the need's area accept a reported need (and may set its tier).",
-        permission_classes=[Can("need.accept")],
+        permission_classes=can("need.accept"),
     )
     async def accept_need(
         self, info: Info, input: Annotated[AcceptNeedInput, Input]
@@ -271,7 +271,7 @@ class NeedsMutation:
         "A response need gets `arriveBy` (10 minutes) and `resolveBy` (30 minutes, 4 hours or 1 "
         "day by tier) from now; a scheduled need is booked for a slot in its window: `arriveBy` "
         "is the slot's start, `resolveBy` its end.",
-        permission_classes=[Can("need.dispatch")],
+        permission_classes=can("need.dispatch"),
     )
     async def dispatch_need(
         self, info: Info, input: Annotated[DispatchNeedInput, Input]
@@ -293,21 +293,21 @@ class NeedsMutation:
 
     @strawberry.mutation(
         description="到场: someone dispatched is on site.",
-        permission_classes=[Can("need.arrive")],
+        permission_classes=can("need.arrive"),
     )
     async def arrive_need(self, info: Info, input: Annotated[NeedStepInput, Input]) -> NeedPayload:
         return await _on_need(info, svc.arrive_need, input, note=input.note)
 
     @strawberry.mutation(
         description="办结: the need is resolved (for a major need: a plan is made).",
-        permission_classes=[Can("need.resolve")],
+        permission_classes=can("need.resolve"),
     )
     async def resolve_need(self, info: Info, input: Annotated[NeedStepInput, Input]) -> NeedPayload:
         return await _on_need(info, svc.resolve_need, input, note=input.note)
 
     @strawberry.mutation(
         description="评价: the reporter rates the result (1–5); the need is closed.",
-        permission_classes=[Can("need.rate")],
+        permission_classes=can("need.rate"),
     )
     async def rate_need(self, info: Info, input: Annotated[RateNeedInput, Input]) -> NeedPayload:
         return await _on_need(
@@ -317,7 +317,7 @@ class NeedsMutation:
     @strawberry.mutation(
         description="升级: raise the need's tier by one, with the reason; a dispatched need's "
         "`resolveBy` is recomputed from its dispatch time.",
-        permission_classes=[Can("need.escalate")],
+        permission_classes=can("need.escalate"),
     )
     async def escalate_need(
         self, info: Info, input: Annotated[NeedReasonInput, Input]
@@ -327,7 +327,7 @@ class NeedsMutation:
     @strawberry.mutation(
         description="退回: send dispatched work back to the coordinator's desk, with the reason "
         "(the assignments end; it can be dispatched again).",
-        permission_classes=[Can("need.return")],
+        permission_classes=can("need.return"),
     )
     async def return_need(
         self, info: Info, input: Annotated[NeedReasonInput, Input]
@@ -337,7 +337,7 @@ class NeedsMutation:
     @strawberry.mutation(
         description="合并: fold duplicate reports into one open need; the duplicates keep "
         "their reporters and point to it (`mergedInto`).",
-        permission_classes=[Can("need.merge")],
+        permission_classes=can("need.merge"),
     )
     async def merge_needs(
         self, info: Info, input: Annotated[MergeNeedsInput, Input]

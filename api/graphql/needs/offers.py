@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.errors import UserError
 from api.graphql.lists import MaxItems
@@ -67,7 +67,7 @@ class OffersMutation:
         "accepts it dispatches you. CAPACITY_REACHED when no place is left; offering again "
         "returns the same offer (with the new note, if one is given). Not on a need you "
         "reported.",
-        permission_classes=[Can("need.offer")],
+        permission_classes=can("need.offer"),
     )
     async def offer_need(self, info: Info, input: Annotated[OfferNeedInput, Input]) -> OfferPayload:
         async def work(session: AsyncSession) -> OfferRow:
@@ -81,7 +81,7 @@ class OffersMutation:
 
     @strawberry.mutation(
         description="撤回: withdraw your offer before it is accepted.",
-        permission_classes=[Can("need.offer")],
+        permission_classes=can("need.offer"),
     )
     async def withdraw_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]
@@ -93,7 +93,7 @@ class OffersMutation:
         description="接受请缨: dispatch the volunteer who offered (a reported need is accepted "
         "first; people already on the need stay, with its deadlines). CAPACITY_REACHED when "
         "the need has no place left for them.",
-        permission_classes=[Can("need.dispatch")],
+        permission_classes=can("need.dispatch"),
     )
     async def accept_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]
@@ -113,7 +113,7 @@ class OffersMutation:
         description="不采纳: decline an offer still pending, with the reason (`note`, required) "
         "the volunteer is told as the offer's `answer`; their own note stays. Final: they "
         "cannot offer on that need again.",
-        permission_classes=[Can("need.dispatch")],
+        permission_classes=can("need.dispatch"),
     )
     async def decline_offer(
         self, info: Info, input: Annotated[OfferStepInput, Input]

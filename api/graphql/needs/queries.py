@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import NeedCategory, NeedSource, NeedStatus, NeedTier
@@ -39,6 +40,7 @@ _NO_DEADLINE = sa.literal(datetime(9999, 12, 31, tzinfo=UTC), UTCDateTime())
 
 @strawberry.enum(description="What to sort needs by (then by ID, for a stable order).")
 class NeedOrderField(enum.Enum):
+    _value_: str  # for mypy: @strawberry.enum unwraps each enum_value to its str
     REPORTED_AT = strawberry.enum_value("REPORTED_AT", description="Report time.")
     UPDATED_AT = strawberry.enum_value("UPDATED_AT", description="Last change.")
     URGENCY = strawberry.enum_value("URGENCY", description="Urgency, then report time.")
@@ -117,39 +119,39 @@ def need_conditions(f: NeedFilter | None, reader: Viewer) -> list[Any]:
         return []
     where: list[Any] = []
     if f.status:
-        where.append(N.status.in_(f.status))
+        where.append(col(N.status).in_(f.status))
     if f.open is not None:
-        is_open = N.status.in_(OPEN_NEED_STATUSES)
+        is_open = col(N.status).in_(OPEN_NEED_STATUSES)
         where.append(is_open if f.open else sa.not_(is_open))
     if f.tier:
-        where.append(N.tier.in_(f.tier))
+        where.append(col(N.tier).in_(f.tier))
     if f.category:
-        where.append(N.category.in_(f.category))
+        where.append(col(N.category).in_(f.category))
     if f.source:
-        where.append(N.source.in_(f.source))
+        where.append(col(N.source).in_(f.source))
     if f.community is not None:
-        where.append(N.community_id.in_([decode_id(c, "Community") for c in f.community]))
+        where.append(col(N.community_id).in_([decode_id(c, "Community") for c in f.community]))
     if f.grid is not None:
-        where.append(N.grid_id.in_([decode_id(g, "Grid") for g in f.grid]))
+        where.append(col(N.grid_id).in_([decode_id(g, "Grid") for g in f.grid]))
     if f.compound is not None:
-        where.append(N.compound_id.in_([decode_id(c, "Compound") for c in f.compound]))
+        where.append(col(N.compound_id).in_([decode_id(c, "Compound") for c in f.compound]))
     if f.property_company is not None:
         units = [decode_id(u, "PairedUnit") for u in f.property_company]
-        where.append(N.property_unit_id.in_(units))
+        where.append(col(N.property_unit_id).in_(units))
     if f.overdue is not None:
         clause = need_overdue_clause(datetime.now(UTC))
         where.append(clause if f.overdue else sa.not_(clause))
     if f.reported_after is not None:
-        where.append(N.reported_at >= as_utc(f.reported_after))
+        where.append(col(N.reported_at) >= as_utc(f.reported_after))
     if f.reported_before is not None:
-        where.append(N.reported_at < as_utc(f.reported_before))
+        where.append(col(N.reported_at) < as_utc(f.reported_before))
     if f.awaiting_offer is not None:
         o = m.NeedOffer
         seen = visible_sql(o, reader)
-        pending = sa.select(o.need_id).where(
-            o.status == OfferStatus.OFFERED, *([] if seen is None else [seen])
+        pending = sa.select(col(o.need_id)).where(
+            col(o.status) == OfferStatus.OFFERED, *([] if seen is None else [seen])
         )
-        waiting = N.id.in_(pending)
+        waiting = col(N.id).in_(pending)
         where.append(waiting if f.awaiting_offer else sa.not_(waiting))
     return where
 
@@ -160,7 +162,7 @@ class NeedsQuery:
         Need,
         description="Residents' needs, filtered and sorted (newest first by default); at most "
         "100 a page.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def needs(
         self,
@@ -179,7 +181,7 @@ class NeedsQuery:
             need_conditions(filter, viewer(info)),
         )
 
-    @strawberry.field(description="One need by ID.", permission_classes=[Can("need.read")])
+    @strawberry.field(description="One need by ID.", permission_classes=can("need.read"))
     async def need(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Need | None:

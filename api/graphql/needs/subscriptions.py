@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import strawberry
 from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import share_dispatched
 from api.auth.scope import in_scope
 from api.broadcast import community_needs_channel, need_channel
@@ -73,7 +73,7 @@ class NeedsSubscription:
     @strawberry.subscription(
         description="A community's board: every step of every need in the community, as it "
         "happens (staff of the community, or county-level staff).",
-        permission_classes=[Can("need.watch")],
+        permission_classes=can("need.watch"),
     )
     async def need_events(
         self,
@@ -106,7 +106,7 @@ class NeedsSubscription:
     @strawberry.subscription(
         description="One need as it moves through the loop (e.g. a resident following their "
         "report): the need after each step.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def need_updated(
         self,

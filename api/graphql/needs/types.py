@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import (
     NEED_FACT_COLUMNS,
     mask_name,
@@ -344,7 +344,7 @@ class Need(RowType, _NeedAttributes, Node):
         description="The reporting person, when on record and you may see who reported it "
         "(null otherwise, like the masked `reporterName`). Reached this way the person shows "
         "what handling the need allows: the name, the phone while the need is open.",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def reporter(self, info: Info) -> PersonT | None:
         from api.graphql.people.loaders import reporter_of
@@ -472,7 +472,7 @@ class NeedEvent(RowType, Node):
             return raw
         return mask_name(raw) or ""
 
-    @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
+    @strawberry.field(description="The need.", permission_classes=can("need.read"))
     async def need(self, info: Info) -> Need:
         return await load_one(info, Need, self.need_id)
 
@@ -509,7 +509,7 @@ class NeedAssignment(RowType, Node):
     @strawberry.field(
         description="The assigned person, if a person. A need's reporter sees who serves it "
         "(亮身份): the name, with the phone masked as on any person they may not contact.",
-        permission_classes=[Can("need.read")],
+        permission_classes=can("need.read"),
     )
     async def person(self, info: Info) -> PersonT | None:
         if self.person_id is None:
@@ -531,7 +531,7 @@ class NeedAssignment(RowType, Node):
     async def resource(self, info: Info) -> ResourceT | None:
         return await load_one(info, ResourceT, self.resource_id)
 
-    @strawberry.field(description="The need.", permission_classes=[Can("need.read")])
+    @strawberry.field(description="The need.", permission_classes=can("need.read"))
     async def need(self, info: Info) -> Need:
         return await load_one(info, Need, self.need_id)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode, UserError
 from api.graphql.lists import MaxItems
@@ -104,7 +104,7 @@ class NotificationsMutation:
     @strawberry.mutation(
         description="Mark your notifications read: these `ids`, or `all` unread ones. All or "
         "none: an ID that is not one of yours is refused.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def mark_notifications_read(
         self, info: Info, input: Annotated[MarkNotificationsReadInput, Input]
@@ -130,7 +130,7 @@ class NotificationsMutation:
     @strawberry.mutation(
         description="Send dead letters again (administrators): back to pending, their count of "
         "attempts starting over. All or none.",
-        permission_classes=[Can("notification.admin")],
+        permission_classes=can("notification.admin"),
     )
     async def retry_notification_deliveries(
         self, info: Info, input: Annotated[RetryNotificationDeliveriesInput, Input]
@@ -147,7 +147,7 @@ class NotificationsMutation:
     @strawberry.mutation(
         description="Choose how you are told besides the inbox: channels in order of "
         "preference with their addresses (SMS goes to the phone on record).",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def set_notification_preferences(
         self, info: Info, input: Annotated[SetNotificationPreferencesInput, Input]
@@ -177,7 +177,7 @@ class NotificationsMutation:
         description="Confirm your e-mail address with the code sent to it when you set it; "
         "notices go there only once it is confirmed. A wrong or expired code is a userError; "
         "after a few wrong ones, set the address again for a new code.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def confirm_notification_email(
         self, info: Info, input: Annotated[ConfirmNotificationEmailInput, Input]

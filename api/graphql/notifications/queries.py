@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.errors import CodedError, ErrorCode
 from api.graphql.notifications.types import (
@@ -73,7 +73,7 @@ class NotificationsQuery:
     @strawberry.field(
         description="The caller's notifications (站内信), newest first: those to their account "
         "and to the person it belongs to.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def my_notifications(
         self,
@@ -89,7 +89,7 @@ class NotificationsQuery:
     @strawberry.field(
         description="Deliveries of notifications by e-mail, SMS or WeChat, newest first "
         "(administrators); `status: DEAD` lists the dead letters.",
-        permission_classes=[Can("notification.admin")],
+        permission_classes=can("notification.admin"),
     )
     async def notification_deliveries(
         self,
@@ -117,7 +117,7 @@ class NotificationsQuery:
 
     @strawberry.field(
         description="How you are told besides the inbox (without a choice: SMS to your phone).",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def my_notification_preferences(self, info: Info) -> NotificationPreferences:
         async with info.context.db.session() as session:

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.broadcast import inbox_channel
 from api.graphql.context import Info
 from api.graphql.notifications.types import NotificationItem
@@ -21,7 +21,7 @@ from schema.services import inbox as svc
 class NotificationsSubscription:
     @strawberry.subscription(
         description="Your new notifications (站内信), as they are written.",
-        permission_classes=[Can("notification.read_own")],
+        permission_classes=can("notification.read_own"),
     )
     async def my_notifications(self, info: Info) -> AsyncGenerator[NotificationItem, None]:
         actor = actor_of(info)

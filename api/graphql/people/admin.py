@@ -11,7 +11,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.scope import in_scope
 from api.broadcast import mobilisation_channel
 from api.graphql.context import Info
@@ -79,7 +79,7 @@ def _team(row: m.Team | None, errors: list[UserError]) -> TeamPayload:
 class TeamsMutation:
     @strawberry.mutation(
         description="Create a team in your area (county-wide: county-level coordinators).",
-        permission_classes=[Can("team.manage")],
+        permission_classes=can("team.manage"),
     )
     async def create_team(
         self, info: Info, input: Annotated[CreateTeamInput, Input]
@@ -97,7 +97,7 @@ class TeamsMutation:
 
     @strawberry.mutation(
         description="Add a person to a team of your area.",
-        permission_classes=[Can("team.manage")],
+        permission_classes=can("team.manage"),
     )
     async def add_team_member(
         self, info: Info, input: Annotated[AddTeamMemberInput, Input]
@@ -117,7 +117,7 @@ class TeamsMutation:
 
     @strawberry.mutation(
         description="Take a member off a team of your area (NOT_FOUND if not a member).",
-        permission_classes=[Can("team.manage")],
+        permission_classes=can("team.manage"),
     )
     async def remove_team_member(
         self, info: Info, input: Annotated[RemoveTeamMemberInput, Input]
@@ -136,7 +136,7 @@ class TeamsMutation:
         description="组建党员突击队: assemble the commando from the area's commando-flagged "
         "people while it is in emergency mode (ILLEGAL_TRANSITION otherwise); they are told "
         "(mobilised) and return to their teams when setAreaMode switches the area back.",
-        permission_classes=[Can("team.manage")],
+        permission_classes=can("team.manage"),
     )
     async def form_commando(
         self, info: Info, input: Annotated[FormCommandoInput, Input]
@@ -168,7 +168,7 @@ class TeamsSubscription:
     @strawberry.subscription(
         description="党员突击队: tells a member when they are mobilised onto a commando team and "
         "when it stands down (yourself by default; staff: people of their area).",
-        permission_classes=[Can("team.watch_mobilisation")],
+        permission_classes=can("team.watch_mobilisation"),
     )
     async def mobilised(
         self,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from api.graphql.context import Context, Info
 from api.graphql.relay import (
@@ -35,30 +36,30 @@ def members_of_community(community_id: int) -> ChildrenPage:
 
 async def _service_minutes_by_person(ctx: Context, keys: list[int]) -> list[int]:
     stmt = (
-        sa.select(m.SignUp.person_id, sa.func.coalesce(sa.func.sum(m.SignUp.minutes), 0))
-        .where(m.SignUp.person_id.in_(keys), m.SignUp.status == SignUpStatus.CHECKED_OUT)
-        .group_by(m.SignUp.person_id)
+        sa.select(col(m.SignUp.person_id), sa.func.coalesce(sa.func.sum(col(m.SignUp.minutes)), 0))
+        .where(col(m.SignUp.person_id).in_(keys), col(m.SignUp.status) == SignUpStatus.CHECKED_OUT)
+        .group_by(col(m.SignUp.person_id))
     )
     async with ctx.db.session() as session:
         found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
-    return [int(found.get(k, 0)) for k in keys]
+    return [int(found.get(k) or 0) for k in keys]  # (coalesce: never None)
 
 
 async def service_minutes_of_person(info: Info, person_id: int) -> int:
     return await loader(info, "person.service_minutes", _service_minutes_by_person).load(person_id)
 
 
-def team_service_minutes_stmt(team_ids: list[int] | None = None) -> sa.Select[Any]:
+def team_service_minutes_stmt(team_ids: list[int] | None = None) -> sa.Select[Any, Any]:
     """Minutes logged (checked-out sign-ups) by each team's members, per team."""
     tm, su = m.TeamMembership, m.SignUp
     stmt = (
-        sa.select(tm.team_id, sa.func.coalesce(sa.func.sum(su.minutes), 0).label("minutes"))
-        .join(su, su.person_id == tm.person_id)
-        .where(su.status == SignUpStatus.CHECKED_OUT)
-        .group_by(tm.team_id)
+        sa.select(col(tm.team_id), sa.func.coalesce(sa.func.sum(su.minutes), 0).label("minutes"))
+        .join(su, col(su.person_id) == col(tm.person_id))
+        .where(col(su.status) == SignUpStatus.CHECKED_OUT)
+        .group_by(col(tm.team_id))
     )
     if team_ids is not None:
-        stmt = stmt.where(tm.team_id.in_(team_ids))
+        stmt = stmt.where(col(tm.team_id).in_(team_ids))
     return stmt
 
 
@@ -74,7 +75,11 @@ async def service_minutes_of_team(info: Info, team_id: int) -> int:
 
 async def _member_counts(ctx: Context, keys: list[int]) -> list[int]:
     tm = m.TeamMembership
-    stmt = sa.select(tm.team_id, sa.func.count()).where(tm.team_id.in_(keys)).group_by(tm.team_id)
+    stmt = (
+        sa.select(col(tm.team_id), sa.func.count())
+        .where(col(tm.team_id).in_(keys))
+        .group_by(col(tm.team_id))
+    )
     async with ctx.db.session() as session:
         found = {r[0]: r[1] for r in (await session.execute(stmt)).all()}
     return [int(found.get(k, 0)) for k in keys]
@@ -86,7 +91,7 @@ async def member_count_of_team(info: Info, team_id: int) -> int:
 
 async def _people_by_pk_unruled(ctx: Context, keys: list[int]) -> list[Any]:
     p = m.Person
-    stmt = sa.select(*table_columns(p)).where(p.id.in_(keys))  # type: ignore[union-attr]  # a column
+    stmt = sa.select(*table_columns(p)).where(col(p.id).in_(keys))
     async with ctx.db.session() as session:
         found = {r.id: r for r in (await session.execute(stmt)).all()}
     return [found.get(k) for k in keys]

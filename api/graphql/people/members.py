@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import EvaluationDirection
@@ -60,7 +60,7 @@ class InServiceMember(RowType, Node):
     community_id: strawberry.Private[int]
     unit_id: strawberry.Private[int | None]
 
-    @strawberry.field(description="The member.", permission_classes=[Can("person.read")])
+    @strawberry.field(description="The member.", permission_classes=can("person.read"))
     async def person(self, info: Info) -> Person | None:
         return await load_one(info, Person, self.person_id)
 
@@ -224,7 +224,7 @@ class MembersMutation:
     @strawberry.mutation(
         description="下沉报到: register an in-service party member with the community where "
         "they live (your area), with their unit and duties; CONFLICT if already registered.",
-        permission_classes=[Can("member.register")],
+        permission_classes=can("member.register"),
     )
     async def register_in_service_member(
         self, info: Info, input: Annotated[RegisterInServiceMemberInput, Input]
@@ -253,7 +253,7 @@ class MembersMutation:
     @strawberry.mutation(
         description="双述: a member's report for a period (the member, or a coordinator of "
         "their community); once a period.",
-        permission_classes=[Can("member.report")],
+        permission_classes=can("member.report"),
     )
     async def submit_member_report(
         self, info: Info, input: Annotated[SubmitMemberReportInput, Input]
@@ -274,7 +274,7 @@ class MembersMutation:
     @strawberry.mutation(
         description="社区评党员: score a member of your community for a period they reported "
         "for (0–100, once).",
-        permission_classes=[Can("member.evaluate")],
+        permission_classes=can("member.evaluate"),
     )
     async def evaluate_member(
         self, info: Info, input: Annotated[EvaluateMemberInput, Input]
@@ -294,7 +294,7 @@ class MembersMutation:
     @strawberry.mutation(
         description="党员评社区: as a registered member, score your community for a period "
         "(0–100, once).",
-        permission_classes=[Can("member.evaluate_community")],
+        permission_classes=can("member.evaluate_community"),
     )
     async def evaluate_community(
         self, info: Info, input: Annotated[EvaluateCommunityInput, Input]
@@ -322,7 +322,7 @@ class MembersQuery:
         InServiceMember,
         description="下沉报到: in-service members you may see (yours, your area's, your unit's), "
         "in order of registration.",
-        permission_classes=[Can("member.read")],
+        permission_classes=can("member.read"),
     )
     async def in_service_members(
         self,

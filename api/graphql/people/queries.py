@@ -6,8 +6,9 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import viewer
 from api.graphql.context import Info
 from api.graphql.enums import PersonKind, TeamKind
@@ -58,23 +59,25 @@ def person_conditions(f: PersonFilter | None, v: Viewer) -> list[object]:
         return []
     where: list[object] = []
     if f.kind:
-        where.append(P.kind.in_(f.kind))
+        where.append(col(P.kind).in_(f.kind))
     if f.registered_community is not None:
         ids = [decode_id(c, "Community") for c in f.registered_community]
-        where.append(P.registered_community_id.in_(ids))
+        where.append(col(P.registered_community_id).in_(ids))
     for code in f.skills or ():
         where.append(
-            P.id.in_(
-                sa.select(m.PersonSkill.person_id)
-                .join(m.Skill, m.Skill.id == m.PersonSkill.skill_id)
-                .where(m.Skill.code == code)
+            col(P.id).in_(
+                sa.select(col(m.PersonSkill.person_id))
+                .join(m.Skill, col(m.Skill.id) == col(m.PersonSkill.skill_id))
+                .where(col(m.Skill.code) == code)
             )
         )
     if f.team is not None:
         team_id = decode_id(f.team, "Team")
         where.append(
-            P.id.in_(
-                sa.select(m.TeamMembership.person_id).where(m.TeamMembership.team_id == team_id)
+            col(P.id).in_(
+                sa.select(col(m.TeamMembership.person_id)).where(
+                    col(m.TeamMembership.team_id) == team_id
+                )
             )
         )
     if f.is_commando is not None:
@@ -87,7 +90,7 @@ def person_conditions(f: PersonFilter | None, v: Viewer) -> list[object]:
                 ErrorCode.FORBIDDEN,
             )
         # Only names the caller sees in full can match (whatever the people rule allows).
-        where += [P.name.contains(f.name_contains, autoescape=True), name_shown_sql(v)]
+        where += [col(P.name).contains(f.name_contains, autoescape=True), name_shown_sql(v)]
     return where
 
 
@@ -96,7 +99,7 @@ class PeopleQuery:
     @connection_field(
         Person,
         description="People who serve, by name; at most 100 a page.",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def people(
         self,
@@ -106,14 +109,14 @@ class PeopleQuery:
         name = Ordering("NAME", (SortKey(P.name, "str"),), P.id)
         return RowsPage(Person, name, person_conditions(filter, viewer(info)))
 
-    @strawberry.field(description="One person by ID.", permission_classes=[Can("person.read")])
+    @strawberry.field(description="One person by ID.", permission_classes=can("person.read"))
     async def person(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its ID.")]
     ) -> Person | None:
         return await load_one(info, Person, decode_id(id, "Person"))
 
     @connection_field(
-        Team, description="Volunteer teams, by name.", permission_classes=[Can("reference.read")]
+        Team, description="Volunteer teams, by name.", permission_classes=can("reference.read")
     )
     async def teams(
         self,
@@ -127,7 +130,7 @@ class PeopleQuery:
         t = m.Team
         where: list[object] = []
         if kind:
-            where.append(t.kind.in_(kind))
+            where.append(col(t.kind).in_(kind))
         if community is not None:
             where.append(t.community_id == decode_id(community, "Community"))
         return RowsPage(Team, Ordering("NAME", (SortKey(t.name, "str"),), t.id), where)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.auth.privacy import (
     coarse_coordinate,
     mask_id_number,
@@ -84,24 +85,24 @@ class Person(RowType, Node):
     @strawberry.field(description="How they travel to serve.")
     def travel_mode(self) -> TravelMode:
         self._only_serving()
-        return self.__dict__["travel_mode"]  # type: ignore[no-any-return]
+        return self.__dict__["travel_mode"]
 
     @strawberry.field(description="Minutes a week they can give to service.")
     def weekly_capacity_minutes(self) -> int:
         self._only_serving()
-        return self.__dict__["weekly_capacity_minutes"]  # type: ignore[no-any-return]
+        return self.__dict__["weekly_capacity_minutes"]
 
     @strawberry.field(description="In the party commando (“吉先锋”党员突击队) for emergency mode.")
     def is_commando(self) -> bool:
         self._only_serving()
-        return self.__dict__["is_commando"]  # type: ignore[no-any-return]
+        return self.__dict__["is_commando"]
 
     @strawberry.field(
         description="Helpers (小赣事): how many open enterprise requests they may carry."
     )
     def max_open_requests(self) -> int:
         self._only_serving()
-        return self.__dict__["max_open_requests"]  # type: ignore[no-any-return]
+        return self.__dict__["max_open_requests"]
 
     def _contact(self, info: Info) -> bool:
         grant = self.__dict__.get("_grant")  # set on a copy reached as a need's reporter
@@ -143,14 +144,14 @@ class Person(RowType, Node):
         self._only_serving()
         raw: float = self.__dict__["latitude"]
         exact = sees_person_contact(viewer(info), self._facts())
-        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        return raw if exact else coarse_coordinate(raw)
 
     @strawberry.field(description="Home longitude; rounded like `latitude`.")
     def longitude(self, info: Info) -> float:
         self._only_serving()
         raw: float = self.__dict__["longitude"]
         exact = sees_person_contact(viewer(info), self._facts())
-        return raw if exact else coarse_coordinate(raw)  # type: ignore[return-value]  # a float in, a float out
+        return raw if exact else coarse_coordinate(raw)
 
     @strawberry.field(
         description="The community they registered with (报到), where they serve first."
@@ -211,7 +212,7 @@ class Person(RowType, Node):
     async def sign_ups(self, info: Info) -> list[SignUpT]:
         self._only_serving()
         return await load_children(
-            info, SignUpT, "person_id", self.pk, order_by=[m.SignUp.signed_up_at.desc()]
+            info, SignUpT, "person_id", self.pk, order_by=[col(m.SignUp.signed_up_at).desc()]
         )
 
     @strawberry.field(description="Service hours logged (checked-out sign-ups).")
@@ -222,7 +223,7 @@ class Person(RowType, Node):
     @strawberry.field(
         description="Helpers (小赣事): enterprise requests assigned to them that you may see, "
         "latest first.",
-        permission_classes=[Can("enterprise.read")],
+        permission_classes=can("enterprise.read"),
         extensions=[MaxItems(500)],
     )
     async def assigned_requests(self, info: Info) -> list[EnterpriseRequestT]:
@@ -232,7 +233,7 @@ class Person(RowType, Node):
             EnterpriseRequestT,
             "helper_id",
             self.pk,
-            order_by=[m.EnterpriseRequest.submitted_at.desc()],
+            order_by=[col(m.EnterpriseRequest.submitted_at).desc()],
         )
 
 
@@ -293,7 +294,7 @@ class Team(RowType, Node):
             TeamMembership,
             "team_id",
             self.pk,
-            order_by=[m.TeamMembership.is_leader.desc(), m.TeamMembership.person_id],
+            order_by=[col(m.TeamMembership.is_leader).desc(), col(m.TeamMembership.person_id)],
             name="tm:team",
         )
         return rows
@@ -331,7 +332,7 @@ class TeamMembership(RowType):
     @strawberry.field(
         description="The member; null for a caller who may not see that person (a resident "
         "member is seen by staff of the area, see the privacy table).",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
     )
     async def person(self, info: Info) -> Person | None:
         return await load_one(info, Person, self.person_id)

@@ -6,8 +6,9 @@ import re
 from typing import Annotated
 
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.registry.types import RegistryRecord
 from api.graphql.relay import Ordering, PageQuery, RowsPage, SortKey, connection_field, decode_id
 from schema import models as m
@@ -27,7 +28,7 @@ class RegistryQuery:
         description="Search the shared registry (一表同享): by natural key (ID number, credit "
         "code, house code: exact) or by the start of a name or house address; by name, at most "
         "100 a page. Personal data is masked as for people.",
-        permission_classes=[Can("registry.read")],
+        permission_classes=can("registry.read"),
     )
     async def registry_search(
         self,
@@ -51,6 +52,6 @@ class RegistryQuery:
         if text and _KEY_LIKE.match(text):
             where.append(R.natural_key == text.upper())
         elif text:
-            where.append(R.name.startswith(text, autoescape=True))
+            where.append(col(R.name).startswith(text, autoescape=True))
         by_name = Ordering("NAME", (SortKey(R.name, "str"),), R.id)
         return RowsPage(RegistryRecord, by_name, where)

@@ -5,7 +5,7 @@ The helper adds the page arguments (`first`, `after`, and unless `backward=False
 page over (`RowsPage`, `ChildrenPage` or `SqlPage`); the helper checks the page arguments and
 reads the page. So a root field is its filters and its ordering, nothing else:
 
-    @connection_field(Need, description="…", permission_classes=[Can("need.read")])
+    @connection_field(Need, description="…", permission_classes=can("need.read"))
     async def needs(self, filter: NeedFilter | None = None) -> PageQuery:
         return RowsPage(Need, ordering=NEEDS_BY_DATE, filters=need_conditions(filter))
 """

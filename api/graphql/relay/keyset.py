@@ -37,6 +37,7 @@ from api.graphql.relay.selection import (
 from api.graphql.relay.visible import visible
 from api.inputs import MAX_ROW_ID, excerpt, text_problem
 from schema.base import aware
+from schema.db import table_of
 from schema.visibility import rule_for
 
 
@@ -226,7 +227,7 @@ async def paginate(
     filters: Sequence[Any],
     ordering: Ordering,
     page: PageArgs,
-    build: Callable[[Sequence[sa.Row[Any]]], list[Any]],
+    build: Callable[[Sequence[Sequence[Any]]], list[Any]],
     count_from: Any | None = None,
     base: Any | None = None,
     build_raw: Callable[[Sequence[str], Sequence[tuple[Any, ...]]], list[Any]] | None = None,
@@ -328,12 +329,14 @@ async def select_page(
 
 # Statement and row builder of a page, per row type, selection, sort keys and direction:
 # built once, reused by every request that selects the same fields.
-_PAGE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]] = {}
+_PAGE_PLANS: dict[
+    Hashable, tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]], Any, Any]
+] = {}
 
 
 def _page_plan(
     type_cls: type[RowType], selection: Selection, ordering: Ordering, backward: bool
-) -> tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]], Any, Any]:
+) -> tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]], Any, Any]:
     columns, select_from, build = joined_select(type_cls, selection)
     base = page_statement(columns, select_from, ordering, backward)
     return base, build, select_from, type_cls.__model__
@@ -341,12 +344,12 @@ def _page_plan(
 
 def joined_select(
     type_cls: type[RowType], selection: Selection | None
-) -> tuple[list[Any], Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]:
+) -> tuple[list[Any], Any, Callable[[Sequence[Sequence[Any]]], list[Any]]]:
     """The columns a selection of `type_cls` needs, with the to-one relations of its
     `__joins__` that the selection asks for LEFT JOINed in: (columns, FROM clause, a builder
     of objects from the rows, joined objects attached)."""
     model = type_cls.__model__
-    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
+    table = table_of(model)
     names = columns_for(type_cls, selection) if selection else None
     base_cols = table_columns(model, names)
     columns: list[Any] = list(base_cols)
@@ -362,7 +365,7 @@ def joined_select(
         target_model = target.__model__
         # A joined row skips the by-key loader and its row rule: only reference data joins.
         assert rule_for(target_model) is None, f"{relation}: a ruled table cannot be joined"
-        alias = target_model.__table__.alias(f"j_{relation}")  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        alias = table_of(target_model).alias(f"j_{relation}")
         target_names = columns_for(target, sub) or list(column_names(target_model))
         start = len(columns)
         columns.extend(alias.c[c].label(f"{relation}__{c}") for c in target_names)
@@ -413,7 +416,7 @@ def _with_folds(
 
 
 # Statement and row builder of one object by key, per row type, selection and dialect.
-_ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[sa.Row[Any]]], list[Any]]]] = {}
+_ONE_PLANS: dict[Hashable, tuple[Any, Callable[[Sequence[Sequence[Any]]], list[Any]]]] = {}
 
 
 # The statement of a plan with a reader's row rule, per (plan key, reader).
@@ -434,7 +437,7 @@ async def select_one(info: Info, type_cls: type[RowType], pk: int) -> Any:
         folds, attach = fold_columns(type_cls, selection, dialect)
         if folds:  # to-many relations aggregated into the same statement (PostgreSQL)
             build = _with_folds(build, len(columns), attach)
-        pk_col = type_cls.__model__.__table__.c[type_cls.__pk__]  # type: ignore[attr-defined]  # SQLModel tables have __table__
+        pk_col = table_of(type_cls.__model__).c[type_cls.__pk__]
         stmt = (
             sa.select(*columns, *folds).select_from(select_from).where(pk_col == sa.bindparam("pk"))
         )

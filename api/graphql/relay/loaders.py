@@ -252,7 +252,8 @@ def children_field(
 
     spec = Children(target, fk, order_by, where)
 
-    async def resolve(root, info: Info):  # no return annotation: the class annotation types it
+    # No return annotation: Strawberry would take it over the class annotation that types it.
+    async def resolve(root: Any, info: Info):  # type: ignore[no-untyped-def]
         return await spec.loader(info.context).load(root.pk)
 
     setattr(resolve, CHILDREN_ATTRIBUTE, spec)

@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from strawberry.types.lazy_type import LazyType, StrawberryLazyReference
 
 from api.graphql.relay.ids import id_speller
+from schema.db import table_of
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -138,7 +139,7 @@ def column_names(model: type[SQLModel]) -> tuple[str, ...]:
 
 def table_columns(model: type[SQLModel], names: Iterable[str] | None = None) -> list[Any]:
     """SQLAlchemy column objects of a model, all or the named ones (in table order)."""
-    table = model.__table__  # type: ignore[attr-defined]  # SQLModel tables have __table__, `type` does not
+    table = table_of(model)
     if names is None:
         return list(table.columns)
     wanted = set(names)

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.errors import UserError
@@ -171,7 +171,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="结对共建: register a paired unit and twin it with communities (a community "
         "coordinator twins it with their own).",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def create_paired_unit(
         self,
@@ -197,7 +197,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="Change a paired unit (one twinned with your community, if you are a "
         "community coordinator).",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def update_paired_unit(
         self,
@@ -224,7 +224,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="结对: twin a paired unit with a community in your area (its resources go "
         "there first in matching).",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def pair_unit(
         self,
@@ -235,7 +235,7 @@ class UnitsMutation:
 
     @strawberry.mutation(
         description="End a twinning of a unit with a community in your area.",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def unpair_unit(
         self,
@@ -247,7 +247,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="资源联用: record a resource a paired unit lends; matching uses it from the "
         "next job on.",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def add_resource(
         self,
@@ -278,7 +278,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="Change a resource: quantity (not below what open needs hold), place, "
         "availability.",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def update_resource(
         self,
@@ -309,7 +309,7 @@ class UnitsMutation:
     @strawberry.mutation(
         description="退出: retire a resource (never lent again). Refused while open needs hold "
         "it: mark it unavailable, and retire it once they are resolved.",
-        permission_classes=[Can("unit.manage")],
+        permission_classes=can("unit.manage"),
     )
     async def retire_resource(
         self,

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import strawberry
+from sqlmodel import col
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.relay import (
     Ordering,
@@ -26,7 +27,7 @@ class UnitsQuery:
     @connection_field(
         PairedUnit,
         description="Paired units (结对共建单位), by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def paired_units(
         self,
@@ -41,18 +42,22 @@ class UnitsQuery:
         u = m.PairedUnit
         where: list[object] = []
         if kind:
-            where.append(u.kind.in_(kind))
+            where.append(col(u.kind).in_(kind))
         if twinned_with is not None:
             community_id = decode_id(twinned_with, "Community")
             where.append(
-                u.id.in_(sa.select(m.Pairing.unit_id).where(m.Pairing.community_id == community_id))
+                col(u.id).in_(
+                    sa.select(col(m.Pairing.unit_id)).where(
+                        col(m.Pairing.community_id) == community_id
+                    )
+                )
             )
         return RowsPage(PairedUnit, Ordering("NAME", (SortKey(u.name, "str"),), u.id), where)
 
     @connection_field(
         Resource,
         description="Resources units and venues lend, by name.",
-        permission_classes=[Can("reference.read")],
+        permission_classes=can("reference.read"),
     )
     async def resources(
         self,
@@ -72,9 +77,9 @@ class UnitsQuery:
         r = m.Resource
         where: list[object] = []
         if retired is not None:
-            where.append(r.retired_at.is_not(None) if retired else r.retired_at.is_(None))
+            where.append(col(r.retired_at).is_not(None) if retired else col(r.retired_at).is_(None))
         if kind:
-            where.append(r.kind.in_(kind))
+            where.append(col(r.kind).in_(kind))
         if unit is not None:
             where.append(r.unit_id == decode_id(unit, "PairedUnit"))
         if available is not None:

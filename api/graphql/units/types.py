@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.auth.permissions import Can
+from api.auth.permissions import can
 from api.graphql.context import Info
 from api.graphql.enums import ResourceKind, UnitKind
 from api.graphql.lists import MaxItems
@@ -76,7 +76,7 @@ class PairedUnit(RowType, Node):
 
     @strawberry.field(
         description="People it employs (its in-service party members).",
-        permission_classes=[Can("person.read")],
+        permission_classes=can("person.read"),
         extensions=[MaxItems(500)],
     )
     async def employees(self, info: Info) -> list[PersonT]:
