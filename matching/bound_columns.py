@@ -189,7 +189,12 @@ class ColumnGeneration:
             h.clearSolver()  # from scratch: without a basis, a warm start is no help
         h.run()
         self.solves += 1
-        if not self.interior and h.getInfo().simplex_iteration_count >= self.simplex_iterations:
+        # A threshold of 0 means the interior point method from the second solve on, whatever
+        # HiGHS reports (-1 iterations when presolve alone solved the master).
+        iterations = h.getInfo().simplex_iteration_count
+        if not self.interior and (
+            self.simplex_iterations == 0 or iterations >= self.simplex_iterations
+        ):
             self.interior = True
             self.interior_from = self.solves + 1
             h.setOptionValue("solver", "ipm")
