@@ -24,7 +24,7 @@ from schema.places import places_left
 from schema.services.common import Actor, clean_text, get_current, lock_row, now_or
 from schema.services.errors import Conflict, Forbidden, Invalid, LimitReached
 from schema.services.needs import accept_need, dispatch_need, get_need, is_assignee
-from schema.services.needs.shared import answer_pending_offers
+from schema.services.needs.shared import settle_offers
 from schema.workflow import OPEN_NEED_STATUSES, IllegalTransition
 
 NOTE_MAX = 500
@@ -194,16 +194,8 @@ async def accept_offer(
         )
     values = {"decided_at": now, "decided_by_account_id": actor.account_id}
     accepted = await _move(session, offer, OfferStatus.ACCEPTED, values)
-    if await places_left(session, need) <= 0:
-        # The last place is taken: the offers still pending are answered now rather than left
-        # waiting for a place that will not come.
-        await answer_pending_offers(
-            session,
-            need_id,
-            because=OfferDecline.NEED_FULL,
-            now=now,
-            by_account_id=actor.account_id,
-        )
+    # The last place taken answers the offers still pending (NEED_FULL), as any dispatch does.
+    await settle_offers(session, need, [], now=now, by_account_id=actor.account_id)
     return accepted, need
 
 
