@@ -344,3 +344,37 @@ def test_offers_are_settled_whoever_fills_the_need(
         == []
     )
     assert error_codes(accept(client, coordinator, gone)) == ["ILLEGAL_TRANSITION"]
+
+
+def test_an_answered_offer_still_says_what_it_was_for(
+    client: TestClient, engine: sa.Engine, county: County
+) -> None:
+    """Found by using it: once an offer was declined, the volunteer's `myOffers` showed
+    `need: null` (the need is no longer theirs to read), so an app could not say which need the
+    answer was about. `offeredFor` tells it, as the opportunity showed it: no personal title."""
+    coordinator = county.token("coordinator")
+    need = f.need(
+        engine, county.quantang.id, status=NeedStatus.ACCEPTED, title="张阿姨家水管爆了", urgency=4
+    )
+    volunteer = _volunteer(engine, county, "丁")
+    refused = ok(offer(client, volunteer, gid("Need", need.id), "我会修水管"))["offer"]["id"]
+    mine = """{ me { myOffers(first: 5) { nodes { id status need { title }
+        offeredFor { title category urgency isOpen community { name } } } } } }"""
+    pending = gql(client, mine, token=volunteer)["data"]["me"]["myOffers"]["nodes"]
+    # readable while pending (its own title is for those handling it: the public one)
+    assert pending[0]["need"] == {"title": "基础设施求助"}
+    ok(decline(client, coordinator, refused, "已有人负责"))
+    answered = gql(client, mine, token=volunteer)["data"]["me"]["myOffers"]["nodes"]
+    assert [o["id"] for o in answered] == [refused]
+    assert answered[0]["status"] == "DECLINED" and answered[0]["need"] is None
+    assert answered[0]["offeredFor"] == {
+        "title": "基础设施求助",
+        "category": "INFRASTRUCTURE",
+        "urgency": 4,
+        "isOpen": True,
+        "community": {"name": county.quantang.name},
+    }
+    # Another volunteer sees neither the offer nor, through it, the need.
+    stranger = _volunteer(engine, county, "戊")
+    node = "query($id: ID!) { node(id: $id) { ... on NeedOffer { offeredFor { title } } } }"
+    assert gql(client, node, {"id": refused}, token=stranger)["data"]["node"] is None
